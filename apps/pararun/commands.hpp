@@ -1,0 +1,44 @@
+// The pararun subcommands. Each returns the process exit code.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pararun/kernel.hpp"
+
+namespace pararun::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitVerificationFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRuntimeError = 3;
+
+/// Bad input, already reported on stderr; main exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Prints "pararun: error: <what>" on rank 0 only, then throws UsageError. Printing before
+/// the throw matters under mpirun: MPI_Finalize during unwinding keeps the other ranks from
+/// exiting (and mpirun from killing rank 0) before the line is out.
+[[noreturn]] void usage(const std::string& what);
+/// Prints the line on this rank, then throws UsageError.
+[[noreturn]] void usage_here(const std::string& what);
+
+struct RunOptions {
+  std::string kernel, backend, variant, size = "", seed = "42", out;
+  int threads = 1;
+  bool threads_given = false;  ///< false: the default for the backend
+  int reps = 5, max_reps = 0, warmup = 1;
+  double ci_target = 0.05;
+  bool json = false, inject_fault = false;
+};
+
+int run_command(const RunOptions& opt, int* argc, char*** argv);
+int list_command();
+int info_command(bool json);
+int report_command(const std::vector<std::string>& files, const std::string& csv);
+
+}  // namespace pararun::app

@@ -1,0 +1,59 @@
+// pararun list and pararun info.
+#include <omp.h>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "pararun/metadata.hpp"
+#include "pararun/registry.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun::app {
+
+int list_command() {
+  Table t({"kernel", "backend", "variant", "description"});
+  for (const Kernel* k : Registry::global().kernels())
+    for (Backend b : kAllBackends) {
+      bool first = true;
+      for (auto& v : k->variants_of(b)) {
+        t.add({k->name(), to_string(b), v.name, v.description + (first ? " (default)" : "")});
+        first = false;
+      }
+    }
+  std::fputs(t.str().c_str(), stdout);
+  return kExitOk;
+}
+
+int info_command(bool json) {
+  Json b = build_metadata();
+  Json j = {{"host", host_name()},
+            {"cpu_model", cpu_model()},
+            {"cores", online_cpus()},
+            {"memory_available", available_memory_bytes()},
+            {"openmp_max_threads", omp_get_max_threads()},
+            {"build", b}};
+  if (json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  auto line = [](const char* what, const std::string& value) {
+    std::printf("%-11s %s\n", what, value.c_str());
+  };
+  line("host", host_name());
+  line("cpu", cpu_model());
+  line("cores", std::to_string(online_cpus()) + " online");
+  line("memory", format_bytes(static_cast<double>(available_memory_bytes())) + " available");
+  line("compiler", b["compiler"]);
+  line("flags", b["flags"]);
+  line("build type", b["build_type"]);
+  line("git commit", b["git_commit"]);
+  line("MPI", b["mpi_library"]);
+  line("OpenMP",
+       b["openmp"].get<std::string>() + ", max threads " + std::to_string(omp_get_max_threads()));
+  line("Eigen", b["eigen"]);
+  if (b.contains("openblas")) line("OpenBLAS", b["openblas"]);
+  return kExitOk;
+}
+
+}  // namespace pararun::app

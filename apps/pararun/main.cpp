@@ -1,0 +1,124 @@
+// pararun: run compute kernels sequentially, with OpenMP, MPI or both, and measure honestly.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+#include "pararun/backend.hpp"
+#include "pararun/mpi_session.hpp"
+
+namespace app = pararun::app;
+
+namespace {
+
+bool prints_messages() {
+  int rank = pararun::launcher_world_rank();
+  if (pararun::MpiSession::active()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank == 0;
+}
+
+/// Under a launcher, a rank that exits non-zero makes mpirun kill the others, maybe before
+/// rank 0 has printed. When MPI never started (bad arguments), meet once before exiting.
+int exit_together(int code) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized && pararun::launcher_world_size() > 1) {
+    MPI_Init(nullptr, nullptr);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Finalize();
+  }
+  return code;
+}
+
+}  // namespace
+
+[[noreturn]] void app::usage_here(const std::string& what) {
+  std::fprintf(stderr, "pararun: error: %s\n", what.c_str());
+  throw UsageError(what);
+}
+
+[[noreturn]] void app::usage(const std::string& what) {
+  if (prints_messages()) usage_here(what);
+  throw UsageError(what);
+}
+
+int main(int argc, char** argv) {
+  CLI::App cli{
+      "ParaRun: run compute kernels sequentially, with OpenMP threads, with MPI ranks or\n"
+      "hybrid MPI+OpenMP, verify every result and measure the speedup honestly.",
+      "pararun"};
+  cli.require_subcommand(1);
+  cli.set_help_all_flag("--help-all", "Help for every subcommand");
+
+  cli.add_subcommand("list", "List kernels, backends and variants, one line each");
+
+  bool info_json = false;
+  auto* info = cli.add_subcommand("info", "Host, cores, compiler, flags and library versions");
+  info->add_flag("--json", info_json, "Print JSON instead of text");
+
+  app::RunOptions o;
+  auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
+  run->add_option("kernel", o.kernel, "Kernel name (see 'pararun list')")->required();
+  run->add_option("-b,--backend", o.backend, "Backend: " + pararun::backend_names())->required();
+  run->add_option("-v,--variant", o.variant,
+                  "Variant within the backend (default: the first listed)");
+  run->add_option("-n,--size", o.size, "Problem size, e.g. 1024 or 2^26")->required();
+  run->add_option("-t,--threads", o.threads,
+                  "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs available)");
+  run->add_option("-r,--reps", o.reps, "Timed repetitions, at least (default 5)");
+  run->add_option("--max-reps", o.max_reps,
+                  "Repeat up to this many times while the 95% CI of the median is wider than "
+                  "--ci-target of it (default max(20, --reps))");
+  run->add_option("--ci-target", o.ci_target, "Target relative width of the CI (default 0.05)");
+  run->add_option("-w,--warmup", o.warmup, "Untimed warm-up repetitions (default 1)");
+  run->add_option("-s,--seed", o.seed, "Seed of the input data (default 42)");
+  run->add_option("-o,--out", o.out, "Append the result record to this JSON Lines file");
+  run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
+  run->add_flag("--inject-fault", o.inject_fault,
+                "Corrupt the result before verification (tests the failure path)");
+
+  std::vector<std::string> files;
+  std::string csv;
+  auto* report = cli.add_subcommand("report", "Speedup table of recorded runs (JSON Lines files)");
+  report->add_option("files", files, "Result files")->required();
+  report->add_option("--csv", csv, "Also write the table as CSV to this file");
+
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const auto* sub : cli.get_subcommands({})) known |= sub->get_name() == argv[1];
+    if (!known) {
+      if (prints_messages())
+        std::fprintf(stderr,
+                     "pararun: error: unknown command '%s'; commands: list, info, run, report\n",
+                     argv[1]);
+      return exit_together(app::kExitUsage);
+    }
+  }
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (prints_messages())
+      std::fprintf(stderr, "pararun: error: %s (see 'pararun --help')\n", e.what());
+    return exit_together(app::kExitUsage);
+  }
+
+  o.threads_given = run->count("--threads") > 0;
+
+  try {
+    if (cli.got_subcommand("list")) return app::list_command();
+    if (cli.got_subcommand("info")) return app::info_command(info_json);
+    if (cli.got_subcommand("report")) return app::report_command(files, csv);
+    return app::run_command(o, &argc, &argv);
+  } catch (const app::UsageError&) {
+    return exit_together(app::kExitUsage);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pararun: error on rank %d: %s\n", pararun::launcher_world_rank(),
+                 e.what());
+    pararun::abort_all(app::kExitRuntimeError);
+  }
+}

@@ -1,0 +1,64 @@
+// pararun report: speedup tables of recorded runs.
+#include <cstdio>
+#include <fstream>
+
+#include "commands.hpp"
+#include "pararun/analysis.hpp"
+#include "pararun/record.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) usage("cannot write CSV file '" + path + "'");
+    out << "kernel,size,backend,variant,threads,ranks,median_s,ci95_low_s,ci95_high_s,verified,"
+           "speedup,efficiency,baseline_variant,baseline_median_s\n";
+    for (const auto& g : groups)
+      for (const auto& row : g.rows) {
+        const Json& r = row.record;
+        out << g.kernel << ',' << g.size << ',' << r.value("backend", "") << ','
+            << r.value("variant", "") << ',' << r.value("threads", 0) << ',' << r.value("ranks", 0)
+            << ',' << r["time"]["median"].get<double>() << ',' << r["time"]["ci95"][0].get<double>()
+            << ',' << r["time"]["ci95"][1].get<double>() << ','
+            << (r.value("status", "") == "ok" ? "yes" : "no") << ',';
+        if (row.speedup) out << *row.speedup;
+        out << ',';
+        if (row.efficiency) out << *row.efficiency;
+        out << ',';
+        if (g.baseline)
+          out << g.baseline->value("variant", "") << ','
+              << (*g.baseline)["time"]["median"].get<double>();
+        else
+          out << ',';
+        out << '\n';
+      }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    usage("cannot write CSV file '" + path + "'");
+  }
+}
+
+}  // namespace
+
+int report_command(const std::vector<std::string>& files, const std::string& csv) {
+  std::vector<Json> records;
+  for (const auto& f : files) {
+    RecordFile rf = read_records(f);
+    if (rf.records.empty() && !rf.problems.empty() && rf.problems.front() == f + ": cannot be read")
+      usage("cannot read result file '" + f + "'");
+    for (const auto& p : rf.problems) std::fprintf(stderr, "pararun: warning: %s\n", p.c_str());
+    for (auto& r : rf.records) records.push_back(std::move(r));
+  }
+  if (records.empty()) usage("no ParaRun records in " + files.front());
+  const auto groups = analyse(records);
+  std::fputs(format_report(groups).c_str(), stdout);
+  if (!csv.empty()) write_csv(csv, groups);
+  return kExitOk;
+}
+
+}  // namespace pararun::app

@@ -1,0 +1,167 @@
+// pararun run: one kernel, one backend, one variant.
+#include <omp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "pararun/mpi_session.hpp"
+#include "pararun/parse.hpp"
+#include "pararun/record.hpp"
+#include "pararun/registry.hpp"
+#include "pararun/runner.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+std::string variant_names(const std::vector<VariantInfo>& vs) {
+  std::string out;
+  for (auto& v : vs) out += (out.empty() ? "" : ", ") + v.name;
+  return out;
+}
+
+std::string supported_backends(const Kernel& k) {
+  std::string out;
+  for (Backend b : kAllBackends)
+    if (k.supports(b)) out += (out.empty() ? "" : ", ") + to_string(b);
+  return out;
+}
+
+/// Every rank learns whether any rank has a problem; the lowest such rank prints its own.
+void agree(const std::string& problem, const ExecContext& ctx) {
+  int mine = problem.empty() ? ctx.ranks : ctx.rank, first = mine;
+  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx.comm);
+  if (first == ctx.rank) usage_here(problem);
+  if (first < ctx.ranks) throw UsageError(problem);
+}
+
+/// The communicator of an mpi/hybrid run: a duplicate of MPI_COMM_WORLD, freed at the end.
+struct Communicator {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int ranks_per_node = 1;
+  Communicator() {
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &ranks_per_node);
+    MPI_Comm_free(&node);
+  }
+  ~Communicator() { MPI_Comm_free(&comm); }
+};
+
+void print_table(const Json& r) {
+  const bool flops = r["metric"] == "gflops";
+  Table t({"kernel", "backend", "variant", "size", "threads", "ranks", "reps", "median",
+           "95% CI of median", flops ? "GFLOP/s" : "GB/s", "verified"});
+  const auto& ci = r["time"]["ci95"];
+  t.add({r["kernel"], r["backend"], r["variant"], std::to_string(r["size"].get<std::uint64_t>()),
+         std::to_string(r["threads"].get<int>()), std::to_string(r["ranks"].get<int>()),
+         std::to_string(r["reps"].get<int>()), format_seconds(r["time"]["median"]),
+         format_seconds(ci[0]) + " .. " + format_seconds(ci[1]),
+         format("%.2f", r[flops ? "gflops" : "gbytes_per_s"].get<double>()),
+         r["status"] == "ok" ? "yes" : "FAILED"});
+  std::fputs(t.str().c_str(), stdout);
+  const auto& v = r["verification"];
+  const double err = v["error"].is_number() ? v["error"].get<double>() : NAN;
+  std::printf("Verification %s: error %.3g %s tolerance %.3g (reference: %s)\n",
+              r["status"] == "ok" ? "SUCCESSFUL" : "FAILED", err,
+              r["status"] == "ok" ? "<=" : "exceeds", v["tolerance"].get<double>(),
+              v["reference"].get<std::string>().c_str());
+  if (r["ranks"].get<int>() > 1)
+    std::printf("Rank imbalance (max/mean of per-rank time): %.3f\n", r["imbalance"].get<double>());
+  if (r["oversubscribed"].get<bool>())
+    std::printf(
+        "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs: this measures "
+        "concurrency, not parallelism.\n",
+        r["threads"].get<int>(), r["ranks_per_node"].get<int>(), r["meta"]["cores"].get<int>());
+}
+
+}  // namespace
+
+int run_command(const RunOptions& o, int* argc, char*** argv) {
+  // MPI starts first when it will be needed or a launcher started us, so that every rank
+  // takes part in reporting bad input (see usage()).
+  const auto backend = parse_backend(o.backend);
+  std::optional<MpiSession> mpi;
+  if (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))) mpi.emplace(argc, argv);
+
+  const Kernel* kernel = Registry::global().find(o.kernel);
+  if (!kernel) usage("unknown kernel '" + o.kernel + "'; kernels: " + Registry::global().names());
+  if (!backend) usage("unknown backend '" + o.backend + "'; backends: " + backend_names());
+  if (!kernel->supports(*backend))
+    usage("kernel '" + o.kernel + "' does not support backend '" + o.backend +
+          "'; it supports: " + supported_backends(*kernel));
+  const auto variants = kernel->variants_of(*backend);
+  const std::string vname = o.variant.empty() ? variants.front().name : o.variant;
+  const auto variant = kernel->find_variant(*backend, vname);
+  if (!variant)
+    usage("unknown variant '" + vname + "' for " + o.kernel + "/" + o.backend +
+          "; variants: " + variant_names(variants));
+
+  RunSpec spec;
+  const auto size = parse_count(o.size);
+  if (!size) usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)");
+  if (*size == 0) usage("--size must be at least 1");
+  const auto seed = parse_count(o.seed);
+  if (!seed) usage("--seed '" + o.seed + "' is not a whole number");
+  spec.problem = {*size, *seed};
+  if (o.reps <= 0) usage("--reps must be at least 1, got " + std::to_string(o.reps));
+  if (o.warmup < 0) usage("--warmup must be 0 or more, got " + std::to_string(o.warmup));
+  if (o.max_reps != 0 && o.max_reps < o.reps)
+    usage("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
+          std::to_string(o.reps) + ")");
+  if (!(o.ci_target >= 0)) usage("--ci-target must be 0 or more");
+  spec.timing = {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target};
+  spec.inject_fault = o.inject_fault;
+  if (o.threads_given && o.threads <= 0)
+    usage("--threads must be at least 1, got " + std::to_string(o.threads));
+  if (!uses_threads(*backend) && o.threads > 1)
+    usage("backend '" + o.backend + "' runs 1 thread per process; use " +
+          (uses_mpi(*backend) ? "hybrid" : "omp") + " for more threads");
+
+  if (!uses_mpi(*backend) && mpi && mpi->size() > 1)
+    usage("backend '" + o.backend + "' runs on one process, but " + std::to_string(mpi->size()) +
+          " MPI ranks were launched; use mpi or hybrid");
+
+  std::optional<Communicator> world;
+  ExecContext ctx;
+  ctx.backend = *backend;
+  if (uses_mpi(*backend)) {
+    world.emplace();
+    ctx.comm = world->comm;
+    ctx.rank = mpi->rank();
+    ctx.ranks = mpi->size();
+    ctx.ranks_per_node = world->ranks_per_node;
+  }
+  if (!uses_threads(*backend)) {
+    ctx.threads = 1;
+  } else if (o.threads_given) {
+    ctx.threads = o.threads;
+  } else if (*backend == Backend::hybrid && !std::getenv("OMP_NUM_THREADS")) {
+    ctx.threads = std::max(1, online_cpus() / ctx.ranks_per_node);
+  } else {
+    ctx.threads = omp_get_max_threads();
+  }
+
+  // Checks that need the rank count or the file system; all ranks agree on the outcome.
+  agree(run_problem(*kernel, spec, ctx), ctx);
+  agree(ctx.is_root() && !o.out.empty() ? output_path_problem(o.out) : "", ctx);
+
+  const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
+  if (ctx.is_root()) {
+    if (!o.out.empty()) append_record(o.out, outcome.record);
+    if (o.json)
+      std::printf("%s\n", outcome.record.dump().c_str());
+    else
+      print_table(outcome.record);
+    std::fflush(stdout);
+  }
+  return outcome.verified ? kExitOk : kExitVerificationFailed;
+}
+
+}  // namespace pararun::app

@@ -1,0 +1,177 @@
+// The reduction kernel: s = sum of n doubles.
+//   seq/omp:    the whole array on one process, 1 or T threads.
+//   mpi/hybrid: block distribution; each rank sums its block (T threads in hybrid), then
+//               one MPI_Allreduce combines the partial sums.
+// The inputs are multiples of 2^-20 in [-1, 1), so the exact sum is an integer multiple of
+// 2^-20 that integer arithmetic gives exactly; while n * 2^20 <= 2^53 every partial sum in
+// any order is exact too, and the result must equal the exact sum to the last bit.
+#include "reduction/reduction.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "pararun/kernel.hpp"
+#include "pararun/partition.hpp"
+#include "pararun/random.hpp"
+#include "pararun/registry.hpp"
+#include "pararun/verify.hpp"
+
+namespace pararun::reduction {
+
+namespace {
+
+constexpr int kFractionBits = 20;
+constexpr double kScale = 1.0 / (1 << kFractionBits);
+
+std::int64_t element_units(std::uint64_t seed, std::uint64_t i) {
+  const auto bits = random_bits(seed, 3, i) >> (64 - kFractionBits - 1);  // 21 bits
+  return static_cast<std::int64_t>(bits) - (std::int64_t{1} << kFractionBits);
+}
+
+}  // namespace
+
+double element(std::uint64_t seed, std::uint64_t i) {
+  return static_cast<double>(element_units(seed, i)) * kScale;
+}
+
+ExactSum exact_sum(std::uint64_t seed, std::uint64_t begin, std::uint64_t count) {
+  ExactSum s;
+  for (std::uint64_t i = begin; i < begin + count; ++i) {
+    const std::int64_t u = element_units(seed, i);
+    s.sum += u;
+    s.abs_sum += u < 0 ? -u : u;
+  }
+  return s;
+}
+
+double tolerance(std::uint64_t n) {
+  if (static_cast<double>(n) <= std::ldexp(1.0, 53 - kFractionBits)) return 0.0;
+  return static_cast<double>(n) * kUnitRoundoff;
+}
+
+double sum_plain(const double* x, std::size_t n, int threads) {
+  double s = 0;
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < n; ++i) s += x[i];
+    return s;
+  }
+#pragma omp parallel for schedule(static) reduction(+ : s) num_threads(threads)
+  for (std::size_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+double sum_simd(const double* x, std::size_t n, int threads) {
+  double s = 0;
+  if (threads <= 1) {
+#pragma omp simd reduction(+ : s)
+    for (std::size_t i = 0; i < n; ++i) s += x[i];
+    return s;
+  }
+#pragma omp parallel for simd schedule(static) reduction(+ : s) num_threads(threads)
+  for (std::size_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+double sum(const std::string& variant, const double* x, std::size_t n, int threads) {
+  if (variant == "plain") return sum_plain(x, n, threads);
+  if (variant == "simd") return sum_simd(x, n, threads);
+  throw std::invalid_argument("reduction has no local sum '" + variant + "'");
+}
+
+namespace {
+
+class ReductionInstance : public Instance {
+ public:
+  ReductionInstance(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
+      : variant_(v.name),
+        ctx_(ctx),
+        n_(p.size),
+        seed_(p.seed),
+        range_(block_range(n_, static_cast<std::uint64_t>(ctx.ranks),
+                           static_cast<std::uint64_t>(ctx.rank))),
+        x_(range_.count) {
+    const std::uint64_t count = range_.count, begin = range_.begin;
+    double* x = x_.data();
+    // Parallel first touch with the same static schedule as the sums.
+#pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ctx.threads > 1)
+    for (std::uint64_t i = 0; i < count; ++i) x[i] = element(seed_, begin + i);
+  }
+
+  void run() override {
+    const double local = sum(variant_, x_.data(), x_.size(), ctx_.threads);
+    result_ = local;
+    if (ctx_.comm != MPI_COMM_NULL)
+      MPI_Allreduce(&local, &result_, 1, MPI_DOUBLE, MPI_SUM, ctx_.comm);
+  }
+
+  Verification verify() override {
+    const ExactSum mine = exact_sum(seed_, range_.begin, range_.count);
+    std::int64_t local[2] = {mine.sum, mine.abs_sum}, total[2] = {local[0], local[1]};
+    if (ctx_.comm != MPI_COMM_NULL) MPI_Allreduce(local, total, 2, MPI_INT64_T, MPI_SUM, ctx_.comm);
+    const double exact = static_cast<double>(total[0]) * kScale;
+    const double magnitude = static_cast<double>(total[1]) * kScale;
+    const double diff = std::fabs(result_ - exact);
+    // Relative to sum |x_i| (the condition of the sum); absolute when all inputs are 0.
+    const double err = magnitude > 0 ? diff / magnitude : diff;
+    return make_verification(err, tolerance(n_), "exact integer sum (error relative to sum |x_i|)");
+  }
+
+  std::uint64_t local_size() const override {
+    return range_.count;
+  }
+  void inject_fault() override {
+    result_ += 1.0;
+  }
+
+ private:
+  std::string variant_;
+  ExecContext ctx_;
+  std::uint64_t n_, seed_;
+  Range range_;
+  std::vector<double> x_;
+  double result_ = 0;
+};
+
+class Reduction : public Kernel {
+ public:
+  std::string name() const override { return "reduction"; }
+  std::string summary() const override { return "s = sum of n doubles"; }
+  std::string size_meaning() const override { return "n: number of doubles"; }
+  Metric metric() const override { return Metric::gbytes; }
+
+  std::vector<VariantInfo> variants() const override {
+    std::vector<VariantInfo> v;
+    const char* local[][2] = {{"simd", "SIMD sum (omp simd reduction)"},
+                              {"plain", "scalar loop in order, no SIMD"}};
+    const std::pair<Backend, const char*> backends[] = {
+        {Backend::seq, "1 thread"},
+        {Backend::omp, "OpenMP threads, reduction clause"},
+        {Backend::mpi, "blocks per rank, one MPI_Allreduce, 1 thread/rank"},
+        {Backend::hybrid, "blocks per rank with OpenMP threads, one MPI_Allreduce"}};
+    for (auto& [backend, how] : backends)
+      for (auto& [name, what] : local) v.push_back({backend, name, std::string(what) + "; " + how});
+    return v;
+  }
+
+  Work work(const Problem& p) const override {
+    const double n = static_cast<double>(p.size);
+    return {n, n * sizeof(double)};
+  }
+
+  double memory_per_rank(const Problem& p, int ranks) const override {
+    return std::ceil(static_cast<double>(p.size) / std::max(ranks, 1)) * sizeof(double);
+  }
+
+  std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,
+                                  const ExecContext& ctx) const override {
+    return std::make_unique<ReductionInstance>(p, v, ctx);
+  }
+};
+
+}  // namespace
+
+PARARUN_REGISTER_KERNEL(Reduction);
+
+}  // namespace pararun::reduction

@@ -1,0 +1,87 @@
+// The kernel interface. The runtime knows kernels only through this interface and the
+// registry; each kernel lives in its own folder under kernels/ and registers itself with
+// PARARUN_REGISTER_KERNEL (see registry.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pararun/backend.hpp"
+#include "pararun/context.hpp"
+
+namespace pararun {
+
+/// What one run computes: the global problem size and the seed of its input data.
+struct Problem {
+  std::uint64_t size = 0;
+  std::uint64_t seed = 42;
+};
+
+/// Work done by one repetition of the whole (global) problem.
+struct Work {
+  double flops = 0;  ///< floating-point operations
+  double bytes = 0;  ///< bytes moved to/from memory by the algorithm's minimal traffic model
+};
+
+/// Which rate describes the kernel best (the one printed in tables).
+enum class Metric { gflops, gbytes };
+
+struct VariantInfo {
+  Backend backend;
+  std::string name;
+  std::string description;
+};
+
+/// The outcome of checking a result against its reference. Identical on every rank.
+struct Verification {
+  bool passed = false;
+  double error = 0;       ///< the measured error (its meaning is in `reference`)
+  double tolerance = 0;   ///< the bound the error had to meet
+  std::string reference;  ///< what the result was compared with, e.g. "eigen (rel. Frobenius)"
+};
+
+/// One prepared run: inputs allocated and initialised, ready to be timed.
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  /// One repetition. Collective over the context's communicator for mpi/hybrid.
+  virtual void run() = 0;
+  /// Compare the last result with the reference. Collective; same answer on every rank.
+  virtual Verification verify() = 0;
+  /// This rank's share of the problem (rows, elements: the unit of Problem::size).
+  virtual std::uint64_t local_size() const = 0;
+  /// Perturb the result so that verification must fail (tests the failure path).
+  virtual void inject_fault() = 0;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual std::string name() const = 0;
+  /// One line: what the kernel computes.
+  virtual std::string summary() const = 0;
+  /// What --size means for this kernel, e.g. "n: matrices are n x n".
+  virtual std::string size_meaning() const = 0;
+  /// All variants; the first listed for a backend is that backend's default.
+  virtual std::vector<VariantInfo> variants() const = 0;
+  virtual Metric metric() const = 0;
+  /// Flops and bytes per repetition of the whole problem.
+  virtual Work work(const Problem& p) const = 0;
+  /// Estimated peak memory of one rank in bytes, for refusing too large sizes before allocating.
+  virtual double memory_per_rank(const Problem& p, int ranks) const = 0;
+  /// A reason this problem cannot run in this context (empty: it can). Checked before setup.
+  virtual std::string check(const Problem& /*p*/, const ExecContext& /*ctx*/) const { return {}; }
+  /// Allocate and initialise the inputs of one run. Collective for mpi/hybrid.
+  virtual std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& variant,
+                                          const ExecContext& ctx) const = 0;
+
+  /// Helpers built on variants().
+  std::vector<VariantInfo> variants_of(Backend b) const;
+  std::optional<VariantInfo> find_variant(Backend b, const std::string& name) const;
+  bool supports(Backend b) const { return !variants_of(b).empty(); }
+};
+
+}  // namespace pararun

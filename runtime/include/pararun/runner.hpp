@@ -1,0 +1,32 @@
+// One run of one kernel variant: setup, timed reps, verification, the record.
+#pragma once
+
+#include <string>
+
+#include "pararun/kernel.hpp"
+#include "pararun/record.hpp"
+#include "pararun/timing.hpp"
+
+namespace pararun {
+
+struct RunSpec {
+  Problem problem;
+  TimingPolicy timing;
+  std::string scaling = "none";  ///< "none", "strong" or "weak"
+  bool inject_fault = false;     ///< corrupt the result before verification (testing)
+};
+
+struct RunOutcome {
+  Json record;  ///< complete on rank 0
+  bool verified = false;
+};
+
+/// Why this run cannot start (empty: it can): unsupported backend, the kernel's own check,
+/// more memory than the node has. Same answer on every rank.
+std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx);
+
+/// Runs the variant and builds its record. Collective for mpi/hybrid.
+RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
+                   const ExecContext& ctx);
+
+}  // namespace pararun

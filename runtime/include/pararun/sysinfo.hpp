@@ -1,0 +1,25 @@
+// Facts about the machine and process, for records and checks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pararun {
+
+std::string host_name();
+std::string cpu_model();
+/// Online logical CPUs of the machine.
+int online_cpus();
+/// MemAvailable from /proc/meminfo in bytes (0 if unknown).
+std::uint64_t available_memory_bytes();
+/// The calling thread's CPU affinity as a list, e.g. "0-1" or "0,2".
+std::string thread_affinity();
+/// "0-3,6" from a sorted CPU list.
+std::string format_cpu_list(const std::vector<int>& cpus);
+/// Human-readable byte count, e.g. "1.5 GiB".
+std::string format_bytes(double bytes);
+/// The current UTC time as ISO 8601, e.g. "2026-11-22T23:50:41Z".
+std::string utc_timestamp();
+
+}  // namespace pararun

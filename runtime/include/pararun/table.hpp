@@ -1,0 +1,26 @@
+// Plain text tables for the console.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pararun {
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  /// Columns padded to their widest cell; text left-aligned, numbers right-aligned.
+  std::string str() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+/// printf-style formatting into a std::string.
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+/// Seconds with a unit that fits: "812 ns", "3.41 ms", "1.203 s".
+std::string format_seconds(double s);
+
+}  // namespace pararun

@@ -1,0 +1,147 @@
+#include "pararun/metadata.hpp"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "build_info.hpp"
+#include "git_info.hpp"
+#include "pararun/mpi_session.hpp"
+#include "pararun/sysinfo.hpp"
+
+#ifdef PARARUN_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+extern char** environ;
+
+namespace pararun {
+
+namespace {
+
+/// Every rank's string, on rank 0 (others get an empty vector).
+std::vector<std::string> gather_strings(const std::string& mine, const ExecContext& ctx) {
+  if (ctx.comm == MPI_COMM_NULL) return {mine};
+  int len = static_cast<int>(mine.size());
+  std::vector<int> lens(ctx.is_root() ? ctx.ranks : 0), offsets(lens.size());
+  MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, ctx.comm);
+  int total = 0;
+  for (std::size_t i = 0; i < lens.size(); ++i) {
+    offsets[i] = total;
+    total += lens[i];
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Gatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offsets.data(), MPI_CHAR, 0,
+              ctx.comm);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < lens.size(); ++i)
+    out.push_back(
+        all.substr(static_cast<std::size_t>(offsets[i]), static_cast<std::size_t>(lens[i])));
+  return out;
+}
+
+Json environment_settings() {
+  Json env = Json::object();
+  const char* prefixes[] = {"OMP_", "GOMP_", "OPENBLAS_", "OMPI_MCA_", "PARARUN_"};
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    for (const char* p : prefixes)
+      if (kv.rfind(p, 0) == 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+Json slurm_settings() {
+  const char* names[][2] = {{"job_id", "SLURM_JOB_ID"},
+                            {"step_id", "SLURM_STEP_ID"},
+                            {"array_job_id", "SLURM_ARRAY_JOB_ID"},
+                            {"array_task_id", "SLURM_ARRAY_TASK_ID"},
+                            {"partition", "SLURM_JOB_PARTITION"},
+                            {"nodelist", "SLURM_JOB_NODELIST"},
+                            {"cpus_per_task", "SLURM_CPUS_PER_TASK"}};
+  Json s = Json::object();
+  for (auto& [key, var] : names)
+    if (const char* v = std::getenv(var)) s[key] = v;
+  return s;
+}
+
+}  // namespace
+
+std::string openmp_version() {
+  const int d = _OPENMP;
+  const char* v = d >= 202011   ? "5.1"
+                  : d >= 201811 ? "5.0"
+                  : d >= 201511 ? "4.5"
+                  : d >= 201307 ? "4.0"
+                  : d >= 201107 ? "3.1"
+                                : "3.0 or older";
+  return std::string(v) + " (" + std::to_string(d) + ")";
+}
+
+std::string eigen_version() {
+  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+         std::to_string(EIGEN_MINOR_VERSION);
+}
+
+Json build_metadata() {
+  Json b;
+  b["pararun_version"] = PARARUN_VERSION;
+  b["compiler"] = PARARUN_COMPILER;
+  b["flags"] = PARARUN_CXX_FLAGS;
+  b["build_type"] = PARARUN_BUILD_TYPE;
+  b["git_commit"] = PARARUN_GIT_COMMIT;
+  b["openmp"] = openmp_version();
+  b["eigen"] = eigen_version();
+  b["mpi_library"] = mpi_library_version();
+#ifdef PARARUN_HAVE_BLAS
+  b["openblas"] = openblas_get_config();
+#endif
+  return b;
+}
+
+Json collect_metadata(const ExecContext& ctx) {
+  // Affinity of every OpenMP thread of this rank, as the threads that run the kernel see it.
+  std::vector<std::string> thread_cpus(static_cast<std::size_t>(ctx.threads));
+#pragma omp parallel num_threads(ctx.threads)
+  thread_cpus[static_cast<std::size_t>(omp_get_thread_num())] = thread_affinity();
+
+  Json mine;
+  mine["rank"] = ctx.rank;
+  mine["host"] = host_name();
+  mine["threads"] = thread_cpus;
+  const auto all = gather_strings(mine.dump(), ctx);
+
+  Json m;
+  m["timestamp"] = utc_timestamp();
+  m["cpu_model"] = cpu_model();
+  m["cores"] = online_cpus();
+  m["build"] = build_metadata();
+  std::set<std::string> hosts;
+  Json affinity = Json::array();
+  for (auto& s : all) {
+    Json a = Json::parse(s);
+    hosts.insert(a["host"].get<std::string>());
+    affinity.push_back(std::move(a));
+  }
+  m["hosts"] = hosts;
+  m["affinity"] = affinity;
+  m["env"] = environment_settings();
+  m["slurm"] = slurm_settings();
+  if (ctx.comm != MPI_COMM_NULL) {
+    int level = 0;
+    MPI_Query_thread(&level);
+    m["mpi_thread_level"] = level == MPI_THREAD_MULTIPLE     ? "multiple"
+                            : level == MPI_THREAD_SERIALIZED ? "serialized"
+                            : level == MPI_THREAD_FUNNELED   ? "funneled"
+                                                             : "single";
+  }
+  return m;
+}
+
+}  // namespace pararun

@@ -1,0 +1,84 @@
+#include "pararun/runner.hpp"
+
+#include <omp.h>
+
+#include "pararun/metadata.hpp"
+#include "pararun/stats.hpp"
+#include "pararun/sysinfo.hpp"
+
+namespace pararun {
+
+std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx) {
+  if (!kernel.supports(ctx.backend))
+    return "kernel '" + kernel.name() + "' does not support backend '" + to_string(ctx.backend) +
+           "'";
+  if (std::string why = kernel.check(spec.problem, ctx); !why.empty()) return why;
+  const double per_rank = kernel.memory_per_rank(spec.problem, ctx.ranks);
+  const double per_node = per_rank * ctx.ranks_per_node;
+  const double available = static_cast<double>(available_memory_bytes());
+  if (available > 0 && per_node > 0.9 * available)
+    return "size " + std::to_string(spec.problem.size) + " needs about " + format_bytes(per_node) +
+           " on this node (" + std::to_string(ctx.ranks_per_node) + " rank(s) x " +
+           format_bytes(per_rank) + "), more than the " + format_bytes(0.9 * available) +
+           " that can be used (90% of MemAvailable)";
+  return {};
+}
+
+RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
+                   const ExecContext& ctx) {
+  omp_set_num_threads(ctx.threads);
+  auto instance = kernel.setup(spec.problem, variant, ctx);
+  const Timings t = measure(*instance, ctx, spec.timing);
+  if (spec.inject_fault) instance->inject_fault();
+  const Verification v = instance->verify();
+
+  std::uint64_t local = instance->local_size(), local_min = local, local_max = local;
+  if (ctx.comm != MPI_COMM_NULL) {
+    MPI_Allreduce(&local, &local_min, 1, MPI_UINT64_T, MPI_MIN, ctx.comm);
+    MPI_Allreduce(&local, &local_max, 1, MPI_UINT64_T, MPI_MAX, ctx.comm);
+  }
+  Json meta = collect_metadata(ctx);
+
+  RunOutcome out;
+  out.verified = v.passed;
+  if (!ctx.is_root()) return out;
+
+  const Summary s = summarize(t.samples);
+  const Work w = kernel.work(spec.problem);
+  Json& r = out.record;
+  r["schema"] = kRecordSchema;
+  r["kernel"] = kernel.name();
+  r["backend"] = to_string(ctx.backend);
+  r["variant"] = variant.name;
+  r["size"] = spec.problem.size;
+  r["size_meaning"] = kernel.size_meaning();
+  r["size_per_rank"] = {{"min", local_min}, {"max", local_max}};
+  r["seed"] = spec.problem.seed;
+  r["scaling"] = spec.scaling;
+  r["threads"] = ctx.threads;
+  r["ranks"] = ctx.ranks;
+  r["ranks_per_node"] = ctx.ranks_per_node;
+  r["pes"] = ctx.threads * ctx.ranks;
+  r["oversubscribed"] = ctx.oversubscribed(online_cpus());
+  r["warmup"] = spec.timing.warmup;
+  r["reps"] = t.samples.size();
+  r["samples"] = t.samples;
+  r["time"] = {{"median", s.median}, {"min", s.min},       {"max", s.max},
+               {"mean", s.mean},     {"stddev", s.stddev}, {"ci95", {s.ci_low, s.ci_high}}};
+  r["imbalance"] = t.imbalance;
+  r["flops"] = w.flops;
+  r["bytes"] = w.bytes;
+  r["metric"] = kernel.metric() == Metric::gflops ? "gflops" : "gbytes_per_s";
+  r["gflops"] = s.median > 0 ? w.flops / s.median * 1e-9 : 0.0;
+  r["gbytes_per_s"] = s.median > 0 ? w.bytes / s.median * 1e-9 : 0.0;
+  r["verification"] = {{"status", v.passed ? "passed" : "failed"},
+                       {"error", v.error},
+                       {"tolerance", v.tolerance},
+                       {"reference", v.reference}};
+  r["status"] = v.passed ? "ok" : "verification_failed";
+  r["baseline"] = nullptr;
+  r["meta"] = std::move(meta);
+  return out;
+}
+
+}  // namespace pararun

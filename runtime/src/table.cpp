@@ -1,0 +1,65 @@
+#include "pararun/table.hpp"
+
+#include <cctype>
+#include <cstdarg>
+#include <cstdio>
+
+namespace pararun {
+
+namespace {
+
+bool looks_numeric(const std::string& s) {
+  if (s.empty()) return false;
+  const char c = s[0];
+  return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.';
+}
+
+}  // namespace
+
+std::string Table::str() const {
+  std::vector<std::size_t> width(header_.size(), 0);
+  auto widen = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      if (row[i].size() > width[i]) width[i] = row[i].size();
+  };
+  widen(header_);
+  for (auto& r : rows_) widen(r);
+
+  auto line = [&](const std::vector<std::string>& row, bool header) {
+    std::string out;
+    for (std::size_t i = 0; i < width.size(); ++i) {
+      const std::string cell = i < row.size() ? row[i] : "";
+      const std::string pad(width[i] - cell.size(), ' ');
+      const bool right = !header && looks_numeric(cell);
+      out += right ? pad + cell : cell + pad;
+      if (i + 1 < width.size()) out += "  ";
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+
+  std::string out = line(header_, true);
+  std::size_t total = 0;
+  for (auto w : width) total += w + 2;
+  out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
+  for (auto& r : rows_) out += line(r, false);
+  return out;
+}
+
+std::string format(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  return buf;
+}
+
+std::string format_seconds(double s) {
+  if (s < 1e-6) return format("%.0f ns", s * 1e9);
+  if (s < 1e-3) return format("%.2f us", s * 1e6);
+  if (s < 1.0) return format("%.3f ms", s * 1e3);
+  return format("%.3f s", s);
+}
+
+}  // namespace pararun

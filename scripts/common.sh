@@ -1,0 +1,39 @@
+# Shared by the scripts: install what is missing (Debian, as root) and build with a preset.
+# Source it; it defines ensure_deps and build_preset.
+
+PARARUN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PARARUN_PACKAGES=(g++ cmake make git libopenmpi-dev openmpi-bin libeigen3-dev libgtest-dev
+                  libcli11-dev nlohmann-json3-dev libopenblas-dev)
+
+# Open MPI refuses to run as root unless told; CI and this machine run as root.
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+log() { printf '[pararun] %s\n' "$*" >&2; }
+
+ensure_deps() {
+  local missing=()
+  for p in "${PARARUN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})"
+    return 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build_preset NAME: configure and build build/NAME with the CMake preset NAME.
+build_preset() {
+  local preset="$1"
+  log "building preset '$preset'"
+  (cd "$PARARUN_ROOT" && cmake --preset "$preset" >/dev/null &&
+     cmake --build --preset "$preset" -j "$(nproc)" >/dev/null) || {
+    log "build of preset '$preset' failed; rerun: cmake --build --preset $preset"
+    return 1
+  }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test with CTest.
+#   scripts/test.sh                 release build, then the ASan+UBSan build
+#   scripts/test.sh release|asan|debug   one preset only
+#   extra arguments after the preset go to ctest, e.g. scripts/test.sh release -L mpi
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+presets=(release asan)
+if [ $# -gt 0 ]; then
+  presets=("$1")
+  shift
+fi
+
+ensure_deps
+status=0
+for preset in "${presets[@]}"; do
+  build_preset "$preset"
+  log "testing preset '$preset'"
+  (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(nproc)" "$@") || status=1
+done
+exit $status

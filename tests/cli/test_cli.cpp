@@ -1,0 +1,321 @@
+// End-to-end tests of the pararun command: exit codes, stdout/stderr, result files.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using Json = nlohmann::json;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/pararun-cli-XXXXXX";
+  const char* d = mkdtemp(tmpl);
+  return d ? d : "";
+}
+
+/// Open MPI refuses to start as root without these; CI runs as root.
+const bool kRootOk = [] {
+  if (geteuid() == 0) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  }
+  return true;
+}();
+
+/// Runs `pararun ARGS` (or `mpirun -n NP pararun ARGS`) through the shell.
+Result pararun(const std::string& args, int np = 0) {
+  static const std::string dir = temp_dir();
+  const std::string out = dir + "/stdout", err = dir + "/stderr";
+  std::string cmd = std::string(PARARUN_EXE) + " " + args;
+  if (np > 0) cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + cmd;
+  const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+TEST(Cli, ListShowsEveryKernelBackendAndVariant) {
+  Result r = pararun("list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* needle : {"matmul     seq      eigen", "matmul     hybrid   naive",
+                             "reduction  mpi      plain", "reduction  omp      simd"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+TEST(Cli, InfoNamesTheToolchain) {
+  Result r = pararun("info");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* needle : {"cores", "compiler", "flags", "Open MPI", "OpenMP", "Eigen"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  Result j = pararun("info --json");
+  ASSERT_EQ(j.code, 0);
+  EXPECT_GE(Json::parse(j.out)["cores"].get<int>(), 1);
+}
+
+TEST(Cli, RunPrintsTableAndAppendsRecords) {
+  const std::string file = temp_dir() + "/r.jsonl";
+  {
+    std::ofstream pre(file);
+    pre << "{\"kept\":true}\n";
+  }
+  Result r = pararun("run matmul --backend omp --threads 2 --size 64 --out " + file);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("median"), std::string::npos);
+  EXPECT_NE(r.out.find("Verification SUCCESSFUL"), std::string::npos) << r.out;
+  r = pararun("run reduction -b seq -v plain -n 2^10 --reps 3 --warmup 0 -o " + file);
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  auto l = lines(slurp(file));
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0], "{\"kept\":true}");
+  Json a = Json::parse(l[1]), b = Json::parse(l[2]);
+  EXPECT_EQ(a["kernel"], "matmul");
+  EXPECT_EQ(a["backend"], "omp");
+  EXPECT_EQ(a["variant"], "eigen");
+  EXPECT_EQ(a["threads"], 2);
+  EXPECT_EQ(a["status"], "ok");
+  EXPECT_DOUBLE_EQ(a["flops"].get<double>(), 2.0 * 64 * 64 * 64);
+  EXPECT_EQ(a["meta"]["affinity"][0]["threads"].size(), 2u);
+  EXPECT_EQ(b["kernel"], "reduction");
+  EXPECT_EQ(b["size"], 1024);
+  EXPECT_EQ(b["warmup"], 0);
+  EXPECT_GE(b["reps"].get<int>(), 3);
+  EXPECT_EQ(b["samples"].size(), b["reps"].get<std::size_t>());
+}
+
+TEST(Cli, JsonOutputIsTheRecord) {
+  Result r = pararun("run reduction -b omp -t 2 -n 1000 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["schema"], "pararun.record/1");
+  EXPECT_EQ(j["verification"]["status"], "passed");
+}
+
+TEST(Cli, OmpThreadsDefaultToOmpNumThreads) {
+  Result r = pararun("run reduction -b omp -n 100 --json");
+  ASSERT_EQ(r.code, 0);
+  const std::string env = "OMP_NUM_THREADS=3 ";
+  const int status = std::system(
+      (env + PARARUN_EXE + " run reduction -b omp -n 100 --json > /tmp/pararun-omp3.json").c_str());
+  ASSERT_EQ(status, 0);
+  Json j = Json::parse(slurp("/tmp/pararun-omp3.json"));
+  EXPECT_EQ(j["threads"], 3);
+  EXPECT_EQ(j["meta"]["env"]["OMP_NUM_THREADS"], "3");
+  EXPECT_EQ(j["oversubscribed"], sysconf(_SC_NPROCESSORS_ONLN) < 3);
+}
+
+TEST(Cli, VerificationFailureExitsOneAndIsRecordedAsFailed) {
+  const std::string file = temp_dir() + "/r.jsonl";
+  Result r = pararun("run matmul -b seq -v naive -n 7 --inject-fault -o " + file);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("Verification FAILED"), std::string::npos) << r.out;
+  auto l = lines(slurp(file));
+  ASSERT_EQ(l.size(), 1u);
+  Json j = Json::parse(l[0]);
+  EXPECT_EQ(j["status"], "verification_failed");
+  EXPECT_TRUE(j["baseline"].is_null());
+}
+
+TEST(Cli, MpiRanksAreDetectedUnderMpirun) {
+  const std::string file = temp_dir() + "/r.jsonl";
+  Result r = pararun("run matmul -b mpi -n 1000 -o " + file, 3);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto l = lines(slurp(file));
+  ASSERT_EQ(l.size(), 1u);  // written once, by rank 0
+  Json j = Json::parse(l[0]);
+  EXPECT_EQ(j["ranks"], 3);
+  EXPECT_EQ(j["size_per_rank"]["max"], 334);
+  EXPECT_EQ(j["size_per_rank"]["min"], 333);
+  EXPECT_EQ(j["meta"]["affinity"].size(), 3u);
+  EXPECT_EQ(lines(r.out).size(), lines(pararun("run matmul -b mpi -n 1").out).size() + 2)
+      << "the table is printed once (plus imbalance and oversubscription lines)\n"
+      << r.out;
+}
+
+TEST(Cli, HybridUnderMpirunWithFewerRowsThanRanks) {
+  Result r = pararun("run matmul -b hybrid -t 2 -n 1 --json", 3);
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["ranks"], 3);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["size_per_rank"]["min"], 0);
+  EXPECT_EQ(j["oversubscribed"], true);
+}
+
+TEST(Cli, ReportComputesSpeedupAgainstBestSequential) {
+  const std::string dir = temp_dir(), file = dir + "/r.jsonl";
+  ASSERT_EQ(pararun("run reduction -b seq -v plain -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(pararun("run reduction -b seq -v simd -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(pararun("run reduction -b omp -t 2 -n 2^16 -o " + file).code, 0);
+  Result r = pararun("report " + file + " --csv " + dir + "/t.csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("speedup against the best verified sequential variant"), std::string::npos)
+      << r.out;
+  auto csv = lines(slurp(dir + "/t.csv"));
+  ASSERT_EQ(csv.size(), 4u);
+  EXPECT_EQ(csv[0].rfind("kernel,size,backend", 0), 0u);
+  // Exactly one sequential row is the baseline: its speedup is 1.
+  int ones = 0;
+  for (std::size_t i = 1; i < csv.size(); ++i)
+    if (csv[i].find(",seq,") != std::string::npos && csv[i].find(",yes,1,") != std::string::npos)
+      ++ones;
+  EXPECT_EQ(ones, 1) << slurp(dir + "/t.csv");
+}
+
+// ---- bad input: one line on stderr naming the problem, exit 2, no result file touched ----
+
+struct BadInput {
+  std::string args;
+  std::string message;  // must appear in the one stderr line
+};
+
+void PrintTo(const BadInput& b, std::ostream* os) {
+  *os << "pararun " << b.args;
+}
+
+class CliBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInput, OneLineExitTwoNoFile) {
+  const std::string file = temp_dir() + "/r.jsonl";
+  Result r = pararun(GetParam().args + " --out " + file);
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
+  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
+  EXPECT_FALSE(exists(file));
+  EXPECT_EQ(r.out, "");
+}
+
+std::string case_name(const ::testing::TestParamInfo<BadInput>& info) {
+  std::string name = std::to_string(info.index) + "_";
+  for (char c : info.param.args) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Run, CliBadInput,
+    ::testing::Values(
+        BadInput{"run nosuch -b seq -n 8", "unknown kernel 'nosuch'; kernels: matmul, reduction"},
+        BadInput{"run matmul -b gpu -n 8",
+                 "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
+        BadInput{"run matmul -b seq -v fast -n 8",
+                 "unknown variant 'fast' for matmul/seq; variants: eigen, naive"},
+        BadInput{"run matmul -b seq -n 0", "--size must be at least 1"},
+        BadInput{"run matmul -b seq -n -5", "size"},
+        BadInput{"run matmul -b seq -n abc", "--size 'abc' is not a whole number"},
+        BadInput{"run matmul -b seq -n 1.5", "--size '1.5' is not a whole number"},
+        BadInput{"run matmul -b seq -n 99999999999999999999999", "is not a whole number"},
+        BadInput{"run matmul -b seq -n 10000000", "needs about"},
+        BadInput{"run reduction -b mpi -n 2^40", "more than the"},
+        BadInput{"run matmul -b omp -n 8 -t 0", "--threads must be at least 1, got 0"},
+        BadInput{"run matmul -b omp -n 8 -t -2", "--threads must be at least 1, got -2"},
+        BadInput{"run matmul -b omp -n 8 -t x", "threads"},
+        BadInput{"run matmul -b seq -n 8 -t 2", "backend 'seq' runs 1 thread per process"},
+        BadInput{"run matmul -b mpi -n 8 -t 2", "use hybrid for more threads"},
+        BadInput{"run matmul -b seq -n 8 -r 0", "--reps must be at least 1, got 0"},
+        BadInput{"run matmul -b seq -n 8 -r -1", "--reps must be at least 1, got -1"},
+        BadInput{"run matmul -b seq -n 8 -w -1", "--warmup must be 0 or more"},
+        BadInput{"run matmul -b seq -n 8 -r 9 --max-reps 3",
+                 "--max-reps (3) is less than --reps (9)"},
+        BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
+        BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
+        BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
+        BadInput{"fly", "unknown command 'fly'; commands: list, info, run, report"}),
+    case_name);
+
+TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {
+  Result r = pararun("run matmul -b seq -n 8 --out /nonexistent-dir/r.jsonl");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u);
+  EXPECT_NE(r.err.find("output folder '/nonexistent-dir' does not exist"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  const std::string dir = temp_dir();
+  r = pararun("run matmul -b seq -n 8 --out " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is a folder, not a file"), std::string::npos) << r.err;
+}
+
+TEST(Cli, SequentialBackendUnderSeveralRanksIsAUsageError) {
+  Result r = pararun("run matmul -b seq -n 8", 2);
+  EXPECT_NE(r.code, 0);
+  auto l = lines(r.err);
+  // One line from pararun (rank 0 only); mpirun adds its own summary after it.
+  ASSERT_FALSE(l.empty());
+  EXPECT_EQ(l[0],
+            "pararun: error: backend 'seq' runs on one process, but 2 MPI ranks were "
+            "launched; use mpi or hybrid");
+  int ours = 0;
+  for (auto& line : l) ours += line.rfind("pararun:", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+}
+
+TEST(Cli, BadOptionUnderMpirunIsPrintedOnce) {
+  Result r = pararun("run matmul -b mpi -n 8 --frobnicate", 3);
+  EXPECT_NE(r.code, 0);
+  int ours = 0;
+  for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: ", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MemoryRefusalUnderMpiIsPrintedOnce) {
+  Result r = pararun("run matmul -b mpi -n 200000", 2);
+  EXPECT_NE(r.code, 0);
+  int ours = 0;
+  for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: size 200000 needs", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+}
+
+TEST(Cli, ReportOfMissingFileIsAUsageError) {
+  Result r = pararun("report /nonexistent/r.jsonl");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u);
+  EXPECT_NE(r.err.find("cannot read result file '/nonexistent/r.jsonl'"), std::string::npos);
+}
+
+TEST(Cli, HelpExitsZero) {
+  Result r = pararun("run --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--backend"), std::string::npos);
+}

@@ -1,0 +1,37 @@
+// Shared by the unit and MPI kernel tests: run every variant of a kernel on a backend and
+// check that its own verification passes, and fails once the result is corrupted.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "pararun/registry.hpp"
+
+namespace pararun::test {
+
+inline constexpr std::uint64_t kSizes[] = {1, 2, 7, 64, 1000};
+
+inline void check_all_variants(const std::string& kernel_name, const ExecContext& ctx,
+                               std::uint64_t size) {
+  const Kernel* k = Registry::global().find(kernel_name);
+  ASSERT_NE(k, nullptr);
+  const auto variants = k->variants_of(ctx.backend);
+  ASSERT_FALSE(variants.empty());
+  for (const auto& v : variants) {
+    SCOPED_TRACE(kernel_name + "/" + to_string(ctx.backend) + "/" + v.name +
+                 " n=" + std::to_string(size) + " threads=" + std::to_string(ctx.threads) +
+                 " ranks=" + std::to_string(ctx.ranks));
+    const Problem p{size, 7};
+    ASSERT_EQ(k->check(p, ctx), "");
+    auto inst = k->setup(p, v, ctx);
+    inst->run();
+    inst->run();  // a second repetition must give the same verified result
+    const Verification ok = inst->verify();
+    EXPECT_TRUE(ok.passed) << "error " << ok.error << " > tolerance " << ok.tolerance;
+    EXPECT_FALSE(ok.reference.empty());
+    inst->inject_fault();
+    const Verification bad = inst->verify();
+    EXPECT_FALSE(bad.passed) << "a corrupted result passed: error " << bad.error;
+  }
+}
+
+}  // namespace pararun::test

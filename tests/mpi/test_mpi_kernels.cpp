@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <tuple>
+
+#include "../kernel_cases.hpp"
+
+using namespace pararun;
+
+namespace {
+
+ExecContext world_context(Backend b, int threads) {
+  ExecContext ctx;
+  ctx.backend = b;
+  ctx.threads = threads;
+  ctx.comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(ctx.comm, &ctx.rank);
+  MPI_Comm_size(ctx.comm, &ctx.ranks);
+  return ctx;
+}
+
+}  // namespace
+
+class DistributedKernels
+    : public ::testing::TestWithParam<std::tuple<std::string, int, std::uint64_t>> {};
+
+// threads == 1: the mpi backend; threads > 1: hybrid. Sizes below the rank count leave some
+// ranks without rows or elements, which must still work.
+TEST_P(DistributedKernels, VerifiesAndCatchesCorruption) {
+  const auto& [kernel, threads, size] = GetParam();
+  const ExecContext ctx = world_context(threads == 1 ? Backend::mpi : Backend::hybrid, threads);
+  omp_set_num_threads(threads);
+  test::check_all_variants(kernel, ctx, size);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, DistributedKernels,
+                         ::testing::Combine(::testing::Values("matmul", "reduction"),
+                                            ::testing::Values(1, 2),
+                                            ::testing::ValuesIn(test::kSizes)));

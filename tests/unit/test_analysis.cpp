@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include "pararun/analysis.hpp"
+
+using namespace pararun;
+
+namespace {
+
+Json rec(const std::string& kernel, const std::string& backend, const std::string& variant,
+         int threads, int ranks, double median, bool ok = true, std::uint64_t size = 100) {
+  return {{"schema", kRecordSchema},
+          {"kernel", kernel},
+          {"backend", backend},
+          {"variant", variant},
+          {"size", size},
+          {"threads", threads},
+          {"ranks", ranks},
+          {"pes", threads * ranks},
+          {"metric", "gflops"},
+          {"gflops", 1.0},
+          {"oversubscribed", threads * ranks > 2},
+          {"time", {{"median", median}, {"ci95", {median * 0.9, median * 1.1}}}},
+          {"status", ok ? "ok" : "verification_failed"}};
+}
+
+}  // namespace
+
+TEST(Analysis, SpeedupAgainstBestVerifiedSequential) {
+  std::vector<Json> records = {
+      rec("mm", "seq", "naive", 1, 1, 2.0),
+      rec("mm", "seq", "fast", 1, 1, 0.1, /*ok=*/false),  // faster but unverified: not a baseline
+      rec("mm", "seq", "blas", 1, 1, 1.0),
+      rec("mm", "omp", "blas", 2, 1, 0.5),
+      rec("mm", "mpi", "blas", 1, 4, 0.4),
+      rec("mm", "mpi", "naive", 1, 2, 0.3, /*ok=*/false),
+  };
+  auto groups = analyse(records);
+  ASSERT_EQ(groups.size(), 1u);
+  const auto& g = groups[0];
+  ASSERT_TRUE(g.baseline.has_value());
+  EXPECT_EQ((*g.baseline)["variant"], "blas");
+  ASSERT_EQ(g.rows.size(), 6u);
+  EXPECT_DOUBLE_EQ(*g.rows[0].speedup, 0.5);
+  EXPECT_FALSE(g.rows[1].speedup.has_value());
+  EXPECT_DOUBLE_EQ(*g.rows[2].speedup, 1.0);
+  EXPECT_DOUBLE_EQ(*g.rows[3].speedup, 2.0);
+  EXPECT_DOUBLE_EQ(*g.rows[3].efficiency, 1.0);
+  EXPECT_DOUBLE_EQ(*g.rows[4].speedup, 2.5);
+  EXPECT_DOUBLE_EQ(*g.rows[4].efficiency, 0.625);
+  EXPECT_FALSE(g.rows[5].speedup.has_value());
+
+  const std::string text = format_report(groups);
+  EXPECT_NE(text.find("best verified sequential variant, blas (seq), median 1.000 s"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("FAILED"), std::string::npos);
+  EXPECT_NE(text.find("2.50x"), std::string::npos);
+  EXPECT_NE(text.find("oversubscribed"), std::string::npos);
+}
+
+TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
+  std::vector<Json> records = {rec("a", "seq", "x", 1, 1, 1.0, true, 10),
+                               rec("a", "omp", "x", 2, 1, 1.0, true, 20),
+                               rec("b", "seq", "x", 1, 1, 1.0, true, 10)};
+  auto groups = analyse(records);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_FALSE(groups[1].baseline.has_value());
+  EXPECT_FALSE(groups[1].rows[0].speedup.has_value());
+  EXPECT_NE(format_report(groups).find("no verified sequential run"), std::string::npos);
+}

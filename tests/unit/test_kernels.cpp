@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <tuple>
+
+#include "../kernel_cases.hpp"
+#include "matmul/matmul.hpp"
+#include "pararun/random.hpp"
+#include "reduction/reduction.hpp"
+
+using namespace pararun;
+
+// ---- every registered kernel x seq/omp x variant, through the Instance interface ----
+
+class SharedMemoryKernels
+    : public ::testing::TestWithParam<std::tuple<std::string, int, std::uint64_t>> {};
+
+TEST_P(SharedMemoryKernels, VerifiesAndCatchesCorruption) {
+  const auto& [kernel, threads, size] = GetParam();
+  ExecContext ctx;
+  ctx.backend = threads == 1 ? Backend::seq : Backend::omp;
+  ctx.threads = threads;
+  omp_set_num_threads(threads);
+  test::check_all_variants(kernel, ctx, size);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, SharedMemoryKernels,
+                         ::testing::Combine(::testing::Values("matmul", "reduction"),
+                                            ::testing::Values(1, 2, 3),
+                                            ::testing::ValuesIn(test::kSizes)));
+
+// ---- independent references: results checked without the kernel's own verification ----
+
+namespace {
+
+/// C = A * B in long double, the plain definition.
+std::vector<double> reference_product(const std::vector<double>& a, const std::vector<double>& b,
+                                      std::size_t m, std::size_t n, std::size_t k) {
+  std::vector<double> c(m * n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      long double s = 0;
+      for (std::size_t p = 0; p < k; ++p)
+        s += static_cast<long double>(a[i * k + p]) * b[p * n + j];
+      c[i * n + j] = static_cast<double>(s);
+    }
+  return c;
+}
+
+std::vector<std::string> matmul_variants() {
+  std::vector<std::string> v = {"naive", "eigen"};
+#ifdef PARARUN_HAVE_BLAS
+  v.push_back("blas");
+#endif
+  return v;
+}
+
+}  // namespace
+
+TEST(Matmul, LocalMultipliesMatchLongDoubleReferenceOnAnyShape) {
+  const std::size_t shapes[][3] = {{1, 1, 1},   {2, 3, 4},    {7, 5, 3},    {1, 9, 1},
+                                   {13, 1, 17}, {64, 64, 64}, {31, 67, 129}};
+  for (const auto& s : shapes) {
+    const std::size_t m = s[0], n = s[1], k = s[2];
+    std::vector<double> a(m * k), b(k * n);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(3, 1, i);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(3, 2, i);
+    const auto ref = reference_product(a, b, m, n, k);
+    for (const auto& variant : matmul_variants())
+      for (int threads : {1, 2}) {
+        std::vector<double> c(m * n, -99.0);
+        matmul::multiply(variant, a.data(), b.data(), c.data(), m, n, k, threads);
+        for (std::size_t i = 0; i < c.size(); ++i)
+          ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k))
+              << variant << " " << m << "x" << n << "x" << k << " threads " << threads
+              << " element " << i;
+      }
+  }
+}
+
+TEST(Matmul, UnknownLocalMultiplyThrows) {
+  double x = 1;
+  EXPECT_THROW(matmul::multiply("nope", &x, &x, &x, 1, 1, 1, 1), std::invalid_argument);
+}
+
+TEST(Matmul, InputsAreDeterministicAndSeeded) {
+  EXPECT_EQ(matmul::element_a(1, 10, 3, 4), matmul::element_a(1, 10, 3, 4));
+  EXPECT_NE(matmul::element_a(1, 10, 3, 4), matmul::element_a(2, 10, 3, 4));
+  EXPECT_NE(matmul::element_a(1, 10, 3, 4), matmul::element_b(1, 10, 3, 4));
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    const double v = matmul::element_a(5, 1000, i, i);
+    EXPECT_GE(v, -1.0);
+    EXPECT_LT(v, 1.0);
+  }
+}
+
+TEST(Reduction, SumsMatchTheExactIntegerSum) {
+  for (std::uint64_t n : {1ull, 2ull, 7ull, 64ull, 1000ull, 100003ull}) {
+    std::vector<double> x(n);
+    for (std::uint64_t i = 0; i < n; ++i) x[i] = reduction::element(11, i);
+    const auto exact = reduction::exact_sum(11, 0, n);
+    const double expected = static_cast<double>(exact.sum) / (1 << 20);
+    for (const char* variant : {"plain", "simd"})
+      for (int threads : {1, 2, 3})
+        EXPECT_EQ(reduction::sum(variant, x.data(), n, threads), expected)
+            << variant << " n=" << n << " threads=" << threads;
+  }
+}
+
+TEST(Reduction, ExactSumIsAdditiveOverBlocks) {
+  const auto whole = reduction::exact_sum(4, 0, 1000);
+  const auto a = reduction::exact_sum(4, 0, 333), b = reduction::exact_sum(4, 333, 667);
+  EXPECT_EQ(whole.sum, a.sum + b.sum);
+  EXPECT_EQ(whole.abs_sum, a.abs_sum + b.abs_sum);
+  EXPECT_GT(whole.abs_sum, 0);
+}
+
+TEST(Reduction, ToleranceIsZeroWhileEverySumIsExact) {
+  EXPECT_EQ(reduction::tolerance(1000), 0.0);
+  EXPECT_EQ(reduction::tolerance(1ull << 33), 0.0);
+  EXPECT_GT(reduction::tolerance((1ull << 33) + 1), 0.0);
+}

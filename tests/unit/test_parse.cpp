@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include "pararun/parse.hpp"
+#include "pararun/partition.hpp"
+
+using namespace pararun;
+
+TEST(ParseCount, DecimalAndPowers) {
+  EXPECT_EQ(parse_count("1024"), 1024u);
+  EXPECT_EQ(parse_count("0"), 0u);
+  EXPECT_EQ(parse_count("2^26"), 67108864u);
+  EXPECT_EQ(parse_count("10^3"), 1000u);
+  EXPECT_EQ(parse_count("1^999999999999"), 1u);
+  EXPECT_EQ(parse_count("18446744073709551615"), 18446744073709551615ull);
+}
+
+TEST(ParseCount, RejectsEverythingElse) {
+  for (const char* bad : {"", "-1", "+5", "abc", "12a", "1.5", "1e6", "2^", "^3", "2^64",
+                          "18446744073709551616", "99999999999999999999999", " 1"})
+    EXPECT_FALSE(parse_count(bad).has_value()) << bad;
+}
+
+TEST(Partition, BlocksCoverEverythingOnce) {
+  for (std::uint64_t n : {0, 1, 7, 1000})
+    for (std::uint64_t parts : {1, 2, 3, 4, 7}) {
+      std::uint64_t next = 0;
+      for (std::uint64_t p = 0; p < parts; ++p) {
+        Range r = block_range(n, parts, p);
+        EXPECT_EQ(r.begin, next);
+        EXPECT_LE(r.count, n / parts + 1);
+        next += r.count;
+      }
+      EXPECT_EQ(next, n);
+    }
+}
