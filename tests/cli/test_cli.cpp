@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
 #include <sstream>
 #include <string>
 #include <vector>
+#include "../temp_dir.hpp"
 
 using Json = nlohmann::json;
 
@@ -28,12 +30,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/pararun-cli-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  return d ? d : "";
-}
-
 /// Open MPI refuses to start as root without these; CI runs as root.
 const bool kRootOk = [] {
   if (geteuid() == 0) {
@@ -44,9 +40,9 @@ const bool kRootOk = [] {
 }();
 
 /// Runs `pararun ARGS` (or `mpirun -n NP pararun ARGS`) through the shell.
-Result pararun(const std::string& args, int np = 0) {
-  static const std::string dir = temp_dir();
-  const std::string out = dir + "/stdout", err = dir + "/stderr";
+Result run_cli(const std::string& args, int np = 0) {
+  static const pararun::test::TempDir dir;
+  const std::string out = dir / "stdout", err = dir / "stderr";
   std::string cmd = std::string(PARARUN_EXE) + " " + args;
   if (np > 0) cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + cmd;
   const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
@@ -73,7 +69,7 @@ bool exists(const std::string& path) {
 }  // namespace
 
 TEST(Cli, ListShowsEveryKernelBackendAndVariant) {
-  Result r = pararun("list");
+  Result r = run_cli("list");
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* needle : {"matmul     seq      eigen", "matmul     hybrid   naive",
                              "reduction  mpi      plain", "reduction  omp      simd"})
@@ -81,27 +77,28 @@ TEST(Cli, ListShowsEveryKernelBackendAndVariant) {
 }
 
 TEST(Cli, InfoNamesTheToolchain) {
-  Result r = pararun("info");
+  Result r = run_cli("info");
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* needle : {"cores", "compiler", "flags", "Open MPI", "OpenMP", "Eigen"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
-  Result j = pararun("info --json");
+  Result j = run_cli("info --json");
   ASSERT_EQ(j.code, 0);
   EXPECT_GE(Json::parse(j.out)["cores"].get<int>(), 1);
 }
 
 TEST(Cli, RunPrintsTableAndAppendsRecords) {
-  const std::string file = temp_dir() + "/r.jsonl";
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
   {
     std::ofstream pre(file);
     pre << "{\"kept\":true}\n";
   }
-  Result r = pararun("run matmul --backend omp --threads 2 --size 64 --out " + file);
+  Result r = run_cli("run matmul --backend omp --threads 2 --size 64 --out " + file);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_NE(r.out.find("median"), std::string::npos);
   EXPECT_NE(r.out.find("Verification SUCCESSFUL"), std::string::npos) << r.out;
-  r = pararun("run reduction -b seq -v plain -n 2^10 --reps 3 --warmup 0 -o " + file);
+  r = run_cli("run reduction -b seq -v plain -n 2^10 --reps 3 --warmup 0 -o " + file);
   ASSERT_EQ(r.code, 0) << r.err;
 
   auto l = lines(slurp(file));
@@ -123,7 +120,7 @@ TEST(Cli, RunPrintsTableAndAppendsRecords) {
 }
 
 TEST(Cli, JsonOutputIsTheRecord) {
-  Result r = pararun("run reduction -b omp -t 2 -n 1000 --json");
+  Result r = run_cli("run reduction -b omp -t 2 -n 1000 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = Json::parse(r.out);
   EXPECT_EQ(j["schema"], "pararun.record/1");
@@ -131,7 +128,7 @@ TEST(Cli, JsonOutputIsTheRecord) {
 }
 
 TEST(Cli, OmpThreadsDefaultToOmpNumThreads) {
-  Result r = pararun("run reduction -b omp -n 100 --json");
+  Result r = run_cli("run reduction -b omp -n 100 --json");
   ASSERT_EQ(r.code, 0);
   const std::string env = "OMP_NUM_THREADS=3 ";
   const int status = std::system(
@@ -144,8 +141,9 @@ TEST(Cli, OmpThreadsDefaultToOmpNumThreads) {
 }
 
 TEST(Cli, VerificationFailureExitsOneAndIsRecordedAsFailed) {
-  const std::string file = temp_dir() + "/r.jsonl";
-  Result r = pararun("run matmul -b seq -v naive -n 7 --inject-fault -o " + file);
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
+  Result r = run_cli("run matmul -b seq -v naive -n 7 --inject-fault -o " + file);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("Verification FAILED"), std::string::npos) << r.out;
   auto l = lines(slurp(file));
@@ -156,8 +154,9 @@ TEST(Cli, VerificationFailureExitsOneAndIsRecordedAsFailed) {
 }
 
 TEST(Cli, MpiRanksAreDetectedUnderMpirun) {
-  const std::string file = temp_dir() + "/r.jsonl";
-  Result r = pararun("run matmul -b mpi -n 1000 -o " + file, 3);
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
+  Result r = run_cli("run matmul -b mpi -n 1000 -o " + file, 3);
   ASSERT_EQ(r.code, 0) << r.err;
   auto l = lines(slurp(file));
   ASSERT_EQ(l.size(), 1u);  // written once, by rank 0
@@ -166,13 +165,13 @@ TEST(Cli, MpiRanksAreDetectedUnderMpirun) {
   EXPECT_EQ(j["size_per_rank"]["max"], 334);
   EXPECT_EQ(j["size_per_rank"]["min"], 333);
   EXPECT_EQ(j["meta"]["affinity"].size(), 3u);
-  EXPECT_EQ(lines(r.out).size(), lines(pararun("run matmul -b mpi -n 1").out).size() + 2)
+  EXPECT_EQ(lines(r.out).size(), lines(run_cli("run matmul -b mpi -n 1").out).size() + 2)
       << "the table is printed once (plus imbalance and oversubscription lines)\n"
       << r.out;
 }
 
 TEST(Cli, HybridUnderMpirunWithFewerRowsThanRanks) {
-  Result r = pararun("run matmul -b hybrid -t 2 -n 1 --json", 3);
+  Result r = run_cli("run matmul -b hybrid -t 2 -n 1 --json", 3);
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = Json::parse(r.out);
   EXPECT_EQ(j["ranks"], 3);
@@ -182,11 +181,12 @@ TEST(Cli, HybridUnderMpirunWithFewerRowsThanRanks) {
 }
 
 TEST(Cli, ReportComputesSpeedupAgainstBestSequential) {
-  const std::string dir = temp_dir(), file = dir + "/r.jsonl";
-  ASSERT_EQ(pararun("run reduction -b seq -v plain -n 2^16 -o " + file).code, 0);
-  ASSERT_EQ(pararun("run reduction -b seq -v simd -n 2^16 -o " + file).code, 0);
-  ASSERT_EQ(pararun("run reduction -b omp -t 2 -n 2^16 -o " + file).code, 0);
-  Result r = pararun("report " + file + " --csv " + dir + "/t.csv");
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp.path(), file = dir + "/r.jsonl";
+  ASSERT_EQ(run_cli("run reduction -b seq -v plain -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run reduction -b seq -v simd -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run reduction -b omp -t 2 -n 2^16 -o " + file).code, 0);
+  Result r = run_cli("report " + file + " --csv " + dir + "/t.csv");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("speedup against the best verified sequential variant"), std::string::npos)
       << r.out;
@@ -215,8 +215,9 @@ void PrintTo(const BadInput& b, std::ostream* os) {
 class CliBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliBadInput, OneLineExitTwoNoFile) {
-  const std::string file = temp_dir() + "/r.jsonl";
-  Result r = pararun(GetParam().args + " --out " + file);
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
+  Result r = run_cli(GetParam().args + " --out " + file);
   EXPECT_EQ(r.code, 2) << r.err;
   auto l = lines(r.err);
   ASSERT_EQ(l.size(), 1u) << r.err;
@@ -264,20 +265,21 @@ INSTANTIATE_TEST_SUITE_P(
     case_name);
 
 TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {
-  Result r = pararun("run matmul -b seq -n 8 --out /nonexistent-dir/r.jsonl");
+  Result r = run_cli("run matmul -b seq -n 8 --out /nonexistent-dir/r.jsonl");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err).size(), 1u);
   EXPECT_NE(r.err.find("output folder '/nonexistent-dir' does not exist"), std::string::npos)
       << r.err;
   EXPECT_EQ(r.out, "");
-  const std::string dir = temp_dir();
-  r = pararun("run matmul -b seq -n 8 --out " + dir);
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp.path();
+  r = run_cli("run matmul -b seq -n 8 --out " + dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("is a folder, not a file"), std::string::npos) << r.err;
 }
 
 TEST(Cli, SequentialBackendUnderSeveralRanksIsAUsageError) {
-  Result r = pararun("run matmul -b seq -n 8", 2);
+  Result r = run_cli("run matmul -b seq -n 8", 2);
   EXPECT_NE(r.code, 0);
   auto l = lines(r.err);
   // One line from pararun (rank 0 only); mpirun adds its own summary after it.
@@ -291,7 +293,7 @@ TEST(Cli, SequentialBackendUnderSeveralRanksIsAUsageError) {
 }
 
 TEST(Cli, BadOptionUnderMpirunIsPrintedOnce) {
-  Result r = pararun("run matmul -b mpi -n 8 --frobnicate", 3);
+  Result r = run_cli("run matmul -b mpi -n 8 --frobnicate", 3);
   EXPECT_NE(r.code, 0);
   int ours = 0;
   for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: ", 0) == 0;
@@ -300,7 +302,7 @@ TEST(Cli, BadOptionUnderMpirunIsPrintedOnce) {
 }
 
 TEST(Cli, MemoryRefusalUnderMpiIsPrintedOnce) {
-  Result r = pararun("run matmul -b mpi -n 200000", 2);
+  Result r = run_cli("run matmul -b mpi -n 200000", 2);
   EXPECT_NE(r.code, 0);
   int ours = 0;
   for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: size 200000 needs", 0) == 0;
@@ -308,14 +310,14 @@ TEST(Cli, MemoryRefusalUnderMpiIsPrintedOnce) {
 }
 
 TEST(Cli, ReportOfMissingFileIsAUsageError) {
-  Result r = pararun("report /nonexistent/r.jsonl");
+  Result r = run_cli("report /nonexistent/r.jsonl");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err).size(), 1u);
   EXPECT_NE(r.err.find("cannot read result file '/nonexistent/r.jsonl'"), std::string::npos);
 }
 
 TEST(Cli, HelpExitsZero) {
-  Result r = pararun("run --help");
+  Result r = run_cli("run --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--backend"), std::string::npos);
 }

@@ -7,17 +7,12 @@
 #include <fstream>
 #include <string>
 
+#include "../temp_dir.hpp"
 #include "pararun/record.hpp"
 
 using namespace pararun;
 
 namespace {
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/pararun-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  return d ? d : "";
-}
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path);
@@ -33,7 +28,8 @@ Json sample_record(int i) {
 }  // namespace
 
 TEST(Record, AppendCreatesThenAppendsNeverTruncates) {
-  const std::string path = temp_dir() + "/r.jsonl";
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
   {
     std::ofstream pre(path);
     pre << "{\"existing\":true}\n";
@@ -48,7 +44,8 @@ TEST(Record, AppendCreatesThenAppendsNeverTruncates) {
 }
 
 TEST(Record, ConcurrentWritersNeverInterleave) {
-  const std::string path = temp_dir() + "/r.jsonl";
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
   const int writers = 4, each = 200;
   for (int w = 0; w < writers; ++w) {
     if (fork() == 0) {
@@ -72,7 +69,8 @@ TEST(Record, ConcurrentWritersNeverInterleave) {
 }
 
 TEST(Record, OutputPathProblems) {
-  const std::string dir = temp_dir();
+  const test::TempDir tmp;
+  const std::string dir = tmp.path();
   EXPECT_EQ(output_path_problem(dir + "/new.jsonl"), "");
   EXPECT_EQ(output_path_problem("relative-file.jsonl"), "");
   EXPECT_EQ(output_path_problem(dir + "/missing/r.jsonl"),
@@ -92,7 +90,8 @@ TEST(Record, AppendToMissingFolderThrows) {
 }
 
 TEST(Record, ReadRecordsReportsBadLinesWithNumbers) {
-  const std::string path = temp_dir() + "/r.jsonl";
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
   {
     std::ofstream out(path);
     out << sample_record(1).dump() << "\n"
