@@ -7,12 +7,15 @@
 // the gathered B) by the relative Frobenius error.
 #include "matmul/matmul.hpp"
 
+#include "matmul/gemm.hpp"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
 
+#include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/random.hpp"
@@ -97,6 +100,7 @@ void multiply_blas(const double* a, const double* b, double* c, std::size_t m, s
 
 void multiply(const std::string& variant, const double* a, const double* b, double* c,
               std::size_t m, std::size_t n, std::size_t k, int threads) {
+  if (variant == "blocked") return gemm(m, n, k, a, k, b, n, c, n, threads);
   if (variant == "naive") return multiply_naive(a, b, c, m, n, k, threads);
   if (variant == "eigen") return multiply_eigen(a, b, c, m, n, k, threads);
 #ifdef PARARUN_HAVE_BLAS
@@ -115,9 +119,10 @@ class MatmulInstance : public Instance {
                                    static_cast<std::uint64_t>(ctx.rank));
     row0_ = mine.begin;
     rows_ = mine.count;
-    a_.resize(rows_ * n_);
-    c_.assign(rows_ * n_, 0.0);
-    b_.resize(n_ * n_);
+    a_ = Buffer(rows_ * n_);
+    c_ = Buffer(rows_ * n_);
+    b_ = Buffer(n_ * n_);
+    std::fill(c_.data(), c_.data() + c_.size(), 0.0);
     fill_rows(a_.data(), row0_, rows_, n_, element_a, seed_, ctx.threads);
     if (ctx.comm == MPI_COMM_NULL) {
       fill_rows(b_.data(), 0, n_, n_, element_b, seed_, ctx.threads);
@@ -165,7 +170,7 @@ class MatmulInstance : public Instance {
   std::string variant_;
   ExecContext ctx_;
   std::uint64_t n_, seed_, row0_ = 0, rows_ = 0;
-  std::vector<double> a_, b_, c_;
+  Buffer a_, b_, c_;
   MPI_Datatype row_type_ = MPI_DATATYPE_NULL;
   std::vector<int> counts_, offsets_;
 };
@@ -179,7 +184,10 @@ class Matmul : public Kernel {
 
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;
+    const std::string own =
+        "ParaRun's BLIS-style GEMM (" + to_string(best_micro_kernel()) + " micro-kernel)";
     const char* local[][2] = {
+        {"blocked", own.c_str()},
         {"eigen", "Eigen 3 product"},
         {"naive", "i-k-j loops, inner loop vectorised"},
 #ifdef PARARUN_HAVE_BLAS

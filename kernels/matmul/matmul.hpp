@@ -19,7 +19,8 @@ void multiply_blas(const double* a, const double* b, double* c, std::size_t m, s
                    std::size_t k, int threads);
 #endif
 
-/// Calls the multiply named "naive", "eigen" or "blas"; throws std::invalid_argument otherwise.
+/// Calls the multiply named "blocked" (gemm.hpp), "naive", "eigen" or "blas"; throws
+/// std::invalid_argument otherwise.
 void multiply(const std::string& variant, const double* a, const double* b, double* c,
               std::size_t m, std::size_t n, std::size_t k, int threads);
 

@@ -9,7 +9,7 @@ namespace pararun::reduction {
 
 /// Strictly ordered scalar loop (no reassociation, so no SIMD); OpenMP reduction when threads > 1.
 double sum_plain(const double* x, std::size_t n, int threads);
-/// Reassociated SIMD sum (omp simd reduction); OpenMP threads when threads > 1.
+/// Reassociated SIMD sum with 32 independent accumulators; OpenMP threads when threads > 1.
 double sum_simd(const double* x, std::size_t n, int threads);
 /// Calls the sum named "plain" or "simd"; throws std::invalid_argument otherwise.
 double sum(const std::string& variant, const double* x, std::size_t n, int threads);

@@ -107,7 +107,7 @@ TEST(Cli, RunPrintsTableAndAppendsRecords) {
   Json a = Json::parse(l[1]), b = Json::parse(l[2]);
   EXPECT_EQ(a["kernel"], "matmul");
   EXPECT_EQ(a["backend"], "omp");
-  EXPECT_EQ(a["variant"], "eigen");
+  EXPECT_EQ(a["variant"], "blocked");
   EXPECT_EQ(a["threads"], 2);
   EXPECT_EQ(a["status"], "ok");
   EXPECT_DOUBLE_EQ(a["flops"].get<double>(), 2.0 * 64 * 64 * 64);
@@ -240,7 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",
-                 "unknown variant 'fast' for matmul/seq; variants: eigen, naive"},
+                 "unknown variant 'fast' for matmul/seq; variants: blocked, eigen, naive"},
         BadInput{"run matmul -b seq -n 0", "--size must be at least 1"},
         BadInput{"run matmul -b seq -n -5", "size"},
         BadInput{"run matmul -b seq -n abc", "--size 'abc' is not a whole number"},

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "../kernel_cases.hpp"
+#include "matmul/gemm.hpp"
 #include "matmul/matmul.hpp"
 #include "pararun/random.hpp"
 #include "reduction/reduction.hpp"
@@ -48,7 +49,7 @@ std::vector<double> reference_product(const std::vector<double>& a, const std::v
 }
 
 std::vector<std::string> matmul_variants() {
-  std::vector<std::string> v = {"naive", "eigen"};
+  std::vector<std::string> v = {"blocked", "naive", "eigen"};
 #ifdef PARARUN_HAVE_BLAS
   v.push_back("blas");
 #endif
@@ -119,4 +120,79 @@ TEST(Reduction, ToleranceIsZeroWhileEverySumIsExact) {
   EXPECT_EQ(reduction::tolerance(1000), 0.0);
   EXPECT_EQ(reduction::tolerance(1ull << 33), 0.0);
   EXPECT_GT(reduction::tolerance((1ull << 33) + 1), 0.0);
+}
+
+// ---- ParaRun's GEMM: every micro-kernel the CPU runs, shapes around the block sizes ----
+
+TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
+  using matmul::MicroKernel;
+  for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
+    if (!matmul::cpu_supports(mk)) {
+      std::printf("micro-kernel %s: not supported by this CPU, skipped\n",
+                  matmul::to_string(mk).c_str());
+      continue;
+    }
+    const matmul::Blocking bl = matmul::blocking_for(mk);
+    const std::size_t shapes[][3] = {{1, 1, 1},
+                                     {2, 3, 5},
+                                     {bl.mr, bl.nr, 7},
+                                     {bl.mr - 1, bl.nr + 1, 13},
+                                     {bl.mr + 1, bl.nr - 1, 31},
+                                     {37, 41, 43},
+                                     {bl.mc + 1, bl.nr + 3, bl.kc + 1},
+                                     {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
+                                     {3, 97, 2 * bl.kc + 5},
+                                     {101, 1, 17}};
+    for (const auto& s : shapes) {
+      const std::size_t m = s[0], n = s[1], k = s[2];
+      std::vector<double> a(m * k), b(k * n);
+      for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(9, 1, i);
+      for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(9, 2, i);
+      const auto ref = reference_product(a, b, m, n, k);
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
+                     "x" + std::to_string(k) + " threads " + std::to_string(threads));
+        std::vector<double> c(m * n, -99.0);
+        matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk);
+        for (std::size_t i = 0; i < c.size(); ++i)
+          ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
+        // accumulate: C += A * B gives twice the product.
+        matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true, mk);
+        for (std::size_t i = 0; i < c.size(); ++i)
+          ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
+      }
+    }
+  }
+}
+
+TEST(Gemm, LeadingDimensionsAndSubmatrices) {
+  // C[1:4, 2:7] = A[0:3, 1:6] * B[2:7, 0:5] inside larger row-major arrays.
+  const std::size_t lda = 9, ldb = 8, ldc = 11, m = 3, n = 5, k = 5;
+  std::vector<double> a(6 * lda), b(9 * ldb), c(6 * ldc, 7.0);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(2, 1, i);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(2, 2, i);
+  matmul::gemm(m, n, k, a.data() + 1, lda, b.data() + 2 * ldb, ldb, c.data() + ldc + 2, ldc, 2);
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t j = 0; j < ldc; ++j) {
+      const bool inside = i >= 1 && i < 1 + m && j >= 2 && j < 2 + n;
+      if (!inside) {
+        EXPECT_EQ(c[i * ldc + j], 7.0) << "written outside C at " << i << "," << j;
+        continue;
+      }
+      long double s = 0;
+      for (std::size_t p = 0; p < k; ++p)
+        s += static_cast<long double>(a[(i - 1) * lda + 1 + p]) * b[(2 + p) * ldb + (j - 2)];
+      EXPECT_NEAR(c[i * ldc + j], static_cast<double>(s), 1e-14);
+    }
+}
+
+TEST(Gemm, DegenerateSizes) {
+  std::vector<double> c(6, 5.0);
+  double x = 1;
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2);  // k = 0: C = 0
+  for (double v : c) EXPECT_EQ(v, 0.0);
+  std::fill(c.begin(), c.end(), 5.0);
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2, /*accumulate=*/true);  // C += 0
+  for (double v : c) EXPECT_EQ(v, 5.0);
+  matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2);  // nothing to do
 }

@@ -1,0 +1,313 @@
+// BLIS-style GEMM (Goto & van de Geijn; Van Zee & van de Geijn, "BLIS", TOMS 2015).
+//
+//   for jc in n step NC                      B panel KC x NC lives in L3, shared by threads
+//     for pc in k step KC
+//       pack B[pc:pc+KC, jc:jc+NC]  (all threads, then a barrier)
+//       for ic in this thread's rows step MC  A block MC x KC lives in L2, one per thread
+//         pack A[ic:ic+MC, pc:pc+KC]
+//         for jr in NC step NR                B sliver KC x NR stays in L1
+//           for ir in MC step MR              micro-kernel: MR x NR tile of C in registers
+//
+// The threads split the rows of C (in MR slivers) evenly; each packs its own A block, so the
+// only synchronisation is the barrier around the shared B panel. Edges are zero-padded in
+// the packed panels, and the micro-kernel writes edge tiles through a small buffer.
+#include "matmul/gemm.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace pararun::matmul {
+
+namespace {
+
+// ---- micro-kernels: C[MR x NR] (=|+=) Ap[kc x MR]^T * Bp[kc x NR] ----
+
+constexpr std::size_t kMaxMr = 8, kMaxNr = 24;
+
+__attribute__((target("avx512f,fma"))) void ukernel_avx512(std::size_t kc, const double* ap,
+                                                           const double* bp, double* c,
+                                                           std::size_t ldc, bool accumulate) {
+  constexpr int MR = 8, NR = 24;
+  __m512d acc[MR][3];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = acc[i][2] = _mm512_setzero_pd();
+  for (std::size_t p = 0; p < kc; ++p) {
+    const __m512d b0 = _mm512_load_pd(bp), b1 = _mm512_load_pd(bp + 8),
+                  b2 = _mm512_load_pd(bp + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512d a = _mm512_set1_pd(ap[i]);
+      acc[i][0] = _mm512_fmadd_pd(a, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_pd(a, b1, acc[i][1]);
+      acc[i][2] = _mm512_fmadd_pd(a, b2, acc[i][2]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  for (int i = 0; i < MR; ++i) {
+    double* ci = c + i * ldc;
+    for (int v = 0; v < 3; ++v) {
+      __m512d r = acc[i][v];
+      if (accumulate) r = _mm512_add_pd(r, _mm512_loadu_pd(ci + 8 * v));
+      _mm512_storeu_pd(ci + 8 * v, r);
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void ukernel_avx2(std::size_t kc, const double* ap,
+                                                      const double* bp, double* c, std::size_t ldc,
+                                                      bool accumulate) {
+  constexpr int MR = 6, NR = 8;
+  __m256d acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
+  for (std::size_t p = 0; p < kc; ++p) {
+    const __m256d b0 = _mm256_load_pd(bp), b1 = _mm256_load_pd(bp + 4);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256d a = _mm256_broadcast_sd(ap + i);
+      acc[i][0] = _mm256_fmadd_pd(a, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_pd(a, b1, acc[i][1]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  for (int i = 0; i < MR; ++i) {
+    double* ci = c + i * ldc;
+    for (int v = 0; v < 2; ++v) {
+      __m256d r = acc[i][v];
+      if (accumulate) r = _mm256_add_pd(r, _mm256_loadu_pd(ci + 4 * v));
+      _mm256_storeu_pd(ci + 4 * v, r);
+    }
+  }
+}
+
+void ukernel_portable(std::size_t kc, const double* ap, const double* bp, double* c,
+                      std::size_t ldc, bool accumulate) {
+  constexpr int MR = 4, NR = 8;
+  double acc[MR][NR] = {};
+  for (std::size_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
+    ap += MR;
+    bp += NR;
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+using UKernel = void (*)(std::size_t, const double*, const double*, double*, std::size_t, bool);
+
+UKernel ukernel_of(MicroKernel mk) {
+  switch (mk) {
+    case MicroKernel::avx512:
+      return ukernel_avx512;
+    case MicroKernel::avx2:
+      return ukernel_avx2;
+    case MicroKernel::portable:
+      return ukernel_portable;
+  }
+  return ukernel_portable;
+}
+
+std::size_t cache_size(int name, std::size_t fallback) {
+  const long v = sysconf(name);
+  return v > 0 ? static_cast<std::size_t>(v) : fallback;
+}
+
+std::size_t round_down(std::size_t v, std::size_t multiple) {
+  return std::max(multiple, v / multiple * multiple);
+}
+
+struct FreeDeleter {
+  void operator()(double* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<double, FreeDeleter>;
+
+Buffer aligned_buffer(std::size_t count) {
+  const std::size_t bytes = (count * sizeof(double) + 63) / 64 * 64;
+  auto* p = static_cast<double*>(std::aligned_alloc(64, std::max<std::size_t>(bytes, 64)));
+  if (!p) throw std::bad_alloc();
+  return Buffer(p);
+}
+
+/// Packs rows [0, mc) x cols [0, kc) of A (row-major, lda) into MR-row slivers:
+/// sliver s holds, for each p, the MR values A[s*MR + i][p] (zero past row mc).
+void pack_a(std::size_t mc, std::size_t kc, const double* a, std::size_t lda, std::size_t mr,
+            double* ap) {
+  for (std::size_t s = 0; s < mc; s += mr) {
+    const std::size_t rows = std::min(mr, mc - s);
+    for (std::size_t i = 0; i < mr; ++i) {
+      if (i < rows) {
+        const double* src = a + (s + i) * lda;
+        for (std::size_t p = 0; p < kc; ++p) ap[p * mr + i] = src[p];
+      } else {
+        for (std::size_t p = 0; p < kc; ++p) ap[p * mr + i] = 0.0;
+      }
+    }
+    ap += mr * kc;
+  }
+}
+
+/// Packs NR-column sliver `s` of B (rows [0, kc), cols [s*NR, s*NR + NR), zero past col nc).
+void pack_b_sliver(std::size_t s, std::size_t nc, std::size_t kc, const double* b, std::size_t ldb,
+                   std::size_t nr, double* bp) {
+  const std::size_t j0 = s * nr, cols = std::min(nr, nc - j0);
+  double* dst = bp + s * nr * kc;
+  for (std::size_t p = 0; p < kc; ++p) {
+    const double* src = b + p * ldb + j0;
+    std::size_t j = 0;
+    for (; j < cols; ++j) dst[p * nr + j] = src[j];
+    for (; j < nr; ++j) dst[p * nr + j] = 0.0;
+  }
+}
+
+}  // namespace
+
+bool cpu_supports(MicroKernel mk) {
+  switch (mk) {
+    case MicroKernel::avx512:
+      return __builtin_cpu_supports("avx512f");
+    case MicroKernel::avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case MicroKernel::portable:
+      return true;
+  }
+  return false;
+}
+
+MicroKernel best_micro_kernel() {
+  static const MicroKernel best = cpu_supports(MicroKernel::avx512) ? MicroKernel::avx512
+                                  : cpu_supports(MicroKernel::avx2) ? MicroKernel::avx2
+                                                                    : MicroKernel::portable;
+  return best;
+}
+
+std::string to_string(MicroKernel mk) {
+  switch (mk) {
+    case MicroKernel::avx512:
+      return "avx512";
+    case MicroKernel::avx2:
+      return "avx2";
+    case MicroKernel::portable:
+      return "portable";
+  }
+  return "?";
+}
+
+Blocking blocking_for(MicroKernel mk) {
+  Blocking b{};
+  switch (mk) {
+    case MicroKernel::avx512:
+      b.mr = 8, b.nr = 24;
+      break;
+    case MicroKernel::avx2:
+      b.mr = 6, b.nr = 8;
+      break;
+    case MicroKernel::portable:
+      b.mr = 4, b.nr = 8;
+      break;
+  }
+  const std::size_t l1 = cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
+  const std::size_t l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+  const std::size_t l3 =
+      std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32 << 20);
+  // Tuned once on Zen 5 (BENCHMARKS.md): an A sliver (MR x KC) fills about 2/3 of L1, the
+  // A block (MC x KC) almost all of L2, and B slivers stream from the L3-resident panel.
+  b.kc = round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
+  b.mc = round_down(l2 * 15 / 16 / (b.kc * sizeof(double)), b.mr);
+  b.nc = round_down(std::min<std::size_t>(l3 / 4 / (b.kc * sizeof(double)), 4096), b.nr);
+  // Tuning overrides, for experiments: PARARUN_GEMM_KC, _MC, _NC.
+  auto override_with = [](const char* name, std::size_t& value, std::size_t multiple) {
+    if (const char* v = std::getenv(name))
+      if (long x = std::atol(v); x > 0) value = round_down(static_cast<std::size_t>(x), multiple);
+  };
+  override_with("PARARUN_GEMM_KC", b.kc, 1);
+  override_with("PARARUN_GEMM_MC", b.mc, b.mr);
+  override_with("PARARUN_GEMM_NC", b.nc, b.nr);
+  return b;
+}
+
+void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+          const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+          bool accumulate, MicroKernel mk) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0);
+    return;
+  }
+  if (!cpu_supports(mk))
+    throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
+  const UKernel ukernel = ukernel_of(mk);
+  static thread_local Blocking cached{};
+  static thread_local MicroKernel cached_mk = MicroKernel::portable;
+  if (cached.mr == 0 || cached_mk != mk) {
+    cached = blocking_for(mk);
+    cached_mk = mk;
+  }
+  const Blocking bl = cached;
+  const std::size_t mr = bl.mr, nr = bl.nr;
+  const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
+  const std::size_t slivers_m = (m + mr - 1) / mr;
+  const int team =
+      static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, slivers_m)));
+
+  Buffer bp = aligned_buffer(kc_max * nc_max);
+  double* const bpp = bp.get();
+
+#pragma omp parallel num_threads(team) if (team > 1)
+  {
+    const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+    const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
+    // This thread's rows of C: an even share of the MR slivers.
+    const std::size_t row_begin = std::min(m, (slivers_m * t / nt) * mr);
+    const std::size_t row_end = std::min(m, (slivers_m * (t + 1) / nt) * mr);
+    Buffer ap =
+        aligned_buffer(std::min(bl.mc, (row_end - row_begin + mr - 1) / mr * mr + mr) * kc_max);
+    alignas(64) double tile[kMaxMr * kMaxNr];
+
+    for (std::size_t jc = 0; jc < n; jc += bl.nc) {
+      const std::size_t nc = std::min(bl.nc, n - jc);
+      const std::size_t slivers_n = (nc + nr - 1) / nr;
+      for (std::size_t pc = 0; pc < k; pc += bl.kc) {
+        const std::size_t kc = std::min(bl.kc, k - pc);
+        const bool acc = accumulate || pc > 0;
+#pragma omp for schedule(static)
+        for (std::size_t s = 0; s < slivers_n; ++s)
+          pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
+        // (implicit barrier: the B panel is complete)
+        for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc) {
+          const std::size_t mc = std::min(bl.mc, row_end - ic);
+          pack_a(mc, kc, a + ic * lda + pc, lda, mr, ap.get());
+          for (std::size_t jr = 0; jr < nc; jr += nr) {
+            const std::size_t cols = std::min(nr, nc - jr);
+            const double* bs = bpp + (jr / nr) * nr * kc;
+            for (std::size_t ir = 0; ir < mc; ir += mr) {
+              const std::size_t rows = std::min(mr, mc - ir);
+              const double* as = ap.get() + (ir / mr) * mr * kc;
+              double* cij = c + (ic + ir) * ldc + jc + jr;
+              if (rows == mr && cols == nr) {
+                ukernel(kc, as, bs, cij, ldc, acc);
+              } else {  // edge tile through the buffer
+                ukernel(kc, as, bs, tile, nr, false);
+                for (std::size_t i = 0; i < rows; ++i)
+                  for (std::size_t j = 0; j < cols; ++j)
+                    cij[i * ldc + j] = acc ? cij[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+              }
+            }
+          }
+        }
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+}  // namespace pararun::matmul

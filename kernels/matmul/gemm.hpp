@@ -1,0 +1,32 @@
+// ParaRun's own GEMM, BLIS style: packed panels of A and B, cache blocking for L1/L2/L3 and a
+// register-blocked micro-kernel (AVX-512, AVX2 or portable, chosen for the CPU it runs on).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace pararun::matmul {
+
+enum class MicroKernel { avx512, avx2, portable };
+
+/// The fastest micro-kernel this CPU can run.
+MicroKernel best_micro_kernel();
+/// True when this CPU can run `mk`.
+bool cpu_supports(MicroKernel mk);
+std::string to_string(MicroKernel mk);
+
+/// Cache blocking of one micro-kernel: register tile MR x NR, and the KC x NC panel of B
+/// (shared by the threads) and MC x KC block of A (one per thread).
+struct Blocking {
+  std::size_t mr, nr, kc, mc, nc;
+};
+/// Block sizes derived from this machine's L1/L2/L3 sizes for `mk`.
+Blocking blocking_for(MicroKernel mk);
+
+/// C (m x n) = A (m x k) * B (k x n), or C += A * B when `accumulate`. Row-major with leading
+/// dimensions lda, ldb, ldc. One OpenMP parallel region with `threads` threads.
+void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+          const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+          bool accumulate = false, MicroKernel mk = best_micro_kernel());
+
+}  // namespace pararun::matmul
