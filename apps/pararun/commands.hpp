@@ -39,6 +39,7 @@ struct RunOptions {
 int run_command(const RunOptions& opt, int* argc, char*** argv);
 int list_command();
 int info_command(bool json);
+int ceilings_command(int max_threads, bool json);
 int report_command(const std::vector<std::string>& files, const std::string& csv);
 
 }  // namespace pararun::app

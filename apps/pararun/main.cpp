@@ -1,4 +1,6 @@
 // pararun: run compute kernels sequentially, with OpenMP, MPI or both, and measure honestly.
+#include <omp.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -56,6 +58,13 @@ int main(int argc, char** argv) {
   auto* info = cli.add_subcommand("info", "Host, cores, compiler, flags and library versions");
   info->add_flag("--json", info_json, "Print JSON instead of text");
 
+  bool ceilings_json = false;
+  int ceilings_threads = omp_get_num_procs();
+  auto* ceilings = cli.add_subcommand("ceilings", "Measure this machine's FMA peak and read "
+                                                  "bandwidth for 1..N threads (a few seconds)");
+  ceilings->add_option("-t,--threads", ceilings_threads, "Up to this many threads (default: CPUs)");
+  ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
+
   app::RunOptions o;
   auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
   run->add_option("kernel", o.kernel, "Kernel name (see 'pararun list')")->required();
@@ -89,7 +98,7 @@ int main(int argc, char** argv) {
     if (!known) {
       if (prints_messages())
         std::fprintf(stderr,
-                     "pararun: error: unknown command '%s'; commands: list, info, run, report\n",
+                     "pararun: error: unknown command '%s'; commands: list, info, run, report, ceilings\n",
                      argv[1]);
       return exit_together(app::kExitUsage);
     }
@@ -112,6 +121,7 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
+    if (cli.got_subcommand("ceilings")) return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
     return app::run_command(o, &argc, &argv);
   } catch (const app::UsageError&) {

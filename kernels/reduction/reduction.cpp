@@ -7,7 +7,6 @@
 // any order is exact too, and the result must equal the exact sum to the last bit.
 #include "reduction/reduction.hpp"
 
-#include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
 
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "pararun/buffer.hpp"
+#include "pararun/ceilings.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/random.hpp"
@@ -66,49 +66,8 @@ double sum_plain(const double* x, std::size_t n, int threads) {
   return s;
 }
 
-namespace {
-
-/// Eight AVX-512 accumulators (64 doubles in flight) hide the add latency, so one core
-/// streams at memory speed.
-__attribute__((target("avx512f"))) double sum_avx512(const double* x, std::size_t n) {
-  __m512d acc[8];
-  for (auto& a : acc) a = _mm512_setzero_pd();
-  std::size_t i = 0;
-  for (; i + 64 <= n; i += 64)
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_pd(acc[j], _mm512_loadu_pd(x + i + 8 * j));
-  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_pd(acc[0], acc[j]);
-  alignas(64) double lanes[8];
-  _mm512_store_pd(lanes, acc[0]);
-  double s = 0;
-  for (double v : lanes) s += v;
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-
-/// The same with 32 scalar partial sums, which compilers vectorise for any SIMD width.
-double sum_portable(const double* x, std::size_t n) {
-  constexpr std::size_t W = 32;
-  double acc[W] = {};
-  std::size_t i = 0;
-  for (; i + W <= n; i += W)
-#pragma omp simd
-    for (std::size_t j = 0; j < W; ++j) acc[j] += x[i + j];
-  double s = 0;
-  for (; i < n; ++i) s += x[i];
-  for (std::size_t j = 0; j < W; ++j) s += acc[j];
-  return s;
-}
-
-double sum_blocks(const double* x, std::size_t n) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 ? sum_avx512(x, n) : sum_portable(x, n);
-}
-
-}  // namespace
-
 double sum_simd(const double* x, std::size_t n, int threads) {
-  if (threads <= 1) return sum_blocks(x, n);
+  if (threads <= 1) return stream_sum(x, n);
   double s = 0;
   // One parallel region; each thread sums its contiguous static share.
 #pragma omp parallel num_threads(threads) reduction(+ : s)
@@ -116,7 +75,7 @@ double sum_simd(const double* x, std::size_t n, int threads) {
     const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
     const std::size_t begin = n * t / nt, end = n * (t + 1) / nt;
-    s += sum_blocks(x + begin, end - begin);
+    s += stream_sum(x + begin, end - begin);
   }
   return s;
 }

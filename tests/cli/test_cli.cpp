@@ -261,7 +261,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
         BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
         BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
-        BadInput{"fly", "unknown command 'fly'; commands: list, info, run, report"}),
+        BadInput{"fly", "unknown command 'fly'; commands: list, info, run, report, ceilings"}),
     case_name);
 
 TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {
@@ -314,6 +314,18 @@ TEST(Cli, ReportOfMissingFileIsAUsageError) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err).size(), 1u);
   EXPECT_NE(r.err.find("cannot read result file '/nonexistent/r.jsonl'"), std::string::npos);
+}
+
+TEST(Cli, CeilingsArePositiveAndGrowWithThreads) {
+  Result r = run_cli("ceilings --threads 2 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(j[i]["threads"], i + 1);
+    EXPECT_GT(j[i]["read_gbytes_per_s"].get<double>(), 0.1);
+  }
+  EXPECT_EQ(run_cli("ceilings --threads 0").code, 2);
 }
 
 TEST(Cli, HelpExitsZero) {

@@ -1,0 +1,26 @@
+// This machine's ceilings, measured: floating-point peak and read bandwidth for 1..N threads.
+// They are the yardsticks kernels are compared with ("% of ceiling").
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "pararun/record.hpp"
+
+namespace pararun {
+
+/// Sum of x[0..n) streamed with enough independent SIMD accumulators to run at memory speed
+/// (eight AVX-512 registers where the CPU has them, else 32 scalar lanes).
+double stream_sum(const double* x, std::size_t n);
+
+struct Ceiling {
+  int threads = 1;
+  double fma_gflops = 0;     ///< best of several: 16 independent FMA chains per thread
+  double read_gbytes = 0;    ///< best of several: stream_sum over a 512 MiB array
+};
+
+/// Measures the ceilings for 1..max_threads threads (a few seconds in all).
+std::vector<Ceiling> measure_ceilings(int max_threads);
+Json to_json(const std::vector<Ceiling>& ceilings);
+
+}  // namespace pararun

@@ -1,0 +1,135 @@
+#include "pararun/ceilings.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "pararun/buffer.hpp"
+
+namespace pararun {
+
+namespace {
+
+__attribute__((target("avx512f"))) double stream_sum_avx512(const double* x, std::size_t n) {
+  __m512d acc[8];
+  for (auto& a : acc) a = _mm512_setzero_pd();
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_pd(acc[j], _mm512_loadu_pd(x + i + 8 * j));
+  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_pd(acc[0], acc[j]);
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, acc[0]);
+  double s = 0;
+  for (double v : lanes) s += v;
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+double stream_sum_portable(const double* x, std::size_t n) {
+  constexpr std::size_t W = 32;
+  double acc[W] = {};
+  std::size_t i = 0;
+  for (; i + W <= n; i += W)
+#pragma omp simd
+    for (std::size_t j = 0; j < W; ++j) acc[j] += x[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += x[i];
+  for (std::size_t j = 0; j < W; ++j) s += acc[j];
+  return s;
+}
+
+/// 16 independent FMA chains for `iters` iterations; returns flops done.
+__attribute__((target("avx512f,fma"))) double fma_chains_avx512(long iters, double seed) {
+  __m512d acc[16];
+  const __m512d m = _mm512_set1_pd(1.0 + 1e-12), a = _mm512_set1_pd(1e-12);
+  for (int j = 0; j < 16; ++j) acc[j] = _mm512_set1_pd(seed + j);
+  for (long i = 0; i < iters; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_pd(acc[j], m, a);
+  for (int j = 1; j < 16; ++j) acc[0] = _mm512_add_pd(acc[0], acc[j]);
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, acc[0]);
+  return lanes[0];
+}
+
+__attribute__((target("avx2,fma"))) double fma_chains_avx2(long iters, double seed) {
+  __m256d acc[12];
+  const __m256d m = _mm256_set1_pd(1.0 + 1e-12), a = _mm256_set1_pd(1e-12);
+  for (int j = 0; j < 12; ++j) acc[j] = _mm256_set1_pd(seed + j);
+  for (long i = 0; i < iters; ++i)
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) acc[j] = _mm256_fmadd_pd(acc[j], m, a);
+  for (int j = 1; j < 12; ++j) acc[0] = _mm256_add_pd(acc[0], acc[j]);
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, acc[0]);
+  return lanes[0];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double fma_peak(int threads) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (!avx512 && !avx2) return 0;
+  const long iters = 20'000'000;
+  const double flops_per_iter = avx512 ? 16 * 8 * 2 : 12 * 4 * 2;
+  double best = 0, sink = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += avx512 ? fma_chains_avx512(iters, omp_get_thread_num())
+                   : fma_chains_avx2(iters, omp_get_thread_num());
+    best = std::max(best, threads * iters * flops_per_iter / seconds_since(t0) * 1e-9);
+  }
+  return sink == 12345.678 ? 0 : best;  // keep the chains from being optimised away
+}
+
+double read_bandwidth(int threads, Buffer& x) {
+  const std::size_t n = x.size();
+  double best = 0, sink = 0;
+  for (int rep = 0; rep < 10; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    {
+      const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+      const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
+      sink += stream_sum(x.data() + n * t / nt, n * (t + 1) / nt - n * t / nt);
+    }
+    best = std::max(best, n * sizeof(double) / seconds_since(t0) * 1e-9);
+  }
+  return sink == 12345.678 ? 0 : best;
+}
+
+}  // namespace
+
+double stream_sum(const double* x, std::size_t n) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return avx512 ? stream_sum_avx512(x, n) : stream_sum_portable(x, n);
+}
+
+std::vector<Ceiling> measure_ceilings(int max_threads) {
+  Buffer x(std::size_t{1} << 26);  // 512 MiB, far beyond the caches
+  const std::size_t n = x.size();
+  double* p = x.data();
+#pragma omp parallel for schedule(static) num_threads(max_threads)
+  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<double>(i & 1023);
+  std::vector<Ceiling> out;
+  for (int t = 1; t <= max_threads; ++t) out.push_back({t, fma_peak(t), read_bandwidth(t, x)});
+  return out;
+}
+
+Json to_json(const std::vector<Ceiling>& ceilings) {
+  Json j = Json::array();
+  for (const auto& c : ceilings)
+    j.push_back({{"threads", c.threads},
+                 {"fma_gflops", c.fma_gflops},
+                 {"read_gbytes_per_s", c.read_gbytes}});
+  return j;
+}
+
+}  // namespace pararun
