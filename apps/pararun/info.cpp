@@ -68,7 +68,8 @@ int ceilings_command(int max_threads, bool json) {
   for (const auto& c : ceilings)
     t.add({std::to_string(c.threads), format("%.1f", c.fma_gflops), format("%.1f", c.read_gbytes)});
   std::fputs(t.str().c_str(), stdout);
-  std::printf("Best of several runs: 16 independent FMA chains per thread; a SIMD sum over 512 MiB.\n");
+  std::printf(
+      "Best of several runs: 16 independent FMA chains per thread; a SIMD sum over 512 MiB.\n");
   return kExitOk;
 }
 

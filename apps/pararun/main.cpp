@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
 
   bool ceilings_json = false;
   int ceilings_threads = omp_get_num_procs();
-  auto* ceilings = cli.add_subcommand("ceilings", "Measure this machine's FMA peak and read "
-                                                  "bandwidth for 1..N threads (a few seconds)");
+  auto* ceilings = cli.add_subcommand("ceilings",
+                                      "Measure this machine's FMA peak and read "
+                                      "bandwidth for 1..N threads (a few seconds)");
   ceilings->add_option("-t,--threads", ceilings_threads, "Up to this many threads (default: CPUs)");
   ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
 
@@ -97,9 +98,10 @@ int main(int argc, char** argv) {
     for (const auto* sub : cli.get_subcommands({})) known |= sub->get_name() == argv[1];
     if (!known) {
       if (prints_messages())
-        std::fprintf(stderr,
-                     "pararun: error: unknown command '%s'; commands: list, info, run, report, ceilings\n",
-                     argv[1]);
+        std::fprintf(
+            stderr,
+            "pararun: error: unknown command '%s'; commands: list, info, run, report, ceilings\n",
+            argv[1]);
       return exit_together(app::kExitUsage);
     }
   }
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
-    if (cli.got_subcommand("ceilings")) return app::ceilings_command(ceilings_threads, ceilings_json);
+    if (cli.got_subcommand("ceilings"))
+      return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
     return app::run_command(o, &argc, &argv);
   } catch (const app::UsageError&) {

@@ -92,7 +92,7 @@ double fma_peak(int threads) {
 double read_bandwidth(int threads, Buffer& x) {
   const std::size_t n = x.size();
   double best = 0, sink = 0;
-  for (int rep = 0; rep < 10; ++rep) {
+  for (int rep = 0; rep < 20; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
     {

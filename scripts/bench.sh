@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: ParaRun's GEMM and reduction side by side with OpenBLAS (as shipped
+# and with its AVX-512 kernel), Eigen, naive loops and this machine's measured ceilings, in one
+# invocation. Prints GFLOP/s or GB/s and the ratios; keeps every record.
+#
+#   scripts/bench.sh [OUTPUT_DIR]      (default: results/bench-<UTC time>)
+# Environment: SIZES ("512 1024 2048 4096"), THREADS ("1 2"), MPI_N (4096), REPS (5).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SIZES=${SIZES:-512 1024 2048 4096}
+THREADS=${THREADS:-1 2}
+MPI_N=${MPI_N:-4096}
+REPS=${REPS:-5}
+out_dir=${1:-$PARARUN_ROOT/results/bench-$(date -u +%Y%m%d-%H%M%S)}
+if [ -e "$out_dir/bench.jsonl" ]; then
+  echo "pararun: error: $out_dir/bench.jsonl exists; choose a new folder" >&2
+  exit 2
+fi
+ensure_deps
+build_preset release
+mkdir -p "$out_dir"
+exe="$PARARUN_ROOT/build/release/apps/pararun"
+records="$out_dir/bench.jsonl"
+export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+
+# Ceilings are measured before and after the runs; the table takes the higher of the two
+# (a dip from the shared host lowers one sample, never raises it).
+log "measuring ceilings"
+"$exe" ceilings --json > "$out_dir/ceilings-before.json"
+
+# This machine's environment may pin OpenBLAS to a core type; "as shipped" means unset.
+unset OPENBLAS_CORETYPE
+run() {  # run LABEL ENV... -- pararun run arguments
+  local label=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  log "$label: $*"
+  env "${envs[@]}" PARARUN_LABEL="$label" "$exe" run "$@" --reps "$REPS" --max-reps $((REPS * 2)) \
+    --out "$records" >/dev/null || log "exit $? for $label $*"
+}
+
+for n in $SIZES; do
+  for t in $THREADS; do
+    b=seq; [ "$t" -gt 1 ] && b=omp
+    th=(); [ "$b" = omp ] && th=(-t "$t")
+    run pararun -- matmul -b $b -v blocked -n "$n" "${th[@]}"
+    run openblas-shipped -- matmul -b $b -v blas -n "$n" "${th[@]}"
+    run openblas-skylakex OPENBLAS_CORETYPE=SkylakeX -- matmul -b $b -v blas -n "$n" "${th[@]}"
+    run eigen -- matmul -b $b -v eigen -n "$n" "${th[@]}"
+    [ "$n" -le 2048 ] && run naive -- matmul -b $b -v naive -n "$n" "${th[@]}"
+  done
+done
+for p in 1 2 4; do
+  over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
+  log "mpi: $p ranks"
+  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" "$exe" run matmul -b mpi -v blocked \
+    -n "$MPI_N" --reps "$REPS" --max-reps $((REPS * 2)) --out "$records" >/dev/null ||
+    log "exit $? for mpi $p"
+done
+for t in $THREADS; do
+  b=seq; [ "$t" -gt 1 ] && b=omp
+  th=(); [ "$b" = omp ] && th=(-t "$t")
+  run pararun -- reduction -b $b -v simd -n 2^26 "${th[@]}"
+  run plain -- reduction -b $b -v plain -n 2^26 "${th[@]}"
+done
+
+log "measuring ceilings again"
+"$exe" ceilings --json > "$out_dir/ceilings-after.json"
+python3 "$PARARUN_ROOT/scripts/bench_table.py" "$records" "$out_dir/ceilings-before.json" \
+  "$out_dir/ceilings-after.json" | tee "$out_dir/bench.txt"
