@@ -12,17 +12,8 @@ SIZES=${SIZES:-512 1024 2048 4096}
 THREADS=${THREADS:-1 2}
 MPI_N=${MPI_N:-4096}
 REPS=${REPS:-5}
-out_dir=${1:-$PARARUN_ROOT/results/bench-$(date -u +%Y%m%d-%H%M%S)}
-if [ -e "$out_dir/bench.jsonl" ]; then
-  echo "pararun: error: $out_dir/bench.jsonl exists; choose a new folder" >&2
-  exit 2
-fi
-ensure_deps
-build_preset release
-mkdir -p "$out_dir"
-exe="$PARARUN_ROOT/build/release/apps/pararun"
+prepare_run bench bench.jsonl "${1:-}"
 records="$out_dir/bench.jsonl"
-export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 
 # Ceilings are measured before and after the runs; the table takes the higher of the two
 # (a dip from the shared host lowers one sample, never raises it).

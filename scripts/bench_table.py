@@ -48,7 +48,7 @@ def main(records_path, *ceilings_paths):
     mpi = sorted((r["ranks"], r) for r in recs if r["kernel"] == "matmul" and r["backend"] == "mpi")
     if mpi:
         base = next((r["time"]["median"] for p, r in mpi if p == 1), None)
-        print("MPI matmul (1-D row blocks, B gathered each rep; SUMMA is still to come)")
+        print("MPI matmul (SUMMA on a 2-D process grid, ParaRun GEMM per rank)")
         for p, r in mpi:
             s = base / r["time"]["median"] if base else None
             over = "  oversubscribed: concurrency, not parallelism" if r["oversubscribed"] else ""

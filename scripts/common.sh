@@ -37,3 +37,21 @@ build_preset() {
     return 1
   }
 }
+
+# prepare_run DEFAULT_NAME FILE [OUTPUT_DIR]: refuses an output folder that already holds FILE
+# (results are never overwritten), installs what is missing, builds Release, creates the
+# folder; sets out_dir and exe. Threads go on their own cores, as on a cluster node (the
+# settings are recorded in every record's meta.env).
+prepare_run() {
+  local name=$1 file=$2
+  out_dir=${3:-$PARARUN_ROOT/results/$name-$(date -u +%Y%m%d-%H%M%S)}
+  if [ -e "$out_dir/$file" ]; then
+    echo "pararun: error: $out_dir/$file exists; choose a new folder" >&2
+    exit 2
+  fi
+  ensure_deps
+  build_preset release
+  mkdir -p "$out_dir"
+  exe="$PARARUN_ROOT/build/release/apps/pararun"
+  export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+}

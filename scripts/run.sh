@@ -15,20 +15,8 @@ THREADS=${THREADS:-2}
 RANKS=${RANKS:-2}
 HYBRID=${HYBRID:-1x2}
 REPS=${REPS:-5}
-out_dir=${1:-$PARARUN_ROOT/results/run-$(date -u +%Y%m%d-%H%M%S)}
-
-if [ -e "$out_dir/results.jsonl" ]; then
-  echo "pararun: error: $out_dir/results.jsonl exists; choose a new folder" >&2
-  exit 2
-fi
-ensure_deps
-build_preset release
-mkdir -p "$out_dir"
+prepare_run run results.jsonl "${1:-}"
 results="$out_dir/results.jsonl"
-exe="$PARARUN_ROOT/build/release/apps/pararun"
-
-# Threads on their own cores, as on a cluster node (recorded in every record's meta.env).
-export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 hybrid_ranks=${HYBRID%x*}
 hybrid_threads=${HYBRID#*x}
 

@@ -1,13 +1,14 @@
 // The matmul kernel: C = A * B with n x n doubles.
 //   seq/omp:    the whole problem on one process, 1 or T threads.
-//   mpi/hybrid: 1-D row blocks. Rank r owns rows of A, B and C; each repetition gathers
-//               all of B (MPI_Allgatherv) and multiplies its rows locally (T threads each
-//               in hybrid). Memory per rank: n^2 for B plus three row blocks.
-// Every run is verified against Eigen's product of the same inputs (made independently of
-// the gathered B) by the relative Frobenius error.
+//   mpi/hybrid: SUMMA (van de Geijn & Watts, 1997) on a pr x pc process grid, any rank count,
+//               sizes that do not divide: A, B and C are split in 2-D blocks; for each panel
+//               of k the owners broadcast an A panel along their process row and a B panel
+//               along their process column, and every rank adds the product of the two into
+//               its block of C (T threads each in hybrid). Memory per rank: its three blocks
+//               and two panels.
+// Every run is verified against Eigen's product of freshly made inputs (not the ones the
+// run moved around) by the relative Frobenius error.
 #include "matmul/matmul.hpp"
-
-#include "matmul/gemm.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "matmul/gemm.hpp"
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
@@ -31,14 +33,16 @@ namespace pararun::matmul {
 namespace {
 
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Element = double (*)(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
 
-void fill_rows(double* out, std::uint64_t row0, std::uint64_t rows, std::uint64_t n,
-               double (*element)(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t),
-               std::uint64_t seed, int threads) {
+/// out (rows x cols, row-major) = block [row0, row0+rows) x [col0, col0+cols) of an n x n input.
+void fill_block(double* out, Range rows, Range cols, std::uint64_t n, Element element,
+                std::uint64_t seed, int threads) {
   // Parallel first touch with the same static schedule as the multiplies.
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (std::uint64_t i = 0; i < rows; ++i)
-    for (std::uint64_t j = 0; j < n; ++j) out[i * n + j] = element(seed, n, row0 + i, j);
+  for (std::uint64_t i = 0; i < rows.count; ++i)
+    for (std::uint64_t j = 0; j < cols.count; ++j)
+      out[i * cols.count + j] = element(seed, n, rows.begin + i, cols.begin + j);
 }
 
 }  // namespace
@@ -57,129 +61,205 @@ double tolerance(std::uint64_t n) {
   return 32.0 * static_cast<double>(std::max<std::uint64_t>(n, 1)) * 2.0 * kUnitRoundoff;
 }
 
-void multiply_naive(const double* a, const double* b, double* c, std::size_t m, std::size_t n,
-                    std::size_t k, int threads) {
+void multiply_naive(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                    const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+                    bool accumulate) {
   // i-k-j order: the inner loop streams a row of B and a row of C with unit stride.
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (std::size_t i = 0; i < m; ++i) {
-    double* ci = c + i * n;
-    std::fill(ci, ci + n, 0.0);
+    double* ci = c + i * ldc;
+    if (!accumulate) std::fill(ci, ci + n, 0.0);
     for (std::size_t p = 0; p < k; ++p) {
-      const double aip = a[i * k + p];
-      const double* bp = b + p * n;
+      const double aip = a[i * lda + p];
+      const double* bp = b + p * ldb;
 #pragma omp simd
       for (std::size_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
     }
   }
 }
 
-void multiply_eigen(const double* a, const double* b, double* c, std::size_t m, std::size_t n,
-                    std::size_t k, int threads) {
+void multiply_eigen(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                    const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+                    bool accumulate) {
   using Index = Eigen::Index;
-  Eigen::Map<const RowMajor> A(a, static_cast<Index>(m), static_cast<Index>(k));
-  Eigen::Map<const RowMajor> B(b, static_cast<Index>(k), static_cast<Index>(n));
-  Eigen::Map<RowMajor> C(c, static_cast<Index>(m), static_cast<Index>(n));
+  using Stride = Eigen::OuterStride<>;
+  Eigen::Map<const RowMajor, 0, Stride> A(a, static_cast<Index>(m), static_cast<Index>(k),
+                                          Stride(static_cast<Index>(lda)));
+  Eigen::Map<const RowMajor, 0, Stride> B(b, static_cast<Index>(k), static_cast<Index>(n),
+                                          Stride(static_cast<Index>(ldb)));
+  Eigen::Map<RowMajor, 0, Stride> C(c, static_cast<Index>(m), static_cast<Index>(n),
+                                    Stride(static_cast<Index>(ldc)));
   Eigen::setNbThreads(threads);
-  C.noalias() = A * B;
+  if (accumulate)
+    C.noalias() += A * B;
+  else
+    C.noalias() = A * B;
 }
 
 #ifdef PARARUN_HAVE_BLAS
-void multiply_blas(const double* a, const double* b, double* c, std::size_t m, std::size_t n,
-                   std::size_t k, int threads) {
+void multiply_blas(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                   const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+                   bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    std::fill(c, c + m * n, 0.0);
+    if (!accumulate)
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0);
     return;
   }
   openblas_set_num_threads(threads);
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), 1.0, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c,
-              static_cast<int>(n));
+              static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb),
+              accumulate ? 1.0 : 0.0, c, static_cast<int>(ldc));
 }
 #endif
 
-void multiply(const std::string& variant, const double* a, const double* b, double* c,
-              std::size_t m, std::size_t n, std::size_t k, int threads) {
-  if (variant == "blocked") return gemm(m, n, k, a, k, b, n, c, n, threads);
-  if (variant == "naive") return multiply_naive(a, b, c, m, n, k, threads);
-  if (variant == "eigen") return multiply_eigen(a, b, c, m, n, k, threads);
+namespace {
+
+void multiply_blocked(std::size_t m, std::size_t n, std::size_t k, const double* a,
+                      std::size_t lda, const double* b, std::size_t ldb, double* c,
+                      std::size_t ldc, int threads, bool accumulate) {
+  gemm(m, n, k, a, lda, b, ldb, c, ldc, threads, accumulate);
+}
+
+}  // namespace
+
+LocalMultiply local_multiply(const std::string& variant) {
+  if (variant == "blocked") return multiply_blocked;
+  if (variant == "naive") return multiply_naive;
+  if (variant == "eigen") return multiply_eigen;
 #ifdef PARARUN_HAVE_BLAS
-  if (variant == "blas") return multiply_blas(a, b, c, m, n, k, threads);
+  if (variant == "blas") return multiply_blas;
 #endif
   throw std::invalid_argument("matmul has no local multiply '" + variant + "'");
 }
 
 namespace {
 
-class MatmulInstance : public Instance {
+/// The reference: Eigen's product of freshly made rows of A and columns of B.
+Verification verify_block(const double* c, Range rows, Range cols, std::uint64_t n,
+                          std::uint64_t seed, const ExecContext& ctx) {
+  const Range all{0, n};
+  std::vector<double> a(rows.count * n), b(n * cols.count), ref(rows.count * cols.count);
+  fill_block(a.data(), rows, all, n, element_a, seed, ctx.threads);
+  fill_block(b.data(), all, cols, n, element_b, seed, ctx.threads);
+  multiply_eigen(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, ref.data(),
+                 cols.count, ctx.threads, false);
+  const double err = relative_frobenius_error(c, ref.data(), ref.size(), ctx);
+  return make_verification(err, tolerance(n), "eigen (relative Frobenius error)");
+}
+
+/// seq and omp: the whole matrices in one process.
+class SharedMatmul : public Instance {
  public:
-  MatmulInstance(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
-      : variant_(v.name), ctx_(ctx), n_(p.size), seed_(p.seed) {
-    const Range mine = block_range(n_, static_cast<std::uint64_t>(ctx.ranks),
-                                   static_cast<std::uint64_t>(ctx.rank));
-    row0_ = mine.begin;
-    rows_ = mine.count;
-    a_ = Buffer(rows_ * n_);
-    c_ = Buffer(rows_ * n_);
-    b_ = Buffer(n_ * n_);
+  SharedMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
+      : multiply_(local_multiply(v.name)), ctx_(ctx), n_(p.size), seed_(p.seed),
+        a_(n_ * n_), b_(n_ * n_), c_(n_ * n_) {
+    fill_block(a_.data(), {0, n_}, {0, n_}, n_, element_a, seed_, ctx.threads);
+    fill_block(b_.data(), {0, n_}, {0, n_}, n_, element_b, seed_, ctx.threads);
     std::fill(c_.data(), c_.data() + c_.size(), 0.0);
-    fill_rows(a_.data(), row0_, rows_, n_, element_a, seed_, ctx.threads);
-    if (ctx.comm == MPI_COMM_NULL) {
-      fill_rows(b_.data(), 0, n_, n_, element_b, seed_, ctx.threads);
-    } else {
-      // Each rank makes only its own rows of B; run() gathers the rest.
-      fill_rows(b_.data() + row0_ * n_, row0_, rows_, n_, element_b, seed_, ctx.threads);
-      MPI_Type_contiguous(static_cast<int>(n_), MPI_DOUBLE, &row_type_);
-      MPI_Type_commit(&row_type_);
-      for (int r = 0; r < ctx.ranks; ++r) {
-        const Range range =
-            block_range(n_, static_cast<std::uint64_t>(ctx.ranks), static_cast<std::uint64_t>(r));
-        counts_.push_back(static_cast<int>(range.count));
-        offsets_.push_back(static_cast<int>(range.begin));
-      }
-    }
   }
-
-  ~MatmulInstance() override {
-    if (row_type_ != MPI_DATATYPE_NULL) MPI_Type_free(&row_type_);
-  }
-
   void run() override {
-    if (ctx_.comm != MPI_COMM_NULL)
-      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, b_.data(), counts_.data(), offsets_.data(),
-                     row_type_, ctx_.comm);
-    multiply(variant_, a_.data(), b_.data(), c_.data(), rows_, n_, n_, ctx_.threads);
+    multiply_(n_, n_, n_, a_.data(), n_, b_.data(), n_, c_.data(), n_, ctx_.threads, false);
   }
-
   Verification verify() override {
-    // The reference B is made afresh, so a wrong gather cannot hide in the reference.
-    std::vector<double> b_ref(n_ * n_), c_ref(rows_ * n_);
-    fill_rows(b_ref.data(), 0, n_, n_, element_b, seed_, ctx_.threads);
-    multiply_eigen(a_.data(), b_ref.data(), c_ref.data(), rows_, n_, n_, ctx_.threads);
-    const double err = relative_frobenius_error(c_.data(), c_ref.data(), c_.size(), ctx_);
-    return make_verification(err, tolerance(n_), "eigen (relative Frobenius error)");
+    return verify_block(c_.data(), {0, n_}, {0, n_}, n_, seed_, ctx_);
   }
-
-  std::uint64_t local_size() const override { return rows_; }
-
+  std::uint64_t local_size() const override { return n_ * n_; }
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
   }
 
  private:
-  std::string variant_;
+  LocalMultiply multiply_;
   ExecContext ctx_;
-  std::uint64_t n_, seed_, row0_ = 0, rows_ = 0;
+  std::uint64_t n_, seed_;
   Buffer a_, b_, c_;
-  MPI_Datatype row_type_ = MPI_DATATYPE_NULL;
-  std::vector<int> counts_, offsets_;
+};
+
+/// mpi and hybrid: SUMMA on a 2-D process grid.
+class SummaMatmul : public Instance {
+ public:
+  static constexpr std::uint64_t kPanel = 512;  ///< panel width: the GEMM's KC on this machine
+
+  SummaMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
+      : multiply_(local_multiply(v.name)), ctx_(ctx), n_(p.size), seed_(p.seed),
+        grid_(make_grid(ctx.ranks)) {
+    const int row = ctx.rank / grid_.cols, col = ctx.rank % grid_.cols;
+    rows_ = block_range(n_, static_cast<std::uint64_t>(grid_.rows), static_cast<std::uint64_t>(row));
+    cols_ = block_range(n_, static_cast<std::uint64_t>(grid_.cols), static_cast<std::uint64_t>(col));
+    MPI_Comm_split(ctx.comm, row, col, &row_comm_);  // my process row, ranked by column
+    MPI_Comm_split(ctx.comm, col, row, &col_comm_);  // my process column, ranked by row
+    // A's columns follow the column distribution, B's rows the row distribution.
+    a_cols_ = cols_;
+    b_rows_ = rows_;
+    a_ = Buffer(rows_.count * a_cols_.count);
+    b_ = Buffer(b_rows_.count * cols_.count);
+    c_ = Buffer(rows_.count * cols_.count);
+    a_panel_ = Buffer(rows_.count * kPanel);
+    b_panel_ = Buffer(kPanel * cols_.count);
+    fill_block(a_.data(), rows_, a_cols_, n_, element_a, seed_, ctx.threads);
+    fill_block(b_.data(), b_rows_, cols_, n_, element_b, seed_, ctx.threads);
+    std::fill(c_.data(), c_.data() + c_.size(), 0.0);
+  }
+
+  ~SummaMatmul() override {
+    MPI_Comm_free(&row_comm_);
+    MPI_Comm_free(&col_comm_);
+  }
+
+  void run() override {
+    const auto pr = static_cast<std::uint64_t>(grid_.rows), pc = static_cast<std::uint64_t>(grid_.cols);
+    for (std::uint64_t k = 0; k < n_;) {
+      // The panel ends at the next block boundary of either distribution of k.
+      const std::uint64_t a_owner = block_owner(n_, pc, k), b_owner = block_owner(n_, pr, k);
+      const Range a_block = block_range(n_, pc, a_owner), b_block = block_range(n_, pr, b_owner);
+      const std::uint64_t w = std::min({kPanel, a_block.begin + a_block.count - k,
+                                        b_block.begin + b_block.count - k});
+      // A panel (my rows x w) from the process column that owns columns k..k+w.
+      if (static_cast<std::uint64_t>(cols_index()) == a_owner)
+        for (std::uint64_t i = 0; i < rows_.count; ++i)
+          std::copy_n(a_.data() + i * a_cols_.count + (k - a_cols_.begin), w,
+                      a_panel_.data() + i * w);
+      MPI_Bcast(a_panel_.data(), static_cast<int>(rows_.count * w), MPI_DOUBLE,
+                static_cast<int>(a_owner), row_comm_);
+      // B panel (w x my cols): whole rows of the owner's block, already contiguous.
+      double* b_panel = b_panel_.data();
+      if (static_cast<std::uint64_t>(rows_index()) == b_owner)
+        std::copy_n(b_.data() + (k - b_rows_.begin) * cols_.count, w * cols_.count, b_panel);
+      MPI_Bcast(b_panel, static_cast<int>(w * cols_.count), MPI_DOUBLE, static_cast<int>(b_owner),
+                col_comm_);
+      multiply_(rows_.count, cols_.count, w, a_panel_.data(), w, b_panel, cols_.count, c_.data(),
+                cols_.count, ctx_.threads, k > 0);
+      k += w;
+    }
+  }
+
+  Verification verify() override { return verify_block(c_.data(), rows_, cols_, n_, seed_, ctx_); }
+  std::uint64_t local_size() const override { return rows_.count * cols_.count; }
+  void inject_fault() override {
+    if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
+  }
+
+ private:
+  int rows_index() const { return ctx_.rank / grid_.cols; }
+  int cols_index() const { return ctx_.rank % grid_.cols; }
+
+  LocalMultiply multiply_;
+  ExecContext ctx_;
+  std::uint64_t n_, seed_;
+  Grid grid_;
+  Range rows_, cols_, a_cols_, b_rows_;
+  MPI_Comm row_comm_ = MPI_COMM_NULL, col_comm_ = MPI_COMM_NULL;
+  Buffer a_, b_, c_, a_panel_, b_panel_;
 };
 
 class Matmul : public Kernel {
  public:
   std::string name() const override { return "matmul"; }
   std::string summary() const override { return "C = A * B, dense n x n doubles"; }
-  std::string size_meaning() const override { return "n: the matrices are n x n"; }
+  std::string size_meaning() const override {
+    return "n: the matrices are n x n (size per rank: elements of C owned)";
+  }
   Metric metric() const override { return Metric::gflops; }
 
   std::vector<VariantInfo> variants() const override {
@@ -197,8 +277,8 @@ class Matmul : public Kernel {
     const std::pair<Backend, const char*> backends[] = {
         {Backend::seq, "1 thread"},
         {Backend::omp, "OpenMP threads"},
-        {Backend::mpi, "1-D row blocks, B gathered each rep (MPI_Allgatherv), 1 thread/rank"},
-        {Backend::hybrid, "1-D row blocks as mpi, OpenMP threads in each rank"}};
+        {Backend::mpi, "SUMMA on a 2-D process grid, 1 thread/rank"},
+        {Backend::hybrid, "SUMMA on a 2-D process grid, OpenMP threads in each rank"}};
     for (auto& [backend, how] : backends)
       for (auto& [name, what] : local) v.push_back({backend, name, std::string(what) + "; " + how});
     return v;
@@ -211,9 +291,13 @@ class Matmul : public Kernel {
 
   double memory_per_rank(const Problem& p, int ranks) const override {
     const double n = static_cast<double>(p.size);
-    const double rows = std::ceil(n / std::max(ranks, 1));
-    // A, C and the reference C row blocks, B and the reference B.
-    return (3.0 * rows * n + 2.0 * n * n) * sizeof(double);
+    const Grid g = make_grid(std::max(ranks, 1));
+    const double rows = std::ceil(n / g.rows), cols = std::ceil(n / g.cols);
+    const double panel = std::min<double>(n, SummaMatmul::kPanel);
+    // A, B, C blocks and two panels; verification adds the block's rows of A, columns of B
+    // and a reference block.
+    return (3.0 * rows * cols + panel * (rows + cols) + rows * n + n * cols + rows * cols) *
+           sizeof(double);
   }
 
   std::string check(const Problem& p, const ExecContext&) const override {
@@ -223,7 +307,8 @@ class Matmul : public Kernel {
 
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,
                                   const ExecContext& ctx) const override {
-    return std::make_unique<MatmulInstance>(p, v, ctx);
+    if (uses_mpi(ctx.backend)) return std::make_unique<SummaMatmul>(p, v, ctx);
+    return std::make_unique<SharedMatmul>(p, v, ctx);
   }
 };
 

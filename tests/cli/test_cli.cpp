@@ -162,8 +162,9 @@ TEST(Cli, MpiRanksAreDetectedUnderMpirun) {
   ASSERT_EQ(l.size(), 1u);  // written once, by rank 0
   Json j = Json::parse(l[0]);
   EXPECT_EQ(j["ranks"], 3);
-  EXPECT_EQ(j["size_per_rank"]["max"], 334);
-  EXPECT_EQ(j["size_per_rank"]["min"], 333);
+  // SUMMA on a 1 x 3 grid: every rank owns all 1000 rows and 333 or 334 columns of C.
+  EXPECT_EQ(j["size_per_rank"]["max"], 334000);
+  EXPECT_EQ(j["size_per_rank"]["min"], 333000);
   EXPECT_EQ(j["meta"]["affinity"].size(), 3u);
   EXPECT_EQ(lines(r.out).size(), lines(run_cli("run matmul -b mpi -n 1").out).size() + 2)
       << "the table is printed once (plus imbalance and oversubscription lines)\n"

@@ -48,6 +48,16 @@ std::vector<double> reference_product(const std::vector<double>& a, const std::v
   return c;
 }
 
+/// Random inputs A (m x k) and B (k x n) and their long double product.
+struct Operands {
+  std::vector<double> a, b, ref;
+  Operands(std::size_t m, std::size_t n, std::size_t k, std::uint64_t seed) : a(m * k), b(k * n) {
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(seed, 1, i);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(seed, 2, i);
+    ref = reference_product(a, b, m, n, k);
+  }
+};
+
 std::vector<std::string> matmul_variants() {
   std::vector<std::string> v = {"blocked", "naive", "eigen"};
 #ifdef PARARUN_HAVE_BLAS
@@ -63,25 +73,26 @@ TEST(Matmul, LocalMultipliesMatchLongDoubleReferenceOnAnyShape) {
                                    {13, 1, 17}, {64, 64, 64}, {31, 67, 129}};
   for (const auto& s : shapes) {
     const std::size_t m = s[0], n = s[1], k = s[2];
-    std::vector<double> a(m * k), b(k * n);
-    for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(3, 1, i);
-    for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(3, 2, i);
-    const auto ref = reference_product(a, b, m, n, k);
+    const Operands op(m, n, k, 3);
+    const auto& [a, b, ref] = op;
     for (const auto& variant : matmul_variants())
       for (int threads : {1, 2}) {
+        SCOPED_TRACE(variant + " " + std::to_string(m) + "x" + std::to_string(n) + "x" +
+                     std::to_string(k) + " threads " + std::to_string(threads));
+        const auto multiply = matmul::local_multiply(variant);
         std::vector<double> c(m * n, -99.0);
-        matmul::multiply(variant, a.data(), b.data(), c.data(), m, n, k, threads);
+        multiply(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false);
         for (std::size_t i = 0; i < c.size(); ++i)
-          ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k))
-              << variant << " " << m << "x" << n << "x" << k << " threads " << threads
-              << " element " << i;
+          ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
+        multiply(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true);  // C += A * B
+        for (std::size_t i = 0; i < c.size(); ++i)
+          ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
       }
   }
 }
 
 TEST(Matmul, UnknownLocalMultiplyThrows) {
-  double x = 1;
-  EXPECT_THROW(matmul::multiply("nope", &x, &x, &x, 1, 1, 1, 1), std::invalid_argument);
+  EXPECT_THROW(matmul::local_multiply("nope"), std::invalid_argument);
 }
 
 TEST(Matmul, InputsAreDeterministicAndSeeded) {
@@ -145,10 +156,8 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
                                      {101, 1, 17}};
     for (const auto& s : shapes) {
       const std::size_t m = s[0], n = s[1], k = s[2];
-      std::vector<double> a(m * k), b(k * n);
-      for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(9, 1, i);
-      for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(9, 2, i);
-      const auto ref = reference_product(a, b, m, n, k);
+      const Operands op(m, n, k, 9);
+      const auto& [a, b, ref] = op;
       for (int threads : {1, 2, 3}) {
         SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
                      "x" + std::to_string(k) + " threads " + std::to_string(threads));

@@ -33,3 +33,25 @@ TEST(Partition, BlocksCoverEverythingOnce) {
       EXPECT_EQ(next, n);
     }
 }
+
+TEST(Partition, OwnerIsTheBlockThatHoldsTheItem) {
+  for (std::uint64_t n : {1, 2, 7, 1000, 1001})
+    for (std::uint64_t parts : {1, 2, 3, 4, 7})
+      for (std::uint64_t p = 0; p < parts; ++p) {
+        const Range r = block_range(n, parts, p);
+        for (std::uint64_t i = r.begin; i < r.begin + r.count; ++i)
+          ASSERT_EQ(block_owner(n, parts, i), p) << n << " " << parts << " " << i;
+      }
+}
+
+TEST(Partition, GridIsAsSquareAsPossible) {
+  const std::pair<int, int> expected[] = {{1, 1}, {1, 2}, {1, 3}, {2, 2}, {1, 5},
+                                          {2, 3}, {1, 7}, {2, 4}, {3, 3}, {3, 4}};
+  const int ranks[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12};
+  for (int i = 0; i < 10; ++i) {
+    const Grid g = make_grid(ranks[i]);
+    EXPECT_EQ(g.rows, expected[i].first) << ranks[i];
+    EXPECT_EQ(g.cols, expected[i].second) << ranks[i];
+    EXPECT_EQ(g.rows * g.cols, ranks[i]);
+  }
+}
