@@ -14,7 +14,7 @@ def main(records_path, *ceilings_paths):
     for path in ceilings_paths:
         for c in json.load(open(path)):
             best = ceilings.setdefault(c["threads"], dict(c))
-            for key in ("fma_gflops", "read_gbytes_per_s"):
+            for key in ("fma_gflops", "read_gbytes_per_s", "read_gbytes_per_s_median"):
                 best[key] = max(best[key], c[key])
     recs = [json.loads(l) for l in open(records_path) if l.strip()]
     bad = [r for r in recs if r.get("status") != "ok"]
@@ -22,6 +22,7 @@ def main(records_path, *ceilings_paths):
 
     print("Ceilings (measured now): " + ", ".join(
         f"{t} thread(s): FMA {c['fma_gflops']:.1f} GFLOP/s, read {c['read_gbytes_per_s']:.1f} GB/s"
+        f" (median {c.get('read_gbytes_per_s_median', 0):.1f})"
         for t, c in sorted(ceilings.items())))
     print()
 
@@ -56,13 +57,19 @@ def main(records_path, *ceilings_paths):
                   + (f", speedup vs 1 rank {s:.2f}, efficiency {s / p:.2f}" if s else "") + over)
         print()
 
-    print("Reduction GB/s (n = 2^26 doubles, 512 MiB)")
+    print("Reduction GB/s (n = 2^26 doubles, 512 MiB): median against the ceiling's median,")
+    print("best repetition against the ceiling's best")
     for r in sorted((r for r in recs if r["kernel"] == "reduction"), key=lambda r: (r["variant"], r["threads"])):
-        ceil = ceilings.get(r["threads"], {}).get("read_gbytes_per_s")
+        c = ceilings.get(r["threads"], {})
+        ceil, ceil_med = c.get("read_gbytes_per_s"), c.get("read_gbytes_per_s_median")
         best = r["bytes"] / r["time"]["min"] * 1e-9
-        print(f"  {r['variant']:>6} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
-              f" ({r['gbytes_per_s'] / ceil:.0%} of ceiling), best rep {best:.1f} GB/s"
-              f" ({best / ceil:.0%})" if ceil else "")
+        line = f"  {r['variant']:>6} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
+        if ceil_med:
+            line += f" ({r['gbytes_per_s'] / ceil_med:.0%} of {ceil_med:.1f})"
+        line += f", best rep {best:.1f} GB/s"
+        if ceil:
+            line += f" ({best / ceil:.0%} of {ceil:.1f})"
+        print(line)
     if bad:
         print(f"\n{len(bad)} run(s) failed verification and are left out above")
 

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "pararun/buffer.hpp"
+#include "pararun/stats.hpp"
 
 namespace pararun {
 
@@ -89,9 +90,11 @@ double fma_peak(int threads) {
   return sink == 12345.678 ? 0 : best;  // keep the chains from being optimised away
 }
 
-double read_bandwidth(int threads, Buffer& x) {
+/// Best and median read bandwidth in GB/s over 20 passes.
+std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
   const std::size_t n = x.size();
-  double best = 0, sink = 0;
+  double sink = 0;
+  std::vector<double> rates;
   for (int rep = 0; rep < 20; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
@@ -100,9 +103,10 @@ double read_bandwidth(int threads, Buffer& x) {
       const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
       sink += stream_sum(x.data() + n * t / nt, n * (t + 1) / nt - n * t / nt);
     }
-    best = std::max(best, n * sizeof(double) / seconds_since(t0) * 1e-9);
+    rates.push_back(n * sizeof(double) / seconds_since(t0) * 1e-9);
   }
-  return sink == 12345.678 ? 0 : best;
+  if (sink == 12345.678) rates.clear();  // keep the sums from being optimised away
+  return {rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end()), median(rates)};
 }
 
 }  // namespace
@@ -119,7 +123,10 @@ std::vector<Ceiling> measure_ceilings(int max_threads) {
 #pragma omp parallel for schedule(static) num_threads(max_threads)
   for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<double>(i & 1023);
   std::vector<Ceiling> out;
-  for (int t = 1; t <= max_threads; ++t) out.push_back({t, fma_peak(t), read_bandwidth(t, x)});
+  for (int t = 1; t <= max_threads; ++t) {
+    const auto [best, med] = read_bandwidth(t, x);
+    out.push_back({t, fma_peak(t), best, med});
+  }
   return out;
 }
 
@@ -128,7 +135,8 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
   for (const auto& c : ceilings)
     j.push_back({{"threads", c.threads},
                  {"fma_gflops", c.fma_gflops},
-                 {"read_gbytes_per_s", c.read_gbytes}});
+                 {"read_gbytes_per_s", c.read_gbytes},
+                 {"read_gbytes_per_s_median", c.read_gbytes_median}});
   return j;
 }
 
