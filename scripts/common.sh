@@ -12,9 +12,10 @@ fi
 
 log() { printf '[pararun] %s\n' "$*" >&2; }
 
+# ensure_deps [EXTRA_PACKAGE...]: installs the build packages (and the extras) that are missing.
 ensure_deps() {
   local missing=()
-  for p in "${PARARUN_PACKAGES[@]}"; do
+  for p in "${PARARUN_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -38,18 +39,19 @@ build_preset() {
   }
 }
 
-# prepare_run DEFAULT_NAME FILE [OUTPUT_DIR]: refuses an output folder that already holds FILE
+# prepare_run DEFAULT_NAME FILE [OUTPUT_DIR [EXTRA_PACKAGE...]]: refuses an output folder that already holds FILE
 # (results are never overwritten), installs what is missing, builds Release, creates the
 # folder; sets out_dir and exe. Threads go on their own cores, as on a cluster node (the
 # settings are recorded in every record's meta.env).
 prepare_run() {
   local name=$1 file=$2
   out_dir=${3:-$PARARUN_ROOT/results/$name-$(date -u +%Y%m%d-%H%M%S)}
+  shift 3 || shift $#
   if [ -e "$out_dir/$file" ]; then
     echo "pararun: error: $out_dir/$file exists; choose a new folder" >&2
     exit 2
   fi
-  ensure_deps
+  ensure_deps "$@"
   build_preset release
   mkdir -p "$out_dir"
   exe="$PARARUN_ROOT/build/release/apps/pararun"

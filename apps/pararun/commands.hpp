@@ -36,6 +36,14 @@ struct RunOptions {
   bool json = false, inject_fault = false;
 };
 
+struct ConcurrencyOptions {
+  int tasks = 4, reps = 3;
+  double wait_seconds = 0.1;
+  long steps = 0;  ///< 0: the default arithmetic per compute task
+  std::string out;
+};
+
+int concurrency_command(const ConcurrencyOptions& opt);
 int run_command(const RunOptions& opt, int* argc, char*** argv);
 int list_command();
 int info_command(bool json);

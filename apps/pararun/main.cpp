@@ -66,6 +66,19 @@ int main(int argc, char** argv) {
   ceilings->add_option("-t,--threads", ceilings_threads, "Up to this many threads (default: CPUs)");
   ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
 
+  app::ConcurrencyOptions co;
+  auto* conc = cli.add_subcommand(
+      "concurrency",
+      "Concurrency is not parallelism, measured: N compute-bound and N wait-bound "
+      "tasks, sequential, in an event loop, as threads on one core, on all cores");
+  conc->add_option("--tasks", co.tasks, "Tasks per workload (default 4)");
+  conc->add_option("--reps", co.reps,
+                   "Repetitions of each mode; the median is reported (default 3)");
+  conc->add_option("--wait", co.wait_seconds,
+                   "Simulated I/O latency of a wait task in seconds (default 0.1)");
+  conc->add_option("--steps", co.steps, "Arithmetic steps of a compute task (default 40000000)");
+  conc->add_option("-o,--out", co.out, "Append the records to this JSON Lines file");
+
   app::RunOptions o;
   auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
   run->add_option("kernel", o.kernel, "Kernel name (see 'pararun list')")->required();
@@ -98,10 +111,10 @@ int main(int argc, char** argv) {
     for (const auto* sub : cli.get_subcommands({})) known |= sub->get_name() == argv[1];
     if (!known) {
       if (prints_messages())
-        std::fprintf(
-            stderr,
-            "pararun: error: unknown command '%s'; commands: list, info, run, report, ceilings\n",
-            argv[1]);
+        std::fprintf(stderr,
+                     "pararun: error: unknown command '%s'; commands: list, info, run, report, "
+                     "ceilings, concurrency\n",
+                     argv[1]);
       return exit_together(app::kExitUsage);
     }
   }
@@ -123,6 +136,7 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
+    if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);

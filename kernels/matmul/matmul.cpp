@@ -115,9 +115,9 @@ void multiply_blas(std::size_t m, std::size_t n, std::size_t k, const double* a,
 
 namespace {
 
-void multiply_blocked(std::size_t m, std::size_t n, std::size_t k, const double* a,
-                      std::size_t lda, const double* b, std::size_t ldb, double* c,
-                      std::size_t ldc, int threads, bool accumulate) {
+void multiply_blocked(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                      const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
+                      bool accumulate) {
   gemm(m, n, k, a, lda, b, ldb, c, ldc, threads, accumulate);
 }
 
@@ -152,8 +152,13 @@ Verification verify_block(const double* c, Range rows, Range cols, std::uint64_t
 class SharedMatmul : public Instance {
  public:
   SharedMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
-      : multiply_(local_multiply(v.name)), ctx_(ctx), n_(p.size), seed_(p.seed),
-        a_(n_ * n_), b_(n_ * n_), c_(n_ * n_) {
+      : multiply_(local_multiply(v.name)),
+        ctx_(ctx),
+        n_(p.size),
+        seed_(p.seed),
+        a_(n_ * n_),
+        b_(n_ * n_),
+        c_(n_ * n_) {
     fill_block(a_.data(), {0, n_}, {0, n_}, n_, element_a, seed_, ctx.threads);
     fill_block(b_.data(), {0, n_}, {0, n_}, n_, element_b, seed_, ctx.threads);
     std::fill(c_.data(), c_.data() + c_.size(), 0.0);
@@ -182,11 +187,16 @@ class SummaMatmul : public Instance {
   static constexpr std::uint64_t kPanel = 512;  ///< panel width: the GEMM's KC on this machine
 
   SummaMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
-      : multiply_(local_multiply(v.name)), ctx_(ctx), n_(p.size), seed_(p.seed),
+      : multiply_(local_multiply(v.name)),
+        ctx_(ctx),
+        n_(p.size),
+        seed_(p.seed),
         grid_(make_grid(ctx.ranks)) {
     const int row = ctx.rank / grid_.cols, col = ctx.rank % grid_.cols;
-    rows_ = block_range(n_, static_cast<std::uint64_t>(grid_.rows), static_cast<std::uint64_t>(row));
-    cols_ = block_range(n_, static_cast<std::uint64_t>(grid_.cols), static_cast<std::uint64_t>(col));
+    rows_ =
+        block_range(n_, static_cast<std::uint64_t>(grid_.rows), static_cast<std::uint64_t>(row));
+    cols_ =
+        block_range(n_, static_cast<std::uint64_t>(grid_.cols), static_cast<std::uint64_t>(col));
     MPI_Comm_split(ctx.comm, row, col, &row_comm_);  // my process row, ranked by column
     MPI_Comm_split(ctx.comm, col, row, &col_comm_);  // my process column, ranked by row
     // A's columns follow the column distribution, B's rows the row distribution.
@@ -208,13 +218,14 @@ class SummaMatmul : public Instance {
   }
 
   void run() override {
-    const auto pr = static_cast<std::uint64_t>(grid_.rows), pc = static_cast<std::uint64_t>(grid_.cols);
+    const auto pr = static_cast<std::uint64_t>(grid_.rows),
+               pc = static_cast<std::uint64_t>(grid_.cols);
     for (std::uint64_t k = 0; k < n_;) {
       // The panel ends at the next block boundary of either distribution of k.
       const std::uint64_t a_owner = block_owner(n_, pc, k), b_owner = block_owner(n_, pr, k);
       const Range a_block = block_range(n_, pc, a_owner), b_block = block_range(n_, pr, b_owner);
-      const std::uint64_t w = std::min({kPanel, a_block.begin + a_block.count - k,
-                                        b_block.begin + b_block.count - k});
+      const std::uint64_t w =
+          std::min({kPanel, a_block.begin + a_block.count - k, b_block.begin + b_block.count - k});
       // A panel (my rows x w) from the process column that owns columns k..k+w.
       if (static_cast<std::uint64_t>(cols_index()) == a_owner)
         for (std::uint64_t i = 0; i < rows_.count; ++i)

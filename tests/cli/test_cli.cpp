@@ -262,7 +262,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
         BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
         BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
-        BadInput{"fly", "unknown command 'fly'; commands: list, info, run, report, ceilings"}),
+        BadInput{
+            "fly",
+            "unknown command 'fly'; commands: list, info, run, report, ceilings, concurrency"}),
     case_name);
 
 TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {
@@ -327,6 +329,24 @@ TEST(Cli, CeilingsArePositiveAndGrowWithThreads) {
     EXPECT_GT(j[i]["read_gbytes_per_s"].get<double>(), 0.1);
   }
   EXPECT_EQ(run_cli("ceilings --threads 0").code, 2);
+}
+
+TEST(Cli, ConcurrencyWritesARecordPerWorkloadAndMode) {
+  const pararun::test::TempDir tmp;
+  Result r = run_cli("concurrency --tasks 3 --reps 1 --wait 0.01 --steps 100000 --out " +
+                     (tmp / "c.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("threads-one-core"), std::string::npos) << r.out;
+  auto l = lines(slurp(tmp / "c.jsonl"));
+  ASSERT_EQ(l.size(), 8u);
+  Json first = Json::parse(l[0]), one_core = Json::parse(l[2]);
+  EXPECT_EQ(first["kernel"], "concurrency-compute");
+  EXPECT_EQ(first["backend"], "seq");
+  EXPECT_EQ(first["status"], "ok");
+  EXPECT_EQ(one_core["variant"], "threads-one-core");
+  EXPECT_EQ(one_core["oversubscribed"], true);
+  EXPECT_EQ(run_cli("concurrency --tasks 0").code, 2);
+  EXPECT_EQ(run_cli("concurrency --wait -1").code, 2);
 }
 
 TEST(Cli, HelpExitsZero) {

@@ -15,8 +15,8 @@ double stream_sum(const double* x, std::size_t n);
 
 struct Ceiling {
   int threads = 1;
-  double fma_gflops = 0;     ///< best of several: 16 independent FMA chains per thread
-  double read_gbytes = 0;    ///< best of 20: stream_sum over a 512 MiB array
+  double fma_gflops = 0;          ///< best of several: 16 independent FMA chains per thread
+  double read_gbytes = 0;         ///< best of 20: stream_sum over a 512 MiB array
   double read_gbytes_median = 0;  ///< median of the same 20 (like for like with run medians)
 };
 

@@ -1,0 +1,134 @@
+// pararun concurrency: concurrency is not parallelism, measured.
+#include "pararun/concurrency.hpp"
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "pararun/metadata.hpp"
+#include "pararun/record.hpp"
+#include "pararun/stats.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+using namespace pararun::concurrency;
+
+std::string explain(Workload w, Mode m, int tasks, int cpus) {
+  const bool compute = w == Workload::compute;
+  const int parallel = std::min(tasks, cpus);
+  switch (m) {
+    case Mode::sequential:
+      return "baseline: one task after another, blocking";
+    case Mode::event_loop:
+      return compute
+                 ? "one thread takes turns: concurrency without parallelism, compute gains nothing"
+                 : "one thread overlaps the waits: concurrency alone hides latency, ~" +
+                       std::to_string(tasks) + "x";
+    case Mode::threads_one_core:
+      return compute ? "threads share 1 CPU, the OS interleaves them: no gain for compute"
+                     : "threads on 1 CPU overlap their waits: concurrency pays without parallelism";
+    case Mode::threads_all_cores:
+      return compute ? "threads on " + std::to_string(cpus) + " CPUs: parallelism, at most " +
+                           std::to_string(parallel) + "x"
+                     : "waits overlap; more cores add little when tasks mostly wait";
+  }
+  return "";
+}
+
+}  // namespace
+
+int concurrency_command(const ConcurrencyOptions& o) {
+  if (o.tasks < 1) usage("--tasks must be at least 1, got " + std::to_string(o.tasks));
+  if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
+  if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
+    usage("--wait must be between 0 and 60 seconds");
+  if (!o.out.empty())
+    if (std::string why = output_path_problem(o.out); !why.empty()) usage(why);
+
+  Config config;
+  config.tasks = o.tasks;
+  config.wait_seconds = o.wait_seconds;
+  if (o.steps > 0) config.compute_steps = static_cast<std::uint64_t>(o.steps);
+  const int cpus = online_cpus();
+  ExecContext ctx;  // metadata of this process, one thread
+  const Json meta = collect_metadata(ctx);
+
+  Table table(
+      {"workload", "mode", "tasks", "median", "speedup", "CPUs seen by tasks", "what it shows"});
+  bool all_ok = true;
+  for (Workload w : kWorkloads) {
+    const std::uint64_t steps = w == Workload::compute ? config.compute_steps : config.wait_steps;
+    double sequential = 0;
+    for (Mode m : kModes) {
+      std::vector<double> samples;
+      ModeResult last;
+      bool ok = true;
+      std::string problem;
+      for (int rep = 0; rep < o.reps; ++rep) {
+        last = run(w, m, config);
+        samples.push_back(last.seconds);
+        for (const auto& t : last.tasks) {
+          if (!t.ok)
+            ok = false, problem = t.error;
+          else if (t.value != task_value(t.task, steps))
+            ok = false, problem = "task " + std::to_string(t.task) + " computed a wrong value";
+        }
+      }
+      all_ok &= ok;
+      const Summary s = summarize(samples);
+      if (m == Mode::sequential) sequential = s.median;
+      const double speedup = s.median > 0 ? sequential / s.median : 0;
+      std::string cpus_seen;
+      for (const auto& t : last.tasks)
+        if (cpus_seen.find(t.cpus) == std::string::npos)
+          cpus_seen += (cpus_seen.empty() ? "" : " ") + t.cpus;
+      table.add({to_string(w), to_string(m), std::to_string(o.tasks), format_seconds(s.median),
+                 ok ? format("%.2fx", speedup) : "FAILED", cpus_seen,
+                 ok ? explain(w, m, o.tasks, cpus) : problem});
+
+      const bool threaded = m == Mode::threads_one_core || m == Mode::threads_all_cores;
+      Json r;
+      r["schema"] = kRecordSchema;
+      r["kernel"] = "concurrency-" + to_string(w);
+      r["backend"] = m == Mode::sequential ? "seq" : to_string(m);
+      r["variant"] = to_string(m);
+      r["size"] = o.tasks;
+      r["size_meaning"] = "tasks";
+      r["threads"] = threaded ? o.tasks : 1;
+      r["ranks"] = 1;
+      r["pes"] = m == Mode::threads_all_cores ? std::min(o.tasks, cpus) : 1;
+      r["oversubscribed"] = (m == Mode::threads_one_core && o.tasks > 1) ||
+                            (m == Mode::threads_all_cores && o.tasks > cpus);
+      r["reps"] = samples.size();
+      r["samples"] = samples;
+      r["time"] = {{"median", s.median}, {"min", s.min},       {"max", s.max},
+                   {"mean", s.mean},     {"stddev", s.stddev}, {"ci95", {s.ci_low, s.ci_high}}};
+      r["metric"] = "gflops";
+      r["gflops"] = 0.0;
+      r["speedup_vs_sequential"] = speedup;
+      r["task_cpus"] = cpus_seen;
+      r["explanation"] = explain(w, m, o.tasks, cpus);
+      r["verification"] = {{"status", ok ? "passed" : "failed"},
+                           {"error", ok ? 0.0 : 1.0},
+                           {"tolerance", 0.0},
+                           {"reference", "every task's value equals the sequential chain"}};
+      r["status"] = ok ? "ok" : "verification_failed";
+      r["config"] = {{"wait_seconds", config.wait_seconds},
+                     {"compute_steps", config.compute_steps},
+                     {"wait_steps", config.wait_steps}};
+      r["meta"] = meta;
+      if (!o.out.empty()) append_record(o.out, r);
+    }
+  }
+  std::fputs(table.str().c_str(), stdout);
+  std::printf(
+      "%d CPUs online. Concurrency: dealing with many things at once (interleaved, even "
+      "on one core).\nParallelism: doing many things at once (on several cores).\n",
+      cpus);
+  return all_ok ? kExitOk : kExitVerificationFailed;
+}
+
+}  // namespace pararun::app

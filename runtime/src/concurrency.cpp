@@ -1,0 +1,250 @@
+#include "pararun/concurrency.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <thread>
+
+#include "pararun/sysinfo.hpp"
+
+namespace pararun::concurrency {
+
+namespace {
+
+/// One slice of a task's arithmetic: a dependent chain (so it cannot be vectorised away).
+double advance(double x, std::uint64_t steps) {
+  for (std::uint64_t i = 0; i < steps; ++i) x = x * 1.0000001 + 1e-7;  // x+1 grows, no fixed point
+  return x;
+}
+
+double wait_of(const Config& c, int task) {
+  return task < static_cast<int>(c.wait_per_task.size()) ? c.wait_per_task[task] : c.wait_seconds;
+}
+
+std::uint64_t steps_of(Workload w, const Config& c) {
+  return w == Workload::compute ? c.compute_steps : c.wait_steps;
+}
+
+void fail_if_asked(const Config& c, int task) {
+  if (task == c.failing_task)
+    throw std::runtime_error("task " + std::to_string(task) + " failed (injected)");
+}
+
+/// The blocking body of one task, as sequential and threaded modes run it.
+TaskResult blocking_task(Workload w, const Config& c, int task) {
+  TaskResult r;
+  r.task = task;
+  r.cpus = thread_affinity();
+  try {
+    if (w == Workload::wait)
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait_of(c, task)));
+    fail_if_asked(c, task);
+    r.value = advance(task, steps_of(w, c));
+    r.ok = true;
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+void watch(int ep, int fd, int task) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<std::uint64_t>(task);
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) {
+  std::vector<TaskResult> results(static_cast<std::size_t>(c.tasks));
+  // one core: the first CPU this thread may use. All cores: every online CPU, explicitly,
+  // because OMP_PROC_BIND pins the initial thread at start-up and new threads inherit that.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (one_core) {
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    sched_getaffinity(0, sizeof mine, &mine);
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &mine)) {
+        CPU_SET(i, &set);
+        break;
+      }
+  } else {
+    for (int i = 0; i < online_cpus() && i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < c.tasks; ++t)
+    threads.emplace_back([&, t] {
+      // Where the set is not allowed (a narrower cpuset), the thread keeps what it inherited.
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      results[static_cast<std::size_t>(t)] = blocking_task(w, c, t);
+    });
+  for (auto& th : threads) th.join();
+  return results;
+}
+
+/// The event loop: every task is a state machine driven by readiness on its own fd. Wait
+/// tasks first wait on a timerfd; then (and compute tasks from the start) they compute in
+/// slices, re-arming an eventfd after each slice so that all tasks take turns.
+std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
+  constexpr std::uint64_t kSlice = 1'000'000;
+  struct State {
+    int fd = -1;
+    bool waiting = false;
+    std::uint64_t left = 0;
+    double x = 0;
+  };
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) throw std::runtime_error("epoll_create1 failed");
+  std::vector<State> st(static_cast<std::size_t>(c.tasks));
+  std::vector<TaskResult> results(static_cast<std::size_t>(c.tasks));
+  int pending = c.tasks;
+
+  auto arm_compute = [&](int t) {  // make the task ready to compute its next slice
+    State& s = st[static_cast<std::size_t>(t)];
+    if (s.waiting) {
+      epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
+      close(s.fd);
+      s.fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+      s.waiting = false;
+      watch(ep, s.fd, t);
+    }
+  };
+  auto finish = [&](int t) {
+    State& s = st[static_cast<std::size_t>(t)];
+    epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
+    close(s.fd);
+    s.fd = -1;
+    --pending;
+  };
+
+  for (int t = 0; t < c.tasks; ++t) {
+    State& s = st[static_cast<std::size_t>(t)];
+    results[static_cast<std::size_t>(t)].task = t;
+    results[static_cast<std::size_t>(t)].cpus = thread_affinity();
+    s.left = steps_of(w, c);
+    s.x = t;
+    if (w == Workload::wait) {
+      s.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      const double wait = std::max(wait_of(c, t), 1e-9);  // a zero it_value would disarm
+      itimerspec spec{};
+      spec.it_value.tv_sec = static_cast<time_t>(wait);
+      spec.it_value.tv_nsec = static_cast<long>((wait - std::floor(wait)) * 1e9);
+      if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+      timerfd_settime(s.fd, 0, &spec, nullptr);
+      s.waiting = true;
+    } else {
+      s.fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+    }
+    watch(ep, s.fd, t);
+  }
+
+  epoll_event events[64];
+  while (pending > 0) {
+    const int n = epoll_wait(ep, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int e = 0; e < n; ++e) {
+      const int t = static_cast<int>(events[e].data.u64);
+      State& s = st[static_cast<std::size_t>(t)];
+      if (s.fd < 0) continue;
+      std::uint64_t count = 0;
+      if (read(s.fd, &count, sizeof count) < 0) continue;  // spurious: not ready after all
+      TaskResult& r = results[static_cast<std::size_t>(t)];
+      if (s.waiting) {  // the simulated I/O completed
+        try {
+          fail_if_asked(c, t);
+        } catch (const std::exception& ex) {
+          r.error = ex.what();
+          finish(t);
+          continue;
+        }
+        arm_compute(t);
+        continue;
+      }
+      if (w == Workload::compute && s.left == steps_of(w, c)) {
+        try {
+          fail_if_asked(c, t);
+        } catch (const std::exception& ex) {
+          r.error = ex.what();
+          finish(t);
+          continue;
+        }
+      }
+      const std::uint64_t slice = std::min(kSlice, s.left);
+      s.x = advance(s.x, slice);
+      s.left -= slice;
+      if (s.left == 0) {
+        r.value = s.x;
+        r.ok = true;
+        finish(t);
+      } else {
+        const std::uint64_t one = 1;
+        if (write(s.fd, &one, sizeof one) < 0) {  // ready again: take another turn later
+          r.error = "eventfd write failed";
+          finish(t);
+        }
+      }
+    }
+  }
+  close(ep);
+  return results;
+}
+
+}  // namespace
+
+std::string to_string(Workload w) {
+  return w == Workload::compute ? "compute" : "wait";
+}
+
+std::string to_string(Mode m) {
+  switch (m) {
+    case Mode::sequential:
+      return "sequential";
+    case Mode::event_loop:
+      return "event-loop";
+    case Mode::threads_one_core:
+      return "threads-one-core";
+    case Mode::threads_all_cores:
+      return "threads-all-cores";
+  }
+  return "?";
+}
+
+double task_value(int task, std::uint64_t steps) {
+  // The event loop computes in slices; advance() is a pure chain, so slicing is exact.
+  return advance(task, steps);
+}
+
+ModeResult run(Workload w, Mode m, const Config& c) {
+  ModeResult out;
+  const auto t0 = std::chrono::steady_clock::now();
+  switch (m) {
+    case Mode::sequential:
+      for (int t = 0; t < c.tasks; ++t) out.tasks.push_back(blocking_task(w, c, t));
+      break;
+    case Mode::event_loop:
+      out.tasks = run_event_loop(w, c);
+      break;
+    case Mode::threads_one_core:
+      out.tasks = run_threads(w, c, true);
+      break;
+    case Mode::threads_all_cores:
+      out.tasks = run_threads(w, c, false);
+      break;
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace pararun::concurrency
