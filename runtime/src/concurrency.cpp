@@ -161,7 +161,10 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
       std::uint64_t count = 0;
       if (read(s.fd, &count, sizeof count) < 0) continue;  // spurious: not ready after all
       TaskResult& r = results[static_cast<std::size_t>(t)];
-      if (s.waiting) {  // the simulated I/O completed
+      // A task fails where its work starts (after the wait, or at its first slice); the
+      // failure is recorded and the loop goes on with the others.
+      const bool starting = s.waiting || (w == Workload::compute && s.left == steps_of(w, c));
+      if (starting) {
         try {
           fail_if_asked(c, t);
         } catch (const std::exception& ex) {
@@ -169,17 +172,10 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
           finish(t);
           continue;
         }
+      }
+      if (s.waiting) {  // the simulated I/O completed: compute from the next turn on
         arm_compute(t);
         continue;
-      }
-      if (w == Workload::compute && s.left == steps_of(w, c)) {
-        try {
-          fail_if_asked(c, t);
-        } catch (const std::exception& ex) {
-          r.error = ex.what();
-          finish(t);
-          continue;
-        }
       }
       const std::uint64_t slice = std::min(kSlice, s.left);
       s.x = advance(s.x, slice);

@@ -1,0 +1,28 @@
+// Performance models for scaling studies. They are models: each says how well it fits.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+namespace pararun {
+
+/// Karp–Flatt experimentally determined serial fraction e = (1/S - 1/p) / (1 - 1/p), p > 1.
+std::optional<double> karp_flatt(double speedup, double p);
+
+/// Amdahl's law fitted by least squares to measured times: T(p) = a + b / p.
+struct AmdahlFit {
+  double a = 0, b = 0;         ///< serial and parallelisable seconds
+  double serial_fraction = 0;  ///< a / (a + b), the serial share of T(1)
+  double max_speedup = 0;      ///< (a + b) / a, infinite (0 here) when a <= 0
+  double r2 = 0;               ///< coefficient of determination of the fit
+  int points = 0;
+};
+/// Needs at least two distinct p; empty otherwise.
+std::optional<AmdahlFit> fit_amdahl(const std::vector<double>& p, const std::vector<double>& t);
+
+/// Gustafson: with the work grown p-fold (weak scaling) and T(p) measured, the scaled speedup
+/// is p * T(1) / T(p); the serial fraction it implies is s = (p - S) / (p - 1), p > 1.
+double gustafson_scaled_speedup(double p, double t1, double tp);
+std::optional<double> gustafson_serial_fraction(double scaled_speedup, double p);
+
+}  // namespace pararun
