@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "pararun/analysis.hpp"
 #include "pararun/kernel.hpp"
 
 namespace pararun::app {
@@ -34,6 +35,8 @@ struct RunOptions {
   int reps = 5, max_reps = 0, warmup = 1;
   double ci_target = 0.05;
   bool json = false, inject_fault = false;
+  std::string scaling = "none", point;  ///< set by pararun study
+  std::string base_size;
 };
 
 struct ConcurrencyOptions {
@@ -49,5 +52,16 @@ int list_command();
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);
 int report_command(const std::vector<std::string>& files, const std::string& csv);
+/// Writes the report table as CSV (via a temporary file and a rename).
+void write_csv(const std::string& path, const std::vector<ReportGroup>& groups);
+
+struct StudyOptions {
+  std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
+              ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
+              launcher = "auto", out;
+  int reps = 5, max_reps = 20, oversubscribed_ranks = 0;
+  bool resume = false;
+};
+int study_command(const StudyOptions& opt);
 
 }  // namespace pararun::app

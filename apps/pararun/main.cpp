@@ -79,6 +79,29 @@ int main(int argc, char** argv) {
   conc->add_option("--steps", co.steps, "Arithmetic steps of a compute task (default 40000000)");
   conc->add_option("-o,--out", co.out, "Append the records to this JSON Lines file");
 
+  app::StudyOptions so;
+  auto* study = cli.add_subcommand("study",
+                                   "A scaling study: every kernel x backend x thread "
+                                   "and rank count as its own run, then the report");
+  study->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
+  study->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
+  study->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
+  study->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
+  study->add_option(
+      "--sizes", so.sizes,
+      "Sizes: N for all kernels or KERNEL=N,... (default matmul=1024,reduction=2^26); "
+      "with weak scaling the size at 1 PE");
+  study->add_option("--scaling", so.scaling, "strong (default) or weak");
+  study->add_option("--reps", so.reps, "Timed repetitions per point, at least (default 5)");
+  study->add_option("--max-reps", so.max_reps, "Cap of the adaptive repetitions (default 20)");
+  study->add_option(
+      "--oversubscribed-ranks", so.oversubscribed_ranks,
+      "Add an mpi point with this many ranks, labelled oversubscribed (default none)");
+  study->add_option("--launcher", so.launcher,
+                    "auto (srun inside Slurm, else mpirun), mpirun or srun");
+  study->add_option("-o,--out", so.out, "Output folder (default results/study-<UTC time>)");
+  study->add_flag("--resume", so.resume, "Continue the study in --out: skip verified points");
+
   app::RunOptions o;
   auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
   run->add_option("kernel", o.kernel, "Kernel name (see 'pararun list')")->required();
@@ -99,6 +122,10 @@ int main(int argc, char** argv) {
   run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
   run->add_flag("--inject-fault", o.inject_fault,
                 "Corrupt the result before verification (tests the failure path)");
+  run->add_option("--scaling", o.scaling, "Label: none, strong or weak (set by 'pararun study')");
+  run->add_option("--point", o.point, "Study point id to record (set by 'pararun study')");
+  run->add_option("--base-size", o.base_size,
+                  "Weak scaling: the size at 1 PE (set by 'pararun study')");
 
   std::vector<std::string> files;
   std::string csv;
@@ -107,14 +134,16 @@ int main(int argc, char** argv) {
   report->add_option("--csv", csv, "Also write the table as CSV to this file");
 
   if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
     bool known = false;
-    for (const auto* sub : cli.get_subcommands({})) known |= sub->get_name() == argv[1];
+    for (const auto* sub : cli.get_subcommands({})) {
+      known |= sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
     if (!known) {
       if (prints_messages())
-        std::fprintf(stderr,
-                     "pararun: error: unknown command '%s'; commands: list, info, run, report, "
-                     "ceilings, concurrency\n",
-                     argv[1]);
+        std::fprintf(stderr, "pararun: error: unknown command '%s'; commands: %s\n", argv[1],
+                     names.c_str());
       return exit_together(app::kExitUsage);
     }
   }
@@ -136,6 +165,7 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
+    if (cli.got_subcommand("study")) return app::study_command(so);
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);

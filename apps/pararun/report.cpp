@@ -8,8 +8,6 @@
 
 namespace pararun::app {
 
-namespace {
-
 void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) {
   const std::string tmp = path + ".tmp";
   {
@@ -42,8 +40,6 @@ void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) 
     usage("cannot write CSV file '" + path + "'");
   }
 }
-
-}  // namespace
 
 int report_command(const std::vector<std::string>& files, const std::string& csv) {
   std::vector<Json> records;

@@ -118,6 +118,15 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   if (!(o.ci_target >= 0)) usage("--ci-target must be 0 or more");
   spec.timing = {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target};
   spec.inject_fault = o.inject_fault;
+  if (o.scaling != "none" && o.scaling != "strong" && o.scaling != "weak")
+    usage("--scaling must be none, strong or weak, got '" + o.scaling + "'");
+  spec.scaling = o.scaling;
+  spec.point = o.point;
+  if (!o.base_size.empty()) {
+    const auto base = parse_count(o.base_size);
+    if (!base) usage("--base-size '" + o.base_size + "' is not a whole number");
+    spec.base_size = *base;
+  }
   if (o.threads_given && o.threads <= 0)
     usage("--threads must be at least 1, got " + std::to_string(o.threads));
   if (!uses_threads(*backend) && o.threads > 1)

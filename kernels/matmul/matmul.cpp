@@ -311,6 +311,11 @@ class Matmul : public Kernel {
            sizeof(double);
   }
 
+  /// Work grows with n^3: n * P^(1/3) keeps it constant per PE.
+  std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
+    return static_cast<std::uint64_t>(std::llround(static_cast<double>(base) * std::cbrt(pes)));
+  }
+
   std::string check(const Problem& p, const ExecContext&) const override {
     if (p.size > 2147483647ULL) return "matmul needs n < 2^31";
     return {};

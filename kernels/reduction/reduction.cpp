@@ -170,6 +170,11 @@ class Reduction : public Kernel {
     return std::ceil(static_cast<double>(p.size) / std::max(ranks, 1)) * sizeof(double);
   }
 
+  /// Work grows with n: n * P keeps it constant per PE.
+  std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
+    return base * static_cast<std::uint64_t>(pes);
+  }
+
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,
                                   const ExecContext& ctx) const override {
     return std::make_unique<ReductionInstance>(p, v, ctx);

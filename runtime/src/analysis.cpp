@@ -1,5 +1,8 @@
 #include "pararun/analysis.hpp"
 
+#include <map>
+#include <set>
+
 #include "pararun/table.hpp"
 
 namespace pararun {
@@ -7,10 +10,13 @@ namespace pararun {
 namespace {
 
 bool verified(const Json& r) {
-  return r.value("status", "") == "ok";
+  return r.value("status", "") == "ok" && r.contains("time");
 }
 double median_of(const Json& r) {
   return r.at("time").at("median").get<double>();
+}
+std::string series_of(const Json& r) {
+  return r.value("backend", "") + "/" + r.value("variant", "");
 }
 
 }  // namespace
@@ -18,27 +24,49 @@ double median_of(const Json& r) {
 std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
   std::vector<ReportGroup> groups;
   for (const Json& r : records) {
-    const std::string kernel = r.value("kernel", "");
-    const std::uint64_t size = r.value("size", std::uint64_t{0});
+    const std::string kernel = r.value("kernel", ""), scaling = r.value("scaling", "none");
+    const std::uint64_t size = scaling == "weak" ? r.value("base_size", std::uint64_t{0})
+                                                 : r.value("size", std::uint64_t{0});
     ReportGroup* g = nullptr;
     for (auto& candidate : groups)
-      if (candidate.kernel == kernel && candidate.size == size) g = &candidate;
+      if (candidate.kernel == kernel && candidate.size == size && candidate.scaling == scaling)
+        g = &candidate;
     if (!g) {
-      groups.push_back({kernel, size, std::nullopt, {}});
+      groups.push_back({kernel, size, scaling, std::nullopt, {}, {}});
       g = &groups.back();
     }
-    g->rows.push_back({r, std::nullopt, std::nullopt});
+    g->rows.push_back({r, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
     if (r.value("backend", "") == "seq" && verified(r) &&
         (!g->baseline || median_of(r) < median_of(*g->baseline)))
       g->baseline = r;
   }
   for (auto& g : groups) {
-    if (!g.baseline) continue;
-    const double base = median_of(*g.baseline);
+    // The time at 1 PE of every backend/variant series, for relative speedups.
+    std::map<std::string, double> one_pe;
+    for (const auto& row : g.rows)
+      if (verified(row.record) && row.record.value("pes", 1) == 1)
+        one_pe.emplace(series_of(row.record), median_of(row.record));
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> series;
     for (auto& row : g.rows) {
       if (!verified(row.record) || median_of(row.record) <= 0) continue;
-      row.speedup = base / median_of(row.record);
-      row.efficiency = *row.speedup / row.record.value("pes", 1);
+      const double t = median_of(row.record), pes = row.record.value("pes", 1);
+      if (g.baseline && g.scaling != "weak") {
+        row.speedup = median_of(*g.baseline) / t;
+        row.efficiency = *row.speedup / pes;
+      }
+      if (auto it = one_pe.find(series_of(row.record)); it != one_pe.end()) {
+        row.relative =
+            g.scaling == "weak" ? gustafson_scaled_speedup(pes, it->second, t) : it->second / t;
+        if (g.scaling != "weak") row.karp_flatt = karp_flatt(*row.relative, pes);
+      }
+      if (g.scaling == "strong" && !row.record.value("oversubscribed", false)) {
+        series[series_of(row.record)].first.push_back(pes);
+        series[series_of(row.record)].second.push_back(t);
+      }
+    }
+    for (auto& [name, pt] : series) {
+      if (std::set<double>(pt.first.begin(), pt.first.end()).size() < 2) continue;
+      if (auto fit = fit_amdahl(pt.first, pt.second)) g.fits.push_back({name, *fit});
     }
   }
   return groups;
@@ -48,30 +76,61 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
   std::string out;
   for (const auto& g : groups) {
     if (!out.empty()) out += "\n";
-    out += g.kernel + ", size " + std::to_string(g.size) + ": ";
-    if (g.baseline)
+    out += g.kernel + (g.scaling == "weak" ? ", weak scaling from size " : ", size ") +
+           std::to_string(g.size) + (g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
+    if (g.scaling == "weak")
+      out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
+    else if (g.baseline)
       out += "speedup against the best verified sequential variant, " +
              g.baseline->value("variant", "") + " (seq), median " +
              format_seconds(median_of(*g.baseline)) + "\n";
     else
       out += "no verified sequential run, so no speedup\n";
-    Table t({"backend", "variant", "threads", "ranks", "median", "95% CI", "rate", "verified",
-             "speedup", "efficiency", "note"});
+    const bool weak = g.scaling == "weak";
+    std::vector<std::string> header = {"backend", "variant", "threads", "ranks"};
+    if (weak) header.push_back("size");
+    for (const char* h : {"median", "95% CI", "rate", "verified"}) header.push_back(h);
+    if (!weak) header.insert(header.end(), {"speedup", "efficiency"});
+    header.insert(header.end(), {weak ? "scaled" : "relative", "Karp-Flatt", "note"});
+    Table t(header);
     for (const auto& row : g.rows) {
       const Json& r = row.record;
-      const auto& ci = r.at("time").at("ci95");
+      const bool has_time = r.contains("time");
       const bool flops = r.value("metric", "") == "gflops";
-      const double rate = r.value(flops ? "gflops" : "gbytes_per_s", 0.0);
       std::string note;
       if (r.value("oversubscribed", false)) note = "oversubscribed: concurrency, not parallelism";
-      t.add({r.value("backend", ""), r.value("variant", ""), std::to_string(r.value("threads", 0)),
-             std::to_string(r.value("ranks", 0)), format_seconds(median_of(r)),
-             format_seconds(ci[0].get<double>()) + " .. " + format_seconds(ci[1].get<double>()),
-             format(flops ? "%.2f GFLOP/s" : "%.2f GB/s", rate), verified(r) ? "yes" : "FAILED",
-             row.speedup ? format("%.2fx", *row.speedup) : "-",
-             row.efficiency ? format("%.2f", *row.efficiency) : "-", note});
+      if (r.value("status", "") == "error")
+        note = "no result (exit " + std::to_string(r.value("exit_code", 0)) + ")";
+      std::vector<std::string> cells = {r.value("backend", ""), r.value("variant", ""),
+                                        std::to_string(r.value("threads", 0)),
+                                        std::to_string(r.value("ranks", 0))};
+      if (weak) cells.push_back(std::to_string(r.value("size", std::uint64_t{0})));
+      cells.push_back(has_time ? format_seconds(median_of(r)) : "-");
+      cells.push_back(has_time ? format_seconds(r["time"]["ci95"][0].get<double>()) + " .. " +
+                                     format_seconds(r["time"]["ci95"][1].get<double>())
+                               : "-");
+      cells.push_back(has_time ? format(flops ? "%.2f GFLOP/s" : "%.2f GB/s",
+                                        r.value(flops ? "gflops" : "gbytes_per_s", 0.0))
+                               : "-");
+      cells.push_back(verified(r) ? "yes" : "FAILED");
+      if (!weak) {
+        cells.push_back(row.speedup ? format("%.2fx", *row.speedup) : "-");
+        cells.push_back(row.efficiency ? format("%.2f", *row.efficiency) : "-");
+      }
+      cells.push_back(row.relative ? format("%.2fx", *row.relative) : "-");
+      cells.push_back(row.karp_flatt ? format("%.3f", *row.karp_flatt) : "-");
+      cells.push_back(note);
+      t.add(cells);
     }
     out += t.str();
+    for (const auto& f : g.fits)
+      out += format(
+          "model, Amdahl fit of %s: T(p) = %.4g s + %.4g s / p, serial fraction %.3f, "
+          "predicted maximum speedup %s, R^2 %.3f over %d points%s\n",
+          f.series.c_str(), f.fit.a, f.fit.b, f.fit.serial_fraction,
+          f.fit.max_speedup > 0 ? format("%.1fx", f.fit.max_speedup).c_str() : "unbounded",
+          f.fit.r2, f.fit.points,
+          f.fit.points < 3 ? " (two points fit exactly: no test of the model)" : "");
   }
   return out;
 }

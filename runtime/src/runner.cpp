@@ -55,6 +55,8 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   r["size_per_rank"] = {{"min", local_min}, {"max", local_max}};
   r["seed"] = spec.problem.seed;
   r["scaling"] = spec.scaling;
+  if (!spec.point.empty()) r["point"] = spec.point;
+  if (spec.base_size) r["base_size"] = spec.base_size;
   r["threads"] = ctx.threads;
   r["ranks"] = ctx.ranks;
   r["ranks_per_node"] = ctx.ranks_per_node;

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -262,9 +264,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
         BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
         BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
-        BadInput{
-            "fly",
-            "unknown command 'fly'; commands: list, info, run, report, ceilings, concurrency"}),
+        BadInput{"fly",
+                 "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, run, "
+                 "report"}),
     case_name);
 
 TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {
@@ -348,6 +350,90 @@ TEST(Cli, ConcurrencyWritesARecordPerWorkloadAndMode) {
   EXPECT_EQ(run_cli("concurrency --tasks 0").code, 2);
   EXPECT_EQ(run_cli("concurrency --wait -1").code, 2);
 }
+
+TEST(Cli, StudyRunsEveryPointWithMpiAndResumes) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  const std::string study =
+      "study --kernels reduction --backends seq,omp,mpi --threads 1,2 "
+      "--ranks 1,2 --oversubscribed-ranks 3 --sizes 2^16 --reps 3 --out " +
+      dir;
+  Result r = run_cli(study);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("model, Amdahl fit of"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[7/7]"), std::string::npos) << r.err;  // 2 seq, 2 omp, 3 mpi
+  auto records = lines(slurp(dir + "/results.jsonl"));
+  ASSERT_EQ(records.size(), 7u);
+  int oversubscribed = 0;
+  for (auto& l : records) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l.substr(0, 200);
+    EXPECT_EQ(j["scaling"], "strong");
+    oversubscribed += j["oversubscribed"].get<bool>();
+  }
+  EXPECT_EQ(oversubscribed, 1);
+  EXPECT_NE(slurp(dir + "/report.md").find("speedup against the best verified"), std::string::npos);
+  EXPECT_EQ(lines(slurp(dir + "/speedup.csv")).size(), 8u);
+
+  // The same study again needs --resume, and then runs nothing.
+  r = run_cli(study);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds this study already; add --resume"), std::string::npos) << r.err;
+  r = run_cli(study + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("7 point(s) already had a verified record"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+  // A different study in the same folder is refused, and nothing is touched.
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds a different study"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+}
+
+TEST(Cli, StudyKilledInTheMiddleResumesEveryPointExactlyOnce) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  const std::string args =
+      "study --kernels reduction --backends seq,omp --threads 1,2 "
+      "--sizes 2^26 --reps 10 --out " +
+      dir;
+  // Start the study, wait for its first record, then kill it (SIGKILL: no clean-up at all).
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = std::string(PARARUN_EXE) + " " + args + " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 3000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  const auto before = lines(slurp(dir + "/results.jsonl")).size();
+  EXPECT_GE(before, 1u);
+  EXPECT_LT(before, 4u);
+  Result r = run_cli(args + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, int> seen;
+  for (auto& l : lines(slurp(dir + "/results.jsonl"))) {
+    Json j = Json::parse(l);  // no torn line
+    EXPECT_EQ(j["status"], "ok");
+    ++seen[j["point"].get<std::string>()];
+  }
+  EXPECT_EQ(seen.size(), 4u);
+  for (auto& [point, n] : seen) EXPECT_EQ(n, 1) << point;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Study, CliBadInput,
+    ::testing::Values(
+        BadInput{"study --threads 0", "--threads takes whole numbers of at least 1, got '0'"},
+        BadInput{"study --ranks x", "--ranks takes whole numbers of at least 1, got 'x'"},
+        BadInput{"study --scaling diagonal", "scaling must be strong or weak, got 'diagonal'"},
+        BadInput{"study --kernels nosuch", "unknown kernel 'nosuch'"},
+        BadInput{"study --backends gpu", "unknown backend 'gpu' in --backends"},
+        BadInput{"study --launcher qsub", "--launcher must be auto, mpirun or srun"},
+        BadInput{"study --sizes matmul=0", "--sizes: '0' is not a whole number of at least 1"},
+        BadInput{"study --reps 0", "--reps must be at least 1, got 0"}),
+    case_name);
 
 TEST(Cli, HelpExitsZero) {
   Result r = run_cli("run --help");

@@ -1,4 +1,4 @@
-// Speedup against the best sequential variant of the same study.
+// Speedup against the best sequential variant of the same study, and the scaling models.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pararun/models.hpp"
 #include "pararun/record.hpp"
 
 namespace pararun {
@@ -14,17 +15,29 @@ struct ReportRow {
   Json record;
   std::optional<double> speedup;     ///< baseline median / this median (verified rows only)
   std::optional<double> efficiency;  ///< speedup / processing elements
+  /// Strong scaling: T(1 PE) / T(p) of the same backend and variant. Weak scaling:
+  /// Gustafson's scaled speedup p * T(1 PE) / T(p).
+  std::optional<double> relative;
+  std::optional<double> karp_flatt;  ///< serial fraction from the relative speedup, p > 1
+};
+
+/// Amdahl's law fitted to one backend/variant series of a group.
+struct SeriesFit {
+  std::string series;  ///< "omp/blocked"
+  AmdahlFit fit;
 };
 
 struct ReportGroup {
   std::string kernel;
-  std::uint64_t size = 0;
+  std::uint64_t size = 0;        ///< the size (strong) or the size at 1 PE (weak)
+  std::string scaling;           ///< "none", "strong" or "weak"
   std::optional<Json> baseline;  ///< the fastest verified seq record of the group
   std::vector<ReportRow> rows;
+  std::vector<SeriesFit> fits;  ///< strong scaling series with 2+ distinct PE counts
 };
 
-/// Groups records by (kernel, size) in order of first appearance and computes speedups
-/// against each group's best verified sequential record.
+/// Groups records by (kernel, size, scaling) in order of first appearance (weak scaling by the
+/// size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Json>& records);
 
 /// The report as text tables, one per group, each headed by its baseline and absolute time.

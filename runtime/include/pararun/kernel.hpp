@@ -74,6 +74,11 @@ class Kernel {
   virtual double memory_per_rank(const Problem& p, int ranks) const = 0;
   /// A reason this problem cannot run in this context (empty: it can). Checked before setup.
   virtual std::string check(const Problem& /*p*/, const ExecContext& /*ctx*/) const { return {}; }
+  /// The size that keeps the work per processing element of `base` constant on `pes` PEs
+  /// (weak scaling); empty when the kernel cannot define it.
+  virtual std::optional<std::uint64_t> weak_size(std::uint64_t /*base*/, int /*pes*/) const {
+    return std::nullopt;
+  }
   /// Allocate and initialise the inputs of one run. Collective for mpi/hybrid.
   virtual std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& variant,
                                           const ExecContext& ctx) const = 0;

@@ -13,6 +13,8 @@ struct RunSpec {
   Problem problem;
   TimingPolicy timing;
   std::string scaling = "none";  ///< "none", "strong" or "weak"
+  std::string point;             ///< the study point this run is (empty outside studies)
+  std::uint64_t base_size = 0;   ///< weak scaling: the size at 1 PE
   bool inject_fault = false;     ///< corrupt the result before verification (testing)
 };
 

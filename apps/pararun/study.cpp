@@ -1,0 +1,260 @@
+// pararun study: a scaling study, each point its own process (MPI points under the launcher).
+#include "pararun/study.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "commands.hpp"
+#include "pararun/analysis.hpp"
+#include "pararun/parse.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep = ',') {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<int> counts(const std::string& list, const std::string& option) {
+  std::vector<int> out;
+  for (const auto& item : split(list)) {
+    const auto v = parse_count(item);
+    if (!v || *v < 1 || *v > 100000)
+      usage(option + " takes whole numbers of at least 1, got '" + item + "'");
+    out.push_back(static_cast<int>(*v));
+  }
+  if (out.empty()) usage(option + " is empty");
+  return out;
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (const auto& dir : split(path ? path : "", ':'))
+    if (access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+std::string self_executable() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "pararun";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Writes `text` to `path` through a temporary file and a rename: never half a file.
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) usage("cannot write '" + path + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) usage("cannot write '" + path + "'");
+}
+
+/// Runs argv with stdout and stderr appended to `log`; returns the exit code (128+signal).
+/// The child dies with the study (PR_SET_PDEATHSIG): a killed study leaves no point running
+/// that could append a record after a --resume has started the same point again.
+int spawn_and_wait(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return 127;
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(137);  // the study died before prctl took effect
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || in < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string duration(double s) {
+  if (s < 90) return format("%.0f s", s);
+  return format("%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60));
+}
+
+}  // namespace
+
+int study_command(const StudyOptions& o) {
+  StudySpec spec;
+  spec.kernels = split(o.kernels);
+  for (const auto& b : split(o.backends)) {
+    const auto backend = parse_backend(b);
+    if (!backend) usage("unknown backend '" + b + "' in --backends; backends: " + backend_names());
+    spec.backends.push_back(*backend);
+  }
+  spec.threads = counts(o.threads, "--threads");
+  spec.ranks = counts(o.ranks, "--ranks");
+  for (const auto& item : split(o.sizes)) {
+    const auto eq = item.find('=');
+    const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? item : item.substr(eq + 1);
+    const auto n = parse_count(value);
+    if (!n || *n == 0) usage("--sizes: '" + value + "' is not a whole number of at least 1");
+    spec.sizes.emplace_back(kernel, *n);
+  }
+  spec.scaling = o.scaling;
+  if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
+  spec.reps = o.reps;
+  spec.max_reps = std::max(o.reps, o.max_reps);
+  if (o.oversubscribed_ranks < 0) usage("--oversubscribed-ranks must be 0 or more");
+  spec.oversubscribed_ranks = o.oversubscribed_ranks;
+
+  std::vector<Point> points;
+  try {
+    points = plan_points(spec, Registry::global());
+  } catch (const std::invalid_argument& e) {
+    usage(e.what());
+  }
+
+  std::string launcher = o.launcher;
+  if (launcher == "auto")
+    launcher = std::getenv("SLURM_JOB_ID") && on_path("srun") ? "srun" : "mpirun";
+  if (launcher != "mpirun" && launcher != "srun")
+    usage("--launcher must be auto, mpirun or srun, got '" + o.launcher + "'");
+  const bool needs_mpi =
+      std::any_of(points.begin(), points.end(), [](const Point& p) { return uses_mpi(p.backend); });
+  if (needs_mpi && !on_path(launcher))
+    usage("launcher '" + launcher + "' is not on PATH; install it (mpirun: Debian's openmpi-bin) " +
+          "or leave mpi and hybrid out of --backends");
+
+  // The output folder: new, or the same study again with --resume.
+  std::string dir = o.out;
+  if (dir.empty()) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+    dir = std::string("results/study-") + stamp;
+  }
+  const Json manifest = study_manifest(spec, points);
+  const std::string manifest_path = dir + "/study.json";
+  struct stat st {};
+  if (stat(manifest_path.c_str(), &st) == 0) {
+    const Json old = Json::parse(slurp(manifest_path), nullptr, false);
+    if (old != manifest) usage("'" + dir + "' holds a different study; choose a new output folder");
+    if (!o.resume) usage("'" + dir + "' holds this study already; add --resume to continue it");
+  } else {
+    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      usage("'" + dir + "' exists and is not a folder");
+    if (const std::string parent = dir.substr(0, dir.find_last_of('/'));
+        dir.find('/') != std::string::npos && !parent.empty() && stat(parent.c_str(), &st) != 0 &&
+        std::system(("mkdir -p '" + parent + "'").c_str()) != 0)
+      usage("cannot create '" + parent + "'");
+    if (stat(dir.c_str(), &st) != 0 && mkdir(dir.c_str(), 0755) != 0)
+      usage("cannot create the output folder '" + dir + "'");
+    if (!std::string(output_path_problem(dir + "/results.jsonl")).empty())
+      usage(output_path_problem(dir + "/results.jsonl"));
+    write_atomically(manifest_path, manifest.dump(2) + "\n");
+  }
+  mkdir((dir + "/logs").c_str(), 0755);
+  const std::string results = dir + "/results.jsonl";
+
+  std::set<std::string> done;
+  if (stat(results.c_str(), &st) == 0)
+    for (const auto& id : completed_points(read_records(results).records)) done.insert(id);
+
+  const std::string exe = self_executable();
+  const int cores = online_cpus();
+  const bool tty = isatty(2);
+  const auto start = std::chrono::steady_clock::now();
+  int run_count = 0, failures = 0, skipped = 0;
+  const int total = static_cast<int>(points.size());
+  for (int i = 0; i < total; ++i) {
+    const Point& p = points[static_cast<std::size_t>(i)];
+    if (done.count(p.id)) {
+      ++skipped;
+      continue;
+    }
+    std::vector<std::string> args = launcher_prefix(p, launcher, cores);
+    args.push_back(exe);
+    for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
+    std::string log = dir + "/logs/" + p.id + ".log";
+    std::replace(log.begin() + static_cast<long>(dir.size()) + 6, log.end(), '/', '_');
+    const int code = spawn_and_wait(args, log);
+    ++run_count;
+    if (code != 0) ++failures;
+    if (code > 1) {  // no record was written: keep the failure in the results
+      Json r = {{"schema", kRecordSchema},
+                {"kernel", p.kernel},
+                {"backend", to_string(p.backend)},
+                {"variant", p.variant},
+                {"size", p.size},
+                {"threads", p.threads},
+                {"ranks", p.ranks},
+                {"pes", p.pes()},
+                {"scaling", spec.scaling},
+                {"point", p.id},
+                {"status", "error"},
+                {"exit_code", code},
+                {"log", log}};
+      append_record(results, r);
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int left = total - i - 1;
+    const double eta = elapsed / run_count * left;
+    const std::string line =
+        format("[%d/%d] %s: %s, elapsed %s, ETA %s", i + 1, total, p.id.c_str(),
+               code == 0   ? "ok"
+               : code == 1 ? "verification FAILED"
+                           : "error (see log)",
+               duration(elapsed).c_str(), duration(eta).c_str());
+    if (tty)
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (skipped)
+    std::fprintf(stderr, "%d point(s) already had a verified record (--resume)\n", skipped);
+
+  const RecordFile rf = read_records(results);
+  const auto groups = analyse(rf.records);
+  const std::string text = format_report(groups);
+  std::fputs(text.c_str(), stdout);
+  write_atomically(dir + "/report.md", "# ParaRun study\n\n`" + dir + "`: " + spec.scaling +
+                                           " scaling, " + std::to_string(total) +
+                                           " points.\n\n```\n" + text + "```\n");
+  write_csv(dir + "/speedup.csv", groups);
+  std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv, logs/)\n", dir.c_str());
+  return failures ? kExitVerificationFailed : kExitOk;
+}
+
+}  // namespace pararun::app

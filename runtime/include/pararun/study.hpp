@@ -1,0 +1,54 @@
+// Scaling studies: a study is a batch of points (one run each), planned from the study's
+// lists of kernels, backends, thread and rank counts and sizes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pararun/backend.hpp"
+#include "pararun/record.hpp"
+#include "pararun/registry.hpp"
+
+namespace pararun {
+
+struct StudySpec {
+  std::vector<std::string> kernels;
+  std::vector<Backend> backends;
+  std::vector<int> threads, ranks;
+  std::vector<std::pair<std::string, std::uint64_t>> sizes;  ///< kernel ("" = all) -> size
+  std::string scaling = "strong";                            ///< strong or weak
+  int reps = 5, max_reps = 20;
+  int oversubscribed_ranks = 0;  ///< an extra mpi point with this many ranks (0: none)
+};
+
+/// One run of a study.
+struct Point {
+  std::string id;  ///< stable, e.g. "matmul/omp/blocked/n1024/t2/r1"
+  std::string kernel, variant;
+  Backend backend = Backend::seq;
+  int threads = 1, ranks = 1;
+  std::uint64_t size = 0, base_size = 0;
+
+  int pes() const { return threads * ranks; }
+};
+
+/// The points of a study, in run order; throws std::invalid_argument naming the problem
+/// (unknown kernel, unsupported backend, weak scaling a kernel cannot define, no size).
+std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry);
+
+/// The study as JSON (what study.json in the output folder holds) and its identity.
+Json study_manifest(const StudySpec& spec, const std::vector<Point>& points);
+
+/// Ids of the points that already have a verified record in `records`.
+std::vector<std::string> completed_points(const std::vector<Json>& records);
+
+/// The `pararun run` arguments of a point (without the executable and the launcher).
+std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
+                                       const std::string& results_file);
+
+/// The launcher prefix for a point: empty for seq/omp; mpirun or srun for mpi/hybrid.
+/// `launcher` is "mpirun" or "srun"; `cores` the CPUs of a node.
+std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores);
+
+}  // namespace pararun

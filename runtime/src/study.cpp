@@ -1,0 +1,145 @@
+#include "pararun/study.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace pararun {
+
+namespace {
+
+std::uint64_t size_for(const StudySpec& spec, const std::string& kernel) {
+  for (auto& [k, n] : spec.sizes)
+    if (k == kernel) return n;
+  for (auto& [k, n] : spec.sizes)
+    if (k.empty()) return n;
+  throw std::invalid_argument("no size given for kernel '" + kernel + "'");
+}
+
+}  // namespace
+
+std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) {
+  if (spec.kernels.empty()) throw std::invalid_argument("the study has no kernels");
+  if (spec.backends.empty()) throw std::invalid_argument("the study has no backends");
+  for (int t : spec.threads)
+    if (t < 1)
+      throw std::invalid_argument("thread counts must be at least 1, got " + std::to_string(t));
+  for (int r : spec.ranks)
+    if (r < 1)
+      throw std::invalid_argument("rank counts must be at least 1, got " + std::to_string(r));
+  if (spec.scaling != "strong" && spec.scaling != "weak")
+    throw std::invalid_argument("scaling must be strong or weak, got '" + spec.scaling + "'");
+  const bool weak = spec.scaling == "weak";
+  std::vector<Point> points;
+  for (const auto& name : spec.kernels) {
+    const Kernel* k = registry.find(name);
+    if (!k)
+      throw std::invalid_argument("unknown kernel '" + name + "'; kernels: " + registry.names());
+    const std::uint64_t base = size_for(spec, name);
+    if (base == 0) throw std::invalid_argument("the size of '" + name + "' must be at least 1");
+    if (weak && !k->weak_size(base, 2))
+      throw std::invalid_argument("weak scaling is not defined for kernel '" + name + "'");
+    auto add = [&](Backend b, const std::string& variant, int threads, int ranks) {
+      Point p;
+      p.kernel = name;
+      p.variant = variant;
+      p.backend = b;
+      p.threads = threads;
+      p.ranks = ranks;
+      p.base_size = weak ? base : 0;
+      p.size = weak ? *k->weak_size(base, p.pes()) : base;
+      p.id = name + "/" + to_string(b) + "/" + variant + "/n" + std::to_string(p.size) + "/t" +
+             std::to_string(threads) + "/r" + std::to_string(ranks);
+      points.push_back(p);
+    };
+    for (Backend b : spec.backends) {
+      if (!k->supports(b))
+        throw std::invalid_argument("kernel '" + name + "' does not support backend '" +
+                                    to_string(b) + "'");
+      const std::string def = k->variants_of(b).front().name;
+      switch (b) {
+        case Backend::seq:  // every sequential variant: the baseline is the best of them
+          for (const auto& v : k->variants_of(b)) add(b, v.name, 1, 1);
+          break;
+        case Backend::omp:
+          for (int t : spec.threads) add(b, def, t, 1);
+          break;
+        case Backend::mpi:
+          for (int r : spec.ranks) add(b, def, 1, r);
+          if (spec.oversubscribed_ranks > 0) add(b, def, 1, spec.oversubscribed_ranks);
+          break;
+        case Backend::hybrid:
+          for (int r : spec.ranks)
+            for (int t : spec.threads) add(b, def, t, r);
+          break;
+      }
+    }
+  }
+  // The same point twice (e.g. an oversubscribed rank count already listed) runs once.
+  std::set<std::string> seen;
+  points.erase(std::remove_if(points.begin(), points.end(),
+                              [&](const Point& p) { return !seen.insert(p.id).second; }),
+               points.end());
+  return points;
+}
+
+Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
+  Json j;
+  j["schema"] = "pararun.study/1";
+  j["scaling"] = spec.scaling;
+  j["reps"] = spec.reps;
+  j["max_reps"] = spec.max_reps;
+  Json ids = Json::array();
+  for (const auto& p : points) ids.push_back(p.id);
+  j["points"] = ids;
+  return j;
+}
+
+std::vector<std::string> completed_points(const std::vector<Json>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records)
+    if (r.value("status", "") == "ok" && r.contains("point")) out.push_back(r["point"]);
+  return out;
+}
+
+std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
+                                       const std::string& results_file) {
+  std::vector<std::string> a = {"run",        p.kernel,
+                                "--backend",  to_string(p.backend),
+                                "--variant",  p.variant,
+                                "--size",     std::to_string(p.size),
+                                "--reps",     std::to_string(spec.reps),
+                                "--max-reps", std::to_string(std::max(spec.reps, spec.max_reps)),
+                                "--scaling",  spec.scaling,
+                                "--point",    p.id,
+                                "--out",      results_file};
+  if (uses_threads(p.backend)) a.insert(a.end(), {"--threads", std::to_string(p.threads)});
+  if (p.base_size) a.insert(a.end(), {"--base-size", std::to_string(p.base_size)});
+  return a;
+}
+
+std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores) {
+  if (!uses_mpi(p.backend)) return {};
+  const bool over = p.pes() > cores;
+  const std::string n = std::to_string(p.ranks), t = std::to_string(p.threads);
+  if (launcher == "srun") {
+    std::vector<std::string> a = {"srun", "--mpi=pmix",          "-n", n, "--cpus-per-task",
+                                  t,      "--kill-on-bad-exit=1"};
+    if (over)
+      a.push_back("--overcommit");
+    else
+      a.push_back("--cpu-bind=cores");
+    return a;
+  }
+  std::vector<std::string> a = {"mpirun", "-n", n};
+  if (over) {
+    a.insert(a.end(), {"--oversubscribe", "--bind-to", "none"});
+  } else if (p.backend == Backend::hybrid) {
+    a.insert(a.end(), {"--map-by", "slot:PE=" + t, "--bind-to", "core"});
+  } else {
+    a.insert(a.end(), {"--bind-to", "core"});
+  }
+  return a;
+}
+
+}  // namespace pararun

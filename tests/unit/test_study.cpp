@@ -1,0 +1,206 @@
+#include "pararun/study.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "fake_kernel.hpp"
+#include "pararun/analysis.hpp"
+
+using namespace pararun;
+
+namespace {
+
+StudySpec spec_for(std::vector<Backend> backends) {
+  StudySpec s;
+  s.kernels = {"matmul"};
+  s.backends = std::move(backends);
+  s.threads = {1, 2};
+  s.ranks = {1, 2};
+  s.sizes = {{"", 100}};
+  return s;
+}
+
+std::vector<std::string> ids(const std::vector<Point>& points) {
+  std::vector<std::string> out;
+  for (const auto& p : points) out.push_back(p.id);
+  return out;
+}
+
+}  // namespace
+
+TEST(Study, PlansEverySequentialVariantAndEachCount) {
+  StudySpec s = spec_for({Backend::seq, Backend::omp, Backend::mpi, Backend::hybrid});
+  s.oversubscribed_ranks = 4;
+  const auto points = plan_points(s, Registry::global());
+  const auto list = ids(points);
+  const auto seq = Registry::global().find("matmul")->variants_of(Backend::seq).size();
+  EXPECT_EQ(points.size(), seq + 2 + 3 + 4);
+  EXPECT_NE(std::find(list.begin(), list.end(), "matmul/seq/naive/n100/t1/r1"), list.end());
+  EXPECT_NE(std::find(list.begin(), list.end(), "matmul/omp/blocked/n100/t2/r1"), list.end());
+  EXPECT_NE(std::find(list.begin(), list.end(), "matmul/mpi/blocked/n100/t1/r4"), list.end());
+  EXPECT_NE(std::find(list.begin(), list.end(), "matmul/hybrid/blocked/n100/t2/r2"), list.end());
+}
+
+TEST(Study, OversubscribedPointAlreadyListedRunsOnce) {
+  StudySpec s = spec_for({Backend::mpi});
+  s.oversubscribed_ranks = 2;
+  EXPECT_EQ(plan_points(s, Registry::global()).size(), 2u);
+}
+
+TEST(Study, WeakScalingKeepsWorkPerPeConstant) {
+  StudySpec s = spec_for({Backend::omp, Backend::mpi});
+  s.kernels = {"matmul", "reduction"};
+  s.sizes = {{"matmul", 1000}, {"reduction", 1000}};
+  s.scaling = "weak";
+  s.ranks = {1, 8};
+  for (const auto& p : plan_points(s, Registry::global())) {
+    EXPECT_EQ(p.base_size, 1000u);
+    const std::uint64_t expected = p.kernel == "reduction" ? 1000u * p.pes()
+                                   : p.pes() == 8          ? 2000u  // 1000 * 8^(1/3)
+                                   : p.pes() == 2          ? 1260u  // 1000 * 2^(1/3)
+                                                           : 1000u;
+    EXPECT_EQ(p.size, expected) << p.id;
+  }
+}
+
+TEST(Study, BadStudiesNameTheProblem) {
+  auto message = [](StudySpec s, const Registry& r = Registry::global()) {
+    try {
+      plan_points(s, r);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  StudySpec s = spec_for({Backend::seq});
+  s.kernels = {"nosuch"};
+  EXPECT_EQ(message(s).rfind("unknown kernel 'nosuch'", 0), 0u);
+  s = spec_for({Backend::omp});
+  s.threads = {0};
+  EXPECT_EQ(message(s), "thread counts must be at least 1, got 0");
+  s = spec_for({});
+  EXPECT_EQ(message(s), "the study has no backends");
+  s = spec_for({Backend::seq});
+  s.scaling = "diagonal";
+  EXPECT_EQ(message(s), "scaling must be strong or weak, got 'diagonal'");
+  s = spec_for({Backend::seq});
+  s.sizes = {{"reduction", 10}};
+  EXPECT_EQ(message(s), "no size given for kernel 'matmul'");
+  Registry fakes;
+  fakes.add(std::make_unique<test::FakeKernel>());
+  s = spec_for({Backend::seq});
+  s.kernels = {"fake"};
+  s.scaling = "weak";
+  EXPECT_EQ(message(s, fakes), "weak scaling is not defined for kernel 'fake'");
+  s.scaling = "strong";
+  s.backends = {Backend::mpi};
+  EXPECT_EQ(message(s, fakes), "kernel 'fake' does not support backend 'mpi'");
+}
+
+TEST(Study, LaunchersFollowTheConventions) {
+  Point p;
+  p.backend = Backend::omp;
+  EXPECT_TRUE(launcher_prefix(p, "mpirun", 2).empty());
+  p.backend = Backend::mpi;
+  p.ranks = 2;
+  EXPECT_EQ(launcher_prefix(p, "mpirun", 2),
+            (std::vector<std::string>{"mpirun", "-n", "2", "--bind-to", "core"}));
+  p.ranks = 4;
+  EXPECT_EQ(
+      launcher_prefix(p, "mpirun", 2),
+      (std::vector<std::string>{"mpirun", "-n", "4", "--oversubscribe", "--bind-to", "none"}));
+  p.backend = Backend::hybrid;
+  p.ranks = 1;
+  p.threads = 2;
+  EXPECT_EQ(launcher_prefix(p, "mpirun", 2),
+            (std::vector<std::string>{"mpirun", "-n", "1", "--map-by", "slot:PE=2", "--bind-to",
+                                      "core"}));
+  EXPECT_EQ(launcher_prefix(p, "srun", 2),
+            (std::vector<std::string>{"srun", "--mpi=pmix", "-n", "1", "--cpus-per-task", "2",
+                                      "--kill-on-bad-exit=1", "--cpu-bind=cores"}));
+}
+
+TEST(Study, RunArgumentsCarryThePointAndOnlyVerifiedPointsAreDone) {
+  StudySpec s = spec_for({Backend::omp});
+  const auto points = plan_points(s, Registry::global());
+  const auto args = run_arguments(points[1], s, "r.jsonl");
+  auto has = [&](const std::string& a, const std::string& b) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == a && args[i + 1] == b) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("--point", points[1].id));
+  EXPECT_TRUE(has("--threads", "2"));
+  EXPECT_TRUE(has("--out", "r.jsonl"));
+  EXPECT_TRUE(has("--scaling", "strong"));
+  const std::vector<Json> records = {{{"point", "a"}, {"status", "ok"}},
+                                     {{"point", "b"}, {"status", "verification_failed"}},
+                                     {{"point", "c"}, {"status", "error"}},
+                                     {{"status", "ok"}}};
+  EXPECT_EQ(completed_points(records), std::vector<std::string>{"a"});
+}
+
+namespace {
+
+Json rec(const std::string& backend, int threads, int ranks, double median,
+         const std::string& scaling = "strong", std::uint64_t size = 100) {
+  return {{"schema", kRecordSchema},
+          {"kernel", "k"},
+          {"backend", backend},
+          {"variant", "v"},
+          {"size", size},
+          {"base_size", 100},
+          {"scaling", scaling},
+          {"threads", threads},
+          {"ranks", ranks},
+          {"pes", threads * ranks},
+          {"metric", "gflops"},
+          {"gflops", 1.0},
+          {"status", "ok"},
+          {"time", {{"median", median}, {"ci95", {median, median}}}}};
+}
+
+}  // namespace
+
+TEST(StudyAnalysis, RelativeSpeedupKarpFlattAndAmdahlFit) {
+  // T(p) = 2 + 18 / p for the omp series: serial fraction 0.1.
+  std::vector<Json> records = {rec("seq", 1, 1, 20.0)};
+  for (int p : {1, 2, 4, 8}) records.push_back(rec("omp", p, 1, 2 + 18.0 / p));
+  records.push_back({{"schema", kRecordSchema},
+                     {"kernel", "k"},
+                     {"backend", "mpi"},
+                     {"variant", "v"},
+                     {"size", 100},
+                     {"scaling", "strong"},
+                     {"threads", 1},
+                     {"ranks", 2},
+                     {"pes", 2},
+                     {"status", "error"},
+                     {"exit_code", 139}});
+  const auto groups = analyse(records);
+  ASSERT_EQ(groups.size(), 1u);
+  const auto& g = groups[0];
+  ASSERT_EQ(g.rows.size(), 6u);
+  EXPECT_DOUBLE_EQ(*g.rows[4].relative, 20.0 / 4.25);
+  EXPECT_NEAR(*g.rows[4].karp_flatt, 0.1, 1e-12);
+  EXPECT_FALSE(g.rows[5].speedup.has_value());
+  ASSERT_EQ(g.fits.size(), 1u);
+  EXPECT_EQ(g.fits[0].series, "omp/v");
+  EXPECT_NEAR(g.fits[0].fit.serial_fraction, 0.1, 1e-9);
+  const std::string text = format_report(groups);
+  EXPECT_NE(text.find("model, Amdahl fit of omp/v"), std::string::npos) << text;
+  EXPECT_NE(text.find("serial fraction 0.100"), std::string::npos) << text;
+  EXPECT_NE(text.find("no result (exit 139)"), std::string::npos) << text;
+}
+
+TEST(StudyAnalysis, WeakScalingGivesGustafsonScaledSpeedup) {
+  // Twice the work on 2 PEs in 1.25x the time: scaled speedup 2 / 1.25 = 1.6.
+  const std::vector<Json> records = {rec("omp", 1, 1, 1.0, "weak", 100),
+                                     rec("omp", 2, 1, 1.25, "weak", 200)};
+  const auto groups = analyse(records);
+  ASSERT_EQ(groups.size(), 1u);  // grouped by the size at 1 PE
+  EXPECT_DOUBLE_EQ(*groups[0].rows[1].relative, 1.6);
+  EXPECT_FALSE(groups[0].rows[1].speedup.has_value());
+  EXPECT_NE(format_report(groups).find("scaled speedup (Gustafson)"), std::string::npos);
+}
