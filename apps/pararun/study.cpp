@@ -2,6 +2,7 @@
 #include "pararun/study.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,6 +91,12 @@ int spawn_and_wait(const std::vector<std::string>& args, const std::string& log)
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(137);  // the study died before prctl took effect
+    // Every CPU of the node: with OMP_PROC_BIND set, libgomp has pinned this (the study's)
+    // thread to one core at start-up, and a child would inherit that single core.
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    sched_setaffinity(0, sizeof all, &all);
     const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || in < 0) _exit(126);
