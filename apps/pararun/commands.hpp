@@ -37,6 +37,7 @@ struct RunOptions {
   bool json = false, inject_fault = false;
   std::string scaling = "none", point;  ///< set by pararun study
   std::string base_size;
+  std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling
 };
 
 struct ConcurrencyOptions {

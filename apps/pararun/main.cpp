@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
   run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
   run->add_flag("--inject-fault", o.inject_fault,
                 "Corrupt the result before verification (tests the failure path)");
+  run->add_option(
+      "--ceilings", o.ceilings,
+      "JSON from 'pararun ceilings --json': the record carries the share of the ceiling");
   run->add_option("--scaling", o.scaling, "Label: none, strong or weak (set by 'pararun study')");
   run->add_option("--point", o.point, "Study point id to record (set by 'pararun study')");
   run->add_option("--base-size", o.base_size,

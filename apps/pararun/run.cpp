@@ -6,7 +6,10 @@
 #include <memory>
 #include <optional>
 
+#include <fstream>
 #include "commands.hpp"
+
+#include "pararun/ceilings.hpp"
 #include "pararun/mpi_session.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/record.hpp"
@@ -74,6 +77,12 @@ void print_table(const Json& r) {
               v["reference"].get<std::string>().c_str());
   if (r["ranks"].get<int>() > 1)
     std::printf("Rank imbalance (max/mean of per-rank time): %.3f\n", r["imbalance"].get<double>());
+  if (r.contains("ceiling") && r["ceiling"].is_object())
+    std::printf("%.0f%% of the measured %s (%.1f %s at %d PE(s))\n",
+                100 * r["ceiling"]["fraction"].get<double>(),
+                r["ceiling"]["kind"] == "fma_peak" ? "FMA peak" : "read bandwidth (median)",
+                r["ceiling"]["value"].get<double>(), flops ? "GFLOP/s" : "GB/s",
+                r["ceiling"]["pes"].get<int>());
   if (r["oversubscribed"].get<bool>())
     std::printf(
         "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs: this measures "
@@ -121,6 +130,14 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   if (o.scaling != "none" && o.scaling != "strong" && o.scaling != "weak")
     usage("--scaling must be none, strong or weak, got '" + o.scaling + "'");
   spec.scaling = o.scaling;
+  Json ceilings;
+  if (!o.ceilings.empty()) {
+    std::ifstream in(o.ceilings);
+    if (!in) usage("cannot read the ceilings file '" + o.ceilings + "'");
+    ceilings = Json::parse(in, nullptr, false);
+    if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].contains("fma_gflops"))
+      usage("'" + o.ceilings + "' is not the output of 'pararun ceilings --json'");
+  }
   spec.point = o.point;
   if (!o.base_size.empty()) {
     const auto base = parse_count(o.base_size);
@@ -161,8 +178,10 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   agree(run_problem(*kernel, spec, ctx), ctx);
   agree(ctx.is_root() && !o.out.empty() ? output_path_problem(o.out) : "", ctx);
 
-  const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
+  RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   if (ctx.is_root()) {
+    Json& record = outcome.record;
+    if (!ceilings.is_null()) record["ceiling"] = ceiling_fraction(ceilings, record);
     if (!o.out.empty()) append_record(o.out, outcome.record);
     if (o.json)
       std::printf("%s\n", outcome.record.dump().c_str());

@@ -141,3 +141,27 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
 }
 
 }  // namespace pararun
+
+namespace pararun {
+
+Json ceiling_fraction(const Json& ceilings, const Json& record) {
+  if (!ceilings.is_array() || ceilings.empty()) return nullptr;
+  const int pes = record.value("pes", 1);
+  const Json* best = nullptr;
+  for (const auto& c : ceilings)
+    if (c.value("threads", 0) <= pes &&
+        (!best || c.value("threads", 0) > best->value("threads", 0)))
+      best = &c;
+  if (!best) return nullptr;
+  const bool flops = record.value("metric", "") == "gflops";
+  const char* key = flops ? "fma_gflops" : "read_gbytes_per_s_median";
+  const double ceiling = best->value(key, 0.0);
+  if (ceiling <= 0) return nullptr;
+  const double rate = record.value(flops ? "gflops" : "gbytes_per_s", 0.0);
+  return {{"kind", flops ? "fma_peak" : "read_bandwidth_median"},
+          {"value", ceiling},
+          {"pes", best->value("threads", 0)},
+          {"fraction", rate / ceiling}};
+}
+
+}  // namespace pararun

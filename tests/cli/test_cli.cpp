@@ -435,6 +435,40 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"study --reps 0", "--reps must be at least 1, got 0"}),
     case_name);
 
+TEST(Cli, RecordsCarryTheShareOfTheMeasuredCeiling) {
+  const pararun::test::TempDir tmp;
+  {
+    std::ofstream out(tmp / "c.json");
+    out << R"([{"threads":1,"fma_gflops":100.0,"read_gbytes_per_s":40.0,)"
+           R"("read_gbytes_per_s_median":30.0},{"threads":2,"fma_gflops":200.0,)"
+           R"("read_gbytes_per_s":80.0,"read_gbytes_per_s_median":60.0}])";
+  }
+  Result r = run_cli("run reduction -b omp -t 2 -n 2^16 --json --ceilings " + (tmp / "c.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["ceiling"]["kind"], "read_bandwidth_median");
+  EXPECT_EQ(j["ceiling"]["pes"], 2);
+  EXPECT_DOUBLE_EQ(j["ceiling"]["fraction"].get<double>(), j["gbytes_per_s"].get<double>() / 60.0);
+  r = run_cli("run matmul -b seq -n 64 --ceilings " + (tmp / "c.json"));
+  EXPECT_NE(r.out.find("of the measured FMA peak (100.0 GFLOP/s at 1 PE(s))"), std::string::npos)
+      << r.out;
+  r = run_cli("run matmul -b seq -n 64 --ceilings " + (tmp / "missing.json"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cannot read the ceilings file"), std::string::npos);
+}
+
+TEST(Cli, StudyWithoutItsLauncherIsRefusedBeforeRunning) {
+  const pararun::test::TempDir tmp;
+  const std::string cmd = "PATH=/nonexistent " + std::string(PARARUN_EXE) +
+                          " study --kernels reduction --backends seq,mpi --sizes 64 --out " +
+                          (tmp / "s") + " 2>" + (tmp / "err");
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(slurp(tmp / "err").find("launcher 'mpirun' is not on PATH"), std::string::npos)
+      << slurp(tmp / "err");
+  EXPECT_FALSE(exists(tmp / "s"));
+}
+
 TEST(Cli, HelpExitsZero) {
   Result r = run_cli("run --help");
   EXPECT_EQ(r.code, 0);

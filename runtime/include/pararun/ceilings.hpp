@@ -24,4 +24,9 @@ struct Ceiling {
 std::vector<Ceiling> measure_ceilings(int max_threads);
 Json to_json(const std::vector<Ceiling>& ceilings);
 
+/// The share of the matching ceiling that a record's rate reached: FMA peak for GFLOP/s
+/// kernels, the median read bandwidth for GB/s kernels, at the record's PE count (or the
+/// largest measured). `ceilings` is what to_json gives; empty on no match.
+Json ceiling_fraction(const Json& ceilings, const Json& record);
+
 }  // namespace pararun
