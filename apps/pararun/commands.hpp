@@ -64,5 +64,8 @@ struct StudyOptions {
   bool resume = false;
 };
 int study_command(const StudyOptions& opt);
+/// The options of a YAML study file over `base`; bad keys and types are usage errors that
+/// name the file and line.
+StudyOptions load_study_file(const std::string& path, StudyOptions base);
 
 }  // namespace pararun::app

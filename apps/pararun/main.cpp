@@ -80,9 +80,11 @@ int main(int argc, char** argv) {
   conc->add_option("-o,--out", co.out, "Append the records to this JSON Lines file");
 
   app::StudyOptions so;
+  std::string study_file;
   auto* study = cli.add_subcommand("study",
                                    "A scaling study: every kernel x backend x thread "
                                    "and rank count as its own run, then the report");
+  study->add_option("file", study_file, "A YAML study file (flags given as well win over it)");
   study->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
   study->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
   study->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
@@ -133,7 +135,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::string csv;
   auto* report = cli.add_subcommand("report", "Speedup table of recorded runs (JSON Lines files)");
-  report->add_option("files", files, "Result files")->required();
+  report->add_option("files", files, "Result files or study folders")->required();
   report->add_option("--csv", csv, "Also write the table as CSV to this file");
 
   if (argc > 1 && argv[1][0] != '-') {
@@ -168,7 +170,25 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
-    if (cli.got_subcommand("study")) return app::study_command(so);
+    if (cli.got_subcommand("study")) {
+      if (study_file.empty()) return app::study_command(so);
+      // The file over the defaults, then every flag given on the command line over the file.
+      app::StudyOptions merged = app::load_study_file(study_file, app::StudyOptions{});
+      auto given = [&](const char* flag) { return study->count(flag) > 0; };
+      if (given("--kernels")) merged.kernels = so.kernels;
+      if (given("--backends")) merged.backends = so.backends;
+      if (given("--threads")) merged.threads = so.threads;
+      if (given("--ranks")) merged.ranks = so.ranks;
+      if (given("--sizes")) merged.sizes = so.sizes;
+      if (given("--scaling")) merged.scaling = so.scaling;
+      if (given("--reps")) merged.reps = so.reps;
+      if (given("--max-reps")) merged.max_reps = so.max_reps;
+      if (given("--oversubscribed-ranks")) merged.oversubscribed_ranks = so.oversubscribed_ranks;
+      if (given("--launcher")) merged.launcher = so.launcher;
+      if (given("--out")) merged.out = so.out;
+      if (given("--resume")) merged.resume = so.resume;
+      return app::study_command(merged);
+    }
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);

@@ -1,4 +1,6 @@
 // pararun report: speedup tables of recorded runs.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -43,7 +45,9 @@ void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) 
 
 int report_command(const std::vector<std::string>& files, const std::string& csv) {
   std::vector<Json> records;
-  for (const auto& f : files) {
+  for (auto f : files) {
+    struct stat st {};
+    if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
     RecordFile rf = read_records(f);
     if (rf.records.empty() && !rf.problems.empty() && rf.problems.front() == f + ": cannot be read")
       usage("cannot read result file '" + f + "'");

@@ -256,11 +256,39 @@ int study_command(const StudyOptions& o) {
   const auto groups = analyse(rf.records);
   const std::string text = format_report(groups);
   std::fputs(text.c_str(), stdout);
-  write_atomically(dir + "/report.md", "# ParaRun study\n\n`" + dir + "`: " + spec.scaling +
-                                           " scaling, " + std::to_string(total) +
-                                           " points.\n\n```\n" + text + "```\n");
   write_csv(dir + "/speedup.csv", groups);
-  std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv, logs/)\n", dir.c_str());
+
+  // Plots through Debian's matplotlib, when it is there; the study stands without them.
+  const std::string plot_log = dir + "/logs/plot.log";
+  const int plot = spawn_and_wait(
+      {"/usr/bin/python3", PARARUN_SOURCE_DIR "/scripts/plot_study.py", dir}, plot_log);
+  std::vector<std::string> images;
+  if (plot == 0) {
+    for (auto& line : split(slurp(plot_log), '\n'))
+      if (line.size() > 4 && line.substr(line.size() - 4) == ".png") images.push_back(line);
+  } else {
+    std::fprintf(stderr, "plots skipped (%s): they need Debian's python3-matplotlib\n",
+                 plot_log.c_str());
+  }
+  std::string md = "# ParaRun study\n\n`" + dir + "`: " + spec.scaling + " scaling, " +
+                   std::to_string(total) + " points, launcher " + launcher + ".\n\n";
+  for (const auto& img : images) md += "![" + img + "](" + img + ")\n\n";
+  md += "```\n" + text + "```\n";
+  if (!rf.records.empty() && rf.records.front().contains("meta")) {
+    const Json& m = rf.records.front()["meta"];
+    md += "\n## Machine\n\n| | |\n|---|---|\n";
+    md += "| hosts | " + m.value("hosts", Json::array()).dump() + " |\n";
+    md += "| CPU | " + m.value("cpu_model", "") + ", " + std::to_string(m.value("cores", 0)) +
+          " cores |\n";
+    for (const char* key : {"compiler", "flags", "build_type", "git_commit", "mpi_library",
+                            "openmp", "eigen", "openblas"})
+      if (m["build"].contains(key))
+        md += std::string("| ") + key + " | " + m["build"][key].get<std::string>() + " |\n";
+    md += "| environment | " + m.value("env", Json::object()).dump() + " |\n";
+  }
+  write_atomically(dir + "/report.md", md);
+  std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),
+              images.empty() ? "" : ", plots");
   return failures ? kExitVerificationFailed : kExitOk;
 }
 

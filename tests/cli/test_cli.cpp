@@ -469,6 +469,92 @@ TEST(Cli, StudyWithoutItsLauncherIsRefusedBeforeRunning) {
   EXPECT_FALSE(exists(tmp / "s"));
 }
 
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+TEST(Cli, StudyFromYamlWithPlotsReportAndFlagOverrides) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "s.yaml",
+             "# a small study\n"
+             "kernels: reduction\n"
+             "backends: [seq, omp, mpi]\n"
+             "threads: [1, 2]\n"
+             "ranks: [1, 2]\n"
+             "sizes: {reduction: 2^16}\n"
+             "scaling: weak\n"
+             "reps: 3\n"
+             "out: " +
+                 (tmp / "ignored") + "\n");
+  // --out on the command line wins over the file's out.
+  Result r = run_cli("study " + (tmp / "s.yaml") + " --out " + (tmp / "study"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(tmp / "ignored"));
+  auto records = lines(slurp(tmp / "study/results.jsonl"));
+  ASSERT_EQ(records.size(), 6u);  // 2 seq variants, omp t1 t2, mpi r1 r2
+  for (auto& l : records) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["scaling"], "weak");
+    EXPECT_EQ(j["base_size"], 65536);
+    EXPECT_EQ(j["size"].get<std::uint64_t>(), 65536u * j["pes"].get<std::uint64_t>());
+    EXPECT_EQ(j["size_per_rank"]["max"].get<std::uint64_t>(),
+              65536u * j["threads"].get<std::uint64_t>());
+  }
+  EXPECT_NE(r.out.find("scaled speedup (Gustafson)"), std::string::npos) << r.out;
+  // The plot is a real PNG, and the Markdown report shows it with the machine's metadata.
+  const std::string png = slurp(tmp / "study/reduction-65536.png");
+  ASSERT_GT(png.size(), 1000u) << "no plot: " << slurp(tmp / "study/logs/plot.log");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  const std::string md = slurp(tmp / "study/report.md");
+  EXPECT_NE(md.find("![reduction-65536.png](reduction-65536.png)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| mpi_library | Open MPI"), std::string::npos) << md;
+  // report accepts the study folder.
+  Result rep = run_cli("report " + (tmp / "study"));
+  EXPECT_EQ(rep.code, 0) << rep.err;
+  EXPECT_NE(rep.out.find("weak scaling from size 65536"), std::string::npos) << rep.out;
+}
+
+struct BadYaml {
+  std::string text, message;
+};
+
+class CliBadStudyFile : public ::testing::TestWithParam<BadYaml> {};
+
+TEST_P(CliBadStudyFile, NamesKeyAndLineExitsTwo) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "s.yaml", GetParam().text);
+  Result r = run_cli("study " + (tmp / "s.yaml") + " --out " + (tmp / "study"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
+  EXPECT_FALSE(exists(tmp / "study"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Yaml, CliBadStudyFile,
+    ::testing::Values(
+        BadYaml{"kernels: matmul\nthread: [1, 2]\n", "s.yaml:2: unknown key 'thread'; keys:"},
+        BadYaml{"threads: {a: 1}\n", "s.yaml:1: 'threads' must be a value or a non-empty list"},
+        BadYaml{"threads: []\n", "'threads' must be a value or a non-empty list"},
+        BadYaml{"kernels: reduction\nreps: many\n",
+                "s.yaml:2: 'reps' must be a whole number, got 'many'"},
+        BadYaml{"sizes: [1, 2]\n", "s.yaml:1: 'sizes' must be one size or a map of kernel: size"},
+        BadYaml{"scaling: [weak]\n", "s.yaml:1: 'scaling' must be a single value"},
+        BadYaml{"kernels: [matmul\n", "not YAML"},
+        BadYaml{"- a\n- b\n", "a study file is a map of keys"},
+        BadYaml{"ranks: [0]\n", "--ranks takes whole numbers of at least 1, got '0'"},
+        BadYaml{"kernels: reduction\nscaling: weak\nsizes: {reduction: 0}\n",
+                "'0' is not a whole number of at least 1"}));
+
+TEST(Cli, MissingStudyFileIsAUsageError) {
+  Result r = run_cli("study /nonexistent/s.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cannot read the study file '/nonexistent/s.yaml'"), std::string::npos)
+      << r.err;
+}
+
 TEST(Cli, HelpExitsZero) {
   Result r = run_cli("run --help");
   EXPECT_EQ(r.code, 0);
