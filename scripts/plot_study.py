@@ -75,6 +75,9 @@ def main(study_dir):
                 axes[1].plot(grid, [ref / (a + b / p) for p in grid], ls=":", color=color,
                              label=f"{name} Amdahl model, serial {a / (a + b):.2f}")
         top = max(r["pes"] for r in rows)
+        if base and not weak:
+            axes[0].plot([1, top], [base, base / top], "k--", lw=1, label="ideal from best sequential")
+            axes[0].legend(fontsize=7)
         axes[0].set_xscale("log", base=2)
         axes[0].set_yscale("log")
         axes[0].set_xlabel("processing elements (threads x ranks)")
