@@ -53,6 +53,8 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   r["size"] = spec.problem.size;
   r["size_meaning"] = kernel.size_meaning();
   r["size_per_rank"] = {{"min", local_min}, {"max", local_max}};
+  // Work per processing element: a rank's share over its threads (the unit of size_per_rank).
+  r["size_per_pe"] = static_cast<double>(local_max) / ctx.threads;
   r["seed"] = spec.problem.seed;
   r["scaling"] = spec.scaling;
   if (!spec.point.empty()) r["point"] = spec.point;

@@ -500,6 +500,7 @@ TEST(Cli, StudyFromYamlWithPlotsReportAndFlagOverrides) {
     EXPECT_EQ(j["size"].get<std::uint64_t>(), 65536u * j["pes"].get<std::uint64_t>());
     EXPECT_EQ(j["size_per_rank"]["max"].get<std::uint64_t>(),
               65536u * j["threads"].get<std::uint64_t>());
+    EXPECT_DOUBLE_EQ(j["size_per_pe"].get<double>(), 65536.0);  // weak: constant work per PE
   }
   EXPECT_NE(r.out.find("scaled speedup (Gustafson)"), std::string::npos) << r.out;
   // The plot is a real PNG, and the Markdown report shows it with the machine's metadata.
