@@ -13,6 +13,9 @@ if [ $# -gt 0 ]; then
 fi
 
 ensure_deps
+# The slurm-labelled tests run a local Slurm cluster (tests/slurm/slurm_test.sh); without
+# these packages they skip and say why.
+ensure_deps slurm-wlm munge || log "Slurm could not be installed: the slurm tests will be skipped"
 status=0
 for preset in "${presets[@]}"; do
   build_preset "$preset"

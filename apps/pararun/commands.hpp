@@ -37,6 +37,7 @@ struct RunOptions {
   bool json = false, inject_fault = false;
   std::string scaling = "none", point;  ///< set by pararun study
   std::string base_size;
+  int crash_rank = -1;   ///< fault injection: this rank raises SIGSEGV before the run
   std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling
 };
 
@@ -62,8 +63,14 @@ struct StudyOptions {
               launcher = "auto", out;
   int reps = 5, max_reps = 20, oversubscribed_ranks = 0;
   bool resume = false;
+  // pararun submit only
+  std::string partition, time_limit = "00:30:00";
+  int max_parallel = 4;
+  bool dry_run = false;
 };
 int study_command(const StudyOptions& opt);
+/// The study as a Slurm job array plus an aggregation job (see submit.cpp).
+int submit_command(const StudyOptions& opt);
 /// The options of a YAML study file over `base`; bad keys and types are usage errors that
 /// name the file and line.
 StudyOptions load_study_file(const std::string& path, StudyOptions base);

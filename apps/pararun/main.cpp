@@ -32,6 +32,55 @@ int exit_together(int code) {
   return code;
 }
 
+/// The options that describe a study (pararun study and pararun submit take the same).
+void add_study_options(CLI::App* sub, app::StudyOptions& so, std::string& file) {
+  sub->add_option("file", file, "A YAML study file (flags given as well win over it)");
+  sub->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
+  sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
+  sub->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
+  sub->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
+  sub->add_option("--sizes", so.sizes,
+                  "Sizes: N for all kernels or KERNEL=N,... (default matmul=1024,reduction=2^26); "
+                  "with weak scaling the size at 1 PE");
+  sub->add_option("--scaling", so.scaling, "strong (default) or weak");
+  sub->add_option("--reps", so.reps, "Timed repetitions per point, at least (default 5)");
+  sub->add_option("--max-reps", so.max_reps, "Cap of the adaptive repetitions (default 20)");
+  sub->add_option("--oversubscribed-ranks", so.oversubscribed_ranks,
+                  "Add an mpi point with this many ranks, labelled oversubscribed (default none)");
+  sub->add_option("--launcher", so.launcher,
+                  "auto (srun inside Slurm, else mpirun), mpirun or srun");
+  sub->add_option("-o,--out", so.out, "Output folder (default results/study-<UTC time>)");
+  sub->add_flag("--resume", so.resume, "Continue the study in --out: skip verified points");
+}
+
+/// The YAML file over the defaults, then every flag given on the command line over the file.
+app::StudyOptions merge_study_file(const std::string& file, const CLI::App& sub,
+                                   const app::StudyOptions& flags) {
+  app::StudyOptions merged = app::load_study_file(file, app::StudyOptions{});
+  auto given = [&](const char* flag) { return sub.count(flag) > 0; };
+  using S = app::StudyOptions;
+  const std::pair<const char*, std::string S::*> texts[] = {
+      {"--kernels", &S::kernels},   {"--backends", &S::backends},
+      {"--threads", &S::threads},   {"--ranks", &S::ranks},
+      {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
+      {"--launcher", &S::launcher}, {"--out", &S::out}};
+  const std::pair<const char*, int S::*> numbers[] = {
+      {"--reps", &S::reps},
+      {"--max-reps", &S::max_reps},
+      {"--oversubscribed-ranks", &S::oversubscribed_ranks}};
+  for (const auto& [flag, field] : texts)
+    if (given(flag)) merged.*field = flags.*field;
+  for (const auto& [flag, field] : numbers)
+    if (given(flag)) merged.*field = flags.*field;
+  if (given("--resume")) merged.resume = flags.resume;
+  // Slurm settings come from the command line only.
+  merged.partition = flags.partition;
+  merged.time_limit = flags.time_limit;
+  merged.max_parallel = flags.max_parallel;
+  merged.dry_run = flags.dry_run;
+  return merged;
+}
+
 }  // namespace
 
 [[noreturn]] void app::usage_here(const std::string& what) {
@@ -84,25 +133,15 @@ int main(int argc, char** argv) {
   auto* study = cli.add_subcommand("study",
                                    "A scaling study: every kernel x backend x thread "
                                    "and rank count as its own run, then the report");
-  study->add_option("file", study_file, "A YAML study file (flags given as well win over it)");
-  study->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
-  study->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
-  study->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
-  study->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
-  study->add_option(
-      "--sizes", so.sizes,
-      "Sizes: N for all kernels or KERNEL=N,... (default matmul=1024,reduction=2^26); "
-      "with weak scaling the size at 1 PE");
-  study->add_option("--scaling", so.scaling, "strong (default) or weak");
-  study->add_option("--reps", so.reps, "Timed repetitions per point, at least (default 5)");
-  study->add_option("--max-reps", so.max_reps, "Cap of the adaptive repetitions (default 20)");
-  study->add_option(
-      "--oversubscribed-ranks", so.oversubscribed_ranks,
-      "Add an mpi point with this many ranks, labelled oversubscribed (default none)");
-  study->add_option("--launcher", so.launcher,
-                    "auto (srun inside Slurm, else mpirun), mpirun or srun");
-  study->add_option("-o,--out", so.out, "Output folder (default results/study-<UTC time>)");
-  study->add_flag("--resume", so.resume, "Continue the study in --out: skip verified points");
+  add_study_options(study, so, study_file);
+  auto* submit = cli.add_subcommand(
+      "submit", "A study as a Slurm job array (one task per point) plus a report job");
+  add_study_options(submit, so, study_file);
+  submit->add_option("-p,--partition", so.partition, "Slurm partition (default: the default one)");
+  submit->add_option("--time", so.time_limit, "Time limit of each point's task (default 00:30:00)");
+  submit->add_option("--max-parallel", so.max_parallel,
+                     "Array tasks running at once, the %N of --array (default 4)");
+  submit->add_flag("--dry-run", so.dry_run, "Print the job scripts and sbatch commands only");
 
   app::RunOptions o;
   auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
@@ -124,6 +163,9 @@ int main(int argc, char** argv) {
   run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
   run->add_flag("--inject-fault", o.inject_fault,
                 "Corrupt the result before verification (tests the failure path)");
+  run->add_option("--crash-rank", o.crash_rank,
+                  "Fault injection: this rank crashes (SIGSEGV) before the run; tests launchers")
+      ->group("");  // hidden: for tests of the failure path
   run->add_option(
       "--ceilings", o.ceilings,
       "JSON from 'pararun ceilings --json': the record carries the share of the ceiling");
@@ -170,24 +212,11 @@ int main(int argc, char** argv) {
   try {
     if (cli.got_subcommand("list")) return app::list_command();
     if (cli.got_subcommand("info")) return app::info_command(info_json);
-    if (cli.got_subcommand("study")) {
-      if (study_file.empty()) return app::study_command(so);
-      // The file over the defaults, then every flag given on the command line over the file.
-      app::StudyOptions merged = app::load_study_file(study_file, app::StudyOptions{});
-      auto given = [&](const char* flag) { return study->count(flag) > 0; };
-      if (given("--kernels")) merged.kernels = so.kernels;
-      if (given("--backends")) merged.backends = so.backends;
-      if (given("--threads")) merged.threads = so.threads;
-      if (given("--ranks")) merged.ranks = so.ranks;
-      if (given("--sizes")) merged.sizes = so.sizes;
-      if (given("--scaling")) merged.scaling = so.scaling;
-      if (given("--reps")) merged.reps = so.reps;
-      if (given("--max-reps")) merged.max_reps = so.max_reps;
-      if (given("--oversubscribed-ranks")) merged.oversubscribed_ranks = so.oversubscribed_ranks;
-      if (given("--launcher")) merged.launcher = so.launcher;
-      if (given("--out")) merged.out = so.out;
-      if (given("--resume")) merged.resume = so.resume;
-      return app::study_command(merged);
+    for (auto* sub : {study, submit}) {
+      if (!sub->parsed()) continue;
+      app::StudyOptions merged = so;
+      if (!study_file.empty()) merged = merge_study_file(study_file, *sub, so);
+      return sub == study ? app::study_command(merged) : app::submit_command(merged);
     }
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "pararun/analysis.hpp"
 #include "pararun/record.hpp"
+#include "study_common.hpp"
 
 namespace pararun::app {
 
@@ -44,6 +45,21 @@ void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) 
 }
 
 int report_command(const std::vector<std::string>& files, const std::string& csv) {
+  // One study folder: its report is (re)written in the folder, as at the end of the study
+  // (the aggregation job of `pararun submit` does this).
+  struct stat dir_st {};
+  if (files.size() == 1 && stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
+    const std::string& dir = files[0];
+    if (read_records(dir + "/results.jsonl").records.empty())
+      usage("no ParaRun records in " + dir + "/results.jsonl yet");
+    const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+    const std::string scaling = manifest.is_object() ? manifest.value("scaling", "") : "";
+    const std::size_t total =
+        manifest.is_object() ? manifest.value("points", Json::array()).size() : 0;
+    write_study_report(dir, scaling + " scaling, " + std::to_string(total) + " points");
+    if (!csv.empty()) write_csv(csv, analyse(read_records(dir + "/results.jsonl").records));
+    return kExitOk;
+  }
   std::vector<Json> records;
   for (auto f : files) {
     struct stat st {};

@@ -1,6 +1,7 @@
 // pararun run: one kernel, one backend, one variant.
 #include <omp.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -178,6 +179,7 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   agree(run_problem(*kernel, spec, ctx), ctx);
   agree(ctx.is_root() && !o.out.empty() ? output_path_problem(o.out) : "", ctx);
 
+  if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
   RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   if (ctx.is_root()) {
     Json& record = outcome.record;

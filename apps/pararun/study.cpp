@@ -1,115 +1,38 @@
 // pararun study: a scaling study, each point its own process (MPI points under the launcher).
 #include "pararun/study.hpp"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <fstream>
+#include <cstring>
 #include <set>
-#include <sstream>
 
 #include "commands.hpp"
-#include "pararun/analysis.hpp"
-#include "pararun/parse.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
+#include "study_common.hpp"
 
 namespace pararun::app {
 
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep = ',') {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, sep);)
-    if (!item.empty()) out.push_back(item);
-  return out;
+volatile int g_stop_signal = 0;  // set by SIGUSR1/SIGTERM/SIGINT: finish cleanly
+
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
 }
 
-std::vector<int> counts(const std::string& list, const std::string& option) {
-  std::vector<int> out;
-  for (const auto& item : split(list)) {
-    const auto v = parse_count(item);
-    if (!v || *v < 1 || *v > 100000)
-      usage(option + " takes whole numbers of at least 1, got '" + item + "'");
-    out.push_back(static_cast<int>(*v));
-  }
-  if (out.empty()) usage(option + " is empty");
-  return out;
-}
-
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  for (const auto& dir : split(path ? path : "", ':'))
-    if (access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
-std::string self_executable() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "pararun";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Writes `text` to `path` through a temporary file and a rename: never half a file.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) usage("cannot write '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) usage("cannot write '" + path + "'");
-}
-
-/// Runs argv with stdout and stderr appended to `log`; returns the exit code (128+signal).
-/// The child dies with the study (PR_SET_PDEATHSIG): a killed study leaves no point running
-/// that could append a record after a --resume has started the same point again.
-int spawn_and_wait(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) return 127;
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(137);  // the study died before prctl took effect
-    // Every CPU of the node: with OMP_PROC_BIND set, libgomp has pinned this (the study's)
-    // thread to one core at start-up, and a child would inherit that single core.
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-    sched_setaffinity(0, sizeof all, &all);
-    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || in < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns and sees the flag
+  for (int sig : {SIGUSR1, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
 }
 
 std::string duration(double s) {
@@ -117,39 +40,25 @@ std::string duration(double s) {
   return format("%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60));
 }
 
+/// CPUs the points may use: inside a Slurm allocation all of its nodes' CPUs (srun spreads
+/// the ranks over them), else this machine's.
+int usable_cpus(const std::string& launcher) {
+  const char* per_node = std::getenv("SLURM_JOB_CPUS_PER_NODE");  // e.g. "2(x3),4"
+  if (launcher != "srun" || !per_node) return online_cpus();
+  int total = 0;
+  for (const auto& item : split(per_node)) {
+    const int cpus = std::atoi(item.c_str());
+    const auto x = item.find("(x");
+    total += cpus * (x == std::string::npos ? 1 : std::atoi(item.c_str() + x + 2));
+  }
+  return total > 0 ? total : online_cpus();
+}
+
 }  // namespace
 
 int study_command(const StudyOptions& o) {
-  StudySpec spec;
-  spec.kernels = split(o.kernels);
-  for (const auto& b : split(o.backends)) {
-    const auto backend = parse_backend(b);
-    if (!backend) usage("unknown backend '" + b + "' in --backends; backends: " + backend_names());
-    spec.backends.push_back(*backend);
-  }
-  spec.threads = counts(o.threads, "--threads");
-  spec.ranks = counts(o.ranks, "--ranks");
-  for (const auto& item : split(o.sizes)) {
-    const auto eq = item.find('=');
-    const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
-    const std::string value = eq == std::string::npos ? item : item.substr(eq + 1);
-    const auto n = parse_count(value);
-    if (!n || *n == 0) usage("--sizes: '" + value + "' is not a whole number of at least 1");
-    spec.sizes.emplace_back(kernel, *n);
-  }
-  spec.scaling = o.scaling;
-  if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
-  spec.reps = o.reps;
-  spec.max_reps = std::max(o.reps, o.max_reps);
-  if (o.oversubscribed_ranks < 0) usage("--oversubscribed-ranks must be 0 or more");
-  spec.oversubscribed_ranks = o.oversubscribed_ranks;
-
-  std::vector<Point> points;
-  try {
-    points = plan_points(spec, Registry::global());
-  } catch (const std::invalid_argument& e) {
-    usage(e.what());
-  }
+  const StudySpec spec = study_spec(o);
+  const std::vector<Point> points = study_points(spec);
 
   std::string launcher = o.launcher;
   if (launcher == "auto")
@@ -162,48 +71,20 @@ int study_command(const StudyOptions& o) {
     usage("launcher '" + launcher + "' is not on PATH; install it (mpirun: Debian's openmpi-bin) " +
           "or leave mpi and hybrid out of --backends");
 
-  // The output folder: new, or the same study again with --resume.
-  std::string dir = o.out;
-  if (dir.empty()) {
-    char stamp[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-    dir = std::string("results/study-") + stamp;
-  }
-  const Json manifest = study_manifest(spec, points);
-  const std::string manifest_path = dir + "/study.json";
-  struct stat st {};
-  if (stat(manifest_path.c_str(), &st) == 0) {
-    const Json old = Json::parse(slurp(manifest_path), nullptr, false);
-    if (old != manifest) usage("'" + dir + "' holds a different study; choose a new output folder");
-    if (!o.resume) usage("'" + dir + "' holds this study already; add --resume to continue it");
-  } else {
-    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-      usage("'" + dir + "' exists and is not a folder");
-    if (const std::string parent = dir.substr(0, dir.find_last_of('/'));
-        dir.find('/') != std::string::npos && !parent.empty() && stat(parent.c_str(), &st) != 0 &&
-        std::system(("mkdir -p '" + parent + "'").c_str()) != 0)
-      usage("cannot create '" + parent + "'");
-    if (stat(dir.c_str(), &st) != 0 && mkdir(dir.c_str(), 0755) != 0)
-      usage("cannot create the output folder '" + dir + "'");
-    if (!std::string(output_path_problem(dir + "/results.jsonl")).empty())
-      usage(output_path_problem(dir + "/results.jsonl"));
-    write_atomically(manifest_path, manifest.dump(2) + "\n");
-  }
-  mkdir((dir + "/logs").c_str(), 0755);
+  const std::string dir = prepare_study_dir(o, study_manifest(spec, points));
   const std::string results = dir + "/results.jsonl";
-
   std::set<std::string> done;
-  if (stat(results.c_str(), &st) == 0)
-    for (const auto& id : completed_points(read_records(results).records)) done.insert(id);
+  for (const auto& id : done_points(dir)) done.insert(id);
+  std::remove((dir + "/checkpoint.json").c_str());
 
+  install_stop_handlers();
   const std::string exe = self_executable();
-  const int cores = online_cpus();
+  const int cores = usable_cpus(launcher);
   const bool tty = isatty(2);
   const auto start = std::chrono::steady_clock::now();
   int run_count = 0, failures = 0, skipped = 0;
   const int total = static_cast<int>(points.size());
-  for (int i = 0; i < total; ++i) {
+  for (int i = 0; i < total && !g_stop_signal; ++i) {
     const Point& p = points[static_cast<std::size_t>(i)];
     if (done.count(p.id)) {
       ++skipped;
@@ -214,8 +95,12 @@ int study_command(const StudyOptions& o) {
     for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
     std::string log = dir + "/logs/" + p.id + ".log";
     std::replace(log.begin() + static_cast<long>(dir.size()) + 6, log.end(), '/', '_');
-    const int code = spawn_and_wait(args, log);
+    const int code = spawn_and_wait(args, log, &g_stop_signal);
+    // Stopped while the point ran: abandoned without a record, it runs again on --resume
+    // (a point that finished before the signal reached it keeps its record).
+    if (g_stop_signal && code > 1) break;
     ++run_count;
+    done.insert(p.id);
     if (code != 0) ++failures;
     if (code > 1) {  // no record was written: keep the failure in the results
       Json r = {{"schema", kRecordSchema},
@@ -252,43 +137,32 @@ int study_command(const StudyOptions& o) {
   if (skipped)
     std::fprintf(stderr, "%d point(s) already had a verified record (--resume)\n", skipped);
 
-  const RecordFile rf = read_records(results);
-  const auto groups = analyse(rf.records);
-  const std::string text = format_report(groups);
-  std::fputs(text.c_str(), stdout);
-  write_csv(dir + "/speedup.csv", groups);
+  if (g_stop_signal) {
+    // Stopped (Slurm's warning signal before the time limit, scancel, Ctrl-C): every finished
+    // record is already on disk; the checkpoint says what is left and how to go on.
+    // What is done is what the results file says (a point may have written its record
+    // just before the signal reached it).
+    done.clear();
+    for (const auto& id : done_points(dir)) done.insert(id);
+    Json left = Json::array();
+    for (const auto& p : points)
+      if (!done.count(p.id)) left.push_back(p.id);
+    const Json checkpoint = {{"stopped_by", strsignal(g_stop_signal)},
+                             {"signal", g_stop_signal},
+                             {"points_done", total - static_cast<int>(left.size())},
+                             {"points_left", left},
+                             {"resume", "pararun study ... --out " + dir + " --resume"}};
+    write_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
+    std::fprintf(stderr,
+                 "pararun: study stopped by signal %d (%s): %d of %d points done, records kept "
+                 "in %s; continue with --out %s --resume\n",
+                 g_stop_signal, strsignal(g_stop_signal), total - static_cast<int>(left.size()),
+                 total, results.c_str(), dir.c_str());
+    return 128 + g_stop_signal;
+  }
 
-  // Plots through Debian's matplotlib, when it is there; the study stands without them.
-  const std::string plot_log = dir + "/logs/plot.log";
-  const int plot = spawn_and_wait(
-      {"/usr/bin/python3", PARARUN_SOURCE_DIR "/scripts/plot_study.py", dir}, plot_log);
-  std::vector<std::string> images;
-  if (plot == 0) {
-    for (auto& line : split(slurp(plot_log), '\n'))
-      if (line.size() > 4 && line.substr(line.size() - 4) == ".png") images.push_back(line);
-  } else {
-    std::fprintf(stderr, "plots skipped (%s): they need Debian's python3-matplotlib\n",
-                 plot_log.c_str());
-  }
-  std::string md = "# ParaRun study\n\n`" + dir + "`: " + spec.scaling + " scaling, " +
-                   std::to_string(total) + " points, launcher " + launcher + ".\n\n";
-  for (const auto& img : images) md += "![" + img + "](" + img + ")\n\n";
-  md += "```\n" + text + "```\n";
-  if (!rf.records.empty() && rf.records.front().contains("meta")) {
-    const Json& m = rf.records.front()["meta"];
-    md += "\n## Machine\n\n| | |\n|---|---|\n";
-    md += "| hosts | " + m.value("hosts", Json::array()).dump() + " |\n";
-    md += "| CPU | " + m.value("cpu_model", "") + ", " + std::to_string(m.value("cores", 0)) +
-          " cores |\n";
-    for (const char* key : {"compiler", "flags", "build_type", "git_commit", "mpi_library",
-                            "openmp", "eigen", "openblas"})
-      if (m["build"].contains(key))
-        md += std::string("| ") + key + " | " + m["build"][key].get<std::string>() + " |\n";
-    md += "| environment | " + m.value("env", Json::object()).dump() + " |\n";
-  }
-  write_atomically(dir + "/report.md", md);
-  std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),
-              images.empty() ? "" : ", plots");
+  write_study_report(
+      dir, spec.scaling + " scaling, " + std::to_string(total) + " points, launcher " + launcher);
   return failures ? kExitVerificationFailed : kExitOk;
 }
 

@@ -66,7 +66,10 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
           break;
         case Backend::mpi:
           for (int r : spec.ranks) add(b, def, 1, r);
-          if (spec.oversubscribed_ranks > 0) add(b, def, 1, spec.oversubscribed_ranks);
+          if (spec.oversubscribed_ranks > 0) {
+            add(b, def, 1, spec.oversubscribed_ranks);
+            points.back().oversubscribe = true;
+          }
           break;
         case Backend::hybrid:
           for (int r : spec.ranks)

@@ -265,7 +265,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
         BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
         BadInput{"fly",
-                 "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, run, "
+                 "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
+                 "submit, run, "
                  "report"}),
     case_name);
 
@@ -390,14 +391,16 @@ TEST(Cli, StudyRunsEveryPointWithMpiAndResumes) {
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
 }
 
-TEST(Cli, StudyKilledInTheMiddleResumesEveryPointExactlyOnce) {
+/// Starts a study, waits for its first record, sends `sig`, then resumes it: every point
+/// exactly once, no torn line. A signal the study handles (Slurm's USR1 before the time
+/// limit, TERM from scancel) stops it cleanly with 128+signal and a checkpoint.json.
+void stop_and_resume(int sig) {
   const pararun::test::TempDir tmp;
   const std::string dir = tmp / "study";
   const std::string args =
       "study --kernels reduction --backends seq,omp --threads 1,2 "
       "--sizes 2^26 --reps 10 --out " +
       dir;
-  // Start the study, wait for its first record, then kill it (SIGKILL: no clean-up at all).
   const pid_t pid = fork();
   if (pid == 0) {
     const std::string cmd = std::string(PARARUN_EXE) + " " + args + " >/dev/null 2>&1";
@@ -405,13 +408,23 @@ TEST(Cli, StudyKilledInTheMiddleResumesEveryPointExactlyOnce) {
     _exit(127);
   }
   for (int i = 0; i < 3000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  kill(pid, sig);
+  int status = 0;
+  waitpid(pid, &status, 0);
   const auto before = lines(slurp(dir + "/results.jsonl")).size();
   EXPECT_GE(before, 1u);
   EXPECT_LT(before, 4u);
+  if (sig != SIGKILL) {
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    const Json cp = Json::parse(slurp(dir + "/checkpoint.json"));
+    EXPECT_EQ(cp["signal"], sig);
+    EXPECT_EQ(cp["points_done"].get<std::size_t>(), before);
+    EXPECT_EQ(cp["points_left"].size(), 4u - before);
+  }
   Result r = run_cli(args + " --resume");
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(dir + "/checkpoint.json"));  // the study is whole again
   std::map<std::string, int> seen;
   for (auto& l : lines(slurp(dir + "/results.jsonl"))) {
     Json j = Json::parse(l);  // no torn line
@@ -420,6 +433,16 @@ TEST(Cli, StudyKilledInTheMiddleResumesEveryPointExactlyOnce) {
   }
   EXPECT_EQ(seen.size(), 4u);
   for (auto& [point, n] : seen) EXPECT_EQ(n, 1) << point;
+}
+
+TEST(Cli, StudyKilledInTheMiddleResumesEveryPointExactlyOnce) {
+  stop_and_resume(SIGKILL);
+}
+TEST(Cli, StudyStoppedByUsr1WritesCheckpointAndResumes) {
+  stop_and_resume(SIGUSR1);
+}
+TEST(Cli, StudyStoppedByTermWritesCheckpointAndResumes) {
+  stop_and_resume(SIGTERM);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -560,4 +583,27 @@ TEST(Cli, HelpExitsZero) {
   Result r = run_cli("run --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--backend"), std::string::npos);
+}
+
+// ---- pararun submit without Slurm: one line that says how to go on, exit 2, nothing made ----
+
+TEST(Cli, SubmitWithoutSbatchSaysHowToRunWithoutSlurm) {
+  const pararun::test::TempDir tmp;
+  const std::string path = std::getenv("PATH");
+  setenv("PATH", tmp.path().c_str(), 1);  // no sbatch (nor anything else) on PATH
+  Result r =
+      run_cli("submit --kernels reduction --backends seq --sizes 1000 --out " + (tmp / "study"));
+  Result bad_time = run_cli("submit --kernels reduction --time soon");
+  Result bad_parallel = run_cli("submit --kernels reduction --max-parallel 0");
+  setenv("PATH", path.c_str(), 1);
+  EXPECT_EQ(r.code, 2);
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("sbatch is not on PATH"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'pararun study'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("scripts/local-cluster.sh start"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(tmp / "study"));
+  EXPECT_EQ(bad_time.code, 2);
+  EXPECT_NE(bad_time.err.find("--time 'soon' is not a Slurm time"), std::string::npos);
+  EXPECT_EQ(bad_parallel.code, 2);
+  EXPECT_NE(bad_parallel.err.find("--max-parallel must be at least 1"), std::string::npos);
 }

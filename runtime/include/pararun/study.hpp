@@ -29,6 +29,7 @@ struct Point {
   Backend backend = Backend::seq;
   int threads = 1, ranks = 1;
   std::uint64_t size = 0, base_size = 0;
+  bool oversubscribe = false;  ///< the study's labelled oversubscribed point: one node on purpose
 
   int pes() const { return threads * ranks; }
 };

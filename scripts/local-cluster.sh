@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# A real Slurm cluster on this one machine: munge, slurmctld and N slurmd "nodes". Each slurmd
+# runs in its own mount and UTS namespace (its own hostname, its own /tmp), so that multi-node
+# MPI jobs work: with one hostname and one /tmp, srun --mpi=pmix steps collide on
+# /tmp/spmix_appdir_* and Open MPI's shared-memory transport crashes across "nodes".
+#
+#   scripts/local-cluster.sh start [--nodes N]   install what is missing, configure, start (N=2)
+#   scripts/local-cluster.sh status              the nodes (sinfo) and the daemons' pids
+#   scripts/local-cluster.sh stop                cancel its jobs, stop what start started
+#   scripts/local-cluster.sh env                 the line to eval so sbatch/squeue find it
+#
+# All state (slurm.conf, logs, spool, job-state, each node's /tmp) lives in one folder,
+# $PARARUN_CLUSTER_DIR (default /var/tmp/pararun-cluster); it must not be under /tmp, which
+# each node replaces with its own. Jobs see the machine's files except /tmp: keep binaries,
+# inputs and outputs elsewhere. A checkout under /tmp stays visible to the nodes (it is
+# bind-mounted into each node's /tmp), as do the paths in PARARUN_CLUSTER_SHARE (colon-separated).
+# PARARUN_CLUSTER_PORT (default 6817) is slurmctld's port; node K listens on PORT+100+K.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+dir=${PARARUN_CLUSTER_DIR:-/var/tmp/pararun-cluster}
+port=${PARARUN_CLUSTER_PORT:-6817}
+conf=$dir/slurm.conf
+export SLURM_CONF=$conf
+
+die() {
+  echo "local-cluster: error: $*" >&2
+  exit "${2:-1}"
+}
+
+usage() {
+  echo "usage: scripts/local-cluster.sh start [--nodes N] | status | stop | env" >&2
+  exit 2
+}
+
+nodes_of_conf() { sed -n 's/^NodeName=\([^ ]*\) .*/\1/p' "$conf" 2>/dev/null; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+
+write_conf() {
+  local n=$1 host cpus sockets cores threads
+  host=$(hostname -s)
+  read -r cpus sockets cores threads < <(slurmd -C | sed -n 's/.*CPUs=\([0-9]*\).*SocketsPerBoard=\([0-9]*\) CoresPerSocket=\([0-9]*\) ThreadsPerCore=\([0-9]*\).*/\1 \2 \3 \4/p')
+  cat >"$conf.tmp" <<EOF
+# Written by scripts/local-cluster.sh: a local ParaRun test cluster ($n nodes on $host).
+ClusterName=pararun
+SlurmctldHost=$host
+SlurmctldPort=$port
+SlurmUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=pmix
+ReturnToService=2
+KillOnBadExit=1
+KillWait=5
+InactiveLimit=0
+MinJobAge=600
+JobRequeue=1
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool/%n
+SlurmctldPidFile=$dir/run/slurmctld.pid
+SlurmdPidFile=$dir/run/slurmd-%n.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd-%n.log
+JobCompType=jobcomp/filetxt
+JobCompLoc=$dir/log/jobcomp.log
+AccountingStorageType=accounting_storage/none
+EOF
+  for k in $(seq 1 "$n"); do
+    echo "NodeName=node$k NodeHostname=node$k NodeAddr=127.0.0.1 Port=$((port + 100 + k)) CPUs=$cpus Sockets=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=1000 State=UNKNOWN" >>"$conf.tmp"
+  done
+  echo "PartitionName=debug Nodes=node[1-$n] Default=YES MaxTime=INFINITE State=UP" >>"$conf.tmp"
+  mv "$conf.tmp" "$conf"
+}
+
+# Paths under /tmp that jobs must still see inside a node: the checkout and the shared list.
+shared_paths() {
+  local p
+  for p in "$PARARUN_ROOT" ${PARARUN_CLUSTER_SHARE:+${PARARUN_CLUSTER_SHARE//:/ }}; do
+    case "$p" in /tmp/*) echo "$p" ;; esac
+  done
+}
+
+start_node() {
+  local node=$1 node_tmp=$dir/nodes/$1/tmp binds="" p
+  mkdir -p "$node_tmp" "$dir/spool/$node"
+  chmod 1777 "$node_tmp"
+  for p in $(shared_paths); do
+    mkdir -p "$node_tmp/${p#/tmp/}"
+    binds+="mount --bind '$p' '$node_tmp/${p#/tmp/}' && "
+  done
+  unshare --mount --uts --propagation private sh -c \
+    "hostname $node && ${binds} mount --rbind '$node_tmp' /tmp && exec slurmd -N $node -f '$conf'" \
+    >>"$dir/log/slurmd-$node.start.log" 2>&1
+}
+
+cmd_start() {
+  local n=2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nodes) [ $# -ge 2 ] || usage; n=$2; shift 2 ;;
+      --nodes=*) n=${1#--nodes=}; shift ;;
+      *) usage ;;
+    esac
+  done
+  [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "--nodes takes a count from 1 to 99, got '$n'" 2
+  [ "$(id -u)" = 0 ] || die "needs root (namespaces, munge and slurmd run as root)"
+  case "$dir/" in /tmp/*) die "PARARUN_CLUSTER_DIR ($dir) must not be under /tmp: each node replaces /tmp" 2 ;; esac
+  if alive "$dir/run/slurmctld.pid"; then
+    die "a local cluster already runs from $dir (scripts/local-cluster.sh stop first)"
+  fi
+  ensure_deps slurm-wlm munge
+  mkdir -p "$dir"/{state,spool,run,log,nodes}
+
+  # munge: use the machine's if it runs, else start it and remember that we did.
+  if ! munge_works; then
+    mkdir -p /run/munge && chown munge:munge /run/munge
+    runuser -u munge -- munged --force
+    touch "$dir/run/munge.ours"
+    for _ in $(seq 50); do munge_works && break; sleep 0.1; done
+    munge_works || die "munged did not start (see /var/log/munge/munged.log)"
+  fi
+
+  # The node names resolve to this machine.
+  local names="" k
+  for k in $(seq 1 "$n"); do
+    getent hosts "node$k" >/dev/null || names+=" node$k"
+  done
+  [ -z "$names" ] || echo "127.0.0.1$names  # pararun local cluster" >>/etc/hosts
+
+  write_conf "$n"
+  slurmctld -c -f "$conf" || die "slurmctld did not start (see $dir/log/slurmctld.log)"
+  for k in $(seq 1 "$n"); do start_node "node$k"; done
+
+  # Wait until every node is idle.
+  local idle=0
+  for _ in $(seq 100); do
+    idle=$(sinfo -h -N -t idle -o %N 2>/dev/null | sort -u | wc -l)
+    [ "$idle" -ge "$n" ] && break
+    sleep 0.2
+  done
+  if [ "$idle" -lt "$n" ]; then
+    sinfo -N >&2 || true
+    die "only $idle of $n nodes came up idle (logs in $dir/log)"
+  fi
+  log "local Slurm cluster up: $n nodes (node1..node$n), partition debug, state in $dir"
+  echo "export SLURM_CONF=$conf"
+}
+
+cmd_status() {
+  [ -f "$conf" ] || die "no local cluster configured in $dir (scripts/local-cluster.sh start)"
+  local any=0 f
+  for f in "$dir"/run/*.pid; do
+    [ -e "$f" ] || continue
+    if alive "$f"; then
+      echo "$(basename "$f" .pid): running (pid $(cat "$f"))"
+      any=1
+    else
+      echo "$(basename "$f" .pid): not running"
+    fi
+  done
+  [ "$any" = 1 ] || die "the local cluster in $dir is not running"
+  sinfo -N -o "%N %T %c %P"
+}
+
+cmd_stop() {
+  [ -f "$conf" ] || die "no local cluster configured in $dir"
+  if alive "$dir/run/slurmctld.pid"; then
+    local jobs
+    jobs=$(squeue -h -o %i 2>/dev/null || true)
+    if [ -n "$jobs" ]; then
+      scancel --quiet $jobs 2>/dev/null || true
+      for _ in $(seq 100); do [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break; sleep 0.1; done
+    fi
+    scontrol shutdown >/dev/null 2>&1 || true
+  fi
+  local f node
+  for node in $(nodes_of_conf) slurmctld; do
+    f=$dir/run/slurmd-$node.pid
+    [ "$node" = slurmctld ] && f=$dir/run/slurmctld.pid
+    for _ in $(seq 50); do alive "$f" || break; sleep 0.1; done
+    if alive "$f"; then kill "$(cat "$f")" 2>/dev/null || true; fi
+  done
+  if [ -f "$dir/run/munge.ours" ]; then
+    [ -f /run/munge/munged.pid ] && kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+    rm -f "$dir/run/munge.ours"
+  fi
+  log "local Slurm cluster in $dir stopped"
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  status) cmd_status ;;
+  stop) cmd_stop ;;
+  env) echo "export SLURM_CONF=$conf" ;;
+  *) usage ;;
+esac

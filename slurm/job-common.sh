@@ -1,0 +1,44 @@
+# Sourced by ParaRun's job scripts (the templates in this folder and the scripts that
+# `pararun submit` writes). Finds the pararun binary, sets the MPI and OpenMP environment,
+# and runs a command that Slurm's warning signal reaches.
+
+# Open MPI refuses to run as root unless told (containers and test clusters run as root).
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+# Threads on their own cores, kept close (a user's settings win).
+export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+
+pararun_home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The binary: $PARARUN, else `pararun` on PATH, else this checkout's release build.
+PARARUN=${PARARUN:-$(command -v pararun || echo "$pararun_home/build/release/apps/pararun")}
+if [ ! -x "$PARARUN" ]; then
+  echo "pararun: error: no pararun binary at $PARARUN; build it first (scripts/test.sh, or" \
+       "cmake --preset release && cmake --build --preset release in $pararun_home) or set" \
+       "PARARUN=/path/to/pararun" >&2
+  exit 2
+fi
+
+# The result file of the templates: PARARUN_OUT, else results/slurm-jobs.jsonl in the
+# folder the job was submitted from. Records carry the job, array task, step, partition
+# and nodes (meta.slurm) and every rank's host and CPUs (meta.affinity).
+pararun_out=${PARARUN_OUT:-${SLURM_SUBMIT_DIR:-.}/results/slurm-jobs.jsonl}
+mkdir -p "$(dirname "$pararun_out")"
+
+# pararun_run CMD...: runs CMD and returns its exit code. USR1 (sent before the time limit
+# with --signal=B:USR1@SECONDS) and TERM are passed on to it: pararun study stops cleanly
+# and writes its checkpoint; a single run is abandoned without writing a record.
+pararun_run() {
+  "$@" &
+  local pid=$! rc
+  trap 'echo "pararun-job: SIGUSR1 (time limit near), passing it on" >&2; kill -USR1 $pid' USR1
+  trap 'echo "pararun-job: SIGTERM, passing it on" >&2; kill -TERM $pid' TERM
+  while :; do
+    wait "$pid"
+    rc=$?
+    kill -0 "$pid" 2>/dev/null || break  # a signal interrupted wait: wait again
+  done
+  trap - USR1 TERM
+  return "$rc"
+}

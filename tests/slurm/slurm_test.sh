@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Slurm integration tests on a real local cluster (scripts/local-cluster.sh), run by CTest
+# with the label "slurm":   slurm_test.sh start | stop | CASE
+# Needs root (the cluster's daemons and namespaces); exits 77 (CTest: skipped) with a
+# message when not root or when Slurm cannot be installed. Environment from CTest:
+# PARARUN (the binary) and PARARUN_TEST_WORK (a folder for job files, not under /tmp).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export PARARUN_CLUSTER_DIR=${PARARUN_TEST_CLUSTER_DIR:-/var/tmp/pararun-ctest-cluster}
+export PARARUN_CLUSTER_PORT=${PARARUN_TEST_CLUSTER_PORT:-7817}
+export SLURM_CONF=$PARARUN_CLUSTER_DIR/slurm.conf
+work=${PARARUN_TEST_WORK:?set by CTest}
+case_name=${1:?usage: slurm_test.sh start|stop|CASE}
+
+skip() { echo "SKIPPED: $*"; exit 77; }
+fail() { echo "FAILED: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || skip "the Slurm tests need root (they start munge, slurmctld and slurmd)"
+
+if [ "$case_name" = start ]; then
+  "$root/scripts/local-cluster.sh" stop >/dev/null 2>&1 || true
+  "$root/scripts/local-cluster.sh" start --nodes 2 ||
+    { command -v slurmctld >/dev/null || skip "Slurm could not be installed (apt-get install slurm-wlm munge)"; fail "the local cluster did not start"; }
+  exit 0
+fi
+if [ "$case_name" = stop ]; then
+  "$root/scripts/local-cluster.sh" stop
+  exit $?
+fi
+command -v sbatch >/dev/null || skip "Slurm is not installed (the slurm_cluster_start test installs it)"
+scontrol ping >/dev/null 2>&1 || fail "the local test cluster is not running ($SLURM_CONF)"
+
+dir=$work/$case_name
+rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || fail "cannot use $dir"
+export PARARUN_OUT=$dir/records.jsonl
+
+# wait_job ID SECONDS: waits until the job has ended; prints its final state.
+wait_job() {
+  local state=""
+  for _ in $(seq $(($2 * 2))); do
+    state=$(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+    case "$state" in PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | "") sleep 0.5 ;; *) break ;; esac
+  done
+  echo "$state"
+}
+expect_state() {  # expect_state ID STATE SECONDS
+  local got
+  got=$(wait_job "$1" "$3")
+  [ "$got" = "$2" ] || { cat "$dir"/*.out >&2 2>/dev/null; fail "job $1 ended $got, expected $2"; }
+}
+# check PYTHON_EXPRESSION_OVER_records: each record is a dict, records the list of them.
+check() {
+  python3 - "$PARARUN_OUT" "$1" "$2" <<'PY' || fail "$2"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+ok = eval(sys.argv[2], {"records": records, "r": records[-1] if records else {}})
+print("checked:", sys.argv[3], "->", ok)
+sys.exit(0 if ok else 1)
+PY
+}
+
+t=$root/slurm
+case "$case_name" in
+  omp)
+    id=$(sbatch --parsable "$t/omp.sbatch" reduction --size 2^20) || fail "sbatch"
+    expect_state "$id" COMPLETED 120
+    check "r['backend']=='omp' and r['threads']==2 and r['status']=='ok' and r['meta']['slurm']['job_id']=='$id' and r['meta']['slurm']['partition']=='debug' and r['meta']['env']['OMP_PROC_BIND']=='close'" \
+      "the omp job recorded 2 verified threads with its job id and partition"
+    ;;
+  mpi_two_nodes)
+    id=$(sbatch --parsable --nodes=2 --ntasks-per-node=2 "$t/mpi.sbatch" matmul --size 301) || fail "sbatch"
+    expect_state "$id" COMPLETED 120
+    check "r['ranks']==4 and r['status']=='ok' and r['meta']['hosts']==['node1','node2'] and sorted(a['host'] for a in r['meta']['affinity'])==['node1','node1','node2','node2'] and r['meta']['slurm']['nodelist']=='node[1-2]'" \
+      "4 MPI ranks ran on both nodes, two each, and verified"
+    ;;
+  hybrid)
+    id=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --cpus-per-task=2 "$t/hybrid.sbatch" reduction --size 2^20) || fail "sbatch"
+    expect_state "$id" COMPLETED 120
+    check "r['backend']=='hybrid' and r['ranks']==2 and r['threads']==2 and r['status']=='ok' and r['meta']['hosts']==['node1','node2']" \
+      "2 ranks x 2 threads over two nodes, verified"
+    ;;
+  crashing_rank)
+    start=$(date +%s)
+    id=$(sbatch --parsable --nodes=2 "$t/mpi.sbatch" reduction --size 2^20 --crash-rank 1) || fail "sbatch"
+    expect_state "$id" FAILED 60
+    took=$(($(date +%s) - start))
+    [ "$took" -le 30 ] || fail "the job with a crashed rank took $took s to end"
+    [ ! -s "$PARARUN_OUT" ] || fail "a record was written for the crashed run"
+    echo "a crashed rank failed the job in $took s (time limit 15 min)"
+    ;;
+  no_binary)
+    id=$(PARARUN=$dir/not-built/pararun sbatch --parsable "$t/omp.sbatch") || fail "sbatch"
+    expect_state "$id" FAILED 60
+    scontrol show job "$id" | grep -q "ExitCode=2:0" || fail "exit code is not 2"
+    grep -q "no pararun binary at $dir/not-built/pararun; build it first" "$dir"/pararun-omp-"$id".out ||
+      fail "the job output does not say the binary is missing"
+    ;;
+  study_array)
+    out=$("$PARARUN" submit --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks 1,4 \
+          --sizes 2^20 --reps 3 --max-parallel 2 --out "$dir/study") || fail "pararun submit"
+    echo "$out"
+    report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+    [ -n "$report" ] || fail "no report job id printed"
+    expect_state "$report" COMPLETED 240
+    [ -s "$dir/study/report.md" ] || fail "no report.md"
+    grep -q "speedup against the best verified sequential variant" "$dir/study/report.md" || fail "report.md has no table"
+    [ "$(head -c 8 "$dir/study/reduction-1048576.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "no PNG plot"
+    PARARUN_OUT=$dir/study/results.jsonl check \
+      "len(records)==6 and all(x['status']=='ok' and 'array_task_id' in x['meta']['slurm'] for x in records) and [x['meta']['hosts'] for x in records if x['ranks']==4]==[['node1','node2']]" \
+      "6 points, each from an array task, verified; the 4-rank point ran on both nodes"
+    ;;
+  time_limit)
+    id=$(PARARUN_MAX_REQUEUE=0 sbatch --parsable --time=1 --signal=B:USR1@50 "$t/study.sbatch" \
+         --kernels matmul --backends seq --sizes 2500 --reps 20 --max-reps 20) || fail "sbatch"
+    state=$(wait_job "$id" 120)
+    cat "$dir/pararun-study-$id.out"
+    [ "$state" = FAILED ] || fail "job ended $state, expected FAILED (stopped by USR1)"
+    grep -q "study stopped by signal 10" "$dir/pararun-study-$id.out" || fail "the study did not stop on USR1"
+    python3 - "$dir/results/study-$id" <<'PY' || fail "checkpoint"
+import json, sys
+d = sys.argv[1]
+cp = json.load(open(d + "/checkpoint.json"))
+records = [json.loads(l) for l in open(d + "/results.jsonl")] if cp["points_done"] else []
+assert cp["signal"] == 10 and cp["points_left"], cp
+assert len(records) == cp["points_done"] and all(r["status"] == "ok" for r in records), records
+assert not set(cp["points_left"]) & {r["point"] for r in records}
+print("checkpoint:", cp["points_done"], "done,", len(cp["points_left"]), "left")
+PY
+    ;;
+  *) fail "unknown case '$case_name'" ;;
+esac
+echo "PASSED: $case_name"
