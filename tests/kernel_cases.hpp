@@ -10,6 +10,13 @@ namespace pararun::test {
 
 inline constexpr std::uint64_t kSizes[] = {1, 2, 7, 64, 1000};
 
+/// Every registered kernel: a new kernel folder is tested without editing the tests.
+inline std::vector<std::string> all_kernels() {
+  std::vector<std::string> names;
+  for (const Kernel* k : Registry::global().kernels()) names.push_back(k->name());
+  return names;
+}
+
 inline void check_all_variants(const std::string& kernel_name, const ExecContext& ctx,
                                std::uint64_t size) {
   const Kernel* k = Registry::global().find(kernel_name);

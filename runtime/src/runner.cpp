@@ -44,7 +44,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   if (!ctx.is_root()) return out;
 
   const Summary s = summarize(t.samples);
-  const Work w = kernel.work(spec.problem);
+  const Work w = kernel.work(spec.problem, variant);
   Json& r = out.record;
   r["schema"] = kRecordSchema;
   r["kernel"] = kernel.name();

@@ -73,9 +73,33 @@ bool exists(const std::string& path) {
 TEST(Cli, ListShowsEveryKernelBackendAndVariant) {
   Result r = run_cli("list");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* needle : {"matmul     seq      eigen", "matmul     hybrid   naive",
-                             "reduction  mpi      plain", "reduction  omp      simd"})
-    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+  std::string out;  // columns with single spaces: the widths follow the longest name
+  for (char c : r.out)
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  for (const char* needle :
+       {"matmul seq eigen", "matmul hybrid naive", "reduction mpi plain", "reduction omp simd",
+        "stream seq copy", "stream hybrid triad", "stencil mpi blocking", "stencil mpi overlapped",
+        "stencil hybrid overlapped", "mandelbrot omp static", "mandelbrot omp dynamic",
+        "mandelbrot omp guided", "mandelbrot mpi block", "mandelbrot mpi cyclic"})
+    EXPECT_NE(out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+TEST(Cli, NewKernelsNameTheirReferenceInTheVerificationLine) {
+  // One pixel at the centre of the image, c = -0.75 (in the set): every iteration is used.
+  Result m = run_cli("run mandelbrot -b seq -n 1");
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_NE(m.out.find("Verification SUCCESSFUL: error 0 <= tolerance 0 (reference: exact "
+                       "iteration-count sum of the sequential run (128))"),
+            std::string::npos)
+      << m.out;
+  Result s = run_cli("run stream -b omp -t 2 -v add -n 1000");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("exact: c = a + b element by element"), std::string::npos) << s.out;
+  Result j = run_cli("run stencil -b seq -n 50 --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const Json rec = Json::parse(j.out);
+  EXPECT_EQ(rec["verification"]["status"], "passed");
+  EXPECT_DOUBLE_EQ(rec["bytes"].get<double>(), 16.0 * 50 * 50 * 20);  // 20 sweeps of 50 x 50
 }
 
 TEST(Cli, InfoNamesTheToolchain) {
@@ -239,7 +263,9 @@ std::string case_name(const ::testing::TestParamInfo<BadInput>& info) {
 INSTANTIATE_TEST_SUITE_P(
     Run, CliBadInput,
     ::testing::Values(
-        BadInput{"run nosuch -b seq -n 8", "unknown kernel 'nosuch'; kernels: matmul, reduction"},
+        BadInput{
+            "run nosuch -b seq -n 8",
+            "unknown kernel 'nosuch'; kernels: mandelbrot, matmul, reduction, stencil, stream"},
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",

@@ -34,6 +34,6 @@ TEST_P(DistributedKernels, VerifiesAndCatchesCorruption) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, DistributedKernels,
-                         ::testing::Combine(::testing::Values("matmul", "reduction"),
+                         ::testing::Combine(::testing::ValuesIn(test::all_kernels()),
                                             ::testing::Values(1, 2),
                                             ::testing::ValuesIn(test::kSizes)));

@@ -26,7 +26,7 @@ TEST_P(SharedMemoryKernels, VerifiesAndCatchesCorruption) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, SharedMemoryKernels,
-                         ::testing::Combine(::testing::Values("matmul", "reduction"),
+                         ::testing::Combine(::testing::ValuesIn(test::all_kernels()),
                                             ::testing::Values(1, 2, 3),
                                             ::testing::ValuesIn(test::kSizes)));
 

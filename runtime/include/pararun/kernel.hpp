@@ -70,6 +70,9 @@ class Kernel {
   virtual Metric metric() const = 0;
   /// Flops and bytes per repetition of the whole problem.
   virtual Work work(const Problem& p) const = 0;
+  /// Flops and bytes of one variant, for kernels whose variants do different work (e.g. the
+  /// STREAM operations); by default the same for every variant. The runner records this one.
+  virtual Work work(const Problem& p, const VariantInfo& /*variant*/) const { return work(p); }
   /// Estimated peak memory of one rank in bytes, for refusing too large sizes before allocating.
   virtual double memory_per_rank(const Problem& p, int ranks) const = 0;
   /// A reason this problem cannot run in this context (empty: it can). Checked before setup.
