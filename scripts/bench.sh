@@ -4,7 +4,9 @@
 # invocation. Prints GFLOP/s or GB/s and the ratios; keeps every record.
 #
 #   scripts/bench.sh [OUTPUT_DIR]      (default: results/bench-<UTC time>)
-# Environment: SIZES ("512 1024 2048 4096"), THREADS ("1 2"), MPI_N (4096), REPS (5).
+# Environment: SIZES ("512 1024 2048 4096"), THREADS ("1 2"), MPI_N (4096), REPS (5),
+# PARTS ("gemm mpi reduction kernels": which sections run; kernels = stream, stencil with
+# blocking vs overlapped halos, mandelbrot schedules and distributions).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -32,7 +34,10 @@ run() {  # run LABEL ENV... -- pararun run arguments
     --out "$records" >/dev/null || log "exit $? for $label $*"
 }
 
-for n in $SIZES; do
+PARTS=${PARTS:-gemm mpi reduction kernels}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+part gemm && for n in $SIZES; do
   for t in $THREADS; do
     b=seq; [ "$t" -gt 1 ] && b=omp
     th=(); [ "$b" = omp ] && th=(-t "$t")
@@ -43,19 +48,41 @@ for n in $SIZES; do
     [ "$n" -le 2048 ] && run naive -- matmul -b $b -v naive -n "$n" "${th[@]}"
   done
 done
-for p in 1 2 4; do
+part mpi && for p in 1 2 4; do
   over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
   log "mpi: $p ranks"
   PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" "$exe" run matmul -b mpi -v blocked \
     -n "$MPI_N" --reps "$REPS" --max-reps $((REPS * 2)) --out "$records" >/dev/null ||
     log "exit $? for mpi $p"
 done
-for t in $THREADS; do
+part reduction && for t in $THREADS; do
   b=seq; [ "$t" -gt 1 ] && b=omp
   th=(); [ "$b" = omp ] && th=(-t "$t")
   run pararun -- reduction -b $b -v simd -n 2^26 "${th[@]}"
   run plain -- reduction -b $b -v plain -n 2^26 "${th[@]}"
 done
+
+mpi_run() {  # mpi_run RANKS pararun run arguments
+  local p=$1; shift
+  local over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
+  log "mpi $p ranks: $*"
+  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" "$exe" run "$@" --reps "$REPS" \
+    --max-reps $((REPS * 2)) --out "$records" >/dev/null || log "exit $? for mpi $p $*"
+}
+if part kernels; then
+  for t in $THREADS; do
+    b=seq; [ "$t" -gt 1 ] && b=omp
+    th=(); [ "$b" = omp ] && th=(-t "$t")
+    for op in copy scale add triad; do run stream -- stream -b $b -v $op -n 2^25 "${th[@]}"; done
+    run stencil -- stencil -b $b -v plain -n 4096 "${th[@]}"
+  done
+  for p in 2 4; do
+    for v in blocking overlapped; do mpi_run "$p" stencil -b mpi -v $v -n 4096; done
+  done
+  run mandelbrot -- mandelbrot -b seq -n 2000
+  for v in static dynamic guided; do run mandelbrot -- mandelbrot -b omp -v $v -t 2 -n 2000; done
+  for v in block cyclic; do mpi_run 2 mandelbrot -b mpi -v $v -n 2000; mpi_run 3 mandelbrot -b mpi -v $v -n 2000; done
+fi
 
 log "measuring ceilings again"
 "$exe" ceilings --json > "$out_dir/ceilings-after.json"

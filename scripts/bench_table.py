@@ -70,8 +70,55 @@ def main(records_path, *ceilings_paths):
         if ceil:
             line += f" ({best / ceil:.0%} of {ceil:.1f})"
         print(line)
+    kernels_tables(recs, ceilings)
     if bad:
         print(f"\n{len(bad)} run(s) failed verification and are left out above")
+
+
+def kernels_tables(recs, ceilings):
+    """stream and stencil against the read-bandwidth ceiling; halo exchange blocking vs
+    overlapped; mandelbrot schedules and distributions against the sequential run."""
+    stream = [r for r in recs if r["kernel"] == "stream"]
+    if stream:
+        print("\nSTREAM GB/s (McCalpin's byte counts, n = %d per array), median against the"
+              " read-only ceiling's median" % stream[0]["size"])
+        for r in sorted(stream, key=lambda r: (r["threads"], r["variant"])):
+            c = ceilings.get(r["threads"], {}).get("read_gbytes_per_s_median")
+            share = f" ({r['gbytes_per_s'] / c:.0%} of {c:.1f})" if c else ""
+            print(f"  {r['variant']:>6} threads={r['threads']}: {r['gbytes_per_s']:.1f} GB/s{share}")
+    stencil = [r for r in recs if r["kernel"] == "stencil"]
+    if stencil:
+        print("\nStencil (Jacobi 5-point, n = %d, 16 bytes per cell update), median" % stencil[0]["size"])
+        seq = [r["time"]["median"] for r in stencil if r["backend"] == "seq"]
+        for r in sorted(stencil, key=lambda r: (r["backend"] != "seq", r["ranks"], r["threads"], r["variant"])):
+            pes = r["threads"] * r["ranks"]
+            c = ceilings.get(min(pes, max(ceilings or [1])), {}).get("read_gbytes_per_s_median")
+            line = (f"  {r['backend']:>4} {r['variant']:>10} threads={r['threads']} ranks={r['ranks']}:"
+                    f" {r['time']['median'] * 1e3:.1f} ms, {r['gbytes_per_s']:.1f} GB/s")
+            if c:
+                line += f" ({r['gbytes_per_s'] / c:.0%} of the read ceiling {c:.1f})"
+            if seq and r["backend"] != "seq":
+                line += f", speedup {seq[0] / r['time']['median']:.2f}"
+            if r.get("oversubscribed"):
+                line += "  oversubscribed: concurrency, not parallelism"
+            print(line)
+        for p in sorted({r["ranks"] for r in stencil if r["backend"] == "mpi"}):
+            t = {r["variant"]: r["time"]["median"] for r in stencil if r["backend"] == "mpi" and r["ranks"] == p}
+            if "blocking" in t and "overlapped" in t:
+                print(f"  {p} ranks: overlapped / blocking time = {t['overlapped'] / t['blocking']:.2f}")
+    mandel = [r for r in recs if r["kernel"] == "mandelbrot"]
+    if mandel:
+        print("\nMandelbrot (n = %d, load-imbalanced), speedup against the sequential run" % mandel[0]["size"])
+        seq = [r["time"]["median"] for r in mandel if r["backend"] == "seq"]
+        for r in sorted(mandel, key=lambda r: (r["backend"] != "seq", r["backend"], r["ranks"], r["variant"])):
+            line = (f"  {r['backend']:>4} {r['variant']:>7} threads={r['threads']} ranks={r['ranks']}:"
+                    f" {r['time']['median'] * 1e3:.1f} ms")
+            if seq:
+                s = seq[0] / r["time"]["median"]
+                line += f", speedup {s:.2f}, efficiency {s / (r['threads'] * r['ranks']):.2f}"
+            if r.get("oversubscribed"):
+                line += "  oversubscribed: concurrency, not parallelism"
+            print(line)
 
 
 if __name__ == "__main__":
