@@ -5,8 +5,9 @@
 #
 #   scripts/bench.sh [OUTPUT_DIR]      (default: results/bench-<UTC time>)
 # Environment: SIZES ("512 1024 2048 4096"), THREADS ("1 2"), MPI_N (4096), REPS (5),
-# PARTS ("gemm mpi reduction kernels": which sections run; kernels = stream, stencil with
-# blocking vs overlapped halos, mandelbrot schedules and distributions).
+# PARTS ("gemm mpi reduction kernels npb": which sections run; kernels = stream, stencil with
+# blocking vs overlapped halos, mandelbrot schedules and distributions; npb = NPB CG and EP,
+# class NPB_CLASS (A), every backend).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -34,7 +35,8 @@ run() {  # run LABEL ENV... -- pararun run arguments
     --out "$records" >/dev/null || log "exit $? for $label $*"
 }
 
-PARTS=${PARTS:-gemm mpi reduction kernels}
+PARTS=${PARTS:-gemm mpi reduction kernels npb}
+NPB_CLASS=${NPB_CLASS:-A}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 part gemm && for n in $SIZES; do
@@ -82,6 +84,15 @@ if part kernels; then
   run mandelbrot -- mandelbrot -b seq -n 2000
   for v in static dynamic guided; do run mandelbrot -- mandelbrot -b omp -v $v -t 2 -n 2000; done
   for v in block cyclic; do mpi_run 2 mandelbrot -b mpi -v $v -n 2000; mpi_run 3 mandelbrot -b mpi -v $v -n 2000; done
+fi
+
+if part npb; then
+  for k in cg ep; do
+    run npb -- $k -b seq -n "$NPB_CLASS"
+    run npb -- $k -b omp -t 2 -n "$NPB_CLASS"
+    for p in 2 4; do mpi_run "$p" $k -b mpi -n "$NPB_CLASS"; done
+    mpi_run 1 $k -b hybrid -t 2 -n "$NPB_CLASS"
+  done
 fi
 
 log "measuring ceilings again"

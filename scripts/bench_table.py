@@ -119,6 +119,33 @@ def kernels_tables(recs, ceilings):
             if r.get("oversubscribed"):
                 line += "  oversubscribed: concurrency, not parallelism"
             print(line)
+    npb_tables(recs, ceilings)
+
+
+def npb_tables(recs, ceilings):
+    """NPB CG and EP: NPB's Mop/s, CG's bandwidth against the read ceiling, speedup and
+    efficiency against the sequential run of the same class."""
+    for kernel in ("cg", "ep"):
+        rows = [r for r in recs if r["kernel"] == kernel]
+        if not rows:
+            continue
+        print(f"\n{rows[0].get('problem', kernel)}: NPB Mop/s, speedup against the sequential run")
+        seq = [r["time"]["median"] for r in rows if r["backend"] == "seq"]
+        for r in sorted(rows, key=lambda r: (r["backend"] != "seq", r["backend"], r["ranks"], r["threads"])):
+            pes = r["threads"] * r["ranks"]
+            line = (f"  {r['backend']:>6} threads={r['threads']} ranks={r['ranks']}:"
+                    f" {r['time']['median'] * 1e3:.1f} ms, {r['gflops'] * 1e3:.0f} Mop/s")
+            if kernel == "cg":
+                c = ceilings.get(min(pes, max(ceilings or [1])), {}).get("read_gbytes_per_s_median")
+                line += f", {r['gbytes_per_s']:.1f} GB/s"
+                if c:
+                    line += f" ({r['gbytes_per_s'] / c:.0%} of the read ceiling {c:.1f})"
+            if seq:
+                s = seq[0] / r["time"]["median"]
+                line += f", speedup {s:.2f}, efficiency {s / pes:.2f}"
+            if r.get("oversubscribed"):
+                line += "  oversubscribed: concurrency, not parallelism"
+            print(line)
 
 
 if __name__ == "__main__":

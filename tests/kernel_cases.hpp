@@ -4,17 +4,28 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "pararun/registry.hpp"
 
 namespace pararun::test {
 
 inline constexpr std::uint64_t kSizes[] = {1, 2, 7, 64, 1000};
 
-/// Every registered kernel: a new kernel folder is tested without editing the tests.
-inline std::vector<std::string> all_kernels() {
-  std::vector<std::string> names;
-  for (const Kernel* k : Registry::global().kernels()) names.push_back(k->name());
-  return names;
+/// Every registered kernel (a new kernel folder is tested without editing the tests) with the
+/// sizes it is tested at: kSizes, or the smallest named
+/// size (an NPB class) for kernels that have named sizes.
+inline std::vector<std::tuple<std::string, std::uint64_t>> all_kernel_sizes() {
+  std::vector<std::tuple<std::string, std::uint64_t>> out;
+  for (const Kernel* k : Registry::global().kernels()) {
+    const auto named = k->named_sizes();
+    if (!named.empty()) {
+      out.emplace_back(k->name(), named.front().size);
+      continue;
+    }
+    for (std::uint64_t n : kSizes) out.emplace_back(k->name(), n);
+  }
+  return out;
 }
 
 inline void check_all_variants(const std::string& kernel_name, const ExecContext& ctx,

@@ -70,6 +70,7 @@ void print_table(const Json& r) {
          format("%.2f", r[flops ? "gflops" : "gbytes_per_s"].get<double>()),
          r["status"] == "ok" ? "yes" : "FAILED"});
   std::fputs(t.str().c_str(), stdout);
+  if (r.contains("problem")) std::printf("Problem: %s\n", r["problem"].get<std::string>().c_str());
   const auto& v = r["verification"];
   const double err = v["error"].is_number() ? v["error"].get<double>() : NAN;
   std::printf("Verification %s: error %.3g %s tolerance %.3g (reference: %s)\n",
@@ -114,8 +115,12 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
           "; variants: " + variant_names(variants));
 
   RunSpec spec;
-  const auto size = parse_count(o.size);
-  if (!size) usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)");
+  const auto size = kernel->parse_size(o.size);
+  if (!size)
+    usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)" +
+          (kernel->size_names().empty()
+               ? ""
+               : " nor a class of " + o.kernel + " (" + kernel->size_names() + ")"));
   if (*size == 0) usage("--size must be at least 1");
   const auto seed = parse_count(o.seed);
   if (!seed) usage("--seed '" + o.seed + "' is not a whole number");

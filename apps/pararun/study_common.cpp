@@ -18,6 +18,7 @@
 
 #include "pararun/analysis.hpp"
 #include "pararun/parse.hpp"
+#include "pararun/registry.hpp"
 #include "pararun/sysinfo.hpp"
 
 namespace pararun::app {
@@ -90,9 +91,20 @@ StudySpec study_spec(const StudyOptions& o) {
     const auto eq = item.find('=');
     const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
     const std::string value = eq == std::string::npos ? item : item.substr(eq + 1);
-    const auto n = parse_count(value);
-    if (!n || *n == 0) usage("--sizes: '" + value + "' is not a whole number of at least 1");
-    spec.sizes.emplace_back(kernel, *n);
+    // A class name (NPB's "S") means a size of that kernel; one for all kernels needs all of
+    // them to know it.
+    std::vector<std::string> kernels = {kernel};
+    if (kernel.empty() && !parse_count(value)) kernels = spec.kernels;
+    for (const auto& name : kernels) {
+      const Kernel* k = Registry::global().find(name);
+      const auto n = k ? k->parse_size(value) : parse_count(value);
+      if (!n || *n == 0)
+        usage("--sizes: '" + value + "' is not a whole number of at least 1" +
+              (k && !k->size_names().empty()
+                   ? " nor a class of " + name + " (" + k->size_names() + ")"
+                   : (name.empty() ? "" : " for kernel '" + name + "'")));
+      spec.sizes.emplace_back(kernel.empty() && kernels.size() > 1 ? name : kernel, *n);
+    }
   }
   spec.scaling = o.scaling;
   if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));

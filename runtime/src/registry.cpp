@@ -1,7 +1,10 @@
 #include "pararun/registry.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+
+#include "pararun/parse.hpp"
 
 namespace pararun {
 
@@ -16,6 +19,37 @@ std::optional<VariantInfo> Kernel::find_variant(Backend b, const std::string& na
   for (auto& v : variants_of(b))
     if (v.name == name) return v;
   return std::nullopt;
+}
+
+namespace {
+
+bool same_letters(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> Kernel::parse_size(const std::string& text) const {
+  for (const auto& n : named_sizes())
+    if (same_letters(n.name, text)) return n.size;
+  return parse_count(text);
+}
+
+std::string Kernel::size_names() const {
+  std::string out;
+  for (const auto& n : named_sizes()) out += (out.empty() ? "" : ", ") + n.name;
+  return out;
+}
+
+std::string Kernel::describe(const Problem& p) const {
+  for (const auto& n : named_sizes())
+    if (n.size == p.size) return "class " + n.name + " (size " + std::to_string(p.size) + ")";
+  return "size " + std::to_string(p.size);
 }
 
 Registry& Registry::global() {

@@ -52,6 +52,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   r["variant"] = variant.name;
   r["size"] = spec.problem.size;
   r["size_meaning"] = kernel.size_meaning();
+  r["problem"] = kernel.describe(spec.problem);
   r["size_per_rank"] = {{"min", local_min}, {"max", local_max}};
   // Work per processing element: a rank's share over its threads (the unit of size_per_rank).
   r["size_per_pe"] = static_cast<double>(local_max) / ctx.threads;

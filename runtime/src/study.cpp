@@ -47,7 +47,11 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
       p.threads = threads;
       p.ranks = ranks;
       p.base_size = weak ? base : 0;
-      p.size = weak ? *k->weak_size(base, p.pes()) : base;
+      const auto weak_n = weak ? k->weak_size(base, p.pes()) : base;
+      if (!weak_n)
+        throw std::invalid_argument("weak scaling of '" + name + "' is not defined for " +
+                                    std::to_string(p.pes()) + " PEs");
+      p.size = *weak_n;
       p.id = name + "/" + to_string(b) + "/" + variant + "/n" + std::to_string(p.size) + "/t" +
              std::to_string(threads) + "/r" + std::to_string(ranks);
       points.push_back(p);

@@ -80,7 +80,8 @@ TEST(Cli, ListShowsEveryKernelBackendAndVariant) {
        {"matmul seq eigen", "matmul hybrid naive", "reduction mpi plain", "reduction omp simd",
         "stream seq copy", "stream hybrid triad", "stencil mpi blocking", "stencil mpi overlapped",
         "stencil hybrid overlapped", "mandelbrot omp static", "mandelbrot omp dynamic",
-        "mandelbrot omp guided", "mandelbrot mpi block", "mandelbrot mpi cyclic"})
+        "mandelbrot omp guided", "mandelbrot mpi block", "mandelbrot mpi cyclic", "cg seq csr",
+        "cg mpi rows", "cg hybrid rows", "ep omp batches", "ep mpi batches"})
     EXPECT_NE(out.find(needle), std::string::npos) << needle << "\n" << r.out;
 }
 
@@ -101,6 +102,35 @@ TEST(Cli, NewKernelsNameTheirReferenceInTheVerificationLine) {
   const Json rec = Json::parse(j.out);
   EXPECT_EQ(rec["verification"]["status"], "passed");
   EXPECT_DOUBLE_EQ(rec["bytes"].get<double>(), 16.0 * 50 * 50 * 20);  // 20 sweeps of 50 x 50
+}
+
+TEST(Cli, NpbKernelsNameClassReferenceAndError) {
+  Result e = run_cli("run ep -b omp -t 2 -n s -r 1");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("Problem: NPB EP class S (M = 24"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("Verification SUCCESSFUL: error "), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("NPB 3.3 EP class S published sums sx = -3.247834652034740e+03, sy = "
+                       "-6.958407078382297e+03"),
+            std::string::npos)
+      << e.out;
+  EXPECT_NE(e.out.find("13176389 Gaussian pairs"), std::string::npos) << e.out;
+  // CG's rows over 3 ranks (1400 rows do not divide by 3), the record names the class.
+  Result c = run_cli("run cg -b mpi -n S -r 1 --json", 3);
+  ASSERT_EQ(c.code, 0) << c.err;
+  const Json rec = Json::parse(c.out);
+  EXPECT_EQ(rec["size"], 1400);
+  EXPECT_EQ(rec["size_per_rank"]["max"], 467);
+  EXPECT_EQ(rec["size_per_rank"]["min"], 466);
+  EXPECT_NE(rec["problem"].get<std::string>().find("NPB CG class S (na = 1400, nonzer = 7"),
+            std::string::npos)
+      << rec["problem"];
+  EXPECT_LE(rec["verification"]["error"].get<double>(), 1e-10);
+  EXPECT_NE(rec["verification"]["reference"].get<std::string>().find("zeta = 8.5971775078648"),
+            std::string::npos);
+  // A zeta off by one part in 10^9 fails NPB's 1e-10 tolerance.
+  Result bad = run_cli("run cg -b hybrid -t 2 -n S -r 1 --inject-fault", 2);
+  EXPECT_EQ(bad.code, 1) << bad.err;
+  EXPECT_NE(bad.out.find("Verification FAILED"), std::string::npos) << bad.out;
 }
 
 TEST(Cli, InfoNamesTheToolchain) {
@@ -266,7 +296,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{
             "run nosuch -b seq -n 8",
-            "unknown kernel 'nosuch'; kernels: mandelbrot, matmul, reduction, stencil, stream"},
+            "unknown kernel 'nosuch'; kernels: cg, ep, mandelbrot, matmul, reduction, stencil, "
+            "stream"},
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",
@@ -291,6 +322,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
         BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
         BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
+        BadInput{"run cg -b seq -n 1000",
+                 "cg: na = 1000 is not an NPB class, so there is no published zeta to verify "
+                 "against; use class S, W, A, B or C"},
+        BadInput{"run ep -b omp -n 20", "ep: M = 20 is not an NPB class"},
+        BadInput{"run ep -b seq -n Q",
+                 "--size 'Q' is not a whole number (e.g. 1024 or 2^26) nor a class of ep (S, W, "
+                 "A, B, C)"},
         BadInput{"fly",
                  "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
                  "submit, run, "
@@ -522,6 +560,35 @@ TEST(Cli, StudyWithoutItsLauncherIsRefusedBeforeRunning) {
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
+}
+
+TEST(Cli, StudySizesTakeNpbClassNames) {
+  const pararun::test::TempDir tmp;
+  Result r = run_cli(
+      "study --kernels cg,ep --backends seq,mpi --ranks 2 --sizes S --reps 1 "
+      "--out " +
+      (tmp / "npb"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, int> points;
+  for (auto& l : lines(slurp(tmp / "npb/results.jsonl"))) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l.substr(0, 200);
+    points[j["kernel"].get<std::string>() + "/" + std::to_string(j["size"].get<int>()) + "/" +
+           std::to_string(j["ranks"].get<int>())]++;
+  }
+  const std::map<std::string, int> expected = {
+      {"cg/1400/1", 1}, {"cg/1400/2", 1}, {"ep/24/1", 1}, {"ep/24/2", 1}};
+  EXPECT_EQ(points, expected);
+  // A class name for all kernels needs every kernel to know it.
+  r = run_cli("study --kernels cg,matmul --backends seq --sizes W --out " + (tmp / "x"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--sizes: 'W' is not a whole number of at least 1 for kernel 'matmul'"),
+            std::string::npos)
+      << r.err;
+  r = run_cli("study --kernels cg --backends seq --sizes cg=Z --out " + (tmp / "x"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("nor a class of cg (S, W, A, B, C)"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(tmp / "x"));
 }
 
 TEST(Cli, StudyFromYamlWithPlotsReportAndFlagOverrides) {

@@ -22,18 +22,18 @@ ExecContext world_context(Backend b, int threads) {
 }  // namespace
 
 class DistributedKernels
-    : public ::testing::TestWithParam<std::tuple<std::string, int, std::uint64_t>> {};
+    : public ::testing::TestWithParam<std::tuple<std::tuple<std::string, std::uint64_t>, int>> {};
 
 // threads == 1: the mpi backend; threads > 1: hybrid. Sizes below the rank count leave some
 // ranks without rows or elements, which must still work.
 TEST_P(DistributedKernels, VerifiesAndCatchesCorruption) {
-  const auto& [kernel, threads, size] = GetParam();
+  const auto& [kernel_size, threads] = GetParam();
+  const auto& [kernel, size] = kernel_size;
   const ExecContext ctx = world_context(threads == 1 ? Backend::mpi : Backend::hybrid, threads);
   omp_set_num_threads(threads);
   test::check_all_variants(kernel, ctx, size);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, DistributedKernels,
-                         ::testing::Combine(::testing::ValuesIn(test::all_kernels()),
-                                            ::testing::Values(1, 2),
-                                            ::testing::ValuesIn(test::kSizes)));
+                         ::testing::Combine(::testing::ValuesIn(test::all_kernel_sizes()),
+                                            ::testing::Values(1, 2)));

@@ -29,6 +29,12 @@ struct Work {
 /// Which rate describes the kernel best (the one printed in tables).
 enum class Metric { gflops, gbytes };
 
+/// A size with a name, e.g. an NPB class: "S" -> 1400 rows.
+struct NamedSize {
+  std::string name;
+  std::uint64_t size = 0;
+};
+
 struct VariantInfo {
   Backend backend;
   std::string name;
@@ -65,6 +71,12 @@ class Kernel {
   virtual std::string summary() const = 0;
   /// What --size means for this kernel, e.g. "n: matrices are n x n".
   virtual std::string size_meaning() const = 0;
+  /// Sizes that have names (NPB classes), smallest first; --size and --sizes accept the names
+  /// (any case). A kernel whose check() accepts only these is tested at the first.
+  virtual std::vector<NamedSize> named_sizes() const { return {}; }
+  /// The problem in words for the output, e.g. "class S (na=1400, nonzer=7, niter=15)";
+  /// by default "size N" or, for a named size, "class NAME (size N)".
+  virtual std::string describe(const Problem& p) const;
   /// All variants; the first listed for a backend is that backend's default.
   virtual std::vector<VariantInfo> variants() const = 0;
   virtual Metric metric() const = 0;
@@ -90,6 +102,10 @@ class Kernel {
   std::vector<VariantInfo> variants_of(Backend b) const;
   std::optional<VariantInfo> find_variant(Backend b, const std::string& name) const;
   bool supports(Backend b) const { return !variants_of(b).empty(); }
+  /// A size given on the command line: one of named_sizes() or a whole number ("2^26").
+  std::optional<std::uint64_t> parse_size(const std::string& text) const;
+  /// "S, W, A" or "" when the kernel names no sizes.
+  std::string size_names() const;
 };
 
 }  // namespace pararun
