@@ -68,7 +68,8 @@ mpi_run() {  # mpi_run RANKS pararun run arguments
   local p=$1; shift
   local over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
   log "mpi $p ranks: $*"
-  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" "$exe" run "$@" --reps "$REPS" \
+  # shellcheck disable=SC2086  # MPIRUN_FLAGS: extra mpirun words, e.g. the hybrid mapping
+  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" ${MPIRUN_FLAGS:-} "$exe" run "$@" --reps "$REPS" \
     --max-reps $((REPS * 2)) --out "$records" >/dev/null || log "exit $? for mpi $p $*"
 }
 if part kernels; then
@@ -91,7 +92,8 @@ if part npb; then
     run npb -- $k -b seq -n "$NPB_CLASS"
     run npb -- $k -b omp -t 2 -n "$NPB_CLASS"
     for p in 2 4; do mpi_run "$p" $k -b mpi -n "$NPB_CLASS"; done
-    mpi_run 1 $k -b hybrid -t 2 -n "$NPB_CLASS"
+    # One rank with both cores (plain mpirun would bind it, and both threads, to one core).
+    MPIRUN_FLAGS="--map-by slot:PE=2 --bind-to core" mpi_run 1 $k -b hybrid -t 2 -n "$NPB_CLASS"
   done
 fi
 

@@ -87,9 +87,10 @@ void print_table(const Json& r) {
                 r["ceiling"]["pes"].get<int>());
   if (r["oversubscribed"].get<bool>())
     std::printf(
-        "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs: this measures "
-        "concurrency, not parallelism.\n",
-        r["threads"].get<int>(), r["ranks_per_node"].get<int>(), r["meta"]["cores"].get<int>());
+        "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs, of which their "
+        "affinity allows %d: this measures concurrency, not parallelism.\n",
+        r["threads"].get<int>(), r["ranks_per_node"].get<int>(), r["meta"]["cores"].get<int>(),
+        r["node_cpu_use"]["cpus_allowed"].get<int>());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <Eigen/Core>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -142,6 +143,31 @@ Json collect_metadata(const ExecContext& ctx) {
                                                              : "single";
   }
   return m;
+}
+
+NodeCpuUse busiest_node(const Json& affinity) {
+  std::map<std::string, std::pair<int, std::set<int>>> nodes;  // host -> (PEs, CPUs)
+  std::set<std::string> unknown;  // hosts with an affinity that could not be read
+  for (const auto& rank : affinity) {
+    const std::string host = rank.value("host", "");
+    auto& [pes, cpus] = nodes[host];
+    for (const auto& t : rank["threads"]) {
+      ++pes;
+      const auto list = parse_cpu_list(t.is_string() ? t.get<std::string>() : "");
+      if (list.empty()) unknown.insert(host);
+      cpus.insert(list.begin(), list.end());
+    }
+  }
+  NodeCpuUse worst;
+  for (const auto& [host, use] : nodes) {
+    if (unknown.count(host)) continue;
+    const int cpus = static_cast<int>(use.second.size());
+    // Fewer CPUs per PE is worse: compare cpus / pes without dividing.
+    if (worst.pes == 0 ||
+        static_cast<long>(cpus) * worst.pes < static_cast<long>(worst.cpus) * use.first)
+      worst = {host, use.first, cpus};
+  }
+  return worst;
 }
 
 }  // namespace pararun

@@ -64,7 +64,11 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   r["ranks"] = ctx.ranks;
   r["ranks_per_node"] = ctx.ranks_per_node;
   r["pes"] = ctx.threads * ctx.ranks;
-  r["oversubscribed"] = ctx.oversubscribed(online_cpus());
+  // More PEs on a node than it has CPUs, or than their affinity masks allow (a hybrid rank
+  // bound to one core by the launcher runs all its threads on that core).
+  const NodeCpuUse node = busiest_node(meta["affinity"]);
+  r["node_cpu_use"] = {{"host", node.host}, {"pes", node.pes}, {"cpus_allowed", node.cpus}};
+  r["oversubscribed"] = ctx.oversubscribed(online_cpus()) || node.cpus < node.pes;
   r["warmup"] = spec.timing.warmup;
   r["reps"] = t.samples.size();
   r["samples"] = t.samples;

@@ -61,6 +61,29 @@ std::string format_cpu_list(const std::vector<int>& cpus) {
   return out;
 }
 
+std::vector<int> parse_cpu_list(const std::string& list) {
+  std::vector<int> cpus;
+  if (!list.empty() && list.back() == ',') return cpus;
+  std::size_t i = 0;
+  auto number = [&](int& v) {
+    const std::size_t start = i;
+    v = 0;
+    while (i < list.size() && list[i] >= '0' && list[i] <= '9' && i - start < 6)
+      v = v * 10 + (list[i++] - '0');
+    return i > start;
+  };
+  while (i < list.size()) {
+    int a = 0, b = 0;
+    if (!number(a)) return {};
+    b = a;
+    if (i < list.size() && list[i] == '-' && (++i, !number(b))) return {};
+    if (b < a) return {};
+    for (int c = a; c <= b; ++c) cpus.push_back(c);
+    if (i < list.size() && list[i++] != ',') return {};
+  }
+  return cpus;
+}
+
 std::string thread_affinity() {
   cpu_set_t set;
   CPU_ZERO(&set);

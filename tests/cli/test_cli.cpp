@@ -41,12 +41,14 @@ const bool kRootOk = [] {
   return true;
 }();
 
-/// Runs `pararun ARGS` (or `mpirun -n NP pararun ARGS`) through the shell.
-Result run_cli(const std::string& args, int np = 0) {
+/// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.
+Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
   static const pararun::test::TempDir dir;
   const std::string out = dir / "stdout", err = dir / "stderr";
   std::string cmd = std::string(PARARUN_EXE) + " " + args;
-  if (np > 0) cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + cmd;
+  if (np > 0)
+    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + mpirun_flags +
+          " " + cmd;
   const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -236,6 +238,27 @@ TEST(Cli, HybridUnderMpirunWithFewerRowsThanRanks) {
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["size_per_rank"]["min"], 0);
   EXPECT_EQ(j["oversubscribed"], true);
+}
+
+TEST(Cli, HybridThreadsBoundToOneCoreAreFlaggedOversubscribed) {
+  // mpirun binds a rank to one core: its 2 threads then take turns on that core.
+  Result r = run_cli("run reduction -b hybrid -t 2 -n 2^16 -r 1 --json", 1, "--bind-to core");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["node_cpu_use"]["pes"], 2);
+  EXPECT_EQ(j["node_cpu_use"]["cpus_allowed"], 1);
+  EXPECT_EQ(j["oversubscribed"], true);
+  // Unbound, the 2 threads may use every CPU of the machine.
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  r = run_cli("run reduction -b hybrid -t 2 -n 2^16 -r 1 --json", 1, "--bind-to none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = Json::parse(r.out);
+  EXPECT_EQ(j["node_cpu_use"]["cpus_allowed"], cpus);
+  EXPECT_EQ(j["oversubscribed"], cpus < 2);
+  r = run_cli("run reduction -b hybrid -t 2 -n 2^16 -r 1", 1, "--bind-to core");
+  EXPECT_NE(r.out.find("of which their affinity allows 1: this measures concurrency"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(Cli, ReportComputesSpeedupAgainstBestSequential) {

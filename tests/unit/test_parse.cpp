@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "pararun/metadata.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/sysinfo.hpp"
 
 using namespace pararun;
 
@@ -54,4 +56,40 @@ TEST(Partition, GridIsAsSquareAsPossible) {
     EXPECT_EQ(g.cols, expected[i].second) << ranks[i];
     EXPECT_EQ(g.rows * g.cols, ranks[i]);
   }
+}
+
+TEST(CpuList, ParsesWhatFormatWrites) {
+  EXPECT_EQ(pararun::parse_cpu_list("0-3,6"), (std::vector<int>{0, 1, 2, 3, 6}));
+  EXPECT_EQ(pararun::parse_cpu_list("5"), (std::vector<int>{5}));
+  for (const std::vector<int>& cpus :
+       {std::vector<int>{0}, std::vector<int>{0, 1}, std::vector<int>{1, 3, 4, 5, 9}})
+    EXPECT_EQ(pararun::parse_cpu_list(pararun::format_cpu_list(cpus)), cpus);
+  for (const char* bad : {"", "unknown", "3-1", "1,", "-2", "1-", "0;1", "1234567"})
+    EXPECT_TRUE(pararun::parse_cpu_list(bad).empty()) << bad;
+}
+
+TEST(CpuList, BusiestNodeFindsPesSharingCpus) {
+  using pararun::Json;
+  auto rank = [](const char* host, std::vector<std::string> threads) {
+    return Json{{"host", host}, {"threads", threads}};
+  };
+  // Two threads each free to run on both CPUs, or pinned one per CPU: 2 PEs on 2 CPUs.
+  auto use = pararun::busiest_node(Json::array({rank("a", {"0-1", "0-1"})}));
+  EXPECT_EQ(use.pes, 2);
+  EXPECT_EQ(use.cpus, 2);
+  use = pararun::busiest_node(Json::array({rank("a", {"0", "1"})}));
+  EXPECT_EQ(use.cpus, 2);
+  // A rank bound to one core by the launcher, running two threads there: 2 PEs on 1 CPU.
+  use = pararun::busiest_node(Json::array({rank("a", {"0", "0"})}));
+  EXPECT_EQ(use.pes, 2);
+  EXPECT_EQ(use.cpus, 1);
+  // Two nodes: the one with fewer CPUs per PE is reported.
+  use = pararun::busiest_node(
+      Json::array({rank("a", {"0-3"}), rank("b", {"0"}), rank("b", {"0"}), rank("b", {"1"})}));
+  EXPECT_EQ(use.host, "b");
+  EXPECT_EQ(use.pes, 3);
+  EXPECT_EQ(use.cpus, 2);
+  // An unreadable affinity says nothing about its node.
+  use = pararun::busiest_node(Json::array({rank("a", {"unknown", "unknown"})}));
+  EXPECT_EQ(use.pes, 0);
 }

@@ -13,6 +13,17 @@ Json build_metadata();
 /// and the CPU affinity of every thread of every rank); the full result is on rank 0.
 Json collect_metadata(const ExecContext& ctx);
 
+/// The node whose processing elements (threads of its ranks) have the fewest CPUs each to run
+/// on, from collect_metadata's "affinity": how many PEs, and how many distinct CPUs their
+/// affinity masks allow. cpus < pes: they share CPUs (a rank bound to one core running two
+/// threads, or more ranks than cores) and the run measures concurrency, not parallelism.
+struct NodeCpuUse {
+  std::string host;
+  int pes = 0;
+  int cpus = 0;
+};
+NodeCpuUse busiest_node(const Json& affinity);
+
 /// OpenMP version from _OPENMP, e.g. "4.5 (201511)".
 std::string openmp_version();
 /// "3.4.0"

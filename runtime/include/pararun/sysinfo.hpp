@@ -17,6 +17,8 @@ std::uint64_t available_memory_bytes();
 std::string thread_affinity();
 /// "0-3,6" from a sorted CPU list.
 std::string format_cpu_list(const std::vector<int>& cpus);
+/// The CPUs of a list such as "0-3,6" (the inverse of format_cpu_list); empty if malformed.
+std::vector<int> parse_cpu_list(const std::string& list);
 /// Human-readable byte count, e.g. "1.5 GiB".
 std::string format_bytes(double bytes);
 /// The current UTC time as ISO 8601, e.g. "2026-11-22T23:50:41Z".
