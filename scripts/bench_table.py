@@ -31,6 +31,41 @@ def main(records_path, *ceilings_paths):
         if r["kernel"] == "matmul" and r["backend"] in ("seq", "omp"):
             gemm[(r["size"], r["threads"])][r["meta"]["env"].get("PARARUN_LABEL", r["variant"])] = r["gflops"]
     labels = ["pararun", "openblas-shipped", "openblas-skylakex", "eigen", "naive"]
+    if gemm:
+        gemm_table(gemm, labels, ceilings)
+
+    mpi = sorted((r["ranks"], r) for r in recs if r["kernel"] == "matmul" and r["backend"] == "mpi")
+    if mpi:
+        base = next((r["time"]["median"] for p, r in mpi if p == 1), None)
+        print("MPI matmul (SUMMA on a 2-D process grid, ParaRun GEMM per rank)")
+        for p, r in mpi:
+            s = base / r["time"]["median"] if base else None
+            over = "  oversubscribed: concurrency, not parallelism" if r["oversubscribed"] else ""
+            print(f"  n={r['size']} ranks={p}: {r['gflops']:.1f} GFLOP/s, median {r['time']['median']:.3f} s"
+                  + (f", speedup vs 1 rank {s:.2f}, efficiency {s / p:.2f}" if s else "") + over)
+        print()
+
+    reduction = [r for r in recs if r["kernel"] == "reduction"]
+    if reduction:
+        print("Reduction GB/s (n = 2^26 doubles, 512 MiB): median against the ceiling's median,")
+        print("best repetition against the ceiling's best")
+    for r in sorted(reduction, key=lambda r: (r["variant"], r["threads"])):
+        c = ceilings.get(r["threads"], {})
+        ceil, ceil_med = c.get("read_gbytes_per_s"), c.get("read_gbytes_per_s_median")
+        best = r["bytes"] / r["time"]["min"] * 1e-9
+        line = f"  {r['variant']:>6} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
+        if ceil_med:
+            line += f" ({r['gbytes_per_s'] / ceil_med:.0%} of {ceil_med:.1f})"
+        line += f", best rep {best:.1f} GB/s"
+        if ceil:
+            line += f" ({best / ceil:.0%} of {ceil:.1f})"
+        print(line)
+    kernels_tables(recs, ceilings)
+    if bad:
+        print(f"\n{len(bad)} run(s) failed verification and are left out above")
+
+
+def gemm_table(gemm, labels, ceilings):
     print("GEMM GFLOP/s (median of reps)")
     print(f"{'n':>5} {'thr':>3} " + " ".join(f"{l:>17}" for l in labels)
           + f" {'/best OpenBLAS':>14} {'/FMA peak':>9} {'/Eigen':>7} {'par.eff':>7}")
@@ -45,34 +80,6 @@ def main(records_path, *ceilings_paths):
         print(f"{n:>5} {t:>3} {cells} {ratio(own, blas):>14} {ratio(own, peak):>9} "
               f"{ratio(own, row.get('eigen')):>7} {eff:>7}")
     print()
-
-    mpi = sorted((r["ranks"], r) for r in recs if r["kernel"] == "matmul" and r["backend"] == "mpi")
-    if mpi:
-        base = next((r["time"]["median"] for p, r in mpi if p == 1), None)
-        print("MPI matmul (SUMMA on a 2-D process grid, ParaRun GEMM per rank)")
-        for p, r in mpi:
-            s = base / r["time"]["median"] if base else None
-            over = "  oversubscribed: concurrency, not parallelism" if r["oversubscribed"] else ""
-            print(f"  n={r['size']} ranks={p}: {r['gflops']:.1f} GFLOP/s, median {r['time']['median']:.3f} s"
-                  + (f", speedup vs 1 rank {s:.2f}, efficiency {s / p:.2f}" if s else "") + over)
-        print()
-
-    print("Reduction GB/s (n = 2^26 doubles, 512 MiB): median against the ceiling's median,")
-    print("best repetition against the ceiling's best")
-    for r in sorted((r for r in recs if r["kernel"] == "reduction"), key=lambda r: (r["variant"], r["threads"])):
-        c = ceilings.get(r["threads"], {})
-        ceil, ceil_med = c.get("read_gbytes_per_s"), c.get("read_gbytes_per_s_median")
-        best = r["bytes"] / r["time"]["min"] * 1e-9
-        line = f"  {r['variant']:>6} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
-        if ceil_med:
-            line += f" ({r['gbytes_per_s'] / ceil_med:.0%} of {ceil_med:.1f})"
-        line += f", best rep {best:.1f} GB/s"
-        if ceil:
-            line += f" ({best / ceil:.0%} of {ceil:.1f})"
-        print(line)
-    kernels_tables(recs, ceilings)
-    if bad:
-        print(f"\n{len(bad)} run(s) failed verification and are left out above")
 
 
 def kernels_tables(recs, ceilings):
