@@ -77,7 +77,12 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
   for (const auto& g : groups) {
     if (!out.empty()) out += "\n";
     out += g.kernel + (g.scaling == "weak" ? ", weak scaling from size " : ", size ") +
-           std::to_string(g.size) + (g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
+           std::to_string(g.size);
+    // The kernel's own name for the problem (an NPB class), when it says more than the size.
+    const std::string problem = g.rows.empty() ? "" : g.rows.front().record.value("problem", "");
+    if (g.scaling != "weak" && !problem.empty() && problem != "size " + std::to_string(g.size))
+      out += " [" + problem + "]";
+    out += std::string(g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
     if (g.scaling == "weak")
       out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
     else if (g.baseline)

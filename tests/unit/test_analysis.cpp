@@ -68,3 +68,19 @@ TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
   EXPECT_FALSE(groups[1].rows[0].speedup.has_value());
   EXPECT_NE(format_report(groups).find("no verified sequential run"), std::string::npos);
 }
+
+TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {
+  Json seq = rec("cg", "seq", "csr", 1, 1, 1.0, true, 1400);
+  seq["problem"] = "NPB CG class S (na = 1400)";
+  Json omp = rec("cg", "omp", "csr", 2, 1, 0.5, true, 1400);
+  omp["problem"] = seq["problem"];
+  for (auto* r : {&seq, &omp}) (*r)["scaling"] = "strong";
+  const std::string text = format_report(analyse({seq, omp}));
+  EXPECT_NE(text.find("cg, size 1400 [NPB CG class S (na = 1400)] (strong scaling): speedup"),
+            std::string::npos)
+      << text;
+  // A plain "size N" adds nothing and is left out.
+  Json plain = rec("mm", "seq", "naive", 1, 1, 1.0);
+  plain["problem"] = "size 100";
+  EXPECT_EQ(format_report(analyse({plain})).find("["), std::string::npos);
+}
