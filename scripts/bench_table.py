@@ -99,7 +99,7 @@ def kernels_tables(recs, ceilings):
         seq = [r["time"]["median"] for r in stencil if r["backend"] == "seq"]
         for r in sorted(stencil, key=lambda r: (r["backend"] != "seq", r["ranks"], r["threads"], r["variant"])):
             pes = r["threads"] * r["ranks"]
-            c = ceilings.get(min(pes, max(ceilings or [1])), {}).get("read_gbytes_per_s_median")
+            c = read_ceiling(ceilings, pes)
             line = (f"  {r['backend']:>4} {r['variant']:>10} threads={r['threads']} ranks={r['ranks']}:"
                     f" {r['time']['median'] * 1e3:.1f} ms, {r['gbytes_per_s']:.1f} GB/s")
             if c:
@@ -120,13 +120,25 @@ def kernels_tables(recs, ceilings):
         for r in sorted(mandel, key=lambda r: (r["backend"] != "seq", r["backend"], r["ranks"], r["variant"])):
             line = (f"  {r['backend']:>4} {r['variant']:>7} threads={r['threads']} ranks={r['ranks']}:"
                     f" {r['time']['median'] * 1e3:.1f} ms")
-            if seq:
-                s = seq[0] / r["time"]["median"]
-                line += f", speedup {s:.2f}, efficiency {s / (r['threads'] * r['ranks']):.2f}"
-            if r.get("oversubscribed"):
-                line += "  oversubscribed: concurrency, not parallelism"
-            print(line)
+            print(line + scaling_note(seq, r))
     npb_tables(recs, ceilings)
+
+
+def scaling_note(seq, r):
+    """", speedup S, efficiency E" against the sequential median seq[0], and the oversubscribed
+    label."""
+    note = ""
+    if seq:
+        s = seq[0] / r["time"]["median"]
+        note += f", speedup {s:.2f}, efficiency {s / (r['threads'] * r['ranks']):.2f}"
+    if r.get("oversubscribed"):
+        note += "  oversubscribed: concurrency, not parallelism"
+    return note
+
+
+def read_ceiling(ceilings, pes):
+    """The read-only ceiling's median at pes threads (the largest measured count beyond)."""
+    return ceilings.get(min(pes, max(ceilings or [1])), {}).get("read_gbytes_per_s_median")
 
 
 def npb_tables(recs, ceilings):
@@ -143,16 +155,11 @@ def npb_tables(recs, ceilings):
             line = (f"  {r['backend']:>6} threads={r['threads']} ranks={r['ranks']}:"
                     f" {r['time']['median'] * 1e3:.1f} ms, {r['gflops'] * 1e3:.0f} Mop/s")
             if kernel == "cg":
-                c = ceilings.get(min(pes, max(ceilings or [1])), {}).get("read_gbytes_per_s_median")
+                c = read_ceiling(ceilings, pes)
                 line += f", {r['gbytes_per_s']:.1f} GB/s"
                 if c:
                     line += f" ({r['gbytes_per_s'] / c:.0%} of the read ceiling {c:.1f})"
-            if seq:
-                s = seq[0] / r["time"]["median"]
-                line += f", speedup {s:.2f}, efficiency {s / pes:.2f}"
-            if r.get("oversubscribed"):
-                line += "  oversubscribed: concurrency, not parallelism"
-            print(line)
+            print(line + scaling_note(seq, r))
 
 
 if __name__ == "__main__":
