@@ -80,7 +80,7 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
            std::to_string(g.size);
     // The kernel's own name for the problem (an NPB class), when it says more than the size.
     const std::string problem = g.rows.empty() ? "" : g.rows.front().record.value("problem", "");
-    if (g.scaling != "weak" && !problem.empty() && problem != "size " + std::to_string(g.size))
+    if (g.scaling != "weak" && !problem.empty() && problem.rfind("size ", 0) != 0)
       out += " [" + problem + "]";
     out += std::string(g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
     if (g.scaling == "weak")

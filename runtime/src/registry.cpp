@@ -49,7 +49,7 @@ std::string Kernel::size_names() const {
 std::string Kernel::describe(const Problem& p) const {
   for (const auto& n : named_sizes())
     if (n.size == p.size) return "class " + n.name + " (size " + std::to_string(p.size) + ")";
-  return "size " + std::to_string(p.size);
+  return "size " + std::to_string(p.size) + " (" + size_meaning() + ")";
 }
 
 Registry& Registry::global() {

@@ -79,8 +79,8 @@ TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {
   EXPECT_NE(text.find("cg, size 1400 [NPB CG class S (na = 1400)] (strong scaling): speedup"),
             std::string::npos)
       << text;
-  // A plain "size N" adds nothing and is left out.
+  // A plain "size N (meaning)" adds nothing to the heading and is left out.
   Json plain = rec("mm", "seq", "naive", 1, 1, 1.0);
-  plain["problem"] = "size 100";
+  plain["problem"] = "size 100 (n: the rows)";
   EXPECT_EQ(format_report(analyse({plain})).find("["), std::string::npos);
 }

@@ -75,7 +75,7 @@ class Kernel {
   /// (any case). A kernel whose check() accepts only these is tested at the first.
   virtual std::vector<NamedSize> named_sizes() const { return {}; }
   /// The problem in words for the output, e.g. "class S (na=1400, nonzer=7, niter=15)";
-  /// by default "size N" or, for a named size, "class NAME (size N)".
+  /// by default "size N (size_meaning())" or, for a named size, "class NAME (size N)".
   virtual std::string describe(const Problem& p) const;
   /// All variants; the first listed for a backend is that backend's default.
   virtual std::vector<VariantInfo> variants() const = 0;
