@@ -119,9 +119,7 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   const auto size = kernel->parse_size(o.size);
   if (!size)
     usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)" +
-          (kernel->size_names().empty()
-               ? ""
-               : " nor a class of " + o.kernel + " (" + kernel->size_names() + ")"));
+          kernel->size_name_hint());
   if (*size == 0) usage("--size must be at least 1");
   const auto seed = parse_count(o.seed);
   if (!seed) usage("--seed '" + o.seed + "' is not a whole number");

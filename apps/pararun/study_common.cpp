@@ -100,10 +100,10 @@ StudySpec study_spec(const StudyOptions& o) {
       const auto n = k ? k->parse_size(value) : parse_count(value);
       if (!n || *n == 0)
         usage("--sizes: '" + value + "' is not a whole number of at least 1" +
-              (k && !k->size_names().empty()
-                   ? " nor a class of " + name + " (" + k->size_names() + ")"
-                   : (name.empty() ? "" : " for kernel '" + name + "'")));
-      spec.sizes.emplace_back(kernel.empty() && kernels.size() > 1 ? name : kernel, *n);
+              (!k                         ? ""
+               : k->named_sizes().empty() ? " for kernel '" + name + "'"
+                                          : k->size_name_hint()));
+      spec.sizes.emplace_back(name, *n);
     }
   }
   spec.scaling = o.scaling;

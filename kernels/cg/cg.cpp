@@ -175,12 +175,6 @@ class CgInstance : public Instance {
     }
   }
 
-  std::uint64_t nonzeros() const {
-    std::uint64_t mine = a_.col.size(), all = mine;
-    if (ctx_.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, ctx_.comm);
-    return all;
-  }
-
   void run() override {
     std::fill(x_.begin(), x_.end(), 1.0);
     for (int it = 0; it < class_.niter; ++it) {

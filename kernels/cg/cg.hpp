@@ -12,7 +12,7 @@ struct ClassInfo {
   std::uint64_t na;  ///< rows
   int nonzer, niter;
   double shift, zeta;  ///< zeta: NPB's published value
-  std::uint64_t nnz;   ///< nonzeros of the generated matrix (a test checks the generator)
+  std::uint64_t nnz;   ///< nonzeros make_matrix generates (a test checks S and W)
 };
 
 // NPB 3.3 parameters and published zeta values (cg.f / cg.c); rcond = 0.1 for all.

@@ -86,21 +86,21 @@ class EpInstance : public Instance {
         batches_(block_range(std::uint64_t{1} << (p.size - kLogBatch),
                              static_cast<std::uint64_t>(ctx.ranks),
                              static_cast<std::uint64_t>(ctx.rank))),
-        buffers_(static_cast<std::size_t>(ctx.threads), std::vector<double>(2 * kBatchPairs, 0.0)) {
-  }
+        buffers_(static_cast<std::size_t>(ctx.threads), std::vector<double>(2 * kBatchPairs, 0.0)),
+        per_thread_(static_cast<std::size_t>(ctx.threads)) {}
 
   void run() override {
-    std::vector<Tally> per_thread(static_cast<std::size_t>(ctx_.threads));
+    std::fill(per_thread_.begin(), per_thread_.end(), Tally{});
     const auto count = static_cast<std::int64_t>(batches_.count);
 #pragma omp parallel num_threads(ctx_.threads) if (ctx_.threads > 1)
     {
       const auto me = static_cast<std::size_t>(omp_get_thread_num());
 #pragma omp for schedule(static)
       for (std::int64_t i = 0; i < count; ++i)
-        batch(batches_.begin + static_cast<std::uint64_t>(i), buffers_[me].data(), per_thread[me]);
+        batch(batches_.begin + static_cast<std::uint64_t>(i), buffers_[me].data(), per_thread_[me]);
     }
     std::array<double, 2 + kAnnuli> local{};
-    for (const auto& t : per_thread) {
+    for (const auto& t : per_thread_) {
       local[0] += t.sx;
       local[1] += t.sy;
       for (int l = 0; l < kAnnuli; ++l) local[2 + l] += t.q[static_cast<std::size_t>(l)];
@@ -140,7 +140,8 @@ class EpInstance : public Instance {
   ExecContext ctx_;
   const ClassInfo* class_;
   Range batches_;
-  std::vector<std::vector<double>> buffers_;
+  std::vector<std::vector<double>> buffers_;  // one per thread: its uniform numbers
+  std::vector<Tally> per_thread_;
   Tally result_;
 };
 

@@ -1,6 +1,7 @@
 #include "pararun/registry.hpp"
 
-#include <cctype>
+#include <strings.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,29 +22,16 @@ std::optional<VariantInfo> Kernel::find_variant(Backend b, const std::string& na
   return std::nullopt;
 }
 
-namespace {
-
-bool same_letters(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-}  // namespace
-
 std::optional<std::uint64_t> Kernel::parse_size(const std::string& text) const {
   for (const auto& n : named_sizes())
-    if (same_letters(n.name, text)) return n.size;
+    if (strcasecmp(n.name.c_str(), text.c_str()) == 0) return n.size;
   return parse_count(text);
 }
 
-std::string Kernel::size_names() const {
-  std::string out;
-  for (const auto& n : named_sizes()) out += (out.empty() ? "" : ", ") + n.name;
-  return out;
+std::string Kernel::size_name_hint() const {
+  std::string names;
+  for (const auto& n : named_sizes()) names += (names.empty() ? "" : ", ") + n.name;
+  return names.empty() ? "" : " nor a class of " + name() + " (" + names + ")";
 }
 
 std::string Kernel::describe(const Problem& p) const {

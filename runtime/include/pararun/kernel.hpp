@@ -104,8 +104,9 @@ class Kernel {
   bool supports(Backend b) const { return !variants_of(b).empty(); }
   /// A size given on the command line: one of named_sizes() or a whole number ("2^26").
   std::optional<std::uint64_t> parse_size(const std::string& text) const;
-  /// "S, W, A" or "" when the kernel names no sizes.
-  std::string size_names() const;
+  /// For a size that parse_size refused: " nor a class of cg (S, W, A)", or "" when the
+  /// kernel names no sizes.
+  std::string size_name_hint() const;
 };
 
 }  // namespace pararun
