@@ -46,7 +46,7 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");
   if (!o.out.empty())
-    if (std::string why = output_path_problem(o.out); !why.empty()) usage(why);
+    if (std::string why = output_file_problem(o.out); !why.empty()) usage(why);
 
   Config config;
   config.tasks = o.tasks;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <tuple>
 
 #include "commands.hpp"
 #include "pararun/backend.hpp"
@@ -208,6 +209,16 @@ int main(int argc, char** argv) {
   }
 
   o.threads_given = run->count("--threads") > 0;
+  // An output named but empty (-o '') would silently write nothing.
+  for (auto [sub, flag, value] :
+       {std::make_tuple(run, "--out", &o.out), std::make_tuple(conc, "--out", &co.out),
+        std::make_tuple(report, "--csv", &csv), std::make_tuple(study, "--out", &so.out),
+        std::make_tuple(submit, "--out", &so.out)})
+    if (sub->parsed() && sub->count(flag) > 0 && value->empty()) {
+      if (prints_messages())
+        std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
+      return exit_together(app::kExitUsage);
+    }
 
   try {
     if (cli.got_subcommand("list")) return app::list_command();

@@ -181,7 +181,7 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*kernel, spec, ctx), ctx);
-  agree(ctx.is_root() && !o.out.empty() ? output_path_problem(o.out) : "", ctx);
+  agree(ctx.is_root() && !o.out.empty() ? output_file_problem(o.out) : "", ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
   RunOutcome outcome = execute(*kernel, *variant, spec, ctx);

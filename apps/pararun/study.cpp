@@ -152,7 +152,7 @@ int study_command(const StudyOptions& o) {
                              {"points_done", total - static_cast<int>(left.size())},
                              {"points_left", left},
                              {"resume", "pararun study ... --out " + dir + " --resume"}};
-    write_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
+    write_file_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
     std::fprintf(stderr,
                  "pararun: study stopped by signal %d (%s): %d of %d points done, records kept "
                  "in %s; continue with --out %s --resume\n",

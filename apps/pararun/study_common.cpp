@@ -51,16 +51,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) usage("cannot write '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) usage("cannot write '" + path + "'");
-}
-
 namespace {
 
 std::vector<int> counts(const std::string& list, const std::string& option) {
@@ -140,25 +130,28 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   } else {
     if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
       usage("'" + dir + "' exists and is not a folder");
-    if (const std::string parent = dir.substr(0, dir.find_last_of('/'));
-        dir.find('/') != std::string::npos && !parent.empty() && stat(parent.c_str(), &st) != 0 &&
-        std::system(("mkdir -p '" + parent + "'").c_str()) != 0)
-      usage("cannot create '" + parent + "'");
-    if (stat(dir.c_str(), &st) != 0 && mkdir(dir.c_str(), 0755) != 0)
-      usage("cannot create the output folder '" + dir + "'");
-    if (!std::string(output_path_problem(dir + "/results.jsonl")).empty())
-      usage(output_path_problem(dir + "/results.jsonl"));
-    write_atomically(manifest_path, manifest.dump(2) + "\n");
+    // The folder's name reaches job scripts (pararun submit): no control characters.
+    if (const std::string why = make_dirs(dir); !why.empty()) usage(why);
+    for (const char* file :
+         {"/results.jsonl", "/study.json", "/report.md", "/speedup.csv", "/analysis.json"})
+      if (const std::string why = output_file_problem(dir + file); !why.empty()) usage(why);
+    write_file_atomically(manifest_path, manifest.dump(2) + "\n");
   }
   mkdir((dir + "/logs").c_str(), 0755);
   return dir;
+}
+
+void warn_bad_lines(const RecordFile& rf) {
+  for (const auto& p : rf.problems) std::fprintf(stderr, "pararun: warning: %s\n", p.c_str());
 }
 
 std::vector<std::string> done_points(const std::string& dir) {
   struct stat st {};
   const std::string results = dir + "/results.jsonl";
   if (stat(results.c_str(), &st) != 0) return {};
-  return completed_points(read_records(results).records);
+  const RecordFile rf = read_records(results);
+  warn_bad_lines(rf);
+  return completed_points(rf.records);
 }
 
 int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
@@ -210,8 +203,45 @@ int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::optional<std::string> capture_output(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, 0);
+    dup2(fds[1], 1);
+    dup2(null, 2);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
+}
+
 std::string write_study_report(const std::string& dir, const std::string& title) {
   const RecordFile rf = read_records(dir + "/results.jsonl");
+  warn_bad_lines(rf);
   const auto groups = analyse(rf.records);
   std::string text = format_report(groups);
   // Points of the study without a verified record (failed, abandoned or never run).
@@ -231,6 +261,7 @@ std::string write_study_report(const std::string& dir, const std::string& title)
   }
   std::fputs(text.c_str(), stdout);
   write_csv(dir + "/speedup.csv", groups);
+  write_file_atomically(dir + "/analysis.json", analysis_json(groups).dump(1) + "\n");
 
   // Plots through Debian's matplotlib, when it is there; the study stands without them.
   const std::string plot_log = dir + "/logs/plot.log";
@@ -261,7 +292,7 @@ std::string write_study_report(const std::string& dir, const std::string& title)
     md += "| environment | " + m.value("env", Json::object()).dump() + " |\n";
     if (m.contains("slurm") && !m["slurm"].empty()) md += "| slurm | " + m["slurm"].dump() + " |\n";
   }
-  write_atomically(dir + "/report.md", md);
+  write_file_atomically(dir + "/report.md", md);
   std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),
               images.empty() ? "" : ", plots");
   return text;

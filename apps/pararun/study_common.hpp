@@ -2,6 +2,7 @@
 // options, its output folder, running a child process, and the written report.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,8 @@ std::vector<std::string> split(const std::string& s, char sep = ',');
 bool on_path(const std::string& program);
 std::string self_executable();
 std::string slurp(const std::string& path);
-/// Writes `text` to `path` through a temporary file and a rename: never half a file.
-void write_atomically(const std::string& path, const std::string& text);
+/// Prints each bad line of a results file as a warning ("pararun: warning: FILE:LINE: ...").
+void warn_bad_lines(const RecordFile& rf);
 
 /// The study the options describe and its points; bad options are usage errors.
 StudySpec study_spec(const StudyOptions& o);
@@ -35,7 +36,12 @@ std::vector<std::string> done_points(const std::string& dir);
 int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
                    const volatile int* stop = nullptr);
 
-/// Analyses the study in `dir`: prints the report table, writes speedup.csv, the plots
+/// Runs argv (no shell) with stdin and stderr on /dev/null; its standard output, or nullopt
+/// when it cannot start or exits non-zero.
+std::optional<std::string> capture_output(const std::vector<std::string>& args);
+
+/// Analyses the study in `dir`: prints the report table, writes speedup.csv, analysis.json,
+/// the plots
 /// (Debian's matplotlib) and report.md headed by `title`. Returns the report text.
 std::string write_study_report(const std::string& dir, const std::string& title);
 

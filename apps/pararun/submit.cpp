@@ -36,22 +36,12 @@ std::string command_line(const std::vector<std::string>& args) {
   return s;
 }
 
-/// Runs a command through the shell; its standard output, or nullopt when it fails.
-std::optional<std::string> capture(const std::string& command) {
-  FILE* f = popen((command + " 2>/dev/null").c_str(), "r");
-  if (!f) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  return pclose(f) == 0 ? std::optional<std::string>(out) : std::nullopt;
-}
-
 Partition query_partition(const std::string& wanted) {
   for (char c : wanted)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
       usage("--partition '" + wanted + "' is not a partition name");
   // One line per node and partition: "NAME PARTITION CPUS", the default partition marked '*'.
-  const auto out = capture("sinfo -h -N -o '%N %P %c'");
+  const auto out = capture_output({"sinfo", "-h", "-N", "-o", "%N %P %c"});
   if (!out) usage("sinfo failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
   Partition p;
   std::set<std::string> nodes;
@@ -197,8 +187,11 @@ int submit_command(const StudyOptions& o) {
   }
 
   auto submit = [&](const Script& s, const std::string& extra) {
-    write_atomically(s.path, s.text);
-    const auto out = capture("sbatch --parsable " + extra + quote(s.path));
+    write_file_atomically(s.path, s.text);
+    std::vector<std::string> argv = {"sbatch", "--parsable"};
+    if (!extra.empty()) argv.push_back(extra);
+    argv.push_back(s.path);
+    const auto out = capture_output(argv);
     const std::string id = out ? out->substr(0, out->find_first_of(";\n")) : "";
     if (id.empty()) {
       std::fprintf(stderr, "pararun: error: sbatch refused %s (try: sbatch %s)\n", s.path.c_str(),
@@ -216,7 +209,7 @@ int submit_command(const StudyOptions& o) {
     std::printf("submitted job array %s: %d point(s), at most %d at once (%s)\n", id.c_str(),
                 s.tasks, o.max_parallel, s.path.c_str());
   }
-  const std::string report_id = submit(report, "--dependency=afterany" + deps + " ");
+  const std::string report_id = submit(report, "--dependency=afterany" + deps);
   std::printf("submitted report job %s (after the array ends)\n", report_id.c_str());
   std::string jobs = deps.substr(1) + ":" + report_id;
   std::replace(jobs.begin(), jobs.end(), ':', ',');

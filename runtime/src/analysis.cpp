@@ -72,6 +72,54 @@ std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
   return groups;
 }
 
+Json analysis_json(const std::vector<ReportGroup>& groups) {
+  auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
+  Json out = {{"schema", "pararun.analysis/1"}, {"groups", Json::array()}};
+  for (const auto& g : groups) {
+    Json jg = {{"kernel", g.kernel},  {"size", g.size},        {"scaling", g.scaling},
+               {"baseline", nullptr}, {"rows", Json::array()}, {"fits", Json::array()}};
+    if (g.baseline)
+      jg["baseline"] = {{"variant", g.baseline->value("variant", "")},
+                        {"median_s", median_of(*g.baseline)}};
+    for (const auto& row : g.rows) {
+      const Json& r = row.record;
+      Json jr = {{"backend", r.value("backend", "")},
+                 {"variant", r.value("variant", "")},
+                 {"threads", r.value("threads", 0)},
+                 {"ranks", r.value("ranks", 0)},
+                 {"pes", r.value("pes", 1)},
+                 {"size", r.value("size", std::uint64_t{0})},
+                 {"status", r.value("status", "")},
+                 {"verified", verified(r)},
+                 {"oversubscribed", r.value("oversubscribed", false)},
+                 {"median_s", nullptr},
+                 {"ci_s", nullptr},
+                 {"speedup", opt(row.speedup)},
+                 {"efficiency", opt(row.efficiency)},
+                 {"relative", opt(row.relative)},
+                 {"karp_flatt", opt(row.karp_flatt)}};
+      if (r.contains("point")) jr["point"] = r["point"];
+      if (r.contains("time")) {
+        jr["median_s"] = median_of(r);
+        jr["ci_s"] = r["time"]["ci95"];
+      }
+      jg["rows"].push_back(std::move(jr));
+    }
+    for (const auto& f : g.fits)
+      jg["fits"].push_back(
+          {{"series", f.series},
+           {"model", "amdahl: T(p) = a + b / p"},
+           {"a_s", f.fit.a},
+           {"b_s", f.fit.b},
+           {"serial_fraction", f.fit.serial_fraction},
+           {"max_speedup", f.fit.max_speedup > 0 ? Json(f.fit.max_speedup) : Json(nullptr)},
+           {"r2", f.fit.r2},
+           {"points", f.fit.points}});
+    out["groups"].push_back(std::move(jg));
+  }
+  return out;
+}
+
 std::string format_report(const std::vector<ReportGroup>& groups) {
   std::string out;
   for (const auto& g : groups) {

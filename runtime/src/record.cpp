@@ -12,46 +12,74 @@
 
 namespace pararun {
 
-namespace {
-
-std::string parent_dir(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-}  // namespace
-
-std::string output_path_problem(const std::string& path) {
-  if (path.empty()) return "the output path is empty";
-  if (path.back() == '/') return "output path '" + path + "' names a folder, not a file";
-  const std::string dir = parent_dir(path);
-  struct stat st {};
-  if (stat(dir.c_str(), &st) != 0) return "output folder '" + dir + "' does not exist";
-  if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a folder";
-  if (access(dir.c_str(), W_OK | X_OK) != 0) return "output folder '" + dir + "' is not writable";
-  if (stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return "output path '" + path + "' is a folder, not a file";
-    if (access(path.c_str(), W_OK) != 0) return "output file '" + path + "' is not writable";
+std::string record_problem(const Json& r) {
+  if (!r.is_object()) return "not a JSON object";
+  if (r.value("schema", Json()) != kRecordSchema)
+    return std::string("not a ParaRun record (schema '") + kRecordSchema + "')";
+  // The fields the readers use, with the type each must have where present.
+  const std::pair<const char*, bool (Json::*)() const noexcept> typed[] = {
+      {"kernel", &Json::is_string},
+      {"backend", &Json::is_string},
+      {"variant", &Json::is_string},
+      {"status", &Json::is_string},
+      {"scaling", &Json::is_string},
+      {"point", &Json::is_string},
+      {"problem", &Json::is_string},
+      {"metric", &Json::is_string},
+      {"size", &Json::is_number_unsigned},
+      {"base_size", &Json::is_number_unsigned},
+      {"threads", &Json::is_number_unsigned},
+      {"ranks", &Json::is_number_unsigned},
+      {"pes", &Json::is_number_unsigned},
+      {"exit_code", &Json::is_number_integer},
+      {"gflops", &Json::is_number},
+      {"gbytes_per_s", &Json::is_number},
+      {"oversubscribed", &Json::is_boolean},
+      {"time", &Json::is_object},
+      {"meta", &Json::is_object},
+      {"samples", &Json::is_array}};
+  for (const auto& [key, is_type] : typed)
+    if (r.contains(key) && !(r[key].*is_type)())
+      return std::string("field '") + key + "' has the wrong type (" + r[key].type_name() + ")";
+  for (const char* key : {"kernel", "backend", "status"})
+    if (!r.contains(key)) return std::string("field '") + key + "' is missing";
+  if (r.contains("time")) {
+    const Json& t = r["time"];
+    if (!t.contains("median") || !t["median"].is_number())
+      return "field 'time.median' is missing or not a number";
+    if (!t.contains("ci95") || !t["ci95"].is_array() || t["ci95"].size() != 2 ||
+        !t["ci95"][0].is_number() || !t["ci95"][1].is_number())
+      return "field 'time.ci95' is not a pair of numbers";
+  } else if (r["status"] == "ok") {
+    return "a record with status 'ok' has no 'time'";
   }
   return {};
 }
 
 void append_record(const std::string& path, const Json& record) {
-  const std::string line = record.dump() + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw std::runtime_error("cannot open '" + path + "' for appending: " + std::strerror(errno));
+  std::string line = record.dump() + "\n";
+  // Read and write: the last byte is read back. O_NONBLOCK: a FIFO without a reader fails at once
+  // instead of blocking the run.
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0) throw WriteError("cannot open '" + path + "' for appending: " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw WriteError("'" + path + "' is not a regular file; records go to regular files only");
+  }
   // flock serialises writers (e.g. Slurm array tasks); O_APPEND puts each write at the end.
   if (flock(fd, LOCK_EX) != 0) {
     const int err = errno;
     ::close(fd);
-    throw std::runtime_error("cannot lock '" + path + "': " + std::strerror(err));
+    throw WriteError("cannot lock '" + path + "': " + std::strerror(err));
   }
-  struct stat st {};
   fstat(fd, &st);
   const off_t size_before = st.st_size;
+  // A writer that died mid-line left a partial last line: end it, so that this record starts
+  // a line of its own (readers name the partial one as a bad line and skip it).
+  char last = '\n';
+  if (size_before > 0 && pread(fd, &last, 1, size_before - 1) == 1 && last != '\n')
+    line.insert(line.begin(), '\n');
   const ssize_t n = ::write(fd, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size())) {
     const int err = errno;
@@ -59,10 +87,14 @@ void append_record(const std::string& path, const Json& record) {
     if (n > 0 && ftruncate(fd, size_before) != 0) { /* nothing more can be done */
     }
     ::close(fd);
-    throw std::runtime_error("cannot write to '" + path +
-                             "': " + (n < 0 ? std::strerror(err) : "short write (disk full?)"));
+    throw WriteError("cannot write to '" + path +
+                     "': " + (n < 0 ? std::strerror(err) : "short write (disk full?)"));
   }
-  fsync(fd);
+  if (fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw WriteError("cannot write to '" + path + "': " + std::strerror(err));
+  }
   ::close(fd);
 }
 
@@ -82,8 +114,8 @@ RecordFile read_records(const std::string& path) {
     Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
       out.problems.push_back(where + "not JSON");
-    } else if (!j.is_object() || j.value("schema", "") != kRecordSchema) {
-      out.problems.push_back(where + "not a ParaRun record (schema '" + kRecordSchema + "')");
+    } else if (const std::string why = record_problem(j); !why.empty()) {
+      out.problems.push_back(where + why + "; line skipped");
     } else {
       out.records.push_back(std::move(j));
     }

@@ -1,5 +1,7 @@
 #include "pararun/study.hpp"
 
+#include "pararun/runner.hpp"
+
 #include <algorithm>
 #include <set>
 #include <stdexcept>
@@ -54,6 +56,16 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
       p.size = *weak_n;
       p.id = name + "/" + to_string(b) + "/" + variant + "/n" + std::to_string(p.size) + "/t" +
              std::to_string(threads) + "/r" + std::to_string(ranks);
+      // What every process of the point would refuse (the kernel's own check, a rank's memory
+      // beyond this node's) is refused now, before anything is launched.
+      RunSpec run;
+      run.problem = {p.size, 42};
+      ExecContext ctx;
+      ctx.backend = b;
+      ctx.threads = threads;
+      ctx.ranks = ranks;
+      if (const std::string why = run_problem(*k, run, ctx); !why.empty())
+        throw std::invalid_argument("point " + p.id + ": " + why);
       points.push_back(p);
     };
     for (Backend b : spec.backends) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../temp_dir.hpp"
+#include "pararun/files.hpp"
 #include "pararun/record.hpp"
 
 using namespace pararun;
@@ -22,7 +23,8 @@ std::vector<std::string> lines_of(const std::string& path) {
 }
 
 Json sample_record(int i) {
-  return {{"schema", kRecordSchema}, {"kernel", "k"}, {"i", i}, {"pad", std::string(300, 'x')}};
+  return {{"schema", kRecordSchema}, {"kernel", "k"}, {"backend", "seq"},
+          {"status", "error"},       {"i", i},        {"pad", std::string(300, 'x')}};
 }
 
 }  // namespace
@@ -71,14 +73,14 @@ TEST(Record, ConcurrentWritersNeverInterleave) {
 TEST(Record, OutputPathProblems) {
   const test::TempDir tmp;
   const std::string dir = tmp.path();
-  EXPECT_EQ(output_path_problem(dir + "/new.jsonl"), "");
-  EXPECT_EQ(output_path_problem("relative-file.jsonl"), "");
-  EXPECT_EQ(output_path_problem(dir + "/missing/r.jsonl"),
+  EXPECT_EQ(output_file_problem(dir + "/new.jsonl"), "");
+  EXPECT_EQ(output_file_problem("relative-file.jsonl"), "");
+  EXPECT_EQ(output_file_problem(dir + "/missing/r.jsonl"),
             "output folder '" + dir + "/missing' does not exist");
-  EXPECT_EQ(output_path_problem(dir), "output path '" + dir + "' is a folder, not a file");
-  EXPECT_EQ(output_path_problem(dir + "/"),
+  EXPECT_EQ(output_file_problem(dir), "output path '" + dir + "' is a folder, not a file");
+  EXPECT_EQ(output_file_problem(dir + "/"),
             "output path '" + dir + "/' names a folder, not a file");
-  EXPECT_EQ(output_path_problem(""), "the output path is empty");
+  EXPECT_EQ(output_file_problem(""), "the output path is empty");
   // Nothing was created by the checks.
   struct stat st {};
   EXPECT_NE(stat((dir + "/new.jsonl").c_str(), &st), 0);
@@ -107,4 +109,99 @@ TEST(Record, ReadRecordsReportsBadLinesWithNumbers) {
   EXPECT_EQ(rf.problems[0], path + ":2: not JSON");
   EXPECT_EQ(rf.problems[1].rfind(path + ":4: not a ParaRun record", 0), 0u);
   EXPECT_EQ(read_records(path + ".missing").problems.size(), 1u);
+}
+
+TEST(Record, AppendEndsAPartialLastLineFirst) {
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
+  {
+    std::ofstream pre(path);
+    pre << "{\"schema\":\"pararun.rec";  // a writer died mid-line
+  }
+  append_record(path, sample_record(1));
+  auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "{\"schema\":\"pararun.rec");
+  EXPECT_EQ(Json::parse(lines[1])["i"], 1);
+  const RecordFile rf = read_records(path);
+  EXPECT_EQ(rf.records.size(), 1u);
+  ASSERT_EQ(rf.problems.size(), 1u);
+  EXPECT_EQ(rf.problems[0], path + ":1: not JSON");
+}
+
+TEST(Record, AppendRefusesWhatIsNotARegularFile) {
+  const test::TempDir tmp;
+  const std::string fifo = tmp / "fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  EXPECT_THROW(append_record(fifo, sample_record(1)), WriteError);  // and does not block
+  EXPECT_THROW(append_record("/dev/null", sample_record(1)), WriteError);
+}
+
+TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
+  Json ok = sample_record(1);
+  EXPECT_EQ(record_problem(ok), "");
+  Json t = ok;
+  t["time"] = "fast";
+  EXPECT_EQ(record_problem(t), "field 'time' has the wrong type (string)");
+  Json threads = ok;
+  threads["threads"] = -2;
+  EXPECT_EQ(record_problem(threads), "field 'threads' has the wrong type (number)");
+  Json median = ok;
+  median["time"] = {{"median", "x"}, {"ci95", {1, 2}}};
+  EXPECT_EQ(record_problem(median), "field 'time.median' is missing or not a number");
+  Json ci = ok;
+  ci["time"] = {{"median", 1.0}, {"ci95", {1}}};
+  EXPECT_EQ(record_problem(ci), "field 'time.ci95' is not a pair of numbers");
+  Json untimed = ok;
+  untimed["status"] = "ok";
+  EXPECT_EQ(record_problem(untimed), "a record with status 'ok' has no 'time'");
+  Json nokernel = ok;
+  nokernel.erase("kernel");
+  EXPECT_EQ(record_problem(nokernel), "field 'kernel' is missing");
+  EXPECT_EQ(record_problem(Json::array()), "not a JSON object");
+}
+
+TEST(Files, MakeDirsCreatesParentsWithoutAShell) {
+  const test::TempDir tmp;
+  const std::string deep = tmp / "a';touch x;'/b/c";
+  EXPECT_EQ(make_dirs(deep), "");
+  struct stat st {};
+  ASSERT_EQ(stat(deep.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(make_dirs(deep), "");  // already there
+  { std::ofstream f(tmp / "file"); }
+  EXPECT_EQ(make_dirs(tmp / "file/sub"), "'" + (tmp / "file") + "' exists and is not a folder");
+  EXPECT_EQ(make_dirs(tmp / "a\nb"),
+            "folder name '" + tmp.path() + "/a\\x0ab' holds a control character");
+}
+
+TEST(Files, OutputThatIsAnInputOrADeviceIsRefused) {
+  const test::TempDir tmp;
+  const std::string in = tmp / "in.jsonl";
+  {
+    std::ofstream f(in);
+    f << "x\n";
+  }
+  EXPECT_EQ(output_file_problem(tmp / "out.csv", {in}), "");
+  EXPECT_EQ(output_file_problem(in, {in}),
+            "output file '" + in + "' is also an input ('" + in + "'): it would be destroyed");
+  ASSERT_EQ(link(in.c_str(), (tmp / "alias").c_str()), 0);
+  EXPECT_NE(output_file_problem(tmp / "alias", {in}), "");
+  EXPECT_EQ(output_file_problem("/dev/full"), "output path '/dev/full' is not a regular file");
+  EXPECT_NE(output_file_problem(tmp / std::string(201, 'x')), "");
+}
+
+TEST(Files, AtomicWriteReplacesWholeOrNotAtAll) {
+  const test::TempDir tmp;
+  const std::string path = tmp / "f.txt";
+  write_file_atomically(path, "one\n");
+  write_file_atomically(path, "two\n");
+  std::ifstream f(path);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "two\n");
+  EXPECT_THROW(write_file_atomically("/dev/full", "x"), WriteError);
+  EXPECT_THROW(write_file_atomically(tmp / "missing/f.txt", "x"), WriteError);
+  struct stat st {};
+  ASSERT_EQ(stat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }

@@ -40,6 +40,11 @@ struct ReportGroup {
 /// size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Json>& records);
 
+/// The analysis as JSON (schema "pararun.analysis/1"): per group its baseline, one row per
+/// record (times, speedup, efficiency, relative speedup, Karp-Flatt) and the model fits.
+/// The plots read this; they recompute nothing.
+Json analysis_json(const std::vector<ReportGroup>& groups);
+
 /// The report as text tables, one per group, each headed by its baseline and absolute time.
 std::string format_report(const std::vector<ReportGroup>& groups);
 

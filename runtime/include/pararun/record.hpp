@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pararun/files.hpp"
+
 #include <string>
 #include <vector>
 
@@ -14,19 +16,23 @@ inline constexpr const char* kRecordSchema = "pararun.record/1";
 
 /// Appends `record` as one line to `path` with a single write(2) under an exclusive flock:
 /// concurrent writers never interleave and a crash never leaves half a line. The file is
-/// created if missing and never truncated. Throws std::runtime_error naming the problem.
+/// created if missing and never truncated; a partial last line left by a writer that died is
+/// ended first, so the new record stands on a line of its own. Refuses anything but a regular
+/// file (a FIFO would block). Throws WriteError (files.hpp) naming the problem.
 void append_record(const std::string& path, const Json& record);
-
-/// Why `path` cannot take records (empty: it can): missing or unwritable folder, a folder
-/// in place of the file, an unwritable file. Touches nothing.
-std::string output_path_problem(const std::string& path);
 
 struct RecordFile {
   std::vector<Json> records;
   std::vector<std::string> problems;  ///< "results.jsonl:3: not JSON (...)"
 };
 
-/// Reads every line of a JSON Lines file; lines that are not ParaRun records are reported.
+/// Why `r` is not a record the readers can use (empty: it is): another schema, a known field
+/// of the wrong type ("time": "fast"), a missing kernel/backend/status, a verified record
+/// without its time.
+std::string record_problem(const Json& r);
+
+/// Reads every line of a JSON Lines file; lines that are not usable ParaRun records (see
+/// record_problem) are skipped and reported with their line number.
 RecordFile read_records(const std::string& path);
 
 }  // namespace pararun

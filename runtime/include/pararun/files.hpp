@@ -1,0 +1,37 @@
+// Files the tools write: folders made without a shell, outputs that are checked before
+// anything runs (never a device, a FIFO or one of the inputs) and written whole or not at all.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pararun {
+
+/// A write that failed (disk full, I/O error): the old file, if any, is kept. Exit code 3.
+class WriteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Creates `path` and its missing parents with mkdir(2) (no shell). Empty when it exists or
+/// was created, else the problem in one line.
+std::string make_dirs(const std::string& path);
+
+/// True when `a` and `b` name the same existing file (same device and inode).
+bool same_file(const std::string& a, const std::string& b);
+
+/// Why `path` cannot be an output file (empty: it can): empty path, a folder, a missing or
+/// unwritable folder, an existing target that is not a regular file (a device, a FIFO, a
+/// socket) or not writable, a control character in the name, or one of `inputs` (writing it
+/// would destroy what is read). Touches nothing.
+std::string output_file_problem(const std::string& path,
+                                const std::vector<std::string>& inputs = {});
+
+/// Writes `text` to `path` through a temporary file in the same folder, checks every write,
+/// the flush to disk and the close, then renames it over `path`. On any failure the temporary
+/// file is removed, `path` is left as it was, and WriteError names the file and the reason.
+/// Refuses (WriteError) a target that exists and is not a regular file.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace pararun

@@ -1,0 +1,119 @@
+#include "pararun/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace pararun {
+
+namespace {
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+bool has_control_character(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+/// The name with control characters shown as \xNN, so an error stays one line.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string make_dirs(const std::string& path) {
+  if (path.empty()) return "the folder name is empty";
+  if (has_control_character(path))
+    return "folder name '" + printable(path) + "' holds a control character";
+  struct stat st {};
+  for (std::size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    const std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return "cannot create the folder '" + prefix + "': " + std::strerror(errno);
+    if (!prefix.empty() && (stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+      return "'" + prefix + "' exists and is not a folder";
+    if (pos == std::string::npos) break;
+  }
+  return {};
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {
+  }, sb{};
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+std::string output_file_problem(const std::string& path, const std::vector<std::string>& inputs) {
+  if (path.empty()) return "the output path is empty";
+  if (has_control_character(path))
+    return "output path '" + printable(path) + "' holds a control character";
+  if (path.back() == '/') return "output path '" + path + "' names a folder, not a file";
+  const std::string dir = parent_dir(path);
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return "output folder '" + dir + "' does not exist";
+  if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a folder";
+  if (access(dir.c_str(), W_OK | X_OK) != 0) return "output folder '" + dir + "' is not writable";
+  const std::string base = path.substr(path.find_last_of('/') + 1);
+  if (base.size() > 200)  // a temporary name beside it must still fit NAME_MAX (255)
+    return "output file name '" + base + "' is longer than 200 characters";
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return "output path '" + path + "' is a folder, not a file";
+    if (!S_ISREG(st.st_mode)) return "output path '" + path + "' is not a regular file";
+    if (access(path.c_str(), W_OK) != 0) return "output file '" + path + "' is not writable";
+  }
+  for (const auto& in : inputs)
+    if (same_file(path, in) || path == in)
+      return "output file '" + path + "' is also an input ('" + in + "'): it would be destroyed";
+  return {};
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw WriteError("'" + path + "' is not a regular file; not replacing it");
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw WriteError("cannot write '" + path + "': " + std::strerror(errno));
+  int err = 0;
+  for (std::size_t done = 0; done < text.size() && !err;) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      err = n < 0 ? errno : ENOSPC;
+  }
+  if (!err && fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && !err) err = errno;
+  if (!err && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err) {
+    ::unlink(tmp.c_str());
+    throw WriteError("cannot write '" + path + "': " + std::strerror(err) +
+                     " (the previous file, if any, is unchanged)");
+  }
+}
+
+}  // namespace pararun

@@ -1,0 +1,76 @@
+// What the end-to-end tests of the pararun command share: running it, reading its files.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../temp_dir.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Open MPI refuses to start as root without these; CI runs as root.
+const bool kRootOk = [] {
+  if (geteuid() == 0) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  }
+  return true;
+}();
+
+/// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.
+Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
+  static const pararun::test::TempDir dir;
+  const std::string out = dir / "stdout", err = dir / "stderr";
+  std::string cmd = std::string(PARARUN_EXE) + " " + args;
+  if (np > 0)
+    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + mpirun_flags +
+          " " + cmd;
+  const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+}  // namespace

@@ -1,0 +1,213 @@
+// The files pararun writes: no shell for user strings, no output that destroys an input or a
+// device, reports that survive failed points and bad lines, a full disk that loses nothing.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+
+#include "cli_helpers.hpp"
+
+using pararun::test::TempDir;
+
+namespace {
+
+/// A one-point study (matmul 64, seq blocked) in `dir`: a small, real results folder.
+void small_study(const std::string& dir) {
+  Result r = run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 " +
+                     std::string("--out ") + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+const char* kErrorRecord =
+    R"({"schema":"pararun.record/1","kernel":"matmul","backend":"omp","variant":"blocked",)"
+    R"("size":64,"threads":2,"ranks":1,"pes":2,"scaling":"strong",)"
+    R"("point":"matmul/omp/blocked/n64/t2/r1","status":"error","exit_code":139,"log":"x.log"})";
+
+}  // namespace
+
+TEST(CliFiles, StudyOutputFolderWithQuotesReachesNoShell) {
+  const TempDir tmp;
+  // With `system("mkdir -p '...'")` this name ran `touch PWNED`.
+  const std::string out = tmp / "x';touch " + tmp.path() + "/PWNED;'y/st";
+  Result r =
+      run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --out \"" + out + "\"");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(tmp / "PWNED"));
+  EXPECT_TRUE(exists(out + "/results.jsonl"));
+  EXPECT_TRUE(exists(out + "/report.md"));
+}
+
+TEST(CliFiles, StudyOutputFolderWithANewlineIsRefused) {
+  const TempDir tmp;
+  Result r =
+      run_cli("study --kernels matmul --backends seq --sizes 64 --out \"" + tmp.path() + "/a\nb\"");
+  EXPECT_EQ(r.code, 2);
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("control character"), std::string::npos) << r.err;
+  EXPECT_TRUE(files_in(tmp.path()).empty());
+}
+
+TEST(CliFiles, StudyRefusesPointsEveryProcessWouldRefuseBeforeLaunching) {
+  const TempDir tmp;
+  Result r = run_cli(
+      "study --kernels matmul --backends seq,omp --threads 1,2 --sizes matmul=200000 --out " +
+      (tmp / "s"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("pararun: error: point matmul/seq/blocked/n200000/t1/r1: size 200000 "
+                       "needs about"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(tmp / "s"));
+  Result cg =
+      run_cli("study --kernels cg --backends mpi --ranks 2000 --sizes S --out " + (tmp / "c"));
+  EXPECT_EQ(cg.code, 2);
+  EXPECT_NE(cg.err.find("2000 ranks for 1400 rows"), std::string::npos) << cg.err;
+  EXPECT_FALSE(exists(tmp / "c"));
+}
+
+TEST(CliFiles, ErrorRecordsAndBadLinesNeverBreakTheReport) {
+  const TempDir tmp;
+  const std::string dir = tmp / "s";
+  small_study(dir);
+  const std::size_t records = lines(slurp(dir + "/results.jsonl")).size();  // seq: every variant
+  {
+    std::ofstream out(dir + "/results.jsonl", std::ios::app);
+    out << kErrorRecord << "\n"
+        << R"({"schema":"pararun.record/1","kernel":"matmul","backend":"seq","status":"ok",)"
+        << R"("time":"fast"})"
+        << "\n";
+  }
+  std::remove((dir + "/report.md").c_str());
+  std::remove((dir + "/speedup.csv").c_str());
+  Result r = run_cli("report " + dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(
+      r.err.find("pararun: warning: " + dir + "/results.jsonl:" + std::to_string(records + 2) +
+                 ": field 'time' has the wrong type (string); line skipped"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("no result (exit 139)"), std::string::npos) << r.out;
+  ASSERT_TRUE(exists(dir + "/report.md"));
+  // The plots read analysis.json, which pararun wrote: no bad line reaches them.
+  const Json analysis = Json::parse(slurp(dir + "/analysis.json"));
+  EXPECT_EQ(analysis["groups"][0]["rows"].back()["status"], "error");
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0) {
+    EXPECT_EQ(r.err.find("plots skipped"), std::string::npos) << r.err;
+  }
+  const auto csv = lines(slurp(dir + "/speedup.csv"));
+  // The header, the verified points and the error record, its cells empty but the baseline's.
+  ASSERT_EQ(csv.size(), records + 2) << slurp(dir + "/speedup.csv");
+  const std::string baseline = csv[1].substr(csv[1].rfind(',', csv[1].rfind(',') - 1));
+  EXPECT_EQ(csv.back(), "matmul,64,omp,blocked,2,1,,,,no,,," + baseline.substr(1));
+  // The same file given as a file, not a folder.
+  Result f = run_cli("report " + dir + "/results.jsonl --csv " + (tmp / "r.csv"));
+  EXPECT_EQ(f.code, 0) << f.err;
+  EXPECT_EQ(lines(slurp(tmp / "r.csv")).size(), records + 2);
+}
+
+TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
+  const TempDir tmp;
+  const std::string dir = tmp / "s";
+  small_study(dir);
+  const std::string results = dir + "/results.jsonl", before = slurp(results);
+  for (const std::string& args :
+       {"report " + results + " --csv " + results, "report " + dir + " --csv " + results,
+        "report " + dir + " --csv " + dir + "/study.json"}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("is also an input"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(results), before);
+  // A hard link to the results is the same file under another name.
+  ASSERT_EQ(link(results.c_str(), (tmp / "alias.csv").c_str()), 0);
+  EXPECT_EQ(run_cli("report " + results + " --csv " + (tmp / "alias.csv")).code, 2);
+  EXPECT_EQ(slurp(results), before);
+  // A device is never replaced by a regular file.
+  Result dev = run_cli("report " + results + " --csv /dev/full");
+  EXPECT_EQ(dev.code, 2);
+  EXPECT_NE(dev.err.find("'/dev/full' is not a regular file"), std::string::npos) << dev.err;
+  struct stat st {};
+  ASSERT_EQ(stat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(CliFiles, FifoAsOutputIsRefusedAtOnce) {
+  const TempDir tmp;
+  const std::string fifo = tmp / "fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  // Without a reader, opening it for writing blocked the run forever.
+  Result r = run_cli("run matmul -b seq -n 16 -r 1 -o " + fifo);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
+}
+
+TEST(CliFiles, PartialLastLineIsEndedBeforeTheNextRecord) {
+  const TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
+  write_file(file, std::string(kErrorRecord).substr(0, 60));  // a writer died mid-line
+  Result r = run_cli("run matmul -b seq -n 16 -r 1 -o " + file);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto l = lines(slurp(file));
+  ASSERT_EQ(l.size(), 2u) << slurp(file);
+  EXPECT_EQ(l[0], std::string(kErrorRecord).substr(0, 60));
+  EXPECT_EQ(Json::parse(l[1])["kernel"], "matmul");
+  Result rep = run_cli("report " + file);
+  EXPECT_EQ(rep.code, 0) << rep.err;
+  EXPECT_NE(rep.err.find(file + ":1: not JSON"), std::string::npos) << rep.err;
+}
+
+TEST(CliFiles, EmptyOutputNamesAreRefused) {
+  for (const char* args : {"run matmul -b seq -n 16 -r 1 -o ''", "report x.jsonl --csv ''",
+                           "concurrency --tasks 1 --reps 1 -o ''"}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("the output path is empty"), std::string::npos) << args << "\n" << r.err;
+  }
+}
+
+TEST(CliFiles, FullDiskKeepsTheOldReportAndLeavesNoTemporaryFile) {
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  const TempDir tmp;
+  const std::string mnt = tmp / "disk";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=512k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string dir = mnt + "/s";
+  small_study(dir);
+  write_file(dir + "/speedup.csv", "old\n");
+  const std::string report_before = slurp(dir + "/report.md");
+  // Fill the disk.
+  {
+    std::ofstream fill(mnt + "/fill", std::ios::binary);
+    const std::string block(4096, 'x');
+    while (fill.write(block.data(), block.size())) {
+    }
+  }
+  Result r = run_cli("report " + dir);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir + "/speedup.csv"), "old\n");
+  EXPECT_EQ(slurp(dir + "/report.md"), report_before);
+  for (const auto& f : files_in(dir)) EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
+  // A new study on the full disk: refused with exit 3, no empty study.json left.
+  Result s = run_cli("study --kernels matmul --backends seq --sizes 64 --out " + mnt + "/t");
+  EXPECT_EQ(s.code, 3) << s.err;
+  EXPECT_FALSE(exists(mnt + "/t/study.json"));
+}
