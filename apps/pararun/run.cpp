@@ -15,7 +15,7 @@
 #include "pararun/parse.hpp"
 #include "pararun/record.hpp"
 #include "pararun/registry.hpp"
-#include "pararun/runner.hpp"
+#include "pararun/run_record.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 
@@ -184,18 +184,18 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   agree(ctx.is_root() && !o.out.empty() ? output_file_problem(o.out) : "", ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
-  RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
+  const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
+  Json record = run_record(*kernel, *variant, spec, ctx, outcome);
   if (ctx.is_root()) {
-    Json& record = outcome.record;
     if (!ceilings.is_null()) record["ceiling"] = ceiling_fraction(ceilings, record);
-    if (!o.out.empty()) append_record(o.out, outcome.record);
+    if (!o.out.empty()) append_record(o.out, record);
     if (o.json)
-      std::printf("%s\n", outcome.record.dump().c_str());
+      std::printf("%s\n", record.dump().c_str());
     else
-      print_table(outcome.record);
+      print_table(record);
     std::fflush(stdout);
   }
-  return outcome.verified ? kExitOk : kExitVerificationFailed;
+  return outcome.verified() ? kExitOk : kExitVerificationFailed;
 }
 
 }  // namespace pararun::app

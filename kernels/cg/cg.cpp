@@ -28,7 +28,7 @@
 
 #include "cg/cg.hpp"
 #include "pararun/kernel.hpp"
-#include "pararun/npb_random.hpp"
+#include "common/npb_random.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"

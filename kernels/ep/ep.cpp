@@ -23,7 +23,7 @@
 
 #include "ep/ep.hpp"
 #include "pararun/kernel.hpp"
-#include "pararun/npb_random.hpp"
+#include "common/npb_random.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"

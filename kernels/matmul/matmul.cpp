@@ -16,11 +16,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/random.hpp"
 #include "matmul/gemm.hpp"
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
-#include "pararun/random.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -314,6 +314,16 @@ class Matmul : public Kernel {
   /// Work grows with n^3: n * P^(1/3) keeps it constant per PE.
   std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
     return static_cast<std::uint64_t>(std::llround(static_cast<double>(base) * std::cbrt(pes)));
+  }
+
+  std::vector<std::pair<std::string, std::string>> libraries() const override {
+    std::vector<std::pair<std::string, std::string>> libs = {
+        {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
+                      "." + std::to_string(EIGEN_MINOR_VERSION)}};
+#ifdef PARARUN_HAVE_BLAS
+    libs.emplace_back("openblas", openblas_get_config());
+#endif
+    return libs;
   }
 
   std::string check(const Problem& p, const ExecContext&) const override {

@@ -14,11 +14,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/random.hpp"
+#include "common/simd_sum.hpp"
 #include "pararun/buffer.hpp"
-#include "pararun/ceilings.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
-#include "pararun/random.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -67,7 +67,7 @@ double sum_plain(const double* x, std::size_t n, int threads) {
 }
 
 double sum_simd(const double* x, std::size_t n, int threads) {
-  if (threads <= 1) return stream_sum(x, n);
+  if (threads <= 1) return common::simd_sum(x, n);
   double s = 0;
   // One parallel region; each thread sums its contiguous static share.
 #pragma omp parallel num_threads(threads) reduction(+ : s)
@@ -75,7 +75,7 @@ double sum_simd(const double* x, std::size_t n, int threads) {
     const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
     const std::size_t begin = n * t / nt, end = n * (t + 1) / nt;
-    s += stream_sum(x + begin, end - begin);
+    s += common::simd_sum(x + begin, end - begin);
   }
   return s;
 }

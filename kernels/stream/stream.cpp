@@ -14,7 +14,7 @@
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
-#include "pararun/random.hpp"
+#include "common/random.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 

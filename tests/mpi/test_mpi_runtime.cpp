@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "pararun/registry.hpp"
-#include "pararun/runner.hpp"
+#include "pararun/run_record.hpp"
 #include "pararun/timing.hpp"
 #include "pararun/verify.hpp"
 
@@ -70,12 +70,12 @@ TEST(MpiRuntime, RecordOnRootHasEveryRanksAffinity) {
   spec.problem = {1000, 1};
   spec.timing = {0, 5, 5, 0.05};
   const RunOutcome out = execute(*k, k->variants_of(Backend::mpi).front(), spec, ctx);
-  EXPECT_TRUE(out.verified);
+  EXPECT_TRUE(out.verified());
+  const Json r = run_record(*k, k->variants_of(Backend::mpi).front(), spec, ctx, out);
   if (ctx.rank != 0) {
-    EXPECT_TRUE(out.record.is_null());
+    EXPECT_TRUE(r.empty());
     return;
   }
-  const Json& r = out.record;
   EXPECT_EQ(r["ranks"], ctx.ranks);
   EXPECT_EQ(r["meta"]["affinity"].size(), static_cast<std::size_t>(ctx.ranks));
   for (int i = 0; i < ctx.ranks; ++i) EXPECT_EQ(r["meta"]["affinity"][i]["rank"], i);

@@ -1,4 +1,4 @@
-#include "pararun/concurrency.hpp"
+#include "concurrency.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>

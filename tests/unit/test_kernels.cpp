@@ -6,7 +6,7 @@
 #include "../kernel_cases.hpp"
 #include "matmul/gemm.hpp"
 #include "matmul/matmul.hpp"
-#include "pararun/random.hpp"
+#include "common/random.hpp"
 #include "reduction/reduction.hpp"
 
 using namespace pararun;

@@ -7,7 +7,7 @@
 
 #include "cg/cg.hpp"
 #include "ep/ep.hpp"
-#include "pararun/npb_random.hpp"
+#include "common/npb_random.hpp"
 #include "pararun/registry.hpp"
 
 using namespace pararun;

@@ -2,7 +2,7 @@
 
 #include "fake_kernel.hpp"
 #include "pararun/registry.hpp"
-#include "pararun/runner.hpp"
+#include "pararun/run_record.hpp"
 
 using namespace pararun;
 
@@ -61,8 +61,8 @@ TEST(Runner, ExecuteBuildsAVerifiedRecord) {
   spec.timing = {2, 5, 5, 0.05};
   ExecContext ctx;
   RunOutcome out = execute(k, k.variants().front(), spec, ctx);
-  EXPECT_TRUE(out.verified);
-  const Json& r = out.record;
+  EXPECT_TRUE(out.verified());
+  const Json r = run_record(k, k.variants().front(), spec, ctx, out);
   EXPECT_EQ(r["schema"], kRecordSchema);
   EXPECT_EQ(r["kernel"], "fake");
   EXPECT_EQ(r["backend"], "seq");
@@ -85,8 +85,9 @@ TEST(Runner, InjectedFaultFailsVerification) {
   spec.problem = {10, 1};
   spec.inject_fault = true;
   RunOutcome out = execute(k, k.variants().front(), spec, ExecContext{});
-  EXPECT_FALSE(out.verified);
-  EXPECT_EQ(out.record["status"], "verification_failed");
-  EXPECT_EQ(out.record["verification"]["status"], "failed");
-  EXPECT_DOUBLE_EQ(out.record["verification"]["error"].get<double>(), 1.0);
+  EXPECT_FALSE(out.verified());
+  const Json r = run_record(k, k.variants().front(), spec, ExecContext{}, out);
+  EXPECT_EQ(r["status"], "verification_failed");
+  EXPECT_EQ(r["verification"]["status"], "failed");
+  EXPECT_DOUBLE_EQ(r["verification"]["error"].get<double>(), 1.0);
 }

@@ -2,11 +2,12 @@
 #pragma once
 
 #include "pararun/context.hpp"
-#include "pararun/record.hpp"
+#include "pararun/json.hpp"
 
 namespace pararun {
 
-/// Build facts fixed at compile time: compiler, flags, build type, git commit, versions.
+/// Build facts fixed at compile time: compiler, flags, build type, git commit, OpenMP and MPI
+/// versions (the libraries a kernel uses are the kernel's: Kernel::libraries()).
 Json build_metadata();
 
 /// Everything about this run's environment. Collective for mpi/hybrid (gathers host names
@@ -26,7 +27,5 @@ NodeCpuUse busiest_node(const Json& affinity);
 
 /// OpenMP version from _OPENMP, e.g. "4.5 (201511)".
 std::string openmp_version();
-/// "3.4.0"
-std::string eigen_version();
 
 }  // namespace pararun

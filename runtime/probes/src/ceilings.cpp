@@ -13,32 +13,43 @@ namespace pararun {
 
 namespace {
 
-__attribute__((target("avx512f"))) double stream_sum_avx512(const double* x, std::size_t n) {
-  __m512d acc[8];
-  for (auto& a : acc) a = _mm512_setzero_pd();
-  std::size_t i = 0;
-  for (; i + 64 <= n; i += 64)
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_pd(acc[j], _mm512_loadu_pd(x + i + 8 * j));
-  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_pd(acc[0], acc[j]);
-  alignas(64) double lanes[8];
-  _mm512_store_pd(lanes, acc[0]);
-  double s = 0;
-  for (double v : lanes) s += v;
-  for (; i < n; ++i) s += x[i];
-  return s;
+// The read ceiling's own load loops, written apart from any kernel (the reduction has its
+// own sum): four independent vector accumulators over aligned loads, as likwid-bench's
+// load kernels do, with the widest vectors the CPU has.
+__attribute__((target("avx512f"))) double load_avx512(const double* x, std::size_t n) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  const double* end = x + n / 32 * 32;
+  for (const double* p = x; p != end; p += 32) {
+    s0 = _mm512_add_pd(s0, _mm512_load_pd(p));
+    s1 = _mm512_add_pd(s1, _mm512_load_pd(p + 8));
+    s2 = _mm512_add_pd(s2, _mm512_load_pd(p + 16));
+    s3 = _mm512_add_pd(s3, _mm512_load_pd(p + 24));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
 
-double stream_sum_portable(const double* x, std::size_t n) {
-  constexpr std::size_t W = 32;
-  double acc[W] = {};
-  std::size_t i = 0;
-  for (; i + W <= n; i += W)
-#pragma omp simd
-    for (std::size_t j = 0; j < W; ++j) acc[j] += x[i + j];
+__attribute__((target("avx2"))) double load_avx2(const double* x, std::size_t n) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  const double* end = x + n / 16 * 16;
+  for (const double* p = x; p != end; p += 16) {
+    s0 = _mm256_add_pd(s0, _mm256_load_pd(p));
+    s1 = _mm256_add_pd(s1, _mm256_load_pd(p + 4));
+    s2 = _mm256_add_pd(s2, _mm256_load_pd(p + 8));
+    s3 = _mm256_add_pd(s3, _mm256_load_pd(p + 12));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+/// Loads x[0..n) once; n is a multiple of 32 and x 64-byte aligned (the caller's slices are).
+double load_all(const double* x, std::size_t n) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx512) return load_avx512(x, n);
+  if (avx2) return load_avx2(x, n);
   double s = 0;
-  for (; i < n; ++i) s += x[i];
-  for (std::size_t j = 0; j < W; ++j) s += acc[j];
+  for (std::size_t i = 0; i < n; ++i) s += x[i];
   return s;
 }
 
@@ -101,7 +112,9 @@ std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
     {
       const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
       const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
-      sink += stream_sum(x.data() + n * t / nt, n * (t + 1) / nt - n * t / nt);
+      // Slices of whole 256-byte blocks, so that every load is aligned.
+      const std::size_t blocks = n / 32, first = blocks * t / nt, last = blocks * (t + 1) / nt;
+      sink += load_all(x.data() + 32 * first, 32 * (last - first));
     }
     rates.push_back(n * sizeof(double) / seconds_since(t0) * 1e-9);
   }
@@ -110,11 +123,6 @@ std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
 }
 
 }  // namespace
-
-double stream_sum(const double* x, std::size_t n) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 ? stream_sum_avx512(x, n) : stream_sum_portable(x, n);
-}
 
 std::vector<Ceiling> measure_ceilings(int max_threads) {
   Buffer x(std::size_t{1} << 26);  // 512 MiB, far beyond the caches

@@ -1,5 +1,5 @@
 // pararun concurrency: concurrency is not parallelism, measured.
-#include "pararun/concurrency.hpp"
+#include "concurrency.hpp"
 
 #include <cstdio>
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pararun/backend.hpp"
@@ -94,6 +95,9 @@ class Kernel {
   virtual std::optional<std::uint64_t> weak_size(std::uint64_t /*base*/, int /*pes*/) const {
     return std::nullopt;
   }
+  /// Third-party libraries the kernel's variants use, as (key, version): records carry them
+  /// in meta.build and `pararun info` lists them. The core itself uses none.
+  virtual std::vector<std::pair<std::string, std::string>> libraries() const { return {}; }
   /// Allocate and initialise the inputs of one run. Collective for mpi/hybrid.
   virtual std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& variant,
                                           const ExecContext& ctx) const = 0;

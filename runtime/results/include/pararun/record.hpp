@@ -1,16 +1,13 @@
 // Result records: one JSON object per line (JSON Lines), appended atomically.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "pararun/files.hpp"
+#include "pararun/json.hpp"
 
 #include <string>
 #include <vector>
 
 namespace pararun {
-
-using Json = nlohmann::json;
 
 inline constexpr const char* kRecordSchema = "pararun.record/1";
 

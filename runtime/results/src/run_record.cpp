@@ -1,6 +1,4 @@
-#include "pararun/runner.hpp"
-
-#include <omp.h>
+#include "pararun/run_record.hpp"
 
 #include "pararun/metadata.hpp"
 #include "pararun/stats.hpp"
@@ -8,44 +6,19 @@
 
 namespace pararun {
 
-std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx) {
-  if (!kernel.supports(ctx.backend))
-    return "kernel '" + kernel.name() + "' does not support backend '" + to_string(ctx.backend) +
-           "'";
-  if (std::string why = kernel.check(spec.problem, ctx); !why.empty()) return why;
-  const double per_rank = kernel.memory_per_rank(spec.problem, ctx.ranks);
-  const double per_node = per_rank * ctx.ranks_per_node;
-  const double available = static_cast<double>(available_memory_bytes());
-  if (available > 0 && per_node > 0.9 * available)
-    return "size " + std::to_string(spec.problem.size) + " needs about " + format_bytes(per_node) +
-           " on this node (" + std::to_string(ctx.ranks_per_node) + " rank(s) x " +
-           format_bytes(per_rank) + "), more than the " + format_bytes(0.9 * available) +
-           " that can be used (90% of MemAvailable)";
-  return {};
-}
-
-RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
-                   const ExecContext& ctx) {
-  omp_set_num_threads(ctx.threads);
-  auto instance = kernel.setup(spec.problem, variant, ctx);
-  const Timings t = measure(*instance, ctx, spec.timing);
-  if (spec.inject_fault) instance->inject_fault();
-  const Verification v = instance->verify();
-
-  std::uint64_t local = instance->local_size(), local_min = local, local_max = local;
-  if (ctx.comm != MPI_COMM_NULL) {
-    MPI_Allreduce(&local, &local_min, 1, MPI_UINT64_T, MPI_MIN, ctx.comm);
-    MPI_Allreduce(&local, &local_max, 1, MPI_UINT64_T, MPI_MAX, ctx.comm);
-  }
+Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
+                const ExecContext& ctx, const RunOutcome& outcome) {
   Json meta = collect_metadata(ctx);
+  for (const auto& [key, version] : kernel.libraries()) meta["build"][key] = version;
 
-  RunOutcome out;
-  out.verified = v.passed;
-  if (!ctx.is_root()) return out;
+  if (!ctx.is_root()) return Json::object();
+  const Timings& t = outcome.timings;
+  const Verification& v = outcome.verification;
+  const std::uint64_t local_min = outcome.local_min, local_max = outcome.local_max;
 
   const Summary s = summarize(t.samples);
   const Work w = kernel.work(spec.problem, variant);
-  Json& r = out.record;
+  Json r;
   r["schema"] = kRecordSchema;
   r["kernel"] = kernel.name();
   r["backend"] = to_string(ctx.backend);
@@ -87,7 +60,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   r["status"] = v.passed ? "ok" : "verification_failed";
   r["baseline"] = nullptr;
   r["meta"] = std::move(meta);
-  return out;
+  return r;
 }
 
 }  // namespace pararun

@@ -1,4 +1,4 @@
-#include "pararun/concurrency.hpp"
+#include "concurrency.hpp"
 
 #include <pthread.h>
 #include <sched.h>

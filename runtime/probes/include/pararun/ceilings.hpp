@@ -5,18 +5,14 @@
 #include <cstddef>
 #include <vector>
 
-#include "pararun/record.hpp"
+#include "pararun/json.hpp"
 
 namespace pararun {
-
-/// Sum of x[0..n) streamed with enough independent SIMD accumulators to run at memory speed
-/// (eight AVX-512 registers where the CPU has them, else 32 scalar lanes).
-double stream_sum(const double* x, std::size_t n);
 
 struct Ceiling {
   int threads = 1;
   double fma_gflops = 0;          ///< best of several: 16 independent FMA chains per thread
-  double read_gbytes = 0;         ///< best of 20: stream_sum over a 512 MiB array
+  double read_gbytes = 0;         ///< best of 20: aligned vector loads over a 512 MiB array
   double read_gbytes_median = 0;  ///< median of the same 20 (like for like with run medians)
 };
 

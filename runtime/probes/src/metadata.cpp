@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -13,10 +12,6 @@
 #include "git_info.hpp"
 #include "pararun/mpi_session.hpp"
 #include "pararun/sysinfo.hpp"
-
-#ifdef PARARUN_HAVE_BLAS
-#include <cblas.h>
-#endif
 
 extern char** environ;
 
@@ -85,11 +80,6 @@ std::string openmp_version() {
   return std::string(v) + " (" + std::to_string(d) + ")";
 }
 
-std::string eigen_version() {
-  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
-         std::to_string(EIGEN_MINOR_VERSION);
-}
-
 Json build_metadata() {
   Json b;
   b["pararun_version"] = PARARUN_VERSION;
@@ -98,11 +88,7 @@ Json build_metadata() {
   b["build_type"] = PARARUN_BUILD_TYPE;
   b["git_commit"] = PARARUN_GIT_COMMIT;
   b["openmp"] = openmp_version();
-  b["eigen"] = eigen_version();
   b["mpi_library"] = mpi_library_version();
-#ifdef PARARUN_HAVE_BLAS
-  b["openblas"] = openblas_get_config();
-#endif
   return b;
 }
 

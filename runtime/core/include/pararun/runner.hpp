@@ -1,10 +1,10 @@
-// One run of one kernel variant: setup, timed reps, verification, the record.
+// One run of one kernel variant: setup, timed reps, verification. The record of it is built
+// by the results layer (run_record.hpp).
 #pragma once
 
 #include <string>
 
 #include "pararun/kernel.hpp"
-#include "pararun/record.hpp"
 #include "pararun/timing.hpp"
 
 namespace pararun {
@@ -18,16 +18,19 @@ struct RunSpec {
   bool inject_fault = false;     ///< corrupt the result before verification (testing)
 };
 
+/// What one run measured; the same on every rank.
 struct RunOutcome {
-  Json record;  ///< complete on rank 0
-  bool verified = false;
+  Timings timings;
+  Verification verification;
+  std::uint64_t local_min = 0, local_max = 0;  ///< the smallest and largest rank's share
+  bool verified() const { return verification.passed; }
 };
 
 /// Why this run cannot start (empty: it can): unsupported backend, the kernel's own check,
 /// more memory than the node has. Same answer on every rank.
 std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx);
 
-/// Runs the variant and builds its record. Collective for mpi/hybrid.
+/// Sets up, times and verifies the variant. Collective for mpi/hybrid.
 RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                    const ExecContext& ctx);
 

@@ -1,0 +1,42 @@
+#include "pararun/runner.hpp"
+
+#include <omp.h>
+
+#include "pararun/sysinfo.hpp"
+
+namespace pararun {
+
+std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx) {
+  if (!kernel.supports(ctx.backend))
+    return "kernel '" + kernel.name() + "' does not support backend '" + to_string(ctx.backend) +
+           "'";
+  if (std::string why = kernel.check(spec.problem, ctx); !why.empty()) return why;
+  const double per_rank = kernel.memory_per_rank(spec.problem, ctx.ranks);
+  const double per_node = per_rank * ctx.ranks_per_node;
+  const double available = static_cast<double>(available_memory_bytes());
+  if (available > 0 && per_node > 0.9 * available)
+    return "size " + std::to_string(spec.problem.size) + " needs about " + format_bytes(per_node) +
+           " on this node (" + std::to_string(ctx.ranks_per_node) + " rank(s) x " +
+           format_bytes(per_rank) + "), more than the " + format_bytes(0.9 * available) +
+           " that can be used (90% of MemAvailable)";
+  return {};
+}
+
+RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
+                   const ExecContext& ctx) {
+  omp_set_num_threads(ctx.threads);
+  auto instance = kernel.setup(spec.problem, variant, ctx);
+  RunOutcome out;
+  out.timings = measure(*instance, ctx, spec.timing);
+  if (spec.inject_fault) instance->inject_fault();
+  out.verification = instance->verify();
+  std::uint64_t local = instance->local_size();
+  out.local_min = out.local_max = local;
+  if (ctx.comm != MPI_COMM_NULL) {
+    MPI_Allreduce(&local, &out.local_min, 1, MPI_UINT64_T, MPI_MIN, ctx.comm);
+    MPI_Allreduce(&local, &out.local_max, 1, MPI_UINT64_T, MPI_MAX, ctx.comm);
+  }
+  return out;
+}
+
+}  // namespace pararun
