@@ -7,6 +7,7 @@
 
 #include "pararun/analysis.hpp"
 #include "pararun/kernel.hpp"
+#include "pararun/study_options.hpp"
 
 namespace pararun::app {
 
@@ -54,25 +55,8 @@ int list_command();
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);
 int report_command(const std::vector<std::string>& files, const std::string& csv);
-/// Writes the report table as CSV (via a temporary file and a rename).
-void write_csv(const std::string& path, const std::vector<ReportGroup>& groups);
-
-struct StudyOptions {
-  std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
-              ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
-              launcher = "auto", out;
-  int reps = 5, max_reps = 20, oversubscribed_ranks = 0;
-  bool resume = false;
-  // pararun submit only
-  std::string partition, time_limit = "00:30:00";
-  int max_parallel = 4;
-  bool dry_run = false;
-};
 int study_command(const StudyOptions& opt);
 /// The study as a Slurm job array plus an aggregation job (see submit.cpp).
 int submit_command(const StudyOptions& opt);
-/// The options of a YAML study file over `base`; bad keys and types are usage errors that
-/// name the file and line.
-StudyOptions load_study_file(const std::string& path, StudyOptions base);
 
 }  // namespace pararun::app

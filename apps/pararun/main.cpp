@@ -8,6 +8,8 @@
 
 #include "commands.hpp"
 #include "pararun/backend.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/files.hpp"
 #include "pararun/mpi_session.hpp"
 
 namespace app = pararun::app;
@@ -34,7 +36,7 @@ int exit_together(int code) {
 }
 
 /// The options that describe a study (pararun study and pararun submit take the same).
-void add_study_options(CLI::App* sub, app::StudyOptions& so, std::string& file) {
+void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& file) {
   sub->add_option("file", file, "A YAML study file (flags given as well win over it)");
   sub->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
   sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
@@ -55,11 +57,11 @@ void add_study_options(CLI::App* sub, app::StudyOptions& so, std::string& file) 
 }
 
 /// The YAML file over the defaults, then every flag given on the command line over the file.
-app::StudyOptions merge_study_file(const std::string& file, const CLI::App& sub,
-                                   const app::StudyOptions& flags) {
-  app::StudyOptions merged = app::load_study_file(file, app::StudyOptions{});
+pararun::StudyOptions merge_study_file(const std::string& file, const CLI::App& sub,
+                                       const pararun::StudyOptions& flags) {
+  pararun::StudyOptions merged = pararun::load_study_file(file, pararun::StudyOptions{});
   auto given = [&](const char* flag) { return sub.count(flag) > 0; };
-  using S = app::StudyOptions;
+  using S = pararun::StudyOptions;
   const std::pair<const char*, std::string S::*> texts[] = {
       {"--kernels", &S::kernels},   {"--backends", &S::backends},
       {"--threads", &S::threads},   {"--ranks", &S::ranks},
@@ -129,7 +131,7 @@ int main(int argc, char** argv) {
   conc->add_option("--steps", co.steps, "Arithmetic steps of a compute task (default 40000000)");
   conc->add_option("-o,--out", co.out, "Append the records to this JSON Lines file");
 
-  app::StudyOptions so;
+  pararun::StudyOptions so;
   std::string study_file;
   auto* study = cli.add_subcommand("study",
                                    "A scaling study: every kernel x backend x thread "
@@ -225,7 +227,7 @@ int main(int argc, char** argv) {
     if (cli.got_subcommand("info")) return app::info_command(info_json);
     for (auto* sub : {study, submit}) {
       if (!sub->parsed()) continue;
-      app::StudyOptions merged = so;
+      pararun::StudyOptions merged = so;
       if (!study_file.empty()) merged = merge_study_file(study_file, *sub, so);
       return sub == study ? app::study_command(merged) : app::submit_command(merged);
     }
@@ -234,8 +236,14 @@ int main(int argc, char** argv) {
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
     return app::run_command(o, &argc, &argv);
-  } catch (const app::UsageError&) {
+  } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);
+  } catch (const pararun::InputError& e) {
+    if (prints_messages()) std::fprintf(stderr, "pararun: error: %s\n", e.what());
+    return exit_together(app::kExitUsage);
+  } catch (const pararun::WriteError& e) {
+    std::fprintf(stderr, "pararun: error: %s\n", e.what());
+    pararun::abort_all(app::kExitRuntimeError);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pararun: error on rank %d: %s\n", pararun::launcher_world_rank(),
                  e.what());

@@ -2,45 +2,15 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <sstream>
 
 #include "commands.hpp"
 #include "pararun/analysis.hpp"
+#include "pararun/files.hpp"
+#include "pararun/process.hpp"
 #include "pararun/record.hpp"
-#include "study_common.hpp"
+#include "pararun/study_run.hpp"
 
 namespace pararun::app {
-
-void write_csv(const std::string& path, const std::vector<ReportGroup>& groups) {
-  std::ostringstream out;
-  out << "kernel,size,backend,variant,threads,ranks,median_s,ci95_low_s,ci95_high_s,verified,"
-         "speedup,efficiency,baseline_variant,baseline_median_s\n";
-  for (const auto& g : groups)
-    for (const auto& row : g.rows) {
-      const Json& r = row.record;
-      out << g.kernel << ',' << g.size << ',' << r.value("backend", "") << ','
-          << r.value("variant", "") << ',' << r.value("threads", 0) << ',' << r.value("ranks", 0)
-          << ',';
-      // Records without a time (error records of failed points) keep their row, empty cells.
-      if (r.contains("time"))
-        out << r["time"]["median"].get<double>() << ',' << r["time"]["ci95"][0].get<double>() << ','
-            << r["time"]["ci95"][1].get<double>();
-      else
-        out << ",,";
-      out << ',' << (r.value("status", "") == "ok" ? "yes" : "no") << ',';
-      if (row.speedup) out << *row.speedup;
-      out << ',';
-      if (row.efficiency) out << *row.efficiency;
-      out << ',';
-      if (g.baseline)
-        out << g.baseline->value("variant", "") << ','
-            << (*g.baseline)["time"]["median"].get<double>();
-      else
-        out << ',';
-      out << '\n';
-    }
-  write_file_atomically(path, out.str());
-}
 
 int report_command(const std::vector<std::string>& files, const std::string& csv) {
   // One study folder: its report is (re)written in the folder, as at the end of the study
@@ -59,11 +29,15 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     if (read_records(dir + "/results.jsonl").records.empty())
       usage("no ParaRun records in " + dir + "/results.jsonl yet");
     const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
-    const std::string scaling = manifest.is_object() ? manifest.value("scaling", "") : "";
+    const std::string scaling =
+        manifest.is_object() && manifest.value("scaling", Json()).is_string()
+            ? manifest["scaling"].get<std::string>()
+            : "";
     const std::size_t total =
         manifest.is_object() ? manifest.value("points", Json::array()).size() : 0;
     write_study_report(dir, scaling + " scaling, " + std::to_string(total) + " points");
-    if (!csv.empty()) write_csv(csv, analyse(read_records(dir + "/results.jsonl").records));
+    if (!csv.empty())
+      write_file_atomically(csv, csv_report(analyse(read_records(dir + "/results.jsonl").records)));
     return kExitOk;
   }
   std::vector<Json> records;
@@ -79,7 +53,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   if (records.empty()) usage("no ParaRun records in " + files.front());
   const auto groups = analyse(records);
   std::fputs(format_report(groups).c_str(), stdout);
-  if (!csv.empty()) write_csv(csv, groups);
+  if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
   return kExitOk;
 }
 

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "pararun/table.hpp"
 
@@ -70,6 +71,37 @@ std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
     }
   }
   return groups;
+}
+
+std::string csv_report(const std::vector<ReportGroup>& groups) {
+  std::ostringstream out;
+  out << "kernel,size,backend,variant,threads,ranks,median_s,ci95_low_s,ci95_high_s,verified,"
+         "speedup,efficiency,baseline_variant,baseline_median_s\n";
+  for (const auto& g : groups)
+    for (const auto& row : g.rows) {
+      const Json& r = row.record;
+      out << g.kernel << ',' << g.size << ',' << r.value("backend", "") << ','
+          << r.value("variant", "") << ',' << r.value("threads", 0) << ',' << r.value("ranks", 0)
+          << ',';
+      // Records without a time (error records of failed points) keep their row, empty cells.
+      if (r.contains("time"))
+        out << r["time"]["median"].get<double>() << ',' << r["time"]["ci95"][0].get<double>() << ','
+            << r["time"]["ci95"][1].get<double>();
+      else
+        out << ",,";
+      out << ',' << (r.value("status", "") == "ok" ? "yes" : "no") << ',';
+      if (row.speedup) out << *row.speedup;
+      out << ',';
+      if (row.efficiency) out << *row.efficiency;
+      out << ',';
+      if (g.baseline)
+        out << g.baseline->value("variant", "") << ','
+            << (*g.baseline)["time"]["median"].get<double>();
+      else
+        out << ',';
+      out << '\n';
+    }
+  return out.str();
 }
 
 Json analysis_json(const std::vector<ReportGroup>& groups) {

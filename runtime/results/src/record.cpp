@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -100,6 +101,11 @@ void append_record(const std::string& path, const Json& record) {
 
 RecordFile read_records(const std::string& path) {
   RecordFile out;
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {  // /dev/zero would never end
+    out.problems.push_back(path + ": not a regular file");
+    return out;
+  }
   std::ifstream in(path);
   if (!in) {
     out.problems.push_back(path + ": cannot be read");
@@ -121,6 +127,10 @@ RecordFile read_records(const std::string& path) {
     }
   }
   return out;
+}
+
+void warn_bad_lines(const RecordFile& rf) {
+  for (const auto& p : rf.problems) std::fprintf(stderr, "pararun: warning: %s\n", p.c_str());
 }
 
 }  // namespace pararun

@@ -40,6 +40,11 @@ struct ReportGroup {
 /// size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Json>& records);
 
+/// The report as CSV, one row per record (error records keep their row with empty cells):
+/// kernel, size, backend, variant, threads, ranks, median and CI, verified, speedup,
+/// efficiency, baseline variant and median.
+std::string csv_report(const std::vector<ReportGroup>& groups);
+
 /// The analysis as JSON (schema "pararun.analysis/1"): per group its baseline, one row per
 /// record (times, speedup, efficiency, relative speedup, Karp-Flatt) and the model fits.
 /// The plots read this; they recompute nothing.

@@ -32,4 +32,7 @@ std::string record_problem(const Json& r);
 /// record_problem) are skipped and reported with their line number.
 RecordFile read_records(const std::string& path);
 
+/// Prints each bad line of a results file as a warning ("pararun: warning: FILE:LINE: ...").
+void warn_bad_lines(const RecordFile& rf);
+
 }  // namespace pararun

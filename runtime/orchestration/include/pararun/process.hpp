@@ -1,0 +1,30 @@
+// Child processes without a shell: points of a study, plots, sinfo and sbatch.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pararun {
+
+/// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> split(const std::string& s, char sep = ',');
+/// True when PATH has an executable `program`.
+bool on_path(const std::string& program);
+/// This process's executable (/proc/self/exe).
+std::string self_executable();
+/// The whole file, or "" when it cannot be read.
+std::string slurp(const std::string& path);
+
+/// Runs argv with stdout and stderr appended to `log`; returns the exit code (128+signal).
+/// The child dies with its parent and gets every CPU of the node. If `stop` becomes non-zero
+/// while the child runs (a signal handler sets it), the child gets SIGTERM, and SIGKILL 10 s
+/// later.
+int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
+                   const volatile int* stop = nullptr);
+
+/// Runs argv (no shell) with stdin and stderr on /dev/null; its standard output, or nullopt
+/// when it cannot start or exits non-zero.
+std::optional<std::string> capture_output(const std::vector<std::string>& args);
+
+}  // namespace pararun

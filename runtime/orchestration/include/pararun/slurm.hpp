@@ -1,0 +1,55 @@
+// A study as Slurm jobs: one job array per node count (one task per point, whole nodes,
+// a %N throttle) plus a report job that runs after the arrays, however they ended.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pararun/study_options.hpp"
+
+namespace pararun {
+
+/// The Slurm settings of `pararun submit`: InputError for a --max-parallel below 1 or a
+/// --time that is not a positive Slurm time (MINUTES, MINUTES:SECONDS, HH:MM:SS, D-HH[:MM[:SS]]).
+void check_submit_options(const StudyOptions& o);
+
+/// A partition as sinfo describes it.
+struct Partition {
+  std::string name;
+  int nodes = 0, cpus = 0;  ///< node count, CPUs of its smallest node
+};
+
+/// The partition `wanted` (empty: the default one) from sinfo; InputError when sinfo fails
+/// or the partition does not exist.
+Partition query_partition(const std::string& wanted);
+
+/// Whole nodes a point needs on `part`; InputError when the partition cannot hold it.
+int nodes_for(const Point& p, const Partition& part);
+
+/// `s` quoted for a POSIX shell ('...'), whatever it holds.
+std::string shell_quote(const std::string& s);
+
+struct JobScript {
+  std::string path, text;
+  int tasks = 0;  ///< array tasks (points) it runs
+};
+
+struct Submission {
+  std::vector<JobScript> arrays;  ///< one per node count; empty when every point is done
+  JobScript report;
+};
+
+/// The job scripts of the study in `dir` (an absolute path), for the points not in `done`.
+/// `exe` is the pararun binary the tasks run, `common` the job-common.sh they source.
+Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
+                           const std::vector<Point>& points, const Partition& part,
+                           const std::string& dir, const std::set<std::string>& done,
+                           const std::string& exe, const std::string& common);
+
+/// Writes the script and submits it with sbatch (no shell), after `dependency` (e.g.
+/// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch
+/// refuses it.
+std::string submit_job(const JobScript& s, const std::string& dependency);
+
+}  // namespace pararun

@@ -1,0 +1,35 @@
+// A study as the user gives it: flags or a YAML study file, as text, then checked into a
+// StudySpec. Every problem is an InputError (errors.hpp) that names the option, or the file
+// and line.
+#pragma once
+
+#include <string>
+
+#include "pararun/study.hpp"
+
+namespace pararun {
+
+struct StudyOptions {
+  std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
+              ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
+              launcher = "auto", out;
+  int reps = 5, max_reps = 20, oversubscribed_ranks = 0;
+  bool resume = false;
+  // pararun submit only
+  std::string partition, time_limit = "00:30:00";
+  int max_parallel = 4;
+  bool dry_run = false;
+};
+
+/// The study the options describe, checked (unknown backends, bad counts and sizes).
+StudySpec study_spec(const StudyOptions& o);
+
+/// The points of the study, each checked as every process of it would check it (the kernel's
+/// own check, a rank's memory): what would be refused is refused now.
+std::vector<Point> study_points(const StudySpec& spec);
+
+/// The options of a YAML study file over `base`; unknown keys and wrong types name the file
+/// and line.
+StudyOptions load_study_file(const std::string& path, StudyOptions base);
+
+}  // namespace pararun

@@ -1,0 +1,59 @@
+// Running a study on this machine or inside an allocation: its folder, its points (each its
+// own process under the launcher), error records for points that died, a checkpoint when
+// stopped, and the report.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pararun/record.hpp"
+#include "pararun/study_options.hpp"
+
+namespace pararun {
+
+/// The output folder of a study: `o.out` or results/study-<UTC time>. A folder that holds a
+/// different study is refused, the same study only with --resume. Creates the folder (no
+/// shell), its logs/ and study.json; InputError for a folder that cannot be one.
+std::string prepare_study_dir(const StudyOptions& o, const Json& manifest);
+
+/// Ids of the points of `dir` that have a verified record in its results.jsonl; bad lines
+/// of the file are printed as warnings.
+std::vector<std::string> done_points(const std::string& dir);
+
+/// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun. InputError for
+/// another name, or when MPI points need a launcher that is not on PATH.
+std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points);
+
+/// CPUs the points may use: inside a Slurm allocation (srun) all of its nodes' CPUs, else
+/// this machine's.
+int usable_cpus(const std::string& launcher);
+
+/// What a study run says after each point.
+struct PointDone {
+  int index = 0, total = 0;  ///< 1-based position, points in all
+  const Point* point = nullptr;
+  int exit_code = 0;  ///< 0 verified, 1 verification failed, >1 no record (an error record)
+  double elapsed_s = 0, eta_s = 0;
+};
+
+struct StudyRun {
+  int run = 0, failures = 0, skipped = 0;  ///< skipped: verified before (--resume)
+  int stopped_by = 0;                      ///< the signal that stopped the study, or 0
+  int points_left = 0;                     ///< after a stop
+};
+
+/// Runs every point of `points` that has no verified record in `dir`, in order, each as
+/// `launcher prefix + exe run ...` with its log in dir/logs. A point that ends without a
+/// record (crash, launcher failure) gets an error record. When `*stop` becomes non-zero the
+/// running point is abandoned (it runs again on --resume) and dir/checkpoint.json says what
+/// is left.
+StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, const std::string& dir,
+                   const std::string& launcher, const std::string& exe, const volatile int* stop,
+                   const std::function<void(const PointDone&)>& done);
+
+/// Analyses the study in `dir`: prints the report table, writes speedup.csv, analysis.json,
+/// the plots (Debian's matplotlib) and report.md headed by `title`. Returns the report text.
+std::string write_study_report(const std::string& dir, const std::string& title);
+
+}  // namespace pararun

@@ -1,0 +1,179 @@
+#include "pararun/slurm.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <map>
+
+#include "pararun/errors.hpp"
+#include "pararun/files.hpp"
+#include "pararun/process.hpp"
+
+namespace pararun {
+
+namespace {
+
+std::string sbatch_header(const std::string& name, const std::string& output,
+                          const std::string& partition, const std::string& time) {
+  std::string s = "#!/bin/bash\n#SBATCH --job-name=" + name + "\n#SBATCH --output=" + output +
+                  "\n#SBATCH --time=" + time + "\n";
+  if (!partition.empty()) s += "#SBATCH --partition=" + partition + "\n";
+  return s;
+}
+
+}  // namespace
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+namespace {
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s += (s.empty() ? "" : " ") + shell_quote(a);
+  return s;
+}
+
+}  // namespace
+
+void check_submit_options(const StudyOptions& o) {
+  if (o.max_parallel < 1)
+    throw InputError("--max-parallel must be at least 1, got " + std::to_string(o.max_parallel));
+  // Slurm's forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; every field digits, not all zero.
+  const std::string& t = o.time_limit;
+  const std::string bad =
+      "--time '" + t + "' is not a Slurm time limit (MINUTES, HH:MM:SS or D-HH:MM:SS, above 0)";
+  const auto dash = t.find('-');
+  const std::string clock = dash == std::string::npos ? t : t.substr(dash + 1);
+  std::vector<std::string> fields;
+  if (dash != std::string::npos) fields.push_back(t.substr(0, dash));
+  for (std::size_t from = 0;;) {
+    const auto colon = clock.find(':', from);
+    fields.push_back(clock.substr(from, colon - from));
+    if (colon == std::string::npos) break;
+    from = colon + 1;
+  }
+  const std::size_t clock_fields = fields.size() - (dash != std::string::npos);
+  if (t.empty() || clock_fields > 3) throw InputError(bad);
+  bool nonzero = false;
+  for (const auto& f : fields) {
+    if (f.empty() || f.size() > 6 || f.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError(bad);
+    nonzero |= f.find_first_not_of('0') != std::string::npos;
+  }
+  if (!nonzero) throw InputError(bad);
+}
+
+Partition query_partition(const std::string& wanted) {
+  for (char c : wanted)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      throw InputError("--partition '" + wanted + "' is not a partition name");
+  // One line per node and partition: "NAME PARTITION CPUS", the default partition marked '*'.
+  const auto out = capture_output({"sinfo", "-h", "-N", "-o", "%N %P %c"});
+  if (!out) throw InputError("sinfo failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
+  Partition p;
+  std::set<std::string> nodes;
+  for (const auto& line : split(*out, '\n')) {
+    const auto f = split(line, ' ');
+    if (f.size() < 3) continue;
+    std::string name = f[1];
+    const bool is_default = !name.empty() && name.back() == '*';
+    if (is_default) name.pop_back();
+    if (wanted.empty() ? !is_default : name != wanted) continue;
+    p.name = name;
+    if (nodes.insert(f[0]).second) {
+      const int cpus = std::atoi(f[2].c_str());
+      p.cpus = p.cpus == 0 ? cpus : std::min(p.cpus, cpus);
+    }
+  }
+  p.nodes = static_cast<int>(nodes.size());
+  if (p.nodes == 0)
+    throw InputError(wanted.empty()
+                         ? std::string("this Slurm cluster has no default partition; name one with "
+                                       "--partition")
+                         : "Slurm has no partition '" + wanted + "' (see sinfo)");
+  return p;
+}
+
+/// Whole nodes a point needs on `part`; usage error when the partition cannot hold it.
+int nodes_for(const Point& p, const Partition& part) {
+  const auto where = "point " + p.id + " needs ";
+  const auto have = "; partition " + part.name + " has " + std::to_string(part.nodes) +
+                    " node(s) of " + std::to_string(part.cpus) + " CPUs";
+  if (p.threads > part.cpus)
+    throw InputError(where + std::to_string(p.threads) + " threads on one node" + have);
+  if (p.oversubscribe || !uses_mpi(p.backend)) return 1;
+  const int ranks_per_node = part.cpus / p.threads;
+  const int nodes = (p.ranks + ranks_per_node - 1) / ranks_per_node;
+  if (nodes > part.nodes)
+    throw InputError(where + std::to_string(nodes) + " nodes (" + std::to_string(p.ranks) +
+                     " ranks x " + std::to_string(p.threads) + " threads)" + have);
+  return nodes;
+}
+
+Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
+                           const std::vector<Point>& points, const Partition& part,
+                           const std::string& dir, const std::set<std::string>& done,
+                           const std::string& exe, const std::string& common) {
+  std::map<int, std::vector<const Point*>> by_nodes;  // node count -> points
+  for (const auto& p : points) by_nodes[nodes_for(p, part)].push_back(&p);
+  const std::string results = dir + "/results.jsonl";
+  Submission sub;
+  // One array per node count (an array's tasks share one resource request).
+  for (const auto& [nodes, group] : by_nodes) {
+    std::string cases;
+    int task = 0;
+    for (const Point* p : group) {
+      if (done.count(p->id)) continue;
+      std::vector<std::string> args = launcher_prefix(*p, "srun", nodes * part.cpus);
+      args.push_back(exe);
+      for (auto& a : run_arguments(*p, spec, results)) args.push_back(a);
+      cases += "  " + std::to_string(task++) + ") point=" + shell_quote(p->id) + "; set -- " +
+               command_line(args) + " ;;\n";
+    }
+    if (task == 0) continue;
+    JobScript s;
+    s.tasks = task;
+    s.path = dir + "/slurm/points-" + std::to_string(nodes) + "node.sbatch";
+    s.text =
+        sbatch_header("pararun-study", dir + "/logs/slurm-%A_%a.out", part.name, o.time_limit) +
+        "#SBATCH --array=0-" + std::to_string(task - 1) + "%" + std::to_string(o.max_parallel) +
+        "\n#SBATCH --nodes=" + std::to_string(nodes) +
+        "\n#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
+        "# ParaRun study " +
+        dir + ": one array task per point, written by pararun submit.\n" + "source " +
+        shell_quote(common) + " || exit 2\ncd " + shell_quote(dir) +
+        " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
+        "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
+        "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
+    sub.arrays.push_back(std::move(s));
+  }
+  sub.report = {
+      dir + "/slurm/report.sbatch",
+      sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part.name, "00:10:00") +
+          "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
+          "# Runs when every array task has ended (afterany), however it ended.\n"
+          "source " +
+          shell_quote(common) + " || exit 2\n" + command_line({exe, "report", dir}) + "\n",
+      1};
+
+  return sub;
+}
+
+std::string submit_job(const JobScript& s, const std::string& dependency) {
+  write_file_atomically(s.path, s.text);
+  std::vector<std::string> argv = {"sbatch", "--parsable"};
+  if (!dependency.empty()) argv.push_back(dependency);
+  argv.push_back(s.path);
+  const auto out = capture_output(argv);
+  const std::string id = out ? out->substr(0, out->find_first_of(";\n")) : "";
+  if (id.empty()) throw InputError("sbatch refused " + s.path + " (try: sbatch " + s.path + ")");
+  return id;
+}
+
+}  // namespace pararun

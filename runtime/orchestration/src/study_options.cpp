@@ -1,0 +1,182 @@
+// Study files: the options of `pararun study` as YAML, checked key by key.
+//
+//   kernels: [matmul, reduction]       # or one name
+//   backends: [seq, omp, mpi]
+//   threads: [1, 2]                    # or one number
+//   ranks: [1, 2]
+//   sizes: {matmul: 1024, reduction: 2^26}   # or one size for all kernels
+//   scaling: strong                    # or weak
+//   reps: 5
+//   max_reps: 20
+//   oversubscribed_ranks: 4
+//   launcher: auto                     # auto, mpirun or srun
+//   out: results/my-study
+#include "pararun/study_options.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include "pararun/errors.hpp"
+#include "pararun/parse.hpp"
+#include "pararun/process.hpp"
+#include "pararun/registry.hpp"
+
+namespace pararun {
+
+namespace {
+
+std::vector<int> counts(const std::string& list, const std::string& option) {
+  std::vector<int> out;
+  for (const auto& item : split(list)) {
+    const auto v = parse_count(item);
+    if (!v || *v < 1 || *v > 100000)
+      throw InputError(option + " takes whole numbers of at least 1, got '" + item + "'");
+    out.push_back(static_cast<int>(*v));
+  }
+  if (out.empty()) throw InputError(option + " is empty");
+  return out;
+}
+
+}  // namespace
+
+StudySpec study_spec(const StudyOptions& o) {
+  StudySpec spec;
+  spec.kernels = split(o.kernels);
+  for (const auto& b : split(o.backends)) {
+    const auto backend = parse_backend(b);
+    if (!backend)
+      throw InputError("unknown backend '" + b + "' in --backends; backends: " + backend_names());
+    spec.backends.push_back(*backend);
+  }
+  spec.threads = counts(o.threads, "--threads");
+  spec.ranks = counts(o.ranks, "--ranks");
+  for (const auto& item : split(o.sizes)) {
+    const auto eq = item.find('=');
+    const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? item : item.substr(eq + 1);
+    // A class name (NPB's "S") means a size of that kernel; one for all kernels needs all of
+    // them to know it.
+    std::vector<std::string> kernels = {kernel};
+    if (kernel.empty() && !parse_count(value)) kernels = spec.kernels;
+    for (const auto& name : kernels) {
+      const Kernel* k = Registry::global().find(name);
+      const auto n = k ? k->parse_size(value) : parse_count(value);
+      if (!n || *n == 0)
+        throw InputError("--sizes: '" + value + "' is not a whole number of at least 1" +
+                         (!k                         ? ""
+                          : k->named_sizes().empty() ? " for kernel '" + name + "'"
+                                                     : k->size_name_hint()));
+      spec.sizes.emplace_back(name, *n);
+    }
+  }
+  spec.scaling = o.scaling;
+  if (o.reps < 1) throw InputError("--reps must be at least 1, got " + std::to_string(o.reps));
+  spec.reps = o.reps;
+  spec.max_reps = std::max(o.reps, o.max_reps);
+  if (o.oversubscribed_ranks < 0) throw InputError("--oversubscribed-ranks must be 0 or more");
+  spec.oversubscribed_ranks = o.oversubscribed_ranks;
+  return spec;
+}
+
+std::vector<Point> study_points(const StudySpec& spec) {
+  try {
+    return plan_points(spec, Registry::global());
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+}
+
+namespace {
+
+std::string where(const std::string& path, const YAML::Node& node) {
+  return path + ":" + std::to_string(node.Mark().line + 1) + ": ";
+}
+
+std::string scalar(const std::string& path, const std::string& key, const YAML::Node& v) {
+  if (!v.IsScalar()) throw InputError(where(path, v) + "'" + key + "' must be a single value");
+  return v.Scalar();
+}
+
+/// A scalar or a list of scalars, as the comma-separated text the flags take.
+std::string list(const std::string& path, const std::string& key, const YAML::Node& v) {
+  if (v.IsScalar()) return v.Scalar();
+  if (!v.IsSequence() || v.size() == 0)
+    throw InputError(where(path, v) + "'" + key +
+                     "' must be a value or a non-empty list of values");
+  std::string out;
+  for (const auto& item : v) {
+    if (!item.IsScalar())
+      throw InputError(where(path, item) + "'" + key + "' must list plain values");
+    out += (out.empty() ? "" : ",") + item.Scalar();
+  }
+  return out;
+}
+
+int whole(const std::string& path, const std::string& key, const YAML::Node& v) {
+  const std::string text = scalar(path, key, v);
+  try {
+    std::size_t used = 0;
+    const long n = std::stol(text, &used);
+    if (used == text.size() && n >= -1000000 && n <= 1000000) return static_cast<int>(n);
+  } catch (const std::exception&) {
+  }
+  throw InputError(where(path, v) + "'" + key + "' must be a whole number, got '" + text + "'");
+}
+
+}  // namespace
+
+StudyOptions load_study_file(const std::string& path, StudyOptions o) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw InputError("cannot read the study file '" + path + "'");
+  } catch (const YAML::Exception& e) {
+    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": not YAML: " + e.msg);
+  }
+  if (!root.IsMap())
+    throw InputError(path + ": a study file is a map of keys (kernels, backends, ...)");
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "kernels")
+      o.kernels = list(path, key, v);
+    else if (key == "backends")
+      o.backends = list(path, key, v);
+    else if (key == "threads")
+      o.threads = list(path, key, v);
+    else if (key == "ranks")
+      o.ranks = list(path, key, v);
+    else if (key == "scaling")
+      o.scaling = scalar(path, key, v);
+    else if (key == "launcher")
+      o.launcher = scalar(path, key, v);
+    else if (key == "out")
+      o.out = scalar(path, key, v);
+    else if (key == "reps")
+      o.reps = whole(path, key, v);
+    else if (key == "max_reps")
+      o.max_reps = whole(path, key, v);
+    else if (key == "oversubscribed_ranks")
+      o.oversubscribed_ranks = whole(path, key, v);
+    else if (key == "sizes") {
+      if (v.IsScalar()) {
+        o.sizes = v.Scalar();
+      } else if (v.IsMap() && v.size() > 0) {
+        o.sizes.clear();
+        for (const auto& s : v)
+          o.sizes += (o.sizes.empty() ? "" : ",") + s.first.as<std::string>() + "=" +
+                     scalar(path, "sizes." + s.first.as<std::string>(), s.second);
+      } else {
+        throw InputError(where(path, v) + "'sizes' must be one size or a map of kernel: size");
+      }
+    } else {
+      throw InputError(
+          where(path, kv.first) + "unknown key '" + key +
+          "'; keys: kernels, backends, threads, ranks, sizes, scaling, reps, max_reps, "
+          "oversubscribed_ranks, launcher, out");
+    }
+  }
+  return o;
+}
+
+}  // namespace pararun

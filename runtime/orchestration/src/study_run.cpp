@@ -1,0 +1,219 @@
+#include "pararun/study_run.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "pararun/analysis.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/process.hpp"
+#include "pararun/sysinfo.hpp"
+
+namespace pararun {
+
+std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
+  std::string dir = o.out;
+  if (dir.empty()) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+    dir = std::string("results/study-") + stamp;
+  }
+  const std::string manifest_path = dir + "/study.json";
+  struct stat st {};
+  if (stat(manifest_path.c_str(), &st) == 0) {
+    const Json old = Json::parse(slurp(manifest_path), nullptr, false);
+    if (old != manifest)
+      throw InputError("'" + dir + "' holds a different study; choose a new output folder");
+    if (!o.resume)
+      throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
+  } else {
+    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      throw InputError("'" + dir + "' exists and is not a folder");
+    // The folder's name reaches job scripts (pararun submit): no control characters.
+    if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
+    for (const char* file :
+         {"/results.jsonl", "/study.json", "/report.md", "/speedup.csv", "/analysis.json"})
+      if (const std::string why = output_file_problem(dir + file); !why.empty())
+        throw InputError(why);
+    write_file_atomically(manifest_path, manifest.dump(2) + "\n");
+  }
+  mkdir((dir + "/logs").c_str(), 0755);
+  return dir;
+}
+
+std::vector<std::string> done_points(const std::string& dir) {
+  struct stat st {};
+  const std::string results = dir + "/results.jsonl";
+  if (stat(results.c_str(), &st) != 0) return {};
+  const RecordFile rf = read_records(results);
+  warn_bad_lines(rf);
+  return completed_points(rf.records);
+}
+
+std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points) {
+  std::string l = launcher;
+  if (l == "auto") l = std::getenv("SLURM_JOB_ID") && on_path("srun") ? "srun" : "mpirun";
+  if (l != "mpirun" && l != "srun")
+    throw InputError("--launcher must be auto, mpirun or srun, got '" + launcher + "'");
+  const bool needs_mpi =
+      std::any_of(points.begin(), points.end(), [](const Point& p) { return uses_mpi(p.backend); });
+  if (needs_mpi && !on_path(l))
+    throw InputError("launcher '" + l +
+                     "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
+                     "and hybrid out of --backends");
+  return l;
+}
+
+int usable_cpus(const std::string& launcher) {
+  const char* per_node = std::getenv("SLURM_JOB_CPUS_PER_NODE");  // e.g. "2(x3),4"
+  if (launcher != "srun" || !per_node) return online_cpus();
+  int total = 0;
+  for (const auto& item : split(per_node)) {
+    const int cpus = std::atoi(item.c_str());
+    const auto x = item.find("(x");
+    total += cpus * (x == std::string::npos ? 1 : std::atoi(item.c_str() + x + 2));
+  }
+  return total > 0 ? total : online_cpus();
+}
+
+StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, const std::string& dir,
+                   const std::string& launcher, const std::string& exe, const volatile int* stop,
+                   const std::function<void(const PointDone&)>& on_done) {
+  const std::string results = dir + "/results.jsonl";
+  std::set<std::string> done;
+  for (const auto& id : done_points(dir)) done.insert(id);
+  std::remove((dir + "/checkpoint.json").c_str());
+
+  const int cores = usable_cpus(launcher);
+  const auto start = std::chrono::steady_clock::now();
+  StudyRun out;
+  const int total = static_cast<int>(points.size());
+  for (int i = 0; i < total && !*stop; ++i) {
+    const Point& p = points[static_cast<std::size_t>(i)];
+    if (done.count(p.id)) {
+      ++out.skipped;
+      continue;
+    }
+    std::vector<std::string> args = launcher_prefix(p, launcher, cores);
+    args.push_back(exe);
+    for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
+    std::string log = dir + "/logs/" + p.id + ".log";
+    std::replace(log.begin() + static_cast<long>(dir.size()) + 6, log.end(), '/', '_');
+    const int code = spawn_and_wait(args, log, stop);
+    // Stopped while the point ran: abandoned without a record, it runs again on --resume
+    // (a point that finished before the signal reached it keeps its record).
+    if (*stop && code > 1) break;
+    ++out.run;
+    done.insert(p.id);
+    if (code != 0) ++out.failures;
+    if (code > 1) {  // no record was written: keep the failure in the results
+      Json r = {{"schema", kRecordSchema},
+                {"kernel", p.kernel},
+                {"backend", to_string(p.backend)},
+                {"variant", p.variant},
+                {"size", p.size},
+                {"threads", p.threads},
+                {"ranks", p.ranks},
+                {"pes", p.pes()},
+                {"scaling", spec.scaling},
+                {"point", p.id},
+                {"status", "error"},
+                {"exit_code", code},
+                {"log", log}};
+      append_record(results, r);
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    on_done({i + 1, total, &p, code, elapsed, elapsed / out.run * (total - i - 1)});
+  }
+  if (!*stop) return out;
+
+  // Stopped (Slurm's warning signal before the time limit, scancel, Ctrl-C): every finished
+  // record is already on disk; the checkpoint says what is left and how to go on. What is
+  // done is what the results file says (a point may have written its record just before the
+  // signal reached it).
+  out.stopped_by = *stop;
+  done.clear();
+  for (const auto& id : done_points(dir)) done.insert(id);
+  Json left = Json::array();
+  for (const auto& p : points)
+    if (!done.count(p.id)) left.push_back(p.id);
+  out.points_left = static_cast<int>(left.size());
+  const Json checkpoint = {{"stopped_by", strsignal(out.stopped_by)},
+                           {"signal", out.stopped_by},
+                           {"points_done", total - out.points_left},
+                           {"points_left", left},
+                           {"resume", "pararun study ... --out " + dir + " --resume"}};
+  write_file_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
+  return out;
+}
+
+std::string write_study_report(const std::string& dir, const std::string& title) {
+  const RecordFile rf = read_records(dir + "/results.jsonl");
+  warn_bad_lines(rf);
+  const auto groups = analyse(rf.records);
+  std::string text = format_report(groups);
+  // Points of the study without a verified record (failed, abandoned or never run).
+  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  if (manifest.is_object() && manifest.contains("points")) {
+    const auto done = completed_points(rf.records);
+    std::string missing;
+    int n = 0;
+    for (const auto& id : manifest["points"])
+      if (std::find(done.begin(), done.end(), id.get<std::string>()) == done.end()) {
+        missing += "  " + id.get<std::string>() + "\n";
+        ++n;
+      }
+    if (n)
+      text += "\n" + std::to_string(n) + " point(s) without a verified record (logs in " + dir +
+              "/logs):\n" + missing;
+  }
+  std::fputs(text.c_str(), stdout);
+  write_file_atomically(dir + "/speedup.csv", csv_report(groups));
+  write_file_atomically(dir + "/analysis.json", analysis_json(groups).dump(1) + "\n");
+
+  // Plots through Debian's matplotlib, when it is there; the study stands without them.
+  const std::string plot_log = dir + "/logs/plot.log";
+  std::remove(plot_log.c_str());
+  const int plot = spawn_and_wait(
+      {"/usr/bin/python3", PARARUN_SOURCE_DIR "/scripts/plot_study.py", dir}, plot_log);
+  std::vector<std::string> images;
+  if (plot == 0) {
+    for (auto& line : split(slurp(plot_log), '\n'))
+      if (line.size() > 4 && line.substr(line.size() - 4) == ".png") images.push_back(line);
+  } else {
+    std::fprintf(stderr, "plots skipped (%s): they need Debian's python3-matplotlib\n",
+                 plot_log.c_str());
+  }
+  std::string md = "# ParaRun study\n\n`" + dir + "`: " + title + ".\n\n";
+  for (const auto& img : images) md += "![" + img + "](" + img + ")\n\n";
+  md += "```\n" + text + "```\n";
+  if (!rf.records.empty() && rf.records.front().contains("meta")) {
+    const Json& m = rf.records.front()["meta"];
+    const Json build = m.value("build", Json::object());
+    md += "\n## Machine\n\n| | |\n|---|---|\n";
+    md += "| hosts | " + m.value("hosts", Json::array()).dump() + " |\n";
+    md += "| CPU | " + m.value("cpu_model", Json("")).dump() + ", " +
+          m.value("cores", Json(0)).dump() + " cores |\n";
+    for (const char* key : {"compiler", "flags", "build_type", "git_commit", "mpi_library",
+                            "openmp", "eigen", "openblas"})
+      if (build.contains(key) && build[key].is_string())
+        md += std::string("| ") + key + " | " + build[key].get<std::string>() + " |\n";
+    md += "| environment | " + m.value("env", Json::object()).dump() + " |\n";
+    if (m.contains("slurm") && !m["slurm"].empty()) md += "| slurm | " + m["slurm"].dump() + " |\n";
+  }
+  write_file_atomically(dir + "/report.md", md);
+  std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),
+              images.empty() ? "" : ", plots");
+  return text;
+}
+
+}  // namespace pararun
