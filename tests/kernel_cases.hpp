@@ -41,7 +41,10 @@ inline void check_all_variants(const std::string& kernel_name, const ExecContext
     const Problem p{size, 7};
     ASSERT_EQ(k->check(p, ctx), "");
     auto inst = k->setup(p, v, ctx);
+    // The lifecycle as the runtime drives it: reset before every repetition.
+    inst->reset();
     inst->run();
+    inst->reset();
     inst->run();  // a second repetition must give the same verified result
     const Verification ok = inst->verify();
     EXPECT_TRUE(ok.passed) << "error " << ok.error << " > tolerance " << ok.tolerance;

@@ -22,13 +22,15 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "cg/cg.hpp"
-#include "pararun/kernel.hpp"
 #include "common/npb_random.hpp"
+#include "pararun/buffer.hpp"
+#include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
@@ -154,6 +156,28 @@ Csr make_matrix(const ClassInfo& c, std::uint64_t first, std::uint64_t count) {
 
 namespace {
 
+/// My rows of the matrix in memory first touched by the threads that multiply them: the
+/// generator builds it on one thread; this copy goes row by row with the static schedule of
+/// multiply().
+struct PlacedCsr {
+  std::vector<std::uint64_t> row_start;
+  std::unique_ptr<int[]> col;
+  Buffer val;
+};
+
+PlacedCsr place(const Csr& m, int threads) {
+  PlacedCsr p{m.row_start, std::unique_ptr<int[]>(new int[m.col.size()]), Buffer(m.val.size())};
+  const auto rows = static_cast<std::int64_t>(m.count);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::uint64_t k = m.row_start[static_cast<std::size_t>(r)];
+         k < m.row_start[static_cast<std::size_t>(r) + 1]; ++k) {
+      p.col[k] = m.col[k];
+      p.val[k] = m.val[k];
+    }
+  return p;
+}
+
 class CgInstance : public Instance {
  public:
   CgInstance(const ClassInfo& c, const ExecContext& ctx)
@@ -161,12 +185,12 @@ class CgInstance : public Instance {
         class_(c),
         rows_(block_range(c.na, static_cast<std::uint64_t>(ctx.ranks),
                           static_cast<std::uint64_t>(ctx.rank))),
-        a_(make_matrix(c, rows_.begin, rows_.count)),
-        x_(rows_.count),
-        r_(rows_.count),
-        q_(rows_.count),
-        p_(c.na),
-        z_(c.na) {
+        a_(place(make_matrix(c, rows_.begin, rows_.count), ctx.threads)),
+        x_(rows_.count, 0.0, ctx.threads),
+        r_(rows_.count, 0.0, ctx.threads),
+        q_(rows_.count, 0.0, ctx.threads),
+        p_(c.na, 0.0, ctx.threads),
+        z_(c.na, 0.0, ctx.threads) {
     for (int k = 0; k < ctx.ranks; ++k) {
       const Range r =
           block_range(c.na, static_cast<std::uint64_t>(ctx.ranks), static_cast<std::uint64_t>(k));
@@ -176,7 +200,7 @@ class CgInstance : public Instance {
   }
 
   void run() override {
-    std::fill(x_.begin(), x_.end(), 1.0);
+    std::fill(x_.data(), x_.data() + x_.size(), 1.0);
     for (int it = 0; it < class_.niter; ++it) {
       rnorm_ = conj_grad();
       // zeta = shift + 1 / (x . z); x = z / ||z||
@@ -223,15 +247,15 @@ class CgInstance : public Instance {
   }
 
   /// My block of v (whole length na) gathered from every rank's block.
-  void gather(std::vector<double>& v) const {
+  void gather(Buffer& v) const {
     if (ctx_.comm != MPI_COMM_NULL && ctx_.ranks > 1)
       MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v.data(), counts_.data(), displs_.data(),
                      MPI_DOUBLE, ctx_.comm);
   }
 
   /// out[j] = (A v)[first + j] for my rows; v whole.
-  void multiply(const std::vector<double>& v, double* out) const {
-    const auto rows = static_cast<std::int64_t>(a_.count);
+  void multiply(const Buffer& v, double* out) const {
+    const auto rows = static_cast<std::int64_t>(a_.row_start.size() - 1);
 #pragma omp for schedule(static)
     for (std::int64_t j = 0; j < rows; ++j) {
       double s = 0;
@@ -306,9 +330,9 @@ class CgInstance : public Instance {
   ExecContext ctx_;
   const ClassInfo& class_;
   Range rows_;
-  Csr a_;
-  std::vector<double> x_, r_, q_;  // my rows only
-  std::vector<double> p_, z_;      // whole length: my block plus the others' gathered
+  PlacedCsr a_;
+  Buffer x_, r_, q_;  // my rows only
+  Buffer p_, z_;      // whole length: my block plus the others' gathered
   std::vector<int> counts_, displs_;
   double zeta_ = 0, rnorm_ = 0;
 };

@@ -30,12 +30,16 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-/// Open MPI refuses to start as root without these; CI runs as root.
+/// Open MPI refuses to start as root without these; CI runs as root. Each test process (CTest
+/// runs one per test, several at once) gets its own Open MPI session folder: concurrent
+/// mpiruns race on the shared one (open-mpi/ompi#8510).
 const bool kRootOk = [] {
   if (geteuid() == 0) {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   }
+  static const pararun::test::TempDir session;
+  setenv("OMPI_MCA_orte_tmpdir_base", session.path().c_str(), 0);
   return true;
 }();
 

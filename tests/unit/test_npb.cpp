@@ -42,6 +42,7 @@ Verification run_once(const std::string& kernel, const std::string& size_name, i
   const Problem p{*k->parse_size(size_name), 42};
   EXPECT_EQ(k->check(p, ctx), "");
   auto inst = k->setup(p, k->variants_of(ctx.backend).front(), ctx);
+  inst->reset();
   inst->run();
   return inst->verify();
 }

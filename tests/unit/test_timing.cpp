@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <thread>
+
 #include "fake_kernel.hpp"
 #include "pararun/timing.hpp"
 
@@ -27,4 +31,32 @@ TEST(Timing, AdaptiveRepsStopWhenCiIsNarrow) {
   // Any CI is narrower than 1e12 x the median (even with a scheduler hiccup): stop at the minimum.
   Timings t = measure(inst, ExecContext{}, {0, 5, 50, 1e12});
   EXPECT_EQ(t.samples.size(), 5u);
+}
+
+namespace {
+
+/// reset() sleeps 20 ms and records the order of calls; run() is short.
+class SlowResetInstance : public test::FakeInstance {
+ public:
+  SlowResetInstance() : FakeInstance(100) {}
+  void reset() override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    calls += "r";
+  }
+  void run() override {
+    FakeInstance::run();
+    calls += "x";
+  }
+  std::string calls;
+};
+
+}  // namespace
+
+TEST(Timing, ResetRunsBeforeEveryRepetitionAndOutsideTheTimer) {
+  SlowResetInstance inst;
+  Timings t = measure(inst, ExecContext{}, {2, 5, 5, 0.05});
+  EXPECT_EQ(inst.calls, "rxrxrxrxrxrxrx");  // 2 warm-up + 5 timed, each after its reset
+  ASSERT_EQ(t.samples.size(), 5u);
+  // Summing 1..100 takes well under a microsecond; the 20 ms reset must not be in any sample.
+  for (double s : t.samples) EXPECT_LT(s, 0.010);
 }

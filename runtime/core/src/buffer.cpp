@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -21,6 +22,13 @@ Buffer::Buffer(std::size_t count) : size_(count) {
   if (!p) throw std::bad_alloc();
   if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);  // a hint; ignored where unsupported
   data_.reset(static_cast<double*>(p));
+}
+
+Buffer::Buffer(std::size_t count, double value, int threads) : Buffer(count) {
+  double* d = data();
+  const auto n = static_cast<std::int64_t>(count);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t i = 0; i < n; ++i) d[i] = value;
 }
 
 }  // namespace pararun

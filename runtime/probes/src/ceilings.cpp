@@ -25,7 +25,11 @@ __attribute__((target("avx512f"))) double load_avx512(const double* x, std::size
     s2 = _mm512_add_pd(s2, _mm512_load_pd(p + 16));
     s3 = _mm512_add_pd(s3, _mm512_load_pd(p + 24));
   }
-  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+  alignas(64) double lanes[8];  // (_mm512_reduce_add_pd trips GCC 12's PR 105593 warning)
+  _mm512_store_pd(lanes, _mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+  double s = 0;
+  for (double v : lanes) s += v;
+  return s;
 }
 
 __attribute__((target("avx2"))) double load_avx2(const double* x, std::size_t n) {

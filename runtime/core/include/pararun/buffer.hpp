@@ -13,6 +13,10 @@ class Buffer {
   Buffer() = default;
   /// count doubles, uninitialised (the kernel's parallel first touch initialises them).
   explicit Buffer(std::size_t count);
+  /// count doubles set to `value` by `threads` OpenMP threads with a static schedule: each
+  /// thread first touches the share a static loop over [0, count) gives it, so the pages sit
+  /// near the threads that use them (NUMA first touch).
+  Buffer(std::size_t count, double value, int threads);
   double* data() { return data_.get(); }
   const double* data() const { return data_.get(); }
   std::size_t size() const { return size_; }

@@ -51,9 +51,19 @@ struct Verification {
 };
 
 /// One prepared run: inputs allocated and initialised, ready to be timed.
+///
+/// The lifecycle, driven by the runtime (which alone owns the timer):
+///   Kernel::setup   allocate, initialise with a parallel first touch in the layout run() uses
+///   reset()         untimed, before every repetition (warm-up included)
+///   run()           the timed repetition
+///   verify()        after the last repetition, against an independent reference
 class Instance {
  public:
   virtual ~Instance() = default;
+  /// Restores what run() overwrites (e.g. a grid it iterates on) so that every repetition
+  /// starts from the same state. Never timed. Collective for mpi/hybrid if it communicates.
+  /// Kernels whose run() leaves its inputs as they were need nothing here.
+  virtual void reset() {}
   /// One repetition. Collective over the context's communicator for mpi/hybrid.
   virtual void run() = 0;
   /// Compare the last result with the reference. Collective; same answer on every rank.
