@@ -166,7 +166,7 @@ class StencilInstance : public Instance {
         if (!(got >= 0.0 && got <= kTop))
           outside = std::max(outside, std::isnan(got) ? 1e300 : std::max(-got, got - kTop));
       }
-    const double err = max_over_ranks(std::max(diff, outside), ctx_);
+    const double err = ctx_.max(std::max(diff, outside));
     return make_verification(err, 0.0,
                              "bit-identical to the sequential sweep, and the maximum principle "
                              "0 <= u <= 1 (max abs difference)");

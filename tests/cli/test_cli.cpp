@@ -272,7 +272,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{
             "run nosuch -b seq -n 8",
-            "unknown kernel 'nosuch'; kernels: cg, ep, mandelbrot, matmul, reduction, stencil, "
+            "unknown kernel 'nosuch'; kernels: cg, daxpy, ep, mandelbrot, matmul, reduction, stencil, "
             "stream"},
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},

@@ -54,8 +54,8 @@ TEST(MpiRuntime, TimesAreTheSlowestRankAndImbalanceIsMaxOverMean) {
 
 TEST(MpiRuntime, ReductionsOverRanks) {
   const ExecContext ctx = world();
-  EXPECT_DOUBLE_EQ(sum_over_ranks(ctx.rank + 1.0, ctx), ctx.ranks * (ctx.ranks + 1) / 2.0);
-  EXPECT_DOUBLE_EQ(max_over_ranks(ctx.rank, ctx), ctx.ranks - 1.0);
+  EXPECT_DOUBLE_EQ(ctx.sum(ctx.rank + 1.0), ctx.ranks * (ctx.ranks + 1) / 2.0);
+  EXPECT_DOUBLE_EQ(ctx.max(ctx.rank), ctx.ranks - 1.0);
   // Each rank holds one element; together they make x = (r+1), ref = (r+1) + 1.
   const double x = ctx.rank + 1.0, ref = x + 1.0;
   double ref2 = 0;

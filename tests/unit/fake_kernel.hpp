@@ -29,6 +29,13 @@ class FakeInstance : public Instance {
   double result_ = 0;
 };
 
+/// The FakeInstance as a described kernel's setup makes it.
+class FakeInstanceFor : public FakeInstance {
+ public:
+  FakeInstanceFor(const Problem& p, const VariantInfo&, const ExecContext&)
+      : FakeInstance(p.size) {}
+};
+
 class FakeKernel : public Kernel {
  public:
   explicit FakeKernel(std::string name = "fake") : name_(std::move(name)) {}

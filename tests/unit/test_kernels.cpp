@@ -4,9 +4,9 @@
 #include <tuple>
 
 #include "../kernel_cases.hpp"
+#include "common/random.hpp"
 #include "matmul/gemm.hpp"
 #include "matmul/matmul.hpp"
-#include "common/random.hpp"
 #include "reduction/reduction.hpp"
 
 using namespace pararun;

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "cg/cg.hpp"
-#include "ep/ep.hpp"
 #include "common/npb_random.hpp"
+#include "ep/ep.hpp"
 #include "pararun/registry.hpp"
 
 using namespace pararun;

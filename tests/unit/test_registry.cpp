@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include "fake_kernel.hpp"
+#include "pararun/described_kernel.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_record.hpp"
 
@@ -90,4 +93,47 @@ TEST(Runner, InjectedFaultFailsVerification) {
   EXPECT_EQ(r["status"], "verification_failed");
   EXPECT_EQ(r["verification"]["status"], "failed");
   EXPECT_DOUBLE_EQ(r["verification"]["error"].get<double>(), 1.0);
+}
+
+TEST(DescribedKernel, ExpandsVariantsPerBackendAndAppliesTheModels) {
+  KernelDescription d;
+  d.name = "described";
+  d.summary = "a test";
+  d.size_meaning = "n";
+  d.variants = {{"a", "first"}, {"b", "second", {Backend::omp}}};
+  d.work = [](const Problem& p) { return Work{1.0 * p.size, 8.0 * p.size}; };
+  d.bytes_per_item = 16;
+  d.weak = WeakScaling::square_root;
+  d.max_size = 1000;
+  d.setup = instance_of<test::FakeInstanceFor>();
+  const DescribedKernel k(d);
+  ASSERT_EQ(k.variants_of(Backend::omp).size(), 2u);
+  EXPECT_EQ(k.variants_of(Backend::omp)[0].name, "a");  // the first listed is the default
+  EXPECT_EQ(k.variants_of(Backend::omp)[1].description, "second; OpenMP threads, static schedule");
+  EXPECT_EQ(k.variants_of(Backend::mpi).size(), 1u);
+  EXPECT_EQ(k.variants_of(Backend::seq)[0].description, "first; 1 thread");
+  EXPECT_DOUBLE_EQ(k.memory_per_rank({10, 1}, 3), 16.0 * 4);  // ceil(10 / 3) items
+  EXPECT_EQ(k.weak_size(100, 4), 200u);
+  EXPECT_EQ(k.check({1000, 1}, ExecContext{}), "");
+  EXPECT_EQ(k.check({1001, 1}, ExecContext{}), "described: size 1001 is beyond its limit of 1000");
+  EXPECT_DOUBLE_EQ(k.work({10, 1}, k.variants().front()).bytes, 80.0);
+  auto inst = k.setup({10, 1}, k.variants().front(), ExecContext{});
+  inst->reset();
+  inst->run();
+  EXPECT_TRUE(inst->verify().passed);
+}
+
+TEST(ExecContext, ParallelBlocksSplitLikeAStaticSchedule) {
+  ExecContext ctx;
+  ctx.backend = Backend::omp;
+  ctx.threads = 3;
+  std::vector<int> owner(10, -1);
+  ctx.parallel_blocks(10, [&](std::uint64_t b, std::uint64_t e) {
+    for (std::uint64_t i = b; i < e; ++i) owner[i] = omp_get_thread_num();
+  });
+  // 10 items over 3 threads: 4, 3, 3, in thread order, as schedule(static) splits them.
+  EXPECT_EQ(owner, (std::vector<int>{0, 0, 0, 0, 1, 1, 1, 2, 2, 2}));
+  EXPECT_EQ(ctx.local_range(10).count, 10u);  // one rank: everything
+  EXPECT_DOUBLE_EQ(ctx.sum(2.5), 2.5);
+  EXPECT_DOUBLE_EQ(ctx.max(-1.0), -1.0);
 }

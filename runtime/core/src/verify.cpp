@@ -1,19 +1,30 @@
 #include "pararun/verify.hpp"
 
+#include <omp.h>
+
 #include <cmath>
 
 namespace pararun {
 
-double sum_over_ranks(double v, const ExecContext& ctx) {
+double ExecContext::sum(double v) const {
   double out = v;
-  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, ctx.comm);
+  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm);
   return out;
 }
 
-double max_over_ranks(double v, const ExecContext& ctx) {
+double ExecContext::max(double v) const {
   double out = v;
-  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
+  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
   return out;
+}
+
+void ExecContext::sum_in_place(double* v, int n) const {
+  if (distributed()) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
+}
+
+Range ExecContext::thread_share(std::uint64_t n) {
+  return block_range(n, static_cast<std::uint64_t>(omp_get_num_threads()),
+                     static_cast<std::uint64_t>(omp_get_thread_num()));
 }
 
 Verification make_verification(double error, double tolerance, std::string reference) {

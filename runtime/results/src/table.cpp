@@ -8,10 +8,12 @@ namespace pararun {
 
 namespace {
 
+/// A number, maybe with a unit or a suffix: "12", "-0.5", "1.93x", "3.41 ms", "0-1".
 bool looks_numeric(const std::string& s) {
-  if (s.empty()) return false;
-  const char c = s[0];
-  return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.';
+  const char c = s.empty() ? ' ' : s[0];
+  const char d = s.size() > 1 ? s[1] : '0';
+  return std::isdigit(static_cast<unsigned char>(c)) ||
+         ((c == '-' || c == '+' || c == '.') && std::isdigit(static_cast<unsigned char>(d)));
 }
 
 }  // namespace
@@ -24,13 +26,27 @@ std::string Table::str() const {
   };
   widen(header_);
   for (auto& r : rows_) widen(r);
+  // A column is numbers, right-aligned, when every cell of it that says something ("-" and
+  // empty cells do not) is a number; one cell that only starts like one ("2-D blocks") in a
+  // column of text stays text.
+  std::vector<bool> numeric(width.size(), false);
+  for (std::size_t i = 0; i < width.size(); ++i) {
+    bool any = false, all = true;
+    for (auto& r : rows_) {
+      const std::string cell = i < r.size() ? r[i] : "";
+      if (cell.empty() || cell == "-") continue;
+      any = true;
+      all = all && looks_numeric(cell);
+    }
+    numeric[i] = any && all;
+  }
 
-  auto line = [&](const std::vector<std::string>& row, bool header) {
+  auto line = [&](const std::vector<std::string>& row) {
     std::string out;
     for (std::size_t i = 0; i < width.size(); ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
       const std::string pad(width[i] - cell.size(), ' ');
-      const bool right = !header && looks_numeric(cell);
+      const bool right = numeric[i];  // a header sits over its column's numbers
       out += right ? pad + cell : cell + pad;
       if (i + 1 < width.size()) out += "  ";
     }
@@ -38,11 +54,11 @@ std::string Table::str() const {
     return out + "\n";
   };
 
-  std::string out = line(header_, true);
+  std::string out = line(header_);
   std::size_t total = 0;
   for (auto w : width) total += w + 2;
   out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
-  for (auto& r : rows_) out += line(r, false);
+  for (auto& r : rows_) out += line(r);
   return out;
 }
 

@@ -9,11 +9,6 @@
 
 namespace pararun {
 
-/// Sum of v over the ranks of ctx (v itself without MPI).
-double sum_over_ranks(double v, const ExecContext& ctx);
-/// Maximum of v over the ranks of ctx.
-double max_over_ranks(double v, const ExecContext& ctx);
-
 /// Passed when error <= tolerance (a NaN error fails).
 Verification make_verification(double error, double tolerance, std::string reference);
 

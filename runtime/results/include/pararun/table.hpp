@@ -10,7 +10,8 @@ class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  /// Columns padded to their widest cell; text left-aligned, numbers right-aligned.
+  /// Columns padded to their widest cell; a column of numbers right-aligned, any other
+  /// column left-aligned (decided per column, not per cell).
   std::string str() const;
 
  private:

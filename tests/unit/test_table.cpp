@@ -1,0 +1,31 @@
+#include <gtest/gtest.h>
+
+#include "pararun/table.hpp"
+
+using namespace pararun;
+
+TEST(Table, AlignmentFollowsTheColumnNotTheCell) {
+  Table t({"kernel", "description", "n"});
+  t.add({"matmul", "C = A * B", "1024"});
+  t.add({"stencil", "2-D blocks, halo exchange", "8"});
+  t.add({"ep", "-", "-"});
+  // The description column is text although one cell starts with a digit: left-aligned.
+  // The n column is numbers: right-aligned, its header and placeholders too.
+  EXPECT_EQ(t.str(),
+            "kernel   description                   n\n"
+            "----------------------------------------\n"
+            "matmul   C = A * B                  1024\n"
+            "stencil  2-D blocks, halo exchange     8\n"
+            "ep       -                             -\n");
+}
+
+TEST(Table, NumbersWithUnitsAndSignsAreNumbers) {
+  Table t({"x", "speedup"});
+  t.add({"-0.5", "1.93x"});
+  t.add({"12", "0.98x"});
+  EXPECT_EQ(t.str(),
+            "   x  speedup\n"
+            "-------------\n"
+            "-0.5    1.93x\n"
+            "  12    0.98x\n");
+}
