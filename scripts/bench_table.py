@@ -153,7 +153,7 @@ def npb_tables(recs, ceilings):
         for r in sorted(rows, key=lambda r: (r["backend"] != "seq", r["backend"], r["ranks"], r["threads"])):
             pes = r["threads"] * r["ranks"]
             line = (f"  {r['backend']:>6} threads={r['threads']} ranks={r['ranks']}:"
-                    f" {r['time']['median'] * 1e3:.1f} ms, {r['gflops'] * 1e3:.0f} Mop/s")
+                    f" {r['time']['median'] * 1e3:.1f} ms, {r['rate']['value']:.0f} {r['rate']['unit']}")
             if kernel == "cg":
                 c = read_ceiling(ceilings, pes)
                 line += f", {r['gbytes_per_s']:.1f} GB/s"

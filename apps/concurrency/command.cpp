@@ -90,36 +90,34 @@ int concurrency_command(const ConcurrencyOptions& o) {
                  ok ? explain(w, m, o.tasks, cpus) : problem});
 
       const bool threaded = m == Mode::threads_one_core || m == Mode::threads_all_cores;
-      Json r;
-      r["schema"] = kRecordSchema;
-      r["kernel"] = "concurrency-" + to_string(w);
-      r["backend"] = m == Mode::sequential ? "seq" : to_string(m);
-      r["variant"] = to_string(m);
-      r["size"] = o.tasks;
-      r["size_meaning"] = "tasks";
-      r["threads"] = threaded ? o.tasks : 1;
-      r["ranks"] = 1;
-      r["pes"] = m == Mode::threads_all_cores ? std::min(o.tasks, cpus) : 1;
-      r["oversubscribed"] = (m == Mode::threads_one_core && o.tasks > 1) ||
-                            (m == Mode::threads_all_cores && o.tasks > cpus);
-      r["reps"] = samples.size();
-      r["samples"] = samples;
-      r["time"] = {{"median", s.median}, {"min", s.min},       {"max", s.max},
-                   {"mean", s.mean},     {"stddev", s.stddev}, {"ci95", {s.ci_low, s.ci_high}}};
-      r["metric"] = "gflops";
-      r["gflops"] = 0.0;
-      r["speedup_vs_sequential"] = speedup;
-      r["task_cpus"] = cpus_seen;
-      r["explanation"] = explain(w, m, o.tasks, cpus);
-      r["verification"] = {{"status", ok ? "passed" : "failed"},
+      Record r;
+      r.kind = RecordKind::concurrency;
+      r.kernel = "concurrency-" + to_string(w);
+      r.backend = m == Mode::sequential ? "seq" : to_string(m);
+      r.variant = to_string(m);
+      r.status = ok ? "ok" : "verification_failed";
+      r.size = static_cast<std::uint64_t>(o.tasks);
+      r.threads = threaded ? o.tasks : 1;
+      r.pes = m == Mode::threads_all_cores ? std::min(o.tasks, cpus) : 1;
+      r.oversubscribed = (m == Mode::threads_one_core && o.tasks > 1) ||
+                         (m == Mode::threads_all_cores && o.tasks > cpus);
+      r.time = TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high};
+      r.rate = Rate{s.median > 0 ? o.tasks / s.median : 0.0, "tasks/s"};
+      Json& j = r.json;
+      j["size_meaning"] = "tasks";
+      j["reps"] = samples.size();
+      j["samples"] = samples;
+      j["speedup_vs_sequential"] = speedup;
+      j["task_cpus"] = cpus_seen;
+      j["explanation"] = explain(w, m, o.tasks, cpus);
+      j["verification"] = {{"status", ok ? "passed" : "failed"},
                            {"error", ok ? 0.0 : 1.0},
                            {"tolerance", 0.0},
                            {"reference", "every task's value equals the sequential chain"}};
-      r["status"] = ok ? "ok" : "verification_failed";
-      r["config"] = {{"wait_seconds", config.wait_seconds},
+      j["config"] = {{"wait_seconds", config.wait_seconds},
                      {"compute_steps", config.compute_steps},
                      {"wait_steps", config.wait_steps}};
-      r["meta"] = meta;
+      j["meta"] = meta;
       if (!o.out.empty()) append_record(o.out, r);
     }
   }

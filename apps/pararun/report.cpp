@@ -40,7 +40,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
       write_file_atomically(csv, csv_report(analyse(read_records(dir + "/results.jsonl").records)));
     return kExitOk;
   }
-  std::vector<Json> records;
+  std::vector<Record> records;
   for (auto f : files) {
     struct stat st {};
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder

@@ -59,16 +59,15 @@ struct Communicator {
 };
 
 void print_table(const Json& r) {
-  const bool flops = r["metric"] == "gflops";
+  const std::string unit = r["rate"]["unit"];
   Table t({"kernel", "backend", "variant", "size", "threads", "ranks", "reps", "median",
-           "95% CI of median", flops ? "GFLOP/s" : "GB/s", "verified"});
+           "95% CI of median", unit, "verified"});
   const auto& ci = r["time"]["ci95"];
   t.add({r["kernel"], r["backend"], r["variant"], std::to_string(r["size"].get<std::uint64_t>()),
          std::to_string(r["threads"].get<int>()), std::to_string(r["ranks"].get<int>()),
          std::to_string(r["reps"].get<int>()), format_seconds(r["time"]["median"]),
          format_seconds(ci[0]) + " .. " + format_seconds(ci[1]),
-         format("%.2f", r[flops ? "gflops" : "gbytes_per_s"].get<double>()),
-         r["status"] == "ok" ? "yes" : "FAILED"});
+         format("%.2f", r["rate"]["value"].get<double>()), r["status"] == "ok" ? "yes" : "FAILED"});
   std::fputs(t.str().c_str(), stdout);
   if (r.contains("problem")) std::printf("Problem: %s\n", r["problem"].get<std::string>().c_str());
   const auto& v = r["verification"];
@@ -83,8 +82,7 @@ void print_table(const Json& r) {
     std::printf("%.0f%% of the measured %s (%.1f %s at %d PE(s))\n",
                 100 * r["ceiling"]["fraction"].get<double>(),
                 r["ceiling"]["kind"] == "fma_peak" ? "FMA peak" : "read bandwidth (median)",
-                r["ceiling"]["value"].get<double>(), flops ? "GFLOP/s" : "GB/s",
-                r["ceiling"]["pes"].get<int>());
+                r["ceiling"]["value"].get<double>(), unit.c_str(), r["ceiling"]["pes"].get<int>());
   if (r["oversubscribed"].get<bool>())
     std::printf(
         "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs, of which their "
@@ -187,7 +185,9 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   Json record = run_record(*kernel, *variant, spec, ctx, outcome);
   if (ctx.is_root()) {
-    if (!ceilings.is_null()) record["ceiling"] = ceiling_fraction(ceilings, record);
+    if (!ceilings.is_null())
+      record["ceiling"] = ceiling_fraction(ceilings, record["pes"], record["rate"]["unit"],
+                                           record["rate"]["value"]);
     if (!o.out.empty()) append_record(o.out, record);
     if (o.json)
       std::printf("%s\n", record.dump().c_str());

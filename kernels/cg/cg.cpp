@@ -348,7 +348,7 @@ class Cg : public Kernel {
     return "na: rows of the sparse matrix (class S = 1400, W = 7000, A = 14000, B = 75000, "
            "C = 150000)";
   }
-  Metric metric() const override { return Metric::gflops; }
+  Metric metric() const override { return Metric::mops; }
 
   std::vector<NamedSize> named_sizes() const override {
     std::vector<NamedSize> out;

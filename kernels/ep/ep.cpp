@@ -156,7 +156,7 @@ class Ep : public Kernel {
     return "M: 2^M pairs of random numbers (class S = 24, W = 25, A = 28, B = 30, C = 32); "
            "the rate counts random numbers, as NPB's Mop/s";
   }
-  Metric metric() const override { return Metric::gflops; }
+  Metric metric() const override { return Metric::mops; }
 
   std::vector<NamedSize> named_sizes() const override {
     std::vector<NamedSize> out;

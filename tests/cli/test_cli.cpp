@@ -135,7 +135,7 @@ TEST(Cli, JsonOutputIsTheRecord) {
   Result r = run_cli("run reduction -b omp -t 2 -n 1000 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = Json::parse(r.out);
-  EXPECT_EQ(j["schema"], "pararun.record/1");
+  EXPECT_EQ(j["schema"], "pararun.record/2");
   EXPECT_EQ(j["verification"]["status"], "passed");
 }
 

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "pararun/analysis.hpp"
+#include "typed_records.hpp"
 
 using namespace pararun;
+using pararun::test::typed;
 
 namespace {
 
@@ -16,8 +18,7 @@ Json rec(const std::string& kernel, const std::string& backend, const std::strin
           {"threads", threads},
           {"ranks", ranks},
           {"pes", threads * ranks},
-          {"metric", "gflops"},
-          {"gflops", 1.0},
+          {"rate", {{"value", 1.0}, {"unit", "GFLOP/s"}}},
           {"oversubscribed", threads * ranks > 2},
           {"time", {{"median", median}, {"ci95", {median * 0.9, median * 1.1}}}},
           {"status", ok ? "ok" : "verification_failed"}};
@@ -34,11 +35,11 @@ TEST(Analysis, SpeedupAgainstBestVerifiedSequential) {
       rec("mm", "mpi", "blas", 1, 4, 0.4),
       rec("mm", "mpi", "naive", 1, 2, 0.3, /*ok=*/false),
   };
-  auto groups = analyse(records);
+  auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 1u);
   const auto& g = groups[0];
   ASSERT_TRUE(g.baseline.has_value());
-  EXPECT_EQ((*g.baseline)["variant"], "blas");
+  EXPECT_EQ(g.baseline->variant, "blas");
   ASSERT_EQ(g.rows.size(), 6u);
   EXPECT_DOUBLE_EQ(*g.rows[0].speedup, 0.5);
   EXPECT_FALSE(g.rows[1].speedup.has_value());
@@ -62,7 +63,7 @@ TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
   std::vector<Json> records = {rec("a", "seq", "x", 1, 1, 1.0, true, 10),
                                rec("a", "omp", "x", 2, 1, 1.0, true, 20),
                                rec("b", "seq", "x", 1, 1, 1.0, true, 10)};
-  auto groups = analyse(records);
+  auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_FALSE(groups[1].baseline.has_value());
   EXPECT_FALSE(groups[1].rows[0].speedup.has_value());
@@ -75,12 +76,12 @@ TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {
   Json omp = rec("cg", "omp", "csr", 2, 1, 0.5, true, 1400);
   omp["problem"] = seq["problem"];
   for (auto* r : {&seq, &omp}) (*r)["scaling"] = "strong";
-  const std::string text = format_report(analyse({seq, omp}));
+  const std::string text = format_report(analyse(typed({seq, omp})));
   EXPECT_NE(text.find("cg, size 1400 [NPB CG class S (na = 1400)] (strong scaling): speedup"),
             std::string::npos)
       << text;
   // A plain "size N (meaning)" adds nothing to the heading and is left out.
   Json plain = rec("mm", "seq", "naive", 1, 1, 1.0);
   plain["problem"] = "size 100 (n: the rows)";
-  EXPECT_EQ(format_report(analyse({plain})).find("["), std::string::npos);
+  EXPECT_EQ(format_report(analyse(typed({plain}))).find("["), std::string::npos);
 }

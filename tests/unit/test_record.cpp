@@ -104,7 +104,7 @@ TEST(Record, ReadRecordsReportsBadLinesWithNumbers) {
   }
   RecordFile rf = read_records(path);
   ASSERT_EQ(rf.records.size(), 2u);
-  EXPECT_EQ(rf.records[1]["i"], 2);
+  EXPECT_EQ(rf.records[1].json["i"], 2);
   ASSERT_EQ(rf.problems.size(), 2u);
   EXPECT_EQ(rf.problems[0], path + ":2: not JSON");
   EXPECT_EQ(rf.problems[1].rfind(path + ":4: not a ParaRun record", 0), 0u);
@@ -137,6 +137,16 @@ TEST(Record, AppendRefusesWhatIsNotARegularFile) {
   EXPECT_THROW(append_record("/dev/null", sample_record(1)), WriteError);
 }
 
+namespace {
+
+/// Why read_record refuses `j` ("" when it reads it).
+std::string record_problem(const Json& j) {
+  std::string why;
+  return read_record(j, &why) ? "" : why;
+}
+
+}  // namespace
+
 TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   Json ok = sample_record(1);
   EXPECT_EQ(record_problem(ok), "");
@@ -146,6 +156,8 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   Json threads = ok;
   threads["threads"] = -2;
   EXPECT_EQ(record_problem(threads), "field 'threads' has the wrong type (number)");
+  threads["threads"] = 2;  // a count built in memory (signed) is a count
+  EXPECT_EQ(record_problem(threads), "");
   Json median = ok;
   median["time"] = {{"median", "x"}, {"ci95", {1, 2}}};
   EXPECT_EQ(record_problem(median), "field 'time.median' is missing or not a number");
@@ -204,4 +216,67 @@ TEST(Files, AtomicWriteReplacesWholeOrNotAtAll) {
   struct stat st {};
   ASSERT_EQ(stat("/dev/full", &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(Record, VersionOneIsUpgradedAndOtherVersionsAreNamed) {
+  const Json v1 = {{"schema", "pararun.record/1"},
+                   {"kernel", "matmul"},
+                   {"backend", "omp"},
+                   {"variant", "blocked"},
+                   {"status", "ok"},
+                   {"threads", 2},
+                   {"metric", "gflops"},
+                   {"gflops", 93.5},
+                   {"time", {{"median", 0.023}, {"ci95", {0.022, 0.024}}}}};
+  const auto r = read_record(v1);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->kind, RecordKind::run);
+  ASSERT_TRUE(r->rate.has_value());
+  EXPECT_DOUBLE_EQ(r->rate->value, 93.5);
+  EXPECT_EQ(r->rate->unit, "GFLOP/s");
+  const Json out = to_json(*r);
+  EXPECT_EQ(out["schema"], kRecordSchema);
+  EXPECT_EQ(out["kind"], "run");
+  EXPECT_FALSE(out.contains("metric"));
+  EXPECT_EQ(out["gflops"], 93.5);  // other fields are kept
+  // v1 error and concurrency records get their kinds.
+  Json err = v1;
+  err["status"] = "error";
+  err.erase("time");
+  EXPECT_EQ(read_record(err)->kind, RecordKind::error);
+  Json conc = v1;
+  conc["kernel"] = "concurrency-compute";
+  EXPECT_EQ(read_record(conc)->kind, RecordKind::concurrency);
+  EXPECT_FALSE(read_record(conc)->rate.has_value());  // its "gflops: 0" was no rate
+  // A version this pararun does not know is named.
+  Json v9 = v1;
+  v9["schema"] = "pararun.record/9";
+  std::string why;
+  EXPECT_FALSE(read_record(v9, &why).has_value());
+  EXPECT_EQ(why,
+            "schema 'pararun.record/9' is not one this pararun reads (pararun.record/2, "
+            "pararun.record/1)");
+}
+
+TEST(Record, ToJsonAndReadRecordRoundTrip) {
+  Record r;
+  r.kind = RecordKind::error;
+  r.kernel = "cg";
+  r.backend = "mpi";
+  r.variant = "rows";
+  r.status = "error";
+  r.point = "cg/mpi/rows/n1400/t1/r3";
+  r.size = 1400;
+  r.ranks = 3;
+  r.pes = 3;
+  r.exit_code = 139;
+  r.json["log"] = "logs/x.log";
+  const auto back = read_record(Json::parse(to_json(r).dump()));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->kind, RecordKind::error);
+  EXPECT_EQ(back->point, r.point);
+  EXPECT_EQ(back->exit_code, 139);
+  EXPECT_EQ(back->ranks, 3);
+  EXPECT_FALSE(back->time.has_value());
+  EXPECT_EQ(back->json["log"], "logs/x.log");
 }

@@ -1,4 +1,5 @@
 #include "pararun/study.hpp"
+#include "typed_records.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include "pararun/analysis.hpp"
 
 using namespace pararun;
+using pararun::test::typed;
 
 namespace {
 
@@ -134,10 +136,16 @@ TEST(Study, RunArgumentsCarryThePointAndOnlyVerifiedPointsAreDone) {
   EXPECT_TRUE(has("--threads", "2"));
   EXPECT_TRUE(has("--out", "r.jsonl"));
   EXPECT_TRUE(has("--scaling", "strong"));
-  const std::vector<Json> records = {{{"point", "a"}, {"status", "ok"}},
-                                     {{"point", "b"}, {"status", "verification_failed"}},
-                                     {{"point", "c"}, {"status", "error"}},
-                                     {{"status", "ok"}}};
+  std::vector<Record> records(4);
+  for (auto& r : records) r.time = TimeStats{};
+  records[0].point = "a";
+  records[0].status = "ok";
+  records[1].point = "b";
+  records[1].status = "verification_failed";
+  records[2].point = "c";
+  records[2].status = "error";
+  records[2].time.reset();
+  records[3].status = "ok";  // no point: not of a study
   EXPECT_EQ(completed_points(records), std::vector<std::string>{"a"});
 }
 
@@ -155,8 +163,7 @@ Json rec(const std::string& backend, int threads, int ranks, double median,
           {"threads", threads},
           {"ranks", ranks},
           {"pes", threads * ranks},
-          {"metric", "gflops"},
-          {"gflops", 1.0},
+          {"rate", {{"value", 1.0}, {"unit", "GFLOP/s"}}},
           {"status", "ok"},
           {"time", {{"median", median}, {"ci95", {median, median}}}}};
 }
@@ -176,9 +183,10 @@ TEST(StudyAnalysis, RelativeSpeedupKarpFlattAndAmdahlFit) {
                      {"threads", 1},
                      {"ranks", 2},
                      {"pes", 2},
+                     {"kind", "error"},
                      {"status", "error"},
                      {"exit_code", 139}});
-  const auto groups = analyse(records);
+  const auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 1u);
   const auto& g = groups[0];
   ASSERT_EQ(g.rows.size(), 6u);
@@ -198,7 +206,7 @@ TEST(StudyAnalysis, WeakScalingGivesGustafsonScaledSpeedup) {
   // Twice the work on 2 PEs in 1.25x the time: scaled speedup 2 / 1.25 = 1.6.
   const std::vector<Json> records = {rec("omp", 1, 1, 1.0, "weak", 100),
                                      rec("omp", 2, 1, 1.25, "weak", 200)};
-  const auto groups = analyse(records);
+  const auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 1u);  // grouped by the size at 1 PE
   EXPECT_DOUBLE_EQ(*groups[0].rows[1].relative, 1.6);
   EXPECT_FALSE(groups[0].rows[1].speedup.has_value());

@@ -114,10 +114,10 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   return j;
 }
 
-std::vector<std::string> completed_points(const std::vector<Json>& records) {
+std::vector<std::string> completed_points(const std::vector<Record>& records) {
   std::vector<std::string> out;
   for (const auto& r : records)
-    if (r.value("status", "") == "ok" && r.contains("point")) out.push_back(r["point"]);
+    if (r.verified() && !r.point.empty()) out.push_back(r.point);
   return out;
 }
 

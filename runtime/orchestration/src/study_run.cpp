@@ -115,19 +115,21 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     done.insert(p.id);
     if (code != 0) ++out.failures;
     if (code > 1) {  // no record was written: keep the failure in the results
-      Json r = {{"schema", kRecordSchema},
-                {"kernel", p.kernel},
-                {"backend", to_string(p.backend)},
-                {"variant", p.variant},
-                {"size", p.size},
-                {"threads", p.threads},
-                {"ranks", p.ranks},
-                {"pes", p.pes()},
-                {"scaling", spec.scaling},
-                {"point", p.id},
-                {"status", "error"},
-                {"exit_code", code},
-                {"log", log}};
+      Record r;
+      r.kind = RecordKind::error;
+      r.kernel = p.kernel;
+      r.backend = to_string(p.backend);
+      r.variant = p.variant;
+      r.status = "error";
+      r.scaling = spec.scaling;
+      r.point = p.id;
+      r.size = p.size;
+      r.base_size = p.base_size;
+      r.threads = p.threads;
+      r.ranks = p.ranks;
+      r.pes = p.pes();
+      r.exit_code = code;
+      r.json["log"] = log;
       append_record(results, r);
     }
     const double elapsed =
@@ -196,8 +198,10 @@ std::string write_study_report(const std::string& dir, const std::string& title)
   std::string md = "# ParaRun study\n\n`" + dir + "`: " + title + ".\n\n";
   for (const auto& img : images) md += "![" + img + "](" + img + ")\n\n";
   md += "```\n" + text + "```\n";
-  if (!rf.records.empty() && rf.records.front().contains("meta")) {
-    const Json& m = rf.records.front()["meta"];
+  const auto with_meta = std::find_if(rf.records.begin(), rf.records.end(),
+                                      [](const Record& r) { return r.json.contains("meta"); });
+  if (with_meta != rf.records.end()) {
+    const Json& m = with_meta->json["meta"];
     const Json build = m.value("build", Json::object());
     md += "\n## Machine\n\n| | |\n|---|---|\n";
     md += "| hosts | " + m.value("hosts", Json::array()).dump() + " |\n";

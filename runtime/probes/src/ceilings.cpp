@@ -156,20 +156,18 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
 
 namespace pararun {
 
-Json ceiling_fraction(const Json& ceilings, const Json& record) {
+Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, double rate) {
   if (!ceilings.is_array() || ceilings.empty()) return nullptr;
-  const int pes = record.value("pes", 1);
+  const bool flops = unit == "GFLOP/s";
+  if (!flops && unit != "GB/s") return nullptr;  // no ceiling for other units
   const Json* best = nullptr;
   for (const auto& c : ceilings)
     if (c.value("threads", 0) <= pes &&
         (!best || c.value("threads", 0) > best->value("threads", 0)))
       best = &c;
   if (!best) return nullptr;
-  const bool flops = record.value("metric", "") == "gflops";
-  const char* key = flops ? "fma_gflops" : "read_gbytes_per_s_median";
-  const double ceiling = best->value(key, 0.0);
+  const double ceiling = best->value(flops ? "fma_gflops" : "read_gbytes_per_s_median", 0.0);
   if (ceiling <= 0) return nullptr;
-  const double rate = record.value(flops ? "gflops" : "gbytes_per_s", 0.0);
   return {{"kind", flops ? "fma_peak" : "read_bandwidth_median"},
           {"value", ceiling},
           {"pes", best->value("threads", 0)},

@@ -10,24 +10,21 @@ namespace pararun {
 
 namespace {
 
-bool verified(const Json& r) {
-  return r.value("status", "") == "ok" && r.contains("time");
+double median_of(const Record& r) {
+  return r.time ? r.time->median : 0.0;
 }
-double median_of(const Json& r) {
-  return r.at("time").at("median").get<double>();
-}
-std::string series_of(const Json& r) {
-  return r.value("backend", "") + "/" + r.value("variant", "");
+std::string series_of(const Record& r) {
+  return r.backend + "/" + r.variant;
 }
 
 }  // namespace
 
-std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
+std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
   std::vector<ReportGroup> groups;
-  for (const Json& r : records) {
-    const std::string kernel = r.value("kernel", ""), scaling = r.value("scaling", "none");
-    const std::uint64_t size = scaling == "weak" ? r.value("base_size", std::uint64_t{0})
-                                                 : r.value("size", std::uint64_t{0});
+  for (const Record& r : records) {
+    const std::string& kernel = r.kernel;
+    const std::string& scaling = r.scaling;
+    const std::uint64_t size = scaling == "weak" ? r.base_size : r.size;
     ReportGroup* g = nullptr;
     for (auto& candidate : groups)
       if (candidate.kernel == kernel && candidate.size == size && candidate.scaling == scaling)
@@ -37,7 +34,7 @@ std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
       g = &groups.back();
     }
     g->rows.push_back({r, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
-    if (r.value("backend", "") == "seq" && verified(r) &&
+    if (r.backend == "seq" && r.verified() &&
         (!g->baseline || median_of(r) < median_of(*g->baseline)))
       g->baseline = r;
   }
@@ -45,12 +42,12 @@ std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
     // The time at 1 PE of every backend/variant series, for relative speedups.
     std::map<std::string, double> one_pe;
     for (const auto& row : g.rows)
-      if (verified(row.record) && row.record.value("pes", 1) == 1)
+      if (row.record.verified() && row.record.pes == 1)
         one_pe.emplace(series_of(row.record), median_of(row.record));
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> series;
     for (auto& row : g.rows) {
-      if (!verified(row.record) || median_of(row.record) <= 0) continue;
-      const double t = median_of(row.record), pes = row.record.value("pes", 1);
+      if (!row.record.verified() || median_of(row.record) <= 0) continue;
+      const double t = median_of(row.record), pes = row.record.pes;
       if (g.baseline && g.scaling != "weak") {
         row.speedup = median_of(*g.baseline) / t;
         row.efficiency = *row.speedup / pes;
@@ -60,7 +57,7 @@ std::vector<ReportGroup> analyse(const std::vector<Json>& records) {
             g.scaling == "weak" ? gustafson_scaled_speedup(pes, it->second, t) : it->second / t;
         if (g.scaling != "weak") row.karp_flatt = karp_flatt(*row.relative, pes);
       }
-      if (g.scaling == "strong" && !row.record.value("oversubscribed", false)) {
+      if (g.scaling == "strong" && !row.record.oversubscribed) {
         series[series_of(row.record)].first.push_back(pes);
         series[series_of(row.record)].second.push_back(t);
       }
@@ -79,24 +76,21 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
          "speedup,efficiency,baseline_variant,baseline_median_s\n";
   for (const auto& g : groups)
     for (const auto& row : g.rows) {
-      const Json& r = row.record;
-      out << g.kernel << ',' << g.size << ',' << r.value("backend", "") << ','
-          << r.value("variant", "") << ',' << r.value("threads", 0) << ',' << r.value("ranks", 0)
-          << ',';
+      const Record& r = row.record;
+      out << g.kernel << ',' << g.size << ',' << r.backend << ',' << r.variant << ',' << r.threads
+          << ',' << r.ranks << ',';
       // Records without a time (error records of failed points) keep their row, empty cells.
-      if (r.contains("time"))
-        out << r["time"]["median"].get<double>() << ',' << r["time"]["ci95"][0].get<double>() << ','
-            << r["time"]["ci95"][1].get<double>();
+      if (r.time)
+        out << r.time->median << ',' << r.time->ci_low << ',' << r.time->ci_high;
       else
         out << ",,";
-      out << ',' << (r.value("status", "") == "ok" ? "yes" : "no") << ',';
+      out << ',' << (r.status == "ok" ? "yes" : "no") << ',';
       if (row.speedup) out << *row.speedup;
       out << ',';
       if (row.efficiency) out << *row.efficiency;
       out << ',';
       if (g.baseline)
-        out << g.baseline->value("variant", "") << ','
-            << (*g.baseline)["time"]["median"].get<double>();
+        out << g.baseline->variant << ',' << median_of(*g.baseline);
       else
         out << ',';
       out << '\n';
@@ -111,30 +105,32 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
     Json jg = {{"kernel", g.kernel},  {"size", g.size},        {"scaling", g.scaling},
                {"baseline", nullptr}, {"rows", Json::array()}, {"fits", Json::array()}};
     if (g.baseline)
-      jg["baseline"] = {{"variant", g.baseline->value("variant", "")},
-                        {"median_s", median_of(*g.baseline)}};
+      jg["baseline"] = {{"variant", g.baseline->variant}, {"median_s", median_of(*g.baseline)}};
     for (const auto& row : g.rows) {
-      const Json& r = row.record;
-      Json jr = {{"backend", r.value("backend", "")},
-                 {"variant", r.value("variant", "")},
-                 {"threads", r.value("threads", 0)},
-                 {"ranks", r.value("ranks", 0)},
-                 {"pes", r.value("pes", 1)},
-                 {"size", r.value("size", std::uint64_t{0})},
-                 {"status", r.value("status", "")},
-                 {"verified", verified(r)},
-                 {"oversubscribed", r.value("oversubscribed", false)},
+      const Record& r = row.record;
+      Json jr = {{"kind", to_string(r.kind)},
+                 {"backend", r.backend},
+                 {"variant", r.variant},
+                 {"threads", r.threads},
+                 {"ranks", r.ranks},
+                 {"pes", r.pes},
+                 {"size", r.size},
+                 {"status", r.status},
+                 {"verified", r.verified()},
+                 {"oversubscribed", r.oversubscribed},
                  {"median_s", nullptr},
                  {"ci_s", nullptr},
+                 {"rate", nullptr},
                  {"speedup", opt(row.speedup)},
                  {"efficiency", opt(row.efficiency)},
                  {"relative", opt(row.relative)},
                  {"karp_flatt", opt(row.karp_flatt)}};
-      if (r.contains("point")) jr["point"] = r["point"];
-      if (r.contains("time")) {
-        jr["median_s"] = median_of(r);
-        jr["ci_s"] = r["time"]["ci95"];
+      if (!r.point.empty()) jr["point"] = r.point;
+      if (r.time) {
+        jr["median_s"] = r.time->median;
+        jr["ci_s"] = {r.time->ci_low, r.time->ci_high};
       }
+      if (r.rate) jr["rate"] = {{"value", r.rate->value}, {"unit", r.rate->unit}};
       jg["rows"].push_back(std::move(jr));
     }
     for (const auto& f : g.fits)
@@ -159,16 +155,15 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     out += g.kernel + (g.scaling == "weak" ? ", weak scaling from size " : ", size ") +
            std::to_string(g.size);
     // The kernel's own name for the problem (an NPB class), when it says more than the size.
-    const std::string problem = g.rows.empty() ? "" : g.rows.front().record.value("problem", "");
+    const std::string problem = g.rows.empty() ? "" : g.rows.front().record.problem;
     if (g.scaling != "weak" && !problem.empty() && problem.rfind("size ", 0) != 0)
       out += " [" + problem + "]";
     out += std::string(g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
     if (g.scaling == "weak")
       out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
     else if (g.baseline)
-      out += "speedup against the best verified sequential variant, " +
-             g.baseline->value("variant", "") + " (seq), median " +
-             format_seconds(median_of(*g.baseline)) + "\n";
+      out += "speedup against the best verified sequential variant, " + g.baseline->variant +
+             " (seq), median " + format_seconds(median_of(*g.baseline)) + "\n";
     else
       out += "no verified sequential run, so no speedup\n";
     const bool weak = g.scaling == "weak";
@@ -179,25 +174,19 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     header.insert(header.end(), {weak ? "scaled" : "relative", "Karp-Flatt", "note"});
     Table t(header);
     for (const auto& row : g.rows) {
-      const Json& r = row.record;
-      const bool has_time = r.contains("time");
-      const bool flops = r.value("metric", "") == "gflops";
+      const Record& r = row.record;
       std::string note;
-      if (r.value("oversubscribed", false)) note = "oversubscribed: concurrency, not parallelism";
-      if (r.value("status", "") == "error")
-        note = "no result (exit " + std::to_string(r.value("exit_code", 0)) + ")";
-      std::vector<std::string> cells = {r.value("backend", ""), r.value("variant", ""),
-                                        std::to_string(r.value("threads", 0)),
-                                        std::to_string(r.value("ranks", 0))};
-      if (weak) cells.push_back(std::to_string(r.value("size", std::uint64_t{0})));
-      cells.push_back(has_time ? format_seconds(median_of(r)) : "-");
-      cells.push_back(has_time ? format_seconds(r["time"]["ci95"][0].get<double>()) + " .. " +
-                                     format_seconds(r["time"]["ci95"][1].get<double>())
-                               : "-");
-      cells.push_back(has_time ? format(flops ? "%.2f GFLOP/s" : "%.2f GB/s",
-                                        r.value(flops ? "gflops" : "gbytes_per_s", 0.0))
-                               : "-");
-      cells.push_back(verified(r) ? "yes" : "FAILED");
+      if (r.oversubscribed) note = "oversubscribed: concurrency, not parallelism";
+      if (r.kind == RecordKind::error)
+        note = "no result (exit " + std::to_string(r.exit_code) + ")";
+      std::vector<std::string> cells = {r.backend, r.variant, std::to_string(r.threads),
+                                        std::to_string(r.ranks)};
+      if (weak) cells.push_back(std::to_string(r.size));
+      cells.push_back(r.time ? format_seconds(r.time->median) : "-");
+      cells.push_back(
+          r.time ? format_seconds(r.time->ci_low) + " .. " + format_seconds(r.time->ci_high) : "-");
+      cells.push_back(r.rate ? format("%.2f %s", r.rate->value, r.rate->unit.c_str()) : "-");
+      cells.push_back(r.verified() ? "yes" : "FAILED");
       if (!weak) {
         cells.push_back(row.speedup ? format("%.2fx", *row.speedup) : "-");
         cells.push_back(row.efficiency ? format("%.2f", *row.efficiency) : "-");

@@ -13,34 +13,53 @@
 
 namespace pararun {
 
-std::string record_problem(const Json& r) {
-  if (!r.is_object()) return "not a JSON object";
-  if (r.value("schema", Json()) != kRecordSchema)
-    return std::string("not a ParaRun record (schema '") + kRecordSchema + "')";
-  // The fields the readers use, with the type each must have where present.
-  const std::pair<const char*, bool (Json::*)() const noexcept> typed[] = {
-      {"kernel", &Json::is_string},
-      {"backend", &Json::is_string},
-      {"variant", &Json::is_string},
-      {"status", &Json::is_string},
-      {"scaling", &Json::is_string},
-      {"point", &Json::is_string},
-      {"problem", &Json::is_string},
-      {"metric", &Json::is_string},
-      {"size", &Json::is_number_unsigned},
-      {"base_size", &Json::is_number_unsigned},
-      {"threads", &Json::is_number_unsigned},
-      {"ranks", &Json::is_number_unsigned},
-      {"pes", &Json::is_number_unsigned},
-      {"exit_code", &Json::is_number_integer},
-      {"gflops", &Json::is_number},
-      {"gbytes_per_s", &Json::is_number},
-      {"oversubscribed", &Json::is_boolean},
-      {"time", &Json::is_object},
-      {"meta", &Json::is_object},
-      {"samples", &Json::is_array}};
-  for (const auto& [key, is_type] : typed)
-    if (r.contains(key) && !(r[key].*is_type)())
+std::string to_string(RecordKind k) {
+  switch (k) {
+    case RecordKind::run:
+      return "run";
+    case RecordKind::error:
+      return "error";
+    case RecordKind::concurrency:
+      return "concurrency";
+  }
+  return "run";
+}
+
+namespace {
+
+/// Why `r` cannot be read (empty: it can): the type of every field the readers use.
+std::string field_problem(const Json& r) {
+  enum Type { text, count, integer, number, boolean, object, array };
+  const std::pair<const char*, Type> typed[] = {
+      {"kernel", text},   {"backend", text},        {"variant", text},
+      {"status", text},   {"scaling", text},        {"point", text},
+      {"problem", text},  {"metric", text},         {"kind", text},
+      {"size", count},    {"base_size", count},     {"threads", count},
+      {"ranks", count},   {"pes", count},           {"exit_code", integer},
+      {"gflops", number}, {"gbytes_per_s", number}, {"oversubscribed", boolean},
+      {"time", object},   {"rate", object},         {"meta", object},
+      {"samples", array}};
+  auto is = [](const Json& v, Type t) {
+    switch (t) {
+      case text:
+        return v.is_string();
+      case count:  // a whole number of at least 0 (parsed as unsigned, built as signed)
+        return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+      case integer:
+        return v.is_number_integer();
+      case number:
+        return v.is_number();
+      case boolean:
+        return v.is_boolean();
+      case object:
+        return v.is_object();
+      case array:
+        return v.is_array();
+    }
+    return false;
+  };
+  for (const auto& [key, type] : typed)
+    if (r.contains(key) && !is(r[key], type))
       return std::string("field '") + key + "' has the wrong type (" + r[key].type_name() + ")";
   for (const char* key : {"kernel", "backend", "status"})
     if (!r.contains(key)) return std::string("field '") + key + "' is missing";
@@ -54,7 +73,101 @@ std::string record_problem(const Json& r) {
   } else if (r["status"] == "ok") {
     return "a record with status 'ok' has no 'time'";
   }
+  if (r.contains("rate") && (!r["rate"].value("value", Json()).is_number() ||
+                             !r["rate"].value("unit", Json()).is_string()))
+    return "field 'rate' is not {value: number, unit: text}";
+  if (r.contains("kind") && r["kind"] != "run" && r["kind"] != "error" &&
+      r["kind"] != "concurrency")
+    return "field 'kind' is '" + r["kind"].get<std::string>() + "', not run, error or concurrency";
   return {};
+}
+
+}  // namespace
+
+std::optional<Record> read_record(const Json& j, std::string* why) {
+  auto refuse = [&](const std::string& reason) -> std::optional<Record> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
+  if (!j.is_object()) return refuse("not a JSON object");
+  const Json schema = j.value("schema", Json());
+  if (!schema.is_string() || schema.get<std::string>().rfind("pararun.record/", 0) != 0)
+    return refuse(std::string("not a ParaRun record (schema '") + kRecordSchema + "')");
+  const bool v1 = schema == kRecordSchemaV1;
+  if (!v1 && schema != kRecordSchema)
+    return refuse("schema '" + schema.get<std::string>() + "' is not one this pararun reads (" +
+                  kRecordSchema + ", " + kRecordSchemaV1 + ")");
+  if (const std::string p = field_problem(j); !p.empty()) return refuse(p);
+
+  Record r;
+  r.json = j;
+  r.kernel = j["kernel"];
+  r.backend = j["backend"];
+  r.status = j["status"];
+  r.variant = j.value("variant", "");
+  r.scaling = j.value("scaling", "none");
+  r.point = j.value("point", "");
+  r.problem = j.value("problem", "");
+  r.size = j.value("size", std::uint64_t{0});
+  r.base_size = j.value("base_size", std::uint64_t{0});
+  r.threads = j.value("threads", 1);
+  r.ranks = j.value("ranks", 1);
+  r.pes = j.value("pes", r.threads * r.ranks);
+  r.exit_code = j.value("exit_code", 0);
+  r.oversubscribed = j.value("oversubscribed", false);
+  if (j.contains("time")) {
+    const Json& t = j["time"];
+    r.time = TimeStats{t["median"],
+                       t.value("min", 0.0),
+                       t.value("max", 0.0),
+                       t.value("mean", 0.0),
+                       t.value("stddev", 0.0),
+                       t["ci95"][0].get<double>(),
+                       t["ci95"][1].get<double>()};
+  }
+  if (v1) {  // version 1 had no kind and named its rate by "metric"
+    r.kind = r.status == "error"                      ? RecordKind::error
+             : r.kernel.rfind("concurrency-", 0) == 0 ? RecordKind::concurrency
+                                                      : RecordKind::run;
+    const std::string metric = j.value("metric", "");
+    if (r.kind == RecordKind::run && (metric == "gflops" || metric == "gbytes_per_s"))
+      r.rate = Rate{j.value(metric, 0.0), metric == "gflops" ? "GFLOP/s" : "GB/s"};
+    r.json.erase("metric");
+  } else {
+    const std::string kind = j.value("kind", "run");
+    r.kind = kind == "error"         ? RecordKind::error
+             : kind == "concurrency" ? RecordKind::concurrency
+                                     : RecordKind::run;
+    if (j.contains("rate")) r.rate = Rate{j["rate"]["value"], j["rate"]["unit"]};
+  }
+  return r;
+}
+
+Json to_json(const Record& r) {
+  Json j = r.json.is_object() ? r.json : Json::object();
+  j["schema"] = kRecordSchema;
+  j["kind"] = to_string(r.kind);
+  j["kernel"] = r.kernel;
+  j["backend"] = r.backend;
+  j["variant"] = r.variant;
+  j["status"] = r.status;
+  j["scaling"] = r.scaling;
+  if (!r.point.empty()) j["point"] = r.point;
+  if (!r.problem.empty()) j["problem"] = r.problem;
+  j["size"] = r.size;
+  if (r.base_size) j["base_size"] = r.base_size;
+  j["threads"] = r.threads;
+  j["ranks"] = r.ranks;
+  j["pes"] = r.pes;
+  if (r.kind == RecordKind::error) j["exit_code"] = r.exit_code;
+  j["oversubscribed"] = r.oversubscribed;
+  if (r.time) {
+    const TimeStats& t = *r.time;
+    j["time"] = {{"median", t.median}, {"min", t.min},       {"max", t.max},
+                 {"mean", t.mean},     {"stddev", t.stddev}, {"ci95", {t.ci_low, t.ci_high}}};
+  }
+  if (r.rate) j["rate"] = {{"value", r.rate->value}, {"unit", r.rate->unit}};
+  return j;
 }
 
 void append_record(const std::string& path, const Json& record) {
@@ -99,6 +212,10 @@ void append_record(const std::string& path, const Json& record) {
   ::close(fd);
 }
 
+void append_record(const std::string& path, const Record& record) {
+  append_record(path, to_json(record));
+}
+
 RecordFile read_records(const std::string& path) {
   RecordFile out;
   struct stat st {};
@@ -120,10 +237,10 @@ RecordFile read_records(const std::string& path) {
     Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
       out.problems.push_back(where + "not JSON");
-    } else if (const std::string why = record_problem(j); !why.empty()) {
-      out.problems.push_back(where + why + "; line skipped");
+    } else if (std::string why; auto r = read_record(j, &why)) {
+      out.records.push_back(std::move(*r));
     } else {
-      out.records.push_back(std::move(j));
+      out.problems.push_back(where + why + "; line skipped");
     }
   }
   return out;

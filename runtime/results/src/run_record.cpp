@@ -18,49 +18,63 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
 
   const Summary s = summarize(t.samples);
   const Work w = kernel.work(spec.problem, variant);
-  Json r;
-  r["schema"] = kRecordSchema;
-  r["kernel"] = kernel.name();
-  r["backend"] = to_string(ctx.backend);
-  r["variant"] = variant.name;
-  r["size"] = spec.problem.size;
+  Record rec;
+  rec.kind = RecordKind::run;
+  rec.kernel = kernel.name();
+  rec.backend = to_string(ctx.backend);
+  rec.variant = variant.name;
+  rec.status = v.passed ? "ok" : "verification_failed";
+  rec.scaling = spec.scaling;
+  rec.point = spec.point;
+  rec.problem = kernel.describe(spec.problem);
+  rec.size = spec.problem.size;
+  rec.base_size = spec.base_size;
+  rec.threads = ctx.threads;
+  rec.ranks = ctx.ranks;
+  rec.pes = ctx.threads * ctx.ranks;
+  // More PEs on a node than it has CPUs, or than their affinity masks allow (a hybrid rank
+  // bound to one core by the launcher runs all its threads on that core).
+  const NodeCpuUse node = busiest_node(meta["affinity"]);
+  rec.oversubscribed = ctx.oversubscribed(online_cpus()) || node.cpus < node.pes;
+  rec.time = TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high};
+  const double per_s = s.median > 0 ? 1 / s.median : 0;
+  switch (kernel.metric()) {
+    case Metric::gflops:
+      rec.rate = Rate{w.flops * per_s * 1e-9, "GFLOP/s"};
+      break;
+    case Metric::gbytes:
+      rec.rate = Rate{w.bytes * per_s * 1e-9, "GB/s"};
+      break;
+    case Metric::mops:
+      rec.rate = Rate{w.flops * per_s * 1e-6, "Mop/s"};
+      break;
+  }
+
+  Json& r = rec.json;
   r["size_meaning"] = kernel.size_meaning();
-  r["problem"] = kernel.describe(spec.problem);
   r["size_per_rank"] = {{"min", local_min}, {"max", local_max}};
   // Work per processing element: a rank's share over its threads (the unit of size_per_rank).
   r["size_per_pe"] = static_cast<double>(local_max) / ctx.threads;
   r["seed"] = spec.problem.seed;
-  r["scaling"] = spec.scaling;
-  if (!spec.point.empty()) r["point"] = spec.point;
-  if (spec.base_size) r["base_size"] = spec.base_size;
-  r["threads"] = ctx.threads;
-  r["ranks"] = ctx.ranks;
   r["ranks_per_node"] = ctx.ranks_per_node;
-  r["pes"] = ctx.threads * ctx.ranks;
-  // More PEs on a node than it has CPUs, or than their affinity masks allow (a hybrid rank
-  // bound to one core by the launcher runs all its threads on that core).
-  const NodeCpuUse node = busiest_node(meta["affinity"]);
   r["node_cpu_use"] = {{"host", node.host}, {"pes", node.pes}, {"cpus_allowed", node.cpus}};
-  r["oversubscribed"] = ctx.oversubscribed(online_cpus()) || node.cpus < node.pes;
   r["warmup"] = spec.timing.warmup;
   r["reps"] = t.samples.size();
   r["samples"] = t.samples;
-  r["time"] = {{"median", s.median}, {"min", s.min},       {"max", s.max},
-               {"mean", s.mean},     {"stddev", s.stddev}, {"ci95", {s.ci_low, s.ci_high}}};
   r["imbalance"] = t.imbalance;
+  // The work model: flops (for Mop/s kernels, the operations their benchmark counts) and
+  // bytes, and both rates (the record's own rate is "rate").
   r["flops"] = w.flops;
   r["bytes"] = w.bytes;
-  r["metric"] = kernel.metric() == Metric::gflops ? "gflops" : "gbytes_per_s";
-  r["gflops"] = s.median > 0 ? w.flops / s.median * 1e-9 : 0.0;
-  r["gbytes_per_s"] = s.median > 0 ? w.bytes / s.median * 1e-9 : 0.0;
+  if (kernel.metric() != Metric::mops) r["gflops"] = w.flops * per_s * 1e-9;
+  r["gbytes_per_s"] = w.bytes * per_s * 1e-9;
   r["verification"] = {{"status", v.passed ? "passed" : "failed"},
                        {"error", v.error},
                        {"tolerance", v.tolerance},
                        {"reference", v.reference}};
-  r["status"] = v.passed ? "ok" : "verification_failed";
   r["baseline"] = nullptr;
   r["meta"] = std::move(meta);
-  return r;
+  return to_json(rec);
 }
 
 }  // namespace pararun

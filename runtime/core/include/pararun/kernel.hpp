@@ -27,8 +27,10 @@ struct Work {
   double bytes = 0;  ///< bytes moved to/from memory by the algorithm's minimal traffic model
 };
 
-/// Which rate describes the kernel best (the one printed in tables).
-enum class Metric { gflops, gbytes };
+/// Which rate describes the kernel best (the one its records and tables quote):
+/// GFLOP/s from Work::flops, GB/s from Work::bytes, or Mop/s from Work::flops for kernels
+/// whose benchmark counts operations of its own (NPB's Mop/s).
+enum class Metric { gflops, gbytes, mops };
 
 /// A size with a name, e.g. an NPB class: "S" -> 1400 rows.
 struct NamedSize {

@@ -42,7 +42,7 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry);
 Json study_manifest(const StudySpec& spec, const std::vector<Point>& points);
 
 /// Ids of the points that already have a verified record in `records`.
-std::vector<std::string> completed_points(const std::vector<Json>& records);
+std::vector<std::string> completed_points(const std::vector<Record>& records);
 
 /// The `pararun run` arguments of a point (without the executable and the launcher).
 std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "pararun/json.hpp"
@@ -20,9 +21,9 @@ struct Ceiling {
 std::vector<Ceiling> measure_ceilings(int max_threads);
 Json to_json(const std::vector<Ceiling>& ceilings);
 
-/// The share of the matching ceiling that a record's rate reached: FMA peak for GFLOP/s
-/// kernels, the median read bandwidth for GB/s kernels, at the record's PE count (or the
-/// largest measured). `ceilings` is what to_json gives; empty on no match.
-Json ceiling_fraction(const Json& ceilings, const Json& record);
+/// The share of the matching ceiling that a rate reached: the FMA peak for GFLOP/s, the
+/// median read bandwidth for GB/s (null for other units), at `pes` (or the largest measured
+/// count below it). `ceilings` is what to_json gives; null on no match.
+Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, double rate);
 
 }  // namespace pararun

@@ -12,7 +12,7 @@
 namespace pararun {
 
 struct ReportRow {
-  Json record;
+  Record record;
   std::optional<double> speedup;     ///< baseline median / this median (verified rows only)
   std::optional<double> efficiency;  ///< speedup / processing elements
   /// Strong scaling: T(1 PE) / T(p) of the same backend and variant. Weak scaling:
@@ -29,16 +29,16 @@ struct SeriesFit {
 
 struct ReportGroup {
   std::string kernel;
-  std::uint64_t size = 0;        ///< the size (strong) or the size at 1 PE (weak)
-  std::string scaling;           ///< "none", "strong" or "weak"
-  std::optional<Json> baseline;  ///< the fastest verified seq record of the group
+  std::uint64_t size = 0;          ///< the size (strong) or the size at 1 PE (weak)
+  std::string scaling;             ///< "none", "strong" or "weak"
+  std::optional<Record> baseline;  ///< the fastest verified seq record of the group
   std::vector<ReportRow> rows;
   std::vector<SeriesFit> fits;  ///< strong scaling series with 2+ distinct PE counts
 };
 
 /// Groups records by (kernel, size, scaling) in order of first appearance (weak scaling by the
 /// size at 1 PE) and computes speedups against each group's best verified sequential record.
-std::vector<ReportGroup> analyse(const std::vector<Json>& records);
+std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 
 /// The report as CSV, one row per record (error records keep their row with empty cells):
 /// kernel, size, backend, variant, threads, ranks, median and CI, verified, speedup,

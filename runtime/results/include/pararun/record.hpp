@@ -1,15 +1,65 @@
-// Result records: one JSON object per line (JSON Lines), appended atomically.
+// Result records: one JSON object per line (JSON Lines), appended atomically. The fields,
+// the record kinds and the schema versions are documented in runtime/results/RECORDS.md.
 #pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "pararun/files.hpp"
 #include "pararun/json.hpp"
 
-#include <string>
-#include <vector>
-
 namespace pararun {
 
-inline constexpr const char* kRecordSchema = "pararun.record/1";
+/// The schema every record is written with; records of the previous version are read and
+/// upgraded (read_record), any other version is named and refused.
+inline constexpr const char* kRecordSchema = "pararun.record/2";
+inline constexpr const char* kRecordSchemaV1 = "pararun.record/1";
+
+/// What a record is: a kernel's verified or failed run, a study point that ended without a
+/// run record (crash, launcher failure: an error record), or a run of the concurrency demo.
+enum class RecordKind { run, error, concurrency };
+std::string to_string(RecordKind k);
+
+/// The median's summary over a run's timed repetitions, in seconds.
+struct TimeStats {
+  double median = 0, min = 0, max = 0, mean = 0, stddev = 0;
+  double ci_low = 0, ci_high = 0;  ///< the confidence interval of the median
+};
+
+/// The rate a record is quoted in, with its unit: "GFLOP/s", "GB/s", "Mop/s" (NPB's
+/// operation count), "tasks/s".
+struct Rate {
+  double value = 0;
+  std::string unit;
+};
+
+/// One record, typed where the readers need it. `json` holds the whole object (the typed
+/// fields and every other one: verification, metadata, ...); to_json writes the typed fields
+/// over it, so there is one serialiser (to_json) and one reader (read_record).
+struct Record {
+  RecordKind kind = RecordKind::run;
+  std::string kernel, backend, variant, status, scaling = "none", point, problem;
+  std::uint64_t size = 0, base_size = 0;
+  int threads = 1, ranks = 1, pes = 1;
+  int exit_code = 0;  ///< error records: how the point's process ended
+  bool oversubscribed = false;
+  std::optional<TimeStats> time;
+  std::optional<Rate> rate;
+  Json json = Json::object();
+
+  /// A verified run: status "ok" with a time.
+  bool verified() const { return status == "ok" && time.has_value(); }
+};
+
+/// The record as one JSON object (schema kRecordSchema).
+Json to_json(const Record& r);
+
+/// The record `j` holds, or why not (another schema version, a known field of the wrong type
+/// such as "time": "fast", a missing kernel/backend/status, a verified record without its
+/// time). Records of schema version 1 are upgraded: their kind and rate are derived.
+std::optional<Record> read_record(const Json& j, std::string* why = nullptr);
 
 /// Appends `record` as one line to `path` with a single write(2) under an exclusive flock:
 /// concurrent writers never interleave and a crash never leaves half a line. The file is
@@ -17,19 +67,15 @@ inline constexpr const char* kRecordSchema = "pararun.record/1";
 /// ended first, so the new record stands on a line of its own. Refuses anything but a regular
 /// file (a FIFO would block). Throws WriteError (files.hpp) naming the problem.
 void append_record(const std::string& path, const Json& record);
+void append_record(const std::string& path, const Record& record);
 
 struct RecordFile {
-  std::vector<Json> records;
-  std::vector<std::string> problems;  ///< "results.jsonl:3: not JSON (...)"
+  std::vector<Record> records;
+  std::vector<std::string> problems;  ///< "results.jsonl:3: not JSON"
 };
 
-/// Why `r` is not a record the readers can use (empty: it is): another schema, a known field
-/// of the wrong type ("time": "fast"), a missing kernel/backend/status, a verified record
-/// without its time.
-std::string record_problem(const Json& r);
-
 /// Reads every line of a JSON Lines file; lines that are not usable ParaRun records (see
-/// record_problem) are skipped and reported with their line number.
+/// read_record) are skipped and reported with their line number.
 RecordFile read_records(const std::string& path);
 
 /// Prints each bad line of a results file as a warning ("pararun: warning: FILE:LINE: ...").
