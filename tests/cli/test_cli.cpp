@@ -270,10 +270,10 @@ std::string case_name(const ::testing::TestParamInfo<BadInput>& info) {
 INSTANTIATE_TEST_SUITE_P(
     Run, CliBadInput,
     ::testing::Values(
-        BadInput{
-            "run nosuch -b seq -n 8",
-            "unknown kernel 'nosuch'; kernels: cg, daxpy, ep, mandelbrot, matmul, reduction, stencil, "
-            "stream"},
+        BadInput{"run nosuch -b seq -n 8",
+                 "unknown kernel 'nosuch'; kernels: cg, daxpy, ep, mandelbrot, matmul, reduction, "
+                 "stencil, "
+                 "stream"},
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",
@@ -496,7 +496,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"study --backends gpu", "unknown backend 'gpu' in --backends"},
         BadInput{"study --launcher qsub", "--launcher must be auto, mpirun or srun"},
         BadInput{"study --sizes matmul=0", "--sizes: '0' is not a whole number of at least 1"},
-        BadInput{"study --reps 0", "--reps must be at least 1, got 0"}),
+        BadInput{"study --reps 0", "--reps must be at least 1, got 0"},
+        BadInput{"study --sizes matmul=512,matmul=512", "--sizes gives matmul=512 twice"},
+        BadInput{"study --sizes foo=128",
+                 "--sizes names kernel 'foo', which pararun does not have"},
+        BadInput{"study --oversubscribed-ranks 100000", "--oversubscribed-ranks must be 0 to"},
+        BadInput{"study /tmp", "'/tmp' is not a study file (a YAML file) but a folder"}),
     case_name);
 
 TEST(Cli, RecordsCarryTheShareOfTheMeasuredCeiling) {
@@ -608,6 +613,10 @@ struct BadYaml {
   std::string text, message;
 };
 
+void PrintTo(const BadYaml& b, std::ostream* os) {
+  *os << "study file: " << b.text;
+}
+
 class CliBadStudyFile : public ::testing::TestWithParam<BadYaml> {};
 
 TEST_P(CliBadStudyFile, NamesKeyAndLineExitsTwo) {
@@ -635,7 +644,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadYaml{"- a\n- b\n", "a study file is a map of keys"},
         BadYaml{"ranks: [0]\n", "--ranks takes whole numbers of at least 1, got '0'"},
         BadYaml{"kernels: reduction\nscaling: weak\nsizes: {reduction: 0}\n",
-                "'0' is not a whole number of at least 1"}));
+                "'0' is not a whole number of at least 1"},
+        BadYaml{"kernels: matmul\nkernels: reduction\n", "s.yaml:2: 'kernels' is given twice"},
+        BadYaml{"kernels: matmul\n---\nkernels: reduction\n",
+                "s.yaml: holds 2 YAML documents; a study file is one"},
+        BadYaml{"? [a, b]\n: 1\n", "s.yaml:1: keys must be plain names"},
+        BadYaml{"sizes: {matmul: 64, matmul: 128}\n",
+                "s.yaml:1: 'sizes' keys must be kernel names, each once"}),
+    [](const ::testing::TestParamInfo<BadYaml>& info) {
+      std::string name = std::to_string(info.index) + "_";
+      for (char c : info.param.message.substr(0, 40))
+        name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
 
 TEST(Cli, MissingStudyFileIsAUsageError) {
   Result r = run_cli("study /nonexistent/s.yaml");

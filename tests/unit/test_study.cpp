@@ -31,6 +31,15 @@ std::vector<std::string> ids(const std::vector<Point>& points) {
 
 }  // namespace
 
+TEST(Study, SeveralSizesOfOneKernelEachGetTheirPoints) {
+  StudySpec s = spec_for({Backend::omp});
+  s.sizes = {{"matmul", 64}, {"matmul", 128}};
+  const auto list = ids(plan_points(s, Registry::global()));
+  EXPECT_EQ(list, (std::vector<std::string>{
+                      "matmul/omp/blocked/n64/t1/r1", "matmul/omp/blocked/n64/t2/r1",
+                      "matmul/omp/blocked/n128/t1/r1", "matmul/omp/blocked/n128/t2/r1"}));
+}
+
 TEST(Study, PlansEverySequentialVariantAndEachCount) {
   StudySpec s = spec_for({Backend::seq, Backend::omp, Backend::mpi, Backend::hybrid});
   s.oversubscribed_ranks = 4;

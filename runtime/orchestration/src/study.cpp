@@ -10,12 +10,16 @@ namespace pararun {
 
 namespace {
 
-std::uint64_t size_for(const StudySpec& spec, const std::string& kernel) {
+/// The sizes of `kernel`: those given for it by name, else those given for every kernel.
+std::vector<std::uint64_t> sizes_for(const StudySpec& spec, const std::string& kernel) {
+  std::vector<std::uint64_t> out;
   for (auto& [k, n] : spec.sizes)
-    if (k == kernel) return n;
-  for (auto& [k, n] : spec.sizes)
-    if (k.empty()) return n;
-  throw std::invalid_argument("no size given for kernel '" + kernel + "'");
+    if (k == kernel) out.push_back(n);
+  if (out.empty())
+    for (auto& [k, n] : spec.sizes)
+      if (k.empty()) out.push_back(n);
+  if (out.empty()) throw std::invalid_argument("no size given for kernel '" + kernel + "'");
+  return out;
 }
 
 }  // namespace
@@ -37,60 +41,61 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
     const Kernel* k = registry.find(name);
     if (!k)
       throw std::invalid_argument("unknown kernel '" + name + "'; kernels: " + registry.names());
-    const std::uint64_t base = size_for(spec, name);
-    if (base == 0) throw std::invalid_argument("the size of '" + name + "' must be at least 1");
-    if (weak && !k->weak_size(base, 2))
-      throw std::invalid_argument("weak scaling is not defined for kernel '" + name + "'");
-    auto add = [&](Backend b, const std::string& variant, int threads, int ranks) {
-      Point p;
-      p.kernel = name;
-      p.variant = variant;
-      p.backend = b;
-      p.threads = threads;
-      p.ranks = ranks;
-      p.base_size = weak ? base : 0;
-      const auto weak_n = weak ? k->weak_size(base, p.pes()) : base;
-      if (!weak_n)
-        throw std::invalid_argument("weak scaling of '" + name + "' is not defined for " +
-                                    std::to_string(p.pes()) + " PEs");
-      p.size = *weak_n;
-      p.id = name + "/" + to_string(b) + "/" + variant + "/n" + std::to_string(p.size) + "/t" +
-             std::to_string(threads) + "/r" + std::to_string(ranks);
-      // What every process of the point would refuse (the kernel's own check, a rank's memory
-      // beyond this node's) is refused now, before anything is launched.
-      RunSpec run;
-      run.problem = {p.size, 42};
-      ExecContext ctx;
-      ctx.backend = b;
-      ctx.threads = threads;
-      ctx.ranks = ranks;
-      if (const std::string why = run_problem(*k, run, ctx); !why.empty())
-        throw std::invalid_argument("point " + p.id + ": " + why);
-      points.push_back(p);
-    };
-    for (Backend b : spec.backends) {
-      if (!k->supports(b))
-        throw std::invalid_argument("kernel '" + name + "' does not support backend '" +
-                                    to_string(b) + "'");
-      const std::string def = k->variants_of(b).front().name;
-      switch (b) {
-        case Backend::seq:  // every sequential variant: the baseline is the best of them
-          for (const auto& v : k->variants_of(b)) add(b, v.name, 1, 1);
-          break;
-        case Backend::omp:
-          for (int t : spec.threads) add(b, def, t, 1);
-          break;
-        case Backend::mpi:
-          for (int r : spec.ranks) add(b, def, 1, r);
-          if (spec.oversubscribed_ranks > 0) {
-            add(b, def, 1, spec.oversubscribed_ranks);
-            points.back().oversubscribe = true;
-          }
-          break;
-        case Backend::hybrid:
-          for (int r : spec.ranks)
-            for (int t : spec.threads) add(b, def, t, r);
-          break;
+    for (const std::uint64_t base : sizes_for(spec, name)) {  // every size, all its points
+      if (base == 0) throw std::invalid_argument("the size of '" + name + "' must be at least 1");
+      if (weak && !k->weak_size(base, 2))
+        throw std::invalid_argument("weak scaling is not defined for kernel '" + name + "'");
+      auto add = [&](Backend b, const std::string& variant, int threads, int ranks) {
+        Point p;
+        p.kernel = name;
+        p.variant = variant;
+        p.backend = b;
+        p.threads = threads;
+        p.ranks = ranks;
+        p.base_size = weak ? base : 0;
+        const auto weak_n = weak ? k->weak_size(base, p.pes()) : base;
+        if (!weak_n)
+          throw std::invalid_argument("weak scaling of '" + name + "' is not defined for " +
+                                      std::to_string(p.pes()) + " PEs");
+        p.size = *weak_n;
+        p.id = name + "/" + to_string(b) + "/" + variant + "/n" + std::to_string(p.size) + "/t" +
+               std::to_string(threads) + "/r" + std::to_string(ranks);
+        // What every process of the point would refuse (the kernel's own check, a rank's memory
+        // beyond this node's) is refused now, before anything is launched.
+        RunSpec run;
+        run.problem = {p.size, 42};
+        ExecContext ctx;
+        ctx.backend = b;
+        ctx.threads = threads;
+        ctx.ranks = ranks;
+        if (const std::string why = run_problem(*k, run, ctx); !why.empty())
+          throw std::invalid_argument("point " + p.id + ": " + why);
+        points.push_back(p);
+      };
+      for (Backend b : spec.backends) {
+        if (!k->supports(b))
+          throw std::invalid_argument("kernel '" + name + "' does not support backend '" +
+                                      to_string(b) + "'");
+        const std::string def = k->variants_of(b).front().name;
+        switch (b) {
+          case Backend::seq:  // every sequential variant: the baseline is the best of them
+            for (const auto& v : k->variants_of(b)) add(b, v.name, 1, 1);
+            break;
+          case Backend::omp:
+            for (int t : spec.threads) add(b, def, t, 1);
+            break;
+          case Backend::mpi:
+            for (int r : spec.ranks) add(b, def, 1, r);
+            if (spec.oversubscribed_ranks > 0) {
+              add(b, def, 1, spec.oversubscribed_ranks);
+              points.back().oversubscribe = true;
+            }
+            break;
+          case Backend::hybrid:
+            for (int r : spec.ranks)
+              for (int t : spec.threads) add(b, def, t, r);
+            break;
+        }
       }
     }
   }

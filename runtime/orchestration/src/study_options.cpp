@@ -13,12 +13,18 @@
 //   out: results/my-study
 #include "pararun/study_options.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
 #include <yaml-cpp/yaml.h>
 
 #include "pararun/errors.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/process.hpp"
 #include "pararun/registry.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun {
 
@@ -65,14 +71,27 @@ StudySpec study_spec(const StudyOptions& o) {
                          (!k                         ? ""
                           : k->named_sizes().empty() ? " for kernel '" + name + "'"
                                                      : k->size_name_hint()));
-      spec.sizes.emplace_back(name, *n);
+      // A size for a kernel the study leaves out is not used (the default sizes name
+      // matmul and reduction); a kernel pararun does not have is a mistake.
+      if (!name.empty() && !k)
+        throw InputError("--sizes names kernel '" + name +
+                         "', which pararun does not have; kernels: " + Registry::global().names());
+      const std::pair<std::string, std::uint64_t> size(name, *n);
+      if (std::find(spec.sizes.begin(), spec.sizes.end(), size) != spec.sizes.end())
+        throw InputError("--sizes gives " + (name.empty() ? "" : name + "=") + value + " twice");
+      spec.sizes.push_back(size);
     }
   }
   spec.scaling = o.scaling;
   if (o.reps < 1) throw InputError("--reps must be at least 1, got " + std::to_string(o.reps));
   spec.reps = o.reps;
   spec.max_reps = std::max(o.reps, o.max_reps);
-  if (o.oversubscribed_ranks < 0) throw InputError("--oversubscribed-ranks must be 0 or more");
+  // The oversubscribed point runs on one node on purpose: a handful of ranks per core shows
+  // concurrency; thousands only exhaust the node.
+  const int most = 16 * online_cpus();
+  if (o.oversubscribed_ranks < 0 || o.oversubscribed_ranks > most)
+    throw InputError("--oversubscribed-ranks must be 0 to " + std::to_string(most) +
+                     " (16 per CPU of this node), got " + std::to_string(o.oversubscribed_ranks));
   spec.oversubscribed_ranks = o.oversubscribed_ranks;
   return spec;
 }
@@ -125,9 +144,17 @@ int whole(const std::string& path, const std::string& key, const YAML::Node& v) 
 }  // namespace
 
 StudyOptions load_study_file(const std::string& path, StudyOptions o) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw InputError("'" + path + "' is not a study file (a YAML file) but a " +
+                     (S_ISDIR(st.st_mode) ? "folder" : "special file"));
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    const std::vector<YAML::Node> docs = YAML::LoadAllFromFile(path);
+    if (docs.size() > 1)
+      throw InputError(path + ": holds " + std::to_string(docs.size()) +
+                       " YAML documents; a study file is one");
+    if (!docs.empty()) root = docs.front();
   } catch (const YAML::BadFile&) {
     throw InputError("cannot read the study file '" + path + "'");
   } catch (const YAML::Exception& e) {
@@ -135,8 +162,13 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
   }
   if (!root.IsMap())
     throw InputError(path + ": a study file is a map of keys (kernels, backends, ...)");
+  std::set<std::string> seen;
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar())
+      throw InputError(where(path, kv.first) + "keys must be plain names (kernels, backends, ...)");
+    const std::string key = kv.first.Scalar();
+    if (!seen.insert(key).second)
+      throw InputError(where(path, kv.first) + "'" + key + "' is given twice");
     const YAML::Node& v = kv.second;
     if (key == "kernels")
       o.kernels = list(path, key, v);
@@ -162,12 +194,19 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
       if (v.IsScalar()) {
         o.sizes = v.Scalar();
       } else if (v.IsMap() && v.size() > 0) {
+        // kernel: size, or kernel: [size, size, ...] for several sizes of one kernel.
         o.sizes.clear();
-        for (const auto& s : v)
-          o.sizes += (o.sizes.empty() ? "" : ",") + s.first.as<std::string>() + "=" +
-                     scalar(path, "sizes." + s.first.as<std::string>(), s.second);
+        std::set<std::string> kernels;
+        for (const auto& s : v) {
+          if (!s.first.IsScalar() || !kernels.insert(s.first.Scalar()).second)
+            throw InputError(where(path, s.first) + "'sizes' keys must be kernel names, each once");
+          const std::string kernel = s.first.Scalar();
+          for (const auto& n : split(list(path, "sizes." + kernel, s.second)))
+            o.sizes += (o.sizes.empty() ? "" : ",") + kernel + "=" + n;
+        }
       } else {
-        throw InputError(where(path, v) + "'sizes' must be one size or a map of kernel: size");
+        throw InputError(where(path, v) +
+                         "'sizes' must be one size or a map of kernel: size (or a list of sizes)");
       }
     } else {
       throw InputError(
