@@ -1,0 +1,142 @@
+// The study loop as a library, with a fake pararun: a shell script that writes a record for
+// each point it is given, or dies like a crashed point.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "../temp_dir.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/registry.hpp"
+#include "pararun/slurm.hpp"
+#include "pararun/study_run.hpp"
+
+using namespace pararun;
+
+namespace {
+
+/// Writes an executable script that acts as `pararun run`: a verified record for its
+/// --point into its --out file, except that points matching `crash` exit 139 with none.
+std::string fake_pararun(const test::TempDir& tmp, const std::string& crash) {
+  const std::string path = tmp / "fake-pararun";
+  std::ofstream(path)
+      << "#!/bin/sh\n"
+         "while [ $# -gt 0 ]; do case \"$1\" in --point) p=$2; shift;; --out) o=$2; shift;; "
+         "esac; shift; done\n"
+         "case \"$p\" in "
+      << crash
+      << ") echo crashed >&2; exit 139;; esac\n"
+         "printf '{\"schema\":\"pararun.record/2\",\"kind\":\"run\",\"kernel\":\"matmul\","
+         "\"backend\":\"omp\",\"status\":\"ok\",\"point\":\"%s\","
+         "\"time\":{\"median\":1.0,\"ci95\":[1.0,1.0]}}\\n' \"$p\" >> \"$o\"\n";
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+struct Study {
+  StudySpec spec;
+  std::vector<Point> points;
+  Study() {
+    spec.kernels = {"matmul"};
+    spec.backends = {Backend::omp};
+    spec.threads = {1, 2, 3};
+    spec.ranks = {1};
+    spec.sizes = {{"", 64}};
+    points = plan_points(spec, Registry::global());
+  }
+};
+
+}  // namespace
+
+TEST(StudyRun, CrashedPointsGetErrorRecordsAndResumeSkipsVerifiedOnes) {
+  const test::TempDir tmp;
+  const Study s;
+  const std::string dir = tmp / "s";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((dir + "/logs").c_str(), 0755), 0);
+  const volatile int stop = 0;
+  std::vector<int> codes;
+  const StudyRun run = run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "*/t2/*"),
+                                 &stop, [&](const PointDone& d) { codes.push_back(d.exit_code); });
+  EXPECT_EQ(codes, (std::vector<int>{0, 139, 0}));
+  EXPECT_EQ(run.run, 3);
+  EXPECT_EQ(run.failures, 1);
+  const RecordFile rf = read_records(dir + "/results.jsonl");
+  ASSERT_EQ(rf.records.size(), 3u);
+  EXPECT_EQ(rf.records[1].kind, RecordKind::error);
+  EXPECT_EQ(rf.records[1].point, "matmul/omp/blocked/n64/t2/r1");
+  EXPECT_EQ(rf.records[1].exit_code, 139);
+  EXPECT_EQ(done_points(dir), (std::vector<std::string>{"matmul/omp/blocked/n64/t1/r1",
+                                                        "matmul/omp/blocked/n64/t3/r1"}));
+  // Resume: only the crashed point runs again (and now succeeds).
+  codes.clear();
+  const StudyRun again =
+      run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "none"), &stop,
+                [&](const PointDone& d) { codes.push_back(d.exit_code); });
+  EXPECT_EQ(again.skipped, 2);
+  EXPECT_EQ(codes, std::vector<int>{0});
+  EXPECT_EQ(done_points(dir).size(), 3u);
+}
+
+TEST(StudyRun, AStopLeavesACheckpointOfWhatIsLeft) {
+  const test::TempDir tmp;
+  const Study s;
+  const std::string dir = tmp / "s";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((dir + "/logs").c_str(), 0755), 0);
+  volatile int stop = 0;
+  const StudyRun run = run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "none"), &stop,
+                                 [&](const PointDone&) { stop = 10; });  // SIGUSR1
+  EXPECT_EQ(run.stopped_by, 10);
+  EXPECT_EQ(run.run, 1);
+  EXPECT_EQ(run.points_left, 2);
+  std::ifstream in(dir + "/checkpoint.json");
+  const Json checkpoint = Json::parse(in);
+  EXPECT_EQ(checkpoint["points_done"], 1);
+  EXPECT_EQ(checkpoint["points_left"],
+            (Json{"matmul/omp/blocked/n64/t2/r1", "matmul/omp/blocked/n64/t3/r1"}));
+  EXPECT_EQ(checkpoint["signal"], 10);
+}
+
+TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
+  StudyOptions o;
+  for (const char* ok : {"30", "00:30:00", "1-00", "1-12:00", "2-00:00:01", "5:30"}) {
+    o.time_limit = ok;
+    EXPECT_NO_THROW(check_submit_options(o)) << ok;
+  }
+  for (const char* bad : {"-5", "0", "00:00:00", "", "soon", "1:2:3:4", "1-", "::", "1-2-3"}) {
+    o.time_limit = bad;
+    EXPECT_THROW(check_submit_options(o), InputError) << bad;
+  }
+  o.time_limit = "10";
+  o.max_parallel = 0;
+  EXPECT_THROW(check_submit_options(o), InputError);
+}
+
+TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
+  StudySpec spec;
+  spec.kernels = {"reduction"};
+  spec.backends = {Backend::seq, Backend::mpi};
+  spec.threads = {1};
+  spec.ranks = {1, 2, 4};
+  spec.sizes = {{"", 1000}};
+  const auto points = plan_points(spec, Registry::global());
+  const Partition part{"debug", 2, 2};  // 2 nodes of 2 CPUs
+  StudyOptions o;
+  o.max_parallel = 3;
+  const Submission sub = plan_submission(o, spec, points, part, "/r/s", {points[0].id},
+                                         "/bin/pararun", "/share/job-common.sh");
+  ASSERT_EQ(sub.arrays.size(), 2u);   // 1-node points, and the 4-rank point on 2 nodes
+  EXPECT_EQ(sub.arrays[0].tasks, 3);  // the other seq variant, 1 and 2 ranks (one was done)
+  EXPECT_NE(sub.arrays[0].text.find("#SBATCH --array=0-2%3\n#SBATCH --nodes=1\n"),
+            std::string::npos)
+      << sub.arrays[0].text;
+  EXPECT_NE(sub.arrays[1].text.find("#SBATCH --nodes=2\n"), std::string::npos);
+  EXPECT_NE(sub.arrays[1].text.find("'srun' '--mpi=pmix' '-n' '4'"), std::string::npos)
+      << sub.arrays[1].text;
+  EXPECT_NE(sub.report.text.find("'/bin/pararun' 'report' '/r/s'"), std::string::npos);
+  EXPECT_EQ(sub.arrays[0].text.find(points[0].id), std::string::npos);  // done: not again
+  // A point the partition cannot hold is refused by name.
+  spec.ranks = {8};
+  EXPECT_THROW(nodes_for(plan_points(spec, Registry::global()).back(), part), InputError);
+}
