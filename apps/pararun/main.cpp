@@ -56,34 +56,6 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
   sub->add_flag("--resume", so.resume, "Continue the study in --out: skip verified points");
 }
 
-/// The YAML file over the defaults, then every flag given on the command line over the file.
-pararun::StudyOptions merge_study_file(const std::string& file, const CLI::App& sub,
-                                       const pararun::StudyOptions& flags) {
-  pararun::StudyOptions merged = pararun::load_study_file(file, pararun::StudyOptions{});
-  auto given = [&](const char* flag) { return sub.count(flag) > 0; };
-  using S = pararun::StudyOptions;
-  const std::pair<const char*, std::string S::*> texts[] = {
-      {"--kernels", &S::kernels},   {"--backends", &S::backends},
-      {"--threads", &S::threads},   {"--ranks", &S::ranks},
-      {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
-      {"--launcher", &S::launcher}, {"--out", &S::out}};
-  const std::pair<const char*, int S::*> numbers[] = {
-      {"--reps", &S::reps},
-      {"--max-reps", &S::max_reps},
-      {"--oversubscribed-ranks", &S::oversubscribed_ranks}};
-  for (const auto& [flag, field] : texts)
-    if (given(flag)) merged.*field = flags.*field;
-  for (const auto& [flag, field] : numbers)
-    if (given(flag)) merged.*field = flags.*field;
-  if (given("--resume")) merged.resume = flags.resume;
-  // Slurm settings come from the command line only.
-  merged.partition = flags.partition;
-  merged.time_limit = flags.time_limit;
-  merged.max_parallel = flags.max_parallel;
-  merged.dry_run = flags.dry_run;
-  return merged;
-}
-
 }  // namespace
 
 [[noreturn]] void app::usage_here(const std::string& what) {
@@ -228,7 +200,10 @@ int main(int argc, char** argv) {
     for (auto* sub : {study, submit}) {
       if (!sub->parsed()) continue;
       pararun::StudyOptions merged = so;
-      if (!study_file.empty()) merged = merge_study_file(study_file, *sub, so);
+      if (!study_file.empty())
+        merged = pararun::merge_study_options(
+            pararun::load_study_file(study_file, pararun::StudyOptions{}), so,
+            [&](const std::string& flag) { return sub->count(flag) > 0; });
       return sub == study ? app::study_command(merged) : app::submit_command(merged);
     }
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);

@@ -15,6 +15,7 @@
 #include "pararun/parse.hpp"
 #include "pararun/record.hpp"
 #include "pararun/registry.hpp"
+#include "pararun/run_context.hpp"
 #include "pararun/run_record.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -43,20 +44,6 @@ void agree(const std::string& problem, const ExecContext& ctx) {
   if (first == ctx.rank) usage_here(problem);
   if (first < ctx.ranks) throw UsageError(problem);
 }
-
-/// The communicator of an mpi/hybrid run: a duplicate of MPI_COMM_WORLD, freed at the end.
-struct Communicator {
-  MPI_Comm comm = MPI_COMM_NULL;
-  int ranks_per_node = 1;
-  Communicator() {
-    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
-    MPI_Comm node;
-    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &ranks_per_node);
-    MPI_Comm_free(&node);
-  }
-  ~Communicator() { MPI_Comm_free(&comm); }
-};
 
 void print_table(const Json& r) {
   const std::string unit = r["rate"]["unit"];
@@ -157,25 +144,8 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
     usage("backend '" + o.backend + "' runs on one process, but " + std::to_string(mpi->size()) +
           " MPI ranks were launched; use mpi or hybrid");
 
-  std::optional<Communicator> world;
-  ExecContext ctx;
-  ctx.backend = *backend;
-  if (uses_mpi(*backend)) {
-    world.emplace();
-    ctx.comm = world->comm;
-    ctx.rank = mpi->rank();
-    ctx.ranks = mpi->size();
-    ctx.ranks_per_node = world->ranks_per_node;
-  }
-  if (!uses_threads(*backend)) {
-    ctx.threads = 1;
-  } else if (o.threads_given) {
-    ctx.threads = o.threads;
-  } else if (*backend == Backend::hybrid && !std::getenv("OMP_NUM_THREADS")) {
-    ctx.threads = std::max(1, online_cpus() / ctx.ranks_per_node);
-  } else {
-    ctx.threads = omp_get_max_threads();
-  }
+  const RunContext run(*backend, o.threads_given ? o.threads : 0);
+  const ExecContext& ctx = run.ctx();
 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*kernel, spec, ctx), ctx);

@@ -4,22 +4,9 @@
 #include <tuple>
 
 #include "../kernel_cases.hpp"
+#include "pararun/run_context.hpp"
 
 using namespace pararun;
-
-namespace {
-
-ExecContext world_context(Backend b, int threads) {
-  ExecContext ctx;
-  ctx.backend = b;
-  ctx.threads = threads;
-  ctx.comm = MPI_COMM_WORLD;
-  MPI_Comm_rank(ctx.comm, &ctx.rank);
-  MPI_Comm_size(ctx.comm, &ctx.ranks);
-  return ctx;
-}
-
-}  // namespace
 
 class DistributedKernels
     : public ::testing::TestWithParam<std::tuple<std::tuple<std::string, std::uint64_t>, int>> {};
@@ -29,9 +16,9 @@ class DistributedKernels
 TEST_P(DistributedKernels, VerifiesAndCatchesCorruption) {
   const auto& [kernel_size, threads] = GetParam();
   const auto& [kernel, size] = kernel_size;
-  const ExecContext ctx = world_context(threads == 1 ? Backend::mpi : Backend::hybrid, threads);
+  const RunContext run(threads == 1 ? Backend::mpi : Backend::hybrid, threads);
   omp_set_num_threads(threads);
-  test::check_all_variants(kernel, ctx, size);
+  test::check_all_variants(kernel, run.ctx(), size);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, DistributedKernels,

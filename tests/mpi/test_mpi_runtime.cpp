@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "pararun/registry.hpp"
+#include "pararun/run_context.hpp"
 #include "pararun/run_record.hpp"
 #include "pararun/timing.hpp"
 #include "pararun/verify.hpp"
@@ -11,15 +12,6 @@
 using namespace pararun;
 
 namespace {
-
-ExecContext world(Backend b = Backend::mpi) {
-  ExecContext ctx;
-  ctx.backend = b;
-  ctx.comm = MPI_COMM_WORLD;
-  MPI_Comm_rank(ctx.comm, &ctx.rank);
-  MPI_Comm_size(ctx.comm, &ctx.ranks);
-  return ctx;
-}
 
 /// Rank r sleeps 5 (r + 1) ms per repetition: the slowest rank sets the time. (Sleeps of
 /// 1-4 ms drowned in scheduling noise with 4 ranks on 2 cores under ASan.)
@@ -38,7 +30,8 @@ class SleepyInstance : public Instance {
 }  // namespace
 
 TEST(MpiRuntime, TimesAreTheSlowestRankAndImbalanceIsMaxOverMean) {
-  const ExecContext ctx = world();
+  const RunContext world(Backend::mpi, 1);  // as `pararun run` builds it
+  const ExecContext& ctx = world.ctx();
   SleepyInstance inst(ctx.rank);
   const Timings t = measure(inst, ctx, {1, 5, 5, 0.05});
   ASSERT_EQ(t.samples.size(), 5u);
@@ -53,7 +46,8 @@ TEST(MpiRuntime, TimesAreTheSlowestRankAndImbalanceIsMaxOverMean) {
 }
 
 TEST(MpiRuntime, ReductionsOverRanks) {
-  const ExecContext ctx = world();
+  const RunContext world(Backend::mpi, 1);  // as `pararun run` builds it
+  const ExecContext& ctx = world.ctx();
   EXPECT_DOUBLE_EQ(ctx.sum(ctx.rank + 1.0), ctx.ranks * (ctx.ranks + 1) / 2.0);
   EXPECT_DOUBLE_EQ(ctx.max(ctx.rank), ctx.ranks - 1.0);
   // Each rank holds one element; together they make x = (r+1), ref = (r+1) + 1.
@@ -64,7 +58,8 @@ TEST(MpiRuntime, ReductionsOverRanks) {
 }
 
 TEST(MpiRuntime, RecordOnRootHasEveryRanksAffinity) {
-  const ExecContext ctx = world();
+  const RunContext world(Backend::mpi, 1);  // as `pararun run` builds it
+  const ExecContext& ctx = world.ctx();
   const Kernel* k = Registry::global().find("reduction");
   ASSERT_NE(k, nullptr);
   RunSpec spec;

@@ -218,4 +218,30 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
   return o;
 }
 
+StudyOptions merge_study_options(const StudyOptions& file, const StudyOptions& flags,
+                                 const std::function<bool(const std::string&)>& given) {
+  StudyOptions merged = file;
+  using S = StudyOptions;
+  const std::pair<const char*, std::string S::*> texts[] = {
+      {"--kernels", &S::kernels},   {"--backends", &S::backends},
+      {"--threads", &S::threads},   {"--ranks", &S::ranks},
+      {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
+      {"--launcher", &S::launcher}, {"--out", &S::out}};
+  const std::pair<const char*, int S::*> numbers[] = {
+      {"--reps", &S::reps},
+      {"--max-reps", &S::max_reps},
+      {"--oversubscribed-ranks", &S::oversubscribed_ranks}};
+  for (const auto& [flag, field] : texts)
+    if (given(flag)) merged.*field = flags.*field;
+  for (const auto& [flag, field] : numbers)
+    if (given(flag)) merged.*field = flags.*field;
+  if (given("--resume")) merged.resume = flags.resume;
+  // Slurm settings come from the command line only.
+  merged.partition = flags.partition;
+  merged.time_limit = flags.time_limit;
+  merged.max_parallel = flags.max_parallel;
+  merged.dry_run = flags.dry_run;
+  return merged;
+}
+
 }  // namespace pararun

@@ -3,6 +3,7 @@
 // and line.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "pararun/study.hpp"
@@ -31,5 +32,10 @@ std::vector<Point> study_points(const StudySpec& spec);
 /// The options of a YAML study file over `base`; unknown keys and wrong types name the file
 /// and line.
 StudyOptions load_study_file(const std::string& path, StudyOptions base);
+
+/// The options of a study file with the command line's over them: every flag `given` says
+/// the command line gave wins; the Slurm settings come from the command line only.
+StudyOptions merge_study_options(const StudyOptions& file, const StudyOptions& flags,
+                                 const std::function<bool(const std::string&)>& given);
 
 }  // namespace pararun

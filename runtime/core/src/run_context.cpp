@@ -1,0 +1,37 @@
+#include "pararun/run_context.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "pararun/sysinfo.hpp"
+
+namespace pararun {
+
+RunContext::RunContext(Backend backend, int threads) {
+  ctx_.backend = backend;
+  if (uses_mpi(backend)) {
+    MPI_Comm_dup(MPI_COMM_WORLD, &ctx_.comm);
+    MPI_Comm_rank(ctx_.comm, &ctx_.rank);
+    MPI_Comm_size(ctx_.comm, &ctx_.ranks);
+    MPI_Comm node;
+    MPI_Comm_split_type(ctx_.comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &ctx_.ranks_per_node);
+    MPI_Comm_free(&node);
+  }
+  if (!uses_threads(backend))
+    ctx_.threads = 1;
+  else if (threads > 0)
+    ctx_.threads = threads;
+  else if (backend == Backend::hybrid && !std::getenv("OMP_NUM_THREADS"))
+    ctx_.threads = std::max(1, online_cpus() / ctx_.ranks_per_node);
+  else
+    ctx_.threads = omp_get_max_threads();
+}
+
+RunContext::~RunContext() {
+  if (ctx_.comm != MPI_COMM_NULL) MPI_Comm_free(&ctx_.comm);
+}
+
+}  // namespace pararun
