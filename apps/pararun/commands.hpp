@@ -1,12 +1,14 @@
 // The pararun subcommands. Each returns the process exit code.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "pararun/analysis.hpp"
 #include "pararun/kernel.hpp"
+#include "pararun/mpi_session.hpp"
 #include "pararun/study_options.hpp"
 
 namespace pararun::app {
@@ -34,6 +36,7 @@ struct RunOptions {
   int threads = 1;
   bool threads_given = false;  ///< false: the default for the backend
   int reps = 5, max_reps = 0, warmup = 1;
+  double time_limit = 6 * 3600;  ///< seconds the run may take at most (0: no limit)
   double ci_target = 0.05;
   bool json = false, inject_fault = false;
   std::string scaling = "none", point;  ///< set by pararun study
@@ -50,7 +53,8 @@ struct ConcurrencyOptions {
 };
 
 int concurrency_command(const ConcurrencyOptions& opt);
-int run_command(const RunOptions& opt, int* argc, char*** argv);
+/// `mpi`: the session main started under a launcher; run starts one itself for mpi/hybrid.
+int run_command(const RunOptions& opt, std::optional<MpiSession>& mpi, int* argc, char*** argv);
 int list_command();
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include "commands.hpp"
@@ -23,7 +25,8 @@ bool prints_messages() {
 }
 
 /// Under a launcher, a rank that exits non-zero makes mpirun kill the others, maybe before
-/// rank 0 has printed. When MPI never started (bad arguments), meet once before exiting.
+/// rank 0 has printed. When MPI never started (bad arguments), meet once before exiting;
+/// when it did, every rank has the same arguments (checked at start) and comes here too.
 int exit_together(int code) {
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -69,6 +72,21 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
 }
 
 int main(int argc, char** argv) {
+  // `pararun run` under a launcher: MPI first, and every rank must have been started with
+  // the same command line, or the ranks would take different paths and wait for each other
+  // forever (a different kernel, size, --reps or a bad option on one rank).
+  std::optional<pararun::MpiSession> mpi;
+  if (argc > 1 && std::string(argv[1]) == "run" && pararun::launched_by_mpi_launcher()) {
+    mpi.emplace(&argc, &argv);
+    if (const int other = pararun::first_rank_with_other_arguments(argc, argv); other >= 0) {
+      if (mpi->rank() == 0)
+        std::fprintf(stderr,
+                     "pararun: error: rank %d was started with other arguments than rank 0; "
+                     "every rank of a run needs the same command line\n",
+                     other);
+      return app::kExitUsage;
+    }
+  }
   CLI::App cli{
       "ParaRun: run compute kernels sequentially, with OpenMP threads, with MPI ranks or\n"
       "hybrid MPI+OpenMP, verify every result and measure the speedup honestly.",
@@ -134,6 +152,9 @@ int main(int argc, char** argv) {
   run->add_option("--ci-target", o.ci_target, "Target relative width of the CI (default 0.05)");
   run->add_option("-w,--warmup", o.warmup, "Untimed warm-up repetitions (default 1)");
   run->add_option("-s,--seed", o.seed, "Seed of the input data (default 42)");
+  run->add_option("--time-limit", o.time_limit,
+                  "End the run (exit 3) when it takes longer than this many seconds, e.g. a "
+                  "stopped rank (default 21600, 0: none)");
   run->add_option("-o,--out", o.out, "Append the result record to this JSON Lines file");
   run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
   run->add_flag("--inject-fault", o.inject_fault,
@@ -210,7 +231,7 @@ int main(int argc, char** argv) {
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
-    return app::run_command(o, &argc, &argv);
+    return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);
   } catch (const pararun::InputError& e) {

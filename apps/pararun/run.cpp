@@ -1,11 +1,17 @@
 // pararun run: one kernel, one backend, one variant.
 #include <omp.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <fstream>
 #include "commands.hpp"
@@ -23,6 +29,42 @@
 namespace pararun::app {
 
 namespace {
+
+constexpr int kMaxReps = 100000, kMaxWarmup = 10000;
+
+/// Ends the process (exit 3, one line) when it is still alive `seconds` after it was made.
+class Watchdog {
+ public:
+  Watchdog(double seconds, int rank) {
+    if (seconds <= 0) return;
+    thread_ = std::thread([this, seconds, rank] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (done_cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; }))
+        return;
+      std::fprintf(stderr,
+                   "pararun: error on rank %d: the run took longer than --time-limit %g s (a "
+                   "rank stopped or hung?); ending it\n",
+                   rank, seconds);
+      std::fflush(stderr);
+      _exit(kExitRuntimeError);
+    });
+  }
+  ~Watchdog() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 std::string variant_names(const std::vector<VariantInfo>& vs) {
   std::string out;
@@ -80,12 +122,12 @@ void print_table(const Json& r) {
 
 }  // namespace
 
-int run_command(const RunOptions& o, int* argc, char*** argv) {
-  // MPI starts first when it will be needed or a launcher started us, so that every rank
-  // takes part in reporting bad input (see usage()).
+int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, char*** argv) {
+  // MPI starts first when it will be needed (main started it under a launcher), so that
+  // every rank takes part in reporting bad input (see usage()).
   const auto backend = parse_backend(o.backend);
-  std::optional<MpiSession> mpi;
-  if (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))) mpi.emplace(argc, argv);
+  if (!mpi && (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))))
+    mpi.emplace(argc, argv);
 
   const Kernel* kernel = Registry::global().find(o.kernel);
   if (!kernel) usage("unknown kernel '" + o.kernel + "'; kernels: " + Registry::global().names());
@@ -109,8 +151,16 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   const auto seed = parse_count(o.seed);
   if (!seed) usage("--seed '" + o.seed + "' is not a whole number");
   spec.problem = {*size, *seed};
-  if (o.reps <= 0) usage("--reps must be at least 1, got " + std::to_string(o.reps));
-  if (o.warmup < 0) usage("--warmup must be 0 or more, got " + std::to_string(o.warmup));
+  // Counts within reason: a billion repetitions is a typo, not a measurement.
+  if (o.reps <= 0 || o.reps > kMaxReps)
+    usage("--reps must be 1 to " + std::to_string(kMaxReps) + ", got " + std::to_string(o.reps));
+  if (o.max_reps < 0 || o.max_reps > kMaxReps)
+    usage("--max-reps must be up to " + std::to_string(kMaxReps) + ", got " +
+          std::to_string(o.max_reps));
+  if (o.warmup < 0 || o.warmup > kMaxWarmup)
+    usage("--warmup must be 0 to " + std::to_string(kMaxWarmup) + ", got " +
+          std::to_string(o.warmup));
+  if (!(o.time_limit >= 0)) usage("--time-limit must be 0 (none) or more seconds");
   if (o.max_reps != 0 && o.max_reps < o.reps)
     usage("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
           std::to_string(o.reps) + ")");
@@ -152,6 +202,9 @@ int run_command(const RunOptions& o, int* argc, char*** argv) {
   agree(ctx.is_root() && !o.out.empty() ? output_file_problem(o.out) : "", ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
+  // A rank that stops (SIGSTOP) or hangs would keep the others, and mpirun, waiting forever:
+  // every rank ends the run when it takes longer than the limit.
+  const Watchdog watchdog(o.time_limit, ctx.rank);
   const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   Json record = run_record(*kernel, *variant, spec, ctx, outcome);
   if (ctx.is_root()) {

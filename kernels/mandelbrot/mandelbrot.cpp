@@ -167,6 +167,16 @@ class Mandelbrot : public Kernel {
 
   double memory_per_rank(const Problem&, int) const override { return 0; }
 
+  /// It needs no memory to speak of, so the memory check cannot stop a size that would run
+  /// for days: 65536 x 65536 pixels is the limit.
+  std::string check(const Problem& p, const ExecContext&) const override {
+    if (p.size > kMaxSize)
+      return "mandelbrot: n = " + std::to_string(p.size) + " is beyond its limit of " +
+             std::to_string(kMaxSize) + " (n x n pixels)";
+    return {};
+  }
+  static constexpr std::uint64_t kMaxSize = 65536;
+
   /// Work grows with n^2: n * sqrt(P) keeps it (about) constant per PE.
   std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
     return static_cast<std::uint64_t>(std::llround(static_cast<double>(base) * std::sqrt(pes)));

@@ -43,20 +43,25 @@ const bool kRootOk = [] {
   return true;
 }();
 
-/// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.
-Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
+/// Runs a shell command line; its exit code (128 + signal), stdout and stderr.
+Result run_command(const std::string& cmd) {
   static const pararun::test::TempDir dir;
   const std::string out = dir / "stdout", err = dir / "stderr";
-  std::string cmd = std::string(PARARUN_EXE) + " " + args;
-  if (np > 0)
-    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + mpirun_flags +
-          " " + cmd;
   const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+/// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.
+Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
+  std::string cmd = std::string(PARARUN_EXE) + " " + args;
+  if (np > 0)
+    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " --oversubscribe " + mpirun_flags +
+          " " + cmd;
+  return run_command(cmd);
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -72,7 +77,7 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-void write_file(const std::string& path, const std::string& text) {
+[[maybe_unused]] void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
 }

@@ -1,8 +1,10 @@
 #include "pararun/mpi_session.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace pararun {
 
@@ -46,6 +48,22 @@ bool MpiSession::active() {
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   return initialized && !finalized;
+}
+
+int first_rank_with_other_arguments(int argc, char** argv) {
+  std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a over the arguments, 0 between them
+  for (int i = 1; i < argc; ++i)
+    for (const char* c = argv[i];; ++c) {
+      hash = (hash ^ static_cast<unsigned char>(*c)) * 1099511628211ULL;
+      if (!*c) break;
+    }
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(size));
+  MPI_Allgather(&hash, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  for (int r = 1; r < size; ++r)
+    if (all[static_cast<std::size_t>(r)] != all[0]) return r;
+  return -1;
 }
 
 bool launched_by_mpi_launcher() {

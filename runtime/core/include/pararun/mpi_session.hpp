@@ -27,6 +27,10 @@ class MpiSession {
   int rank_ = 0, size_ = 1, thread_level_ = 0;
 };
 
+/// The first rank whose command line (argv[1..]) differs from rank 0's, or -1 when every
+/// rank was started with the same one. Collective over MPI_COMM_WORLD.
+int first_rank_with_other_arguments(int argc, char** argv);
+
 /// True when the process was started by an MPI launcher (mpirun/mpiexec, srun with PMIx).
 bool launched_by_mpi_launcher();
 /// World size and rank as the launcher's environment says (1 and 0 without a launcher).

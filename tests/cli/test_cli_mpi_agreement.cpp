@@ -1,0 +1,108 @@
+// `pararun run` under mpirun: ranks with different command lines are refused at once (they
+// used to wait for each other forever), a stopped rank ends the run at --time-limit, and
+// counts and sizes beyond reason are refused before anything runs.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "cli_helpers.hpp"
+
+namespace {
+
+/// mpirun -n 2 where rank 0 runs `pararun ARGS0` and rank 1 `pararun ARGS1`, within 60 s.
+Result run_two_ranks(const std::string& args0, const std::string& args1) {
+  const std::string script = std::string("if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec ") +
+                             PARARUN_EXE + " " + args1 + "; else exec " + PARARUN_EXE + " " +
+                             args0 + "; fi";
+  return run_command(std::string("timeout 60 ") + MPIEXEC + " -n 2 --oversubscribe sh -c '" +
+                     script + "'");
+}
+
+}  // namespace
+
+struct RankMismatch {
+  std::string name, rank1;  // rank 0 runs the good command line
+};
+
+void PrintTo(const RankMismatch& m, std::ostream* os) {
+  *os << "rank 1: pararun " << m.rank1;
+}
+
+class CliRankMismatch : public ::testing::TestWithParam<RankMismatch> {};
+
+TEST_P(CliRankMismatch, IsRefusedAtOnceWithOneLine) {
+  const std::string good = "run matmul -b mpi -n 64 -r 2";
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r = run_two_ranks(good, GetParam().rank1);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 2) << r.err;  // not 124, the timeout's
+  EXPECT_LT(seconds, 30);
+  EXPECT_NE(r.err.find("pararun: error: rank 1 was started with other arguments than rank 0"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Mpi, CliRankMismatch,
+    ::testing::Values(RankMismatch{"OtherKernel", "run reduction -b mpi -n 64 -r 2"},
+                      RankMismatch{"OtherReps", "run matmul -b mpi -n 64 -r 3"},
+                      RankMismatch{"OtherSize", "run matmul -b mpi -n 65 -r 2"},
+                      RankMismatch{"OtherBackend", "run matmul -b seq -n 64 -r 2"},
+                      RankMismatch{"BadVariant", "run matmul -b mpi -n 64 -r 2 -v nosuch"},
+                      RankMismatch{"CliError", "run matmul -b mpi -n 64 -r 2 --frobnicate"},
+                      RankMismatch{"OtherSeed", "run matmul -b mpi -n 64 -r 2 -s 7"},
+                      RankMismatch{"OtherVariant", "run matmul -b mpi -n 64 -r 2 -v naive"}),
+    [](const ::testing::TestParamInfo<RankMismatch>& info) { return info.param.name; });
+
+TEST(CliMpi, TheSameBadOptionOnEveryRankIsOneLine) {
+  Result r = run_cli("run matmul -b mpi -n 64 -v nosuch", 2);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).front(),
+            "pararun: error: unknown variant 'nosuch' for matmul/mpi; variants: blocked, eigen, "
+            "naive, blas");
+}
+
+TEST(CliMpi, AStoppedRankEndsTheRunAtTheTimeLimit) {
+  const pararun::test::TempDir tmp;
+  const std::string out = tmp / "r.jsonl";
+  // Long enough to be stopped in the middle: 200 sweeps of a 2000^2 grid, 20 times.
+  const std::string cmd =
+      std::string("timeout 90 ") + MPIEXEC + " -n 2 --oversubscribe " + PARARUN_EXE +
+      " run stencil -b mpi -n 2000 -r 200 --max-reps 200 --time-limit 4 -o " + out;
+  std::thread stopper([] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    // The bracket keeps the pattern from matching this shell's own command line.
+    (void)std::system("pkill -STOP -n -f '^[^ ]*pararun run stenci[l] -b mpi -n 2000 -r 200'");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r = run_command(cmd);
+  stopper.join();
+  (void)std::system(
+      "pkill -CONT -f '^[^ ]*pararun run stenci[l] -b mpi -n 2000 -r 200' 2>/dev/null");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.code, 124) << "the stopped rank kept mpirun waiting until the timeout";
+  EXPECT_LT(seconds, 60);
+  EXPECT_NE(r.err.find("the run took longer than --time-limit 4 s"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(out));  // no record of a run that did not finish
+}
+
+TEST(CliMpi, CountsAndSizesBeyondReasonAreRefused) {
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"run matmul -b seq -n 8 -r 2147483647", "--reps must be 1 to 100000"},
+           {"run matmul -b seq -n 8 -w 2147483647", "--warmup must be 0 to 10000"},
+           {"run matmul -b seq -n 8 --max-reps 2147483647", "--max-reps must be up to 100000"},
+           {"run mandelbrot -b seq -n 2^40", "is beyond its limit of 65536"},
+           {"run daxpy -b seq -n 2^50", "daxpy: size 1125899906842624 is beyond its limit"},
+           {"run matmul -b seq -n 8 --time-limit -1", "--time-limit must be 0 (none) or more"}}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    ASSERT_EQ(lines(r.err).size(), 1u) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+  }
+}
