@@ -46,14 +46,20 @@ struct Study {
   }
 };
 
+/// An empty study folder (with its logs/) in `tmp`.
+std::string study_dir(const test::TempDir& tmp) {
+  const std::string dir = tmp / "s";
+  EXPECT_EQ(mkdir(dir.c_str(), 0755), 0);
+  EXPECT_EQ(mkdir((dir + "/logs").c_str(), 0755), 0);
+  return dir;
+}
+
 }  // namespace
 
 TEST(StudyRun, CrashedPointsGetErrorRecordsAndResumeSkipsVerifiedOnes) {
   const test::TempDir tmp;
   const Study s;
-  const std::string dir = tmp / "s";
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-  ASSERT_EQ(mkdir((dir + "/logs").c_str(), 0755), 0);
+  const std::string dir = study_dir(tmp);
   const volatile int stop = 0;
   std::vector<int> codes;
   const StudyRun run = run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "*/t2/*"),
@@ -81,9 +87,7 @@ TEST(StudyRun, CrashedPointsGetErrorRecordsAndResumeSkipsVerifiedOnes) {
 TEST(StudyRun, AStopLeavesACheckpointOfWhatIsLeft) {
   const test::TempDir tmp;
   const Study s;
-  const std::string dir = tmp / "s";
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-  ASSERT_EQ(mkdir((dir + "/logs").c_str(), 0755), 0);
+  const std::string dir = study_dir(tmp);
   volatile int stop = 0;
   const StudyRun run = run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "none"), &stop,
                                  [&](const PointDone&) { stop = 10; });  // SIGUSR1
