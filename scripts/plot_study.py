@@ -50,7 +50,7 @@ def plot_group(study_dir, g):
             axes[1].plot([p for p, _ in pts], [s for _, s in pts], marker="o", color=color, label=name)
             axes[2].plot([p for p, _ in pts], [s / p for p, s in pts], marker="o", color=color, label=name)
         fit = fits.get(name)
-        if fit and base and not weak and fit["a_s"] > 0:
+        if fit and fit["tested"] and base and not weak and fit["a_s"] > 0:
             a, b = fit["a_s"], fit["b_s"]
             grid = [1 + i * (max(ps) - 1) / 50 for i in range(51)]
             axes[1].plot(grid, [base / (a + b / p) for p in grid], ls=":", color=color,

@@ -208,7 +208,30 @@ TEST(StudyAnalysis, RelativeSpeedupKarpFlattAndAmdahlFit) {
   const std::string text = format_report(groups);
   EXPECT_NE(text.find("model, Amdahl fit of omp/v"), std::string::npos) << text;
   EXPECT_NE(text.find("serial fraction 0.100"), std::string::npos) << text;
+  EXPECT_NE(text.find("R^2 1.000 over 4 distinct PE counts (4 points)"), std::string::npos) << text;
   EXPECT_NE(text.find("no result (exit 139)"), std::string::npos) << text;
+}
+
+TEST(StudyAnalysis, HybridShapesAreSeriesOfTheirOwnAndTwoPeCountsAreNoFit) {
+  // 1x1, 2x1 and 1x2 are three points but only two PE counts (2x1 and 1x2 are both p = 2).
+  std::vector<Json> records = {rec("seq", 1, 1, 10.0), rec("hybrid", 1, 1, 10.0),
+                               rec("hybrid", 2, 1, 5.5), rec("hybrid", 1, 2, 5.2),
+                               rec("hybrid", 2, 2, 2.9)};
+  const auto groups = analyse(typed(records));
+  ASSERT_EQ(groups[0].fits.size(), 2u);  // 1 thread per rank over 1, 2 ranks; 2 threads too
+  EXPECT_EQ(groups[0].fits[0].series, "hybrid/v 1t/rank");
+  EXPECT_EQ(groups[0].fits[0].fit.distinct_p, 2);
+  EXPECT_FALSE(groups[0].fits[0].fit.tested());
+  const std::string text = format_report(groups);
+  EXPECT_EQ(text.find("predicted maximum speedup"), std::string::npos) << text;
+  EXPECT_EQ(text.find("R^2"), std::string::npos) << text;
+  EXPECT_NE(text.find("only 2 distinct PE counts, so the model passes through them"),
+            std::string::npos)
+      << text;
+  const Json a = analysis_json(groups);
+  EXPECT_TRUE(a["groups"][0]["fits"][0]["r2"].is_null());
+  EXPECT_TRUE(a["groups"][0]["fits"][0]["max_speedup"].is_null());
+  EXPECT_EQ(a["groups"][0]["fits"][0]["tested"], false);
 }
 
 TEST(StudyAnalysis, WeakScalingGivesGustafsonScaledSpeedup) {

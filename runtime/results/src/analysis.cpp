@@ -57,9 +57,15 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
             g.scaling == "weak" ? gustafson_scaled_speedup(pes, it->second, t) : it->second / t;
         if (g.scaling != "weak") row.karp_flatt = karp_flatt(*row.relative, pes);
       }
+      // Hybrid points mix ranks x threads (2x1 and 1x2 are both p = 2): each thread count is
+      // a series of its own, fitted over its rank counts.
       if (g.scaling == "strong" && !row.record.oversubscribed) {
-        series[series_of(row.record)].first.push_back(pes);
-        series[series_of(row.record)].second.push_back(t);
+        const std::string name =
+            series_of(row.record) + (row.record.backend == "hybrid"
+                                         ? " " + std::to_string(row.record.threads) + "t/rank"
+                                         : "");
+        series[name].first.push_back(pes);
+        series[name].second.push_back(t);
       }
     }
     for (auto& [name, pt] : series) {
@@ -140,9 +146,12 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
            {"a_s", f.fit.a},
            {"b_s", f.fit.b},
            {"serial_fraction", f.fit.serial_fraction},
-           {"max_speedup", f.fit.max_speedup > 0 ? Json(f.fit.max_speedup) : Json(nullptr)},
-           {"r2", f.fit.r2},
-           {"points", f.fit.points}});
+           {"max_speedup",
+            f.fit.tested() && f.fit.max_speedup > 0 ? Json(f.fit.max_speedup) : Json(nullptr)},
+           {"r2", f.fit.tested() ? Json(f.fit.r2) : Json(nullptr)},
+           {"points", f.fit.points},
+           {"distinct_p", f.fit.distinct_p},
+           {"tested", f.fit.tested()}});
     out["groups"].push_back(std::move(jg));
   }
   return out;
@@ -197,14 +206,22 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       t.add(cells);
     }
     out += t.str();
-    for (const auto& f : g.fits)
-      out += format(
-          "model, Amdahl fit of %s: T(p) = %.4g s + %.4g s / p, serial fraction %.3f, "
-          "predicted maximum speedup %s, R^2 %.3f over %d points%s\n",
-          f.series.c_str(), f.fit.a, f.fit.b, f.fit.serial_fraction,
-          f.fit.max_speedup > 0 ? format("%.1fx", f.fit.max_speedup).c_str() : "unbounded",
-          f.fit.r2, f.fit.points,
-          f.fit.points < 3 ? " (two points fit exactly: no test of the model)" : "");
+    for (const auto& f : g.fits) {
+      if (f.fit.tested())
+        out += format(
+            "model, Amdahl fit of %s: T(p) = %.4g s + %.4g s / p, serial fraction %.3f, "
+            "predicted maximum speedup %s, R^2 %.3f over %d distinct PE counts (%d points)\n",
+            f.series.c_str(), f.fit.a, f.fit.b, f.fit.serial_fraction,
+            f.fit.max_speedup > 0 ? format("%.1fx", f.fit.max_speedup).c_str() : "unbounded",
+            f.fit.r2, f.fit.distinct_p, f.fit.points);
+      else
+        out += format(
+            "model, Amdahl curve through %s: T(p) = %.4g s + %.4g s / p, serial fraction %.3f; "
+            "only %d distinct PE counts, so the model passes through them: no test of it, no "
+            "prediction (at least %d are needed)\n",
+            f.series.c_str(), f.fit.a, f.fit.b, f.fit.serial_fraction, f.fit.distinct_p,
+            AmdahlFit::kMinDistinctP);
+    }
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "pararun/models.hpp"
 
 #include <cmath>
+#include <set>
 
 namespace pararun {
 
@@ -21,6 +22,8 @@ std::optional<AmdahlFit> fit_amdahl(const std::vector<double>& p, const std::vec
   if (std::fabs(denom) < 1e-300) return std::nullopt;  // all p equal
   AmdahlFit f;
   f.points = static_cast<int>(n);
+  f.distinct_p =
+      static_cast<int>(std::set<double>(p.begin(), p.begin() + static_cast<long>(n)).size());
   f.b = (n * sxy - sx * sy) / denom;
   f.a = (sy - f.b * sx) / n;
   const double t1 = f.a + f.b;

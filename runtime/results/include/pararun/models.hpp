@@ -16,6 +16,10 @@ struct AmdahlFit {
   double max_speedup = 0;      ///< (a + b) / a, infinite (0 here) when a <= 0
   double r2 = 0;               ///< coefficient of determination of the fit
   int points = 0;
+  int distinct_p = 0;  ///< distinct PE counts among the points: below 3 the fit is exact and
+                       ///< tests nothing, so its R^2 and maximum speedup mean nothing
+  static constexpr int kMinDistinctP = 3;
+  bool tested() const { return distinct_p >= kMinDistinctP; }
 };
 /// Needs at least two distinct p; empty otherwise.
 std::optional<AmdahlFit> fit_amdahl(const std::vector<double>& p, const std::vector<double>& t);
