@@ -16,16 +16,17 @@ using namespace pararun;
 namespace {
 
 /// Writes an executable script that acts as `pararun run`: a verified record for its
-/// --point into its --out file, except that points matching `crash` exit 139 with none.
-std::string fake_pararun(const test::TempDir& tmp, const std::string& crash) {
+/// --point into its --out file, except that points matching `crash` exit `code` (default
+/// 139, a crash) with none.
+std::string fake_pararun(const test::TempDir& tmp, const std::string& crash, int code = 139) {
   const std::string path = tmp / "fake-pararun";
   std::ofstream(path)
       << "#!/bin/sh\n"
          "while [ $# -gt 0 ]; do case \"$1\" in --point) p=$2; shift;; --out) o=$2; shift;; "
          "esac; shift; done\n"
          "case \"$p\" in "
-      << crash
-      << ") echo crashed >&2; exit 139;; esac\n"
+      << crash << ") echo crashed >&2; exit " << code
+      << ";; esac\n"
          "printf '{\"schema\":\"pararun.record/2\",\"kind\":\"run\",\"kernel\":\"matmul\","
          "\"backend\":\"omp\",\"status\":\"ok\",\"point\":\"%s\","
          "\"time\":{\"median\":1.0,\"ci95\":[1.0,1.0]}}\\n' \"$p\" >> \"$o\"\n";
@@ -82,6 +83,21 @@ TEST(StudyRun, CrashedPointsGetErrorRecordsAndResumeSkipsVerifiedOnes) {
   EXPECT_EQ(again.skipped, 2);
   EXPECT_EQ(codes, std::vector<int>{0});
   EXPECT_EQ(done_points(dir).size(), 3u);
+}
+
+TEST(StudyRun, ALauncherThatExitsOneWithoutARecordIsAnErrorNotAFailedVerification) {
+  const test::TempDir tmp;
+  const Study s;
+  const std::string dir = study_dir(tmp);
+  const volatile int stop = 0;
+  std::vector<bool> recorded;
+  run_study(s.spec, s.points, dir, "mpirun", fake_pararun(tmp, "*/t3/*", 1), &stop,
+            [&](const PointDone& d) { recorded.push_back(d.recorded); });
+  EXPECT_EQ(recorded, (std::vector<bool>{true, true, false}));
+  const RecordFile rf = read_records(dir + "/results.jsonl");
+  ASSERT_EQ(rf.records.size(), 3u);
+  EXPECT_EQ(rf.records[2].kind, RecordKind::error);
+  EXPECT_EQ(rf.records[2].exit_code, 1);
 }
 
 TEST(StudyRun, AStopLeavesACheckpointOfWhatIsLeft) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <set>
 
 #include "pararun/analysis.hpp"
@@ -57,6 +58,26 @@ std::vector<std::string> done_points(const std::string& dir) {
   warn_bad_lines(rf);
   return completed_points(rf.records);
 }
+
+namespace {
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+/// True when `path` holds, past byte `offset`, a record of study point `point`.
+bool has_record_since(const std::string& path, std::uint64_t offset, const std::string& point) {
+  std::ifstream in(path);
+  in.seekg(static_cast<std::streamoff>(offset));
+  for (std::string line; std::getline(in, line);) {
+    const Json j = Json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("point", Json()) == point) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points) {
   std::string l = launcher;
@@ -107,14 +128,19 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
     std::string log = dir + "/logs/" + p.id + ".log";
     std::replace(log.begin() + static_cast<long>(dir.size()) + 6, log.end(), '/', '_');
+    const std::uint64_t before = file_size(results);
     const int code = spawn_and_wait(args, log, stop);
+    // What the point wrote, not its exit code, says whether it has a record: a launcher that
+    // failed (srun without a cluster, mpirun as root without Open MPI's variables) exits 1,
+    // like a verification failure, but wrote nothing.
+    const bool recorded = has_record_since(results, before, p.id);
     // Stopped while the point ran: abandoned without a record, it runs again on --resume
     // (a point that finished before the signal reached it keeps its record).
-    if (*stop && code > 1) break;
+    if (*stop && !recorded) break;
     ++out.run;
     done.insert(p.id);
     if (code != 0) ++out.failures;
-    if (code > 1) {  // no record was written: keep the failure in the results
+    if (!recorded) {  // no record was written: keep the failure in the results
       Record r;
       r.kind = RecordKind::error;
       r.kernel = p.kernel;
@@ -128,13 +154,14 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
       r.threads = p.threads;
       r.ranks = p.ranks;
       r.pes = p.pes();
-      r.exit_code = code;
+      r.exit_code = code;  // 0 too: a point that exited 0 without its record is an error
       r.json["log"] = log;
       append_record(results, r);
     }
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    on_done({i + 1, total, &p, code, elapsed, elapsed / out.run * (total - i - 1)});
+    if (!recorded && code == 0) ++out.failures;
+    on_done({i + 1, total, &p, code, recorded, elapsed, elapsed / out.run * (total - i - 1)});
   }
   if (!*stop) return out;
 

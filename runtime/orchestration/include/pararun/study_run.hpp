@@ -33,7 +33,8 @@ int usable_cpus(const std::string& launcher);
 struct PointDone {
   int index = 0, total = 0;  ///< 1-based position, points in all
   const Point* point = nullptr;
-  int exit_code = 0;  ///< 0 verified, 1 verification failed, >1 no record (an error record)
+  int exit_code = 0;     ///< how the point's process ended (0 verified, 1 verification failed)
+  bool recorded = true;  ///< false: it wrote no record, and an error record stands for it
   double elapsed_s = 0, eta_s = 0;
 };
 
