@@ -23,6 +23,7 @@
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
 #include "pararun/run_record.hpp"
+#include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 
@@ -90,8 +91,8 @@ void agree(const std::string& problem, const ExecContext& ctx) {
 void print_table(const Json& r) {
   const std::string unit = r["rate"]["unit"];
   Table t({"kernel", "backend", "variant", "size", "threads", "ranks", "reps", "median",
-           "95% CI of median", unit, "verified"});
-  const auto& ci = r["time"]["ci95"];
+           "CI of median", unit, "verified"});
+  const auto& ci = r["time"]["ci"];
   t.add({r["kernel"], r["backend"], r["variant"], std::to_string(r["size"].get<std::uint64_t>()),
          std::to_string(r["threads"].get<int>()), std::to_string(r["ranks"].get<int>()),
          std::to_string(r["reps"].get<int>()), format_seconds(r["time"]["median"]),
@@ -99,6 +100,15 @@ void print_table(const Json& r) {
          format("%.2f", r["rate"]["value"].get<double>()), r["status"] == "ok" ? "yes" : "FAILED"});
   std::fputs(t.str().c_str(), stdout);
   if (r.contains("problem")) std::printf("Problem: %s\n", r["problem"].get<std::string>().c_str());
+  const double coverage = r["time"]["ci_coverage"];
+  if (coverage >= kCiConfidence)
+    std::printf("CI of the median: %.1f%% coverage (exact, order statistics of %d samples)\n",
+                100 * coverage, r["reps"].get<int>());
+  else
+    std::printf(
+        "CI of the median: only %.1f%% coverage with %d samples (6 give 95%%): not a "
+        "95%% interval\n",
+        100 * coverage, r["reps"].get<int>());
   const auto& v = r["verification"];
   const double err = v["error"].is_number() ? v["error"].get<double>() : NAN;
   std::printf("Verification %s: error %.3g %s tolerance %.3g (reference: %s)\n",

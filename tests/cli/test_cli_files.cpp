@@ -110,7 +110,7 @@ TEST(CliFiles, ErrorRecordsAndBadLinesNeverBreakTheReport) {
   // The header, the verified points and the error record, its cells empty but the baseline's.
   ASSERT_EQ(csv.size(), records + 2) << slurp(dir + "/speedup.csv");
   const std::string baseline = csv[1].substr(csv[1].rfind(',', csv[1].rfind(',') - 1));
-  EXPECT_EQ(csv.back(), "matmul,64,omp,blocked,2,1,,,,no,,," + baseline.substr(1));
+  EXPECT_EQ(csv.back(), "matmul,64,omp,blocked,2,1,,,,,no,,," + baseline.substr(1));
   // The same file given as a file, not a folder.
   Result f = run_cli("report " + dir + "/results.jsonl --csv " + (tmp / "r.csv"));
   EXPECT_EQ(f.code, 0) << f.err;

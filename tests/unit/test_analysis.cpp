@@ -20,7 +20,7 @@ Json rec(const std::string& kernel, const std::string& backend, const std::strin
           {"pes", threads * ranks},
           {"rate", {{"value", 1.0}, {"unit", "GFLOP/s"}}},
           {"oversubscribed", threads * ranks > 2},
-          {"time", {{"median", median}, {"ci95", {median * 0.9, median * 1.1}}}},
+          {"time", {{"median", median}, {"ci", {median * 0.9, median * 1.1}}}},
           {"status", ok ? "ok" : "verification_failed"}};
 }
 

@@ -159,11 +159,11 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   threads["threads"] = 2;  // a count built in memory (signed) is a count
   EXPECT_EQ(record_problem(threads), "");
   Json median = ok;
-  median["time"] = {{"median", "x"}, {"ci95", {1, 2}}};
+  median["time"] = {{"median", "x"}, {"ci", {1, 2}}};
   EXPECT_EQ(record_problem(median), "field 'time.median' is missing or not a number");
   Json ci = ok;
-  ci["time"] = {{"median", 1.0}, {"ci95", {1}}};
-  EXPECT_EQ(record_problem(ci), "field 'time.ci95' is not a pair of numbers");
+  ci["time"] = {{"median", 1.0}, {"ci", {1}}};
+  EXPECT_EQ(record_problem(ci), "field 'time.ci' is not a pair of numbers");
   Json untimed = ok;
   untimed["status"] = "ok";
   EXPECT_EQ(record_problem(untimed), "a record with status 'ok' has no 'time'");
@@ -239,6 +239,11 @@ TEST(Record, VersionOneIsUpgradedAndOtherVersionsAreNamed) {
   EXPECT_EQ(out["kind"], "run");
   EXPECT_FALSE(out.contains("metric"));
   EXPECT_EQ(out["gflops"], 93.5);  // other fields are kept
+  // "ci95" becomes "ci"; its coverage was not recorded then: unknown.
+  EXPECT_EQ(out["time"]["ci"], (Json{0.022, 0.024}));
+  EXPECT_FALSE(out["time"].contains("ci95"));
+  EXPECT_FALSE(out["time"].contains("ci_coverage"));
+  EXPECT_DOUBLE_EQ(r->time->ci_coverage, -1);
   // v1 error and concurrency records get their kinds.
   Json err = v1;
   err["status"] = "error";

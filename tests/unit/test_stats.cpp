@@ -23,15 +23,43 @@ TEST(Stats, SummaryOfKnownSamples) {
   EXPECT_NEAR(s.stddev, std::sqrt(32.0 / 7.0), 1e-12);
 }
 
-TEST(Stats, MedianCiRanksFollowLeBoudec) {
-  // n = 10: floor(5 - 0.98*sqrt(10)) = 1, ceil(6 + 0.98*sqrt(10)) = 10 (Le Boudec's table).
-  EXPECT_EQ(median_ci_ranks(10), (std::pair<std::size_t, std::size_t>{1, 10}));
-  // n = 20: floor(10 - 4.38) = 5, ceil(11 + 4.38) = 16.
-  EXPECT_EQ(median_ci_ranks(20), (std::pair<std::size_t, std::size_t>{5, 16}));
-  // n = 100: floor(50 - 9.8) = 40, ceil(51 + 9.8) = 61.
+TEST(Stats, MedianCiRanksAreExactBinomialOrderStatistics) {
+  // Coverage 1 - 2 P(B <= lo - 1), B ~ Bin(n, 1/2), computed here by hand:
+  // n = 10: lo = 2 (1 - 2 * 11/1024 = 97.85%; lo = 3 would be 89.06%).
+  EXPECT_EQ(median_ci_ranks(10), (std::pair<std::size_t, std::size_t>{2, 9}));
+  EXPECT_NEAR(median_ci_coverage(10, 2), 1 - 2 * 11.0 / 1024, 1e-12);
+  // n = 20: lo = 6 (95.86%); the normal approximation gave (5, 16).
+  EXPECT_EQ(median_ci_ranks(20), (std::pair<std::size_t, std::size_t>{6, 15}));
+  EXPECT_NEAR(median_ci_coverage(20, 6), 0.958611, 1e-6);
+  // n = 100: (40, 61), 96.48%.
   EXPECT_EQ(median_ci_ranks(100), (std::pair<std::size_t, std::size_t>{40, 61}));
-  // Too few samples for a 95% interval: the whole range.
+  EXPECT_NEAR(median_ci_coverage(100, 40), 0.964800, 1e-6);
+  // Six samples are the fewest whose (min, max) reaches 95%: 1 - 2/64 = 96.875%.
+  EXPECT_EQ(median_ci_ranks(6), (std::pair<std::size_t, std::size_t>{1, 6}));
+  EXPECT_DOUBLE_EQ(median_ci_coverage(6, 1), 1 - 2.0 / 64);
+  // Fewer: the whole range, with the coverage it really has (93.75% at 5, 50% at 2, 0 at 1).
   EXPECT_EQ(median_ci_ranks(5), (std::pair<std::size_t, std::size_t>{1, 5}));
+  EXPECT_DOUBLE_EQ(median_ci_coverage(5, 1), 0.9375);
+  EXPECT_DOUBLE_EQ(median_ci_coverage(2, 1), 0.5);
+  EXPECT_DOUBLE_EQ(median_ci_coverage(1, 1), 0.0);
+  // Large n: the normal approximation, still at least 95% and close to it.
+  const auto [lo, hi] = median_ci_ranks(10000);
+  EXPECT_EQ(hi, 10001 - lo);
+  EXPECT_GE(median_ci_coverage(10000, lo), 0.95);
+  EXPECT_LT(median_ci_coverage(10000, lo + 1), 0.95);
+  for (std::size_t n = 6; n <= 300; ++n) {  // every n in the exact range: >= 95%, tightest
+    const std::size_t l = median_ci_ranks(n).first;
+    EXPECT_GE(median_ci_coverage(n, l), 0.95) << n;
+    if (2 * (l + 1) <= n + 1) {
+      EXPECT_LT(median_ci_coverage(n, l + 1), 0.95) << n;
+    }
+  }
+}
+
+TEST(Stats, SummaryRecordsTheCoverageOfItsInterval) {
+  EXPECT_DOUBLE_EQ(summarize({1, 2, 3, 4, 5}).ci_coverage, 0.9375);
+  EXPECT_DOUBLE_EQ(summarize({1}).ci_coverage, 0.0);
+  EXPECT_GE(summarize({1, 2, 3, 4, 5, 6}).ci_coverage, 0.95);
 }
 
 TEST(Stats, CiIsOrderStatisticsAndContainsMedian) {

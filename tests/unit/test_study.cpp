@@ -174,7 +174,7 @@ Json rec(const std::string& backend, int threads, int ranks, double median,
           {"pes", threads * ranks},
           {"rate", {{"value", 1.0}, {"unit", "GFLOP/s"}}},
           {"status", "ok"},
-          {"time", {{"median", median}, {"ci95", {median, median}}}}};
+          {"time", {{"median", median}, {"ci", {median, median}}}}};
 }
 
 }  // namespace

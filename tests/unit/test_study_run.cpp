@@ -29,7 +29,7 @@ std::string fake_pararun(const test::TempDir& tmp, const std::string& crash, int
       << ";; esac\n"
          "printf '{\"schema\":\"pararun.record/2\",\"kind\":\"run\",\"kernel\":\"matmul\","
          "\"backend\":\"omp\",\"status\":\"ok\",\"point\":\"%s\","
-         "\"time\":{\"median\":1.0,\"ci95\":[1.0,1.0]}}\\n' \"$p\" >> \"$o\"\n";
+         "\"time\":{\"median\":1.0,\"ci\":[1.0,1.0]}}\\n' \"$p\" >> \"$o\"\n";
   chmod(path.c_str(), 0755);
   return path;
 }

@@ -26,11 +26,16 @@ TEST(Timing, AdaptiveRepsStopAtTheCap) {
   EXPECT_EQ(inst.runs, 12);
 }
 
-TEST(Timing, AdaptiveRepsStopWhenCiIsNarrow) {
+TEST(Timing, AdaptiveRepsStopWhenCiIsNarrowAndReally95Percent) {
   test::FakeInstance inst(10);
-  // Any CI is narrower than 1e12 x the median (even with a scheduler hiccup): stop at the minimum.
+  // Any CI is narrower than 1e12 x the median (even with a scheduler hiccup), but 5 samples
+  // give a 93.75% interval only: the loop goes on to 6, the fewest for a 95% one.
   Timings t = measure(inst, ExecContext{}, {0, 5, 50, 1e12});
-  EXPECT_EQ(t.samples.size(), 5u);
+  EXPECT_EQ(t.samples.size(), 6u);
+  Timings more = measure(inst, ExecContext{}, {0, 8, 50, 1e12});
+  EXPECT_EQ(more.samples.size(), 8u);  // at least min_reps, as asked
+  Timings capped = measure(inst, ExecContext{}, {0, 2, 3, 1e12});
+  EXPECT_EQ(capped.samples.size(), 3u);  // the cap wins; the record then states the coverage
 }
 
 namespace {

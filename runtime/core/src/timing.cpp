@@ -34,8 +34,11 @@ Timings measure(Instance& instance, const ExecContext& ctx, const TimingPolicy& 
     if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
     t.samples.push_back(slowest);
     // Every rank holds the same samples, so every rank takes the same decision.
-    if (rep + 1 >= policy.min_reps && summarize(t.samples).ci_relative_width() <= policy.ci_target)
-      break;
+    // The CI target counts only when the interval really is a 95% one (6 samples or more).
+    if (rep + 1 >= policy.min_reps) {
+      const Summary s = summarize(t.samples);
+      if (s.ci_coverage >= kCiConfidence && s.ci_relative_width() <= policy.ci_target) break;
+    }
   }
 
   if (ctx.comm != MPI_COMM_NULL) {

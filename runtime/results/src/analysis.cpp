@@ -4,11 +4,18 @@
 #include <set>
 #include <sstream>
 
+#include "pararun/stats.hpp"
 #include "pararun/table.hpp"
 
 namespace pararun {
 
 namespace {
+
+/// " (93.8%)" when an interval's coverage is below 95% (or " (?)" when unknown), else "".
+std::string coverage_note(double coverage) {
+  if (coverage < 0) return " (?)";
+  return coverage < kCiConfidence ? format(" (%.1f%%)", 100 * coverage) : "";
+}
 
 double median_of(const Record& r) {
   return r.time ? r.time->median : 0.0;
@@ -78,8 +85,8 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
 
 std::string csv_report(const std::vector<ReportGroup>& groups) {
   std::ostringstream out;
-  out << "kernel,size,backend,variant,threads,ranks,median_s,ci95_low_s,ci95_high_s,verified,"
-         "speedup,efficiency,baseline_variant,baseline_median_s\n";
+  out << "kernel,size,backend,variant,threads,ranks,median_s,ci_low_s,ci_high_s,ci_coverage,"
+         "verified,speedup,efficiency,baseline_variant,baseline_median_s\n";
   for (const auto& g : groups)
     for (const auto& row : g.rows) {
       const Record& r = row.record;
@@ -87,9 +94,10 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
           << ',' << r.ranks << ',';
       // Records without a time (error records of failed points) keep their row, empty cells.
       if (r.time)
-        out << r.time->median << ',' << r.time->ci_low << ',' << r.time->ci_high;
+        out << r.time->median << ',' << r.time->ci_low << ',' << r.time->ci_high << ','
+            << (r.time->ci_coverage >= 0 ? std::to_string(r.time->ci_coverage) : "");
       else
-        out << ",,";
+        out << ",,,";
       out << ',' << (r.status == "ok" ? "yes" : "no") << ',';
       if (row.speedup) out << *row.speedup;
       out << ',';
@@ -135,6 +143,7 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
       if (r.time) {
         jr["median_s"] = r.time->median;
         jr["ci_s"] = {r.time->ci_low, r.time->ci_high};
+        jr["ci_coverage"] = r.time->ci_coverage >= 0 ? Json(r.time->ci_coverage) : Json(nullptr);
       }
       if (r.rate) jr["rate"] = {{"value", r.rate->value}, {"unit", r.rate->unit}};
       jg["rows"].push_back(std::move(jr));
@@ -178,7 +187,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     const bool weak = g.scaling == "weak";
     std::vector<std::string> header = {"backend", "variant", "threads", "ranks"};
     if (weak) header.push_back("size");
-    for (const char* h : {"median", "95% CI", "rate", "verified"}) header.push_back(h);
+    for (const char* h : {"median", "CI of median (95% unless noted)", "rate", "verified"})
+      header.push_back(h);
     if (!weak) header.insert(header.end(), {"speedup", "efficiency"});
     header.insert(header.end(), {weak ? "scaled" : "relative", "Karp-Flatt", "note"});
     Table t(header);
@@ -192,8 +202,10 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
                                         std::to_string(r.ranks)};
       if (weak) cells.push_back(std::to_string(r.size));
       cells.push_back(r.time ? format_seconds(r.time->median) : "-");
-      cells.push_back(
-          r.time ? format_seconds(r.time->ci_low) + " .. " + format_seconds(r.time->ci_high) : "-");
+      cells.push_back(r.time
+                          ? format_seconds(r.time->ci_low) + " .. " +
+                                format_seconds(r.time->ci_high) + coverage_note(r.time->ci_coverage)
+                          : "-");
       cells.push_back(r.rate ? format("%.2f %s", r.rate->value, r.rate->unit.c_str()) : "-");
       cells.push_back(r.verified() ? "yes" : "FAILED");
       if (!weak) {

@@ -28,7 +28,7 @@ std::string to_string(RecordKind k) {
 namespace {
 
 /// Why `r` cannot be read (empty: it can): the type of every field the readers use.
-std::string field_problem(const Json& r) {
+std::string field_problem(const Json& r, const std::string& ci) {
   enum Type { text, count, integer, number, boolean, object, array };
   const std::pair<const char*, Type> typed[] = {
       {"kernel", text},   {"backend", text},        {"variant", text},
@@ -67,9 +67,11 @@ std::string field_problem(const Json& r) {
     const Json& t = r["time"];
     if (!t.contains("median") || !t["median"].is_number())
       return "field 'time.median' is missing or not a number";
-    if (!t.contains("ci95") || !t["ci95"].is_array() || t["ci95"].size() != 2 ||
-        !t["ci95"][0].is_number() || !t["ci95"][1].is_number())
-      return "field 'time.ci95' is not a pair of numbers";
+    if (!t.contains(ci) || !t[ci].is_array() || t[ci].size() != 2 || !t[ci][0].is_number() ||
+        !t[ci][1].is_number())
+      return "field 'time." + ci + "' is not a pair of numbers";
+    if (t.contains("ci_coverage") && !t["ci_coverage"].is_number())
+      return "field 'time.ci_coverage' is not a number";
   } else if (r["status"] == "ok") {
     return "a record with status 'ok' has no 'time'";
   }
@@ -97,7 +99,9 @@ std::optional<Record> read_record(const Json& j, std::string* why) {
   if (!v1 && schema != kRecordSchema)
     return refuse("schema '" + schema.get<std::string>() + "' is not one this pararun reads (" +
                   kRecordSchema + ", " + kRecordSchemaV1 + ")");
-  if (const std::string p = field_problem(j); !p.empty()) return refuse(p);
+  // Version 1 called the interval "ci95", though below 6 samples it was not one.
+  const std::string ci = v1 ? "ci95" : "ci";
+  if (const std::string p = field_problem(j, ci); !p.empty()) return refuse(p);
 
   Record r;
   r.json = j;
@@ -122,8 +126,10 @@ std::optional<Record> read_record(const Json& j, std::string* why) {
                        t.value("max", 0.0),
                        t.value("mean", 0.0),
                        t.value("stddev", 0.0),
-                       t["ci95"][0].get<double>(),
-                       t["ci95"][1].get<double>()};
+                       t[ci][0].get<double>(),
+                       t[ci][1].get<double>(),
+                       t.value("ci_coverage", -1.0)};
+    r.json["time"].erase("ci95");
   }
   if (v1) {  // version 1 had no kind and named its rate by "metric"
     r.kind = r.status == "error"                      ? RecordKind::error
@@ -164,7 +170,8 @@ Json to_json(const Record& r) {
   if (r.time) {
     const TimeStats& t = *r.time;
     j["time"] = {{"median", t.median}, {"min", t.min},       {"max", t.max},
-                 {"mean", t.mean},     {"stddev", t.stddev}, {"ci95", {t.ci_low, t.ci_high}}};
+                 {"mean", t.mean},     {"stddev", t.stddev}, {"ci", {t.ci_low, t.ci_high}}};
+    if (t.ci_coverage >= 0) j["time"]["ci_coverage"] = t.ci_coverage;
   }
   if (r.rate) j["rate"] = {{"value", r.rate->value}, {"unit", r.rate->unit}};
   return j;

@@ -36,7 +36,8 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   // bound to one core by the launcher runs all its threads on that core).
   const NodeCpuUse node = busiest_node(meta["affinity"]);
   rec.oversubscribed = ctx.oversubscribed(online_cpus()) || node.cpus < node.pes;
-  rec.time = TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high};
+  rec.time =
+      TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
   const double per_s = s.median > 0 ? 1 / s.median : 0;
   switch (kernel.metric()) {
     case Metric::gflops:
@@ -59,6 +60,14 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   r["ranks_per_node"] = ctx.ranks_per_node;
   r["node_cpu_use"] = {{"host", node.host}, {"pes", node.pes}, {"cpus_allowed", node.cpus}};
   r["warmup"] = spec.timing.warmup;
+  // What the adaptive repetitions aimed at and whether they got there: a 95% interval of the
+  // median no wider than ci_target of it.
+  r["timing"] = {{"min_reps", spec.timing.min_reps},
+                 {"max_reps", spec.timing.max_reps},
+                 {"ci_confidence", kCiConfidence},
+                 {"ci_target", spec.timing.ci_target},
+                 {"ci_target_met", s.ci_coverage >= kCiConfidence &&
+                                       s.ci_relative_width() <= spec.timing.ci_target}};
   r["reps"] = t.samples.size();
   r["samples"] = t.samples;
   r["imbalance"] = t.imbalance;

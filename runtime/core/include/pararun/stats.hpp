@@ -8,19 +8,29 @@
 
 namespace pararun {
 
+/// The confidence the median's interval is built for; fewer than kMinSamplesFor95 samples
+/// cannot give it, and then the interval is (min, max) with the coverage it really has.
+inline constexpr double kCiConfidence = 0.95;
+inline constexpr std::size_t kMinSamplesFor95 = 6;
+
 struct Summary {
   std::size_t count = 0;
   double min = 0, max = 0, median = 0, mean = 0, stddev = 0;
-  double ci_low = 0, ci_high = 0;  ///< 95% confidence interval of the median
+  double ci_low = 0, ci_high = 0;  ///< confidence interval of the median (order statistics)
+  double ci_coverage = 0;          ///< its exact coverage: >= 0.95 from 6 samples on
 
   /// (ci_high - ci_low) / median; 0 when the median is 0.
   double ci_relative_width() const;
 };
 
-/// 1-based ranks (lo, hi) of the order statistics that bound a 95% confidence interval of the
-/// median of n samples (Le Boudec, Performance Evaluation, Thm. 2.1; normal approximation of
-/// the binomial). For n < 6 no such pair has 95% coverage and the whole range (1, n) is used.
+/// 1-based ranks (lo, hi) of the order statistics that bound the narrowest symmetric
+/// interval of the median of n samples whose exact coverage, 1 - 2 P(B <= lo - 1) with
+/// B ~ Binomial(n, 1/2) (Le Boudec, Performance Evaluation, Thm. 2.1, without the normal
+/// approximation), is at least 95%. For n < 6 none is: the whole range (1, n).
 std::pair<std::size_t, std::size_t> median_ci_ranks(std::size_t n);
+
+/// The exact coverage of the interval (X_(lo), X_(n+1-lo)) for the median of n samples.
+double median_ci_coverage(std::size_t n, std::size_t lo);
 
 /// Median of the samples (the mean of the middle two for an even count).
 double median(std::vector<double> samples);

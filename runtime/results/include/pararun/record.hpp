@@ -26,6 +26,7 @@ std::string to_string(RecordKind k);
 struct TimeStats {
   double median = 0, min = 0, max = 0, mean = 0, stddev = 0;
   double ci_low = 0, ci_high = 0;  ///< the confidence interval of the median
+  double ci_coverage = -1;         ///< its exact coverage (-1: unknown, records of version 1)
 };
 
 /// The rate a record is quoted in, with its unit: "GFLOP/s", "GB/s", "Mop/s" (NPB's
