@@ -171,6 +171,8 @@ class Stream : public Kernel {
   }
   std::string size_meaning() const override { return "n: elements per array"; }
   Metric metric() const override { return Metric::gbytes; }
+  /// Copy, scale, add and triad are four computations: each is its own baseline.
+  bool variants_compute_the_same() const override { return false; }
 
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;

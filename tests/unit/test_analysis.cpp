@@ -85,3 +85,30 @@ TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {
   plain["problem"] = "size 100 (n: the rows)";
   EXPECT_EQ(format_report(analyse(typed({plain}))).find("["), std::string::npos);
 }
+
+TEST(Analysis, VariantsThatComputeDifferentThingsAreNeverEachOthersBaseline) {
+  // STREAM: sequential copy is faster than omp triad, but a triad is compared with a triad.
+  Json copy = rec("stream", "seq", "copy", 1, 1, 1.0);
+  copy["comparable_as"] = "copy";
+  Json triad = rec("stream", "seq", "triad", 1, 1, 1.5);
+  triad["comparable_as"] = "triad";
+  Json omp_triad = rec("stream", "omp", "triad", 2, 1, 1.0);
+  omp_triad["comparable_as"] = "triad";
+  const auto groups = analyse(typed({copy, triad, omp_triad}));
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[1].comparable_as, "triad");
+  EXPECT_EQ(groups[1].baseline->variant, "triad");
+  EXPECT_DOUBLE_EQ(*groups[1].rows[1].speedup, 1.5);  // 1.5 / 1.0, not copy's 1.0 / 1.0
+  EXPECT_NE(format_report(groups).find("stream triad, size 100"), std::string::npos);
+}
+
+TEST(Analysis, NoKarpFlattForOversubscribedPoints) {
+  Json seq = rec("mm", "seq", "x", 1, 1, 1.0);
+  Json one = rec("mm", "mpi", "x", 1, 1, 1.0);
+  Json four = rec("mm", "mpi", "x", 1, 4, 1.2);  // 4 PEs > 2: oversubscribed (rec marks it)
+  for (auto* r : {&seq, &one, &four}) (*r)["scaling"] = "strong";
+  const auto groups = analyse(typed({seq, one, four}));
+  ASSERT_TRUE(groups[0].rows[2].record.oversubscribed);
+  EXPECT_TRUE(groups[0].rows[2].relative.has_value());
+  EXPECT_FALSE(groups[0].rows[2].karp_flatt.has_value());
+}

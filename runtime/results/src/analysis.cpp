@@ -32,12 +32,16 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
     const std::string& kernel = r.kernel;
     const std::string& scaling = r.scaling;
     const std::uint64_t size = scaling == "weak" ? r.base_size : r.size;
+    // Variants that compute different things (STREAM's copy and triad) are never each
+    // other's baseline: each is a group of its own.
+    const std::string& only = r.comparable_as;
     ReportGroup* g = nullptr;
     for (auto& candidate : groups)
-      if (candidate.kernel == kernel && candidate.size == size && candidate.scaling == scaling)
+      if (candidate.kernel == kernel && candidate.size == size && candidate.scaling == scaling &&
+          candidate.comparable_as == only)
         g = &candidate;
     if (!g) {
-      groups.push_back({kernel, size, scaling, std::nullopt, {}, {}});
+      groups.push_back({kernel, size, scaling, only, std::nullopt, {}, {}});
       g = &groups.back();
     }
     g->rows.push_back({r, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
@@ -62,7 +66,10 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
       if (auto it = one_pe.find(series_of(row.record)); it != one_pe.end()) {
         row.relative =
             g.scaling == "weak" ? gustafson_scaled_speedup(pes, it->second, t) : it->second / t;
-        if (g.scaling != "weak") row.karp_flatt = karp_flatt(*row.relative, pes);
+        // Karp-Flatt's serial fraction assumes p PEs that run at once: not for oversubscribed
+        // points, whose PEs take turns.
+        if (g.scaling != "weak" && !row.record.oversubscribed)
+          row.karp_flatt = karp_flatt(*row.relative, pes);
       }
       // Hybrid points mix ranks x threads (2x1 and 1x2 are both p = 2): each thread count is
       // a series of its own, fitted over its rank counts.
@@ -116,8 +123,10 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
   auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
   Json out = {{"schema", "pararun.analysis/1"}, {"groups", Json::array()}};
   for (const auto& g : groups) {
-    Json jg = {{"kernel", g.kernel},  {"size", g.size},        {"scaling", g.scaling},
-               {"baseline", nullptr}, {"rows", Json::array()}, {"fits", Json::array()}};
+    Json jg = {{"kernel", g.kernel},   {"comparable_as", g.comparable_as},
+               {"size", g.size},       {"scaling", g.scaling},
+               {"baseline", nullptr},  {"rows", Json::array()},
+               {"fits", Json::array()}};
     if (g.baseline)
       jg["baseline"] = {{"variant", g.baseline->variant}, {"median_s", median_of(*g.baseline)}};
     for (const auto& row : g.rows) {
@@ -170,8 +179,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
   std::string out;
   for (const auto& g : groups) {
     if (!out.empty()) out += "\n";
-    out += g.kernel + (g.scaling == "weak" ? ", weak scaling from size " : ", size ") +
-           std::to_string(g.size);
+    out += g.kernel + (g.comparable_as.empty() ? "" : " " + g.comparable_as) +
+           (g.scaling == "weak" ? ", weak scaling from size " : ", size ") + std::to_string(g.size);
     // The kernel's own name for the problem (an NPB class), when it says more than the size.
     const std::string problem = g.rows.empty() ? "" : g.rows.front().record.problem;
     if (g.scaling != "weak" && !problem.empty() && problem.rfind("size ", 0) != 0)

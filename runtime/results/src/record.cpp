@@ -30,15 +30,29 @@ namespace {
 /// Why `r` cannot be read (empty: it can): the type of every field the readers use.
 std::string field_problem(const Json& r, const std::string& ci) {
   enum Type { text, count, integer, number, boolean, object, array };
-  const std::pair<const char*, Type> typed[] = {
-      {"kernel", text},   {"backend", text},        {"variant", text},
-      {"status", text},   {"scaling", text},        {"point", text},
-      {"problem", text},  {"metric", text},         {"kind", text},
-      {"size", count},    {"base_size", count},     {"threads", count},
-      {"ranks", count},   {"pes", count},           {"exit_code", integer},
-      {"gflops", number}, {"gbytes_per_s", number}, {"oversubscribed", boolean},
-      {"time", object},   {"rate", object},         {"meta", object},
-      {"samples", array}};
+  const std::pair<const char*, Type> typed[] = {{"kernel", text},
+                                                {"backend", text},
+                                                {"variant", text},
+                                                {"status", text},
+                                                {"scaling", text},
+                                                {"point", text},
+                                                {"problem", text},
+                                                {"metric", text},
+                                                {"kind", text},
+                                                {"comparable_as", text},
+                                                {"size", count},
+                                                {"base_size", count},
+                                                {"threads", count},
+                                                {"ranks", count},
+                                                {"pes", count},
+                                                {"exit_code", integer},
+                                                {"gflops", number},
+                                                {"gbytes_per_s", number},
+                                                {"oversubscribed", boolean},
+                                                {"time", object},
+                                                {"rate", object},
+                                                {"meta", object},
+                                                {"samples", array}};
   auto is = [](const Json& v, Type t) {
     switch (t) {
       case text:
@@ -112,6 +126,7 @@ std::optional<Record> read_record(const Json& j, std::string* why) {
   r.scaling = j.value("scaling", "none");
   r.point = j.value("point", "");
   r.problem = j.value("problem", "");
+  r.comparable_as = j.value("comparable_as", "");
   r.size = j.value("size", std::uint64_t{0});
   r.base_size = j.value("base_size", std::uint64_t{0});
   r.threads = j.value("threads", 1);
@@ -160,6 +175,7 @@ Json to_json(const Record& r) {
   j["scaling"] = r.scaling;
   if (!r.point.empty()) j["point"] = r.point;
   if (!r.problem.empty()) j["problem"] = r.problem;
+  if (!r.comparable_as.empty()) j["comparable_as"] = r.comparable_as;
   j["size"] = r.size;
   if (r.base_size) j["base_size"] = r.base_size;
   j["threads"] = r.threads;

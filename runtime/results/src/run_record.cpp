@@ -27,6 +27,7 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   rec.scaling = spec.scaling;
   rec.point = spec.point;
   rec.problem = kernel.describe(spec.problem);
+  if (!kernel.variants_compute_the_same()) rec.comparable_as = variant.name;
   rec.size = spec.problem.size;
   rec.base_size = spec.base_size;
   rec.threads = ctx.threads;

@@ -92,6 +92,9 @@ class Kernel {
   virtual std::string describe(const Problem& p) const;
   /// All variants; the first listed for a backend is that backend's default.
   virtual std::vector<VariantInfo> variants() const = 0;
+  /// False when variants compute different things (STREAM's copy and triad): a variant is then
+  /// only ever compared with itself (baselines and speedups), never with another.
+  virtual bool variants_compute_the_same() const { return true; }
   virtual Metric metric() const = 0;
   /// Flops and bytes per repetition of the whole problem.
   virtual Work work(const Problem& p) const = 0;

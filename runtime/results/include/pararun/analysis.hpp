@@ -31,12 +31,14 @@ struct ReportGroup {
   std::string kernel;
   std::uint64_t size = 0;          ///< the size (strong) or the size at 1 PE (weak)
   std::string scaling;             ///< "none", "strong" or "weak"
+  std::string comparable_as;       ///< the variant, for kernels whose variants differ (STREAM)
   std::optional<Record> baseline;  ///< the fastest verified seq record of the group
   std::vector<ReportRow> rows;
   std::vector<SeriesFit> fits;  ///< strong scaling series with 2+ distinct PE counts
 };
 
-/// Groups records by (kernel, size, scaling) in order of first appearance (weak scaling by the
+/// Groups records by (kernel, size, scaling, and the variant where variants compute different
+/// things) in order of first appearance (weak scaling by the
 /// size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 

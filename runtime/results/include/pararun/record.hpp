@@ -42,6 +42,9 @@ struct Rate {
 struct Record {
   RecordKind kind = RecordKind::run;
   std::string kernel, backend, variant, status, scaling = "none", point, problem;
+  /// Kernels whose variants compute different things (STREAM): the variant, which only records
+  /// of the same variant are compared with (baselines, speedups). Empty: all variants compare.
+  std::string comparable_as;
   std::uint64_t size = 0, base_size = 0;
   int threads = 1, ranks = 1, pes = 1;
   int exit_code = 0;  ///< error records: how the point's process ended
