@@ -229,7 +229,9 @@ class CgInstance : public Instance {
                   "NPB 3.3 CG class %s published zeta = %.13f (relative error; got zeta = "
                   "%.13f, last ||r|| = %.3e)",
                   class_.name, class_.zeta, zeta_, rnorm_);
-    return make_verification(err, kTolerance, ref);
+    Verification v = make_verification(err, kTolerance, ref);
+    v.results = {{"zeta", zeta_}, {"zeta_reference", class_.zeta}, {"rnorm", rnorm_}};
+    return v;
   }
 
   std::uint64_t local_size() const override {

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "common/npb_random.hpp"
 #include "ep/ep.hpp"
 #include "pararun/kernel.hpp"
-#include "common/npb_random.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
@@ -124,8 +124,16 @@ class EpInstance : public Instance {
                   "NPB 3.3 EP class %s published sums sx = %.15e, sy = %.15e (largest relative "
                   "error; got sx = %.15e, sy = %.15e, %.0f Gaussian pairs)",
                   class_->name, class_->sx, class_->sy, result_.sx, result_.sy, pairs);
-    return make_verification(std::isnan(ex) || std::isnan(ey) ? NAN : std::max(ex, ey), kTolerance,
-                             ref);
+    Verification v = make_verification(std::isnan(ex) || std::isnan(ey) ? NAN : std::max(ex, ey),
+                                       kTolerance, ref);
+    v.results = {{"sx", result_.sx},
+                 {"sy", result_.sy},
+                 {"sx_reference", class_->sx},
+                 {"sy_reference", class_->sy},
+                 {"pairs", pairs}};
+    for (std::size_t i = 0; i < result_.q.size(); ++i)
+      v.results.emplace_back("q" + std::to_string(i), result_.q[i]);
+    return v;
   }
 
   std::uint64_t local_size() const override {

@@ -113,9 +113,12 @@ class MandelbrotInstance : public Instance {
     if (ctx_.comm != MPI_COMM_NULL)
       MPI_Allreduce(&mine, &reference, 1, MPI_UINT64_T, MPI_SUM, ctx_.comm);
     const double diff = std::fabs(static_cast<double>(total_) - static_cast<double>(reference));
-    return make_verification(
+    Verification v = make_verification(
         diff, 0.0,
         "exact iteration-count sum of the sequential run (" + std::to_string(reference) + ")");
+    v.results = {{"iterations", static_cast<double>(total_)},
+                 {"iterations_reference", static_cast<double>(reference)}};
+    return v;
   }
 
   std::uint64_t local_size() const override {

@@ -121,7 +121,10 @@ class ReductionInstance : public Instance {
     const double diff = std::fabs(result_ - exact);
     // Relative to sum |x_i| (the condition of the sum); absolute when all inputs are 0.
     const double err = magnitude > 0 ? diff / magnitude : diff;
-    return make_verification(err, tolerance(n_), "exact integer sum (error relative to sum |x_i|)");
+    Verification v =
+        make_verification(err, tolerance(n_), "exact integer sum (error relative to sum |x_i|)");
+    v.results = {{"sum", result_}, {"sum_reference", exact}};
+    return v;
   }
 
   std::uint64_t local_size() const override {

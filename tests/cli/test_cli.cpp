@@ -88,6 +88,27 @@ TEST(Cli, NpbKernelsNameClassReferenceAndError) {
   EXPECT_NE(bad.out.find("Verification FAILED"), std::string::npos) << bad.out;
 }
 
+TEST(Cli, RecordsCarryTheComputedResultsAsNumbers) {
+  // NPB 3.3.1's published class S output: 13176389 pairs, annulus 0 holds 6140517, annulus 5
+  // holds 17; zeta 8.5971775078648.
+  Result e = run_cli("run ep -b seq -n S -r 1 --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const Json ep = Json::parse(e.out)["results"];
+  EXPECT_EQ(ep["pairs"], 13176389.0);
+  EXPECT_EQ(ep["q0"], 6140517.0);
+  EXPECT_EQ(ep["q5"], 17.0);
+  EXPECT_NEAR(ep["sx"].get<double>(), -3247.834652034740, 1e-8 * 3247.8);
+  Result c = run_cli("run cg -b seq -n S -r 1 --json");
+  ASSERT_EQ(c.code, 0) << c.err;
+  const Json cg = Json::parse(c.out)["results"];
+  EXPECT_NEAR(cg["zeta"].get<double>(), 8.5971775078648, 1e-10 * 8.6);
+  EXPECT_EQ(cg["zeta_reference"], 8.5971775078648);
+  Result r = run_cli("run reduction -b seq -n 1000 -r 1 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json red = Json::parse(r.out)["results"];
+  EXPECT_EQ(red["sum"], red["sum_reference"]);  // exact, to the last bit
+}
+
 TEST(Cli, InfoNamesTheToolchain) {
   Result r = run_cli("info");
   ASSERT_EQ(r.code, 0) << r.err;

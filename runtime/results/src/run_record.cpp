@@ -82,6 +82,9 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
                        {"error", v.error},
                        {"tolerance", v.tolerance},
                        {"reference", v.reference}};
+  Json results = Json::object();
+  for (const auto& [key, value] : v.results) results[key] = value;
+  r["results"] = results;
   r["baseline"] = nullptr;
   r["meta"] = std::move(meta);
   return to_json(rec);

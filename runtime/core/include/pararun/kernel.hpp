@@ -50,6 +50,9 @@ struct Verification {
   double error = 0;       ///< the measured error (its meaning is in `reference`)
   double tolerance = 0;   ///< the bound the error had to meet
   std::string reference;  ///< what the result was compared with, e.g. "eigen (rel. Frobenius)"
+  /// What the run computed, as numbers (CG's zeta, EP's sums, a checksum) and, where there is
+  /// one, the value it was checked against: records carry them under "results".
+  std::vector<std::pair<std::string, double>> results;
 };
 
 /// One prepared run: inputs allocated and initialised, ready to be timed.
