@@ -25,7 +25,7 @@ def plot_group(study_dir, g):
     series = defaultdict(list)
     for r in rows:
         if r["backend"] != "seq":
-            series[f"{r['backend']}/{r['variant']}"].append(r)
+            series[r["series"]].append(r)  # hybrid: one series per threads per rank
     if not series:
         return None
     base = g["baseline"]["median_s"] if g["baseline"] else None

@@ -1,6 +1,7 @@
 // pararun run: one kernel, one backend, one variant.
 #include <omp.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,7 +32,8 @@ namespace pararun::app {
 
 namespace {
 
-constexpr int kMaxReps = 100000, kMaxWarmup = 10000;
+constexpr int kMaxReps = 100000, kMaxWarmup = 10000, kMaxThreads = 4096;
+constexpr double kMaxTimeLimit = 1e8;  // about 3 years; beyond, the wait's clock overflows
 
 /// Ends the process (exit 3, one line) when it is still alive `seconds` after it was made.
 class Watchdog {
@@ -170,7 +172,8 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   if (o.warmup < 0 || o.warmup > kMaxWarmup)
     usage("--warmup must be 0 to " + std::to_string(kMaxWarmup) + ", got " +
           std::to_string(o.warmup));
-  if (!(o.time_limit >= 0)) usage("--time-limit must be 0 (none) or more seconds");
+  if (!(o.time_limit >= 0) || o.time_limit > kMaxTimeLimit)
+    usage("--time-limit must be 0 (none) to " + format("%.0f", kMaxTimeLimit) + " seconds");
   if (o.max_reps != 0 && o.max_reps < o.reps)
     usage("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
           std::to_string(o.reps) + ")");
@@ -180,22 +183,15 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   if (o.scaling != "none" && o.scaling != "strong" && o.scaling != "weak")
     usage("--scaling must be none, strong or weak, got '" + o.scaling + "'");
   spec.scaling = o.scaling;
-  Json ceilings;
-  if (!o.ceilings.empty()) {
-    std::ifstream in(o.ceilings);
-    if (!in) usage("cannot read the ceilings file '" + o.ceilings + "'");
-    ceilings = Json::parse(in, nullptr, false);
-    if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].contains("fma_gflops"))
-      usage("'" + o.ceilings + "' is not the output of 'pararun ceilings --json'");
-  }
   spec.point = o.point;
   if (!o.base_size.empty()) {
     const auto base = parse_count(o.base_size);
     if (!base) usage("--base-size '" + o.base_size + "' is not a whole number");
     spec.base_size = *base;
   }
-  if (o.threads_given && o.threads <= 0)
-    usage("--threads must be at least 1, got " + std::to_string(o.threads));
+  if (o.threads_given && (o.threads <= 0 || o.threads > kMaxThreads))
+    usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
+          std::to_string(o.threads));
   if (!uses_threads(*backend) && o.threads > 1)
     usage("backend '" + o.backend + "' runs 1 thread per process; use " +
           (uses_mpi(*backend) ? "hybrid" : "omp") + " for more threads");
@@ -210,13 +206,33 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*kernel, spec, ctx), ctx);
   agree(ctx.is_root() && !o.out.empty() ? output_file_problem(o.out) : "", ctx);
+  // Only rank 0 writes the record, so only rank 0 reads the ceilings (a file that exists on
+  // its node alone is fine); every rank learns whether it could.
+  Json ceilings;
+  std::string ceilings_problem;
+  if (ctx.is_root() && !o.ceilings.empty()) {
+    struct stat st {};
+    std::ifstream in;
+    if (stat(o.ceilings.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in.open(o.ceilings);
+    if (!in.is_open() || !in) {
+      ceilings_problem = "cannot read the ceilings file '" + o.ceilings + "'";
+    } else {
+      ceilings = Json::parse(in, nullptr, false);
+      if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].is_object() ||
+          !ceilings[0].contains("fma_gflops"))
+        ceilings_problem = "'" + o.ceilings + "' is not the output of 'pararun ceilings --json'";
+    }
+  }
+  agree(ceilings_problem, ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
   // A rank that stops (SIGSTOP) or hangs would keep the others, and mpirun, waiting forever:
   // every rank ends the run when it takes longer than the limit.
-  const Watchdog watchdog(o.time_limit, ctx.rank);
+  std::optional<Watchdog> watchdog;
+  watchdog.emplace(o.time_limit, ctx.rank);
   const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   Json record = run_record(*kernel, *variant, spec, ctx, outcome);
+  watchdog.reset();  // the run is over: nothing may cut the record short
   if (ctx.is_root()) {
     if (!ceilings.is_null())
       record["ceiling"] = ceiling_fraction(ceilings, record["pes"], record["rate"]["unit"],

@@ -49,9 +49,9 @@ int study_command(const StudyOptions& o) {
       spec, points, dir, launcher, self_executable(), &g_stop_signal, [tty](const PointDone& d) {
         const std::string line =
             format("[%d/%d] %s: %s, elapsed %s, ETA %s", d.index, d.total, d.point->id.c_str(),
-                   d.exit_code == 0   ? "ok"
-                   : d.exit_code == 1 ? "verification FAILED"
-                                      : "error (see log)",
+                   !d.recorded        ? "error (see log)"
+                   : d.exit_code == 0 ? "ok"
+                                      : "verification FAILED",
                    duration(d.elapsed_s).c_str(), duration(d.eta_s).c_str());
         std::fprintf(stderr, tty ? "\r\033[K%s" : "%s\n", line.c_str());
       });

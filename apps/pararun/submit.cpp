@@ -34,7 +34,8 @@ int submit_command(const StudyOptions& o) {
   const Partition part = query_partition(o.partition);
   for (const auto& p : points) nodes_for(p, part);  // every point fits, before any file
 
-  std::string dir = o.out.empty() && o.dry_run ? "results/study-<UTC time>" : o.out;
+  check_sbatch_path(absolute(o.out.empty() ? "results" : o.out));  // before any file is made
+  std::string dir = o.out.empty() && o.dry_run ? "results/study-UTC-TIME" : o.out;
   std::set<std::string> done;
   if (!o.dry_run) {
     dir = prepare_study_dir(o, study_manifest(spec, points));

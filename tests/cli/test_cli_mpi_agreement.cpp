@@ -99,7 +99,11 @@ TEST(CliMpi, CountsAndSizesBeyondReasonAreRefused) {
            {"run matmul -b seq -n 8 --max-reps 2147483647", "--max-reps must be up to 100000"},
            {"run mandelbrot -b seq -n 2^40", "is beyond its limit of 65536"},
            {"run daxpy -b seq -n 2^50", "daxpy: size 1125899906842624 is beyond its limit"},
-           {"run matmul -b seq -n 8 --time-limit -1", "--time-limit must be 0 (none) or more"}}) {
+           {"run matmul -b seq -n 8 --time-limit -1", "--time-limit must be 0 (none) to"},
+           {"run matmul -b seq -n 8 --time-limit 1e10", "--time-limit must be 0 (none) to"},
+           {"run matmul -b seq -n 8 -t 5000", "--threads must be 1 to 4096"},
+           {"study --reps 200000", "--reps must be 1 to 100000"},
+           {"study --threads 100000 --ranks 100000 --backends hybrid", "(at most 4096)"}}) {
     Result r = run_cli(args);
     EXPECT_EQ(r.code, 2) << args;
     ASSERT_EQ(lines(r.err).size(), 1u) << args << "\n" << r.err;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../temp_dir.hpp"
+#include "pararun/ceilings.hpp"
 #include "pararun/files.hpp"
 #include "pararun/record.hpp"
 
@@ -164,6 +165,9 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   Json ci = ok;
   ci["time"] = {{"median", 1.0}, {"ci", {1}}};
   EXPECT_EQ(record_problem(ci), "field 'time.ci' is not a pair of numbers");
+  Json min = ok;
+  min["time"] = {{"median", 1.0}, {"ci", {1, 2}}, {"min", "x"}};
+  EXPECT_EQ(record_problem(min), "field 'time.min' is not a number");
   Json untimed = ok;
   untimed["status"] = "ok";
   EXPECT_EQ(record_problem(untimed), "a record with status 'ok' has no 'time'");
@@ -284,4 +288,15 @@ TEST(Record, ToJsonAndReadRecordRoundTrip) {
   EXPECT_EQ(back->ranks, 3);
   EXPECT_FALSE(back->time.has_value());
   EXPECT_EQ(back->json["log"], "logs/x.log");
+}
+
+TEST(Record, ABadCeilingsEntryIsPassedOverNotFatal) {
+  const Json ceilings = Json::parse(
+      R"([{"threads":1,"fma_gflops":50.0,"read_gbytes_per_s_median":30.0},{"threads":"2"},7,)"
+      R"({"threads":2,"fma_gflops":"fast"}])");
+  const Json f = ceiling_fraction(ceilings, 2, "GFLOP/s", 25.0);
+  ASSERT_TRUE(f.is_object());
+  EXPECT_EQ(f["pes"], 1);  // the only well-formed entry
+  EXPECT_DOUBLE_EQ(f["fraction"].get<double>(), 0.5);
+  EXPECT_TRUE(ceiling_fraction(ceilings, 2, "Mop/s", 25.0).is_null());  // no ceiling for Mop/s
 }

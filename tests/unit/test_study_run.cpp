@@ -156,6 +156,11 @@ TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
       << sub.arrays[1].text;
   EXPECT_NE(sub.report.text.find("'/bin/pararun' 'report' '/r/s'"), std::string::npos);
   EXPECT_EQ(sub.arrays[0].text.find(points[0].id), std::string::npos);  // done: not again
+  // A folder #SBATCH lines cannot carry is refused before any script is written.
+  for (const char* bad : {"/r/with space", "/r/100%", "/r/a\nrm -rf x"})
+    EXPECT_THROW(plan_submission(o, spec, points, part, bad, {}, "/bin/pararun", "/c.sh"),
+                 InputError)
+        << bad;
   // A point the partition cannot hold is refused by name.
   spec.ranks = {8};
   EXPECT_THROW(nodes_for(plan_points(spec, Registry::global()).back(), part), InputError);

@@ -3,12 +3,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 namespace pararun {
 
 DescribedKernel::DescribedKernel(KernelDescription d) : d_(std::move(d)) {
-  if (d_.name.empty() || !d_.work || !d_.setup || d_.variants.empty()) {
-    std::fprintf(stderr, "pararun: kernel description '%s' lacks a name, work, setup or variants\n",
+  if (d_.name.empty() || !d_.work || !d_.setup || d_.variants.empty() ||
+      d_.how.size() != std::size(kAllBackends)) {
+    std::fprintf(stderr,
+                 "pararun: kernel description '%s' lacks a name, work, setup, variants or one "
+                 "'how' per backend\n",
                  d_.name.c_str());
     std::abort();
   }

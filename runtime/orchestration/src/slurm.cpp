@@ -69,6 +69,16 @@ void check_submit_options(const StudyOptions& o) {
   if (!nonzero) throw InputError(bad);
 }
 
+void check_sbatch_path(const std::string& dir) {
+  // The folder stands in #SBATCH lines, where a space ends the value and % is a pattern, and
+  // in the script: no control characters either (a newline would start a command).
+  for (unsigned char c : dir)
+    if (c <= ' ' || c == 0x7f || c == '%')
+      throw InputError("the study folder '" + dir +
+                       "' holds a space, a % or a control character, which #SBATCH lines "
+                       "cannot carry; choose another --out");
+}
+
 Partition query_partition(const std::string& wanted) {
   for (char c : wanted)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
@@ -120,6 +130,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
                            const std::vector<Point>& points, const Partition& part,
                            const std::string& dir, const std::set<std::string>& done,
                            const std::string& exe, const std::string& common) {
+  check_sbatch_path(dir);
   std::map<int, std::vector<const Point*>> by_nodes;  // node count -> points
   for (const auto& p : points) by_nodes[nodes_for(p, part)].push_back(&p);
   const std::string results = dir + "/results.jsonl";

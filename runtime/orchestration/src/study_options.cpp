@@ -30,12 +30,13 @@ namespace pararun {
 
 namespace {
 
-std::vector<int> counts(const std::string& list, const std::string& option) {
+std::vector<int> counts(const std::string& list, const std::string& option, int most) {
   std::vector<int> out;
   for (const auto& item : split(list)) {
     const auto v = parse_count(item);
-    if (!v || *v < 1 || *v > 100000)
-      throw InputError(option + " takes whole numbers of at least 1, got '" + item + "'");
+    if (!v || *v < 1 || *v > static_cast<std::uint64_t>(most))
+      throw InputError(option + " takes whole numbers of at least 1 (at most " +
+                       std::to_string(most) + "), got '" + item + "'");
     out.push_back(static_cast<int>(*v));
   }
   if (out.empty()) throw InputError(option + " is empty");
@@ -53,8 +54,9 @@ StudySpec study_spec(const StudyOptions& o) {
       throw InputError("unknown backend '" + b + "' in --backends; backends: " + backend_names());
     spec.backends.push_back(*backend);
   }
-  spec.threads = counts(o.threads, "--threads");
-  spec.ranks = counts(o.ranks, "--ranks");
+  // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.
+  spec.threads = counts(o.threads, "--threads", 4096);
+  spec.ranks = counts(o.ranks, "--ranks", 100000);
   for (const auto& item : split(o.sizes)) {
     const auto eq = item.find('=');
     const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
@@ -83,7 +85,11 @@ StudySpec study_spec(const StudyOptions& o) {
     }
   }
   spec.scaling = o.scaling;
-  if (o.reps < 1) throw InputError("--reps must be at least 1, got " + std::to_string(o.reps));
+  // The limits `pararun run` applies to every point: refused now, not point by point.
+  if (o.reps < 1 || o.reps > 100000)
+    throw InputError("--reps must be 1 to 100000, got " + std::to_string(o.reps));
+  if (o.max_reps < 0 || o.max_reps > 100000)
+    throw InputError("--max-reps must be up to 100000, got " + std::to_string(o.max_reps));
   spec.reps = o.reps;
   spec.max_reps = std::max(o.reps, o.max_reps);
   // The oversubscribed point runs on one node on purpose: a handful of ranks per core shows

@@ -160,17 +160,22 @@ Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, do
   if (!ceilings.is_array() || ceilings.empty()) return nullptr;
   const bool flops = unit == "GFLOP/s";
   if (!flops && unit != "GB/s") return nullptr;  // no ceiling for other units
+  const char* key = flops ? "fma_gflops" : "read_gbytes_per_s_median";
   const Json* best = nullptr;
-  for (const auto& c : ceilings)
-    if (c.value("threads", 0) <= pes &&
-        (!best || c.value("threads", 0) > best->value("threads", 0)))
-      best = &c;
+  for (const auto& c : ceilings) {
+    // Entries that are not what `pararun ceilings --json` writes are passed over: the run's
+    // record must not be lost to a bad ceilings file.
+    if (!c.is_object() || !c.contains("threads") || !c["threads"].is_number_integer() ||
+        !c.contains(key) || !c[key].is_number())
+      continue;
+    if (c["threads"].get<int>() <= pes && (!best || c["threads"] > (*best)["threads"])) best = &c;
+  }
   if (!best) return nullptr;
-  const double ceiling = best->value(flops ? "fma_gflops" : "read_gbytes_per_s_median", 0.0);
+  const double ceiling = (*best)[key].get<double>();
   if (ceiling <= 0) return nullptr;
   return {{"kind", flops ? "fma_peak" : "read_bandwidth_median"},
           {"value", ceiling},
-          {"pes", best->value("threads", 0)},
+          {"pes", (*best)["threads"]},
           {"fraction", rate / ceiling}};
 }
 

@@ -23,6 +23,12 @@ double median_of(const Record& r) {
 std::string series_of(const Record& r) {
   return r.backend + "/" + r.variant;
 }
+/// The series a record's Amdahl fit (and its plotted line) belongs to: hybrid points mix
+/// ranks x threads (2x1 and 1x2 are both p = 2), so each thread count is a series of its own,
+/// over its rank counts.
+std::string fit_series_of(const Record& r) {
+  return series_of(r) + (r.backend == "hybrid" ? " " + std::to_string(r.threads) + "t/rank" : "");
+}
 
 }  // namespace
 
@@ -71,13 +77,8 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
         if (g.scaling != "weak" && !row.record.oversubscribed)
           row.karp_flatt = karp_flatt(*row.relative, pes);
       }
-      // Hybrid points mix ranks x threads (2x1 and 1x2 are both p = 2): each thread count is
-      // a series of its own, fitted over its rank counts.
       if (g.scaling == "strong" && !row.record.oversubscribed) {
-        const std::string name =
-            series_of(row.record) + (row.record.backend == "hybrid"
-                                         ? " " + std::to_string(row.record.threads) + "t/rank"
-                                         : "");
+        const std::string name = fit_series_of(row.record);
         series[name].first.push_back(pes);
         series[name].second.push_back(t);
       }
@@ -132,6 +133,7 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
     for (const auto& row : g.rows) {
       const Record& r = row.record;
       Json jr = {{"kind", to_string(r.kind)},
+                 {"series", fit_series_of(r)},
                  {"backend", r.backend},
                  {"variant", r.variant},
                  {"threads", r.threads},

@@ -84,8 +84,9 @@ std::string field_problem(const Json& r, const std::string& ci) {
     if (!t.contains(ci) || !t[ci].is_array() || t[ci].size() != 2 || !t[ci][0].is_number() ||
         !t[ci][1].is_number())
       return "field 'time." + ci + "' is not a pair of numbers";
-    if (t.contains("ci_coverage") && !t["ci_coverage"].is_number())
-      return "field 'time.ci_coverage' is not a number";
+    for (const char* key : {"min", "max", "mean", "stddev", "ci_coverage"})
+      if (t.contains(key) && !t[key].is_number())
+        return std::string("field 'time.") + key + "' is not a number";
   } else if (r["status"] == "ok") {
     return "a record with status 'ok' has no 'time'";
   }
@@ -131,7 +132,7 @@ std::optional<Record> read_record(const Json& j, std::string* why) {
   r.base_size = j.value("base_size", std::uint64_t{0});
   r.threads = j.value("threads", 1);
   r.ranks = j.value("ranks", 1);
-  r.pes = j.value("pes", r.threads * r.ranks);
+  r.pes = j.contains("pes") ? j["pes"].get<int>() : r.threads * r.ranks;
   r.exit_code = j.value("exit_code", 0);
   r.oversubscribed = j.value("oversubscribed", false);
   if (j.contains("time")) {

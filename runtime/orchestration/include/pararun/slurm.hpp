@@ -14,6 +14,10 @@ namespace pararun {
 /// --time that is not a positive Slurm time (MINUTES, MINUTES:SECONDS, HH:MM:SS, D-HH[:MM[:SS]]).
 void check_submit_options(const StudyOptions& o);
 
+/// InputError when `dir` (absolute) holds a space, a % or a control character: #SBATCH lines
+/// cannot carry it, and a newline would start a command in the job script.
+void check_sbatch_path(const std::string& dir);
+
 /// A partition as sinfo describes it.
 struct Partition {
   std::string name;
