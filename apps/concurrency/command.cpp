@@ -101,7 +101,8 @@ int concurrency_command(const ConcurrencyOptions& o) {
       r.pes = m == Mode::threads_all_cores ? std::min(o.tasks, cpus) : 1;
       r.oversubscribed = (m == Mode::threads_one_core && o.tasks > 1) ||
                          (m == Mode::threads_all_cores && o.tasks > cpus);
-      r.time = TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
+      r.time =
+          TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
       r.rate = Rate{s.median > 0 ? o.tasks / s.median : 0.0, "tasks/s"};
       Json& j = r.json;
       j["size_meaning"] = "tasks";
