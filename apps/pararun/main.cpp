@@ -214,6 +214,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
       return exit_together(app::kExitUsage);
     }
+  if (submit->parsed() && submit->count("--partition") > 0 && so.partition.empty()) {
+    std::fprintf(stderr,
+                 "pararun: error: --partition is empty; leave it out for the default partition\n");
+    return app::kExitUsage;
+  }
 
   try {
     if (cli.got_subcommand("list")) return app::list_command();

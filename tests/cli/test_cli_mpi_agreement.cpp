@@ -103,6 +103,7 @@ TEST(CliMpi, CountsAndSizesBeyondReasonAreRefused) {
            {"run matmul -b seq -n 8 --time-limit 1e10", "--time-limit must be 0 (none) to"},
            {"run matmul -b seq -n 8 -t 5000", "--threads must be 1 to 4096"},
            {"study --reps 200000", "--reps must be 1 to 100000"},
+           {"submit --partition ''", "--partition is empty; leave it out for the default"},
            {"study --threads 100000 --ranks 100000 --backends hybrid", "(at most 4096)"}}) {
     Result r = run_cli(args);
     EXPECT_EQ(r.code, 2) << args;
