@@ -35,9 +35,9 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
             : "";
     const std::size_t total =
         manifest.is_object() ? manifest.value("points", Json::array()).size() : 0;
-    write_study_report(dir, scaling + " scaling, " + std::to_string(total) + " points");
-    if (!csv.empty())
-      write_file_atomically(csv, csv_report(analyse(read_records(dir + "/results.jsonl").records)));
+    const auto groups =
+        write_study_report(dir, scaling + " scaling, " + std::to_string(total) + " points");
+    if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
     return kExitOk;
   }
   std::vector<Record> records;

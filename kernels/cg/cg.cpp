@@ -244,8 +244,7 @@ class CgInstance : public Instance {
 
  private:
   void all_sum(double* v, int n) const {
-    if (ctx_.comm != MPI_COMM_NULL)
-      MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, ctx_.comm);
+    ctx_.sum_in_place(v, n);
   }
 
   /// My block of v (whole length na) gathered from every rank's block.

@@ -1,31 +1,8 @@
 #include "pararun/verify.hpp"
 
-#include <omp.h>
-
 #include <cmath>
 
 namespace pararun {
-
-double ExecContext::sum(double v) const {
-  double out = v;
-  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm);
-  return out;
-}
-
-double ExecContext::max(double v) const {
-  double out = v;
-  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
-  return out;
-}
-
-void ExecContext::sum_in_place(double* v, int n) const {
-  if (distributed()) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
-}
-
-Range ExecContext::thread_share(std::uint64_t n) {
-  return block_range(n, static_cast<std::uint64_t>(omp_get_num_threads()),
-                     static_cast<std::uint64_t>(omp_get_thread_num()));
-}
 
 Verification make_verification(double error, double tolerance, std::string reference) {
   Verification v;

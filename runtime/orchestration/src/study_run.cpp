@@ -185,7 +185,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
   return out;
 }
 
-std::string write_study_report(const std::string& dir, const std::string& title) {
+std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title) {
   const RecordFile rf = read_records(dir + "/results.jsonl");
   warn_bad_lines(rf);
   const auto groups = analyse(rf.records);
@@ -244,7 +244,7 @@ std::string write_study_report(const std::string& dir, const std::string& title)
   write_file_atomically(dir + "/report.md", md);
   std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),
               images.empty() ? "" : ", plots");
-  return text;
+  return groups;
 }
 
 }  // namespace pararun

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pararun/analysis.hpp"
 #include "pararun/record.hpp"
 #include "pararun/study_options.hpp"
 
@@ -54,7 +55,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                    const std::function<void(const PointDone&)>& done);
 
 /// Analyses the study in `dir`: prints the report table, writes speedup.csv, analysis.json,
-/// the plots (Debian's matplotlib) and report.md headed by `title`. Returns the report text.
-std::string write_study_report(const std::string& dir, const std::string& title);
+/// the plots (Debian's matplotlib) and report.md headed by `title`. Returns the analysis.
+std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title);
 
 }  // namespace pararun
