@@ -28,79 +28,150 @@ namespace pararun::matmul {
 namespace {
 
 // ---- micro-kernels: C[MR x NR] (=|+=) Ap[kc x MR]^T * Bp[kc x NR] ----
+//
+// Every accumulator is a named variable, never an array: GCC 12 kept a `__m256d acc[6][2]`
+// array in memory and stored all 12 accumulators to the stack after every FMA of the k loop
+// (an AVX2 kernel at 0.45x OpenBLAS). scripts/check_ukernels.sh disassembles the built
+// binary and fails (a CTest test) if any micro-kernel stores a vector register to the stack.
+// The tile of C is prefetched before the k loop, so its load after the loop does not stall.
 
 constexpr std::size_t kMaxMr = 8, kMaxNr = 24;
+
+// One row i of the tile: broadcast A[i][p], multiply it into the row's accumulators.
+#define PARARUN_ROW3(i, set1, fma) \
+  {                                \
+    const auto a = set1(ap[i]);    \
+    c##i##0 = fma(a, b0, c##i##0); \
+    c##i##1 = fma(a, b1, c##i##1); \
+    c##i##2 = fma(a, b2, c##i##2); \
+  }
+#define PARARUN_ROW2(i, set1, fma) \
+  {                                \
+    const auto a = set1(ap[i]);    \
+    c##i##0 = fma(a, b0, c##i##0); \
+    c##i##1 = fma(a, b1, c##i##1); \
+  }
+// Row i of C: store the accumulators (after adding C's old values when accumulating).
+#define PARARUN_STORE(i, v, W, loadu, add, storeu)              \
+  {                                                             \
+    double* ci = c + (i)*ldc + (v) * (W);                       \
+    storeu(ci, accumulate ? add(c##i##v, loadu(ci)) : c##i##v); \
+  }
 
 __attribute__((target("avx512f,fma"))) void ukernel_avx512(std::size_t kc, const double* ap,
                                                            const double* bp, double* c,
                                                            std::size_t ldc, bool accumulate) {
-  constexpr int MR = 8, NR = 24;
-  __m512d acc[MR][3];
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = acc[i][2] = _mm512_setzero_pd();
+  // 8 x 24: 24 accumulators + 3 B vectors + 1 broadcast of the 32 zmm registers.
+  for (int i = 0; i < 8; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 23), _MM_HINT_T0);
+  }
+  __m512d c00 = _mm512_setzero_pd(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+          c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
+          c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
+          c71 = c00, c72 = c00;
+#pragma GCC unroll 4
   for (std::size_t p = 0; p < kc; ++p) {
     const __m512d b0 = _mm512_load_pd(bp), b1 = _mm512_load_pd(bp + 8),
                   b2 = _mm512_load_pd(bp + 16);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const __m512d a = _mm512_set1_pd(ap[i]);
-      acc[i][0] = _mm512_fmadd_pd(a, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_pd(a, b1, acc[i][1]);
-      acc[i][2] = _mm512_fmadd_pd(a, b2, acc[i][2]);
-    }
-    ap += MR;
-    bp += NR;
+    PARARUN_ROW3(0, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(1, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(2, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(3, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(4, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(5, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(6, _mm512_set1_pd, _mm512_fmadd_pd)
+    PARARUN_ROW3(7, _mm512_set1_pd, _mm512_fmadd_pd)
+    ap += 8;
+    bp += 24;
   }
-  for (int i = 0; i < MR; ++i) {
-    double* ci = c + i * ldc;
-    for (int v = 0; v < 3; ++v) {
-      __m512d r = acc[i][v];
-      if (accumulate) r = _mm512_add_pd(r, _mm512_loadu_pd(ci + 8 * v));
-      _mm512_storeu_pd(ci + 8 * v, r);
-    }
-  }
+#define PARARUN_STORE512(i)                                                \
+  PARARUN_STORE(i, 0, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd) \
+  PARARUN_STORE(i, 1, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd) \
+  PARARUN_STORE(i, 2, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd)
+  PARARUN_STORE512(0)
+  PARARUN_STORE512(1) PARARUN_STORE512(2) PARARUN_STORE512(3) PARARUN_STORE512(4)
+      PARARUN_STORE512(5) PARARUN_STORE512(6) PARARUN_STORE512(7)
+#undef PARARUN_STORE512
 }
 
 __attribute__((target("avx2,fma"))) void ukernel_avx2(std::size_t kc, const double* ap,
                                                       const double* bp, double* c, std::size_t ldc,
                                                       bool accumulate) {
-  constexpr int MR = 6, NR = 8;
-  __m256d acc[MR][2];
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
+  // 6 x 8: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm registers.
+  for (int i = 0; i < 6; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 7), _MM_HINT_T0);
+  }
+  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
   for (std::size_t p = 0; p < kc; ++p) {
     const __m256d b0 = _mm256_load_pd(bp), b1 = _mm256_load_pd(bp + 4);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      const __m256d a = _mm256_broadcast_sd(ap + i);
-      acc[i][0] = _mm256_fmadd_pd(a, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_pd(a, b1, acc[i][1]);
-    }
-    ap += MR;
-    bp += NR;
+    PARARUN_ROW2(0, _mm256_set1_pd, _mm256_fmadd_pd)
+    PARARUN_ROW2(1, _mm256_set1_pd, _mm256_fmadd_pd)
+    PARARUN_ROW2(2, _mm256_set1_pd, _mm256_fmadd_pd)
+    PARARUN_ROW2(3, _mm256_set1_pd, _mm256_fmadd_pd)
+    PARARUN_ROW2(4, _mm256_set1_pd, _mm256_fmadd_pd)
+    PARARUN_ROW2(5, _mm256_set1_pd, _mm256_fmadd_pd)
+    ap += 6;
+    bp += 8;
   }
-  for (int i = 0; i < MR; ++i) {
-    double* ci = c + i * ldc;
-    for (int v = 0; v < 2; ++v) {
-      __m256d r = acc[i][v];
-      if (accumulate) r = _mm256_add_pd(r, _mm256_loadu_pd(ci + 4 * v));
-      _mm256_storeu_pd(ci + 4 * v, r);
-    }
-  }
+#define PARARUN_STORE256(i)                                                \
+  PARARUN_STORE(i, 0, 4, _mm256_loadu_pd, _mm256_add_pd, _mm256_storeu_pd) \
+  PARARUN_STORE(i, 1, 4, _mm256_loadu_pd, _mm256_add_pd, _mm256_storeu_pd)
+  PARARUN_STORE256(0)
+  PARARUN_STORE256(1) PARARUN_STORE256(2) PARARUN_STORE256(3) PARARUN_STORE256(4)
+      PARARUN_STORE256(5)
+#undef PARARUN_STORE256
+}
+
+// Portable: GCC/Clang vector extensions, 4 doubles wide (two SSE2 registers without AVX).
+typedef double v4d __attribute__((vector_size(32), aligned(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8)));
+
+inline v4d set1_v4d(double x) {
+  return v4d{x, x, x, x};
+}
+inline v4d fma_v4d(v4d a, v4d b, v4d c) {
+  return a * b + c;
+}
+inline v4d loadu_v4d(const double* p) {
+  return *reinterpret_cast<const v4d_u*>(p);
+}
+inline v4d add_v4d(v4d a, v4d b) {
+  return a + b;
+}
+inline void storeu_v4d(double* p, v4d v) {
+  *reinterpret_cast<v4d_u*>(p) = v;
 }
 
 void ukernel_portable(std::size_t kc, const double* ap, const double* bp, double* c,
                       std::size_t ldc, bool accumulate) {
-  constexpr int MR = 4, NR = 8;
-  double acc[MR][NR] = {};
+  // 4 x 8: 8 accumulators of 4 doubles.
+  v4d c00 = set1_v4d(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+      c31 = c00;
   for (std::size_t p = 0; p < kc; ++p) {
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
-    ap += MR;
-    bp += NR;
+    const v4d b0 = *reinterpret_cast<const v4d*>(bp), b1 = *reinterpret_cast<const v4d*>(bp + 4);
+    PARARUN_ROW2(0, set1_v4d, fma_v4d)
+    PARARUN_ROW2(1, set1_v4d, fma_v4d)
+    PARARUN_ROW2(2, set1_v4d, fma_v4d)
+    PARARUN_ROW2(3, set1_v4d, fma_v4d)
+    ap += 4;
+    bp += 8;
   }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
-      c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+#define PARARUN_STOREV(i)                                \
+  PARARUN_STORE(i, 0, 4, loadu_v4d, add_v4d, storeu_v4d) \
+  PARARUN_STORE(i, 1, 4, loadu_v4d, add_v4d, storeu_v4d)
+  PARARUN_STOREV(0) PARARUN_STOREV(1) PARARUN_STOREV(2) PARARUN_STOREV(3)
+#undef PARARUN_STOREV
 }
+
+#undef PARARUN_ROW3
+#undef PARARUN_ROW2
+#undef PARARUN_STORE
 
 using UKernel = void (*)(std::size_t, const double*, const double*, double*, std::size_t, bool);
 
@@ -232,6 +303,11 @@ Blocking blocking_for(MicroKernel mk) {
   override_with("PARARUN_GEMM_MC", b.mc, b.mr);
   override_with("PARARUN_GEMM_NC", b.nc, b.nr);
   return b;
+}
+
+std::string to_string(const Blocking& b) {
+  return std::to_string(b.mr) + "x" + std::to_string(b.nr) + ", KC " + std::to_string(b.kc) +
+         ", MC " + std::to_string(b.mc) + ", NC " + std::to_string(b.nc);
 }
 
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,

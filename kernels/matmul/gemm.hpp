@@ -22,6 +22,8 @@ struct Blocking {
 };
 /// Block sizes derived from this machine's L1/L2/L3 sizes for `mk`.
 Blocking blocking_for(MicroKernel mk);
+/// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
+std::string to_string(const Blocking& b);
 
 /// C (m x n) = A (m x k) * B (k x n), or C += A * B when `accumulate`. Row-major with leading
 /// dimensions lda, ldb, ldc. One OpenMP parallel region with `threads` threads.

@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -115,16 +116,42 @@ void multiply_blas(std::size_t m, std::size_t n, std::size_t k, const double* a,
 
 namespace {
 
+template <MicroKernel mk>
 void multiply_blocked(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                       const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
                       bool accumulate) {
-  gemm(m, n, k, a, lda, b, ldb, c, ldc, threads, accumulate);
+  gemm(m, n, k, a, lda, b, ldb, c, ldc, threads, accumulate, mk);
+}
+
+void multiply_blocked_best(std::size_t m, std::size_t n, std::size_t k, const double* a,
+                           std::size_t lda, const double* b, std::size_t ldb, double* c,
+                           std::size_t ldc, int threads, bool accumulate) {
+  gemm(m, n, k, a, lda, b, ldb, c, ldc, threads, accumulate, best_micro_kernel());
+}
+
+constexpr MicroKernel kMicroKernels[] = {MicroKernel::avx512, MicroKernel::avx2,
+                                         MicroKernel::portable};
+
+/// The micro-kernel a variant runs: "blocked" the best this CPU has, "blocked-avx2" that one.
+std::optional<MicroKernel> micro_kernel_of(const std::string& variant) {
+  if (variant == "blocked") return best_micro_kernel();
+  for (MicroKernel mk : kMicroKernels)
+    if (variant == "blocked-" + to_string(mk)) return mk;
+  return std::nullopt;
 }
 
 }  // namespace
 
 LocalMultiply local_multiply(const std::string& variant) {
-  if (variant == "blocked") return multiply_blocked;
+  if (variant == "blocked") return multiply_blocked_best;
+  if (const auto mk = micro_kernel_of(variant); mk && cpu_supports(*mk)) switch (*mk) {
+      case MicroKernel::avx512:
+        return multiply_blocked<MicroKernel::avx512>;
+      case MicroKernel::avx2:
+        return multiply_blocked<MicroKernel::avx2>;
+      case MicroKernel::portable:
+        return multiply_blocked<MicroKernel::portable>;
+    }
   if (variant == "naive") return multiply_naive;
   if (variant == "eigen") return multiply_eigen;
 #ifdef PARARUN_HAVE_BLAS
@@ -134,6 +161,13 @@ LocalMultiply local_multiply(const std::string& variant) {
 }
 
 namespace {
+
+/// A blocked variant's micro-kernel and blocking, for the record; nothing for the others.
+std::vector<std::pair<std::string, std::string>> configuration_of(const std::string& variant) {
+  const auto mk = micro_kernel_of(variant);
+  if (!mk) return {};
+  return {{"micro_kernel", to_string(*mk)}, {"blocking", to_string(blocking_for(*mk))}};
+}
 
 /// The reference: Eigen's product of freshly made rows of A and columns of B.
 Verification verify_block(const double* c, Range rows, Range cols, std::uint64_t n,
@@ -153,6 +187,7 @@ class SharedMatmul : public Instance {
  public:
   SharedMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
       : multiply_(local_multiply(v.name)),
+        config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
         seed_(p.seed),
@@ -173,9 +208,13 @@ class SharedMatmul : public Instance {
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
   }
+  std::vector<std::pair<std::string, std::string>> configuration() const override {
+    return config_;
+  }
 
  private:
   LocalMultiply multiply_;
+  std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
   std::uint64_t n_, seed_;
   Buffer a_, b_, c_;
@@ -188,6 +227,7 @@ class SummaMatmul : public Instance {
 
   SummaMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
       : multiply_(local_multiply(v.name)),
+        config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
         seed_(p.seed),
@@ -250,12 +290,16 @@ class SummaMatmul : public Instance {
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
   }
+  std::vector<std::pair<std::string, std::string>> configuration() const override {
+    return config_;
+  }
 
  private:
   int rows_index() const { return ctx_.rank / grid_.cols; }
   int cols_index() const { return ctx_.rank % grid_.cols; }
 
   LocalMultiply multiply_;
+  std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
   std::uint64_t n_, seed_;
   Grid grid_;
@@ -275,23 +319,28 @@ class Matmul : public Kernel {
 
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;
-    const std::string own =
-        "ParaRun's BLIS-style GEMM (" + to_string(best_micro_kernel()) + " micro-kernel)";
-    const char* local[][2] = {
-        {"blocked", own.c_str()},
+    const std::string own = "ParaRun's BLIS-style GEMM";
+    std::vector<std::pair<std::string, std::string>> local = {
+        {"blocked",
+         own + " (the best micro-kernel of this CPU: " + to_string(best_micro_kernel()) + ")"},
         {"eigen", "Eigen 3 product"},
         {"naive", "i-k-j loops, inner loop vectorised"},
 #ifdef PARARUN_HAVE_BLAS
         {"blas", "OpenBLAS dgemm"},
 #endif
     };
+    // Every micro-kernel this CPU runs, forced: the AVX2 path measured on an AVX-512 machine.
+    for (MicroKernel mk : kMicroKernels)
+      if (cpu_supports(mk))
+        local.emplace_back("blocked-" + to_string(mk),
+                           own + " with the " + to_string(mk) + " micro-kernel, forced");
     const std::pair<Backend, const char*> backends[] = {
         {Backend::seq, "1 thread"},
         {Backend::omp, "OpenMP threads"},
         {Backend::mpi, "SUMMA on a 2-D process grid, 1 thread/rank"},
         {Backend::hybrid, "SUMMA on a 2-D process grid, OpenMP threads in each rank"}};
     for (auto& [backend, how] : backends)
-      for (auto& [name, what] : local) v.push_back({backend, name, std::string(what) + "; " + how});
+      for (auto& [name, what] : local) v.push_back({backend, name, what + "; " + how});
     return v;
   }
 

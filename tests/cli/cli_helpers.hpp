@@ -72,7 +72,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-bool exists(const std::string& path) {
+[[maybe_unused]] bool exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
 }

@@ -30,6 +30,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   out.timings = measure(*instance, ctx, spec.timing);
   if (spec.inject_fault) instance->inject_fault();
   out.verification = instance->verify();
+  out.configuration = instance->configuration();
   std::uint64_t local = instance->local_size();
   out.local_min = out.local_max = local;
   if (ctx.comm != MPI_COMM_NULL) {

@@ -85,6 +85,9 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   Json results = Json::object();
   for (const auto& [key, value] : v.results) results[key] = value;
   r["results"] = results;
+  Json config = Json::object();
+  for (const auto& [key, value] : outcome.configuration) config[key] = value;
+  r["config"] = config;
   r["baseline"] = nullptr;
   r["meta"] = std::move(meta);
   return to_json(rec);

@@ -77,6 +77,9 @@ class Instance {
   virtual std::uint64_t local_size() const = 0;
   /// Perturb the result so that verification must fail (tests the failure path).
   virtual void inject_fault() = 0;
+  /// How this run is configured beyond kernel, backend and variant, as (key, value): e.g. the
+  /// GEMM's micro-kernel and block sizes. Records carry it under "config".
+  virtual std::vector<std::pair<std::string, std::string>> configuration() const { return {}; }
 };
 
 class Kernel {

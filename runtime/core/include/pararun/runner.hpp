@@ -23,6 +23,7 @@ struct RunOutcome {
   Timings timings;
   Verification verification;
   std::uint64_t local_min = 0, local_max = 0;  ///< the smallest and largest rank's share
+  std::vector<std::pair<std::string, std::string>> configuration;  ///< Instance::configuration
   bool verified() const { return verification.passed; }
 };
 
