@@ -92,8 +92,9 @@ __attribute__((target("avx512f,fma"))) void ukernel_avx512(std::size_t kc, const
   PARARUN_STORE(i, 1, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd) \
   PARARUN_STORE(i, 2, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd)
   PARARUN_STORE512(0)
-  PARARUN_STORE512(1) PARARUN_STORE512(2) PARARUN_STORE512(3) PARARUN_STORE512(4)
-      PARARUN_STORE512(5) PARARUN_STORE512(6) PARARUN_STORE512(7)
+  PARARUN_STORE512(1)
+  PARARUN_STORE512(2) PARARUN_STORE512(3) PARARUN_STORE512(4) PARARUN_STORE512(5)
+      PARARUN_STORE512(6) PARARUN_STORE512(7)
 #undef PARARUN_STORE512
 }
 
@@ -123,8 +124,8 @@ __attribute__((target("avx2,fma"))) void ukernel_avx2(std::size_t kc, const doub
   PARARUN_STORE(i, 0, 4, _mm256_loadu_pd, _mm256_add_pd, _mm256_storeu_pd) \
   PARARUN_STORE(i, 1, 4, _mm256_loadu_pd, _mm256_add_pd, _mm256_storeu_pd)
   PARARUN_STORE256(0)
-  PARARUN_STORE256(1) PARARUN_STORE256(2) PARARUN_STORE256(3) PARARUN_STORE256(4)
-      PARARUN_STORE256(5)
+  PARARUN_STORE256(1)
+  PARARUN_STORE256(2) PARARUN_STORE256(3) PARARUN_STORE256(4) PARARUN_STORE256(5)
 #undef PARARUN_STORE256
 }
 
@@ -208,19 +209,37 @@ Buffer aligned_buffer(std::size_t count) {
   return Buffer(p);
 }
 
+/// A packing buffer kept from call to call by its thread (OpenMP's threads persist), so that
+/// a small multiply or SUMMA's many panel multiplies do not pay for fresh pages every call.
+double* scratch(std::size_t count, bool for_b) {
+  struct Scratch {
+    Buffer buf;
+    std::size_t capacity = 0;
+  };
+  static thread_local Scratch a_scratch, b_scratch;
+  Scratch& s = for_b ? b_scratch : a_scratch;
+  if (s.capacity < count) {
+    s.buf.reset();
+    s.buf = aligned_buffer(count);
+    s.capacity = count;
+  }
+  return s.buf.get();
+}
+
 /// Packs rows [0, mc) x cols [0, kc) of A (row-major, lda) into MR-row slivers:
 /// sliver s holds, for each p, the MR values A[s*MR + i][p] (zero past row mc).
 void pack_a(std::size_t mc, std::size_t kc, const double* a, std::size_t lda, std::size_t mr,
             double* ap) {
   for (std::size_t s = 0; s < mc; s += mr) {
     const std::size_t rows = std::min(mr, mc - s);
-    for (std::size_t i = 0; i < mr; ++i) {
-      if (i < rows) {
-        const double* src = a + (s + i) * lda;
-        for (std::size_t p = 0; p < kc; ++p) ap[p * mr + i] = src[p];
-      } else {
-        for (std::size_t p = 0; p < kc; ++p) ap[p * mr + i] = 0.0;
-      }
+    const double* src = a + s * lda;
+    if (rows == mr) {
+      // Whole sliver: the writes go in order (the reads are MR streams, one per row).
+      for (std::size_t p = 0; p < kc; ++p)
+        for (std::size_t i = 0; i < mr; ++i) ap[p * mr + i] = src[i * lda + p];
+    } else {
+      for (std::size_t p = 0; p < kc; ++p)
+        for (std::size_t i = 0; i < mr; ++i) ap[p * mr + i] = i < rows ? src[i * lda + p] : 0.0;
     }
     ap += mr * kc;
   }
@@ -335,8 +354,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const int team =
       static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, slivers_m)));
 
-  Buffer bp = aligned_buffer(kc_max * nc_max);
-  double* const bpp = bp.get();
+  double* const bpp = scratch(kc_max * nc_max, true);
 
 #pragma omp parallel num_threads(team) if (team > 1)
   {
@@ -345,8 +363,8 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
     // This thread's rows of C: an even share of the MR slivers.
     const std::size_t row_begin = std::min(m, (slivers_m * t / nt) * mr);
     const std::size_t row_end = std::min(m, (slivers_m * (t + 1) / nt) * mr);
-    Buffer ap =
-        aligned_buffer(std::min(bl.mc, (row_end - row_begin + mr - 1) / mr * mr + mr) * kc_max);
+    double* const ap =
+        scratch(std::min(bl.mc, (row_end - row_begin + mr - 1) / mr * mr + mr) * kc_max, false);
     alignas(64) double tile[kMaxMr * kMaxNr];
 
     for (std::size_t jc = 0; jc < n; jc += bl.nc) {
@@ -361,13 +379,13 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
         // (implicit barrier: the B panel is complete)
         for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc) {
           const std::size_t mc = std::min(bl.mc, row_end - ic);
-          pack_a(mc, kc, a + ic * lda + pc, lda, mr, ap.get());
+          pack_a(mc, kc, a + ic * lda + pc, lda, mr, ap);
           for (std::size_t jr = 0; jr < nc; jr += nr) {
             const std::size_t cols = std::min(nr, nc - jr);
             const double* bs = bpp + (jr / nr) * nr * kc;
             for (std::size_t ir = 0; ir < mc; ir += mr) {
               const std::size_t rows = std::min(mr, mc - ir);
-              const double* as = ap.get() + (ir / mr) * mr * kc;
+              const double* as = ap + (ir / mr) * mr * kc;
               double* cij = c + (ic + ir) * ldc + jc + jr;
               if (rows == mr && cols == nr) {
                 ukernel(kc, as, bs, cij, ldc, acc);
