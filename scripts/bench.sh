@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark, not a test: ParaRun's GEMM and reduction side by side with OpenBLAS (as shipped
-# and with its AVX-512 kernel), Eigen, naive loops and this machine's measured ceilings, in one
-# invocation. Prints GFLOP/s or GB/s and the ratios; keeps every record.
+# and with its best kernel for this CPU), Eigen, naive loops, this machine's measured ceilings
+# and, when installed, likwid-bench's independent ceilings, in one invocation. Prints GFLOP/s or
+# GB/s and the ratios, headed by the CPU model; keeps every record.
 #
 #   scripts/bench.sh [OUTPUT_DIR]      (default: results/bench-<UTC time>)
 # Environment: SIZES ("512 1024 2048 4096"), THREADS ("1 2"), MPI_N (4096), REPS (5),
 # PARTS ("gemm mpi reduction kernels npb": which sections run; kernels = stream, stencil with
 # blocking vs overlapped halos, mandelbrot schedules and distributions; npb = NPB CG and EP,
 # class NPB_CLASS (A), every backend).
+# GEMM: `blocked` is ParaRun's best micro-kernel; on an AVX-512 CPU `blocked-avx2` runs too,
+# so both paths are measured on whichever machine runs this. OpenBLAS's AVX-512 kernel
+# (OPENBLAS_CORETYPE=SkylakeX) runs only where the CPU has AVX-512 (it dies with SIGILL on a
+# Zen 3); elsewhere its own choice is its best.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -17,6 +22,23 @@ MPI_N=${MPI_N:-4096}
 REPS=${REPS:-5}
 prepare_run bench bench.jsonl "${1:-}"
 records="$out_dir/bench.jsonl"
+
+has_avx512=0
+unbound=(-u OMP_PLACES OMP_PROC_BIND=false)
+grep -qw avx512f /proc/cpuinfo && has_avx512=1
+lscpu > "$out_dir/lscpu.txt"
+
+# likwid-bench (Debian likwid), when installed: ceilings from code that is not ParaRun's.
+# AVX2 FMA and 256-bit loads only, which every CPU of this kind runs.
+if command -v likwid-bench >/dev/null; then
+  log "likwid-bench ceilings"
+  {
+    for t in $THREADS; do
+      likwid-bench -t peakflops_avx_fma -w "S0:32kB:$t" 2>/dev/null | sed "s/^/fma $t /"
+      likwid-bench -t load_avx -w "S0:1GB:$t" 2>/dev/null | sed "s/^/load $t /"
+    done
+  } > "$out_dir/likwid.txt" || log "likwid-bench failed; its ceilings are left out"
+fi
 
 # Ceilings are measured before and after the runs; the table takes the higher of the two
 # (a dip from the shared host lowers one sample, never raises it).
@@ -44,8 +66,17 @@ part gemm && for n in $SIZES; do
     b=seq; [ "$t" -gt 1 ] && b=omp
     th=(); [ "$b" = omp ] && th=(-t "$t")
     run pararun -- matmul -b $b -v blocked -n "$n" "${th[@]}"
-    run openblas-shipped -- matmul -b $b -v blas -n "$n" "${th[@]}"
-    run openblas-skylakex OPENBLAS_CORETYPE=SkylakeX -- matmul -b $b -v blas -n "$n" "${th[@]}"
+    if [ $has_avx512 = 1 ]; then
+      run pararun-avx2 -- matmul -b $b -v blocked-avx2 -n "$n" "${th[@]}"
+    fi
+    # OpenBLAS's own threads (Debian's pthread build) inherit the main thread's binding: with
+    # OMP_PROC_BIND set, both would share core 0 (49.6 instead of 105 GFLOP/s at n=1024 on
+    # 2 threads, Zen 4). Its runs leave the binding to the OS.
+    run openblas-shipped "${unbound[@]}" OPENBLAS_NUM_THREADS="$t" -- matmul -b $b -v blas -n "$n" "${th[@]}"
+    if [ $has_avx512 = 1 ]; then
+      run openblas-skylakex "${unbound[@]}" OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS="$t" -- \
+        matmul -b $b -v blas -n "$n" "${th[@]}"
+    fi
     run eigen -- matmul -b $b -v eigen -n "$n" "${th[@]}"
     [ "$n" -le 2048 ] && run naive -- matmul -b $b -v naive -n "$n" "${th[@]}"
   done
@@ -99,5 +130,6 @@ fi
 
 log "measuring ceilings again"
 "$exe" ceilings --json > "$out_dir/ceilings-after.json"
-python3 "$PARARUN_ROOT/scripts/bench_table.py" "$records" "$out_dir/ceilings-before.json" \
-  "$out_dir/ceilings-after.json" | tee "$out_dir/bench.txt"
+likwid=(); [ -s "$out_dir/likwid.txt" ] && likwid=(--likwid "$out_dir/likwid.txt")
+python3 "$PARARUN_ROOT/scripts/bench_table.py" "${likwid[@]}" "$records" \
+  "$out_dir/ceilings-before.json" "$out_dir/ceilings-after.json" | tee "$out_dir/bench.txt"

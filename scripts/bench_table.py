@@ -1,15 +1,31 @@
 #!/usr/bin/env python3
 """Prints the benchmark tables of scripts/bench.sh: rates and ratios from one invocation.
 
-usage: bench_table.py BENCH.jsonl CEILINGS.json [CEILINGS.json ...]
+usage: bench_table.py [--likwid LIKWID.txt] BENCH.jsonl CEILINGS.json [CEILINGS.json ...]
 Several ceilings files (measured before and after) are combined by taking the best of each.
+LIKWID.txt: likwid-bench output, each line prefixed "fma THREADS " or "load THREADS ".
 """
 import json
 import sys
 from collections import defaultdict
 
 
-def main(records_path, *ceilings_paths):
+def read_likwid(path):
+    """{threads: {"fma": GFLOP/s, "load": GB/s}} from likwid-bench's MFlops/s and MByte/s lines."""
+    out = defaultdict(dict)
+    for line in open(path):
+        words = line.split()
+        if len(words) < 4:
+            continue
+        what, threads = words[0], words[1]
+        if what == "fma" and words[2] == "MFlops/s:":
+            out[int(threads)]["fma"] = float(words[3]) / 1e3
+        elif what == "load" and words[2] == "MByte/s:":
+            out[int(threads)]["load"] = float(words[3]) / 1e3
+    return out
+
+
+def main(records_path, *ceilings_paths, likwid=None):
     ceilings = {}
     for path in ceilings_paths:
         for c in json.load(open(path)):
@@ -20,17 +36,31 @@ def main(records_path, *ceilings_paths):
     bad = [r for r in recs if r.get("status") != "ok"]
     recs = [r for r in recs if r.get("status") == "ok"]
 
+    cpus = sorted({r.get("meta", {}).get("cpu_model", "?") for r in recs})
+    print("CPU: " + ", ".join(cpus))
     print("Ceilings (measured now): " + ", ".join(
         f"{t} thread(s): FMA {c['fma_gflops']:.1f} GFLOP/s, read {c['read_gbytes_per_s']:.1f} GB/s"
         f" (median {c.get('read_gbytes_per_s_median', 0):.1f})"
         for t, c in sorted(ceilings.items())))
+    if likwid:
+        for t, l in sorted(likwid.items()):
+            c = ceilings.get(t, {})
+            parts = []
+            if "fma" in l:
+                parts.append(f"peakflops_avx_fma {l['fma']:.1f} GFLOP/s"
+                             + (f" (ParaRun {c['fma_gflops'] / l['fma']:.2f}x)" if c else ""))
+            if "load" in l:
+                parts.append(f"load_avx {l['load']:.1f} GB/s"
+                             + (f" (ParaRun {c['read_gbytes_per_s'] / l['load']:.2f}x)" if c else ""))
+            print(f"likwid-bench, {t} thread(s): " + ", ".join(parts))
     print()
 
     gemm = defaultdict(dict)  # (n, threads) -> label -> gflops
     for r in recs:
         if r["kernel"] == "matmul" and r["backend"] in ("seq", "omp"):
             gemm[(r["size"], r["threads"])][r["meta"]["env"].get("PARARUN_LABEL", r["variant"])] = r["gflops"]
-    labels = ["pararun", "openblas-shipped", "openblas-skylakex", "eigen", "naive"]
+    labels = ["pararun", "pararun-avx2", "openblas-shipped", "openblas-skylakex", "eigen", "naive"]
+    labels = [l for l in labels if any(l in row for row in gemm.values())]
     if gemm:
         gemm_table(gemm, labels, ceilings)
 
@@ -68,7 +98,8 @@ def main(records_path, *ceilings_paths):
 def gemm_table(gemm, labels, ceilings):
     print("GEMM GFLOP/s (median of reps)")
     print(f"{'n':>5} {'thr':>3} " + " ".join(f"{l:>17}" for l in labels)
-          + f" {'/best OpenBLAS':>14} {'/FMA peak':>9} {'/Eigen':>7} {'par.eff':>7}")
+          + f" {'/best OpenBLAS':>14} {'/FMA peak':>9} {'/Eigen':>7} {'par.eff':>7}"
+          + (f" {'avx2/OB-shipped':>15}" if "pararun-avx2" in labels else ""))
     for (n, t), row in sorted(gemm.items()):
         own = row.get("pararun")
         blas = max([row[l] for l in ("openblas-shipped", "openblas-skylakex") if l in row] or [0])
@@ -77,8 +108,10 @@ def gemm_table(gemm, labels, ceilings):
         cells = " ".join(f"{row[l]:>17.1f}" if l in row else f"{'-':>17}" for l in labels)
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
         eff = ratio(own, one * t) if (t > 1 and one) else "-"
+        avx2 = (f" {ratio(row.get('pararun-avx2'), row.get('openblas-shipped')):>15}"
+                if "pararun-avx2" in labels else "")
         print(f"{n:>5} {t:>3} {cells} {ratio(own, blas):>14} {ratio(own, peak):>9} "
-              f"{ratio(own, row.get('eigen')):>7} {eff:>7}")
+              f"{ratio(own, row.get('eigen')):>7} {eff:>7}{avx2}")
     print()
 
 
@@ -163,6 +196,11 @@ def npb_tables(recs, ceilings):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    likwid = None
+    if args[:1] == ["--likwid"] and len(args) >= 2:
+        likwid = read_likwid(args[1])
+        args = args[2:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    main(*sys.argv[1:])
+    main(*args, likwid=likwid)
