@@ -4,11 +4,24 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <tuple>
+#include <vector>
 
+#include "common/random.hpp"
 #include "pararun/registry.hpp"
 
 namespace pararun::test {
+
+/// n doubles whose sum rounds in almost every order: uniform in [-1, 1) times 2^e, e in
+/// [-40, 40] (the reduction kernel's own inputs sum exactly in any order, so they could not
+/// show an order dependence).
+inline std::vector<double> rounding_inputs(std::uint64_t n, std::uint64_t seed) {
+  std::vector<double> x(n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    x[i] = std::ldexp(random_unit(seed, 7, i), static_cast<int>(random_bits(seed, 8, i) % 81) - 40);
+  return x;
+}
 
 inline constexpr std::uint64_t kSizes[] = {1, 2, 7, 64, 1000};
 

@@ -2,10 +2,14 @@
 //   seq/omp:    the whole array on one process, 1 or T threads.
 //   mpi/hybrid: block distribution; each rank sums its block (T threads in hybrid), then
 //               one MPI_Allreduce combines the partial sums.
+//   reproducible: the same result to the last bit for any thread and rank count
+//               (reproducible.hpp): ranks own whole chunks, a fixed tree combines them.
 // The inputs are multiples of 2^-20 in [-1, 1), so the exact sum is an integer multiple of
 // 2^-20 that integer arithmetic gives exactly; while n * 2^20 <= 2^53 every partial sum in
 // any order is exact too, and the result must equal the exact sum to the last bit.
 #include "reduction/reduction.hpp"
+
+#include "reduction/reproducible.hpp"
 
 #include <omp.h>
 #include <algorithm>
@@ -95,8 +99,9 @@ class ReductionInstance : public Instance {
         ctx_(ctx),
         n_(p.size),
         seed_(p.seed),
-        range_(block_range(n_, static_cast<std::uint64_t>(ctx.ranks),
-                           static_cast<std::uint64_t>(ctx.rank))),
+        range_(variant_ == "reproducible" ? reproducible_range(n_, ctx.ranks, ctx.rank)
+                                          : block_range(n_, static_cast<std::uint64_t>(ctx.ranks),
+                                                        static_cast<std::uint64_t>(ctx.rank))),
         x_(range_.count) {
     const std::uint64_t count = range_.count, begin = range_.begin;
     double* x = x_.data();
@@ -106,6 +111,10 @@ class ReductionInstance : public Instance {
   }
 
   void run() override {
+    if (variant_ == "reproducible") {  // collective itself: every rank gets the same sum
+      result_ = reproducible_sum(x_.data(), n_, range_, ctx_.threads, ctx_.comm);
+      return;
+    }
     const double local = sum(variant_, x_.data(), x_.size(), ctx_.threads);
     result_ = local;
     if (ctx_.comm != MPI_COMM_NULL)
@@ -153,7 +162,10 @@ class Reduction : public Kernel {
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;
     const char* local[][2] = {{"simd", "SIMD sum, 8 AVX-512 (or 32 scalar) accumulators"},
-                              {"plain", "scalar loop in order, no SIMD"}};
+                              {"plain", "scalar loop in order, no SIMD"},
+                              {"reproducible",
+                               "bitwise the same for any threads and ranks: fixed chunks, "
+                               "32 fixed SIMD lanes, a fixed tree over the chunks"}};
     const std::pair<Backend, const char*> backends[] = {
         {Backend::seq, "1 thread"},
         {Backend::omp, "OpenMP threads, reduction clause"},

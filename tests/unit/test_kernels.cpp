@@ -8,6 +8,7 @@
 #include "matmul/gemm.hpp"
 #include "matmul/matmul.hpp"
 #include "reduction/reduction.hpp"
+#include "reduction/reproducible.hpp"
 
 using namespace pararun;
 
@@ -117,6 +118,56 @@ TEST(Reduction, SumsMatchTheExactIntegerSum) {
         EXPECT_EQ(reduction::sum(variant, x.data(), n, threads), expected)
             << variant << " n=" << n << " threads=" << threads;
   }
+}
+
+TEST(Reduction, ReproducibleSumIsBitwiseTheSameForAnyThreadCount) {
+  using reduction::kChunk;
+  for (std::uint64_t n : {std::uint64_t{1}, std::uint64_t{31}, std::uint64_t{33}, kChunk - 1,
+                          kChunk, kChunk + 1, 5 * kChunk + 17, 37 * kChunk + 5}) {
+    const std::vector<double> x = test::rounding_inputs(n, 5);
+    const Range all{0, n};
+    const double one = reduction::reproducible_sum(x.data(), n, all, 1, MPI_COMM_NULL);
+    for (int threads : {2, 3, 4})
+      EXPECT_EQ(reduction::reproducible_sum(x.data(), n, all, threads, MPI_COMM_NULL), one)
+          << "n=" << n << " threads=" << threads;
+    // Close to the exact sum (long double accumulation is far more accurate here).
+    long double ref = 0;
+    for (double v : x) ref += v;
+    double magnitude = 0;
+    for (double v : x) magnitude += std::fabs(v);
+    EXPECT_LE(std::fabs(one - static_cast<double>(ref)), 1e-14 * magnitude) << "n=" << n;
+  }
+}
+
+TEST(Reduction, RoundingInputsDependOnTheOrderOfTheSum) {
+  // Without this the test above would prove nothing: these inputs give another sum when the
+  // simd variant splits them over 3 threads.
+  const std::uint64_t n = 5 * reduction::kChunk + 17;
+  const std::vector<double> x = test::rounding_inputs(n, 5);
+  EXPECT_NE(reduction::sum("simd", x.data(), n, 1), reduction::sum("simd", x.data(), n, 3));
+}
+
+TEST(Reduction, ReproducibleRangesAreWholeChunksCoveringTheArray) {
+  using reduction::kChunk;
+  for (std::uint64_t n : {std::uint64_t{0}, std::uint64_t{5}, kChunk, 3 * kChunk + 1, 10 * kChunk})
+    for (int ranks : {1, 2, 3, 4, 7}) {
+      std::uint64_t next = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const Range range = reduction::reproducible_range(n, ranks, r);
+        EXPECT_EQ(range.begin, next) << "n=" << n << " ranks=" << ranks << " rank " << r;
+        if (range.count > 0) {
+          EXPECT_EQ(range.begin % kChunk, 0u);
+        }
+        if (range.begin + range.count < n) {
+          EXPECT_EQ(range.count % kChunk, 0u);
+        }
+        next = range.begin + range.count;
+      }
+      EXPECT_EQ(next, n);
+    }
+  const std::vector<double> x(10);
+  EXPECT_THROW(reduction::reproducible_sum(x.data(), 3 * kChunk, Range{1, 5}, 1, MPI_COMM_NULL),
+               std::invalid_argument);
 }
 
 TEST(Reduction, ExactSumIsAdditiveOverBlocks) {
