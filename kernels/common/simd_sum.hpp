@@ -25,16 +25,23 @@ __attribute__((target("avx512f"))) inline double simd_sum_avx512(const double* x
   return s;
 }
 
-inline double simd_sum_portable(const double* x, std::size_t n) {
-  constexpr std::size_t W = 32;
-  double acc[W] = {};
+constexpr std::size_t kLanes = 32;
+
+/// Adds x[0, n) into kLanes lanes: lane j gets x[j], x[j + 32], x[j + 64], ... in that order
+/// (the tail too). The compiler vectorises across lanes without reordering any lane's sum.
+inline void add_into_lanes(const double* x, std::size_t n, double (&lane)[kLanes]) {
   std::size_t i = 0;
-  for (; i + W <= n; i += W)
+  for (; i + kLanes <= n; i += kLanes)
 #pragma omp simd
-    for (std::size_t j = 0; j < W; ++j) acc[j] += x[i + j];
+    for (std::size_t j = 0; j < kLanes; ++j) lane[j] += x[i + j];
+  for (std::size_t j = 0; i < n; ++i, ++j) lane[j] += x[i];
+}
+
+inline double simd_sum_portable(const double* x, std::size_t n) {
+  double lane[kLanes] = {};
+  add_into_lanes(x, n, lane);
   double s = 0;
-  for (; i < n; ++i) s += x[i];
-  for (std::size_t j = 0; j < W; ++j) s += acc[j];
+  for (double v : lane) s += v;
   return s;
 }
 

@@ -6,20 +6,17 @@
 #include <utility>
 #include <vector>
 
+#include "common/simd_sum.hpp"
+
 namespace pararun::reduction {
 
 namespace {
 
 /// The fixed-order sum of one chunk (count <= kChunk elements).
 double chunk_sum(const double* x, std::size_t count) {
-  constexpr std::size_t W = 32;
-  double lane[W] = {};
-  std::size_t i = 0;
-  for (; i + W <= count; i += W)
-#pragma omp simd
-    for (std::size_t j = 0; j < W; ++j) lane[j] += x[i + j];
-  for (std::size_t j = 0; i < count; ++i, ++j) lane[j] += x[i];  // the tail, same lanes
-  for (std::size_t w = W / 2; w > 0; w /= 2)
+  double lane[common::kLanes] = {};
+  common::add_into_lanes(x, count, lane);
+  for (std::size_t w = common::kLanes / 2; w > 0; w /= 2)
     for (std::size_t j = 0; j < w; ++j) lane[j] += lane[j + w];
   return lane[0];
 }

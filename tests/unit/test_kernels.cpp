@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <set>
 #include <tuple>
 
 #include "../kernel_cases.hpp"
@@ -140,11 +141,17 @@ TEST(Reduction, ReproducibleSumIsBitwiseTheSameForAnyThreadCount) {
 }
 
 TEST(Reduction, RoundingInputsDependOnTheOrderOfTheSum) {
-  // Without this the test above would prove nothing: these inputs give another sum when the
-  // simd variant splits them over 3 threads.
+  // Without this the test above would prove nothing: on these inputs the simd variant's sum
+  // changes with the thread count (measured on Zen 4: ...2842.0059 on 1 and 2 threads,
+  // ...2842.0039 on 3, ...2842.002 on 4) and the plain one's too.
   const std::uint64_t n = 5 * reduction::kChunk + 17;
   const std::vector<double> x = test::rounding_inputs(n, 5);
-  EXPECT_NE(reduction::sum("simd", x.data(), n, 1), reduction::sum("simd", x.data(), n, 3));
+  for (const char* variant : {"simd", "plain"}) {
+    std::set<double> sums;
+    for (int threads = 1; threads <= 4; ++threads)
+      sums.insert(reduction::sum(variant, x.data(), n, threads));
+    EXPECT_GE(sums.size(), 2u) << variant;
+  }
 }
 
 TEST(Reduction, ReproducibleRangesAreWholeChunksCoveringTheArray) {
