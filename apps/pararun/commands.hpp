@@ -43,6 +43,12 @@ struct RunOptions {
   std::string base_size;
   int crash_rank = -1;   ///< fault injection: this rank raises SIGSEGV before the run
   std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling
+  std::string tuning;    ///< the tuning file (default: tuning_file_path)
+};
+
+struct TuneOptions {
+  std::string kernel, backend = "seq", variant, size = "1024", file;
+  int threads = 1, reps = 3;
 };
 
 struct ConcurrencyOptions {
@@ -53,6 +59,8 @@ struct ConcurrencyOptions {
 };
 
 int concurrency_command(const ConcurrencyOptions& opt);
+/// Times every tuning setting of a kernel and stores the fastest (see tuning.hpp).
+int tune_command(const TuneOptions& opt);
 /// `mpi`: the session main started under a launcher; run starts one itself for mpi/hybrid.
 int run_command(const RunOptions& opt, std::optional<MpiSession>& mpi, int* argc, char*** argv);
 int list_command();

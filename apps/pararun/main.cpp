@@ -136,6 +136,20 @@ int main(int argc, char** argv) {
                      "Array tasks running at once, the %N of --array (default 4)");
   submit->add_flag("--dry-run", so.dry_run, "Print the job scripts and sbatch commands only");
 
+  app::TuneOptions to;
+  auto* tune = cli.add_subcommand(
+      "tune",
+      "Time every tuning setting of a kernel (matmul: GEMM blocking) on this CPU and "
+      "store the fastest for later runs");
+  tune->add_option("kernel", to.kernel, "Kernel name (see 'pararun list')")->required();
+  tune->add_option("-b,--backend", to.backend, "seq (default) or omp");
+  tune->add_option("-v,--variant", to.variant,
+                   "Variant (default: every variant with settings, e.g. each micro-kernel)");
+  tune->add_option("-n,--size", to.size, "Problem size to tune at (default 1024)");
+  tune->add_option("-t,--threads", to.threads, "OpenMP threads with -b omp (default 1)");
+  tune->add_option("-r,--reps", to.reps, "Timed repetitions per setting (default 3)");
+  tune->add_option("--tuning", to.file,
+                   "Tuning file (default $PARARUN_TUNING, else ~/.config/pararun/tuning.json)");
   app::RunOptions o;
   auto* run = cli.add_subcommand("run", "Run one kernel, verify it, time it, print and record it");
   run->add_option("kernel", o.kernel, "Kernel name (see 'pararun list')")->required();
@@ -162,6 +176,9 @@ int main(int argc, char** argv) {
   run->add_option("--crash-rank", o.crash_rank,
                   "Fault injection: this rank crashes (SIGSEGV) before the run; tests launchers")
       ->group("");  // hidden: for tests of the failure path
+  run->add_option("--tuning", o.tuning,
+                  "Tuning file from 'pararun tune' (default $PARARUN_TUNING, else "
+                  "~/.config/pararun/tuning.json; a setting made on another CPU is not used)");
   run->add_option(
       "--ceilings", o.ceilings,
       "JSON from 'pararun ceilings --json': the record carries the share of the ceiling");
@@ -208,7 +225,8 @@ int main(int argc, char** argv) {
   for (auto [sub, flag, value] :
        {std::make_tuple(run, "--out", &o.out), std::make_tuple(conc, "--out", &co.out),
         std::make_tuple(report, "--csv", &csv), std::make_tuple(study, "--out", &so.out),
-        std::make_tuple(submit, "--out", &so.out)})
+        std::make_tuple(submit, "--out", &so.out), std::make_tuple(tune, "--tuning", &to.file),
+        std::make_tuple(run, "--tuning", &o.tuning)})
     if (sub->parsed() && sub->count(flag) > 0 && value->empty()) {
       if (prints_messages())
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
@@ -236,6 +254,7 @@ int main(int argc, char** argv) {
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
+    if (tune->parsed()) return app::tune_command(to);
     return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);

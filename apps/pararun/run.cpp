@@ -18,6 +18,7 @@
 #include "commands.hpp"
 
 #include "pararun/ceilings.hpp"
+#include "pararun/errors.hpp"
 #include "pararun/mpi_session.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/record.hpp"
@@ -27,6 +28,7 @@
 #include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
+#include "pararun/tuning.hpp"
 
 namespace pararun::app {
 
@@ -132,6 +134,44 @@ void print_table(const Json& r) {
         r["node_cpu_use"]["cpus_allowed"].get<int>());
 }
 
+/// Applies the tuning stored for this variant on this CPU, if the variant has settings and
+/// the file has one; rank 0 reads the file, every rank applies the same setting. Returns the
+/// file the setting came from ("" for none).
+std::string apply_stored_tuning(const Kernel& kernel, const VariantInfo& variant,
+                                const std::string& given, const ExecContext& ctx) {
+  bool tunable = false;
+  try {
+    tunable = !kernel.tuning_candidates(variant).empty();
+  } catch (const std::invalid_argument&) {  // the environment overrides every setting
+    return {};
+  }
+  if (!tunable) return {};
+  const std::string path = tuning_file_path(given);
+  std::string problem, setting = "null";
+  if (ctx.is_root()) try {
+      const auto t =
+          stored_tuning(read_tuning_file(path), kernel.tuning_key(variant), cpu_identity());
+      if (t) setting = Json(*t).dump();
+    } catch (const InputError& e) {
+      problem = e.what();
+    }
+  agree(problem, ctx);
+  if (ctx.comm != MPI_COMM_NULL) {
+    int length = static_cast<int>(setting.size());
+    MPI_Bcast(&length, 1, MPI_INT, 0, ctx.comm);
+    setting.resize(static_cast<std::size_t>(length));
+    MPI_Bcast(setting.data(), length, MPI_CHAR, 0, ctx.comm);
+  }
+  const Json j = Json::parse(setting);
+  if (j.is_null()) return {};
+  try {
+    kernel.apply_tuning(variant, j.get<Tuning>());
+  } catch (const std::invalid_argument& e) {
+    agree(ctx.is_root() ? "tuning file '" + path + "': " + e.what() : std::string(e.what()), ctx);
+  }
+  return path;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, char*** argv) {
@@ -224,6 +264,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
     }
   }
   agree(ceilings_problem, ctx);
+  const std::string tuning_file = apply_stored_tuning(*kernel, *variant, o.tuning, ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
   // A rank that stops (SIGSTOP) or hangs would keep the others, and mpirun, waiting forever:
@@ -232,6 +273,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   watchdog.emplace(o.time_limit, ctx.rank);
   const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   Json record = run_record(*kernel, *variant, spec, ctx, outcome);
+  if (ctx.is_root() && !tuning_file.empty()) record["config"]["tuning_file"] = tuning_file;
   watchdog.reset();  // the run is over: nothing may cut the record short
   if (ctx.is_root()) {
     if (!ceilings.is_null())

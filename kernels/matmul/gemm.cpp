@@ -93,8 +93,9 @@ __attribute__((target("avx512f,fma"))) void ukernel_avx512(std::size_t kc, const
   PARARUN_STORE(i, 2, 8, _mm512_loadu_pd, _mm512_add_pd, _mm512_storeu_pd)
   PARARUN_STORE512(0)
   PARARUN_STORE512(1)
-  PARARUN_STORE512(2) PARARUN_STORE512(3) PARARUN_STORE512(4) PARARUN_STORE512(5)
-      PARARUN_STORE512(6) PARARUN_STORE512(7)
+  PARARUN_STORE512(2)
+  PARARUN_STORE512(3) PARARUN_STORE512(4) PARARUN_STORE512(5) PARARUN_STORE512(6)
+      PARARUN_STORE512(7)
 #undef PARARUN_STORE512
 }
 
@@ -291,7 +292,10 @@ std::string to_string(MicroKernel mk) {
   return "?";
 }
 
-Blocking blocking_for(MicroKernel mk) {
+namespace {
+
+/// The blocking derived from the caches, once per micro-kernel.
+Blocking derived_blocking(MicroKernel mk) {
   Blocking b{};
   switch (mk) {
     case MicroKernel::avx512:
@@ -308,20 +312,69 @@ Blocking blocking_for(MicroKernel mk) {
   const std::size_t l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
   const std::size_t l3 =
       std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32 << 20);
-  // Tuned once on Zen 5 (BENCHMARKS.md): an A sliver (MR x KC) fills about 2/3 of L1, the
-  // A block (MC x KC) almost all of L2, and B slivers stream from the L3-resident panel.
+  // An A sliver (MR x KC) fills about 2/3 of L1, the A block (MC x KC) almost all of L2, and
+  // B slivers stream from the L3-resident panel. (On Zen 4 KC 256-512 are within 1% of each
+  // other: BENCHMARKS.md; `pararun tune matmul` measures instead of deriving.)
   b.kc = round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
   b.mc = round_down(l2 * 15 / 16 / (b.kc * sizeof(double)), b.mr);
   b.nc = round_down(std::min<std::size_t>(l3 / 4 / (b.kc * sizeof(double)), 4096), b.nr);
-  // Tuning overrides, for experiments: PARARUN_GEMM_KC, _MC, _NC.
-  auto override_with = [](const char* name, std::size_t& value, std::size_t multiple) {
+  return b;
+}
+
+std::size_t index_of(MicroKernel mk) {
+  return static_cast<std::size_t>(mk);
+}
+
+std::optional<Blocking> g_tuned[3];  // per micro-kernel: set_tuned_blocking
+
+}  // namespace
+
+Blocking blocking_for(MicroKernel mk) {
+  static const Blocking derived[3] = {derived_blocking(MicroKernel::avx512),
+                                      derived_blocking(MicroKernel::avx2),
+                                      derived_blocking(MicroKernel::portable)};
+  Blocking b = derived[index_of(mk)];
+  if (const auto& t = g_tuned[index_of(mk)]) {
+    b.kc = t->kc, b.mc = t->mc, b.nc = t->nc;
+    b.from = "tuned";
+  }
+  // Overrides for experiments: PARARUN_GEMM_KC, _MC, _NC.
+  auto override_with = [&b](const char* name, std::size_t& value, std::size_t multiple) {
     if (const char* v = std::getenv(name))
-      if (long x = std::atol(v); x > 0) value = round_down(static_cast<std::size_t>(x), multiple);
+      if (long x = std::atol(v); x > 0) {
+        value = round_down(static_cast<std::size_t>(x), multiple);
+        b.from = "environment";
+      }
   };
   override_with("PARARUN_GEMM_KC", b.kc, 1);
   override_with("PARARUN_GEMM_MC", b.mc, b.mr);
   override_with("PARARUN_GEMM_NC", b.nc, b.nr);
   return b;
+}
+
+void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b) {
+  if (b) {
+    const Blocking derived = derived_blocking(mk);
+    b->mr = derived.mr, b->nr = derived.nr;
+    b->kc = std::max<std::size_t>(b->kc, 1);
+    b->mc = round_down(b->mc, b->mr);
+    b->nc = round_down(b->nc, b->nr);
+  }
+  g_tuned[index_of(mk)] = b;
+}
+
+std::vector<Blocking> blocking_candidates(MicroKernel mk) {
+  const Blocking d = derived_blocking(mk);
+  const std::size_t l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+  std::vector<Blocking> out = {d};
+  for (std::size_t kc : {128, 192, 256, 320, 384, 448, 512})
+    for (std::size_t share : {4, 8, 12, 15}) {  // sixteenths of L2 for the A block
+      Blocking b = d;
+      b.kc = kc;
+      b.mc = round_down(l2 * share / 16 / (kc * sizeof(double)), d.mr);
+      if (b.kc != d.kc || b.mc != d.mc) out.push_back(b);
+    }
+  return out;
 }
 
 std::string to_string(const Blocking& b) {
@@ -341,13 +394,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   if (!cpu_supports(mk))
     throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
   const UKernel ukernel = ukernel_of(mk);
-  static thread_local Blocking cached{};
-  static thread_local MicroKernel cached_mk = MicroKernel::portable;
-  if (cached.mr == 0 || cached_mk != mk) {
-    cached = blocking_for(mk);
-    cached_mk = mk;
-  }
-  const Blocking bl = cached;
+  const Blocking bl = blocking_for(mk);
   const std::size_t mr = bl.mr, nr = bl.nr;
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
   const std::size_t slivers_m = (m + mr - 1) / mr;

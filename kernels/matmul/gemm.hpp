@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace pararun::matmul {
 
@@ -19,9 +21,20 @@ std::string to_string(MicroKernel mk);
 /// (shared by the threads) and MC x KC block of A (one per thread).
 struct Blocking {
   std::size_t mr, nr, kc, mc, nc;
+  /// Where KC, MC, NC come from: "caches" (derived from this machine's cache sizes),
+  /// "tuned" (set_tuned_blocking: a `pararun tune` result) or "environment" (PARARUN_GEMM_*).
+  const char* from = "caches";
 };
-/// Block sizes derived from this machine's L1/L2/L3 sizes for `mk`.
+/// The block sizes gemm() uses for `mk`: derived from this machine's L1/L2/L3 sizes, replaced
+/// by a tuned setting if there is one, then by PARARUN_GEMM_KC, _MC, _NC if set.
 Blocking blocking_for(MicroKernel mk);
+/// Makes `b` (its KC, MC, NC; rounded to the micro-kernel's MR and NR) the blocking of `mk`
+/// for the multiplies that follow; nullopt: back to the derived one. Not thread-safe: call it
+/// before multiplying.
+void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b);
+/// The settings `pararun tune` tries for `mk`: KC from 128 to 512 and MC filling a quarter to
+/// almost all of L2, around the derived blocking (which is among them).
+std::vector<Blocking> blocking_candidates(MicroKernel mk);
 /// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
 std::string to_string(const Blocking& b);
 

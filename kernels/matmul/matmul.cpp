@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -166,7 +167,8 @@ namespace {
 std::vector<std::pair<std::string, std::string>> configuration_of(const std::string& variant) {
   const auto mk = micro_kernel_of(variant);
   if (!mk) return {};
-  return {{"micro_kernel", to_string(*mk)}, {"blocking", to_string(blocking_for(*mk))}};
+  const Blocking b = blocking_for(*mk);
+  return {{"micro_kernel", to_string(*mk)}, {"blocking", to_string(b)}, {"blocking_from", b.from}};
 }
 
 /// The reference: Eigen's product of freshly made rows of A and columns of B.
@@ -363,6 +365,48 @@ class Matmul : public Kernel {
   /// Work grows with n^3: n * P^(1/3) keeps it constant per PE.
   std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
     return static_cast<std::uint64_t>(std::llround(static_cast<double>(base) * std::cbrt(pes)));
+  }
+
+  // Tuning: the blocked variants' KC, MC, NC, one setting per micro-kernel.
+  std::vector<Tuning> tuning_candidates(const VariantInfo& v) const override {
+    const auto mk = micro_kernel_of(v.name);
+    if (!mk || !cpu_supports(*mk)) return {};
+    for (const char* env : {"PARARUN_GEMM_KC", "PARARUN_GEMM_MC", "PARARUN_GEMM_NC"})
+      if (std::getenv(env))
+        throw std::invalid_argument(std::string(env) +
+                                    " is set and overrides every setting; unset it to tune");
+    std::vector<Tuning> out;
+    for (const Blocking& b : blocking_candidates(*mk))
+      out.push_back({{"KC", std::to_string(b.kc)},
+                     {"MC", std::to_string(b.mc)},
+                     {"NC", std::to_string(b.nc)}});
+    return out;
+  }
+  std::string tuning_key(const VariantInfo& v) const override {
+    const auto mk = micro_kernel_of(v.name);
+    return mk ? "matmul/blocked-" + to_string(*mk) : Kernel::tuning_key(v);
+  }
+  void apply_tuning(const VariantInfo& v, const Tuning& tuning) const override {
+    const auto mk = micro_kernel_of(v.name);
+    if (!mk) {
+      if (!tuning.empty()) throw std::invalid_argument("matmul/" + v.name + " has nothing to tune");
+      return;
+    }
+    if (tuning.empty()) return set_tuned_blocking(*mk, std::nullopt);
+    Blocking b = blocking_for(*mk);
+    for (const auto& [key, value] : tuning) {
+      std::size_t* field = key == "KC"   ? &b.kc
+                           : key == "MC" ? &b.mc
+                           : key == "NC" ? &b.nc
+                                         : nullptr;
+      char* end = nullptr;
+      const unsigned long long x = std::strtoull(value.c_str(), &end, 10);
+      if (!field || value.empty() || *end != '\0' || x == 0 || x > (1u << 20))
+        throw std::invalid_argument("matmul tuning: " + key + " = '" + value +
+                                    "' is not a block size (KC, MC, NC from 1 to 2^20)");
+      *field = static_cast<std::size_t>(x);
+    }
+    set_tuned_blocking(*mk, b);
   }
 
   std::vector<std::pair<std::string, std::string>> libraries() const override {

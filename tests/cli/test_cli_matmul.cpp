@@ -69,3 +69,85 @@ TEST(CliMatmul, AMicroKernelThisCpuLacksIsRefusedWithTheVariantsItHas) {
     EXPECT_EQ(avx512.code, 2) << avx512.err;
   }
 }
+
+// ---- pararun tune ----
+
+TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
+  const pararun::test::TempDir dir;
+  const std::string file = dir / "tuning.json";
+  // An entry of another CPU stays in the file and is never used here.
+  write_file(file, R"({"schema":"pararun.tuning/1","entries":[{"key":"matmul/blocked-portable",)"
+                   R"("cpu":"another CPU","setting":{"KC":"8","MC":"4","NC":"8"}}]})");
+  const Result r = run_cli("tune matmul -v blocked-portable -n 64 -r 1 --tuning " + file);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("matmul/blocked-portable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("best: "), std::string::npos) << r.out;
+  const Json j = Json::parse(slurp(file));
+  EXPECT_EQ(j["schema"], "pararun.tuning/1");
+  ASSERT_EQ(j["entries"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["entries"][0]["cpu"], "another CPU");
+  const Json& mine = j["entries"][1];
+  EXPECT_EQ(mine["key"], "matmul/blocked-portable");
+  EXPECT_NE(mine["cpu"].get<std::string>().find("family"), std::string::npos) << mine.dump();
+  EXPECT_GT(mine["rate"].get<double>(), 0);
+  EXPECT_EQ(mine["trials"].get<int>(), 30) << mine.dump();  // the default and 29 candidates
+
+  // A stored setting is used by runs of that micro-kernel and named in their records.
+  Json tuned = j;
+  tuned["entries"][1]["setting"] = {{"KC", "40"}, {"MC", "12"}, {"NC", "16"}};
+  write_file(file, tuned.dump());
+  const Result run =
+      run_cli("run matmul -b omp -t 2 -v blocked-portable -n 57 -r 2 --json --tuning " + file);
+  ASSERT_EQ(run.code, 0) << run.err;
+  const Json rec = Json::parse(run.out);
+  EXPECT_EQ(rec["status"], "ok");
+  EXPECT_EQ(rec["config"]["blocking"], "4x8, KC 40, MC 12, NC 16");
+  EXPECT_EQ(rec["config"]["blocking_from"], "tuned");
+  EXPECT_EQ(rec["config"]["tuning_file"], file);
+  // Through the environment too; and the other micro-kernels keep their derived blocking.
+  const Result env = run_command("PARARUN_TUNING=" + file + " " + PARARUN_EXE +
+                                 " run matmul -b seq -v blocked -n 33 -r 2 --json");
+  ASSERT_EQ(env.code, 0) << env.err;
+  EXPECT_EQ(Json::parse(env.out)["config"]["blocking_from"], "caches");
+}
+
+TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {
+  const pararun::test::TempDir dir;
+  const std::string bad = dir / "bad.json", other = dir / "other.json";
+  write_file(bad, "{\"schema\":");
+  write_file(other, "{\"schema\":\"pararun.record/2\"}");
+  const std::string setting =
+      R"({"schema":"pararun.tuning/1","entries":[{"key":"matmul/blocked-portable","cpu":"x",)"
+      R"("setting":{"KC":7}}]})";
+  write_file(dir / "typed.json", setting);
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"tune reduction", "kernel 'reduction' has nothing to tune"},
+      {"tune matmul -v eigen", "matmul/eigen has nothing to tune"},
+      {"tune matmul -v nosuch", "unknown variant 'nosuch' for matmul/seq"},
+      {"tune matmul -b mpi", "tune runs on one process"},
+      {"tune matmul -n 0", "--size '0' is not a size of at least 1"},
+      {"tune matmul -r 0", "--reps must be 1 to 1000"},
+      {"tune matmul --tuning " + bad, "tuning file '" + bad + "' is not JSON"},
+      {"tune matmul --tuning " + other, "is not a tuning file"},
+      {"tune matmul --tuning " + dir / "typed.json", "a setting of strings"},
+      {"tune matmul --tuning " + dir / "no/such/dir/t.json", "does not exist"},
+      {"tune matmul --tuning ''", "--tuning: the output path is empty"},
+      {"run matmul -b seq -n 8 --tuning " + bad, "tuning file '" + bad + "' is not JSON"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run_cli(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << ": " << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << ": " << r.err;
+  }
+  const Result env = run_command("PARARUN_GEMM_KC=64 " + std::string(PARARUN_EXE) +
+                                 " tune matmul --tuning " + dir / "t.json");
+  EXPECT_EQ(env.code, 2);
+  EXPECT_NE(env.err.find("PARARUN_GEMM_KC is set and overrides every setting"), std::string::npos)
+      << env.err;
+  EXPECT_FALSE(exists(dir / "t.json"));
+  // A file that is not the tuning file's kind is never replaced.
+  EXPECT_EQ(slurp(other), "{\"schema\":\"pararun.record/2\"}");
+}

@@ -32,6 +32,39 @@ std::string cpu_model() {
   return "unknown";
 }
 
+namespace {
+
+/// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
+std::string cpuinfo_value(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string k = line.substr(0, colon);
+    while (!k.empty() && (k.back() == ' ' || k.back() == '\t')) k.pop_back();
+    if (k != key) continue;
+    const auto start = line.find_first_not_of(' ', colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string cpu_identity() {
+  std::string id = cpu_model();
+  const std::string family = cpuinfo_value("cpu family"), model = cpuinfo_value("model");
+  if (!family.empty()) id += ", family " + family + " model " + model;
+  const std::string flags = " " + cpuinfo_value("flags") + " ";
+  id += flags.find(" avx512f ") != std::string::npos ? ", avx512f"
+        : flags.find(" avx2 ") != std::string::npos  ? ", avx2"
+                                                     : ", no avx2";
+  const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l1 > 0) id += ", L1d " + format_bytes(static_cast<double>(l1));
+  if (l2 > 0) id += ", L2 " + format_bytes(static_cast<double>(l2));
+  return id;
+}
+
 int online_cpus() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;

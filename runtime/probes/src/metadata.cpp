@@ -107,6 +107,7 @@ Json collect_metadata(const ExecContext& ctx) {
   Json m;
   m["timestamp"] = utc_timestamp();
   m["cpu_model"] = cpu_model();
+  m["cpu"] = cpu_identity();
   m["cores"] = online_cpus();
   m["build"] = build_metadata();
   std::set<std::string> hosts;

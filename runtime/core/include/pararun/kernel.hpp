@@ -38,6 +38,9 @@ struct NamedSize {
   std::uint64_t size = 0;
 };
 
+/// One setting of a kernel's tuning parameters, as (name, value), e.g. {{"KC", "256"}}.
+using Tuning = std::vector<std::pair<std::string, std::string>>;
+
 struct VariantInfo {
   Backend backend;
   std::string name;
@@ -116,6 +119,16 @@ class Kernel {
   virtual std::optional<std::uint64_t> weak_size(std::uint64_t /*base*/, int /*pes*/) const {
     return std::nullopt;
   }
+  /// Tuning (`pararun tune`): the settings worth trying for `variant` on this machine (none:
+  /// nothing to tune), the key its results are stored under (variants that share a setting
+  /// share the key), and applying one to the runs that follow in this process (empty: the
+  /// kernel's own default). The runtime times every candidate with its own timing loop.
+  virtual std::vector<Tuning> tuning_candidates(const VariantInfo& /*variant*/) const { return {}; }
+  virtual std::string tuning_key(const VariantInfo& variant) const {
+    return name() + "/" + variant.name;
+  }
+  /// Throws std::invalid_argument for a setting it does not understand.
+  virtual void apply_tuning(const VariantInfo& /*variant*/, const Tuning& /*tuning*/) const {}
   /// Third-party libraries the kernel's variants use, as (key, version): records carry them
   /// in meta.build and `pararun info` lists them. The core itself uses none.
   virtual std::vector<std::pair<std::string, std::string>> libraries() const { return {}; }

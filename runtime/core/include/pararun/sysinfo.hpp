@@ -9,6 +9,9 @@ namespace pararun {
 
 std::string host_name();
 std::string cpu_model();
+/// The CPU as a tuning result must match it: "AMD EPYC, family 25 model 17, avx512f, L1d 32
+/// KiB, L2 1 MiB" (model name, x86 family and model, the widest vector ISA, cache sizes).
+std::string cpu_identity();
 /// Online logical CPUs of the machine.
 int online_cpus();
 /// MemAvailable from /proc/meminfo in bytes (0 if unknown).

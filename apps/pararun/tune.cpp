@@ -1,0 +1,111 @@
+// pararun tune: time every setting a kernel offers on this machine, store the fastest.
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <stdexcept>
+
+#include "commands.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/files.hpp"
+#include "pararun/registry.hpp"
+#include "pararun/run_context.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+#include "pararun/tuning.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+std::string describe(const Tuning& t) {
+  if (t.empty()) return "default";
+  std::string out;
+  for (const auto& [k, v] : t) out += (out.empty() ? "" : " ") + k + "=" + v;
+  return out;
+}
+
+}  // namespace
+
+int tune_command(const TuneOptions& o) {
+  const Kernel* kernel = Registry::global().find(o.kernel);
+  if (!kernel) usage("unknown kernel '" + o.kernel + "'; kernels: " + Registry::global().names());
+  const auto backend = parse_backend(o.backend);
+  if (!backend || uses_mpi(*backend))
+    usage("tune runs on one process: --backend seq or omp, got '" + o.backend + "'");
+  if (!kernel->supports(*backend))
+    usage("kernel '" + o.kernel + "' does not support backend '" + o.backend + "'");
+  if (*backend == Backend::seq && o.threads != 1)
+    usage("backend seq runs 1 thread; use -b omp for more");
+  if (o.threads < 1 || o.threads > 4096) usage("--threads must be 1 to 4096");
+  if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000");
+  const auto size = kernel->parse_size(o.size);
+  if (!size || *size == 0) usage("--size '" + o.size + "' is not a size of at least 1");
+
+  // The variants to tune: the one named, else every variant with settings, each key once.
+  std::vector<VariantInfo> variants;
+  std::set<std::string> keys;
+  for (const auto& v : kernel->variants_of(*backend)) {
+    if (!o.variant.empty() && v.name != o.variant) continue;
+    std::vector<Tuning> candidates;
+    try {
+      candidates = kernel->tuning_candidates(v);
+    } catch (const std::invalid_argument& e) {
+      usage(e.what());
+    }
+    if (candidates.empty()) {
+      if (!o.variant.empty()) usage(o.kernel + "/" + v.name + " has nothing to tune");
+      continue;
+    }
+    if (keys.insert(kernel->tuning_key(v)).second) variants.push_back(v);
+  }
+  if (variants.empty())
+    usage(o.variant.empty()
+              ? "kernel '" + o.kernel + "' has nothing to tune"
+              : "unknown variant '" + o.variant + "' for " + o.kernel + "/" + o.backend);
+
+  const std::string path = tuning_file_path(o.file);
+  // The default location's folder (~/.config/pararun) is made; a folder named is not.
+  const char* env = std::getenv("PARARUN_TUNING");
+  if (o.file.empty() && !(env && *env)) {
+    const std::string problem = make_dirs(path.substr(0, path.find_last_of('/')));
+    if (!problem.empty()) usage(problem);
+  }
+  if (const std::string problem = output_file_problem(path); !problem.empty()) usage(problem);
+  Json file = read_tuning_file(path);  // a bad file is named before hours of tuning
+
+  RunSpec spec;
+  spec.problem = {*size, 42};
+  spec.timing = {1, o.reps, o.reps, 0.0};
+  const RunContext run(*backend, o.threads);
+  const std::string cpu = cpu_identity();
+  std::printf("Tuning on %s, %s, size %s, %d thread(s), %d reps each (median)\n", cpu.c_str(),
+              o.backend.c_str(), o.size.c_str(), o.threads, o.reps);
+  for (const auto& v : variants) {
+    const TuningResult r = tune(*kernel, v, spec, run.ctx());
+    const TuningTrial& best = r.trials[r.best];
+    Table t({"setting", "median", best.unit, "vs default", "verified"});
+    for (const auto& trial : r.trials)
+      t.add({describe(trial.setting), format_seconds(trial.median), format("%.2f", trial.rate),
+             format("%.3f", trial.rate / r.trials.front().rate),
+             trial.verified ? "yes" : "FAILED"});
+    std::printf("\n%s (variant %s), %zu settings:\n%s", r.key.c_str(), v.name.c_str(),
+                r.trials.size(), t.str().c_str());
+    if (!best.verified) {
+      std::fprintf(stderr, "pararun: error: no setting of %s verified; nothing stored\n",
+                   r.key.c_str());
+      return kExitVerificationFailed;
+    }
+    std::printf("best: %s, %.2f %s; against the default again: %.3fx%s\n",
+                describe(best.setting).c_str(), best.rate, best.unit.c_str(), r.confirmed_speedup,
+                r.best == 0 ? " (the default stays)" : "");
+    file = with_tuning(file, r, cpu,
+                       o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
+                           " thread(s), " + std::to_string(o.reps) + " reps");
+  }
+  write_file_atomically(path, file.dump(2) + "\n");
+  std::printf("stored in %s: runs on this CPU use it (pararun run --tuning, $PARARUN_TUNING)\n",
+              path.c_str());
+  return kExitOk;
+}
+
+}  // namespace pararun::app

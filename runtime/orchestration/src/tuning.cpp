@@ -1,0 +1,144 @@
+#include "pararun/tuning.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include "pararun/errors.hpp"
+#include "pararun/stats.hpp"
+#include "pararun/sysinfo.hpp"
+
+namespace pararun {
+
+namespace {
+
+constexpr const char* kSchema = "pararun.tuning/1";
+constexpr int kConfirmRounds = 3;
+
+Json setting_json(const Tuning& t) {
+  Json j = Json::object();
+  for (const auto& [k, v] : t) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
+                  const ExecContext& ctx) {
+  const std::vector<Tuning> candidates = kernel.tuning_candidates(variant);
+  if (candidates.empty())
+    throw InputError(kernel.name() + "/" + variant.name + " has nothing to tune");
+  TuningResult result;
+  result.key = kernel.tuning_key(variant);
+  std::vector<Tuning> settings = {Tuning{}};
+  settings.insert(settings.end(), candidates.begin(), candidates.end());
+  const Work work = kernel.work(spec.problem, variant);
+  auto measure = [&](const Tuning& setting) {
+    kernel.apply_tuning(variant, setting);
+    const RunOutcome out = execute(kernel, variant, spec, ctx);
+    TuningTrial trial;
+    trial.setting = setting;
+    trial.median = summarize(out.timings.samples).median;
+    trial.verified = out.verified();
+    const double per_s = trial.median > 0 ? 1 / trial.median : 0;
+    switch (kernel.metric()) {
+      case Metric::gflops:
+        trial.rate = work.flops * per_s * 1e-9, trial.unit = "GFLOP/s";
+        break;
+      case Metric::gbytes:
+        trial.rate = work.bytes * per_s * 1e-9, trial.unit = "GB/s";
+        break;
+      case Metric::mops:
+        trial.rate = work.flops * per_s * 1e-6, trial.unit = "Mop/s";
+        break;
+    }
+    return trial;
+  };
+  for (const Tuning& setting : settings) result.trials.push_back(measure(setting));
+  for (std::size_t i = 0; i < result.trials.size(); ++i) {
+    const TuningTrial& t = result.trials[i];
+    const TuningTrial& best = result.trials[result.best];
+    if (t.verified && (!best.verified || t.median < best.median)) result.best = i;
+  }
+  // The winner of 30 noisy trials is partly luck: it must beat the default again, in
+  // alternating rounds, or the default stays.
+  if (result.best != 0 && result.trials.front().verified) {
+    std::vector<double> best_times, default_times;
+    for (int round = 0; round < kConfirmRounds; ++round) {
+      default_times.push_back(measure(Tuning{}).median);
+      best_times.push_back(measure(result.trials[result.best].setting).median);
+    }
+    result.confirmed_speedup = summarize(default_times).median / summarize(best_times).median;
+    if (result.confirmed_speedup <= 1.0) result.best = 0;
+  }
+  kernel.apply_tuning(variant, result.trials[result.best].setting);
+  return result;
+}
+
+std::string tuning_file_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* p = std::getenv("PARARUN_TUNING"); p && *p) return p;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
+    return std::string(x) + "/pararun/tuning.json";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.config/pararun/tuning.json";
+}
+
+Json read_tuning_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return Json{{"schema", kSchema}, {"entries", Json::array()}};
+  const std::string where = "tuning file '" + path + "'";
+  if (!S_ISREG(st.st_mode)) throw InputError(where + " is not a regular file");
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read the " + where);
+  Json j = Json::parse(in, nullptr, false);
+  if (j.is_discarded()) throw InputError(where + " is not JSON");
+  if (!j.is_object() || j.value("schema", Json("")) != kSchema || !j.contains("entries") ||
+      !j["entries"].is_array())
+    throw InputError(where + " is not a tuning file (schema " + std::string(kSchema) + ")");
+  for (const Json& e : j["entries"]) {
+    bool ok = e.is_object() && e.contains("key") && e["key"].is_string() && e.contains("cpu") &&
+              e["cpu"].is_string() && e.contains("setting") && e["setting"].is_object();
+    if (ok)
+      for (const auto& [k, v] : e["setting"].items()) ok = ok && v.is_string();
+    if (!ok)
+      throw InputError(where + ": an entry lacks key, cpu or a setting of strings: " + e.dump());
+  }
+  return j;
+}
+
+std::optional<Tuning> stored_tuning(const Json& file, const std::string& key,
+                                    const std::string& cpu) {
+  for (const Json& e : file["entries"])
+    if (e["key"] == key && e["cpu"] == cpu) {
+      Tuning t;
+      for (const auto& [k, v] : e["setting"].items()) t.emplace_back(k, v.get<std::string>());
+      return t;
+    }
+  return std::nullopt;
+}
+
+Json with_tuning(Json file, const TuningResult& result, const std::string& cpu,
+                 const std::string& measured_on) {
+  Json entries = Json::array();
+  for (const Json& e : file["entries"])
+    if (!(e["key"] == result.key && e["cpu"] == cpu)) entries.push_back(e);
+  const TuningTrial& best = result.trials[result.best];
+  entries.push_back({{"key", result.key},
+                     {"cpu", cpu},
+                     {"setting", setting_json(best.setting)},
+                     {"rate", best.rate},
+                     {"default_rate", result.trials.front().rate},
+                     {"confirmed_speedup", result.confirmed_speedup},
+                     {"unit", best.unit},
+                     {"measured_on", measured_on},
+                     {"timestamp", utc_timestamp()},
+                     {"trials", result.trials.size()}});
+  file["schema"] = kSchema;
+  file["entries"] = entries;
+  return file;
+}
+
+}  // namespace pararun
