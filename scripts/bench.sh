@@ -29,12 +29,14 @@ grep -qw avx512f /proc/cpuinfo && has_avx512=1
 lscpu > "$out_dir/lscpu.txt"
 
 # likwid-bench (Debian likwid), when installed: ceilings from code that is not ParaRun's.
-# AVX2 FMA and 256-bit loads only, which every CPU of this kind runs.
+# The FMA peak with the widest FMA the CPU has; 256-bit loads, which every CPU of this kind runs.
 if command -v likwid-bench >/dev/null; then
   log "likwid-bench ceilings"
+  fma_test=peakflops_avx_fma
+  [ $has_avx512 = 1 ] && fma_test=peakflops_avx512_fma
   {
     for t in $THREADS; do
-      likwid-bench -t peakflops_avx_fma -w "S0:32kB:$t" 2>/dev/null | sed "s/^/fma $t /"
+      likwid-bench -t $fma_test -w "S0:32kB:$t" 2>/dev/null | sed "s/^/fma $t /"
       likwid-bench -t load_avx -w "S0:1GB:$t" 2>/dev/null | sed "s/^/load $t /"
     done
   } > "$out_dir/likwid.txt" || log "likwid-bench failed; its ceilings are left out"
@@ -76,6 +78,9 @@ part gemm && for n in $SIZES; do
     if [ $has_avx512 = 1 ]; then
       run openblas-skylakex "${unbound[@]}" OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS="$t" -- \
         matmul -b $b -v blas -n "$n" "${th[@]}"
+      # OpenBLAS's AVX2 kernel: what blocked-avx2 is compared with.
+      run openblas-haswell "${unbound[@]}" OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS="$t" -- \
+        matmul -b $b -v blas -n "$n" "${th[@]}"
     fi
     run eigen -- matmul -b $b -v eigen -n "$n" "${th[@]}"
     [ "$n" -le 2048 ] && run naive -- matmul -b $b -v naive -n "$n" "${th[@]}"
@@ -93,6 +98,7 @@ part reduction && for t in $THREADS; do
   th=(); [ "$b" = omp ] && th=(-t "$t")
   run pararun -- reduction -b $b -v simd -n 2^26 "${th[@]}"
   run plain -- reduction -b $b -v plain -n 2^26 "${th[@]}"
+  run reproducible -- reduction -b $b -v reproducible -n 2^26 "${th[@]}"
 done
 
 mpi_run() {  # mpi_run RANKS pararun run arguments

@@ -36,7 +36,8 @@ def main(records_path, *ceilings_paths, likwid=None):
     bad = [r for r in recs if r.get("status") != "ok"]
     recs = [r for r in recs if r.get("status") == "ok"]
 
-    cpus = sorted({r.get("meta", {}).get("cpu_model", "?") for r in recs})
+    cpus = sorted({r.get("meta", {}).get("cpu", r.get("meta", {}).get("cpu_model", "?"))
+                   for r in recs})
     print("CPU: " + ", ".join(cpus))
     print("Ceilings (measured now): " + ", ".join(
         f"{t} thread(s): FMA {c['fma_gflops']:.1f} GFLOP/s, read {c['read_gbytes_per_s']:.1f} GB/s"
@@ -47,7 +48,7 @@ def main(records_path, *ceilings_paths, likwid=None):
             c = ceilings.get(t, {})
             parts = []
             if "fma" in l:
-                parts.append(f"peakflops_avx_fma {l['fma']:.1f} GFLOP/s"
+                parts.append(f"peakflops FMA {l['fma']:.1f} GFLOP/s"
                              + (f" (ParaRun {c['fma_gflops'] / l['fma']:.2f}x)" if c else ""))
             if "load" in l:
                 parts.append(f"load_avx {l['load']:.1f} GB/s"
@@ -59,10 +60,17 @@ def main(records_path, *ceilings_paths, likwid=None):
     for r in recs:
         if r["kernel"] == "matmul" and r["backend"] in ("seq", "omp"):
             gemm[(r["size"], r["threads"])][r["meta"]["env"].get("PARARUN_LABEL", r["variant"])] = r["gflops"]
-    labels = ["pararun", "pararun-avx2", "openblas-shipped", "openblas-skylakex", "eigen", "naive"]
+    labels = ["pararun", "pararun-avx2", "openblas-shipped", "openblas-skylakex", "openblas-haswell",
+              "eigen", "naive"]
     labels = [l for l in labels if any(l in row for row in gemm.values())]
     if gemm:
         gemm_table(gemm, labels, ceilings)
+        configs = sorted({(r["variant"], r.get("config", {}).get("blocking", "?"),
+                           r.get("config", {}).get("blocking_from", "?"))
+                          for r in recs if r["kernel"] == "matmul" and "blocked" in r["variant"]})
+        for variant, blocking, source in configs:
+            print(f"  {variant}: blocking {blocking} (from {source})")
+        print()
 
     mpi = sorted((r["ranks"], r) for r in recs if r["kernel"] == "matmul" and r["backend"] == "mpi")
     if mpi:
@@ -83,7 +91,7 @@ def main(records_path, *ceilings_paths, likwid=None):
         c = ceilings.get(r["threads"], {})
         ceil, ceil_med = c.get("read_gbytes_per_s"), c.get("read_gbytes_per_s_median")
         best = r["bytes"] / r["time"]["min"] * 1e-9
-        line = f"  {r['variant']:>6} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
+        line = f"  {r['variant']:>12} threads={r['threads']}: median {r['gbytes_per_s']:.1f} GB/s"
         if ceil_med:
             line += f" ({r['gbytes_per_s'] / ceil_med:.0%} of {ceil_med:.1f})"
         line += f", best rep {best:.1f} GB/s"
@@ -99,16 +107,17 @@ def gemm_table(gemm, labels, ceilings):
     print("GEMM GFLOP/s (median of reps)")
     print(f"{'n':>5} {'thr':>3} " + " ".join(f"{l:>17}" for l in labels)
           + f" {'/best OpenBLAS':>14} {'/FMA peak':>9} {'/Eigen':>7} {'par.eff':>7}"
-          + (f" {'avx2/OB-shipped':>15}" if "pararun-avx2" in labels else ""))
+          + (f" {'avx2/OB-Haswell':>15}" if "pararun-avx2" in labels else ""))
     for (n, t), row in sorted(gemm.items()):
         own = row.get("pararun")
-        blas = max([row[l] for l in ("openblas-shipped", "openblas-skylakex") if l in row] or [0])
+        blas = max([row[l] for l in ("openblas-shipped", "openblas-skylakex", "openblas-haswell")
+                    if l in row] or [0])
         peak = ceilings.get(t, {}).get("fma_gflops", 0)
         one = gemm.get((n, 1), {}).get("pararun")
         cells = " ".join(f"{row[l]:>17.1f}" if l in row else f"{'-':>17}" for l in labels)
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
         eff = ratio(own, one * t) if (t > 1 and one) else "-"
-        avx2 = (f" {ratio(row.get('pararun-avx2'), row.get('openblas-shipped')):>15}"
+        avx2 = (f" {ratio(row.get('pararun-avx2'), row.get('openblas-haswell')):>15}"
                 if "pararun-avx2" in labels else "")
         print(f"{n:>5} {t:>3} {cells} {ratio(own, blas):>14} {ratio(own, peak):>9} "
               f"{ratio(own, row.get('eigen')):>7} {eff:>7}{avx2}")

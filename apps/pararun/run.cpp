@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <fstream>
+#include <functional>
 #include "commands.hpp"
 
 #include "pararun/ceilings.hpp"
@@ -135,40 +136,53 @@ void print_table(const Json& r) {
 }
 
 /// Applies the tuning stored for this variant on this CPU, if the variant has settings and
-/// the file has one; rank 0 reads the file, every rank applies the same setting. Returns the
-/// file the setting came from ("" for none).
+/// the file has one. Rank 0 decides (the environment, e.g. PARARUN_GEMM_*, may differ between
+/// nodes) and every rank applies the same setting, only when all ranks run on the same kind
+/// of CPU. Returns the file the setting came from ("" for none). Collective.
 std::string apply_stored_tuning(const Kernel& kernel, const VariantInfo& variant,
                                 const std::string& given, const ExecContext& ctx) {
-  bool tunable = false;
-  try {
-    tunable = !kernel.tuning_candidates(variant).empty();
-  } catch (const std::invalid_argument&) {  // the environment overrides every setting
-    return {};
-  }
-  if (!tunable) return {};
   const std::string path = tuning_file_path(given);
   std::string problem, setting = "null";
-  if (ctx.is_root()) try {
-      const auto t =
-          stored_tuning(read_tuning_file(path), kernel.tuning_key(variant), cpu_identity());
-      if (t) setting = Json(*t).dump();
-    } catch (const InputError& e) {
-      problem = e.what();
+  if (ctx.is_root()) {
+    bool tunable = false;
+    try {
+      tunable = !kernel.tuning_candidates(variant).empty();
+    } catch (const std::invalid_argument&) {  // the environment overrides every setting
     }
+    struct stat st {};
+    if (!given.empty() && stat(given.c_str(), &st) != 0)
+      problem = "tuning file '" + given + "' does not exist (make it with 'pararun tune')";
+    else if (tunable)
+      try {
+        const auto t =
+            stored_tuning(read_tuning_file(path), kernel.tuning_key(variant), cpu_identity());
+        if (t) setting = Json(*t).dump();
+      } catch (const InputError& e) {
+        problem = e.what();
+      }
+  }
   agree(problem, ctx);
   if (ctx.comm != MPI_COMM_NULL) {
     int length = static_cast<int>(setting.size());
     MPI_Bcast(&length, 1, MPI_INT, 0, ctx.comm);
     setting.resize(static_cast<std::size_t>(length));
     MPI_Bcast(setting.data(), length, MPI_CHAR, 0, ctx.comm);
+    // A setting made for rank 0's CPU is no setting for another kind of CPU.
+    const auto id = static_cast<unsigned long long>(std::hash<std::string>{}(cpu_identity()));
+    unsigned long long low = id, high = id;
+    MPI_Allreduce(&id, &low, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, ctx.comm);
+    MPI_Allreduce(&id, &high, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, ctx.comm);
+    if (low != high) setting = "null";
   }
   const Json j = Json::parse(setting);
   if (j.is_null()) return {};
+  std::string bad;
   try {
     kernel.apply_tuning(variant, j.get<Tuning>());
   } catch (const std::invalid_argument& e) {
-    agree(ctx.is_root() ? "tuning file '" + path + "': " + e.what() : std::string(e.what()), ctx);
+    bad = "tuning file '" + path + "': " + e.what();
   }
+  agree(bad, ctx);  // the same setting everywhere: every rank fails alike
   return path;
 }
 
@@ -245,7 +259,11 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*kernel, spec, ctx), ctx);
-  agree(ctx.is_root() && !o.out.empty() ? output_file_problem(o.out) : "", ctx);
+  // The record file must be neither the ceilings nor the tuning file.
+  agree(ctx.is_root() && !o.out.empty()
+            ? output_file_problem(o.out, {o.ceilings, tuning_file_path(o.tuning)})
+            : "",
+        ctx);
   // Only rank 0 writes the record, so only rank 0 reads the ceilings (a file that exists on
   // its node alone is fine); every rank learns whether it could.
   Json ceilings;

@@ -7,8 +7,10 @@
 #include "commands.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/mpi_session.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
+#include "pararun/runner.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 #include "pararun/tuning.hpp"
@@ -40,6 +42,10 @@ int tune_command(const TuneOptions& o) {
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000");
   const auto size = kernel->parse_size(o.size);
   if (!size || *size == 0) usage("--size '" + o.size + "' is not a size of at least 1");
+  if (launched_by_mpi_launcher())
+    usage(
+        "tune runs on one process; start it without mpirun or srun (each rank would tune "
+        "and write the file)");
 
   // The variants to tune: the one named, else every variant with settings, each key once.
   std::vector<VariantInfo> variants;
@@ -71,12 +77,14 @@ int tune_command(const TuneOptions& o) {
     if (!problem.empty()) usage(problem);
   }
   if (const std::string problem = output_file_problem(path); !problem.empty()) usage(problem);
-  Json file = read_tuning_file(path);  // a bad file is named before hours of tuning
+  Json file = read_tuning_file(path);  // a bad file is named before any tuning
 
   RunSpec spec;
   spec.problem = {*size, 42};
   spec.timing = {1, o.reps, o.reps, 0.0};
   const RunContext run(*backend, o.threads);
+  if (const std::string problem = run_problem(*kernel, spec, run.ctx()); !problem.empty())
+    usage(problem);
   const std::string cpu = cpu_identity();
   std::printf("Tuning on %s, %s, size %s, %d thread(s), %d reps each (median)\n", cpu.c_str(),
               o.backend.c_str(), o.size.c_str(), o.threads, o.reps);
@@ -98,12 +106,14 @@ int tune_command(const TuneOptions& o) {
     std::printf("best: %s, %.2f %s; against the default again: %.3fx%s\n",
                 describe(best.setting).c_str(), best.rate, best.unit.c_str(), r.confirmed_speedup,
                 r.best == 0 ? " (the default stays)" : "");
-    file = with_tuning(file, r, cpu,
+    // Stored at once, on the file as it is now (another tune may have written it meanwhile).
+    file = with_tuning(read_tuning_file(path), r, cpu,
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
                            " thread(s), " + std::to_string(o.reps) + " reps");
+    write_file_atomically(path, file.dump(2) + "\n");
+    std::printf("stored in %s\n", path.c_str());
   }
-  write_file_atomically(path, file.dump(2) + "\n");
-  std::printf("stored in %s: runs on this CPU use it (pararun run --tuning, $PARARUN_TUNING)\n",
+  std::printf("runs on this CPU use it (pararun run --tuning %s, or $PARARUN_TUNING)\n",
               path.c_str());
   return kExitOk;
 }

@@ -32,8 +32,8 @@ Blocking blocking_for(MicroKernel mk);
 /// for the multiplies that follow; nullopt: back to the derived one. Not thread-safe: call it
 /// before multiplying.
 void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b);
-/// The settings `pararun tune` tries for `mk`: KC from 128 to 512 and MC filling a quarter to
-/// almost all of L2, around the derived blocking (which is among them).
+/// The settings `pararun tune` tries for `mk` beside the derived blocking: KC from 128 to 512
+/// and MC filling a quarter to almost all of L2.
 std::vector<Blocking> blocking_candidates(MicroKernel mk);
 /// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
 std::string to_string(const Blocking& b);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "common/random.hpp"
@@ -322,27 +323,29 @@ class Matmul : public Kernel {
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;
     const std::string own = "ParaRun's BLIS-style GEMM";
-    std::vector<std::pair<std::string, std::string>> local = {
+    std::vector<std::tuple<std::string, std::string, bool>> local = {
         {"blocked",
-         own + " (the best micro-kernel of this CPU: " + to_string(best_micro_kernel()) + ")"},
-        {"eigen", "Eigen 3 product"},
-        {"naive", "i-k-j loops, inner loop vectorised"},
+         own + " (the best micro-kernel of this CPU: " + to_string(best_micro_kernel()) + ")",
+         true},
+        {"eigen", "Eigen 3 product", true},
+        {"naive", "i-k-j loops, inner loop vectorised", true},
 #ifdef PARARUN_HAVE_BLAS
-        {"blas", "OpenBLAS dgemm"},
+        {"blas", "OpenBLAS dgemm", true},
 #endif
     };
     // Every micro-kernel this CPU runs, forced: the AVX2 path measured on an AVX-512 machine.
     for (MicroKernel mk : kMicroKernels)
       if (cpu_supports(mk))
         local.emplace_back("blocked-" + to_string(mk),
-                           own + " with the " + to_string(mk) + " micro-kernel, forced");
+                           own + " with the " + to_string(mk) + " micro-kernel, forced", false);
     const std::pair<Backend, const char*> backends[] = {
         {Backend::seq, "1 thread"},
         {Backend::omp, "OpenMP threads"},
         {Backend::mpi, "SUMMA on a 2-D process grid, 1 thread/rank"},
         {Backend::hybrid, "SUMMA on a 2-D process grid, OpenMP threads in each rank"}};
     for (auto& [backend, how] : backends)
-      for (auto& [name, what] : local) v.push_back({backend, name, what + "; " + how});
+      for (auto& [name, what, in_studies] : local)
+        v.push_back({backend, name, what + "; " + how, in_studies});
     return v;
   }
 
@@ -401,9 +404,12 @@ class Matmul : public Kernel {
                                          : nullptr;
       char* end = nullptr;
       const unsigned long long x = std::strtoull(value.c_str(), &end, 10);
-      if (!field || value.empty() || *end != '\0' || x == 0 || x > (1u << 20))
+      // Caps far above any cache, so that a bad file cannot make the packing buffers huge.
+      const unsigned long long cap = key == "KC" ? 4096 : key == "MC" ? 16384 : 65536;
+      if (!field || value.empty() || *end != '\0' || x == 0 || x > cap)
         throw std::invalid_argument("matmul tuning: " + key + " = '" + value +
-                                    "' is not a block size (KC, MC, NC from 1 to 2^20)");
+                                    "' is not a block size (KC up to 4096, MC up to 16384, NC "
+                                    "up to 65536)");
       *field = static_cast<std::size_t>(x);
     }
     set_tuned_blocking(*mk, b);

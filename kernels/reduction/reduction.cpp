@@ -162,17 +162,25 @@ class Reduction : public Kernel {
   std::vector<VariantInfo> variants() const override {
     std::vector<VariantInfo> v;
     const char* local[][2] = {{"simd", "SIMD sum, 8 AVX-512 (or 32 scalar) accumulators"},
-                              {"plain", "scalar loop in order, no SIMD"},
-                              {"reproducible",
-                               "bitwise the same for any threads and ranks: fixed chunks, "
-                               "32 fixed SIMD lanes, a fixed tree over the chunks"}};
+                              {"plain", "scalar loop in order, no SIMD"}};
     const std::pair<Backend, const char*> backends[] = {
         {Backend::seq, "1 thread"},
         {Backend::omp, "OpenMP threads, reduction clause"},
         {Backend::mpi, "blocks per rank, one MPI_Allreduce, 1 thread/rank"},
         {Backend::hybrid, "blocks per rank with OpenMP threads, one MPI_Allreduce"}};
-    for (auto& [backend, how] : backends)
+    const char* reproducible[] = {
+        "1 thread", "chunks over OpenMP threads",
+        "whole chunks per rank, the ranks' subtrees gathered (MPI_Allgatherv), 1 thread/rank",
+        "whole chunks per rank over OpenMP threads, the ranks' subtrees gathered"};
+    for (std::size_t b = 0; b < 4; ++b) {
+      const auto& [backend, how] = backends[b];
       for (auto& [name, what] : local) v.push_back({backend, name, std::string(what) + "; " + how});
+      v.push_back({backend, "reproducible",
+                   std::string("bitwise the same for any threads and ranks: fixed chunks of 8192, "
+                               "32 fixed SIMD lanes, a fixed tree over the chunks; ") +
+                       reproducible[b],
+                   false});
+    }
     return v;
   }
 
@@ -182,7 +190,8 @@ class Reduction : public Kernel {
   }
 
   double memory_per_rank(const Problem& p, int ranks) const override {
-    return std::ceil(static_cast<double>(p.size) / std::max(ranks, 1)) * sizeof(double);
+    // The reproducible variant deals whole chunks: a rank may hold up to one chunk more.
+    return (std::ceil(static_cast<double>(p.size) / std::max(ranks, 1)) + kChunk) * sizeof(double);
   }
 
   /// Work grows with n: n * P keeps it constant per PE.

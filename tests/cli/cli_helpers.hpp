@@ -40,6 +40,8 @@ const bool kRootOk = [] {
   }
   static const pararun::test::TempDir session;
   setenv("OMPI_MCA_orte_tmpdir_base", session.path().c_str(), 0);
+  // Runs never read the user's ~/.config/pararun/tuning.json: a missing file, no tuning.
+  setenv("PARARUN_TUNING", (session / "no-tuning.json").c_str(), 1);
   return true;
 }();
 

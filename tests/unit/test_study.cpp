@@ -45,9 +45,18 @@ TEST(Study, PlansEverySequentialVariantAndEachCount) {
   s.oversubscribed_ranks = 4;
   const auto points = plan_points(s, Registry::global());
   const auto list = ids(points);
-  const auto seq = Registry::global().find("matmul")->variants_of(Backend::seq).size();
+  // Every sequential variant a study runs: all but the forced micro-kernels (blocked-*).
+  std::size_t seq = 0, forced = 0;
+  for (const auto& v : Registry::global().find("matmul")->variants_of(Backend::seq)) {
+    seq += v.in_studies ? 1 : 0;
+    forced += v.name.rfind("blocked-", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_GE(forced, 1u);  // blocked-portable at least
+  EXPECT_EQ(seq + forced, Registry::global().find("matmul")->variants_of(Backend::seq).size());
   EXPECT_EQ(points.size(), seq + 2 + 3 + 4);
   EXPECT_NE(std::find(list.begin(), list.end(), "matmul/seq/naive/n100/t1/r1"), list.end());
+  EXPECT_EQ(std::find(list.begin(), list.end(), "matmul/seq/blocked-portable/n100/t1/r1"),
+            list.end());
   EXPECT_NE(std::find(list.begin(), list.end(), "matmul/omp/blocked/n100/t2/r1"), list.end());
   EXPECT_NE(std::find(list.begin(), list.end(), "matmul/mpi/blocked/n100/t1/r4"), list.end());
   EXPECT_NE(std::find(list.begin(), list.end(), "matmul/hybrid/blocked/n100/t2/r2"), list.end());

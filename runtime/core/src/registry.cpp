@@ -9,6 +9,19 @@
 
 namespace pararun {
 
+std::pair<double, std::string> rate_of(Metric metric, const Work& work, double seconds) {
+  const double per_s = seconds > 0 ? 1 / seconds : 0;
+  switch (metric) {
+    case Metric::gflops:
+      return {work.flops * per_s * 1e-9, "GFLOP/s"};
+    case Metric::gbytes:
+      return {work.bytes * per_s * 1e-9, "GB/s"};
+    case Metric::mops:
+      return {work.flops * per_s * 1e-6, "Mop/s"};
+  }
+  return {0, ""};
+}
+
 std::vector<VariantInfo> Kernel::variants_of(Backend b) const {
   std::vector<VariantInfo> out;
   for (auto& v : variants())

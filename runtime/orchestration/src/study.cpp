@@ -79,7 +79,8 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
         const std::string def = k->variants_of(b).front().name;
         switch (b) {
           case Backend::seq:  // every sequential variant: the baseline is the best of them
-            for (const auto& v : k->variants_of(b)) add(b, v.name, 1, 1);
+            for (const auto& v : k->variants_of(b))
+              if (v.in_studies) add(b, v.name, 1, 1);
             break;
           case Backend::omp:
             for (int t : spec.threads) add(b, def, t, 1);

@@ -40,17 +40,8 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   rec.time =
       TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
   const double per_s = s.median > 0 ? 1 / s.median : 0;
-  switch (kernel.metric()) {
-    case Metric::gflops:
-      rec.rate = Rate{w.flops * per_s * 1e-9, "GFLOP/s"};
-      break;
-    case Metric::gbytes:
-      rec.rate = Rate{w.bytes * per_s * 1e-9, "GB/s"};
-      break;
-    case Metric::mops:
-      rec.rate = Rate{w.flops * per_s * 1e-6, "Mop/s"};
-      break;
-  }
+  const auto [rate, unit] = rate_of(kernel.metric(), w, s.median);
+  rec.rate = Rate{rate, unit};
 
   Json& r = rec.json;
   r["size_meaning"] = kernel.size_meaning();

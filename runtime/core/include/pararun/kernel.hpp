@@ -32,6 +32,11 @@ struct Work {
 /// whose benchmark counts operations of its own (NPB's Mop/s).
 enum class Metric { gflops, gbytes, mops };
 
+/// The rate of `work` done in `seconds` in the metric's unit: (value, "GFLOP/s"), (value,
+/// "GB/s") from the bytes, or (value, "Mop/s") from the operations counted as flops. 0 for
+/// no time.
+std::pair<double, std::string> rate_of(Metric metric, const Work& work, double seconds);
+
 /// A size with a name, e.g. an NPB class: "S" -> 1400 rows.
 struct NamedSize {
   std::string name;
@@ -45,6 +50,9 @@ struct VariantInfo {
   Backend backend;
   std::string name;
   std::string description;
+  /// False for variants a study does not run unless asked: diagnostics that repeat another
+  /// variant (matmul's forced micro-kernels) or that trade speed for another property.
+  bool in_studies = true;
 };
 
 /// The outcome of checking a result against its reference. Identical on every rank.

@@ -30,7 +30,7 @@ struct TuningResult {
   std::vector<TuningTrial> trials;  ///< trials[0] is the default
   std::size_t best = 0;             ///< the fastest verified trial, confirmed (else 0)
   /// The default's median time over the winner's, re-measured in alternating rounds after
-  /// the search (1 when the default won the search); a winner at or below 1 is dropped.
+  /// the search (1 when the default won the search); a winner below 1.02 is dropped.
   double confirmed_speedup = 1;
 };
 
