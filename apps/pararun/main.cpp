@@ -12,6 +12,7 @@
 #include "pararun/backend.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/metadata.hpp"
 #include "pararun/mpi_session.hpp"
 
 namespace app = pararun::app;
@@ -92,6 +93,13 @@ int main(int argc, char** argv) {
       "hybrid MPI+OpenMP, verify every result and measure the speedup honestly.",
       "pararun"};
   cli.require_subcommand(1);
+  {
+    const pararun::Json build = pararun::build_metadata();
+    cli.set_version_flag("--version", "pararun " + build.value("pararun_version", "?") + " (git " +
+                                          build.value("git_commit", "?") + ", " +
+                                          build.value("build_type", "?") + ", " +
+                                          build.value("compiler", "?") + ")");
+  }
   cli.set_help_all_flag("--help-all", "Help for every subcommand");
 
   cli.add_subcommand("list", "List kernels, backends and variants, one line each");
@@ -213,6 +221,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return cli.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     if (prints_messages())

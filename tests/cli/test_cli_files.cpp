@@ -1,8 +1,10 @@
 // The files pararun writes: no shell for user strings, no output that destroys an input or a
 // device, reports that survive failed points and bad lines, a full disk that loses nothing.
 #include <gtest/gtest.h>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <algorithm>
 
 #include <dirent.h>
 
@@ -210,4 +212,16 @@ TEST(CliFiles, FullDiskKeepsTheOldReportAndLeavesNoTemporaryFile) {
   Result s = run_cli("study --kernels matmul --backends seq --sizes 64 --out " + mnt + "/t");
   EXPECT_EQ(s.code, 3) << s.err;
   EXPECT_FALSE(exists(mnt + "/t/study.json"));
+}
+
+TEST(CliFiles, VersionNamesTheReleaseAndTheCommit) {
+  const Result r = run_cli("--version");
+  EXPECT_EQ(r.code, 0) << r.err;
+  // "pararun 0.1.0 (git <40 hex digits>[-dirty], Release, GNU 12.2.0)"
+  EXPECT_EQ(r.out.rfind("pararun ", 0), 0u) << r.out;
+  const auto git = r.out.find(" (git ");
+  ASSERT_NE(git, std::string::npos) << r.out;
+  const std::string version = r.out.substr(8, git - 8);
+  EXPECT_EQ(std::count(version.begin(), version.end(), '.'), 2) << version;
+  EXPECT_EQ(lines(r.out).size(), 1u);
 }
