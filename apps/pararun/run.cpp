@@ -120,8 +120,15 @@ void print_table(const Json& r) {
               r["status"] == "ok" ? "SUCCESSFUL" : "FAILED", err,
               r["status"] == "ok" ? "<=" : "exceeds", v["tolerance"].get<double>(),
               v["reference"].get<std::string>().c_str());
-  if (r["ranks"].get<int>() > 1)
-    std::printf("Rank imbalance (max/mean of per-rank time): %.3f\n", r["imbalance"].get<double>());
+  if (r["ranks"].get<int>() > 1) {
+    const bool phased = r.value("imbalance_basis", "run") == "compute phase";
+    std::printf("Rank imbalance (max/mean of per-rank %s time): %.3f", phased ? "compute" : "run()",
+                r["imbalance"].get<double>());
+    if (phased)
+      std::printf("; communication %.1f%% of run() (mean over ranks)",
+                  100 * r.value("communication_share", 0.0));
+    std::printf("\n");
+  }
   if (r.contains("ceiling") && r["ceiling"].is_object())
     std::printf("%.0f%% of the measured %s (%.1f %s at %d PE(s))\n",
                 100 * r["ceiling"]["fraction"].get<double>(),

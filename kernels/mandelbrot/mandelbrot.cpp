@@ -20,6 +20,7 @@
 
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -89,18 +90,23 @@ class MandelbrotInstance : public Instance {
     const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
     const auto rank = static_cast<std::uint64_t>(ctx_.rank);
     std::uint64_t local = 0;
-    if (cyclic_) {
-      const std::uint64_t count = n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
-      local = rows_sum(
-          n_, count, [&](std::uint64_t i) { return rank + i * ranks; }, ctx_.threads, schedule_);
-    } else {
-      const Range r = block_range(n_, ranks, rank);
-      local = rows_sum(
-          n_, r.count, [&](std::uint64_t i) { return r.begin + i; }, ctx_.threads, schedule_);
+    {
+      ScopedPhase compute(Phase::compute);
+      if (cyclic_) {
+        const std::uint64_t count = n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
+        local = rows_sum(
+            n_, count, [&](std::uint64_t i) { return rank + i * ranks; }, ctx_.threads, schedule_);
+      } else {
+        const Range r = block_range(n_, ranks, rank);
+        local = rows_sum(
+            n_, r.count, [&](std::uint64_t i) { return r.begin + i; }, ctx_.threads, schedule_);
+      }
     }
     total_ = local;
-    if (ctx_.comm != MPI_COMM_NULL)
+    if (ctx_.comm != MPI_COMM_NULL) {
+      ScopedPhase communicate(Phase::communicate);
       MPI_Allreduce(&local, &total_, 1, MPI_UINT64_T, MPI_SUM, ctx_.comm);
+    }
   }
 
   Verification verify() override {

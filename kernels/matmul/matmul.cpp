@@ -24,6 +24,7 @@
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -274,14 +275,21 @@ class SummaMatmul : public Instance {
         for (std::uint64_t i = 0; i < rows_.count; ++i)
           std::copy_n(a_.data() + i * a_cols_.count + (k - a_cols_.begin), w,
                       a_panel_.data() + i * w);
-      MPI_Bcast(a_panel_.data(), static_cast<int>(rows_.count * w), MPI_DOUBLE,
-                static_cast<int>(a_owner), row_comm_);
+      {
+        ScopedPhase communicate(Phase::communicate);
+        MPI_Bcast(a_panel_.data(), static_cast<int>(rows_.count * w), MPI_DOUBLE,
+                  static_cast<int>(a_owner), row_comm_);
+      }
       // B panel (w x my cols): whole rows of the owner's block, already contiguous.
       double* b_panel = b_panel_.data();
       if (static_cast<std::uint64_t>(rows_index()) == b_owner)
         std::copy_n(b_.data() + (k - b_rows_.begin) * cols_.count, w * cols_.count, b_panel);
-      MPI_Bcast(b_panel, static_cast<int>(w * cols_.count), MPI_DOUBLE, static_cast<int>(b_owner),
-                col_comm_);
+      {
+        ScopedPhase communicate(Phase::communicate);
+        MPI_Bcast(b_panel, static_cast<int>(w * cols_.count), MPI_DOUBLE, static_cast<int>(b_owner),
+                  col_comm_);
+      }
+      ScopedPhase compute(Phase::compute);
       multiply_(rows_.count, cols_.count, w, a_panel_.data(), w, b_panel, cols_.count, c_.data(),
                 cols_.count, ctx_.threads, k > 0);
       k += w;

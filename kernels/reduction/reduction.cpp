@@ -23,6 +23,7 @@
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -115,10 +116,16 @@ class ReductionInstance : public Instance {
       result_ = reproducible_sum(x_.data(), n_, range_, ctx_.threads, ctx_.comm);
       return;
     }
-    const double local = sum(variant_, x_.data(), x_.size(), ctx_.threads);
+    double local = 0;
+    {
+      ScopedPhase compute(Phase::compute);
+      local = sum(variant_, x_.data(), x_.size(), ctx_.threads);
+    }
     result_ = local;
-    if (ctx_.comm != MPI_COMM_NULL)
+    if (ctx_.comm != MPI_COMM_NULL) {
+      ScopedPhase communicate(Phase::communicate);
       MPI_Allreduce(&local, &result_, 1, MPI_DOUBLE, MPI_SUM, ctx_.comm);
+    }
   }
 
   Verification verify() override {

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "common/simd_sum.hpp"
+#include "pararun/phases.hpp"
 
 namespace pararun::reduction {
 
@@ -56,6 +58,7 @@ double reproducible_sum(const double* x, std::uint64_t n, Range range, int threa
     throw std::invalid_argument("reproducible_sum: the range does not hold whole chunks");
   const std::uint64_t first = range.begin / kChunk, local = chunks_of(range.count);
   std::vector<double> sums(local);
+  std::optional<ScopedPhase> compute(std::in_place, Phase::compute);
   // Chunks over threads; each chunk's sum is the same whichever thread computes it.
   const auto count = static_cast<std::int64_t>(local);
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
@@ -76,8 +79,10 @@ double reproducible_sum(const double* x, std::uint64_t n, Range range, int threa
     i += size;
   }
   // Every rank's subtrees, in rank order (the order does not matter: they are keyed).
+  compute.reset();
   std::vector<Node> all = mine;
   if (comm != MPI_COMM_NULL) {
+    ScopedPhase communicate(Phase::communicate);
     int ranks = 1;
     MPI_Comm_size(comm, &ranks);
     int doubles = static_cast<int>(3 * mine.size());

@@ -20,6 +20,7 @@
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -134,16 +135,31 @@ class StencilInstance : public Instance {
     double *in = block_.u.data(), *out = block_.v.data();
     for (int it = 0; it < kIterations; ++it) {
       if (ctx_.comm == MPI_COMM_NULL) {
+        ScopedPhase compute(Phase::compute);
         sweep(block_, in, out, 1, r + 1, 1, c + 1, ctx_.threads);
       } else if (!overlapped_) {
-        exchange_blocking(in);
+        {
+          ScopedPhase communicate(Phase::communicate);
+          exchange_blocking(in);
+        }
+        ScopedPhase compute(Phase::compute);
         sweep(block_, in, out, 1, r + 1, 1, c + 1, ctx_.threads);
       } else {
         MPI_Request req[8];
-        start_exchange(in, req);
-        sweep(block_, in, out, 2, r, 2, c, ctx_.threads);  // needs no halo
-        MPI_Waitall(8, req, MPI_STATUSES_IGNORE);
+        {
+          ScopedPhase communicate(Phase::communicate);
+          start_exchange(in, req);
+        }
+        {
+          ScopedPhase compute(Phase::compute);
+          sweep(block_, in, out, 2, r, 2, c, ctx_.threads);  // needs no halo
+        }
+        {
+          ScopedPhase communicate(Phase::communicate);  // what the overlap did not hide
+          MPI_Waitall(8, req, MPI_STATUSES_IGNORE);
+        }
         // The cells next to the halo (a cell may be swept twice: same value, harmless).
+        ScopedPhase compute(Phase::compute);
         sweep(block_, in, out, 1, 2, 1, c + 1, ctx_.threads);
         sweep(block_, in, out, r, r + 1, 1, c + 1, ctx_.threads);
         sweep(block_, in, out, 1, r + 1, 1, 2, ctx_.threads);

@@ -63,6 +63,17 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   r["reps"] = t.samples.size();
   r["samples"] = t.samples;
   r["imbalance"] = t.imbalance;
+  r["imbalance_basis"] = t.imbalance_basis;
+  // Phases the kernel marks (phases.hpp): each rank's total seconds over the timed reps, the
+  // largest and the mean over ranks; and the mean share of run() spent communicating.
+  Json phases = Json::object();
+  const char* phase_names[kPhases] = {"compute", "communicate"};
+  for (int p = 0; p < kPhases; ++p)
+    if (t.phase_max[p] > 0)
+      phases[phase_names[p]] = {{"max_seconds", t.phase_max[p]}, {"mean_seconds", t.phase_mean[p]}};
+  r["phases"] = phases;
+  r["communication_share"] = t.communication_share;
+  r["rank_samples"] = t.rank_samples;
   // The work model: flops (for Mop/s kernels, the operations their benchmark counts) and
   // bytes, and both rates (the record's own rate is "rate").
   r["flops"] = w.flops;

@@ -1,10 +1,12 @@
 // The timed repetition loop: warm-up, barrier before each rep, max over ranks.
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "pararun/context.hpp"
 #include "pararun/kernel.hpp"
+#include "pararun/phases.hpp"
 
 namespace pararun {
 
@@ -18,7 +20,17 @@ struct TimingPolicy {
 
 struct Timings {
   std::vector<double> samples;  ///< per rep: the slowest rank's time in seconds
-  double imbalance = 1.0;       ///< max / mean over ranks of each rank's total timed seconds
+  /// max / mean over ranks of each rank's total compute-phase seconds when the kernel marks
+  /// phases (phases.hpp), else of each rank's whole run() (basis "run").
+  double imbalance = 1.0;
+  const char* imbalance_basis = "run";  ///< "compute phase" or "run"
+  /// Per phase (Phase order): the largest and the mean over ranks of a rank's total seconds
+  /// in it over all timed reps; zero when the kernel marks no phases.
+  std::array<double, kPhases> phase_max{}, phase_mean{};
+  /// Mean over ranks of (communication seconds / run() seconds); 0 without marks.
+  double communication_share = 0;
+  /// Rank 0 only: every rank's own time of every timed rep, [rank][rep].
+  std::vector<std::vector<double>> rank_samples;
 };
 
 /// Runs `instance` as the policy says. Collective for mpi/hybrid; every rank returns the same.
