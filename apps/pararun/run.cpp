@@ -261,6 +261,12 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
     usage("backend '" + o.backend + "' runs on one process, but " + std::to_string(mpi->size()) +
           " MPI ranks were launched; use mpi or hybrid");
 
+  // A rank that stops (SIGSTOP) or hangs would keep the others, and mpirun, waiting forever:
+  // every rank ends the run when it takes longer than the limit. Armed before the first
+  // collective (the communicator's duplication, the agreements, the tuning broadcast).
+  std::optional<Watchdog> watchdog;
+  watchdog.emplace(o.time_limit, mpi ? mpi->rank() : 0);
+
   const RunContext run(*backend, o.threads_given ? o.threads : 0);
   const ExecContext& ctx = run.ctx();
 
@@ -292,10 +298,6 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   const std::string tuning_file = apply_stored_tuning(*kernel, *variant, o.tuning, ctx);
 
   if (o.crash_rank >= 0 && ctx.rank == o.crash_rank) std::raise(SIGSEGV);  // fault injection
-  // A rank that stops (SIGSTOP) or hangs would keep the others, and mpirun, waiting forever:
-  // every rank ends the run when it takes longer than the limit.
-  std::optional<Watchdog> watchdog;
-  watchdog.emplace(o.time_limit, ctx.rank);
   const RunOutcome outcome = execute(*kernel, *variant, spec, ctx);
   Json record = run_record(*kernel, *variant, spec, ctx, outcome);
   if (ctx.is_root() && !tuning_file.empty()) record["config"]["tuning_file"] = tuning_file;
