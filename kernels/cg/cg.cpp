@@ -32,6 +32,7 @@
 #include "pararun/buffer.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -249,9 +250,11 @@ class CgInstance : public Instance {
 
   /// My block of v (whole length na) gathered from every rank's block.
   void gather(Buffer& v) const {
-    if (ctx_.comm != MPI_COMM_NULL && ctx_.ranks > 1)
+    if (ctx_.comm != MPI_COMM_NULL && ctx_.ranks > 1) {
+      ScopedPhase communicate(Phase::communicate);
       MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v.data(), counts_.data(), displs_.data(),
                      MPI_DOUBLE, ctx_.comm);
+    }
   }
 
   /// out[j] = (A v)[first + j] for my rows; v whole.

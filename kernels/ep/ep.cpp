@@ -25,6 +25,7 @@
 #include "ep/ep.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
+#include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/verify.hpp"
 
@@ -106,9 +107,11 @@ class EpInstance : public Instance {
       for (int l = 0; l < kAnnuli; ++l) local[2 + l] += t.q[static_cast<std::size_t>(l)];
     }
     std::array<double, 2 + kAnnuli> total = local;
-    if (ctx_.comm != MPI_COMM_NULL)
+    if (ctx_.comm != MPI_COMM_NULL) {
+      ScopedPhase communicate(Phase::communicate);
       MPI_Allreduce(local.data(), total.data(), static_cast<int>(total.size()), MPI_DOUBLE, MPI_SUM,
                     ctx_.comm);
+    }
     result_.sx = total[0];
     result_.sy = total[1];
     for (int l = 0; l < kAnnuli; ++l) result_.q[static_cast<std::size_t>(l)] = total[2 + l];

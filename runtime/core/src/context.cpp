@@ -2,22 +2,35 @@
 
 #include <omp.h>
 
+#include "pararun/phases.hpp"
+
 namespace pararun {
 
+// The helpers' collectives are communication (phases.hpp): a kernel that uses them gets a
+// compute-phase imbalance without marking anything itself.
 double ExecContext::sum(double v) const {
   double out = v;
-  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm);
+  if (distributed()) {
+    ScopedPhase communicate(Phase::communicate);
+    MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm);
+  }
   return out;
 }
 
 double ExecContext::max(double v) const {
   double out = v;
-  if (distributed()) MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
+  if (distributed()) {
+    ScopedPhase communicate(Phase::communicate);
+    MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
+  }
   return out;
 }
 
 void ExecContext::sum_in_place(double* v, int n) const {
-  if (distributed()) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
+  if (distributed()) {
+    ScopedPhase communicate(Phase::communicate);
+    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
+  }
 }
 
 Range ExecContext::thread_share(std::uint64_t n) {

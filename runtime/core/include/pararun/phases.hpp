@@ -9,6 +9,8 @@
 //   }
 //
 // Mark from the rank's own thread (outside OpenMP parallel regions); phases do not nest.
+// ExecContext's sum/max/sum_in_place mark their collectives as communication themselves, and
+// a kernel that marks only communication has the rest of run() counted as compute.
 #pragma once
 
 #include <array>
