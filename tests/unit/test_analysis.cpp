@@ -59,6 +59,31 @@ TEST(Analysis, SpeedupAgainstBestVerifiedSequential) {
   EXPECT_NE(text.find("oversubscribed"), std::string::npos);
 }
 
+TEST(Analysis, SpeedupsCarryAnIntervalFromBothMediansIntervals) {
+  // Baseline 1.0 s in [0.9, 1.1] (95.0%), omp 0.5 s in [0.45, 0.55] (96.1%).
+  Json base = rec("mm", "seq", "blas", 1, 1, 1.0), omp = rec("mm", "omp", "blas", 2, 1, 0.5);
+  base["time"]["ci_coverage"] = 0.95;
+  omp["time"]["ci_coverage"] = 0.961;
+  const Json unknown = rec("mm", "mpi", "blas", 1, 2, 0.5);  // a version-1 record: no coverage
+  auto groups = analyse(typed({base, omp, unknown}));
+  ASSERT_EQ(groups.size(), 1u);
+  const auto& rows = groups[0].rows;
+  ASSERT_TRUE(rows[0].speedup_ci && rows[1].speedup_ci && rows[2].speedup_ci);
+  EXPECT_EQ(*rows[0].speedup_ci, std::make_pair(1.0, 1.0));  // the baseline itself
+  EXPECT_DOUBLE_EQ(rows[0].speedup_ci_coverage, 1.0);
+  EXPECT_DOUBLE_EQ(rows[1].speedup_ci->first, 0.9 / 0.55);
+  EXPECT_DOUBLE_EQ(rows[1].speedup_ci->second, 1.1 / 0.45);
+  EXPECT_NEAR(rows[1].speedup_ci_coverage, 0.911, 1e-12);  // Bonferroni: 1 - 0.05 - 0.039
+  EXPECT_DOUBLE_EQ(rows[2].speedup_ci_coverage, -1);
+  const std::string text = format_report(groups);
+  EXPECT_NE(text.find("2.00x (1.64-2.44)"), std::string::npos) << text;
+  const std::string csv = csv_report(groups);
+  EXPECT_NE(csv.find(",speedup_ci_low,speedup_ci_high,speedup_ci_coverage\n"), std::string::npos);
+  const Json j = analysis_json(groups);
+  EXPECT_NEAR(j["groups"][0]["rows"][1]["speedup_ci"][1].get<double>(), 1.1 / 0.45, 1e-12);
+  EXPECT_TRUE(j["groups"][0]["rows"][2]["speedup_ci_coverage"].is_null());
+}
+
 TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
   std::vector<Json> records = {rec("a", "seq", "x", 1, 1, 1.0, true, 10),
                                rec("a", "omp", "x", 2, 1, 1.0, true, 20),

@@ -50,7 +50,9 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
       groups.push_back({kernel, size, scaling, only, std::nullopt, {}, {}});
       g = &groups.back();
     }
-    g->rows.push_back({r, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+    ReportRow row;
+    row.record = r;
+    g->rows.push_back(std::move(row));
     if (r.backend == "seq" && r.verified() &&
         (!g->baseline || median_of(r) < median_of(*g->baseline)))
       g->baseline = r;
@@ -68,6 +70,16 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
       if (g.baseline && g.scaling != "weak") {
         row.speedup = median_of(*g.baseline) / t;
         row.efficiency = *row.speedup / pes;
+        const TimeStats& b = *g.baseline->time;
+        const TimeStats& mine = *row.record.time;
+        if (row.record.point == g.baseline->point && row.record.json == g.baseline->json) {
+          row.speedup_ci = std::make_pair(1.0, 1.0);  // the baseline against itself
+          row.speedup_ci_coverage = 1;
+        } else if (mine.ci_low > 0 && b.ci_low > 0) {
+          row.speedup_ci = std::make_pair(b.ci_low / mine.ci_high, b.ci_high / mine.ci_low);
+          if (b.ci_coverage >= 0 && mine.ci_coverage >= 0)
+            row.speedup_ci_coverage = std::max(0.0, b.ci_coverage + mine.ci_coverage - 1);
+        }
       }
       if (auto it = one_pe.find(series_of(row.record)); it != one_pe.end()) {
         row.relative =
@@ -94,7 +106,8 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
 std::string csv_report(const std::vector<ReportGroup>& groups) {
   std::ostringstream out;
   out << "kernel,size,backend,variant,threads,ranks,median_s,ci_low_s,ci_high_s,ci_coverage,"
-         "verified,speedup,efficiency,baseline_variant,baseline_median_s\n";
+         "verified,speedup,efficiency,baseline_variant,baseline_median_s,speedup_ci_low,"
+         "speedup_ci_high,speedup_ci_coverage\n";
   for (const auto& g : groups)
     for (const auto& row : g.rows) {
       const Record& r = row.record;
@@ -115,6 +128,13 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
         out << g.baseline->variant << ',' << median_of(*g.baseline);
       else
         out << ',';
+      out << ',';
+      if (row.speedup_ci)
+        out << row.speedup_ci->first << ',' << row.speedup_ci->second;
+      else
+        out << ',';
+      out << ',';
+      if (row.speedup_ci_coverage >= 0) out << row.speedup_ci_coverage;
       out << '\n';
     }
   return out.str();
@@ -148,6 +168,11 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
                  {"rate", nullptr},
                  {"speedup", opt(row.speedup)},
                  {"efficiency", opt(row.efficiency)},
+                 {"speedup_ci", row.speedup_ci
+                                    ? Json::array({row.speedup_ci->first, row.speedup_ci->second})
+                                    : Json(nullptr)},
+                 {"speedup_ci_coverage",
+                  row.speedup_ci_coverage >= 0 ? Json(row.speedup_ci_coverage) : Json(nullptr)},
                  {"relative", opt(row.relative)},
                  {"karp_flatt", opt(row.karp_flatt)}};
       if (!r.point.empty()) jr["point"] = r.point;
@@ -200,7 +225,7 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     if (weak) header.push_back("size");
     for (const char* h : {"median", "CI of median (95% unless noted)", "rate", "verified"})
       header.push_back(h);
-    if (!weak) header.insert(header.end(), {"speedup", "efficiency"});
+    if (!weak) header.insert(header.end(), {"speedup (interval)", "efficiency"});
     header.insert(header.end(), {weak ? "scaled" : "relative", "Karp-Flatt", "note"});
     Table t(header);
     for (const auto& row : g.rows) {
@@ -220,7 +245,10 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       cells.push_back(r.rate ? format("%.2f %s", r.rate->value, r.rate->unit.c_str()) : "-");
       cells.push_back(r.verified() ? "yes" : "FAILED");
       if (!weak) {
-        cells.push_back(row.speedup ? format("%.2fx", *row.speedup) : "-");
+        std::string speedup = row.speedup ? format("%.2fx", *row.speedup) : "-";
+        if (row.speedup && row.speedup_ci && row.speedup_ci_coverage < 1)
+          speedup += format(" (%.2f-%.2f)", row.speedup_ci->first, row.speedup_ci->second);
+        cells.push_back(speedup);
         cells.push_back(row.efficiency ? format("%.2f", *row.efficiency) : "-");
       }
       cells.push_back(row.relative ? format("%.2fx", *row.relative) : "-");
@@ -229,6 +257,16 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       t.add(cells);
     }
     out += t.str();
+    double coverage = 1;  // the least coverage of this group's speedup intervals
+    for (const auto& row : g.rows)
+      if (row.speedup_ci && row.speedup_ci_coverage >= 0 && row.speedup_ci_coverage < 1)
+        coverage = std::min(coverage, row.speedup_ci_coverage);
+    if (coverage < 1)
+      out += format(
+          "speedup intervals: [baseline CI low / CI high, baseline CI high / CI low], which "
+          "holds the speedup with at least %.0f%% probability (both medians in their "
+          "intervals at once)\n",
+          100 * coverage);
     for (const auto& f : g.fits) {
       if (f.fit.tested())
         out += format(

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pararun/models.hpp"
@@ -15,6 +16,12 @@ struct ReportRow {
   Record record;
   std::optional<double> speedup;     ///< baseline median / this median (verified rows only)
   std::optional<double> efficiency;  ///< speedup / processing elements
+  /// An interval of the speedup: [baseline CI low / this CI high, baseline CI high / this CI
+  /// low]. Both medians lie in their intervals at once with probability at least
+  /// speedup_ci_coverage = 1 - (1 - baseline coverage) - (1 - this coverage) (Bonferroni):
+  /// 0.90 from two 95% intervals. The baseline's own row: exactly 1.
+  std::optional<std::pair<double, double>> speedup_ci;
+  double speedup_ci_coverage = -1;  ///< -1: unknown (a record without a coverage)
   /// Strong scaling: T(1 PE) / T(p) of the same backend and variant. Weak scaling:
   /// Gustafson's scaled speedup p * T(1 PE) / T(p).
   std::optional<double> relative;
