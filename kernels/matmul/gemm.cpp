@@ -58,16 +58,22 @@ constexpr std::size_t kMaxMr = 8, kMaxNr = 24;
     storeu(ci, accumulate ? add(c##i##v, loadu(ci)) : c##i##v); \
   }
 
+/// Prefetches the rows x cols tile of C that the micro-kernel updates after its k loop: every
+/// 8th element of each row and the row's last (the cache lines the row touches).
+inline void prefetch_tile(const double* c, std::size_t ldc, int rows, int cols) {
+  for (int i = 0; i < rows; ++i) {
+    const double* row = c + static_cast<std::size_t>(i) * ldc;
+    for (int j = 0; j < cols; j += 8)
+      _mm_prefetch(reinterpret_cast<const char*>(row + j), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(row + cols - 1), _MM_HINT_T0);
+  }
+}
+
 __attribute__((target("avx512f,fma"))) void ukernel_avx512(std::size_t kc, const double* ap,
                                                            const double* bp, double* c,
                                                            std::size_t ldc, bool accumulate) {
   // 8 x 24: 24 accumulators + 3 B vectors + 1 broadcast of the 32 zmm registers.
-  for (int i = 0; i < 8; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 23), _MM_HINT_T0);
-  }
+  prefetch_tile(c, ldc, 8, 24);
   __m512d c00 = _mm512_setzero_pd(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
@@ -103,10 +109,7 @@ __attribute__((target("avx2,fma"))) void ukernel_avx2(std::size_t kc, const doub
                                                       const double* bp, double* c, std::size_t ldc,
                                                       bool accumulate) {
   // 6 x 8: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm registers.
-  for (int i = 0; i < 6; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 7), _MM_HINT_T0);
-  }
+  prefetch_tile(c, ldc, 6, 8);
   __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #pragma GCC unroll 4

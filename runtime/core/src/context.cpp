@@ -6,31 +6,31 @@
 
 namespace pararun {
 
+namespace {
+
 // The helpers' collectives are communication (phases.hpp): a kernel that uses them gets a
 // compute-phase imbalance without marking anything itself.
+void allreduce(const void* send, void* recv, int n, MPI_Op op, MPI_Comm comm) {
+  ScopedPhase communicate(Phase::communicate);
+  MPI_Allreduce(send, recv, n, MPI_DOUBLE, op, comm);
+}
+
+}  // namespace
+
 double ExecContext::sum(double v) const {
   double out = v;
-  if (distributed()) {
-    ScopedPhase communicate(Phase::communicate);
-    MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm);
-  }
+  if (distributed()) allreduce(&v, &out, 1, MPI_SUM, comm);
   return out;
 }
 
 double ExecContext::max(double v) const {
   double out = v;
-  if (distributed()) {
-    ScopedPhase communicate(Phase::communicate);
-    MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm);
-  }
+  if (distributed()) allreduce(&v, &out, 1, MPI_MAX, comm);
   return out;
 }
 
 void ExecContext::sum_in_place(double* v, int n) const {
-  if (distributed()) {
-    ScopedPhase communicate(Phase::communicate);
-    MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm);
-  }
+  if (distributed()) allreduce(MPI_IN_PLACE, v, n, MPI_SUM, comm);
 }
 
 Range ExecContext::thread_share(std::uint64_t n) {

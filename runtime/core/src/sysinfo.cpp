@@ -17,21 +17,6 @@ std::string host_name() {
   return buf;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        auto start = line.find_first_not_of(' ', colon + 1);
-        return start == std::string::npos ? "" : line.substr(start);
-      }
-    }
-  }
-  return "unknown";
-}
-
 namespace {
 
 /// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
@@ -50,6 +35,11 @@ std::string cpuinfo_value(const std::string& key) {
 }
 
 }  // namespace
+
+std::string cpu_model() {
+  const std::string model = cpuinfo_value("model name");
+  return model.empty() ? "unknown" : model;
+}
 
 std::string cpu_identity() {
   std::string id = cpu_model();
