@@ -31,6 +31,10 @@ class UsageError : public std::runtime_error {
 /// Prints the line on this rank, then throws UsageError.
 [[noreturn]] void usage_here(const std::string& what);
 
+/// SIGUSR1 (Slurm's warning before the time limit), SIGTERM (scancel) and SIGINT set the
+/// returned flag to the signal: studies and batches stop cleanly and can be resumed.
+const volatile int* install_stop_handlers();
+
 struct RunOptions {
   std::string kernel, backend, variant, size = "", seed = "42", out;
   int threads = 1;
@@ -51,6 +55,12 @@ struct TuneOptions {
   int threads = 1, reps = 3;
 };
 
+struct BatchRunOptions {
+  std::string manifest, out, launcher = "mpirun";
+  int cores = 0;  ///< 0: every CPU of the node
+  bool resume = false, compare = false;
+};
+
 struct ConcurrencyOptions {
   int tasks = 4, reps = 3;
   double wait_seconds = 0.1;
@@ -58,6 +68,10 @@ struct ConcurrencyOptions {
   std::string out;
 };
 
+/// Runs a batch manifest on this node (see batch_run.hpp).
+int batch_run_command(const BatchRunOptions& opt);
+/// Prints the state of every job of a batch folder.
+int batch_status_command(const std::string& dir);
 int concurrency_command(const ConcurrencyOptions& opt);
 /// Times every tuning setting of a kernel and stores the fastest (see tuning.hpp).
 int tune_command(const TuneOptions& opt);

@@ -144,6 +144,25 @@ int main(int argc, char** argv) {
                      "Array tasks running at once, the %N of --array (default 4)");
   submit->add_flag("--dry-run", so.dry_run, "Print the job scripts and sbatch commands only");
 
+  app::BatchRunOptions bo;
+  std::string batch_dir;
+  auto* batch = cli.add_subcommand(
+      "batch", "Many independent jobs from a YAML manifest, packed onto this node's cores");
+  batch->require_subcommand(1);
+  auto* batch_run = batch->add_subcommand(
+      "run", "Run every job of the manifest (each pinned to its cores, retried, recorded once)");
+  batch_run->add_option("manifest", bo.manifest, "The batch manifest (YAML)")->required();
+  batch_run->add_option("-o,--out", bo.out, "Batch folder (default results/batch-<UTC time>)");
+  batch_run->add_flag("--resume", bo.resume,
+                      "Continue the batch in --out: run only jobs without a verified record");
+  batch_run->add_option("--cores", bo.cores, "Cores to pack jobs onto (default: every CPU)");
+  batch_run->add_option("--launcher", bo.launcher, "mpirun (default) or srun, for mpi jobs");
+  batch_run->add_flag("--compare", bo.compare,
+                      "Run the jobs twice: all at once with 1 core each (throughput) and one at a "
+                      "time with every core (latency); print both");
+  auto* batch_status = batch->add_subcommand("status", "The state of every job of a batch folder");
+  batch_status->add_option("dir", batch_dir, "The batch folder")->required();
+
   app::TuneOptions to;
   auto* tune = cli.add_subcommand(
       "tune",
@@ -236,7 +255,7 @@ int main(int argc, char** argv) {
        {std::make_tuple(run, "--out", &o.out), std::make_tuple(conc, "--out", &co.out),
         std::make_tuple(report, "--csv", &csv), std::make_tuple(study, "--out", &so.out),
         std::make_tuple(submit, "--out", &so.out), std::make_tuple(tune, "--tuning", &to.file),
-        std::make_tuple(run, "--tuning", &o.tuning)})
+        std::make_tuple(run, "--tuning", &o.tuning), std::make_tuple(batch_run, "--out", &bo.out)})
     if (sub->parsed() && sub->count(flag) > 0 && value->empty()) {
       if (prints_messages())
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
@@ -265,6 +284,8 @@ int main(int argc, char** argv) {
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
     if (tune->parsed()) return app::tune_command(to);
+    if (batch_run->parsed()) return app::batch_run_command(bo);
+    if (batch_status->parsed()) return app::batch_status_command(batch_dir);
     return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);

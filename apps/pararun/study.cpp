@@ -2,7 +2,6 @@
 // progress on stderr and a clean stop on SIGUSR1/SIGTERM/SIGINT.
 #include <unistd.h>
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -22,20 +21,16 @@ extern "C" void on_stop_signal(int sig) {
   g_stop_signal = sig;
 }
 
-void install_stop_handlers() {
+}  // namespace
+
+const volatile int* install_stop_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns and sees the flag
   for (int sig : {SIGUSR1, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
+  return &g_stop_signal;
 }
-
-std::string duration(double s) {
-  if (s < 90) return format("%.0f s", s);
-  return format("%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60));
-}
-
-}  // namespace
 
 int study_command(const StudyOptions& o) {
   const StudySpec spec = study_spec(o);
@@ -43,16 +38,16 @@ int study_command(const StudyOptions& o) {
   const std::string launcher = resolve_launcher(o.launcher, points);
   const std::string dir = prepare_study_dir(o, study_manifest(spec, points));
 
-  install_stop_handlers();
+  const volatile int* stop = install_stop_handlers();
   const bool tty = isatty(2);
-  const StudyRun run = run_study(
-      spec, points, dir, launcher, self_executable(), &g_stop_signal, [tty](const PointDone& d) {
+  const StudyRun run =
+      run_study(spec, points, dir, launcher, self_executable(), stop, [tty](const PointDone& d) {
         const std::string line =
             format("[%d/%d] %s: %s, elapsed %s, ETA %s", d.index, d.total, d.point->id.c_str(),
                    !d.recorded        ? "error (see log)"
                    : d.exit_code == 0 ? "ok"
                                       : "verification FAILED",
-                   duration(d.elapsed_s).c_str(), duration(d.eta_s).c_str());
+                   format_duration(d.elapsed_s).c_str(), format_duration(d.eta_s).c_str());
         std::fprintf(stderr, tty ? "\r\033[K%s" : "%s\n", line.c_str());
       });
   if (tty && run.run) std::fprintf(stderr, "\n");

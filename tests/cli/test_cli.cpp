@@ -328,7 +328,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "A, B, C)"},
         BadInput{"fly",
                  "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
-                 "submit, tune, run, report"}),
+                 "submit, batch, tune, run, report"}),
     case_name);
 
 TEST(Cli, OutputInMissingOrUnwritableFolderIsRefusedBeforeRunning) {

@@ -44,34 +44,44 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
-                   const volatile int* stop) {
+int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
+  if (pid != 0) return pid;
+  // The child dies with its parent: a killed study or batch leaves nothing running that could
+  // write a record after a --resume has started the same point again.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(137);  // the parent died before prctl took effect
+  if (how.own_group) setpgid(0, 0);
+  // Every CPU of the node unless told: with OMP_PROC_BIND set, libgomp has pinned this (the
+  // parent's) thread to one core at start-up, and a child would inherit that single core.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (how.cpus.empty())
+    for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+  for (int c : how.cpus)
+    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+  sched_setaffinity(0, sizeof set, &set);
+  for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
+  const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out < 0 || in < 0) _exit(126);
+  dup2(in, 0);
+  dup2(out, 1);
+  dup2(out, 2);
+  execvp(argv[0], argv.data());
+  _exit(127);
+}
+
+int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
+                   const volatile int* stop) {
+  SpawnOptions how;
+  how.log = log;
+  const pid_t pid = spawn(args, how);
   if (pid < 0) return 127;
-  if (pid == 0) {
-    // The child dies with the study: a killed study leaves no point running that could
-    // append a record after a --resume has started the same point again.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(137);  // the study died before prctl took effect
-    // Every CPU of the node: with OMP_PROC_BIND set, libgomp has pinned this (the study's)
-    // thread to one core at start-up, and a child would inherit that single core.
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-    sched_setaffinity(0, sizeof all, &all);
-    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || in < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
   int status = 0;
   bool terminated = false;
   int waited_ms = 0;

@@ -127,6 +127,26 @@ std::vector<std::string> completed_points(const std::vector<Record>& records) {
   return out;
 }
 
+Record error_record(const Point& p, const std::string& scaling, int exit_code,
+                    const std::string& log) {
+  Record r;
+  r.kind = RecordKind::error;
+  r.kernel = p.kernel;
+  r.backend = to_string(p.backend);
+  r.variant = p.variant;
+  r.status = "error";
+  r.scaling = scaling;
+  r.point = p.id;
+  r.size = p.size;
+  r.base_size = p.base_size;
+  r.threads = p.threads;
+  r.ranks = p.ranks;
+  r.pes = p.pes();
+  r.exit_code = exit_code;
+  r.json["log"] = log;
+  return r;
+}
+
 std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
                                        const std::string& results_file) {
   std::vector<std::string> a = {"run",        p.kernel,

@@ -13,12 +13,10 @@
 //   out: results/my-study
 #include "pararun/study_options.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
+#include "yaml_file.hpp"
 
 #include "pararun/errors.hpp"
 #include "pararun/parse.hpp"
@@ -112,69 +110,24 @@ std::vector<Point> study_points(const StudySpec& spec) {
 
 namespace {
 
-std::string where(const std::string& path, const YAML::Node& node) {
-  return path + ":" + std::to_string(node.Mark().line + 1) + ": ";
-}
-
-std::string scalar(const std::string& path, const std::string& key, const YAML::Node& v) {
-  if (!v.IsScalar()) throw InputError(where(path, v) + "'" + key + "' must be a single value");
-  return v.Scalar();
-}
+using yaml::scalar;
+using yaml::where;
+using yaml::whole;
 
 /// A scalar or a list of scalars, as the comma-separated text the flags take.
 std::string list(const std::string& path, const std::string& key, const YAML::Node& v) {
-  if (v.IsScalar()) return v.Scalar();
-  if (!v.IsSequence() || v.size() == 0)
-    throw InputError(where(path, v) + "'" + key +
-                     "' must be a value or a non-empty list of values");
   std::string out;
-  for (const auto& item : v) {
-    if (!item.IsScalar())
-      throw InputError(where(path, item) + "'" + key + "' must list plain values");
-    out += (out.empty() ? "" : ",") + item.Scalar();
-  }
+  for (const auto& item : yaml::items(path, key, v)) out += (out.empty() ? "" : ",") + item;
   return out;
-}
-
-int whole(const std::string& path, const std::string& key, const YAML::Node& v) {
-  const std::string text = scalar(path, key, v);
-  try {
-    std::size_t used = 0;
-    const long n = std::stol(text, &used);
-    if (used == text.size() && n >= -1000000 && n <= 1000000) return static_cast<int>(n);
-  } catch (const std::exception&) {
-  }
-  throw InputError(where(path, v) + "'" + key + "' must be a whole number, got '" + text + "'");
 }
 
 }  // namespace
 
 StudyOptions load_study_file(const std::string& path, StudyOptions o) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-    throw InputError("'" + path + "' is not a study file (a YAML file) but a " +
-                     (S_ISDIR(st.st_mode) ? "folder" : "special file"));
-  YAML::Node root;
-  try {
-    const std::vector<YAML::Node> docs = YAML::LoadAllFromFile(path);
-    if (docs.size() > 1)
-      throw InputError(path + ": holds " + std::to_string(docs.size()) +
-                       " YAML documents; a study file is one");
-    if (!docs.empty()) root = docs.front();
-  } catch (const YAML::BadFile&) {
-    throw InputError("cannot read the study file '" + path + "'");
-  } catch (const YAML::Exception& e) {
-    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": not YAML: " + e.msg);
-  }
-  if (!root.IsMap())
-    throw InputError(path + ": a study file is a map of keys (kernels, backends, ...)");
-  std::set<std::string> seen;
+  const YAML::Node root = yaml::load_map(path, "study file");
+  yaml::check_keys(path, root);
   for (const auto& kv : root) {
-    if (!kv.first.IsScalar())
-      throw InputError(where(path, kv.first) + "keys must be plain names (kernels, backends, ...)");
     const std::string key = kv.first.Scalar();
-    if (!seen.insert(key).second)
-      throw InputError(where(path, kv.first) + "'" + key + "' is given twice");
     const YAML::Node& v = kv.second;
     if (key == "kernels")
       o.kernels = list(path, key, v);

@@ -141,22 +141,8 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     done.insert(p.id);
     if (code != 0) ++out.failures;
     if (!recorded) {  // no record was written: keep the failure in the results
-      Record r;
-      r.kind = RecordKind::error;
-      r.kernel = p.kernel;
-      r.backend = to_string(p.backend);
-      r.variant = p.variant;
-      r.status = "error";
-      r.scaling = spec.scaling;
-      r.point = p.id;
-      r.size = p.size;
-      r.base_size = p.base_size;
-      r.threads = p.threads;
-      r.ranks = p.ranks;
-      r.pes = p.pes();
-      r.exit_code = code;  // 0 too: a point that exited 0 without its record is an error
-      r.json["log"] = log;
-      append_record(results, r);
+      // 0 too: a point that exited 0 without its record is an error
+      append_record(results, error_record(p, spec.scaling, code, log));
     }
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

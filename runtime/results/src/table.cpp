@@ -1,6 +1,7 @@
 #include "pararun/table.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 
@@ -76,6 +77,11 @@ std::string format_seconds(double s) {
   if (s < 1e-3) return format("%.2f us", s * 1e6);
   if (s < 1.0) return format("%.3f ms", s * 1e3);
   return format("%.3f s", s);
+}
+
+std::string format_duration(double s) {
+  if (s < 90) return format("%.0f s", s);
+  return format("%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60));
 }
 
 }  // namespace pararun

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pararun {
@@ -15,6 +16,18 @@ bool on_path(const std::string& program);
 std::string self_executable();
 /// The whole file, or "" when it cannot be read.
 std::string slurp(const std::string& path);
+
+/// How a child is started (spawn).
+struct SpawnOptions {
+  std::string log;        ///< stdout and stderr are appended to it
+  std::vector<int> cpus;  ///< its CPUs (empty: every CPU of the node)
+  std::vector<std::pair<std::string, std::string>> env;  ///< set in the child only
+  bool own_group = false;  ///< a process group of its own: kill(-pid) reaches its children
+};
+
+/// Starts argv (no shell) and returns its pid, or -1 when fork fails (exit code 127 when exec
+/// fails, 126 when the log cannot be opened). The child dies with its parent (SIGKILL).
+int spawn(const std::vector<std::string>& args, const SpawnOptions& how);
 
 /// Runs argv with stdout and stderr appended to `log`; returns the exit code (128+signal).
 /// The child dies with its parent and gets every CPU of the node. If `stop` becomes non-zero

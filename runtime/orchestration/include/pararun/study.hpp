@@ -44,6 +44,11 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points);
 /// Ids of the points that already have a verified record in `records`.
 std::vector<std::string> completed_points(const std::vector<Record>& records);
 
+/// The record that stands for a point that ended without one (a crash, a launcher that
+/// failed, a time limit): kind error, its exit code and the log to read.
+Record error_record(const Point& p, const std::string& scaling, int exit_code,
+                    const std::string& log);
+
 /// The `pararun run` arguments of a point (without the executable and the launcher).
 std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
                                        const std::string& results_file);

@@ -23,5 +23,7 @@ class Table {
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Seconds with a unit that fits: "812 ns", "3.41 ms", "1.203 s".
 std::string format_seconds(double s);
+/// A wall-clock duration for progress lines: "42 s", "3 min 05 s".
+std::string format_duration(double s);
 
 }  // namespace pararun

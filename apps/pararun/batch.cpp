@@ -1,0 +1,253 @@
+// pararun batch: a manifest of many jobs run on this node's cores (runtime/orchestration
+// batch_run), with progress on stderr, a clean stop on SIGUSR1/SIGTERM/SIGINT, and the
+// comparison of two ways to spend the same cores (--compare).
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+
+#include "commands.hpp"
+#include "pararun/batch_run.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/process.hpp"
+#include "pararun/stats.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun::app {
+
+namespace {
+
+const volatile int* g_batch_stop = nullptr;  // install_stop_handlers' flag
+
+std::string default_out() {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+  return std::string("results/batch-") + stamp;
+}
+
+void print_event(const BatchEvent& e, bool tty) {
+  const BatchProgress& p = e.progress;
+  const int finished = p.done;
+  if (tty) {
+    const int width = 30;
+    const int filled = p.total ? width * finished / p.total : width;
+    std::fprintf(stderr, "\r\033[K[%s%s] %d/%d done, %d failed, %d running, elapsed %s, ETA %s",
+                 std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), '.').c_str(), finished,
+                 p.total, p.failed, p.running, format_duration(p.elapsed_s).c_str(),
+                 format_duration(p.eta_s).c_str());
+    return;
+  }
+  if (e.kind == BatchEvent::started) return;
+  const std::string what =
+      e.ok ? "ok" : format("FAILED (exit %d%s)", e.exit_code, e.timed_out ? ", time limit" : "");
+  if (e.kind == BatchEvent::retrying)
+    std::fprintf(stderr, "[%d/%d] %s: %s on CPUs %s, attempt %d of %d, retrying\n", finished,
+                 p.total, e.job->id.c_str(), what.c_str(), e.cpus.c_str(), e.attempt,
+                 e.job->retries + 1);
+  else
+    std::fprintf(stderr, "[%d/%d] %s: %s, %.2f s on CPUs %s; %d running, %d failed, ETA %s\n",
+                 finished, p.total, e.job->id.c_str(), what.c_str(), e.wall_s, e.cpus.c_str(),
+                 p.running, p.failed, format_duration(p.eta_s).c_str());
+}
+
+Json summary_json(const BatchRun& r) {
+  const double span = std::max(r.makespan_s, 1e-9);
+  return {{"jobs", r.total},
+          {"ran", r.ran},
+          {"ok", r.ok},
+          {"failed", r.failed},
+          {"skipped", r.skipped},
+          {"retries", r.retries},
+          {"cores", r.cores},
+          {"makespan_s", r.makespan_s},
+          {"jobs_per_s", (r.ok + r.failed) / span},
+          {"cores_held", r.held_core_s / (r.cores * span)},
+          {"cpu_busy", r.cpu_s / (r.cores * span)},
+          {"idle_core_s_per_job", r.ran ? r.idle_core_s / r.ran : 0.0}};
+}
+
+/// Runs the jobs in `dir` with progress; the summary goes to dir/summary.json.
+BatchRun run_with_progress(const std::vector<BatchJob>& jobs, const std::string& dir,
+                           const BatchOptions& o) {
+  const bool tty = isatty(2);
+  const BatchRun r =
+      run_batch(jobs, dir, o, g_batch_stop, [tty](const BatchEvent& e) { print_event(e, tty); });
+  if (tty && r.ran) std::fprintf(stderr, "\n");
+  write_file_atomically(dir + "/summary.json", summary_json(r).dump(1) + "\n");
+  return r;
+}
+
+int finish(const BatchRun& r, const std::string& dir) {
+  if (r.skipped)
+    std::fprintf(stderr, "%d job(s) already had a verified record (--resume)\n", r.skipped);
+  if (r.stopped_by) {
+    std::fprintf(stderr,
+                 "pararun: batch stopped by signal %d (%s): records kept in %s/jobs; continue "
+                 "with --out %s --resume\n",
+                 r.stopped_by, strsignal(r.stopped_by), dir.c_str(), dir.c_str());
+    return 128 + r.stopped_by;
+  }
+  const Json s = summary_json(r);
+  std::printf(
+      "Batch %s: %d job(s), %d ok, %d failed, %d skipped; makespan %s on %d core(s), %.2f jobs/s, "
+      "cores held %.0f%%, CPU busy %.0f%%\nRecords: %s/results.jsonl (one per job), status: "
+      "pararun batch status %s\n",
+      dir.c_str(), r.total, r.ok, r.failed, r.skipped, format_seconds(r.makespan_s).c_str(),
+      r.cores, s["jobs_per_s"].get<double>(), 100 * s["cores_held"].get<double>(),
+      100 * s["cpu_busy"].get<double>(), dir.c_str(), dir.c_str());
+  return r.failed ? kExitVerificationFailed : kExitOk;
+}
+
+/// `m`'s jobs reshaped to `threads` x `ranks` (omp: threads, mpi: ranks, hybrid: threads).
+std::vector<BatchJob> reshaped(const BatchManifest& m, int pes) {
+  std::vector<BatchJob> out;
+  for (BatchJob j : m.jobs) {
+    if (j.backend == Backend::mpi)
+      j.ranks = pes;
+    else
+      j.threads = pes, j.ranks = 1;
+    j.cores = pes;
+    j.id = batch_job_id(j);
+    out.push_back(j);
+  }
+  return out;
+}
+
+double median_wall(const std::string& dir, const std::vector<BatchJob>& jobs) {
+  std::vector<double> walls;
+  for (const auto& s : batch_status(dir))
+    if (s.state == "done") walls.push_back(s.wall_s);
+  (void)jobs;
+  return walls.empty() ? 0 : median(walls);
+}
+
+/// The seeds' distinction at job level: the same jobs on the same cores, many at once with
+/// one core each (concurrency of jobs: throughput), or one at a time with every core
+/// (parallelism inside each job: latency).
+int compare(const BatchManifest& m, BatchOptions o) {
+  for (const auto& j : m.jobs)
+    if (j.backend == Backend::seq)
+      throw InputError(j.origin + ": --compare gives every job either 1 core or all " +
+                       std::to_string(o.cores) + "; job " + j.id +
+                       " is sequential (use omp, mpi or hybrid)");
+  const std::string root = o.out;
+  struct Mode {
+    const char* name;
+    int pes;
+    BatchRun run;
+    std::string dir;
+    double median = 0;
+  };
+  Mode modes[] = {{"throughput", 1, {}, root + "/throughput"},
+                  {"latency", o.cores, {}, root + "/latency"}};
+  for (auto& mode : modes) {
+    BatchManifest shaped = m;
+    shaped.jobs = reshaped(m, mode.pes);
+    o.out = mode.dir;
+    std::vector<std::string> added;
+    prepare_batch_dir(shaped, o, &added);
+    std::fprintf(stderr, "%s: %zu job(s), %d at once with %d core(s) each\n", mode.name,
+                 shaped.jobs.size(), o.cores / mode.pes, mode.pes);
+    mode.run = run_with_progress(shaped.jobs, mode.dir, o);
+    if (mode.run.stopped_by) return finish(mode.run, mode.dir);
+    mode.median = median_wall(mode.dir, shaped.jobs);
+  }
+  Table t({"mode", "jobs at once", "jobs", "failed", "makespan", "jobs/s", "cores held", "CPU busy",
+           "median job"});
+  for (const auto& mode : modes) {
+    const Json s = summary_json(mode.run);
+    t.add({format("%s (%d x %d core%s)", mode.name, o.cores / mode.pes, mode.pes,
+                  mode.pes > 1 ? "s" : ""),
+           std::to_string(o.cores / mode.pes), std::to_string(mode.run.ok + mode.run.failed),
+           std::to_string(mode.run.failed), format_seconds(mode.run.makespan_s),
+           format("%.3f", s["jobs_per_s"].get<double>()),
+           format("%.0f%%", 100 * s["cores_held"].get<double>()),
+           format("%.0f%%", 100 * s["cpu_busy"].get<double>()), format_seconds(mode.median)});
+  }
+  std::printf("Same %zu job(s), same %d core(s), %s (%s):\n%s", m.jobs.size(), o.cores,
+              cpu_identity().c_str(), host_name().c_str(), t.str().c_str());
+  const double tput = modes[0].run.makespan_s > 0 && modes[1].run.makespan_s > 0
+                          ? modes[1].run.makespan_s / modes[0].run.makespan_s
+                          : 0;
+  std::printf(
+      "Throughput mode finishes the batch %.2fx as fast; latency mode finishes each job %.2fx as "
+      "fast.\nRecords: %s/{throughput,latency}/results.jsonl\n",
+      tput, modes[1].median > 0 ? modes[0].median / modes[1].median : 0, root.c_str());
+  const bool failed = modes[0].run.failed || modes[1].run.failed;
+  write_file_atomically(
+      root + "/compare.json",
+      Json{{"cores", o.cores},
+           {"cpu", cpu_model()},
+           {"throughput", summary_json(modes[0].run)},
+           {"latency", summary_json(modes[1].run)},
+           {"median_job_s", {{"throughput", modes[0].median}, {"latency", modes[1].median}}}}
+              .dump(1) +
+          "\n");
+  return failed ? kExitVerificationFailed : kExitOk;
+}
+
+}  // namespace
+
+int batch_run_command(const BatchRunOptions& opt) {
+  BatchOptions o;
+  o.out = opt.out.empty() ? default_out() : opt.out;
+  o.resume = opt.resume;
+  o.exe = self_executable();
+  const int cpus = online_cpus();
+  if (opt.cores < 0 || opt.cores > cpus)
+    usage_here("--cores must be 1 to " + std::to_string(cpus) + " (the CPUs of this node), got " +
+               std::to_string(opt.cores));
+  o.cores = opt.cores ? opt.cores : cpus;
+  if (opt.launcher != "mpirun" && opt.launcher != "srun")
+    usage_here("--launcher must be mpirun or srun, got '" + opt.launcher + "'");
+  o.launcher = opt.launcher;
+  BatchLimits limits;
+  limits.cores = o.cores;
+  limits.memory = available_memory_bytes() / 10 * 9;
+  const BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  const bool needs_mpi = std::any_of(m.jobs.begin(), m.jobs.end(),
+                                     [](const BatchJob& j) { return uses_mpi(j.backend); });
+  if ((needs_mpi || opt.compare) && !on_path(o.launcher))
+    throw InputError("launcher '" + o.launcher +
+                     "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
+                     "and hybrid jobs out");
+  g_batch_stop = install_stop_handlers();
+  if (opt.compare) {
+    if (const std::string why = make_dirs(o.out); !why.empty()) throw InputError(why);
+    return compare(m, o);
+  }
+  std::vector<std::string> added;
+  const std::string dir = prepare_batch_dir(m, o, &added);
+  if (!added.empty())
+    std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
+                 added.size());
+  return finish(run_with_progress(m.jobs, dir, o), dir);
+}
+
+int batch_status_command(const std::string& dir) {
+  const auto states = batch_status(dir);
+  Table t({"job", "state", "attempts", "exit", "time", "note / log"});
+  std::map<std::string, int> counts;
+  for (const auto& s : states) {
+    ++counts[s.state];
+    const bool ended = s.state == "done" || s.state == "failed";
+    t.add({s.id, s.state, s.attempts ? std::to_string(s.attempts) : "",
+           ended ? std::to_string(s.exit_code) : "", ended ? format_seconds(s.wall_s) : "",
+           s.state == "failed" ? s.reason + ": " + s.log : s.reason});
+  }
+  std::printf("%s", t.str().c_str());
+  std::string line;
+  for (const char* state : {"done", "failed", "running", "interrupted", "pending"})
+    line += format("%s%d %s", line.empty() ? "" : ", ", counts[state], state);
+  std::printf("%zu job(s): %s\n", states.size(), line.c_str());
+  return kExitOk;
+}
+
+}  // namespace pararun::app

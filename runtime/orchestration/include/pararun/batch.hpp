@@ -1,0 +1,83 @@
+// Batches: many independent jobs (kernel, backend, variant, size, threads, ranks, seed) read
+// from a YAML manifest, with their resources (cores, memory, time limit), retries and tags.
+//
+//   name: nightly                       # optional
+//   defaults: {reps: 3, retries: 1, time_limit: 10m}
+//   jobs:
+//     - kernel: matmul                  # a list in any of kernel, backend, variant, size,
+//       backend: seq                    # threads, ranks, seed makes a sweep: every
+//       variant: [blocked, eigen]       # combination (the cartesian product)
+//       size: 256:1024:x2               # a range: 256, 512, 1024 (also a:b:+step)
+//     - kernel: reduction
+//       backend: omp
+//       threads: 2
+//       zip: {size: [2^20, 2^22], seed: [1, 2]}   # lists taken together, not crossed
+//       repeat: 3                       # three copies of each job
+//       tags: [smoke]
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pararun/backend.hpp"
+#include "pararun/record.hpp"
+
+namespace pararun {
+
+struct BatchJob {
+  std::string id;  ///< stable and unique, e.g. "matmul.seq.blocked.n512.t1.r1.s42"
+  std::string kernel, variant;
+  Backend backend = Backend::seq;
+  int threads = 1, ranks = 1;
+  std::uint64_t size = 0, seed = 42;
+  int copy = 0;  ///< 1..repeat when the entry asks for copies, else 0
+  int reps = 3, max_reps = 0, warmup = 1;
+  int cores = 1;             ///< cores it holds while it runs (ranks x threads at least)
+  std::uint64_t memory = 0;  ///< bytes it may use (the kernel's estimate unless given)
+  double time_limit = 3600;  ///< seconds before it is ended and counted as failed
+  int retries = 0;           ///< further attempts after a failed one
+  std::vector<std::string> tags;
+  std::string origin;  ///< "manifest.yaml:LINE" of the entry it comes from
+
+  /// What identifies the job and how it runs (batch.json); `origin` is left out.
+  Json to_json() const;
+};
+
+struct BatchManifest {
+  std::string path, name;
+  std::vector<BatchJob> jobs;
+};
+
+/// The limits jobs are checked against while the manifest is read.
+struct BatchLimits {
+  int cores = 1;             ///< the most cores one job may hold
+  std::uint64_t memory = 0;  ///< the most bytes one job may use (0: no check)
+};
+
+/// The job's id from what it runs: "KERNEL.BACKEND.VARIANT.nSIZE.tTHREADS.rRANKS.sSEED", with
+/// ".cCOPY" for copies.
+std::string batch_job_id(const BatchJob& job);
+
+/// Reads and expands the manifest at `path`. Every problem is an InputError naming the file
+/// and line: unknown keys, wrong types, unknown kernels, backends or variants, bad sizes and
+/// ranges, a job listed twice, resources beyond `limits`. Nothing runs before it returns.
+BatchManifest load_batch_manifest(const std::string& path, const BatchLimits& limits);
+
+/// The sizes of a range "FIRST:LAST:xFACTOR" or "FIRST:LAST:+STEP" (both ends included when
+/// the steps reach them), or of one size; `parse` reads one size (e.g. a kernel's parse_size).
+/// Empty on a malformed range or more than 10,000 sizes.
+std::vector<std::uint64_t> expand_size_range(
+    const std::string& text,
+    const std::function<std::optional<std::uint64_t>(const std::string&)>& parse);
+
+/// A time limit in seconds: "90", "90s", "10m", "2h", "MM:SS", "HH:MM:SS" or "D-HH:MM:SS".
+/// Empty on anything else or a limit not above zero.
+std::optional<double> parse_duration(const std::string& text);
+
+/// Bytes: "512M", "2G", "1.5GiB", "1000000" (plain bytes). Empty on anything else.
+std::optional<std::uint64_t> parse_bytes(const std::string& text);
+
+}  // namespace pararun

@@ -1,0 +1,82 @@
+// Running a batch on this node: jobs packed onto free cores (never more than there are),
+// each pinned to its own, ended at its time limit, retried, and recorded exactly once.
+//
+// A batch folder holds batch.json (the jobs), jobs/ID.jsonl (each job's final record, written
+// whole: a job is done exactly when its file exists), logs/ID.log, running/ID (a marker while
+// a job runs) and results.jsonl (every final record in job order, remade from jobs/).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pararun/batch.hpp"
+
+namespace pararun {
+
+struct BatchOptions {
+  std::string out;      ///< the batch folder
+  bool resume = false;  ///< go on with the batch in `out`
+  int cores = 0;        ///< cores to pack onto (0: every CPU of the node)
+  std::string launcher = "mpirun";
+  std::string exe;  ///< the pararun binary jobs run
+};
+
+/// The batch folder for `m`: created with batch.json, or (with --resume) the existing one.
+/// A folder of another batch is refused; a manifest that gained jobs has them added (their ids
+/// in `added`); a manifest that lost or changed a job is refused, naming it.
+std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
+                              std::vector<std::string>* added);
+
+/// Where a batch stands, after each event of a run.
+struct BatchProgress {
+  int total = 0, done = 0, failed = 0, running = 0, pending = 0;
+  double elapsed_s = 0, eta_s = 0;
+};
+
+struct BatchEvent {
+  enum Kind { started, finished, retrying } kind = started;
+  const BatchJob* job = nullptr;
+  int attempt = 1;
+  int exit_code = 0;
+  bool ok = false;  ///< finished with a verified record
+  bool timed_out = false;
+  double wall_s = 0;
+  std::string cpus;  ///< "0-1"
+  BatchProgress progress;
+};
+
+struct BatchRun {
+  int total = 0, ran = 0, ok = 0, failed = 0, skipped = 0, retries = 0;
+  int stopped_by = 0;  ///< the signal that stopped the batch, or 0
+  int cores = 0;
+  double makespan_s = 0;
+  double held_core_s = 0;  ///< sum over jobs of wall time x cores held
+  double cpu_s = 0;        ///< user + system time of the jobs (getrusage of each child)
+  double idle_core_s = 0;  ///< core time between a core's jobs while jobs were waiting
+};
+
+/// Runs every job of `jobs` without a final record in `dir`. When `*stop` becomes non-zero,
+/// running jobs are ended (they run again on --resume) and checkpoint.json says what is left.
+/// results.jsonl is remade at the end.
+BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, const BatchOptions& o,
+                   const volatile int* stop,
+                   const std::function<void(const BatchEvent&)>& on_event);
+
+/// The state of one job of a batch folder (pararun batch status).
+struct BatchJobState {
+  std::string id;
+  std::string state;  ///< pending, running, interrupted, done, failed
+  int attempts = 0, exit_code = 0;
+  double wall_s = 0;
+  std::string log, reason;
+};
+
+/// Every job of the batch in `dir`, in order; InputError when `dir` is not a batch folder.
+std::vector<BatchJobState> batch_status(const std::string& dir);
+
+/// Remakes dir/results.jsonl from the final records in dir/jobs, in the order of `ids`.
+/// Returns how many records it holds.
+int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids);
+
+}  // namespace pararun

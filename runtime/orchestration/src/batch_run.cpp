@@ -1,0 +1,501 @@
+#include "pararun/batch_run.hpp"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "pararun/errors.hpp"
+#include "pararun/files.hpp"
+#include "pararun/process.hpp"
+#include "pararun/study.hpp"
+#include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
+
+namespace pararun {
+
+namespace {
+
+constexpr const char* kBatchSchema = "pararun.batch/1";
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::string job_file(const std::string& dir, const std::string& id) {
+  return dir + "/jobs/" + id + ".jsonl";
+}
+
+Json manifest_json(const BatchManifest& m, const Json& history) {
+  Json jobs = Json::array();
+  for (const auto& j : m.jobs) jobs.push_back(j.to_json());
+  return {{"schema", kBatchSchema},
+          {"name", m.name},
+          {"manifest", m.path},
+          {"history", history},
+          {"jobs", jobs}};
+}
+
+/// The final record of a job in `dir`, or null when it has none (yet).
+Json final_record(const std::string& dir, const std::string& id) {
+  const std::string text = slurp(job_file(dir, id));
+  if (text.empty()) return nullptr;
+  const Json j = Json::parse(text, nullptr, false);
+  return j.is_object() ? j : Json(nullptr);
+}
+
+bool verified(const Json& record) {
+  std::string why;
+  const auto r = read_record(record, &why);
+  return r && r->verified();
+}
+
+Point point_of(const BatchJob& job) {
+  Point p;
+  p.id = job.id;
+  p.kernel = job.kernel;
+  p.variant = job.variant;
+  p.backend = job.backend;
+  p.threads = job.threads;
+  p.ranks = job.ranks;
+  p.size = job.size;
+  return p;
+}
+
+/// The command of one attempt of `job`, its record going to `out`.
+std::vector<std::string> job_command(const BatchJob& job, const BatchOptions& o,
+                                     const std::string& out) {
+  std::vector<std::string> a;
+  if (uses_mpi(job.backend)) {
+    // The job's CPUs are the launcher's affinity (set at spawn); --bind-to none keeps its
+    // ranks on them (binding to cores would place them on the node's first cores instead).
+    if (o.launcher == "srun")
+      a = {"srun",
+           "--mpi=pmix",
+           "-n",
+           std::to_string(job.ranks),
+           "--cpus-per-task",
+           std::to_string(job.threads),
+           "--kill-on-bad-exit=1",
+           "--cpu-bind=none"};
+    else
+      a = {"mpirun", "-n", std::to_string(job.ranks), "--bind-to", "none"};
+  }
+  a.insert(a.end(), {o.exe,
+                     "run",
+                     job.kernel,
+                     "--backend",
+                     to_string(job.backend),
+                     "--variant",
+                     job.variant,
+                     "--size",
+                     std::to_string(job.size),
+                     "--seed",
+                     std::to_string(job.seed),
+                     "--reps",
+                     std::to_string(job.reps),
+                     "--max-reps",
+                     std::to_string(std::max(job.reps, job.max_reps)),
+                     "--warmup",
+                     std::to_string(job.warmup),
+                     "--time-limit",
+                     format("%g", job.time_limit),
+                     "--point",
+                     job.id,
+                     "--out",
+                     out});
+  if (uses_threads(job.backend)) a.insert(a.end(), {"--threads", std::to_string(job.threads)});
+  return a;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double unix_time() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// True when `pid` is a live process (not a zombie whose parent has not reaped it yet).
+bool alive(int pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+struct Running {
+  std::size_t job = 0;
+  int attempt = 1;
+  std::vector<int> cpus;
+  double start = 0, start_unix = 0;
+  bool terminated = false, killed = false, timed_out = false;
+  std::string attempt_file;
+};
+
+}  // namespace
+
+std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
+                              std::vector<std::string>* added) {
+  const std::string& dir = o.out;
+  const std::string path = dir + "/batch.json";
+  Json history = Json::array();
+  if (exists(path)) {
+    const Json old = Json::parse(slurp(path), nullptr, false);
+    if (!old.is_object() || old.value("schema", "") != kBatchSchema || !old["jobs"].is_array())
+      throw InputError("'" + path + "' is not a batch file of this version; choose a new --out");
+    if (!o.resume)
+      throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
+    std::map<std::string, Json> now;
+    for (const auto& j : m.jobs) now[j.id] = j.to_json();
+    std::set<std::string> before;
+    for (const auto& j : old["jobs"]) {
+      const std::string id = j.value("id", "");
+      before.insert(id);
+      const auto it = now.find(id);
+      if (it == now.end())
+        throw InputError("the manifest changed: job " + id + " of the batch in '" + dir +
+                         "' is not in '" + m.path + "' any more; use a new --out");
+      if (it->second != j) {
+        std::string keys;
+        for (const auto& [k, v] : it->second.items())
+          if (j.value(k, Json()) != v) keys += (keys.empty() ? "" : ", ") + k;
+        throw InputError("the manifest changed: job " + id + " has another " + keys + " than in '" +
+                         dir + "'; use a new --out");
+      }
+    }
+    for (const auto& j : m.jobs)
+      if (!before.count(j.id) && added) added->push_back(j.id);
+    history = old.value("history", Json::array());
+  } else {
+    struct stat st {};
+    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      throw InputError("'" + dir + "' exists and is not a folder");
+    if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
+    for (const char* file : {"/results.jsonl", "/batch.json", "/checkpoint.json"})
+      if (const std::string why = output_file_problem(dir + file); !why.empty())
+        throw InputError(why);
+  }
+  history.push_back({{"at", utc_timestamp()},
+                     {"jobs", m.jobs.size()},
+                     {"added", added && !history.empty() ? added->size() : 0}});
+  for (const char* sub : {"/jobs", "/logs", "/running"})
+    if (const std::string why = make_dirs(dir + sub); !why.empty()) throw InputError(why);
+  write_file_atomically(path, manifest_json(m, history).dump(1) + "\n");
+  return dir;
+}
+
+int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids) {
+  std::string text;
+  int n = 0;
+  for (const auto& id : ids) {
+    const Json r = final_record(dir, id);
+    if (r.is_null()) continue;
+    text += r.dump() + "\n";
+    ++n;
+  }
+  write_file_atomically(dir + "/results.jsonl", text);
+  return n;
+}
+
+BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, const BatchOptions& o,
+                   const volatile int* stop,
+                   const std::function<void(const BatchEvent&)>& on_event) {
+  BatchRun out;
+  out.total = static_cast<int>(jobs.size());
+  out.cores = o.cores > 0 ? o.cores : online_cpus();
+  std::remove((dir + "/checkpoint.json").c_str());
+  // What an earlier run left: attempt files of jobs that never finished, stale markers.
+  for (const auto& job : jobs) {
+    std::remove((dir + "/running/" + job.id).c_str());
+    for (int a = 1; a <= job.retries + 1; ++a)
+      std::remove((dir + "/jobs/" + job.id + ".attempt" + std::to_string(a)).c_str());
+  }
+
+  std::deque<std::pair<std::size_t, int>> pending;  // job index, attempt
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const Json r = final_record(dir, jobs[i].id);
+    if (!r.is_null() && verified(r))
+      ++out.skipped;
+    else
+      pending.emplace_back(i, 1);
+  }
+  std::set<int> free_cpus;
+  for (int c = 0; c < out.cores; ++c) free_cpus.insert(c);
+  std::map<int, double> free_since;  // cpu -> when it became free
+  const double start = now_s();
+  for (int c : free_cpus) free_since[c] = start;
+  const std::uint64_t memory_budget = available_memory_bytes() / 10 * 9;
+  std::uint64_t memory_used = 0;
+  std::map<pid_t, Running> running;
+  int done = out.skipped, failed = 0;
+  double finished_core_s = 0;
+  int finished = 0;
+
+  auto progress = [&] {
+    BatchProgress p;
+    p.total = out.total;
+    p.done = done;
+    p.failed = failed;
+    p.running = static_cast<int>(running.size());
+    p.pending = static_cast<int>(pending.size());
+    p.elapsed_s = now_s() - start;
+    // Remaining core time at the mean of what finished, spread over the cores.
+    p.eta_s = finished ? finished_core_s / finished * (p.pending + p.running) / out.cores : 0;
+    return p;
+  };
+
+  const bool set_binding = !std::getenv("OMP_PLACES") && !std::getenv("OMP_PROC_BIND");
+  auto launch = [&](std::size_t index, int attempt, std::vector<int> cpus) {
+    const BatchJob& job = jobs[index];
+    Running r;
+    r.job = index;
+    r.attempt = attempt;
+    r.cpus = std::move(cpus);
+    r.attempt_file = dir + "/jobs/" + job.id + ".attempt" + std::to_string(attempt);
+    std::remove(r.attempt_file.c_str());
+    SpawnOptions how;
+    how.log = dir + "/logs/" + job.id + ".log";
+    how.cpus = r.cpus;
+    how.own_group = true;
+    how.env = {{"OMP_NUM_THREADS", std::to_string(job.threads)}};
+    if (set_binding && uses_threads(job.backend))
+      how.env.insert(how.env.end(), {{"OMP_PLACES", "cores"}, {"OMP_PROC_BIND", "close"}});
+    {
+      std::ofstream log(how.log, std::ios::app);
+      log << "== pararun batch: attempt " << attempt << " of " << job.retries + 1 << " on CPUs "
+          << format_cpu_list(r.cpus) << " at " << utc_timestamp() << "\n";
+    }
+    r.start = now_s();
+    r.start_unix = unix_time();
+    const pid_t pid = spawn(job_command(job, o, r.attempt_file), how);
+    if (pid < 0) throw std::runtime_error(std::string("cannot start a job: ") + strerror(errno));
+    {
+      std::ofstream marker(dir + "/running/" + job.id);
+      marker << Json{{"pid", pid},
+                     {"batch_pid", getpid()},
+                     {"attempt", attempt},
+                     {"cpus", format_cpu_list(r.cpus)},
+                     {"started", utc_timestamp()}}
+                    .dump()
+             << "\n";
+    }
+    running[pid] = r;
+    BatchEvent e;
+    e.kind = BatchEvent::started;
+    e.job = &job;
+    e.attempt = attempt;
+    e.cpus = format_cpu_list(r.cpus);
+    e.progress = progress();
+    on_event(e);
+  };
+
+  // The ending of one job's attempt: its final record, a retry, or (stopping) nothing.
+  auto reap = [&](pid_t pid, int status, const rusage& ru) {
+    const auto it = running.find(pid);
+    if (it == running.end()) return;
+    Running r = it->second;
+    running.erase(it);
+    const BatchJob& job = jobs[r.job];
+    const double end = now_s(), wall = end - r.start;
+    for (int c : r.cpus) {
+      free_cpus.insert(c);
+      free_since[c] = end;
+    }
+    memory_used -= std::min(memory_used, job.memory);
+    out.held_core_s += wall * static_cast<double>(r.cpus.size());
+    out.cpu_s += static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::remove((dir + "/running/" + job.id).c_str());
+    // The record the attempt wrote, if it wrote one.
+    Json record;
+    {
+      std::ifstream in(r.attempt_file);
+      for (std::string line; std::getline(in, line);) {
+        const Json j = Json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("point", Json()) == job.id) record = j;
+      }
+    }
+    std::remove(r.attempt_file.c_str());
+    ++out.ran;
+    const bool ok = code == 0 && record.is_object() && verified(record);
+    // The run's own watchdog ends it at the job's time limit (exit 3).
+    if (!ok && wall >= job.time_limit) r.timed_out = true;
+    const std::string log = dir + "/logs/" + job.id + ".log";
+    if (!ok && *stop && !record.is_object()) return;  // abandoned: it runs again on --resume
+    const bool retry = !ok && !*stop && r.attempt <= job.retries;
+    BatchEvent e;
+    e.job = &job;
+    e.attempt = r.attempt;
+    e.exit_code = code;
+    e.ok = ok;
+    e.timed_out = r.timed_out;
+    e.wall_s = wall;
+    e.cpus = format_cpu_list(r.cpus);
+    if (retry) {
+      ++out.retries;
+      pending.emplace_front(r.job, r.attempt + 1);
+      e.kind = BatchEvent::retrying;
+      e.progress = progress();
+      on_event(e);
+      return;
+    }
+    if (!record.is_object()) {
+      record = to_json(error_record(point_of(job), "none", code, log));
+    }
+    record["batch"] = {{"job", job.id},
+                       {"attempt", r.attempt},
+                       {"attempts_allowed", job.retries + 1},
+                       {"exit_code", code},
+                       {"timed_out", r.timed_out},
+                       {"cpus", format_cpu_list(r.cpus)},
+                       {"cores", r.cpus.size()},
+                       {"started", r.start_unix},
+                       {"ended", r.start_unix + wall},
+                       {"wall_s", wall},
+                       {"tags", job.tags},
+                       {"origin", job.origin},
+                       {"log", log}};
+    write_file_atomically(job_file(dir, job.id), record.dump() + "\n");
+    ++done;
+    if (ok)
+      ++out.ok;
+    else
+      ++out.failed, ++failed;
+    ++finished;
+    finished_core_s += wall * static_cast<double>(job.cores);
+    e.kind = BatchEvent::finished;
+    e.progress = progress();
+    on_event(e);
+  };
+
+  bool stopping = false;
+  double stop_at = 0;
+  while (!pending.empty() || !running.empty()) {
+    bool acted = false;
+    if (*stop && !stopping) {  // end what runs; it runs again on --resume
+      stopping = true;
+      stop_at = now_s();
+      pending.clear();
+      for (auto& [pid, r] : running) {
+        kill(-pid, SIGTERM);
+        r.terminated = true;
+      }
+    }
+    // Start every pending job that fits, in order (a job that does not fit lets later,
+    // smaller ones pass).
+    for (auto it = pending.begin(); !stopping && it != pending.end();) {
+      const BatchJob& job = jobs[it->first];
+      if (static_cast<int>(free_cpus.size()) < job.cores ||
+          (memory_used > 0 && memory_used + job.memory > memory_budget)) {
+        ++it;
+        continue;
+      }
+      std::vector<int> cpus(free_cpus.begin(), std::next(free_cpus.begin(), job.cores));
+      const double t = now_s();
+      for (int c : cpus) {
+        free_cpus.erase(c);
+        out.idle_core_s += t - free_since[c];
+      }
+      memory_used += job.memory;
+      const auto [index, attempt] = *it;
+      it = pending.erase(it);
+      launch(index, attempt, cpus);
+      acted = true;
+      if (free_cpus.empty()) break;
+    }
+    // Jobs that ended.
+    for (;;) {
+      int status = 0;
+      rusage ru{};
+      const pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+      if (pid <= 0) break;
+      reap(pid, status, ru);
+      acted = true;
+    }
+    // Time limits: the run's own watchdog ends it at its limit; this is the backstop for a
+    // launcher or a process that does not end (SIGTERM to its group, SIGKILL 10 s later).
+    const double t = now_s();
+    for (auto& [pid, r] : running) {
+      const double limit = jobs[r.job].time_limit + 10;
+      if (!r.terminated && t - r.start > limit) {
+        kill(-pid, SIGTERM);
+        r.terminated = r.timed_out = true;
+      } else if (r.terminated && !r.killed && t - (r.timed_out ? r.start + limit : stop_at) > 10) {
+        kill(-pid, SIGKILL);
+        r.killed = true;
+      }
+    }
+    if (!acted) usleep(1000);
+  }
+  out.makespan_s = now_s() - start;
+
+  std::vector<std::string> ids;
+  for (const auto& j : jobs) ids.push_back(j.id);
+  merge_batch_results(dir, ids);
+  if (!*stop) return out;
+  out.stopped_by = *stop;
+  Json left = Json::array();
+  for (const auto& j : jobs)
+    if (!exists(job_file(dir, j.id))) left.push_back(j.id);
+  write_file_atomically(dir + "/checkpoint.json",
+                        Json{{"stopped_by", strsignal(out.stopped_by)},
+                             {"signal", out.stopped_by},
+                             {"jobs_left", left},
+                             {"resume", "pararun batch run MANIFEST --out " + dir + " --resume"}}
+                                .dump(2) +
+                            "\n");
+  return out;
+}
+
+std::vector<BatchJobState> batch_status(const std::string& dir) {
+  const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
+  if (!batch.is_object() || batch.value("schema", "") != kBatchSchema || !batch["jobs"].is_array())
+    throw InputError("'" + dir + "' is not a batch folder (no batch.json of " + kBatchSchema + ")");
+  std::vector<BatchJobState> out;
+  for (const auto& j : batch["jobs"]) {
+    BatchJobState s;
+    s.id = j.value("id", "");
+    s.log = dir + "/logs/" + s.id + ".log";
+    const Json r = final_record(dir, s.id);
+    if (r.is_object()) {
+      const Json b = r.value("batch", Json::object());
+      s.state = verified(r) ? "done" : "failed";
+      s.attempts = b.value("attempt", 1);
+      s.exit_code = b.value("exit_code", 0);
+      s.wall_s = b.value("wall_s", 0.0);
+      if (s.state == "failed")
+        s.reason = b.value("timed_out", false) ? "time limit"
+                   : r.value("status", "") == "verification_failed"
+                       ? "verification failed"
+                       : "exit code " + std::to_string(s.exit_code);
+    } else if (const Json m = Json::parse(slurp(dir + "/running/" + s.id), nullptr, false);
+               m.is_object()) {
+      const int pid = m.value("pid", 0), batch_pid = m.value("batch_pid", 0);
+      s.state = alive(pid) && alive(batch_pid) ? "running" : "interrupted";
+      s.attempts = m.value("attempt", 1);
+      s.reason = "CPUs " + m.value("cpus", std::string("?")) + " since " +
+                 m.value("started", std::string("?"));
+    } else {
+      s.state = "pending";
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace pararun

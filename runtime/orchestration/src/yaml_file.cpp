@@ -1,0 +1,76 @@
+#include "yaml_file.hpp"
+
+#include <sys/stat.h>
+
+#include <set>
+
+#include "pararun/errors.hpp"
+
+namespace pararun::yaml {
+
+YAML::Node load_map(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw InputError("'" + path + "' is not a " + what + " (a YAML file) but a " +
+                     (S_ISDIR(st.st_mode) ? "folder" : "special file"));
+  YAML::Node root;
+  try {
+    const std::vector<YAML::Node> docs = YAML::LoadAllFromFile(path);
+    if (docs.size() > 1)
+      throw InputError(path + ": holds " + std::to_string(docs.size()) + " YAML documents; a " +
+                       what + " is one");
+    if (!docs.empty()) root = docs.front();
+  } catch (const YAML::BadFile&) {
+    throw InputError("cannot read the " + what + " '" + path + "'");
+  } catch (const YAML::Exception& e) {
+    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": not YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw InputError(path + ": a " + what + " is a map of keys");
+  return root;
+}
+
+std::string where(const std::string& path, const YAML::Node& node) {
+  return path + ":" + std::to_string(node.Mark().line + 1) + ": ";
+}
+
+std::string scalar(const std::string& path, const std::string& key, const YAML::Node& v) {
+  if (!v.IsScalar()) throw InputError(where(path, v) + "'" + key + "' must be a single value");
+  return v.Scalar();
+}
+
+std::vector<std::string> items(const std::string& path, const std::string& key,
+                               const YAML::Node& v) {
+  if (v.IsScalar()) return {v.Scalar()};
+  if (!v.IsSequence() || v.size() == 0)
+    throw InputError(where(path, v) + "'" + key +
+                     "' must be a value or a non-empty list of values");
+  std::vector<std::string> out;
+  for (const auto& item : v) {
+    if (!item.IsScalar())
+      throw InputError(where(path, item) + "'" + key + "' must list plain values");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+int whole(const std::string& path, const std::string& key, const YAML::Node& v) {
+  const std::string text = scalar(path, key, v);
+  try {
+    std::size_t used = 0;
+    const long n = std::stol(text, &used);
+    if (used == text.size() && n >= -1000000 && n <= 1000000) return static_cast<int>(n);
+  } catch (const std::exception&) {
+  }
+  throw InputError(where(path, v) + "'" + key + "' must be a whole number, got '" + text + "'");
+}
+
+void check_keys(const std::string& path, const YAML::Node& m) {
+  std::set<std::string> seen;
+  for (const auto& kv : m) {
+    if (!kv.first.IsScalar()) throw InputError(where(path, kv.first) + "keys must be plain names");
+    if (!seen.insert(kv.first.Scalar()).second)
+      throw InputError(where(path, kv.first) + "'" + kv.first.Scalar() + "' is given twice");
+  }
+}
+
+}  // namespace pararun::yaml

@@ -1,0 +1,331 @@
+// pararun batch end to end: jobs packed onto the cores without oversubscribing (the affinity
+// each job recorded), a failing job retried then recorded as failed while the others finish,
+// exactly once under kill -9 at three moments, a manifest that changed, status, --compare.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "cli_helpers.hpp"
+
+using pararun::test::TempDir;
+
+namespace {
+
+int online() {
+  return static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/// The CPUs of a list such as "0-2,5".
+std::set<int> cpus_of(const std::string& list) {
+  std::set<int> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto dash = item.find('-');
+    const int lo = std::stoi(item.substr(0, dash));
+    const int hi = dash == std::string::npos ? lo : std::stoi(item.substr(dash + 1));
+    for (int c = lo; c <= hi; ++c) out.insert(c);
+  }
+  return out;
+}
+
+std::size_t files_in(const std::string& dir, const std::string& suffix) {
+  std::size_t n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      n += name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    }
+    closedir(d);
+  }
+  return n;
+}
+
+std::vector<Json> records(const std::string& file) {
+  std::vector<Json> out;
+  for (const auto& l : lines(slurp(file))) out.push_back(Json::parse(l));
+  return out;
+}
+
+/// A manifest of `n` single-core matmul jobs (seeds 1..n), a few tens of ms each.
+std::string small_jobs(int n, int size = 256) {
+  return "name: small\njobs:\n  - kernel: matmul\n    backend: seq\n    size: " +
+         std::to_string(size) + "\n    reps: 3\n    seed: 1:" + std::to_string(n) + ":+1\n";
+}
+
+/// `pararun batch run MANIFEST -o DIR` in the background; its pid.
+pid_t start_batch(const std::string& manifest, const std::string& dir) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd =
+        std::string(PARARUN_EXE) + " batch run " + manifest + " -o " + dir + " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+TEST(CliBatch, PacksJobsOntoTheCoresWithoutOversubscribing) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest,
+             "defaults: {reps: 3}\n"
+             "jobs:\n"
+             "  - kernel: matmul\n"
+             "    backend: seq\n"
+             "    size: 256\n"
+             "    seed: 1:6:+1\n"
+             "  - kernel: reduction\n"
+             "    backend: omp\n"
+             "    threads: [1, " +
+                 std::to_string(online()) +
+                 "]\n"
+                 "    size: 2^22\n"
+                 "    tags: [memory]\n");
+  Result r = run_cli("batch run " + manifest + " -o " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("8 job(s), 8 ok, 0 failed"), std::string::npos) << r.out;
+  const auto recs = records(dir + "/results.jsonl");
+  ASSERT_EQ(recs.size(), 8u);
+  std::set<std::string> ids;
+  struct Span {
+    double start, end;
+    std::set<int> cpus;
+  };
+  std::vector<Span> spans;
+  for (const auto& j : recs) {
+    EXPECT_EQ(j["status"], "ok");
+    ids.insert(j["point"].get<std::string>());
+    const Json& b = j["batch"];
+    const std::set<int> held = cpus_of(b["cpus"]);
+    EXPECT_EQ(held.size(),
+              static_cast<std::size_t>(j["threads"].get<int>() * j["ranks"].get<int>()));
+    // Every thread of the job ran on the cores it held, and no job on a core outside the node.
+    for (const auto& rank : j["meta"]["affinity"])
+      for (const auto& t : rank["threads"])
+        for (int c : cpus_of(t.get<std::string>())) EXPECT_TRUE(held.count(c)) << j["point"];
+    for (int c : held) EXPECT_LT(c, online());
+    spans.push_back({b["started"].get<double>(), b["ended"].get<double>(), held});
+    if (j["kernel"] == "reduction") {
+      EXPECT_EQ(b["tags"], Json::array({"memory"}));
+    }
+  }
+  EXPECT_EQ(ids.size(), 8u);
+  // Jobs that ran at the same time held different cores.
+  for (std::size_t a = 0; a < spans.size(); ++a)
+    for (std::size_t b = a + 1; b < spans.size(); ++b) {
+      const bool overlap = spans[a].start < spans[b].end && spans[b].start < spans[a].end;
+      if (!overlap) continue;
+      for (int c : spans[a].cpus) EXPECT_FALSE(spans[b].cpus.count(c)) << "jobs " << a << ", " << b;
+    }
+  // Each job has its own file; status names every job.
+  EXPECT_EQ(files_in(dir + "/jobs", ".jsonl"), 8u);
+  r = run_cli("batch status " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("8 job(s): 8 done, 0 failed, 0 running, 0 interrupted, 0 pending"),
+            std::string::npos)
+      << r.out;
+  // The records are ParaRun records: report reads the folder.
+  r = run_cli("report " + dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("matmul, size 256"), std::string::npos) << r.out;
+}
+
+TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  // The stencil needs seconds; its time limit is 1 s: both attempts end at the limit.
+  write_file(manifest,
+             "jobs:\n"
+             "  - kernel: stencil\n"
+             "    backend: seq\n"
+             "    size: 4000\n"
+             "    reps: 100\n"
+             "    time_limit: 1\n"
+             "    retries: 1\n"
+             "  - kernel: matmul\n"
+             "    backend: seq\n"
+             "    size: 128\n"
+             "    seed: 1:4:+1\n");
+  Result r = run_cli("batch run " + manifest + " -o " + dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.out.find("5 job(s), 4 ok, 1 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("stencil.seq.plain.n4000.t1.r1.s42: FAILED (exit 3, time limit) on CPUs"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("attempt 1 of 2, retrying"), std::string::npos) << r.err;
+  const auto recs = records(dir + "/results.jsonl");
+  ASSERT_EQ(recs.size(), 5u);
+  const Json& failed = recs.front();
+  EXPECT_EQ(failed["status"], "error");
+  EXPECT_EQ(failed["exit_code"], 3);
+  EXPECT_EQ(failed["batch"]["attempt"], 2);
+  EXPECT_EQ(failed["batch"]["timed_out"], true);
+  for (std::size_t i = 1; i < recs.size(); ++i) EXPECT_EQ(recs[i]["status"], "ok");
+  const std::string log = slurp(dir + "/logs/stencil.seq.plain.n4000.t1.r1.s42.log");
+  EXPECT_NE(log.find("attempt 2 of 2"), std::string::npos) << log;
+  EXPECT_NE(log.find("took longer than --time-limit 1 s"), std::string::npos) << log;
+  r = run_cli("batch status " + dir);
+  EXPECT_NE(r.out.find("failed         2     3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("time limit: " + dir + "/logs/stencil"), std::string::npos) << r.out;
+  // --resume runs the failed job again (and only it).
+  r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("4 job(s) already had a verified record"), std::string::npos) << r.err;
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), 5u);
+}
+
+/// Starts a batch of `jobs` jobs, kills it with SIGKILL once `when` final records exist
+/// (0: right away), then resumes it: every job's record exactly once.
+void kill_and_resume(std::size_t when) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  const int jobs = 24;
+  write_file(manifest, small_jobs(jobs, 320));
+  const pid_t pid = start_batch(manifest, dir);
+  if (when == 0)
+    usleep(20000);
+  else
+    for (int i = 0; i < 3000 && files_in(dir + "/jobs", ".jsonl") < when; ++i) usleep(2000);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::size_t before = files_in(dir + "/jobs", ".jsonl");
+  if (when > 0) {
+    EXPECT_GE(before, when);
+  }
+  EXPECT_LT(before, static_cast<std::size_t>(jobs)) << "the batch ended before it was killed";
+  Result r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  if (exists(dir + "/batch.json")) {
+    ASSERT_EQ(r.code, 0) << r.err;
+  } else {  // killed before it wrote batch.json: the same command starts it afresh
+    r = run_cli("batch run " + manifest + " -o " + dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  std::map<std::string, int> seen;
+  for (const auto& j : records(dir + "/results.jsonl")) {  // no torn line
+    EXPECT_EQ(j["status"], "ok");
+    ++seen[j["point"].get<std::string>()];
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(jobs));
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(files_in(dir + "/jobs", ".jsonl"), static_cast<std::size_t>(jobs));
+  EXPECT_EQ(files_in(dir + "/jobs", ".attempt1"), 0u);  // no attempt left behind
+}
+
+TEST(CliBatch, KilledAtTheStartResumesEveryJobExactlyOnce) {
+  kill_and_resume(0);
+}
+TEST(CliBatch, KilledAfterAFewJobsResumesEveryJobExactlyOnce) {
+  kill_and_resume(3);
+}
+TEST(CliBatch, KilledNearTheEndResumesEveryJobExactlyOnce) {
+  kill_and_resume(18);
+}
+
+TEST(CliBatch, TermStopsWithACheckpointAndResumeFinishes) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, small_jobs(24, 320));
+  const pid_t pid = start_batch(manifest, dir);
+  for (int i = 0; i < 3000 && files_in(dir + "/jobs", ".jsonl") < 2; ++i) usleep(2000);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  const Json cp = Json::parse(slurp(dir + "/checkpoint.json"));
+  EXPECT_EQ(cp["signal"], SIGTERM);
+  const std::size_t done = files_in(dir + "/jobs", ".jsonl");
+  EXPECT_EQ(cp["jobs_left"].size(), 24 - done);
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), done);  // what is done is merged
+  Result r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(dir + "/checkpoint.json"));
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), 24u);
+}
+
+TEST(CliBatch, AManifestThatGainedJobsAddsThemOneThatChangedIsRefused) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, small_jobs(2, 64));
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
+  Result r = run_cli("batch run " + manifest + " -o " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds a batch already; add --resume"), std::string::npos) << r.err;
+  write_file(manifest, small_jobs(3, 64));
+  r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("the manifest gained 1 job(s) since the batch began"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("3 job(s), 1 ok, 0 failed, 2 skipped"), std::string::npos) << r.out;
+  EXPECT_EQ(Json::parse(slurp(dir + "/batch.json"))["history"].back()["added"], 1);
+  // Another size for the same seeds: every old job is gone from the manifest.
+  write_file(manifest, small_jobs(3, 96));
+  r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("the manifest changed: job matmul.seq.blocked.n64.t1.r1.s1 of the batch"),
+            std::string::npos)
+      << r.err;
+  // The same jobs with other repetitions: refused, naming what changed.
+  write_file(manifest, "jobs: [{kernel: matmul, backend: seq, size: 64, seed: 1:3:+1, reps: 5}]\n");
+  r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("has another reps than in"), std::string::npos) << r.err;
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), 3u);  // nothing was lost
+}
+
+TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "c";
+  write_file(manifest, "jobs: [{kernel: matmul, backend: omp, size: 256, reps: 3, repeat: 4}]\n");
+  Result r = run_cli("batch run " + manifest + " -o " + dir + " --compare");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string n = std::to_string(online());
+  EXPECT_NE(r.out.find("throughput (" + n + " x 1 core)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("latency (1 x " + n + " core"), std::string::npos) << r.out;
+  const auto t = records(dir + "/throughput/results.jsonl");
+  const auto l = records(dir + "/latency/results.jsonl");
+  ASSERT_EQ(t.size(), 4u);
+  ASSERT_EQ(l.size(), 4u);
+  for (const auto& j : t) EXPECT_EQ(j["threads"], 1);
+  for (const auto& j : l) EXPECT_EQ(j["threads"], online());
+  const Json c = Json::parse(slurp(dir + "/compare.json"));
+  EXPECT_EQ(c["throughput"]["ok"], 4);
+  EXPECT_EQ(c["latency"]["ok"], 4);
+  EXPECT_GT(c["median_job_s"]["throughput"].get<double>(), 0);
+  // A sequential job has no core count to change.
+  write_file(manifest, "jobs: [{kernel: matmul, backend: seq, size: 64}]\n");
+  r = run_cli("batch run " + manifest + " -o " + (tmp / "d") + " --compare");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is sequential (use omp, mpi or hybrid)"), std::string::npos) << r.err;
+}
+
+TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml";
+  write_file(manifest,
+             "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    colour: red\n");
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"batch run " + manifest + " -o " + (tmp / "b"), manifest + ":5: unknown key 'colour'"},
+           {"batch run " + (tmp / "none.yaml"), "cannot read the batch manifest"},
+           {"batch run " + tmp.path(), "is not a batch manifest (a YAML file) but a folder"},
+           {"batch run " + manifest + " --cores 100000", "--cores must be 1 to"},
+           {"batch run " + manifest + " --launcher ssh", "--launcher must be mpirun or srun"},
+           {"batch run " + manifest + " -o ''", "--out: the output path is empty"},
+           {"batch status " + tmp.path(), "is not a batch folder"},
+           {"batch", "A subcommand is required"}}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+  }
+  EXPECT_FALSE(exists(tmp / "b"));
+}

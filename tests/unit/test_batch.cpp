@@ -1,0 +1,241 @@
+// Batch manifests: sweeps, zips, ranges, copies and defaults expand to the right jobs; every
+// mistake is named with the file and line before anything runs.
+#include "pararun/batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../temp_dir.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/parse.hpp"
+
+using namespace pararun;
+
+namespace {
+
+struct Manifest {
+  test::TempDir dir;
+  std::string path = dir / "m.yaml";
+  explicit Manifest(const std::string& text) { std::ofstream(path) << text; }
+  BatchManifest load(int cores = 4, std::uint64_t memory = 0) const {
+    return load_batch_manifest(path, {cores, memory});
+  }
+};
+
+std::vector<std::string> ids(const BatchManifest& m) {
+  std::vector<std::string> out;
+  for (const auto& j : m.jobs) out.push_back(j.id);
+  return out;
+}
+
+}  // namespace
+
+TEST(BatchManifest, ListsAreCrossedAndRangesExpanded) {
+  const Manifest m(
+      "jobs:\n"
+      "  - kernel: matmul\n"
+      "    backend: seq\n"
+      "    variant: [blocked, eigen]\n"
+      "    size: 128:512:x2\n");
+  EXPECT_EQ(ids(m.load()),
+            (std::vector<std::string>{
+                "matmul.seq.blocked.n128.t1.r1.s42", "matmul.seq.blocked.n256.t1.r1.s42",
+                "matmul.seq.blocked.n512.t1.r1.s42", "matmul.seq.eigen.n128.t1.r1.s42",
+                "matmul.seq.eigen.n256.t1.r1.s42", "matmul.seq.eigen.n512.t1.r1.s42"}));
+}
+
+TEST(BatchManifest, ZipTakesListsTogetherAndRepeatMakesCopies) {
+  const Manifest m(
+      "defaults: {reps: 4, retries: 2, time_limit: 10m}\n"
+      "jobs:\n"
+      "  - kernel: reduction\n"
+      "    backend: omp\n"
+      "    threads: [1, 2]\n"
+      "    zip: {size: [1000, 2000], seed: [1, 2]}\n"
+      "    repeat: 2\n"
+      "    reps: 7\n"
+      "    tags: [smoke, nightly]\n");
+  const BatchManifest b = m.load();
+  EXPECT_EQ(ids(b),
+            (std::vector<std::string>{
+                "reduction.omp.simd.n1000.t1.r1.s1.c1", "reduction.omp.simd.n1000.t1.r1.s1.c2",
+                "reduction.omp.simd.n2000.t1.r1.s2.c1", "reduction.omp.simd.n2000.t1.r1.s2.c2",
+                "reduction.omp.simd.n1000.t2.r1.s1.c1", "reduction.omp.simd.n1000.t2.r1.s1.c2",
+                "reduction.omp.simd.n2000.t2.r1.s2.c1", "reduction.omp.simd.n2000.t2.r1.s2.c2"}));
+  const BatchJob& j = b.jobs.back();
+  EXPECT_EQ(j.reps, 7);     // the job's own key wins over defaults
+  EXPECT_EQ(j.retries, 2);  // from defaults
+  EXPECT_DOUBLE_EQ(j.time_limit, 600);
+  EXPECT_EQ(j.cores, 2);  // ranks x threads
+  EXPECT_EQ(j.tags, (std::vector<std::string>{"smoke", "nightly"}));
+  EXPECT_EQ(j.origin, m.path + ":3");
+  EXPECT_GT(j.memory, 2000u * 8);  // the kernel's estimate: 2000 doubles at least
+}
+
+TEST(BatchManifest, ABackendSweepLeavesOutCountsABackendHasNoUseFor) {
+  const Manifest m(
+      "jobs:\n"
+      "  - kernel: stencil\n"
+      "    backend: [seq, omp, mpi]\n"
+      "    threads: 1:2:+1\n"
+      "    ranks: [1, 2]\n"
+      "    size: 64\n"
+      "    cores: 2\n");
+  EXPECT_EQ(ids(m.load()),
+            (std::vector<std::string>{
+                "stencil.seq.plain.n64.t1.r1.s42", "stencil.omp.plain.n64.t1.r1.s42",
+                "stencil.omp.plain.n64.t2.r1.s42", "stencil.mpi.blocking.n64.t1.r1.s42",
+                "stencil.mpi.blocking.n64.t1.r2.s42"}));
+  EXPECT_EQ(m.load().jobs.front().cores, 2);  // cores held may exceed ranks x threads
+}
+
+struct BadManifest {
+  const char* text;
+  const char* message;  ///< what the error must say, with file and line
+};
+
+void PrintTo(const BadManifest& b, std::ostream* os) {
+  *os << "'" << b.message << "'";
+}
+
+class BatchManifestErrors : public ::testing::TestWithParam<BadManifest> {};
+
+TEST_P(BatchManifestErrors, NameTheFileAndLine) {
+  const Manifest m(GetParam().text);
+  try {
+    m.load(2, 1ull << 30);
+    FAIL() << "accepted: " << GetParam().text;
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    const std::string expected = std::string(GetParam().message);
+    const std::string prefix = expected.rfind("m.yaml", 0) == 0 ? m.dir.path() + "/" : "";
+    EXPECT_NE(what.find(prefix + expected), std::string::npos) << what;
+  }
+}
+
+constexpr const char* kJob = "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BatchManifestErrors,
+    ::testing::Values(
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    colour: red\n",
+                    "m.yaml:5: unknown key 'colour'"},
+        BadManifest{"jobs:\n  - kernel: matmull\n    backend: seq\n    size: 64\n",
+                    "m.yaml:2: unknown kernel 'matmull'"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: gpu\n    size: 64\n",
+                    "m.yaml:3: unknown backend 'gpu'"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    variant: fast\n    size: 64\n",
+            "m.yaml:4: unknown variant 'fast' for matmul/seq"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 512:64:x2\n",
+                    "m.yaml:4: 'size' '512:64:x2' is not a whole number"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64:512:x1\n",
+                    "m.yaml:4: 'size' '64:512:x1'"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 0\n",
+                    "m.yaml:4: 'size' '0' is not a whole number of at least 1"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 200000\n",
+                    "m.yaml:4: size 200000 needs about"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: omp\n    threads: 3\n    size: 64\n",
+                    "m.yaml:2: job matmul/omp needs 3 cores; the most one job can have here is 2"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    threads: 2\n    size: 64\n",
+                    "m.yaml:4: 'threads' applies to omp and hybrid jobs, not seq"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: omp\n    ranks: 2\n    size: 64\n",
+                    "m.yaml:4: 'ranks' applies to mpi and hybrid jobs, not omp"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: omp\n    threads: 2\n    cores: 1\n"
+                    "    size: 64\n",
+                    "m.yaml:5: 'cores' is 1 but the job runs 1 rank(s) x 2 thread(s)"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n  - kernel: matmul\n"
+            "    backend: seq\n    size: 64\n",
+            "m.yaml:5: job matmul.seq.blocked.n64.t1.r1.s42 is listed twice (first at "},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    time_limit: -5\n",
+            "m.yaml:5: 'time_limit' must be a duration above zero"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    memory: lots\n",
+                    "m.yaml:5: 'memory' must be a size such as 512M or 2G"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    memory: 2G\n",
+                    "m.yaml:5: the job needs 2048 MiB; at most 1024 MiB can be used here"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    retries: many\n",
+            "m.yaml:5: 'retries' must be a whole number from 0 to 100, got 'many'"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    repeat: 0\n",
+                    "m.yaml:5: 'repeat' must be a whole number from 1 to 10000"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    seed: -1\n",
+                    "m.yaml:5: 'seed' must be a whole number of at least 0"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    tags: [a b]\n",
+                    "m.yaml:5: tags are single words"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    zip: {size: [64, 128], "
+                    "seed: [1]}\n",
+                    "m.yaml:4: 'zip' lists must have the same length"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    zip: {size: [64]}\n",
+            "m.yaml:5: 'size' is given both in 'zip' and outside it"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    zip: {reps: [1]}\n",
+                    "m.yaml:4: 'zip' takes kernel, backend"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n",
+                    "m.yaml:2: the job has no 'size'"},
+        BadManifest{"jobs:\n  - kernel: matmul\n    kernel: cg\n    backend: seq\n    size: 64\n",
+                    "m.yaml:3: 'kernel' is given twice"},
+        BadManifest{"jobs:\n  - matmul\n", "m.yaml:2: a job is a map of keys"},
+        BadManifest{"jobs: []\n", "m.yaml: a batch manifest needs 'jobs'"},
+        BadManifest{"name: x\n", "m.yaml: a batch manifest needs 'jobs'"},
+        BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}]\nmore: 1\n",
+                    "m.yaml:2: unknown key 'more'; keys of a batch manifest: name, defaults, jobs"},
+        BadManifest{"defaults: {reps: x}\njobs: [{kernel: matmul, backend: seq, size: 64}]\n",
+                    "m.yaml:1: 'reps' must be a whole number from 1 to 100000, got 'x'"},
+        BadManifest{
+            "defaults: {zip: {seed: [1]}}\njobs: [{kernel: matmul, backend: seq, size: 64}]\n",
+            "m.yaml:1: 'zip' belongs to a job, not to 'defaults'"},
+        BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}]\n---\njobs: []\n",
+                    "m.yaml: holds 2 YAML documents; a batch manifest is one"},
+        BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}\n", "m.yaml:2: not YAML"},
+        BadManifest{"jobs:\n  - kernel: cg\n    backend: seq\n    size: Q\n",
+                    "m.yaml:4: 'size' 'Q' is not a whole number of at least 1 nor a class of cg"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: mpi\n    ranks: 1:4:y2\n    size: 64\n",
+            "m.yaml:4: 'ranks' range '1:4:y2' is not FIRST:LAST:xFACTOR"}));
+
+TEST(BatchManifest, AFolderOrAMissingFileIsNamed) {
+  const test::TempDir dir;
+  EXPECT_THROW(load_batch_manifest(dir.path(), {2, 0}), InputError);
+  try {
+    load_batch_manifest(dir / "none.yaml", {2, 0});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot read the batch manifest"), std::string::npos);
+  }
+}
+
+TEST(BatchValues, SizeRanges) {
+  auto expand = [](const std::string& t) { return expand_size_range(t, parse_count); };
+  EXPECT_EQ(expand("512:4096:x2"), (std::vector<std::uint64_t>{512, 1024, 2048, 4096}));
+  EXPECT_EQ(expand("100:350:+100"), (std::vector<std::uint64_t>{100, 200, 300}));
+  EXPECT_EQ(expand("2^10:2^12:x2"), (std::vector<std::uint64_t>{1024, 2048, 4096}));
+  EXPECT_EQ(expand("7"), (std::vector<std::uint64_t>{7}));
+  EXPECT_EQ(expand("1:18446744073709551615:x2").size(), 64u);  // no overflow past the end
+  for (const char* bad :
+       {"", "1:2", "1:2:3", "4:2:x2", "1:9:x1", "1:9:+0", "1:100000:+1", "a:b:x2", "1:2:x2:3"})
+    EXPECT_TRUE(expand(bad).empty()) << bad;
+}
+
+TEST(BatchValues, Durations) {
+  EXPECT_EQ(parse_duration("90"), 90.0);
+  EXPECT_EQ(parse_duration("90s"), 90.0);
+  EXPECT_EQ(parse_duration("10m"), 600.0);
+  EXPECT_EQ(parse_duration("2h"), 7200.0);
+  EXPECT_EQ(parse_duration("1:30"), 90.0);
+  EXPECT_EQ(parse_duration("01:00:05"), 3605.0);
+  EXPECT_EQ(parse_duration("1-00:00:00"), 86400.0);
+  for (const char* bad : {"", "0", "-5", "5x", "1:", ":5", "1:2:3:4", "inf", "1e400"})
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
+TEST(BatchValues, Bytes) {
+  EXPECT_EQ(parse_bytes("1000"), 1000u);
+  EXPECT_EQ(parse_bytes("512M"), 512ull << 20);
+  EXPECT_EQ(parse_bytes("2G"), 2ull << 30);
+  EXPECT_EQ(parse_bytes("1.5GiB"), 3ull << 29);
+  for (const char* bad : {"", "lots", "-1G", "0", "5Q", "1e30"})
+    EXPECT_FALSE(parse_bytes(bad)) << bad;
+}
