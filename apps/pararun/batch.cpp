@@ -9,11 +9,13 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "pararun/batch_run.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
+#include "pararun/slurm.hpp"
 #include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -229,6 +231,94 @@ int batch_run_command(const BatchRunOptions& opt) {
     std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
                  added.size());
   return finish(run_with_progress(m.jobs, dir, o), dir);
+}
+
+int batch_submit_command(const BatchSubmitOptions& opt) {
+  if (opt.max_parallel < 1)
+    usage_here("--max-parallel must be at least 1, got " + std::to_string(opt.max_parallel));
+  if (!on_path("sbatch"))
+    throw InputError(
+        "sbatch is not on PATH: no Slurm here. Run the batch on this machine with 'pararun batch "
+        "run' (same manifest), or try Slurm locally: scripts/local-cluster.sh start");
+  const Partition part = query_partition(opt.partition);
+  BatchLimits limits;
+  limits.cores = part.cpus * part.nodes;
+  const BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  BatchOptions o;
+  o.out = opt.out.empty() ? default_out() : opt.out;
+  o.resume = opt.resume;
+  check_sbatch_path(absolute_path(o.out));  // before any file is made
+  std::set<std::string> done;
+  if (!opt.dry_run) {
+    std::vector<std::string> added;
+    prepare_batch_dir(m, o, &added);
+    if (!added.empty())
+      std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
+                   added.size());
+    for (const auto& s : batch_status(o.out))
+      if (s.state == "done") done.insert(s.id);
+    if (const std::string why = make_dirs(o.out + "/slurm"); !why.empty()) throw InputError(why);
+  }
+  const std::string dir = absolute_path(o.out);
+  const Submission sub =
+      plan_batch_submission(m.jobs, done, part, dir, opt.max_parallel, self_executable(),
+                            PARARUN_SOURCE_DIR "/slurm/job-common.sh");
+  if (sub.arrays.empty()) {
+    std::printf("Every job of %s has a verified record: %s/results.jsonl\n", dir.c_str(),
+                dir.c_str());
+    return kExitOk;
+  }
+  if (opt.dry_run) {
+    for (const auto& s : sub.arrays) std::printf("# %s\n%s\n", s.path.c_str(), s.text.c_str());
+    std::printf("# %s\n%s\n", sub.report.path.c_str(), sub.report.text.c_str());
+    return kExitOk;
+  }
+  std::string deps;
+  Json arrays = Json::array();
+  int tasks = 0;
+  for (const auto& s : sub.arrays) {
+    const std::string id = submit_job(s, "");
+    deps += ":" + id;
+    tasks += s.tasks;
+    arrays.push_back({{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}});
+    std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
+                opt.max_parallel, s.path.c_str());
+  }
+  const std::string merge_id = submit_job(sub.report, "--dependency=afterany" + deps);
+  std::printf("submitted merge job %s (after the arrays end)\n", merge_id.c_str());
+  write_file_atomically(
+      dir + "/slurm/submitted.json",
+      Json{{"at", utc_timestamp()}, {"arrays", arrays}, {"merge", merge_id}}.dump(1) + "\n");
+  std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
+              dir.c_str(), tasks, part.name.c_str(), dir.c_str());
+  return kExitOk;
+}
+
+int batch_task_command(const std::string& dir, const std::string& id) {
+  const std::vector<BatchJob> jobs = batch_jobs(dir);
+  const auto it =
+      std::find_if(jobs.begin(), jobs.end(), [&](const BatchJob& j) { return j.id == id; });
+  if (it == jobs.end()) usage_here("batch " + dir + " has no job '" + id + "'");
+  BatchOptions o;
+  o.out = dir;
+  o.exe = self_executable();
+  o.launcher = "srun";
+  o.cores = it->cores;
+  o.pin = false;    // Slurm chose this task's CPUs
+  o.merge = false;  // the merge job makes results.jsonl
+  g_batch_stop = install_stop_handlers();
+  const BatchRun r =
+      run_batch({*it}, dir, o, g_batch_stop, [](const BatchEvent& e) { print_event(e, false); });
+  if (r.stopped_by) return 128 + r.stopped_by;
+  return r.failed ? kExitVerificationFailed : kExitOk;
+}
+
+int batch_merge_command(const std::string& dir) {
+  std::vector<std::string> ids;
+  for (const auto& j : batch_jobs(dir)) ids.push_back(j.id);
+  const int n = merge_batch_results(dir, ids);
+  std::printf("%s/results.jsonl: %d of %zu job(s) have a record\n", dir.c_str(), n, ids.size());
+  return kExitOk;
 }
 
 int batch_status_command(const std::string& dir) {

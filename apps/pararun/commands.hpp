@@ -61,6 +61,12 @@ struct BatchRunOptions {
   bool resume = false, compare = false;
 };
 
+struct BatchSubmitOptions {
+  std::string manifest, out, partition;
+  int max_parallel = 8;
+  bool resume = false, dry_run = false;
+};
+
 struct ConcurrencyOptions {
   int tasks = 4, reps = 3;
   double wait_seconds = 0.1;
@@ -70,6 +76,12 @@ struct ConcurrencyOptions {
 
 /// Runs a batch manifest on this node (see batch_run.hpp).
 int batch_run_command(const BatchRunOptions& opt);
+/// The manifest as Slurm job arrays (one per resource shape) plus a merge job.
+int batch_submit_command(const BatchSubmitOptions& opt);
+/// One job of a batch folder, inside a Slurm array task.
+int batch_task_command(const std::string& dir, const std::string& job);
+/// Remakes a batch folder's results.jsonl from its jobs' record files.
+int batch_merge_command(const std::string& dir);
 /// Prints the state of every job of a batch folder.
 int batch_status_command(const std::string& dir);
 int concurrency_command(const ConcurrencyOptions& opt);

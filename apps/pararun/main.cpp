@@ -162,6 +162,30 @@ int main(int argc, char** argv) {
                       "time with every core (latency); print both");
   auto* batch_status = batch->add_subcommand("status", "The state of every job of a batch folder");
   batch_status->add_option("dir", batch_dir, "The batch folder")->required();
+  app::BatchSubmitOptions bso;
+  auto* batch_submit = batch->add_subcommand(
+      "submit", "The manifest as Slurm job arrays (one per resource shape) plus a merge job");
+  batch_submit->add_option("manifest", bso.manifest, "The batch manifest (YAML)")->required();
+  batch_submit->add_option("-o,--out", bso.out,
+                           "Batch folder on a filesystem every node sees (default "
+                           "results/batch-<UTC time>)");
+  batch_submit->add_option("-p,--partition", bso.partition,
+                           "Slurm partition (default: the default one)");
+  batch_submit->add_option("--max-parallel", bso.max_parallel,
+                           "Array tasks of one shape running at once, the %N of --array "
+                           "(default 8)");
+  batch_submit->add_flag("--resume", bso.resume,
+                         "Submit again only the jobs of --out without a verified record");
+  batch_submit->add_flag("--dry-run", bso.dry_run,
+                         "Print the job scripts and sbatch commands only");
+  std::string task_job;
+  auto* batch_task = batch->add_subcommand("task", "One job of a batch folder (Slurm array tasks)");
+  batch_task->group("");  // run by the job scripts of batch submit
+  batch_task->add_option("dir", batch_dir, "The batch folder")->required();
+  batch_task->add_option("job", task_job, "The job id")->required();
+  auto* batch_merge = batch->add_subcommand(
+      "merge", "Remake a batch folder's results.jsonl from its jobs' record files");
+  batch_merge->add_option("dir", batch_dir, "The batch folder")->required();
 
   app::TuneOptions to;
   auto* tune = cli.add_subcommand(
@@ -255,7 +279,8 @@ int main(int argc, char** argv) {
        {std::make_tuple(run, "--out", &o.out), std::make_tuple(conc, "--out", &co.out),
         std::make_tuple(report, "--csv", &csv), std::make_tuple(study, "--out", &so.out),
         std::make_tuple(submit, "--out", &so.out), std::make_tuple(tune, "--tuning", &to.file),
-        std::make_tuple(run, "--tuning", &o.tuning), std::make_tuple(batch_run, "--out", &bo.out)})
+        std::make_tuple(run, "--tuning", &o.tuning), std::make_tuple(batch_run, "--out", &bo.out),
+        std::make_tuple(batch_submit, "--out", &bso.out)})
     if (sub->parsed() && sub->count(flag) > 0 && value->empty()) {
       if (prints_messages())
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
@@ -286,6 +311,9 @@ int main(int argc, char** argv) {
     if (tune->parsed()) return app::tune_command(to);
     if (batch_run->parsed()) return app::batch_run_command(bo);
     if (batch_status->parsed()) return app::batch_status_command(batch_dir);
+    if (batch_submit->parsed()) return app::batch_submit_command(bso);
+    if (batch_task->parsed()) return app::batch_task_command(batch_dir, task_job);
+    if (batch_merge->parsed()) return app::batch_merge_command(batch_dir);
     return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);

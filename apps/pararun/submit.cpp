@@ -13,16 +13,6 @@
 
 namespace pararun::app {
 
-namespace {
-
-std::string absolute(const std::string& path) {
-  if (!path.empty() && path[0] == '/') return path;
-  char buf[4096];
-  return std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + path;
-}
-
-}  // namespace
-
 int submit_command(const StudyOptions& o) {
   const StudySpec spec = study_spec(o);
   const std::vector<Point> points = study_points(spec);
@@ -34,7 +24,7 @@ int submit_command(const StudyOptions& o) {
   const Partition part = query_partition(o.partition);
   for (const auto& p : points) nodes_for(p, part);  // every point fits, before any file
 
-  check_sbatch_path(absolute(o.out.empty() ? "results" : o.out));  // before any file is made
+  check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made
   std::string dir = o.out.empty() && o.dry_run ? "results/study-UTC-TIME" : o.out;
   std::set<std::string> done;
   if (!o.dry_run) {
@@ -42,7 +32,7 @@ int submit_command(const StudyOptions& o) {
     for (const auto& id : done_points(dir)) done.insert(id);
     mkdir((dir + "/slurm").c_str(), 0755);
   }
-  dir = absolute(dir);
+  dir = absolute_path(dir);
   const Submission sub = plan_submission(o, spec, points, part, dir, done, self_executable(),
                                          PARARUN_SOURCE_DIR "/slurm/job-common.sh");
   if (sub.arrays.empty()) {

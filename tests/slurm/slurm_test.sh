@@ -127,6 +127,48 @@ assert not set(cp["points_left"]) & {r["point"] for r in records}
 print("checkpoint:", cp["points_done"], "done,", len(cp["points_left"]), "left")
 PY
     ;;
+  batch_array)
+    # 8 jobs of 4 shapes (1x1 CPU, 1x2, 4 ranks x 1, and a 1x1 job with a 2 s limit that it
+    # overruns): one job array per shape, each task writing its own record file, then the
+    # merge job; --resume submits only the failed job again.
+    cat >"$dir/m.yaml" <<'YAML'
+jobs:
+  - kernel: reduction
+    backend: [seq, omp]
+    threads: [1, 2]
+    size: 2^20
+    seed: [1, 2]
+  - kernel: matmul
+    backend: mpi
+    ranks: 4
+    size: 200
+  - kernel: stencil
+    backend: seq
+    size: 4000
+    reps: 100
+    time_limit: 2
+YAML
+    out=$("$PARARUN" batch submit "$dir/m.yaml" --max-parallel 2 --out "$dir/batch") || fail "pararun batch submit"
+    echo "$out"
+    [ "$(echo "$out" | grep -c '^submitted job array')" = 4 ] || fail "not one array per shape"
+    merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
+    [ -n "$merge" ] || fail "no merge job id printed"
+    expect_state "$merge" COMPLETED 300
+    [ "$(ls "$dir/batch/jobs" | grep -c '\.jsonl$')" = 8 ] || fail "not one record file per job"
+    PARARUN_OUT=$dir/batch/results.jsonl check \
+      "len(records)==8 and sum(x['status']=='ok' for x in records)==7 and all('array_task_id' in x['meta'].get('slurm', {}) for x in records if x['status']=='ok') and [x['meta']['hosts'] for x in records if x['ranks']==4]==[['node1','node2']] and [x['batch']['timed_out'] for x in records if x['status']!='ok']==[True]" \
+      "8 records, 7 verified from array tasks, the 4-rank job on both nodes, the stencil ended at its limit"
+    status=$("$PARARUN" batch status "$dir/batch") || fail "batch status"
+    echo "$status" | tail -1
+    echo "$status" | grep -q "8 job(s): 7 done, 1 failed" || fail "status does not say 7 done, 1 failed"
+    out=$("$PARARUN" batch submit "$dir/m.yaml" --out "$dir/batch" --resume) || fail "batch submit --resume"
+    echo "$out"
+    echo "$out" | grep -q "1 job(s) to run" || fail "--resume does not submit only the failed job"
+    merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
+    expect_state "$merge" COMPLETED 120
+    PARARUN_OUT=$dir/batch/results.jsonl check "len(records)==8 and len({x['point'] for x in records})==8" \
+      "still one record per job after --resume"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"

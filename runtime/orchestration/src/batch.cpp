@@ -24,6 +24,35 @@ Json BatchJob::to_json() const {
           {"retries", retries}, {"tags", tags}};
 }
 
+BatchJob batch_job_from_json(const Json& j) {
+  try {
+    BatchJob b;
+    b.id = j.at("id").get<std::string>();
+    b.kernel = j.at("kernel").get<std::string>();
+    const auto backend = parse_backend(j.at("backend").get<std::string>());
+    if (!backend) throw std::invalid_argument("unknown backend");
+    b.backend = *backend;
+    b.variant = j.at("variant").get<std::string>();
+    b.size = j.at("size").get<std::uint64_t>();
+    b.threads = j.at("threads").get<int>();
+    b.ranks = j.at("ranks").get<int>();
+    b.seed = j.at("seed").get<std::uint64_t>();
+    b.copy = j.at("copy").get<int>();
+    b.reps = j.at("reps").get<int>();
+    b.max_reps = j.at("max_reps").get<int>();
+    b.warmup = j.at("warmup").get<int>();
+    b.cores = j.at("cores").get<int>();
+    b.memory = j.at("memory").get<std::uint64_t>();
+    b.time_limit = j.at("time_limit").get<double>();
+    b.retries = j.at("retries").get<int>();
+    b.tags = j.at("tags").get<std::vector<std::string>>();
+    if (b.to_json() != j) throw std::invalid_argument("other fields");
+    return b;
+  } catch (const Json::exception& e) {
+    throw std::invalid_argument(std::string("not a batch job: ") + e.what());
+  }
+}
+
 std::string batch_job_id(const BatchJob& job) {
   std::string id = job.kernel + "." + to_string(job.backend) + "." + job.variant + ".n" +
                    std::to_string(job.size) + ".t" + std::to_string(job.threads) + ".r" +

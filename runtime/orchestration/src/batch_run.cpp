@@ -270,6 +270,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     SpawnOptions how;
     how.log = dir + "/logs/" + job.id + ".log";
     how.cpus = r.cpus;
+    how.keep_affinity = !o.pin;
     how.own_group = true;
     how.env = {{"OMP_NUM_THREADS", std::to_string(job.threads)}};
     if (set_binding && uses_threads(job.backend))
@@ -285,11 +286,9 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     if (pid < 0) throw std::runtime_error(std::string("cannot start a job: ") + strerror(errno));
     {
       std::ofstream marker(dir + "/running/" + job.id);
-      marker << Json{{"pid", pid},
-                     {"batch_pid", getpid()},
-                     {"attempt", attempt},
-                     {"cpus", format_cpu_list(r.cpus)},
-                     {"started", utc_timestamp()}}
+      marker << Json{{"pid", pid},          {"batch_pid", getpid()},
+                     {"attempt", attempt},  {"cpus", format_cpu_list(r.cpus)},
+                     {"host", host_name()}, {"started", utc_timestamp()}}
                     .dump()
              << "\n";
     }
@@ -362,7 +361,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
                        {"attempts_allowed", job.retries + 1},
                        {"exit_code", code},
                        {"timed_out", r.timed_out},
-                       {"cpus", format_cpu_list(r.cpus)},
+                       {"cpus", o.pin ? format_cpu_list(r.cpus) : std::string("allocation")},
                        {"cores", r.cpus.size()},
                        {"started", r.start_unix},
                        {"ended", r.start_unix + wall},
@@ -444,11 +443,12 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   }
   out.makespan_s = now_s() - start;
 
+  out.stopped_by = *stop;
+  if (!o.merge) return out;
   std::vector<std::string> ids;
   for (const auto& j : jobs) ids.push_back(j.id);
   merge_batch_results(dir, ids);
   if (!*stop) return out;
-  out.stopped_by = *stop;
   Json left = Json::array();
   for (const auto& j : jobs)
     if (!exists(job_file(dir, j.id))) left.push_back(j.id);
@@ -462,14 +462,24 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   return out;
 }
 
-std::vector<BatchJobState> batch_status(const std::string& dir) {
+std::vector<BatchJob> batch_jobs(const std::string& dir) {
   const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
   if (!batch.is_object() || batch.value("schema", "") != kBatchSchema || !batch["jobs"].is_array())
     throw InputError("'" + dir + "' is not a batch folder (no batch.json of " + kBatchSchema + ")");
+  std::vector<BatchJob> jobs;
+  try {
+    for (const auto& j : batch["jobs"]) jobs.push_back(batch_job_from_json(j));
+  } catch (const std::invalid_argument& e) {
+    throw InputError("'" + dir + "/batch.json' is damaged: " + e.what());
+  }
+  return jobs;
+}
+
+std::vector<BatchJobState> batch_status(const std::string& dir) {
   std::vector<BatchJobState> out;
-  for (const auto& j : batch["jobs"]) {
+  for (const auto& j : batch_jobs(dir)) {
     BatchJobState s;
-    s.id = j.value("id", "");
+    s.id = j.id;
     s.log = dir + "/logs/" + s.id + ".log";
     const Json r = final_record(dir, s.id);
     if (r.is_object()) {
@@ -486,10 +496,13 @@ std::vector<BatchJobState> batch_status(const std::string& dir) {
     } else if (const Json m = Json::parse(slurp(dir + "/running/" + s.id), nullptr, false);
                m.is_object()) {
       const int pid = m.value("pid", 0), batch_pid = m.value("batch_pid", 0);
-      s.state = alive(pid) && alive(batch_pid) ? "running" : "interrupted";
+      // A job on another node (a Slurm array task) cannot be checked from here.
+      const std::string host = m.value("host", host_name());
+      s.state = host != host_name() || (alive(pid) && alive(batch_pid)) ? "running" : "interrupted";
+      if (host != host_name()) s.reason = "on " + host + ", ";
       s.attempts = m.value("attempt", 1);
-      s.reason = "CPUs " + m.value("cpus", std::string("?")) + " since " +
-                 m.value("started", std::string("?"));
+      s.reason += "CPUs " + m.value("cpus", std::string("?")) + " since " +
+                  m.value("started", std::string("?"));
     } else {
       s.state = "pending";
     }

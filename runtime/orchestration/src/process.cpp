@@ -37,6 +37,12 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "pararun";
 }
 
+std::string absolute_path(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char buf[4096];
+  return std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + path;
+}
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -58,13 +64,15 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   if (how.own_group) setpgid(0, 0);
   // Every CPU of the node unless told: with OMP_PROC_BIND set, libgomp has pinned this (the
   // parent's) thread to one core at start-up, and a child would inherit that single core.
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (how.cpus.empty())
-    for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
-  for (int c : how.cpus)
-    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
-  sched_setaffinity(0, sizeof set, &set);
+  if (!how.keep_affinity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (how.cpus.empty())
+      for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+    for (int c : how.cpus)
+      if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
   for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
   const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);

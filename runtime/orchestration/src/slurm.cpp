@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
@@ -173,6 +174,72 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
           shell_quote(common) + " || exit 2\n" + command_line({exe, "report", dir}) + "\n",
       1};
 
+  return sub;
+}
+
+Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
+                                 const std::set<std::string>& done, const Partition& part,
+                                 const std::string& dir, int max_parallel, const std::string& exe,
+                                 const std::string& common) {
+  check_sbatch_path(dir);
+  struct Shape {
+    int ranks, cpus_per_rank, minutes;
+    bool operator<(const Shape& o) const {
+      return std::tie(ranks, cpus_per_rank, minutes) <
+             std::tie(o.ranks, o.cpus_per_rank, o.minutes);
+    }
+  };
+  std::map<Shape, std::vector<const BatchJob*>> by_shape;
+  for (const auto& j : jobs) {
+    const int per_rank = (j.cores + j.ranks - 1) / j.ranks;
+    if (per_rank > part.cpus || j.ranks * per_rank > part.cpus * part.nodes)
+      throw InputError("job " + j.id + " (" + j.origin + ") needs " + std::to_string(j.ranks) +
+                       " rank(s) x " + std::to_string(per_rank) + " CPUs; partition " + part.name +
+                       " has " + std::to_string(part.nodes) + " node(s) of " +
+                       std::to_string(part.cpus) + " CPUs");
+    if (done.count(j.id)) continue;
+    // Every attempt may take the whole limit; a minute on top for starting and recording.
+    const double seconds = j.time_limit * (j.retries + 1) + 60;
+    by_shape[{j.ranks, per_rank, static_cast<int>((seconds + 59) / 60)}].push_back(&j);
+  }
+  Submission sub;
+  for (const auto& [shape, group] : by_shape) {
+    std::string cases;
+    for (std::size_t i = 0; i < group.size(); ++i)
+      cases += "  " + std::to_string(i) + ") job=" + shell_quote(group[i]->id) + " ;;\n";
+    const std::string name = std::to_string(shape.ranks) + "x" +
+                             std::to_string(shape.cpus_per_rank) + "-" +
+                             std::to_string(shape.minutes) + "min";
+    JobScript s;
+    s.tasks = static_cast<int>(group.size());
+    s.path = dir + "/slurm/jobs-" + name + ".sbatch";
+    s.text = sbatch_header("pararun-batch", dir + "/logs/slurm-%A_%a.out", part.name,
+                           std::to_string(shape.minutes)) +
+             "#SBATCH --array=0-" + std::to_string(group.size() - 1) + "%" +
+             std::to_string(max_parallel) + "\n#SBATCH --ntasks=" + std::to_string(shape.ranks) +
+             "\n#SBATCH --cpus-per-task=" + std::to_string(shape.cpus_per_rank) +
+             "\n#SBATCH --signal=B:USR1@30\n"
+             "# ParaRun batch " +
+             dir + ": one array task per job of shape " + name +
+             ", written by pararun batch submit.\n" + "source " + shell_quote(common) +
+             " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
+             "  *) echo \"pararun: error: no job for array task $SLURM_ARRAY_TASK_ID\" >&2; "
+             "exit 2 ;;\nesac\necho \"job $job on $SLURM_JOB_NODELIST\"\n"
+             "# Without OMP_PROC_BIND the task keeps every CPU Slurm gave it (libgomp would pin\n"
+             "# it to one at start-up); it binds each job's threads itself.\n"
+             "pararun_run env -u OMP_PLACES -u OMP_PROC_BIND " +
+             command_line({exe, "batch", "task", dir}) + " \"$job\"\n";
+    sub.arrays.push_back(std::move(s));
+  }
+  sub.report = {dir + "/slurm/merge.sbatch",
+                sbatch_header("pararun-batch-merge", dir + "/logs/slurm-merge-%j.out", part.name,
+                              "00:10:00") +
+                    "#SBATCH --ntasks=1\n"
+                    "# Runs when every array task has ended (afterany), however it ended.\n"
+                    "source " +
+                    shell_quote(common) + " || exit 2\n" +
+                    command_line({exe, "batch", "merge", dir}) + "\n",
+                1};
   return sub;
 }
 

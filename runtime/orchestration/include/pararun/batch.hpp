@@ -46,6 +46,9 @@ struct BatchJob {
   Json to_json() const;
 };
 
+/// The job of a batch.json entry (to_json's inverse); std::invalid_argument when it is not one.
+BatchJob batch_job_from_json(const Json& j);
+
 struct BatchManifest {
   std::string path, name;
   std::vector<BatchJob> jobs;

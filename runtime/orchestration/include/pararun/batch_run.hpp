@@ -20,6 +20,12 @@ struct BatchOptions {
   int cores = 0;        ///< cores to pack onto (0: every CPU of the node)
   std::string launcher = "mpirun";
   std::string exe;  ///< the pararun binary jobs run
+  /// Pin each job to cores of its own (this node); false inside a Slurm allocation, whose
+  /// CPUs Slurm has chosen.
+  bool pin = true;
+  /// Remake results.jsonl (and write checkpoint.json when stopped) at the end; false for a
+  /// Slurm array task, which writes its job's file only (the merge job makes results.jsonl).
+  bool merge = true;
 };
 
 /// The batch folder for `m`: created with batch.json, or (with --resume) the existing one.
@@ -74,6 +80,9 @@ struct BatchJobState {
 
 /// Every job of the batch in `dir`, in order; InputError when `dir` is not a batch folder.
 std::vector<BatchJobState> batch_status(const std::string& dir);
+
+/// The jobs of the batch folder `dir` (its batch.json); InputError when it is not one.
+std::vector<BatchJob> batch_jobs(const std::string& dir);
 
 /// Remakes dir/results.jsonl from the final records in dir/jobs, in the order of `ids`.
 /// Returns how many records it holds.

@@ -14,13 +14,16 @@ std::vector<std::string> split(const std::string& s, char sep = ',');
 bool on_path(const std::string& program);
 /// This process's executable (/proc/self/exe).
 std::string self_executable();
+/// `path` made absolute against the working folder (unchanged when it is absolute).
+std::string absolute_path(const std::string& path);
 /// The whole file, or "" when it cannot be read.
 std::string slurp(const std::string& path);
 
 /// How a child is started (spawn).
 struct SpawnOptions {
-  std::string log;        ///< stdout and stderr are appended to it
-  std::vector<int> cpus;  ///< its CPUs (empty: every CPU of the node)
+  std::string log;             ///< stdout and stderr are appended to it
+  std::vector<int> cpus;       ///< its CPUs (empty: every CPU of the node)
+  bool keep_affinity = false;  ///< true: the parent's CPUs (e.g. a Slurm task's), not `cpus`
   std::vector<std::pair<std::string, std::string>> env;  ///< set in the child only
   bool own_group = false;  ///< a process group of its own: kill(-pid) reaches its children
 };

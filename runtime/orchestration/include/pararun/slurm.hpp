@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pararun/batch.hpp"
 #include "pararun/study_options.hpp"
 
 namespace pararun {
@@ -50,6 +51,17 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
                            const std::vector<Point>& points, const Partition& part,
                            const std::string& dir, const std::set<std::string>& done,
                            const std::string& exe, const std::string& common);
+
+/// The jobs of a batch as Slurm job arrays, one per resource shape (ranks, CPUs per rank,
+/// time limit), plus a merge job after them. Each array task runs one job with `pararun batch
+/// task DIR JOB`, which writes that job's own record file (many nodes appending to one file
+/// on a network filesystem is not safe); the merge job makes results.jsonl from them.
+/// InputError when a job does not fit `part` (more CPUs per rank than a node has, more
+/// ranks x CPUs than the partition).
+Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
+                                 const std::set<std::string>& done, const Partition& part,
+                                 const std::string& dir, int max_parallel, const std::string& exe,
+                                 const std::string& common);
 
 /// Writes the script and submits it with sbatch (no shell), after `dependency` (e.g.
 /// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch
