@@ -302,6 +302,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     on_event(e);
   };
 
+  std::vector<std::function<void()>> deferred;  // final records to write, in order
   // The ending of one job's attempt: its final record, a retry, or (stopping) nothing.
   auto reap = [&](pid_t pid, int status, const rusage& ru) {
     const auto it = running.find(pid);
@@ -329,13 +330,15 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
         if (j.is_object() && j.value("point", Json()) == job.id) record = j;
       }
     }
-    std::remove(r.attempt_file.c_str());
     ++out.ran;
     const bool ok = code == 0 && record.is_object() && verified(record);
     // The run's own watchdog ends it at the job's time limit (exit 3).
     if (!ok && wall >= job.time_limit) r.timed_out = true;
     const std::string log = dir + "/logs/" + job.id + ".log";
-    if (!ok && *stop && !record.is_object()) return;  // abandoned: it runs again on --resume
+    if (!ok && *stop && !record.is_object()) {  // abandoned: it runs again on --resume
+      std::remove(r.attempt_file.c_str());
+      return;
+    }
     const bool retry = !ok && !*stop && r.attempt <= job.retries;
     BatchEvent e;
     e.job = &job;
@@ -346,6 +349,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     e.wall_s = wall;
     e.cpus = format_cpu_list(r.cpus);
     if (retry) {
+      std::remove(r.attempt_file.c_str());
       ++out.retries;
       pending.emplace_front(r.job, r.attempt + 1);
       e.kind = BatchEvent::retrying;
@@ -369,22 +373,28 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
                        {"tags", job.tags},
                        {"origin", job.origin},
                        {"log", log}};
-    write_file_atomically(job_file(dir, job.id), record.dump() + "\n");
-    ++done;
-    if (ok)
-      ++out.ok;
-    else
-      ++out.failed, ++failed;
-    ++finished;
-    finished_core_s += wall * static_cast<double>(job.cores);
-    e.kind = BatchEvent::finished;
-    e.progress = progress();
-    on_event(e);
+    // Written after the freed cores have their next jobs: the flush to disk does not hold
+    // them up. Until it is written the job has no final record, and a --resume runs it again.
+    deferred.push_back([&, record, e, attempt_file = r.attempt_file, wall]() mutable {
+      const BatchJob& job = *e.job;
+      write_file_atomically(job_file(dir, job.id), record.dump() + "\n");
+      std::remove(attempt_file.c_str());
+      ++done;
+      if (e.ok)
+        ++out.ok;
+      else
+        ++out.failed, ++failed;
+      ++finished;
+      finished_core_s += wall * static_cast<double>(job.cores);
+      e.kind = BatchEvent::finished;
+      e.progress = progress();
+      on_event(e);
+    });
   };
 
   bool stopping = false;
   double stop_at = 0;
-  while (!pending.empty() || !running.empty()) {
+  while (!pending.empty() || !running.empty() || !deferred.empty()) {
     bool acted = false;
     if (*stop && !stopping) {  // end what runs; it runs again on --resume
       stopping = true;
@@ -395,9 +405,18 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
         r.terminated = true;
       }
     }
+    // Jobs that ended.
+    for (;;) {
+      int status = 0;
+      rusage ru{};
+      const pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+      if (pid <= 0) break;
+      reap(pid, status, ru);
+      acted = true;
+    }
     // Start every pending job that fits, in order (a job that does not fit lets later,
     // smaller ones pass).
-    for (auto it = pending.begin(); !stopping && it != pending.end();) {
+    for (auto it = pending.begin(); !stopping && !free_cpus.empty() && it != pending.end();) {
       const BatchJob& job = jobs[it->first];
       if (static_cast<int>(free_cpus.size()) < job.cores ||
           (memory_used > 0 && memory_used + job.memory > memory_budget)) {
@@ -417,15 +436,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       acted = true;
       if (free_cpus.empty()) break;
     }
-    // Jobs that ended.
-    for (;;) {
-      int status = 0;
-      rusage ru{};
-      const pid_t pid = wait4(-1, &status, WNOHANG, &ru);
-      if (pid <= 0) break;
-      reap(pid, status, ru);
-      acted = true;
-    }
+    for (auto& write : deferred) write();
+    deferred.clear();
     // Time limits: the run's own watchdog ends it at its limit; this is the backstop for a
     // launcher or a process that does not end (SIGTERM to its group, SIGKILL 10 s later).
     const double t = now_s();
