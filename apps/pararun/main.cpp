@@ -46,6 +46,12 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
   sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
   sub->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
   sub->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
+  sub->add_option("--variants", so.variants,
+                  "Variants of omp, mpi and hybrid, comma-separated, each where the backend has "
+                  "it (default: each backend's first; seq always runs every variant)");
+  sub->add_option("--cores", so.cores,
+                  "A core budget N: omp on N threads, mpi on N ranks, hybrid in every ranks x "
+                  "threads shape of N (instead of --threads and --ranks)");
   sub->add_option("--sizes", so.sizes,
                   "Sizes: N for all kernels or KERNEL=N,... (default matmul=1024,reduction=2^26); "
                   "with weak scaling the size at 1 PE");
@@ -285,6 +291,14 @@ int main(int argc, char** argv) {
       if (prints_messages())
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
       return exit_together(app::kExitUsage);
+    }
+  for (auto* sub : {study, submit})
+    if (sub->parsed() && sub->count("--cores") > 0 &&
+        (sub->count("--threads") > 0 || sub->count("--ranks") > 0)) {
+      std::fprintf(stderr,
+                   "pararun: error: --cores replaces --threads and --ranks; give one or the "
+                   "other\n");
+      return app::kExitUsage;
     }
   if (submit->parsed() && submit->count("--partition") > 0 && so.partition.empty()) {
     std::fprintf(stderr,

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -513,6 +514,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"study --threads 0",
                  "--threads takes whole numbers of at least 1 (at most 4096), got '0'"},
+        BadInput{"study --cores 2 --threads 1",
+                 "--cores replaces --threads and --ranks; give one or the other"},
+        BadInput{"study --cores -1", "--cores must be 1 to 100000, got -1"},
+        BadInput{"study --kernels matmul --variants nosuch",
+                 "--variants nosuch: no parallel backend of the study has one of them for "
+                 "'matmul'"},
+        BadInput{"study --variants eigen,eigen", "--variants gives 'eigen' twice"},
         BadInput{"study --ranks x",
                  "--ranks takes whole numbers of at least 1 (at most 100000), got 'x'"},
         BadInput{"study --scaling diagonal", "scaling must be strong or weak, got 'diagonal'"},
@@ -717,4 +725,27 @@ TEST(Cli, SubmitWithoutSbatchSaysHowToRunWithoutSlurm) {
   EXPECT_NE(bad_time.err.find("--time 'soon' is not a Slurm time"), std::string::npos);
   EXPECT_EQ(bad_parallel.code, 2);
   EXPECT_NE(bad_parallel.err.find("--max-parallel must be at least 1"), std::string::npos);
+}
+
+TEST(Cli, StudyWithACoreBudgetRunsEveryHybridShapeOfIt) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "st";
+  Result r = run_cli(
+      "study --kernels reduction --backends seq,omp,hybrid --cores 2 --variants simd,plain "
+      "--sizes 2^16 --reps 3 --max-reps 3 --out " +
+      dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::set<std::string> shapes;
+  for (const auto& l : lines(slurp(dir + "/results.jsonl"))) {
+    const Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l;
+    if (j["backend"] != "seq")
+      shapes.insert(j["backend"].get<std::string>() + "/" + j["variant"].get<std::string>() + "/" +
+                    std::to_string(j["ranks"].get<int>()) + "x" +
+                    std::to_string(j["threads"].get<int>()));
+  }
+  EXPECT_EQ(shapes, (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
+                                           "hybrid/simd/2x1", "hybrid/plain/1x2",
+                                           "hybrid/plain/2x1"}));
+  EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["cores"], 2);
 }

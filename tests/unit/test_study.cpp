@@ -40,6 +40,40 @@ TEST(Study, SeveralSizesOfOneKernelEachGetTheirPoints) {
                       "matmul/omp/blocked/n128/t1/r1", "matmul/omp/blocked/n128/t2/r1"}));
 }
 
+TEST(Study, ACoreBudgetPlansEveryShapeOfIt) {
+  StudySpec s = spec_for({Backend::omp, Backend::mpi, Backend::hybrid});
+  s.cores = 6;
+  s.threads = {1, 2};  // replaced by the budget
+  EXPECT_EQ(ids(plan_points(s, Registry::global())),
+            (std::vector<std::string>{
+                "matmul/omp/blocked/n100/t6/r1", "matmul/mpi/blocked/n100/t1/r6",
+                "matmul/hybrid/blocked/n100/t6/r1", "matmul/hybrid/blocked/n100/t3/r2",
+                "matmul/hybrid/blocked/n100/t2/r3", "matmul/hybrid/blocked/n100/t1/r6"}));
+}
+
+TEST(Study, VariantsOfParallelBackendsEachRunWhereTheBackendHasThem) {
+  StudySpec s = spec_for({Backend::omp, Backend::mpi});
+  s.threads = {2};
+  s.ranks = {2};
+  s.variants = {"eigen", "blocked"};
+  const auto list = ids(plan_points(s, Registry::global()));
+  // In the kernel's order of variants, for each backend.
+  EXPECT_EQ(list, (std::vector<std::string>{
+                      "matmul/omp/blocked/n100/t2/r1", "matmul/omp/eigen/n100/t2/r1",
+                      "matmul/mpi/blocked/n100/t1/r2", "matmul/mpi/eigen/n100/t1/r2"}));
+  s.variants = {"nosuch"};
+  try {
+    plan_points(s, Registry::global());
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--variants nosuch: no parallel backend of the study has "
+                                         "one of them for 'matmul'; its parallel variants: "
+                                         "omp/blocked"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Study, PlansEverySequentialVariantAndEachCount) {
   StudySpec s = spec_for({Backend::seq, Backend::omp, Backend::mpi, Backend::hybrid});
   s.oversubscribed_ranks = 4;

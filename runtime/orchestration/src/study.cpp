@@ -72,31 +72,64 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
           throw std::invalid_argument("point " + p.id + ": " + why);
         points.push_back(p);
       };
+      // The thread and rank counts, or the shapes of the core budget.
+      std::vector<int> threads = spec.threads, ranks = spec.ranks;
+      std::vector<std::pair<int, int>> shapes;  // hybrid: ranks x threads
+      if (spec.cores > 0) {
+        threads = ranks = {spec.cores};
+        for (int r = 1; r <= spec.cores; ++r)
+          if (spec.cores % r == 0) shapes.emplace_back(r, spec.cores / r);
+      } else {
+        for (int r : ranks)
+          for (int t : threads) shapes.emplace_back(r, t);
+      }
+      bool variant_used = spec.variants.empty();
       for (Backend b : spec.backends) {
         if (!k->supports(b))
           throw std::invalid_argument("kernel '" + name + "' does not support backend '" +
                                       to_string(b) + "'");
-        const std::string def = k->variants_of(b).front().name;
+        std::vector<std::string> variants;
+        for (const auto& v : k->variants_of(b))
+          if (std::find(spec.variants.begin(), spec.variants.end(), v.name) != spec.variants.end())
+            variants.push_back(v.name);
+        if (spec.variants.empty()) variants = {k->variants_of(b).front().name};
+        variant_used |= b != Backend::seq && !variants.empty();
         switch (b) {
           case Backend::seq:  // every sequential variant: the baseline is the best of them
             for (const auto& v : k->variants_of(b))
               if (v.in_studies) add(b, v.name, 1, 1);
             break;
           case Backend::omp:
-            for (int t : spec.threads) add(b, def, t, 1);
+            for (const auto& v : variants)
+              for (int t : threads) add(b, v, t, 1);
             break;
           case Backend::mpi:
-            for (int r : spec.ranks) add(b, def, 1, r);
-            if (spec.oversubscribed_ranks > 0) {
-              add(b, def, 1, spec.oversubscribed_ranks);
-              points.back().oversubscribe = true;
+            for (const auto& v : variants) {
+              for (int r : ranks) add(b, v, 1, r);
+              if (spec.oversubscribed_ranks > 0) {
+                add(b, v, 1, spec.oversubscribed_ranks);
+                points.back().oversubscribe = true;
+              }
             }
             break;
           case Backend::hybrid:
-            for (int r : spec.ranks)
-              for (int t : spec.threads) add(b, def, t, r);
+            for (const auto& v : variants)
+              for (auto [r, t] : shapes) add(b, v, t, r);
             break;
         }
+      }
+      if (!variant_used) {
+        std::string names;
+        for (Backend b : spec.backends)
+          if (b != Backend::seq)
+            for (const auto& v : k->variants_of(b))
+              names += std::string(names.empty() ? "" : ", ") + to_string(b) + "/" + v.name;
+        std::string given;
+        for (const auto& v : spec.variants) given += (given.empty() ? "" : ",") + v;
+        throw std::invalid_argument("--variants " + given +
+                                    ": no parallel backend of the study has one of them for '" +
+                                    name + "'; its parallel variants: " +
+                                    (names.empty() ? "none (the study runs seq only)" : names));
       }
     }
   }
@@ -114,6 +147,8 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   j["scaling"] = spec.scaling;
   j["reps"] = spec.reps;
   j["max_reps"] = spec.max_reps;
+  if (!spec.variants.empty()) j["variants"] = spec.variants;
+  if (spec.cores) j["cores"] = spec.cores;
   Json ids = Json::array();
   for (const auto& p : points) ids.push_back(p.id);
   j["points"] = ids;

@@ -97,6 +97,13 @@ StudySpec study_spec(const StudyOptions& o) {
     throw InputError("--oversubscribed-ranks must be 0 to " + std::to_string(most) +
                      " (16 per CPU of this node), got " + std::to_string(o.oversubscribed_ranks));
   spec.oversubscribed_ranks = o.oversubscribed_ranks;
+  spec.variants = split(o.variants);
+  std::set<std::string> seen_variants;
+  for (const auto& v : spec.variants)
+    if (!seen_variants.insert(v).second) throw InputError("--variants gives '" + v + "' twice");
+  if (o.cores < 0 || o.cores > 100000)
+    throw InputError("--cores must be 1 to 100000, got " + std::to_string(o.cores));
+  spec.cores = o.cores;
   return spec;
 }
 
@@ -149,6 +156,10 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
       o.max_reps = whole(path, key, v);
     else if (key == "oversubscribed_ranks")
       o.oversubscribed_ranks = whole(path, key, v);
+    else if (key == "variants")
+      o.variants = list(path, key, v);
+    else if (key == "cores")
+      o.cores = whole(path, key, v);
     else if (key == "sizes") {
       if (v.IsScalar()) {
         o.sizes = v.Scalar();
@@ -170,8 +181,8 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
     } else {
       throw InputError(
           where(path, kv.first) + "unknown key '" + key +
-          "'; keys: kernels, backends, threads, ranks, sizes, scaling, reps, max_reps, "
-          "oversubscribed_ranks, launcher, out");
+          "'; keys: kernels, backends, variants, threads, ranks, cores, sizes, scaling, reps, "
+          "max_reps, oversubscribed_ranks, launcher, out");
     }
   }
   return o;
@@ -182,14 +193,14 @@ StudyOptions merge_study_options(const StudyOptions& file, const StudyOptions& f
   StudyOptions merged = file;
   using S = StudyOptions;
   const std::pair<const char*, std::string S::*> texts[] = {
-      {"--kernels", &S::kernels},   {"--backends", &S::backends},
-      {"--threads", &S::threads},   {"--ranks", &S::ranks},
-      {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
-      {"--launcher", &S::launcher}, {"--out", &S::out}};
+      {"--kernels", &S::kernels},   {"--backends", &S::backends}, {"--threads", &S::threads},
+      {"--ranks", &S::ranks},       {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
+      {"--variants", &S::variants}, {"--launcher", &S::launcher}, {"--out", &S::out}};
   const std::pair<const char*, int S::*> numbers[] = {
       {"--reps", &S::reps},
       {"--max-reps", &S::max_reps},
-      {"--oversubscribed-ranks", &S::oversubscribed_ranks}};
+      {"--oversubscribed-ranks", &S::oversubscribed_ranks},
+      {"--cores", &S::cores}};
   for (const auto& [flag, field] : texts)
     if (given(flag)) merged.*field = flags.*field;
   for (const auto& [flag, field] : numbers)

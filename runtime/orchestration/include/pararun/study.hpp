@@ -20,6 +20,12 @@ struct StudySpec {
   std::string scaling = "strong";                            ///< strong or weak
   int reps = 5, max_reps = 20;
   int oversubscribed_ranks = 0;  ///< an extra mpi point with this many ranks (0: none)
+  /// Variants of the parallel backends (empty: each backend's default); each runs where the
+  /// backend has it. The sequential backend always runs every variant (the baseline).
+  std::vector<std::string> variants;
+  /// A core budget (0: none): instead of the thread and rank lists, omp on `cores` threads,
+  /// mpi on `cores` ranks and hybrid in every ranks x threads shape whose product is `cores`.
+  int cores = 0;
 };
 
 /// One run of a study.

@@ -13,8 +13,8 @@ namespace pararun {
 struct StudyOptions {
   std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
               ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
-              launcher = "auto", out;
-  int reps = 5, max_reps = 20, oversubscribed_ranks = 0;
+              launcher = "auto", out, variants;
+  int reps = 5, max_reps = 20, oversubscribed_ranks = 0, cores = 0;
   bool resume = false;
   // pararun submit only
   std::string partition, time_limit = "00:30:00";
