@@ -37,6 +37,7 @@ const volatile int* install_stop_handlers();
 
 struct RunOptions {
   std::string kernel, backend, variant, size = "", seed = "42", out;
+  std::string input;  ///< a file the kernel reads (--input)
   int threads = 1;
   bool threads_given = false;  ///< false: the default for the backend
   int reps = 5, max_reps = 0, warmup = 1;

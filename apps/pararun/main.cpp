@@ -213,7 +213,11 @@ int main(int argc, char** argv) {
   run->add_option("-b,--backend", o.backend, "Backend: " + pararun::backend_names())->required();
   run->add_option("-v,--variant", o.variant,
                   "Variant within the backend (default: the first listed)");
-  run->add_option("-n,--size", o.size, "Problem size, e.g. 1024 or 2^26")->required();
+  run->add_option("-n,--size", o.size,
+                  "Problem size, e.g. 1024 or 2^26 (with --input: the file's, may be left out)");
+  run->add_option("-i,--input", o.input,
+                  "Read the data from this file instead of generating it (matmul: a square "
+                  "Matrix Market array .mtx, C = A * A; reduction: .npy or raw float64)");
   run->add_option("-t,--threads", o.threads,
                   "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs available)");
   run->add_option("-r,--reps", o.reps, "Timed repetitions, at least (default 5)");

@@ -216,14 +216,27 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
           "; variants: " + variant_names(variants));
 
   RunSpec spec;
-  const auto size = kernel->parse_size(o.size);
-  if (!size)
-    usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)" +
-          kernel->size_name_hint());
-  if (*size == 0) usage("--size must be at least 1");
+  std::optional<std::uint64_t> size;
+  if (!o.size.empty()) {
+    size = kernel->parse_size(o.size);
+    if (!size)
+      usage("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)" +
+            kernel->size_name_hint());
+    if (*size == 0) usage("--size must be at least 1");
+  }
+  if (!o.input.empty()) {  // the data, and so the size, come from the file
+    if (kernel->input_kind().empty())
+      usage("kernel '" + o.kernel + "' reads no input files; it generates its data from --seed");
+    const std::uint64_t in_file = kernel->input_size(o.input);  // InputError: file and line
+    if (size && *size != in_file)
+      usage("--size " + o.size + " but '" + o.input + "' holds size " + std::to_string(in_file) +
+            "; leave --size out with --input");
+    size = in_file;
+  }
+  if (!size) usage("--size is required (or --input for a kernel that reads files)");
   const auto seed = parse_count(o.seed);
   if (!seed) usage("--seed '" + o.seed + "' is not a whole number");
-  spec.problem = {*size, *seed};
+  spec.problem = {*size, *seed, o.input};
   // Counts within reason: a billion repetitions is a typo, not a measurement.
   if (o.reps <= 0 || o.reps > kMaxReps)
     usage("--reps must be 1 to " + std::to_string(kMaxReps) + ", got " + std::to_string(o.reps));

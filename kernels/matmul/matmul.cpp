@@ -14,14 +14,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <vector>
 
+#include "common/input_files.hpp"
 #include "common/random.hpp"
 #include "matmul/gemm.hpp"
 #include "pararun/buffer.hpp"
+#include "pararun/errors.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/phases.hpp"
@@ -37,16 +40,30 @@ namespace pararun::matmul {
 namespace {
 
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Element = double (*)(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t);
+/// Where the inputs come from: generated from the seed, or a file (--input: A = B = the
+/// file's matrix, so C = A * A).
+struct Inputs {
+  std::uint64_t seed = 42;
+  std::shared_ptr<const common::DenseMatrix> file;
+  Inputs(const Problem& p) : seed(p.seed) {
+    if (!p.input.empty())
+      file = std::make_shared<const common::DenseMatrix>(common::read_matrix_market_array(p.input));
+  }
+};
 
-/// out (rows x cols, row-major) = block [row0, row0+rows) x [col0, col0+cols) of an n x n input.
-void fill_block(double* out, Range rows, Range cols, std::uint64_t n, Element element,
-                std::uint64_t seed, int threads) {
+double element(const Inputs& in, char which, std::uint64_t n, std::uint64_t i, std::uint64_t j);
+
+/// out (rows x cols, row-major) = block [row0, row0+rows) x [col0, col0+cols) of an n x n
+/// input ('a' or 'b'); `magnitude` takes |element| (the scale of the reference's error).
+void fill_block(double* out, Range rows, Range cols, std::uint64_t n, const Inputs& in, char which,
+                int threads, bool magnitude = false) {
   // Parallel first touch with the same static schedule as the multiplies.
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (std::uint64_t i = 0; i < rows.count; ++i)
-    for (std::uint64_t j = 0; j < cols.count; ++j)
-      out[i * cols.count + j] = element(seed, n, rows.begin + i, cols.begin + j);
+    for (std::uint64_t j = 0; j < cols.count; ++j) {
+      const double v = element(in, which, n, rows.begin + i, cols.begin + j);
+      out[i * cols.count + j] = magnitude ? std::fabs(v) : v;
+    }
 }
 
 }  // namespace
@@ -58,6 +75,15 @@ double element_a(std::uint64_t seed, std::uint64_t n, std::uint64_t i, std::uint
 double element_b(std::uint64_t seed, std::uint64_t n, std::uint64_t i, std::uint64_t j) {
   return random_unit(seed, 2, i * n + j);
 }
+
+namespace {
+
+double element(const Inputs& in, char which, std::uint64_t n, std::uint64_t i, std::uint64_t j) {
+  if (in.file) return in.file->at(i, j);
+  return which == 'a' ? element_a(in.seed, n, i, j) : element_b(in.seed, n, i, j);
+}
+
+}  // namespace
 
 double tolerance(std::uint64_t n) {
   // Forward error of a length-n dot product is below n*u*|a||b|; with inputs uniform in
@@ -173,17 +199,29 @@ std::vector<std::pair<std::string, std::string>> configuration_of(const std::str
   return {{"micro_kernel", to_string(*mk)}, {"blocking", to_string(b)}, {"blocking_from", b.from}};
 }
 
-/// The reference: Eigen's product of freshly made rows of A and columns of B.
+/// The reference: Eigen's product of freshly made (or freshly read) rows of A and columns
+/// of B. Generated inputs are uniform in [-1, 1): the error is relative to ||A B||. A file's
+/// matrix may cancel (A B near 0 where |A| |B| is not): its error is relative to || |A| |B| ||,
+/// the scale of any product's rounding error.
 Verification verify_block(const double* c, Range rows, Range cols, std::uint64_t n,
-                          std::uint64_t seed, const ExecContext& ctx) {
+                          const Inputs& in, const ExecContext& ctx) {
   const Range all{0, n};
   std::vector<double> a(rows.count * n), b(n * cols.count), ref(rows.count * cols.count);
-  fill_block(a.data(), rows, all, n, element_a, seed, ctx.threads);
-  fill_block(b.data(), all, cols, n, element_b, seed, ctx.threads);
+  fill_block(a.data(), rows, all, n, in, 'a', ctx.threads);
+  fill_block(b.data(), all, cols, n, in, 'b', ctx.threads);
   multiply_eigen(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, ref.data(),
                  cols.count, ctx.threads, false);
-  const double err = relative_frobenius_error(c, ref.data(), ref.size(), ctx);
-  return make_verification(err, tolerance(n), "eigen (relative Frobenius error)");
+  if (!in.file) {
+    const double err = relative_frobenius_error(c, ref.data(), ref.size(), ctx);
+    return make_verification(err, tolerance(n), "eigen (relative Frobenius error)");
+  }
+  std::vector<double> scale(ref.size());
+  fill_block(a.data(), rows, all, n, in, 'a', ctx.threads, true);
+  fill_block(b.data(), all, cols, n, in, 'b', ctx.threads, true);
+  multiply_eigen(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, scale.data(),
+                 cols.count, ctx.threads, false);
+  const double err = frobenius_error_relative_to(c, ref.data(), scale.data(), ref.size(), ctx);
+  return make_verification(err, tolerance(n), "eigen (Frobenius error relative to |A| |B|)");
 }
 
 /// seq and omp: the whole matrices in one process.
@@ -194,19 +232,19 @@ class SharedMatmul : public Instance {
         config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
-        seed_(p.seed),
+        in_(p),
         a_(n_ * n_),
         b_(n_ * n_),
         c_(n_ * n_) {
-    fill_block(a_.data(), {0, n_}, {0, n_}, n_, element_a, seed_, ctx.threads);
-    fill_block(b_.data(), {0, n_}, {0, n_}, n_, element_b, seed_, ctx.threads);
+    fill_block(a_.data(), {0, n_}, {0, n_}, n_, in_, 'a', ctx.threads);
+    fill_block(b_.data(), {0, n_}, {0, n_}, n_, in_, 'b', ctx.threads);
     std::fill(c_.data(), c_.data() + c_.size(), 0.0);
   }
   void run() override {
     multiply_(n_, n_, n_, a_.data(), n_, b_.data(), n_, c_.data(), n_, ctx_.threads, false);
   }
   Verification verify() override {
-    return verify_block(c_.data(), {0, n_}, {0, n_}, n_, seed_, ctx_);
+    return verify_block(c_.data(), {0, n_}, {0, n_}, n_, in_, ctx_);
   }
   std::uint64_t local_size() const override { return n_ * n_; }
   void inject_fault() override {
@@ -220,7 +258,8 @@ class SharedMatmul : public Instance {
   LocalMultiply multiply_;
   std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
-  std::uint64_t n_, seed_;
+  std::uint64_t n_;
+  Inputs in_;
   Buffer a_, b_, c_;
 };
 
@@ -234,7 +273,7 @@ class SummaMatmul : public Instance {
         config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
-        seed_(p.seed),
+        in_(p),
         grid_(make_grid(ctx.ranks)) {
     const int row = ctx.rank / grid_.cols, col = ctx.rank % grid_.cols;
     rows_ =
@@ -251,8 +290,8 @@ class SummaMatmul : public Instance {
     c_ = Buffer(rows_.count * cols_.count);
     a_panel_ = Buffer(rows_.count * kPanel);
     b_panel_ = Buffer(kPanel * cols_.count);
-    fill_block(a_.data(), rows_, a_cols_, n_, element_a, seed_, ctx.threads);
-    fill_block(b_.data(), b_rows_, cols_, n_, element_b, seed_, ctx.threads);
+    fill_block(a_.data(), rows_, a_cols_, n_, in_, 'a', ctx.threads);
+    fill_block(b_.data(), b_rows_, cols_, n_, in_, 'b', ctx.threads);
     std::fill(c_.data(), c_.data() + c_.size(), 0.0);
   }
 
@@ -296,7 +335,7 @@ class SummaMatmul : public Instance {
     }
   }
 
-  Verification verify() override { return verify_block(c_.data(), rows_, cols_, n_, seed_, ctx_); }
+  Verification verify() override { return verify_block(c_.data(), rows_, cols_, n_, in_, ctx_); }
   std::uint64_t local_size() const override { return rows_.count * cols_.count; }
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
@@ -312,7 +351,8 @@ class SummaMatmul : public Instance {
   LocalMultiply multiply_;
   std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
-  std::uint64_t n_, seed_;
+  std::uint64_t n_;
+  Inputs in_;
   Grid grid_;
   Range rows_, cols_, a_cols_, b_rows_;
   MPI_Comm row_comm_ = MPI_COMM_NULL, col_comm_ = MPI_COMM_NULL;
@@ -436,6 +476,22 @@ class Matmul : public Kernel {
   std::string check(const Problem& p, const ExecContext&) const override {
     if (p.size > 2147483647ULL) return "matmul needs n < 2^31";
     return {};
+  }
+
+  std::string input_kind() const override {
+    return "a square matrix A in Matrix Market array format (.mtx); the run computes A * A";
+  }
+  std::uint64_t input_size(const std::string& path) const override {
+    const auto h = common::read_matrix_market_header(path);
+    if (h.format != "array")
+      throw InputError(path +
+                       ":1: matmul reads dense matrices (Matrix Market array format), "
+                       "this file is coordinate");
+    if (h.rows != h.cols)
+      throw InputError(path + ":" + std::to_string(h.size_line) +
+                       ": matmul multiplies square matrices; this one is " +
+                       std::to_string(h.rows) + " x " + std::to_string(h.cols));
+    return h.rows;
   }
 
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/input_files.hpp"
 #include "common/random.hpp"
 #include "common/simd_sum.hpp"
 #include "pararun/buffer.hpp"
@@ -103,12 +104,17 @@ class ReductionInstance : public Instance {
         range_(variant_ == "reproducible" ? reproducible_range(n_, ctx.ranks, ctx.rank)
                                           : block_range(n_, static_cast<std::uint64_t>(ctx.ranks),
                                                         static_cast<std::uint64_t>(ctx.rank))),
-        x_(range_.count) {
+        x_(range_.count),
+        from_file_(!p.input.empty()) {
     const std::uint64_t count = range_.count, begin = range_.begin;
     double* x = x_.data();
+    // This rank's part of the file, or of the generated input.
+    std::vector<double> part;
+    if (from_file_) part = common::read_doubles(p.input, begin, count);
+    const double* in = part.data();
     // Parallel first touch with the same static schedule as the sums.
 #pragma omp parallel for schedule(static) num_threads(ctx.threads) if (ctx.threads > 1)
-    for (std::uint64_t i = 0; i < count; ++i) x[i] = element(seed_, begin + i);
+    for (std::uint64_t i = 0; i < count; ++i) x[i] = from_file_ ? in[i] : element(seed_, begin + i);
   }
 
   void run() override {
@@ -129,6 +135,7 @@ class ReductionInstance : public Instance {
   }
 
   Verification verify() override {
+    if (from_file_) return verify_file();
     const ExactSum mine = exact_sum(seed_, range_.begin, range_.count);
     std::int64_t local[2] = {mine.sum, mine.abs_sum}, total[2] = {local[0], local[1]};
     if (ctx_.comm != MPI_COMM_NULL) MPI_Allreduce(local, total, 2, MPI_INT64_T, MPI_SUM, ctx_.comm);
@@ -140,6 +147,33 @@ class ReductionInstance : public Instance {
     Verification v =
         make_verification(err, tolerance(n_), "exact integer sum (error relative to sum |x_i|)");
     v.results = {{"sum", result_}, {"sum_reference", exact}};
+    return v;
+  }
+
+  /// A file's doubles have no exact sum to compare with: the reference is a compensated
+  /// (Neumaier) sum in long double, in index order, and the bound is the forward error of any
+  /// summation order, (n - 1) u sum |x_i|.
+  Verification verify_file() {
+    long double sum = 0, carry = 0, magnitude = 0;
+    for (std::uint64_t i = 0; i < range_.count; ++i) {
+      const long double v = x_.data()[i], t = sum + v;
+      carry += std::fabs(sum) >= std::fabs(v) ? (sum - t) + v : (v - t) + sum;
+      sum = t;
+      magnitude += std::fabs(v);
+    }
+    sum += carry;
+    // Each rank's reference as a double pair (hi + lo): the pairs add up without losing it.
+    const double hi = static_cast<double>(sum);
+    double local[3] = {hi, static_cast<double>(sum - hi), static_cast<double>(magnitude)},
+           total[3] = {local[0], local[1], local[2]};
+    if (ctx_.comm != MPI_COMM_NULL) MPI_Allreduce(local, total, 3, MPI_DOUBLE, MPI_SUM, ctx_.comm);
+    const double reference = total[0] + total[1];
+    const double diff = std::fabs(result_ - reference);
+    const double err = total[2] > 0 ? diff / total[2] : diff;
+    Verification v =
+        make_verification(err, static_cast<double>(n_) * kUnitRoundoff,
+                          "compensated long-double sum of the file (error relative to sum |x_i|)");
+    v.results = {{"sum", result_}, {"sum_reference", reference}};
     return v;
   }
 
@@ -156,6 +190,7 @@ class ReductionInstance : public Instance {
   std::uint64_t n_, seed_;
   Range range_;
   Buffer x_;
+  bool from_file_ = false;
   double result_ = 0;
 };
 
@@ -204,6 +239,14 @@ class Reduction : public Kernel {
   /// Work grows with n: n * P keeps it constant per PE.
   std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {
     return base * static_cast<std::uint64_t>(pes);
+  }
+
+  std::string input_kind() const override {
+    return "an array of doubles: NumPy .npy ('<f8', any shape) or raw little-endian float64 "
+           "(any other name)";
+  }
+  std::uint64_t input_size(const std::string& path) const override {
+    return common::count_doubles(path);
   }
 
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,

@@ -48,6 +48,8 @@ std::string Kernel::size_name_hint() const {
 }
 
 std::string Kernel::describe(const Problem& p) const {
+  if (!p.input.empty())
+    return "input " + p.input + " (size " + std::to_string(p.size) + ": " + size_meaning() + ")";
   for (const auto& n : named_sizes())
     if (n.size == p.size) return "class " + n.name + " (size " + std::to_string(p.size) + ")";
   return "size " + std::to_string(p.size) + " (" + size_meaning() + ")";

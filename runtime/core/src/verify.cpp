@@ -13,18 +13,23 @@ Verification make_verification(double error, double tolerance, std::string refer
   return v;
 }
 
-double relative_frobenius_error(const double* x, const double* ref, std::size_t n,
-                                const ExecContext& ctx) {
-  CompensatedSum diff2, ref2;
+double frobenius_error_relative_to(const double* x, const double* ref, const double* scale,
+                                   std::size_t n, const ExecContext& ctx) {
+  CompensatedSum diff2, scale2;
   for (std::size_t i = 0; i < n; ++i) {
     const double d = x[i] - ref[i];
     diff2.add(d * d);
-    ref2.add(ref[i] * ref[i]);
+    scale2.add(scale[i] * scale[i]);
   }
-  double local[2] = {diff2.value(), ref2.value()}, global[2] = {local[0], local[1]};
+  double local[2] = {diff2.value(), scale2.value()}, global[2] = {local[0], local[1]};
   if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(local, global, 2, MPI_DOUBLE, MPI_SUM, ctx.comm);
   const double num = std::sqrt(global[0]);
   return global[1] > 0 ? num / std::sqrt(global[1]) : num;
+}
+
+double relative_frobenius_error(const double* x, const double* ref, std::size_t n,
+                                const ExecContext& ctx) {
+  return frobenius_error_relative_to(x, ref, ref, n, ctx);
 }
 
 void CompensatedSum::add(double v) {

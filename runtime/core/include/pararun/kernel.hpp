@@ -17,8 +17,14 @@ namespace pararun {
 
 /// What one run computes: the global problem size and the seed of its input data.
 struct Problem {
+  Problem() = default;
+  Problem(std::uint64_t size_, std::uint64_t seed_ = 42, std::string input_ = {})
+      : size(size_), seed(seed_), input(std::move(input_)) {}
   std::uint64_t size = 0;
   std::uint64_t seed = 42;
+  /// An input file the kernel reads instead of generating its data (empty: generated from
+  /// the seed). Its size is `size` (Kernel::input_size).
+  std::string input;
 };
 
 /// Work done by one repetition of the whole (global) problem.
@@ -140,6 +146,12 @@ class Kernel {
   /// Third-party libraries the kernel's variants use, as (key, version): records carry them
   /// in meta.build and `pararun info` lists them. The core itself uses none.
   virtual std::vector<std::pair<std::string, std::string>> libraries() const { return {}; }
+  /// Input files (`--input`): what the kernel reads, in words (empty: it reads none), e.g.
+  /// "a square matrix in Matrix Market array format (.mtx)".
+  virtual std::string input_kind() const { return {}; }
+  /// The problem size the file at `path` holds; InputError (errors.hpp) naming the file and
+  /// line when it is not what input_kind() says. Called only when input_kind() is not empty.
+  virtual std::uint64_t input_size(const std::string& /*path*/) const { return 0; }
   /// Allocate and initialise the inputs of one run. Collective for mpi/hybrid.
   virtual std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& variant,
                                           const ExecContext& ctx) const = 0;

@@ -12,6 +12,10 @@ namespace pararun {
 /// Passed when error <= tolerance (a NaN error fails).
 Verification make_verification(double error, double tolerance, std::string reference);
 
+/// ||x - ref||_F / ||scale||_F over all ranks' parts (absolute when ||scale|| is 0).
+double frobenius_error_relative_to(const double* x, const double* ref, const double* scale,
+                                   std::size_t n, const ExecContext& ctx);
+
 /// ||x - ref||_F / ||ref||_F over all ranks' parts (absolute when ||ref|| is 0).
 double relative_frobenius_error(const double* x, const double* ref, std::size_t n,
                                 const ExecContext& ctx);

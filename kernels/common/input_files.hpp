@@ -1,0 +1,56 @@
+// Input files kernels read (`pararun run --input FILE`): dense matrices in Matrix Market array
+// format, sparse matrices in Matrix Market coordinate format (the SuiteSparse collection's
+// format), and arrays of doubles as NumPy .npy or raw little-endian float64. Every problem is
+// an InputError (pararun/errors.hpp) naming the file and, for text files, the line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pararun::common {
+
+/// The header of a Matrix Market file: "%%MatrixMarket matrix FORMAT FIELD SYMMETRY".
+struct MatrixMarketHeader {
+  std::string format;                             ///< "array" or "coordinate"
+  std::string field;                              ///< "real", "integer" or "pattern"
+  std::string symmetry;                           ///< "general" or "symmetric"
+  std::uint64_t rows = 0, cols = 0, entries = 0;  ///< entries: coordinate only
+  int size_line = 2;  ///< the line of "ROWS COLS [ENTRIES]" (comments come before it)
+};
+
+/// The header and size line, without the values.
+MatrixMarketHeader read_matrix_market_header(const std::string& path);
+
+/// A dense matrix, row-major (the file is column-major; symmetric files hold the lower
+/// triangle, which is mirrored).
+struct DenseMatrix {
+  std::uint64_t rows = 0, cols = 0;
+  std::vector<double> values;  ///< rows x cols, row-major
+  double at(std::uint64_t i, std::uint64_t j) const { return values[i * cols + j]; }
+};
+
+/// A dense matrix from a Matrix Market array file (real or integer, general or symmetric).
+DenseMatrix read_matrix_market_array(const std::string& path);
+
+/// A sparse matrix in compressed rows (0-based), both triangles of a symmetric file stored.
+struct SparseMatrix {
+  std::uint64_t rows = 0, cols = 0;
+  std::vector<std::uint64_t> row_start;  ///< rows + 1 offsets into col and val
+  std::vector<std::uint64_t> col;
+  std::vector<double> val;
+  bool symmetric = false;  ///< the file said symmetric
+};
+
+/// A sparse matrix from a Matrix Market coordinate file (real, integer or pattern: 1.0).
+/// Duplicate entries are refused, as are indices out of range.
+SparseMatrix read_matrix_market_coordinate(const std::string& path);
+
+/// The number of doubles in a .npy file ('<f8', any shape) or a raw float64 file (any other
+/// name: little-endian, the file's size a multiple of 8).
+std::uint64_t count_doubles(const std::string& path);
+
+/// Doubles [begin, begin + count) of such a file, read with pread (each rank reads its part).
+std::vector<double> read_doubles(const std::string& path, std::uint64_t begin, std::uint64_t count);
+
+}  // namespace pararun::common

@@ -1,0 +1,86 @@
+// pararun run --input: kernels on the user's data (Matrix Market, .npy, raw), verified, the
+// file named in the record; bad files are one line and exit 2.
+#include <gtest/gtest.h>
+
+#include "cli_helpers.hpp"
+
+namespace {
+
+const std::string kData = PARARUN_TEST_DATA;
+
+/// A raw float64 file of n values 1/(i+1): the sum is the harmonic number H_n.
+std::string harmonic_file(const pararun::test::TempDir& tmp, int n) {
+  std::string bytes;
+  for (int i = 0; i < n; ++i) {
+    const double v = 1.0 / (i + 1);
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  const std::string path = tmp / "h.f64";
+  write_file(path, bytes);
+  return path;
+}
+
+}  // namespace
+
+TEST(CliInput, MatmulReadsAMatrixMarketFileAndVerifiesAgainstEigen) {
+  const pararun::test::TempDir tmp;
+  for (const std::string backend : {"seq", "omp"}) {
+    Result r = run_cli("run matmul -b " + backend + " -i " + kData + "/dense_3x3.mtx -r 3 --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["status"], "ok");
+    EXPECT_EQ(j["size"], 3);
+    EXPECT_EQ(j["input"], kData + "/dense_3x3.mtx");
+    EXPECT_NE(j["verification"]["reference"].get<std::string>().find("relative to |A| |B|"),
+              std::string::npos);
+  }
+  Result r = run_cli("run matmul -b mpi -i " + kData + "/dense_sym_3x3.mtx -r 3 --json", 2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["status"], "ok");
+  // A corrupted result fails against the file's reference.
+  r = run_cli("run matmul -b seq -i " + kData + "/dense_3x3.mtx -r 1 --inject-fault --json");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(Json::parse(r.out)["status"], "verification_failed");
+}
+
+TEST(CliInput, ReductionSumsAFileOnEveryBackend) {
+  const pararun::test::TempDir tmp;
+  const std::string file = harmonic_file(tmp, 100000);
+  for (const auto& [args, np] :
+       std::vector<std::pair<std::string, int>>{{"-b seq", 0},
+                                                {"-b omp -t 2 -v plain", 0},
+                                                {"-b mpi", 3},
+                                                {"-b mpi -v reproducible", 2}}) {
+    Result r = run_cli("run reduction " + args + " -i " + file + " -r 3 --json", np);
+    ASSERT_EQ(r.code, 0) << args << ": " << r.err;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["size"], 100000);
+    // H_100000 = 12.090146129863428 (ln n + gamma + 1/2n - ...).
+    EXPECT_NEAR(j["results"]["sum"].get<double>(), 12.090146129863428, 1e-12) << args;
+  }
+}
+
+TEST(CliInput, BadInputFilesAreOneLineAndExitTwo) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "odd.f64", std::string(12, '\0'));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"run matmul -b seq -i " + kData + "/truncated_3x3.mtx",
+       "truncated_3x3.mtx:7: expected 9 values for a 3 x 3 general matrix"},
+      {"run matmul -b seq -i " + kData + "/laplace_4.mtx",
+       "laplace_4.mtx:1: matmul reads dense matrices (Matrix Market array format)"},
+      {"run matmul -b seq -n 4 -i " + kData + "/dense_3x3.mtx",
+       "--size 4 but '" + kData + "/dense_3x3.mtx' holds size 3; leave --size out with --input"},
+      {"run stencil -b seq -i " + kData + "/dense_3x3.mtx",
+       "kernel 'stencil' reads no input files"},
+      {"run reduction -b seq -i " + (tmp / "odd.f64"), "odd.f64: a raw float64 file holds a whole"},
+      {"run reduction -b seq -i /dev/zero", "input '/dev/zero' is not a regular file"},
+      {"run reduction -b seq -i " + (tmp / "none.npy"), "cannot read input file"},
+      {"run matmul -b seq", "--size is required (or --input for a kernel that reads files)"},
+  };
+  for (const auto& [args, message] : cases) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+  }
+}
