@@ -239,3 +239,48 @@ TEST(BatchValues, Bytes) {
   for (const char* bad : {"", "lots", "-1G", "0", "5Q", "1e30"})
     EXPECT_FALSE(parse_bytes(bad)) << bad;
 }
+
+TEST(BatchManifest, InputGlobsMakeOneJobPerFileSizedByTheFile) {
+  const std::string data = PARARUN_TEST_DATA;
+  const Manifest m(
+      "jobs:\n  - kernel: matmul\n    backend: [seq, omp]\n    threads: 2\n"
+      "    input: " +
+      data + "/dense_*.mtx\n");
+  const BatchManifest b = m.load();
+  EXPECT_EQ(ids(b), (std::vector<std::string>{"matmul.seq.blocked.idense_3x3.mtx.t1.r1.s42",
+                                              "matmul.seq.blocked.idense_sym_3x3.mtx.t1.r1.s42",
+                                              "matmul.omp.blocked.idense_3x3.mtx.t2.r1.s42",
+                                              "matmul.omp.blocked.idense_sym_3x3.mtx.t2.r1.s42"}));
+  EXPECT_EQ(b.jobs.front().size, 3u);
+  EXPECT_EQ(b.jobs.front().input, data + "/dense_3x3.mtx");
+  EXPECT_EQ(batch_job_from_json(b.jobs.front().to_json()).input, data + "/dense_3x3.mtx");
+  // Relative patterns are relative to the manifest's folder.
+  std::ofstream(m.dir / "v.f64", std::ios::binary) << std::string(80, '\0');
+  const Manifest rel("jobs: [{kernel: reduction, backend: seq, input: v.f64}]\n");
+  std::rename((m.dir / "v.f64").c_str(), (rel.dir / "v.f64").c_str());
+  EXPECT_EQ(rel.load().jobs.at(0).size, 10u);
+}
+
+TEST(BatchManifest, InputMistakesAreNamed) {
+  const std::string data = PARARUN_TEST_DATA;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"jobs: [{kernel: matmul, backend: seq, input: nothing/*.mtx}]\n",
+       "m.yaml:1: 'input' 'nothing/*.mtx' matches no file"},
+      {"jobs: [{kernel: matmul, backend: seq, size: 3, input: " + data + "/dense_3x3.mtx}]\n",
+       "m.yaml:1: 'size' comes from the 'input' file; leave it out"},
+      {"jobs: [{kernel: stencil, backend: seq, input: " + data + "/dense_3x3.mtx}]\n",
+       "m.yaml:1: kernel 'stencil' reads no input files"},
+      {"jobs: [{kernel: matmul, backend: seq, input: " + data + "/laplace_4.mtx}]\n",
+       "m.yaml:1: input " + data + "/laplace_4.mtx:1: matmul reads dense matrices"},
+  };
+  for (const auto& [text, message] : cases) {
+    const Manifest m(text);
+    try {
+      m.load();
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(m.dir.path() + "/" + message), std::string::npos)
+          << e.what();
+    }
+  }
+}

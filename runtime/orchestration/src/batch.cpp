@@ -1,6 +1,9 @@
 #include "pararun/batch.hpp"
 
+#include <glob.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -16,12 +19,24 @@
 namespace pararun {
 
 Json BatchJob::to_json() const {
-  return {{"id", id},           {"kernel", kernel},     {"backend", to_string(backend)},
-          {"variant", variant}, {"size", size},         {"threads", threads},
-          {"ranks", ranks},     {"seed", seed},         {"copy", copy},
-          {"reps", reps},       {"max_reps", max_reps}, {"warmup", warmup},
-          {"cores", cores},     {"memory", memory},     {"time_limit", time_limit},
-          {"retries", retries}, {"tags", tags}};
+  return {{"id", id},
+          {"kernel", kernel},
+          {"backend", to_string(backend)},
+          {"variant", variant},
+          {"size", size},
+          {"input", input},
+          {"threads", threads},
+          {"ranks", ranks},
+          {"seed", seed},
+          {"copy", copy},
+          {"reps", reps},
+          {"max_reps", max_reps},
+          {"warmup", warmup},
+          {"cores", cores},
+          {"memory", memory},
+          {"time_limit", time_limit},
+          {"retries", retries},
+          {"tags", tags}};
 }
 
 BatchJob batch_job_from_json(const Json& j) {
@@ -34,6 +49,7 @@ BatchJob batch_job_from_json(const Json& j) {
     b.backend = *backend;
     b.variant = j.at("variant").get<std::string>();
     b.size = j.at("size").get<std::uint64_t>();
+    b.input = j.at("input").get<std::string>();
     b.threads = j.at("threads").get<int>();
     b.ranks = j.at("ranks").get<int>();
     b.seed = j.at("seed").get<std::uint64_t>();
@@ -54,9 +70,16 @@ BatchJob batch_job_from_json(const Json& j) {
 }
 
 std::string batch_job_id(const BatchJob& job) {
-  std::string id = job.kernel + "." + to_string(job.backend) + "." + job.variant + ".n" +
-                   std::to_string(job.size) + ".t" + std::to_string(job.threads) + ".r" +
-                   std::to_string(job.ranks) + ".s" + std::to_string(job.seed);
+  // An input file is named by its file name (characters a file name may not hold replaced).
+  std::string what = "n" + std::to_string(job.size);
+  if (!job.input.empty()) {
+    what = "i" + job.input.substr(job.input.find_last_of('/') + 1);
+    for (char& c : what)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  }
+  std::string id = job.kernel + "." + to_string(job.backend) + "." + job.variant + "." + what +
+                   ".t" + std::to_string(job.threads) + ".r" + std::to_string(job.ranks) + ".s" +
+                   std::to_string(job.seed);
   return job.copy ? id + ".c" + std::to_string(job.copy) : id;
 }
 
@@ -152,11 +175,11 @@ namespace {
 
 using yaml::where;
 
-const std::vector<std::string> kSweepKeys = {"kernel",  "backend", "variant", "size",
-                                             "threads", "ranks",   "seed"};
+const std::vector<std::string> kSweepKeys = {"kernel", "backend", "variant", "size",
+                                             "input",  "threads", "ranks",   "seed"};
 const std::vector<std::string> kJobKeys = {
-    "kernel", "backend",  "variant", "size",  "threads", "ranks",      "seed",    "zip", "repeat",
-    "reps",   "max_reps", "warmup",  "cores", "memory",  "time_limit", "retries", "tags"};
+    "kernel", "backend", "variant",  "size",   "input", "threads", "ranks",      "seed",    "zip",
+    "repeat", "reps",    "max_reps", "warmup", "cores", "memory",  "time_limit", "retries", "tags"};
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -231,19 +254,20 @@ struct Reader {
     }
     const Value& sv = *get("size");
     job.size = std::strtoull(sv.text.c_str(), nullptr, 10);  // expanded before: digits only
+    if (const Value* in = get("input")) job.input = in->text;
     if (const Value* t = get("threads")) {
       job.threads = count(*t, "threads", 1, 4096);
       if (!uses_threads(*b) && job.threads != 1) {
         if (!backend_swept)
           fail(t->node, "'threads' applies to omp and hybrid jobs, not " + bv.text);
-        return;  // a sweep over backends: this combination is the backend's job with 1 thread
+        job.threads = 1;  // a sweep over backends: the backend's job, on its 1 thread
       }
     }
     if (const Value* r = get("ranks")) {
       job.ranks = count(*r, "ranks", 1, 100000);
       if (!uses_mpi(*b) && job.ranks != 1) {
         if (!backend_swept) fail(r->node, "'ranks' applies to mpi and hybrid jobs, not " + bv.text);
-        return;  // a sweep over backends: this combination is the backend's job with 1 rank
+        job.ranks = 1;  // a sweep over backends: the backend's job, on its 1 rank
       }
     }
     if (const Value* s = get("seed")) {
@@ -288,7 +312,7 @@ struct Reader {
     // What every process of the job would refuse (the kernel's own check, a rank's memory
     // beyond this node's) is refused now.
     RunSpec run;
-    run.problem = {job.size, job.seed};
+    run.problem = {job.size, job.seed, job.input};
     ExecContext ctx;
     ctx.backend = job.backend;
     ctx.threads = job.threads;
@@ -313,9 +337,12 @@ struct Reader {
     for (int c = 1; c <= repeat; ++c) {
       job.copy = repeat > 1 ? c : 0;
       job.id = batch_job_id(job);
-      if (const auto it = origin_of.find(job.id); it != origin_of.end())
+      if (const auto it = origin_of.find(job.id); it != origin_of.end()) {
+        // The same job again from one sweep over backends (seq x threads [1, 2]): once.
+        if (backend_swept && it->second == job.origin) continue;
         fail(entry, "job " + job.id + " is listed twice (first at " + it->second +
                         "); use 'repeat' for copies or another seed");
+      }
       origin_of[job.id] = job.origin;
       jobs.push_back(job);
       if (jobs.size() > 100000) fail(entry, "more than 100000 jobs in one batch");
@@ -334,6 +361,7 @@ struct Reader {
     } else {
       out.push_back({yaml::scalar(path, key, n), n});
     }
+    if (key == "input") return files(out);
     if (key != "threads" && key != "ranks" && key != "seed") return out;
     // Ranges of counts and seeds ("1:8:x2", "1:10:+1"); sizes are expanded per kernel.
     std::vector<Value> expanded;
@@ -349,6 +377,26 @@ struct Reader {
       for (const auto x : range) expanded.push_back({std::to_string(x), v.node});
     }
     return expanded;
+  }
+
+  /// The files of `patterns` (paths or globs, relative to the manifest's folder), in order.
+  std::vector<Value> files(const std::vector<Value>& patterns) const {
+    const auto slash = path.find_last_of('/');
+    const std::string base = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    std::vector<Value> out;
+    for (const auto& v : patterns) {
+      const std::string pattern = !v.text.empty() && v.text[0] == '/' ? v.text : base + v.text;
+      glob_t g{};
+      const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+      if (rc != 0) {
+        globfree(&g);
+        fail(v.node, "'input' '" + v.text + "' matches no file (looked for " + pattern + ")");
+      }
+      for (std::size_t i = 0; i < g.gl_pathc; ++i)
+        out.push_back({absolute_path(g.gl_pathv[i]), v.node});
+      globfree(&g);
+    }
+    return out;
   }
 
   /// Every combination of the entry: the product of its sweep keys, times its zip.
@@ -414,9 +462,23 @@ struct Reader {
                     const std::map<std::string, YAML::Node>& keys, const YAML::Node& e) {
     const auto size = combo.find("size");
     const auto kernel = combo.find("kernel");
-    if (size == combo.end() || kernel == combo.end()) return add(combo, keys, e);
+    const auto input = combo.find("input");
+    if (kernel == combo.end() || (size == combo.end() && input == combo.end()))
+      return add(combo, keys, e);
     const Kernel* k = Registry::global().find(kernel->second.text);
     if (!k) return add(combo, keys, e);  // add() names the unknown kernel
+    if (input != combo.end()) {          // the size is the file's
+      if (size != combo.end())
+        fail(size->second.node, "'size' comes from the 'input' file; leave it out");
+      if (k->input_kind().empty())
+        fail(input->second.node, "kernel '" + k->name() + "' reads no input files");
+      try {
+        combo["size"] = {std::to_string(k->input_size(input->second.text)), input->second.node};
+      } catch (const InputError& err) {
+        fail(input->second.node, std::string("input ") + err.what());
+      }
+      return add(combo, keys, e);
+    }
     const Value s = size->second;
     const auto sizes =
         expand_size_range(s.text, [k](const std::string& t) { return k->parse_size(t); });

@@ -118,6 +118,7 @@ std::vector<std::string> job_command(const BatchJob& job, const BatchOptions& o,
                      "--out",
                      out});
   if (uses_threads(job.backend)) a.insert(a.end(), {"--threads", std::to_string(job.threads)});
+  if (!job.input.empty()) a.insert(a.end(), {"--input", job.input});
   return a;
 }
 

@@ -14,6 +14,10 @@
 //       zip: {size: [2^20, 2^22], seed: [1, 2]}   # lists taken together, not crossed
 //       repeat: 3                       # three copies of each job
 //       tags: [smoke]
+//     - kernel: matmul
+//       backend: omp
+//       input: matrices/*.mtx               # files or globs, relative to the manifest: one
+//                                          # job per file, its size the file's
 #pragma once
 
 #include <cstdint>
@@ -33,7 +37,8 @@ struct BatchJob {
   Backend backend = Backend::seq;
   int threads = 1, ranks = 1;
   std::uint64_t size = 0, seed = 42;
-  int copy = 0;  ///< 1..repeat when the entry asks for copies, else 0
+  std::string input;  ///< a file the kernel reads (absolute path), or empty
+  int copy = 0;       ///< 1..repeat when the entry asks for copies, else 0
   int reps = 3, max_reps = 0, warmup = 1;
   int cores = 1;             ///< cores it holds while it runs (ranks x threads at least)
   std::uint64_t memory = 0;  ///< bytes it may use (the kernel's estimate unless given)
