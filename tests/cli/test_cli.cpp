@@ -293,9 +293,8 @@ INSTANTIATE_TEST_SUITE_P(
     Run, CliBadInput,
     ::testing::Values(
         BadInput{"run nosuch -b seq -n 8",
-                 "unknown kernel 'nosuch'; kernels: cg, daxpy, ep, mandelbrot, matmul, reduction, "
-                 "stencil, "
-                 "stream"},
+                 "unknown kernel 'nosuch'; kernels: cg, cgsolve, daxpy, ep, mandelbrot, matmul, "
+                 "reduction, stencil, stream"},
         BadInput{"run matmul -b gpu -n 8",
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",

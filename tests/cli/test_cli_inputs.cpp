@@ -84,3 +84,82 @@ TEST(CliInput, BadInputFilesAreOneLineAndExitTwo) {
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
   }
 }
+
+namespace {
+
+/// The 5-point Laplacian of a k x k grid written in Matrix Market coordinate format, both
+/// triangles ("general", so the reader's symmetry check runs): an SPD matrix of order k^2.
+std::string laplacian_file(const pararun::test::TempDir& tmp, int k) {
+  std::string entries;
+  int nnz = 0;
+  auto add = [&](int i, int j, int v) {
+    entries += std::to_string(i + 1) + " " + std::to_string(j + 1) + " " + std::to_string(v) + "\n";
+    ++nnz;
+  };
+  for (int i = 0; i < k * k; ++i) {
+    if (i >= k) add(i, i - k, -1);
+    if (i % k) add(i, i - 1, -1);
+    add(i, i, 4);
+    if ((i + 1) % k) add(i, i + 1, -1);
+    if (i + k < k * k) add(i, i + k, -1);
+  }
+  const std::string path = tmp / "laplace.mtx";
+  write_file(path, "%%MatrixMarket matrix coordinate real general\n% written by the test\n" +
+                       std::to_string(k * k) + " " + std::to_string(k * k) + " " +
+                       std::to_string(nnz) + "\n" + entries);
+  return path;
+}
+
+}  // namespace
+
+TEST(CliInput, CgSolveSolvesAMatrixMarketSystemByTheTrueResidual) {
+  const pararun::test::TempDir tmp;
+  const std::string file = laplacian_file(tmp, 20);
+  for (const auto& [args, np] : std::vector<std::pair<std::string, int>>{
+           {"-b seq", 0}, {"-b omp -t 2", 0}, {"-b mpi", 3}, {"-b hybrid -t 2", 2}}) {
+    Result r = run_cli("run cgsolve " + args + " -i " + file + " -r 3 --json", np);
+    ASSERT_EQ(r.code, 0) << args << ": " << r.err;
+    const Json j = Json::parse(r.out);
+    EXPECT_EQ(j["size"], 400);
+    EXPECT_LE(j["results"]["relative_residual"].get<double>(), 1e-8) << args;
+    EXPECT_LE(j["results"]["max_error_vs_x_true"].get<double>(), 1e-6) << args;
+    EXPECT_EQ(j["results"]["nonzeros"], 1920);
+    // The rate counts the iterations the solve took (2 nnz + 12 n flops each).
+    const double iterations = j["results"]["iterations"].get<double>();
+    EXPECT_GT(iterations, 10);
+    EXPECT_NEAR(j["flops"].get<double>(), iterations * (2 * 1920 + 12 * 400), 1e-6) << args;
+  }
+  // The order-4 Laplacian: CG ends in at most 4 iterations (exact arithmetic: exactly n).
+  Result r = run_cli("run cgsolve -b seq -i " + kData + "/laplace_4.mtx -r 1 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LE(Json::parse(r.out)["results"]["iterations"].get<double>(), 4);
+  r = run_cli("run cgsolve -b seq -i " + file + " -r 1 --inject-fault --json");
+  EXPECT_EQ(r.code, 1);
+}
+
+TEST(CliInput, CgSolveRefusesMatricesThatAreNotSpd) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "indefinite.mtx",
+             "%%MatrixMarket matrix coordinate real symmetric\n2 2 3\n1 1 1\n2 1 2\n2 2 1\n");
+  write_file(tmp / "nonsym.mtx",
+             "%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n2 1 2\n2 2 1\n");
+  write_file(tmp / "negdiag.mtx",
+             "%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n1 1 1\n2 2 -1\n");
+  write_file(tmp / "rect.mtx", "%%MatrixMarket matrix coordinate real general\n2 3 1\n1 1 1\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"indefinite.mtx", "indefinite.mtx: the matrix is not positive definite (p'Ap = "},
+      {"nonsym.mtx",
+       "nonsym.mtx: entry (2, 1) has no equal entry (1, 2): the matrix is not symmetric"},
+      {"negdiag.mtx", "negdiag.mtx: row 2 has a diagonal entry that is not positive"},
+      {"rect.mtx", "rect.mtx:2: cgsolve needs a square matrix, this one is 2 x 3"},
+  };
+  for (const auto& [name, message] : cases) {
+    Result r = run_cli("run cgsolve -b seq -i " + (tmp / name));
+    EXPECT_EQ(r.code, 2) << name;
+    EXPECT_EQ(lines(r.err).size(), 1u) << name << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << name << ": " << r.err;
+  }
+  Result r = run_cli("run cgsolve -b seq -i " + kData + "/pattern_3x3.mtx");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("pattern_3x3.mtx: row 2 has no diagonal entry"), std::string::npos) << r.err;
+}

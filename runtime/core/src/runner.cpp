@@ -31,6 +31,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   if (spec.inject_fault) instance->inject_fault();
   out.verification = instance->verify();
   out.configuration = instance->configuration();
+  out.work = instance->work_done();
   std::uint64_t local = instance->local_size();
   out.local_min = out.local_max = local;
   if (ctx.comm != MPI_COMM_NULL) {

@@ -17,7 +17,7 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   const std::uint64_t local_min = outcome.local_min, local_max = outcome.local_max;
 
   const Summary s = summarize(t.samples);
-  const Work w = kernel.work(spec.problem, variant);
+  const Work w = outcome.work ? *outcome.work : kernel.work(spec.problem, variant);
   Record rec;
   rec.kind = RecordKind::run;
   rec.kernel = kernel.name();

@@ -94,6 +94,9 @@ class Instance {
   virtual std::uint64_t local_size() const = 0;
   /// Perturb the result so that verification must fail (tests the failure path).
   virtual void inject_fault() = 0;
+  /// The work of one repetition when only the run knows it (an iterative solver's iteration
+  /// count depends on the matrix); empty: Kernel::work. Same on every rank.
+  virtual std::optional<Work> work_done() const { return std::nullopt; }
   /// How this run is configured beyond kernel, backend and variant, as (key, value): e.g. the
   /// GEMM's micro-kernel and block sizes. Records carry it under "config".
   virtual std::vector<std::pair<std::string, std::string>> configuration() const { return {}; }

@@ -24,6 +24,7 @@ struct RunOutcome {
   Verification verification;
   std::uint64_t local_min = 0, local_max = 0;  ///< the smallest and largest rank's share
   std::vector<std::pair<std::string, std::string>> configuration;  ///< Instance::configuration
+  std::optional<Work> work;  ///< Instance::work_done (empty: Kernel::work)
   bool verified() const { return verification.passed; }
 };
 
