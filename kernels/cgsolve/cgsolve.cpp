@@ -321,16 +321,7 @@ class CgSolve : public Kernel {
            "(.mtx, as in the SuiteSparse collection)";
   }
   std::uint64_t input_size(const std::string& path) const override {
-    const auto h = common::read_matrix_market_header(path);
-    if (h.format != "coordinate")
-      throw InputError(path +
-                       ":1: cgsolve reads sparse matrices (Matrix Market coordinate "
-                       "format), this file is array");
-    if (h.rows != h.cols)
-      throw InputError(path + ":" + std::to_string(h.size_line) +
-                       ": cgsolve needs a square matrix, this one is " + std::to_string(h.rows) +
-                       " x " + std::to_string(h.cols));
-    return h.rows;
+    return common::square_matrix_order(path, "coordinate", "cgsolve");
   }
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo&,
                                   const ExecContext& ctx) const override {

@@ -208,6 +208,19 @@ MatrixMarketHeader read_matrix_market_header(const std::string& path) {
   return MatrixMarketReader(path).header();
 }
 
+std::uint64_t square_matrix_order(const std::string& path, const std::string& format,
+                                  const std::string& kernel) {
+  const MatrixMarketHeader h = read_matrix_market_header(path);
+  if (h.format != format)
+    throw InputError(path + ":1: " + kernel + " reads " + (format == "array" ? "dense" : "sparse") +
+                     " matrices (Matrix Market " + format + " format), this file is " + h.format);
+  if (h.rows != h.cols)
+    throw InputError(path + ":" + std::to_string(h.size_line) + ": " + kernel +
+                     " needs a square matrix, this one is " + std::to_string(h.rows) + " x " +
+                     std::to_string(h.cols));
+  return h.rows;
+}
+
 DenseMatrix read_matrix_market_array(const std::string& path) {
   MatrixMarketReader r(path);
   const auto& h = r.header();

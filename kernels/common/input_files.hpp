@@ -22,6 +22,12 @@ struct MatrixMarketHeader {
 /// The header and size line, without the values.
 MatrixMarketHeader read_matrix_market_header(const std::string& path);
 
+/// The order of the square matrix in `path`, which must be in `format` ("array" or
+/// "coordinate"), from its header; InputError naming the file and line for the other format
+/// or a matrix that is not square. `kernel` names the reader in the messages.
+std::uint64_t square_matrix_order(const std::string& path, const std::string& format,
+                                  const std::string& kernel);
+
 /// A dense matrix, row-major (the file is column-major; symmetric files hold the lower
 /// triangle, which is mirrored).
 struct DenseMatrix {

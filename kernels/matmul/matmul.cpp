@@ -482,16 +482,7 @@ class Matmul : public Kernel {
     return "a square matrix A in Matrix Market array format (.mtx); the run computes A * A";
   }
   std::uint64_t input_size(const std::string& path) const override {
-    const auto h = common::read_matrix_market_header(path);
-    if (h.format != "array")
-      throw InputError(path +
-                       ":1: matmul reads dense matrices (Matrix Market array format), "
-                       "this file is coordinate");
-    if (h.rows != h.cols)
-      throw InputError(path + ":" + std::to_string(h.size_line) +
-                       ": matmul multiplies square matrices; this one is " +
-                       std::to_string(h.rows) + " x " + std::to_string(h.cols));
-    return h.rows;
+    return common::square_matrix_order(path, "array", "matmul");
   }
 
   std::unique_ptr<Instance> setup(const Problem& p, const VariantInfo& v,
