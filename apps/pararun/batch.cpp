@@ -245,7 +245,15 @@ int batch_run_command(const BatchRunOptions& opt) {
   if (!added.empty())
     std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
                  added.size());
-  return finish(run_with_progress(m.jobs, dir, o), dir);
+  const BatchRun r = run_with_progress(m.jobs, dir, o);
+  if (!added.empty()) {  // the summary names them too
+    Json s = Json::parse(slurp(dir + "/summary.json"), nullptr, false);
+    if (s.is_object()) {
+      s["jobs_added_to_the_manifest"] = added;
+      write_file_atomically(dir + "/summary.json", s.dump(1) + "\n");
+    }
+  }
+  return finish(r, dir);
 }
 
 int batch_submit_command(const BatchSubmitOptions& opt) {

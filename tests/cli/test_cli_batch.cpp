@@ -267,6 +267,8 @@ TEST(CliBatch, AManifestThatGainedJobsAddsThemOneThatChangedIsRefused) {
       << r.err;
   EXPECT_NE(r.out.find("3 job(s), 1 ok, 0 failed, 2 skipped"), std::string::npos) << r.out;
   EXPECT_EQ(Json::parse(slurp(dir + "/batch.json"))["history"].back()["added"], 1);
+  EXPECT_EQ(Json::parse(slurp(dir + "/summary.json"))["jobs_added_to_the_manifest"],
+            Json::array({"matmul.seq.blocked.n64.t1.r1.s3"}));
   // Another size for the same seeds: every old job is gone from the manifest.
   write_file(manifest, small_jobs(3, 96));
   r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
