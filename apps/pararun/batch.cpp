@@ -107,9 +107,11 @@ int finish(const BatchRun& r, const std::string& dir) {
   return r.failed ? kExitVerificationFailed : kExitOk;
 }
 
-/// `m`'s jobs reshaped to `threads` x `ranks` (omp: threads, mpi: ranks, hybrid: threads).
+/// `m`'s jobs reshaped to `pes` (omp: threads, mpi: ranks, hybrid: threads); jobs that
+/// differed only in their counts become one (the first).
 std::vector<BatchJob> reshaped(const BatchManifest& m, int pes) {
   std::vector<BatchJob> out;
+  std::set<std::string> ids;
   for (BatchJob j : m.jobs) {
     if (j.backend == Backend::mpi)
       j.ranks = pes;
@@ -117,7 +119,7 @@ std::vector<BatchJob> reshaped(const BatchManifest& m, int pes) {
       j.threads = pes, j.ranks = 1;
     j.cores = pes;
     j.id = batch_job_id(j);
-    out.push_back(j);
+    if (ids.insert(j.id).second) out.push_back(j);
   }
   return out;
 }
@@ -188,7 +190,7 @@ int compare(const BatchManifest& m, BatchOptions o) {
            format("%.0f%%", 100 * s["cores_held"].get<double>()),
            format("%.0f%%", 100 * s["cpu_busy"].get<double>()), format_seconds(mode.median)});
   }
-  std::printf("Same %zu job(s), same %d core(s), %s (%s):\n%s", m.jobs.size(), o.cores,
+  std::printf("Same %d job(s), same %d core(s), %s (%s):\n%s", modes[0].run.total, o.cores,
               cpu_identity().c_str(), host_name().c_str(), t.str().c_str());
   const double tput = modes[0].run.makespan_s > 0 && modes[1].run.makespan_s > 0
                           ? modes[1].run.makespan_s / modes[0].run.makespan_s

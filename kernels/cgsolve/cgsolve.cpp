@@ -310,7 +310,7 @@ class CgSolve : public Kernel {
     return (nnz * 16 + n * 56) / ranks + n * 8;
   }
   std::string check(const Problem& p, const ExecContext&) const override {
-    if (p.size > (1ULL << 31)) return "cgsolve needs n <= 2^31";
+    if (p.size >= (1ULL << 31)) return "cgsolve needs n < 2^31";
     return {};
   }
   std::optional<std::uint64_t> weak_size(std::uint64_t base, int pes) const override {

@@ -165,7 +165,13 @@ std::pair<std::uint64_t, std::uint64_t> npy_layout(const std::string& path, int 
   std::istringstream dims(header.substr(shape_at + 10, header.find(')', shape_at) - shape_at - 10));
   for (std::string d; std::getline(dims, d, ',');) {
     if (d.find_first_not_of(" ") == std::string::npos) continue;
-    n *= std::strtoull(d.c_str(), nullptr, 10);
+    const auto first = d.find_first_not_of(' ');
+    if (d.find_first_not_of("0123456789 ", first) != std::string::npos)
+      throw InputError(path + ": the .npy shape has a dimension '" + d + "' that is not a number");
+    const std::uint64_t dim = std::strtoull(d.c_str(), nullptr, 10);
+    if (dim && n > (file_size / 8) / dim)
+      throw InputError(path + ": the .npy shape holds more doubles than the file has bytes for");
+    n *= dim;
   }
   const std::uint64_t data = offset + header_len;
   if (file_size - data != n * 8)
@@ -229,7 +235,8 @@ DenseMatrix read_matrix_market_array(const std::string& path) {
   DenseMatrix m;
   m.rows = h.rows;
   m.cols = h.cols;
-  if (h.rows * h.cols > (std::uint64_t{1} << 32)) r.fail(2, "the matrix is too large to read");
+  if (h.rows > (std::uint64_t{1} << 32) / h.cols)
+    r.fail(h.size_line, "the matrix is too large to read (more than 2^32 values)");
   m.values.assign(h.rows * h.cols, 0.0);
   const bool sym = h.symmetry == "symmetric";
   // Column-major; a symmetric file holds the lower triangle (i >= j) of each column.
@@ -273,7 +280,11 @@ SparseMatrix read_matrix_market_coordinate(const std::string& path) {
     double v;
   };
   std::vector<Entry> entries;
-  entries.reserve(sym ? 2 * h.entries : h.entries);
+  // The size line's count is not trusted for memory: at most what the file could hold.
+  struct stat st {};
+  stat(path.c_str(), &st);
+  const std::uint64_t most = static_cast<std::uint64_t>(st.st_size) / 4 + 1;
+  entries.reserve(std::min(sym ? 2 * h.entries : h.entries, 2 * most));
   std::string line;
   std::uint64_t read = 0;
   while (read < h.entries && r.next(line)) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "../temp_dir.hpp"
@@ -282,5 +284,48 @@ TEST(BatchManifest, InputMistakesAreNamed) {
       EXPECT_NE(std::string(e.what()).find(m.dir.path() + "/" + message), std::string::npos)
           << e.what();
     }
+  }
+}
+
+TEST(BatchManifest, DefaultsStayTheSameForEveryJob) {
+  // A job's own key must not change the defaults the next job gets (yaml-cpp's Node
+  // assignment shares nodes), nor a list in defaults the next entry's sweep.
+  const Manifest m(
+      "defaults: {retries: 1, threads: [1, 2]}\n"
+      "jobs:\n"
+      "  - {kernel: matmul, backend: omp, size: 64, retries: 3}\n"
+      "  - {kernel: matmul, backend: omp, size: 128}\n"
+      "  - {kernel: matmul, backend: omp, size: 256}\n");
+  const BatchManifest b = m.load();
+  ASSERT_EQ(b.jobs.size(), 6u);
+  EXPECT_EQ(b.jobs[0].retries, 3);
+  EXPECT_EQ(b.jobs[2].retries, 1);
+  EXPECT_EQ(b.jobs[4].retries, 1);
+  EXPECT_EQ(b.jobs[4].threads, 1);
+  EXPECT_EQ(b.jobs[5].threads, 2);
+}
+
+TEST(BatchValues, RangeEdges) {
+  auto expand = [](const std::string& t) { return expand_size_range(t, parse_count); };
+  EXPECT_EQ(expand("0:3:+1"), (std::vector<std::uint64_t>{0, 1, 2, 3}));  // seeds from 0
+  EXPECT_EQ(expand("1:5:+18446744073709551615"), (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(parse_duration("0-01:30"), 5400.0);  // D-HH:MM with 0 days
+}
+
+TEST(BatchManifest, TwoInputsWithOneFileNameAreNamed) {
+  const test::TempDir tmp;
+  for (const char* sub : {"a", "b"}) {
+    ::mkdir((tmp / sub).c_str(), 0755);
+    std::ofstream(tmp / sub + std::string("/v.f64"), std::ios::binary) << std::string(16, '\0');
+  }
+  const Manifest m("jobs: [{kernel: reduction, backend: seq, input: [" + (tmp / "a/v.f64") + ", " +
+                   (tmp / "b/v.f64") + "]}]\n");
+  try {
+    m.load();
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("have the same file name, which names them in job ids"),
+              std::string::npos)
+        << e.what();
   }
 }

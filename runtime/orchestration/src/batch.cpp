@@ -95,14 +95,14 @@ std::vector<std::uint64_t> expand_size_range(
   const auto first = parse(parts[0]), last = parse(parts[1]);
   const auto step = parse_count(parts[2].substr(1));
   const char how = parts[2][0];
-  if (!first || !last || !step || *first == 0 || *first > *last) return {};
+  if (!first || !last || !step || *first > *last) return {};  // callers refuse a size of 0
   if ((how != 'x' && how != '+') || (how == 'x' && *step < 2) || (how == '+' && *step < 1))
     return {};
   std::vector<std::uint64_t> out;
   for (std::uint64_t n = *first; n <= *last; n = how == 'x' ? n * *step : n + *step) {
     if (out.size() == 10000) return {};
     out.push_back(n);
-    if (how == 'x' ? n > *last / *step : n > *last - *step) break;  // the next would overflow
+    if (how == 'x' ? n > *last / *step : *step > *last - n) break;  // the next would pass LAST
   }
   return out;
 }
@@ -130,10 +130,12 @@ std::optional<double> parse_duration(const std::string& text) {
   } else {  // [D-]HH:MM:SS or MM:SS (Slurm's forms with colons)
     std::string rest = text;
     double days = 0;
+    bool with_days = false;
     if (const auto dash = rest.find('-'); dash != std::string::npos) {
       const auto d = number(rest.substr(0, dash));
       if (!d) return std::nullopt;
       days = *d;
+      with_days = true;
       rest = rest.substr(dash + 1);
     }
     const auto fields = split(rest, ':');
@@ -143,7 +145,7 @@ std::optional<double> parse_duration(const std::string& text) {
       if (!v) return std::nullopt;
       seconds = seconds * 60 + *v;
     }
-    if (fields.size() == 2 && days > 0) seconds *= 60;  // D-HH:MM
+    if (fields.size() == 2 && with_days) seconds *= 60;  // D-HH:MM
     seconds += days * 86400;
   }
   if (!(seconds > 0) || seconds > 365.0 * 86400) return std::nullopt;
@@ -192,6 +194,14 @@ struct Value {
   std::string text;
   YAML::Node node;
 };
+
+/// m[key] = v without YAML::Node's assignment, which does not replace a handle but redirects
+/// the node it shares (a job's key would overwrite `defaults` for every later job).
+template <class Map, class V>
+void put(Map& m, const std::string& key, V v) {
+  m.erase(key);
+  m.emplace(key, std::move(v));
+}
 
 struct Reader {
   const std::string& path;
@@ -338,8 +348,13 @@ struct Reader {
       job.copy = repeat > 1 ? c : 0;
       job.id = batch_job_id(job);
       if (const auto it = origin_of.find(job.id); it != origin_of.end()) {
+        const auto same = std::find_if(jobs.begin(), jobs.end(),
+                                       [&](const BatchJob& j) { return j.id == job.id; });
         // The same job again from one sweep over backends (seq x threads [1, 2]): once.
-        if (backend_swept && it->second == job.origin) continue;
+        if (backend_swept && it->second == job.origin && same->to_json() == job.to_json()) continue;
+        if (same->input != job.input)
+          fail(entry, "inputs " + same->input + " and " + job.input +
+                          " have the same file name, which names them in job ids; rename one");
         fail(entry, "job " + job.id + " is listed twice (first at " + it->second +
                         "); use 'repeat' for copies or another seed");
       }
@@ -409,7 +424,7 @@ struct Reader {
         const std::string key = kv.first.Scalar();
         if (std::find(kJobKeys.begin(), kJobKeys.end(), key) == kJobKeys.end())
           fail(kv.first, "unknown key '" + key + "'; keys of a job: " + joined(kJobKeys));
-        keys[key] = kv.second;
+        put(keys, key, kv.second);
       }
     // Sweep keys: crossed, except those of zip, which are taken together.
     std::vector<std::pair<std::string, std::vector<Value>>> crossed;
@@ -444,13 +459,13 @@ struct Reader {
       if (i == crossed.size()) {
         for (std::size_t z = 0; z < zip_n; ++z) {
           auto combo = one;
-          for (const auto& [key, vals] : zipped) combo[key] = vals[z];
+          for (const auto& [key, vals] : zipped) put(combo, key, vals[z]);
           expand_sizes(combo, keys, e);
         }
         return;
       }
       for (const auto& v : crossed[i].second) {
-        one[crossed[i].first] = v;
+        put(one, crossed[i].first, v);
         walk(i + 1);
       }
       one.erase(crossed[i].first);
@@ -473,7 +488,8 @@ struct Reader {
       if (k->input_kind().empty())
         fail(input->second.node, "kernel '" + k->name() + "' reads no input files");
       try {
-        combo["size"] = {std::to_string(k->input_size(input->second.text)), input->second.node};
+        put(combo, "size",
+            Value{std::to_string(k->input_size(input->second.text)), input->second.node});
       } catch (const InputError& err) {
         fail(input->second.node, std::string("input ") + err.what());
       }
@@ -488,7 +504,7 @@ struct Reader {
                        ", nor a range FIRST:LAST:xFACTOR or FIRST:LAST:+STEP of at most 10000 "
                        "sizes");
     for (const auto n : sizes) {
-      combo["size"] = {std::to_string(n), s.node};
+      put(combo, "size", Value{std::to_string(n), s.node});
       add(combo, keys, e);
     }
   }

@@ -1,5 +1,8 @@
 #include "pararun/batch_run.hpp"
 
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <set>
@@ -218,12 +222,33 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   BatchRun out;
   out.total = static_cast<int>(jobs.size());
   out.cores = o.cores > 0 ? o.cores : online_cpus();
-  std::remove((dir + "/checkpoint.json").c_str());
-  // What an earlier run left: attempt files of jobs that never finished, stale markers.
+  {
+    std::set<std::string> ids;
+    for (const auto& job : jobs)
+      if (!ids.insert(job.id).second)
+        throw InputError("job " + job.id + " is in the batch twice; every job needs its own id");
+  }
+  // One run of a batch folder at a time (two would share its jobs' files); Slurm array
+  // tasks, which each run one job of it, do not take the lock.
+  const int lock_fd =
+      o.merge ? open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+  struct Unlock {
+    int fd;
+    ~Unlock() {
+      if (fd >= 0) close(fd);
+    }
+  } unlock{lock_fd};
+  if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw InputError("another pararun batch is running in '" + dir + "'; wait for it or stop it");
+  if (o.merge) std::remove((dir + "/checkpoint.json").c_str());
+  // What an earlier run left: attempt files of jobs that never finished (each run names its
+  // own: a process an earlier run left behind cannot write into this run's), stale markers.
   for (const auto& job : jobs) {
     std::remove((dir + "/running/" + job.id).c_str());
-    for (int a = 1; a <= job.retries + 1; ++a)
-      std::remove((dir + "/jobs/" + job.id + ".attempt" + std::to_string(a)).c_str());
+    glob_t g{};
+    if (glob((dir + "/jobs/" + job.id + ".attempt*").c_str(), 0, nullptr, &g) == 0)
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) std::remove(g.gl_pathv[i]);
+    globfree(&g);
   }
 
   std::deque<std::pair<std::size_t, int>> pending;  // job index, attempt
@@ -266,7 +291,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     r.job = index;
     r.attempt = attempt;
     r.cpus = std::move(cpus);
-    r.attempt_file = dir + "/jobs/" + job.id + ".attempt" + std::to_string(attempt);
+    r.attempt_file = dir + "/jobs/" + job.id + ".attempt" + std::to_string(attempt) + "." +
+                     std::to_string(getpid());
     std::remove(r.attempt_file.c_str());
     SpawnOptions how;
     how.log = dir + "/logs/" + job.id + ".log";
@@ -310,6 +336,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     if (it == running.end()) return;
     Running r = it->second;
     running.erase(it);
+    kill(-pid, SIGKILL);  // whatever the job left in its group (a rank mpirun did not end)
     const BatchJob& job = jobs[r.job];
     const double end = now_s(), wall = end - r.start;
     for (int c : r.cpus) {
@@ -417,6 +444,17 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     }
     // Start every pending job that fits, in order (a job that does not fit lets later,
     // smaller ones pass).
+    // A start that fails (fork: EAGAIN) must not lose the records of jobs that just ended.
+    struct Flush {
+      std::vector<std::function<void()>>& writes;
+      ~Flush() {
+        if (!std::uncaught_exceptions()) return;
+        for (auto& w : writes) try {
+            w();
+          } catch (const std::exception&) {  // unwinding already: the first error is reported
+          }
+      }
+    } flush{deferred};
     for (auto it = pending.begin(); !stopping && !free_cpus.empty() && it != pending.end();) {
       const BatchJob& job = jobs[it->first];
       if (static_cast<int>(free_cpus.size()) < job.cores ||
@@ -464,7 +502,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   if (!*stop) return out;
   Json left = Json::array();
   for (const auto& j : jobs)
-    if (!exists(job_file(dir, j.id))) left.push_back(j.id);
+    if (!verified(final_record(dir, j.id))) left.push_back(j.id);
   write_file_atomically(dir + "/checkpoint.json",
                         Json{{"stopped_by", strsignal(out.stopped_by)},
                              {"signal", out.stopped_by},

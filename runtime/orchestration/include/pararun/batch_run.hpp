@@ -2,7 +2,8 @@
 // each pinned to its own, ended at its time limit, retried, and recorded exactly once.
 //
 // A batch folder holds batch.json (the jobs), jobs/ID.jsonl (each job's final record, written
-// whole: a job is done exactly when its file exists), logs/ID.log, running/ID (a marker while
+// whole: a job is done exactly when its file exists; --resume runs again the jobs whose record
+// is not a verified one), logs/ID.log, running/ID (a marker while
 // a job runs) and results.jsonl (every final record in job order, remade from jobs/).
 #pragma once
 
@@ -62,7 +63,9 @@ struct BatchRun {
   double idle_core_s = 0;  ///< core time between a core's jobs while jobs were waiting
 };
 
-/// Runs every job of `jobs` without a final record in `dir`. When `*stop` becomes non-zero,
+/// Runs every job of `jobs` without a verified final record in `dir` (a job recorded as failed
+/// runs again). One run per folder at a time (a lock file); InputError for another, or for two
+/// jobs with one id. When `*stop` becomes non-zero,
 /// running jobs are ended (they run again on --resume) and checkpoint.json says what is left.
 /// results.jsonl is remade at the end.
 BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, const BatchOptions& o,
