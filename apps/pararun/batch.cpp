@@ -7,7 +7,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <map>
 #include <set>
 
@@ -25,13 +24,6 @@ namespace pararun::app {
 namespace {
 
 const volatile int* g_batch_stop = nullptr;  // install_stop_handlers' flag
-
-std::string default_out() {
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-  return std::string("results/batch-") + stamp;
-}
 
 void print_event(const BatchEvent& e, bool tty) {
   const BatchProgress& p = e.progress;
@@ -75,14 +67,17 @@ Json summary_json(const BatchRun& r) {
           {"idle_core_s_per_job", r.ran ? r.idle_core_s / r.ran : 0.0}};
 }
 
-/// Runs the jobs in `dir` with progress; the summary goes to dir/summary.json.
+/// Runs the jobs in `dir` with progress; the summary goes to dir/summary.json, naming the jobs
+/// a changed manifest `added`.
 BatchRun run_with_progress(const std::vector<BatchJob>& jobs, const std::string& dir,
-                           const BatchOptions& o) {
+                           const BatchOptions& o, const std::vector<std::string>& added = {}) {
   const bool tty = isatty(2);
   const BatchRun r =
       run_batch(jobs, dir, o, g_batch_stop, [tty](const BatchEvent& e) { print_event(e, tty); });
   if (tty && r.ran) std::fprintf(stderr, "\n");
-  write_file_atomically(dir + "/summary.json", summary_json(r).dump(1) + "\n");
+  Json summary = summary_json(r);
+  if (!added.empty()) summary["jobs_added_to_the_manifest"] = added;
+  write_file_atomically(dir + "/summary.json", summary.dump(1) + "\n");
   return r;
 }
 
@@ -124,11 +119,10 @@ std::vector<BatchJob> reshaped(const BatchManifest& m, int pes) {
   return out;
 }
 
-double median_wall(const std::string& dir, const std::vector<BatchJob>& jobs) {
+double median_wall(const std::string& dir) {
   std::vector<double> walls;
   for (const auto& s : batch_status(dir))
     if (s.state == "done") walls.push_back(s.wall_s);
-  (void)jobs;
   return walls.empty() ? 0 : median(walls);
 }
 
@@ -176,7 +170,7 @@ int compare(const BatchManifest& m, BatchOptions o) {
                  shaped.jobs.size(), o.cores / mode.pes, mode.pes);
     mode.run = run_with_progress(shaped.jobs, mode.dir, o);
     if (mode.run.stopped_by) return finish(mode.run, mode.dir);
-    mode.median = median_wall(mode.dir, shaped.jobs);
+    mode.median = median_wall(mode.dir);
   }
   Table t({"mode", "jobs at once", "jobs", "failed", "makespan", "jobs/s", "cores held", "CPU busy",
            "median job"});
@@ -216,7 +210,7 @@ int compare(const BatchManifest& m, BatchOptions o) {
 
 int batch_run_command(const BatchRunOptions& opt) {
   BatchOptions o;
-  o.out = opt.out.empty() ? default_out() : opt.out;
+  o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
   o.resume = opt.resume;
   o.exe = self_executable();
   const int cpus = online_cpus();
@@ -247,15 +241,7 @@ int batch_run_command(const BatchRunOptions& opt) {
   if (!added.empty())
     std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
                  added.size());
-  const BatchRun r = run_with_progress(m.jobs, dir, o);
-  if (!added.empty()) {  // the summary names them too
-    Json s = Json::parse(slurp(dir + "/summary.json"), nullptr, false);
-    if (s.is_object()) {
-      s["jobs_added_to_the_manifest"] = added;
-      write_file_atomically(dir + "/summary.json", s.dump(1) + "\n");
-    }
-  }
-  return finish(r, dir);
+  return finish(run_with_progress(m.jobs, dir, o, added), dir);
 }
 
 int batch_submit_command(const BatchSubmitOptions& opt) {
@@ -270,7 +256,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   limits.cores = part.cpus * part.nodes;
   const BatchManifest m = load_batch_manifest(opt.manifest, limits);
   BatchOptions o;
-  o.out = opt.out.empty() ? default_out() : opt.out;
+  o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
   o.resume = opt.resume;
   check_sbatch_path(absolute_path(o.out));  // before any file is made
   std::set<std::string> done;

@@ -132,6 +132,7 @@ class CgInstance : public Instance {
         a_(p.input.empty() ? generated(p.size, ctx.local_range(p.size))
                            : from_file(p.input, ctx.local_range(p.size))),
         m_(a_.mine.count),
+        seed_(p.seed),
         b_(m_),
         x_(m_),
         r_(m_),
@@ -147,7 +148,6 @@ class CgInstance : public Instance {
         s += a_.val[k] * x_true(seed, a_.col[k]);
       b_[i] = s;
     }
-    seed_ = seed;
     if (ctx.distributed()) {
       counts_.resize(static_cast<std::size_t>(ctx.ranks));
       offsets_.resize(static_cast<std::size_t>(ctx.ranks));
@@ -271,10 +271,10 @@ class CgInstance : public Instance {
   ExecContext ctx_;
   std::string input_;
   Rows a_;
-  std::uint64_t m_;
+  std::uint64_t m_, seed_;
   std::vector<double> b_, x_, r_, p_, q_, full_;
   std::vector<int> counts_, offsets_;
-  std::uint64_t seed_ = 42, iterations_ = 0, max_iterations_ = 1000;
+  std::uint64_t iterations_ = 0, max_iterations_ = 1000;
 };
 
 class CgSolve : public Kernel {

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include <sstream>
 #include <string>
@@ -743,8 +743,8 @@ TEST(Cli, StudyWithACoreBudgetRunsEveryHybridShapeOfIt) {
                     std::to_string(j["ranks"].get<int>()) + "x" +
                     std::to_string(j["threads"].get<int>()));
   }
-  EXPECT_EQ(shapes, (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
-                                           "hybrid/simd/2x1", "hybrid/plain/1x2",
-                                           "hybrid/plain/2x1"}));
+  EXPECT_EQ(shapes,
+            (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
+                                   "hybrid/simd/2x1", "hybrid/plain/1x2", "hybrid/plain/2x1"}));
   EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["cores"], 2);
 }

@@ -186,13 +186,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
       if (!before.count(j.id) && added) added->push_back(j.id);
     history = old.value("history", Json::array());
   } else {
-    struct stat st {};
-    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-      throw InputError("'" + dir + "' exists and is not a folder");
-    if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
-    for (const char* file : {"/results.jsonl", "/batch.json", "/checkpoint.json"})
-      if (const std::string why = output_file_problem(dir + file); !why.empty())
-        throw InputError(why);
+    make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"});
   }
   history.push_back({{"at", utc_timestamp()},
                      {"jobs", m.jobs.size()},

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <set>
 
@@ -20,13 +19,7 @@
 namespace pararun {
 
 std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
-  std::string dir = o.out;
-  if (dir.empty()) {
-    char stamp[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
-    dir = std::string("results/study-") + stamp;
-  }
+  const std::string dir = o.out.empty() ? default_output_folder("study") : o.out;
   const std::string manifest_path = dir + "/study.json";
   struct stat st {};
   if (stat(manifest_path.c_str(), &st) == 0) {
@@ -36,14 +29,9 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
     if (!o.resume)
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
   } else {
-    if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-      throw InputError("'" + dir + "' exists and is not a folder");
     // The folder's name reaches job scripts (pararun submit): no control characters.
-    if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
-    for (const char* file :
-         {"/results.jsonl", "/study.json", "/report.md", "/speedup.csv", "/analysis.json"})
-      if (const std::string why = output_file_problem(dir + file); !why.empty())
-        throw InputError(why);
+    make_output_folder(
+        dir, {"results.jsonl", "study.json", "report.md", "speedup.csv", "analysis.json"});
     write_file_atomically(manifest_path, manifest.dump(2) + "\n");
   }
   mkdir((dir + "/logs").c_str(), 0755);

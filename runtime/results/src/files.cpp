@@ -1,4 +1,7 @@
 #include "pararun/files.hpp"
+#include "pararun/errors.hpp"
+
+#include <ctime>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -114,6 +117,23 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     throw WriteError("cannot write '" + path + "': " + std::strerror(err) +
                      " (the previous file, if any, is unchanged)");
   }
+}
+
+std::string default_output_folder(const std::string& kind) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
+  return "results/" + kind + "-" + stamp;
+}
+
+void make_output_folder(const std::string& dir, const std::vector<std::string>& files) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+    throw InputError("'" + dir + "' exists and is not a folder");
+  if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
+  for (const auto& file : files)
+    if (const std::string why = output_file_problem(dir + "/" + file); !why.empty())
+      throw InputError(why);
 }
 
 }  // namespace pararun

@@ -18,6 +18,14 @@ class WriteError : public std::runtime_error {
 /// was created, else the problem in one line.
 std::string make_dirs(const std::string& path);
 
+/// "results/KIND-YYYYMMDD-HHMMSS" (UTC): where a study or batch goes without --out.
+std::string default_output_folder(const std::string& kind);
+
+/// Makes the output folder `dir` (with its parents, no shell) for the files named in `files`:
+/// InputError (errors.hpp) when `dir` exists and is not a folder, cannot be made, or one of
+/// the files could not be written there (output_file_problem).
+void make_output_folder(const std::string& dir, const std::vector<std::string>& files);
+
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
 
