@@ -26,6 +26,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   struct stat dir_st {};
   if (files.size() == 1 && stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
     const std::string& dir = files[0];
+    merge_point_records(dir);  // the records of pararun submit's array tasks
     if (read_records(dir + "/results.jsonl").records.empty())
       usage("no ParaRun records in " + dir + "/results.jsonl yet");
     const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);

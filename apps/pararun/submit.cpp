@@ -31,6 +31,7 @@ int submit_command(const StudyOptions& o) {
     dir = prepare_study_dir(o, study_manifest(spec, points));
     for (const auto& id : done_points(dir)) done.insert(id);
     mkdir((dir + "/slurm").c_str(), 0755);
+    mkdir((dir + "/points").c_str(), 0755);  // one record file per point (NFS-safe)
   }
   dir = absolute_path(dir);
   const Submission sub = plan_submission(o, spec, points, part, dir, done, self_executable(),

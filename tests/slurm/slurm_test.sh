@@ -108,6 +108,9 @@ case "$case_name" in
     PARARUN_OUT=$dir/study/results.jsonl check \
       "len(records)==6 and all(x['status']=='ok' and 'array_task_id' in x['meta']['slurm'] for x in records) and [x['meta']['hosts'] for x in records if x['ranks']==4]==[['node1','node2']]" \
       "6 points, each from an array task, verified; the 4-rank point ran on both nodes"
+    # Each task wrote its own record file (no two nodes append to one file); the report job
+    # merged them.
+    [ "$(cat "$dir"/study/points/*.jsonl | wc -l)" = 6 ] || fail "not one record file per point"
     ;;
   time_limit)
     id=$(PARARUN_MAX_REQUEUE=0 sbatch --parsable --time=1 --signal=B:USR1@50 "$t/study.sbatch" \

@@ -118,6 +118,48 @@ TEST(StudyRun, AStopLeavesACheckpointOfWhatIsLeft) {
   EXPECT_EQ(checkpoint["signal"], 10);
 }
 
+TEST(StudyRun, ArrayTasksRecordsInPointFilesAreMergedOnceIntoResults) {
+  const test::TempDir tmp;
+  const Study s;
+  const std::string dir = study_dir(tmp);
+  ASSERT_EQ(mkdir((dir + "/points").c_str(), 0755), 0);
+  Json points = Json::array();
+  for (const auto& p : s.points) points.push_back(p.id);
+  std::ofstream(dir + "/study.json") << Json{{"points", points}}.dump();
+  const auto record = [](const std::string& point, double t) {
+    return Json{{"schema", "pararun.record/2"},
+                {"kind", "run"},
+                {"kernel", "matmul"},
+                {"backend", "omp"},
+                {"status", "ok"},
+                {"point", point},
+                {"time", {{"median", t}, {"ci", {t, t}}}}}
+               .dump() +
+           "\n";
+  };
+  const std::string t1 = s.points[0].id, t2 = s.points[1].id;
+  EXPECT_EQ(point_record_file(dir, t2), dir + "/points/matmul.omp.blocked.n64.t2.r1.jsonl");
+  // t1 was merged before (the same record in both files); t2's task wrote a record, then
+  // died mid-line on a resubmission; t3 never ran.
+  std::ofstream(dir + "/results.jsonl") << record(t1, 1.0);
+  std::ofstream(point_record_file(dir, t1)) << record(t1, 1.0);
+  std::ofstream(point_record_file(dir, t2)) << record(t2, 2.0) << "{\"schema\":\"pararun.rec";
+  EXPECT_EQ(done_points(dir), (std::vector<std::string>{t1, t2}));  // --resume skips both
+  EXPECT_EQ(merge_point_records(dir), 1);
+  const RecordFile rf = read_records(dir + "/results.jsonl");
+  ASSERT_EQ(rf.records.size(), 2u);
+  EXPECT_TRUE(rf.problems.empty());
+  EXPECT_EQ(rf.records[0].point, t1);
+  EXPECT_EQ(rf.records[1].point, t2);
+  EXPECT_EQ(rf.records[1].time->median, 2.0);
+  EXPECT_EQ(merge_point_records(dir), 0);  // merging again adds nothing
+  EXPECT_EQ(read_records(dir + "/results.jsonl").records.size(), 2u);
+  // A second verified run of t2 (a resubmitted task) is a record of its own: kept.
+  std::ofstream(point_record_file(dir, t2), std::ios::app) << "\n" << record(t2, 3.0);
+  EXPECT_EQ(merge_point_records(dir), 1);
+  EXPECT_EQ(read_records(dir + "/results.jsonl").records.size(), 3u);
+}
+
 TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
   StudyOptions o;
   for (const char* ok : {"30", "00:30:00", "1-00", "1-12:00", "2-00:00:01", "5:30"}) {
@@ -156,6 +198,11 @@ TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
       << sub.arrays[1].text;
   EXPECT_NE(sub.report.text.find("'/bin/pararun' 'report' '/r/s'"), std::string::npos);
   EXPECT_EQ(sub.arrays[0].text.find(points[0].id), std::string::npos);  // done: not again
+  // Each task writes its own record file, never the shared results.jsonl.
+  EXPECT_NE(sub.arrays[0].text.find("'--out' '" + point_record_file("/r/s", points[1].id) + "'"),
+            std::string::npos)
+      << sub.arrays[0].text;
+  EXPECT_EQ(sub.arrays[1].text.find("results.jsonl"), std::string::npos);
   // A folder #SBATCH lines cannot carry is refused before any script is written.
   for (const char* bad : {"/r/with space", "/r/100%", "/r/a\nrm -rf x"})
     EXPECT_THROW(plan_submission(o, spec, points, part, bad, {}, "/bin/pararun", "/c.sh"),

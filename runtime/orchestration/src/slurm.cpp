@@ -11,6 +11,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
 #include "pararun/process.hpp"
+#include "pararun/study_run.hpp"
 
 namespace pararun {
 
@@ -134,7 +135,6 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
   check_sbatch_path(dir);
   std::map<int, std::vector<const Point*>> by_nodes;  // node count -> points
   for (const auto& p : points) by_nodes[nodes_for(p, part)].push_back(&p);
-  const std::string results = dir + "/results.jsonl";
   Submission sub;
   // One array per node count (an array's tasks share one resource request).
   for (const auto& [nodes, group] : by_nodes) {
@@ -144,7 +144,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       if (done.count(p->id)) continue;
       std::vector<std::string> args = launcher_prefix(*p, "srun", nodes * part.cpus);
       args.push_back(exe);
-      for (auto& a : run_arguments(*p, spec, results)) args.push_back(a);
+      for (auto& a : run_arguments(*p, spec, point_record_file(dir, p->id))) args.push_back(a);
       cases += "  " + std::to_string(task++) + ") point=" + shell_quote(p->id) + "; set -- " +
                command_line(args) + " ;;\n";
     }
@@ -169,7 +169,8 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       dir + "/slurm/report.sbatch",
       sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part.name, "00:10:00") +
           "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
-          "# Runs when every array task has ended (afterany), however it ended.\n"
+          "# Runs when every array task has ended (afterany), however it ended: merges the\n"
+          "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n"
           "source " +
           shell_quote(common) + " || exit 2\n" + command_line({exe, "report", dir}) + "\n",
       1};

@@ -38,13 +38,58 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   return dir;
 }
 
-std::vector<std::string> done_points(const std::string& dir) {
+std::string point_record_file(const std::string& dir, const std::string& point) {
+  std::string name = point;  // matmul/omp/blocked/n64/t2/r1 -> matmul.omp.blocked.n64.t2.r1
+  std::replace(name.begin(), name.end(), '/', '.');
+  return dir + "/points/" + name + ".jsonl";
+}
+
+namespace {
+
+/// The records of dir/results.jsonl, and those of the per-point files (point_record_file)
+/// that it does not hold yet: `extra` of them, at the end. Bad lines are printed as warnings.
+std::vector<Record> study_records(const std::string& dir, std::size_t* extra) {
   struct stat st {};
+  std::vector<Record> records;
+  std::set<std::string> seen;
   const std::string results = dir + "/results.jsonl";
-  if (stat(results.c_str(), &st) != 0) return {};
-  const RecordFile rf = read_records(results);
-  warn_bad_lines(rf);
-  return completed_points(rf.records);
+  if (stat(results.c_str(), &st) == 0) {
+    RecordFile rf = read_records(results);
+    warn_bad_lines(rf);
+    for (auto& r : rf.records) {
+      seen.insert(to_json(r).dump());
+      records.push_back(std::move(r));
+    }
+  }
+  const std::size_t merged = records.size();
+  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  if (manifest.is_object() && manifest.value("points", Json()).is_array())
+    for (const auto& id : manifest["points"]) {
+      if (!id.is_string()) continue;
+      const std::string file = point_record_file(dir, id.get<std::string>());
+      if (stat(file.c_str(), &st) != 0) continue;
+      RecordFile rf = read_records(file);
+      warn_bad_lines(rf);
+      for (auto& r : rf.records)
+        if (seen.insert(to_json(r).dump()).second) records.push_back(std::move(r));
+    }
+  if (extra) *extra = records.size() - merged;
+  return records;
+}
+
+}  // namespace
+
+std::vector<std::string> done_points(const std::string& dir) {
+  return completed_points(study_records(dir, nullptr));
+}
+
+int merge_point_records(const std::string& dir) {
+  std::size_t extra = 0;
+  const std::vector<Record> records = study_records(dir, &extra);
+  // Appended one by one under the file's lock: what results.jsonl held stays as it was.
+  for (std::size_t i = records.size() - extra; i < records.size(); ++i)
+    append_record(dir + "/results.jsonl", records[i]);
+  return static_cast<int>(extra);
 }
 
 namespace {

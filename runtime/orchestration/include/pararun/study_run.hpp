@@ -18,9 +18,20 @@ namespace pararun {
 /// shell), its logs/ and study.json; InputError for a folder that cannot be one.
 std::string prepare_study_dir(const StudyOptions& o, const Json& manifest);
 
-/// Ids of the points of `dir` that have a verified record in its results.jsonl; bad lines
-/// of the file are printed as warnings.
+/// Where a point run by a Slurm array task (pararun submit) writes its record: a file of its
+/// own, dir/points/POINT.jsonl (the id's slashes become dots), because many nodes appending to one
+/// file on a network filesystem is not safe. merge_point_records gathers them into
+/// dir/results.jsonl.
+std::string point_record_file(const std::string& dir, const std::string& point);
+
+/// Ids of the points of `dir` that have a verified record in its results.jsonl or in their
+/// point_record_file; bad lines are printed as warnings.
 std::vector<std::string> done_points(const std::string& dir);
+
+/// Appends to dir/results.jsonl each record of the study's point files that it does not hold
+/// yet (the same record twice is merged once: merging again adds nothing). Never rewrites
+/// what results.jsonl holds. Returns the number of records appended.
+int merge_point_records(const std::string& dir);
 
 /// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun. InputError for
 /// another name, or when MPI points need a launcher that is not on PATH.
