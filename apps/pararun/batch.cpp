@@ -291,15 +291,20 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     const std::string id = submit_job(s, "");
     deps += ":" + id;
     tasks += s.tasks;
-    arrays.push_back({{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}});
+    arrays.push_back({{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
     std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
                 opt.max_parallel, s.path.c_str());
   }
   const std::string merge_id = submit_job(sub.report, "--dependency=afterany" + deps);
   std::printf("submitted merge job %s (after the arrays end)\n", merge_id.c_str());
-  write_file_atomically(
-      dir + "/slurm/submitted.json",
-      Json{{"at", utc_timestamp()}, {"arrays", arrays}, {"merge", merge_id}}.dump(1) + "\n");
+  // Every submission of the folder, the latest last: batch status asks Slurm about the tasks.
+  const std::string submitted = dir + "/slurm/submitted.json";
+  Json history = Json::parse(slurp(submitted), nullptr, false);
+  if (!history.is_object() || !history.value("submissions", Json()).is_array())
+    history = {{"submissions", Json::array()}};
+  history["submissions"].push_back(
+      {{"at", utc_timestamp()}, {"arrays", arrays}, {"merge", merge_id}});
+  write_file_atomically(submitted, history.dump(1) + "\n");
   std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
               dir.c_str(), tasks, part.name.c_str(), dir.c_str());
   return kExitOk;
@@ -338,7 +343,8 @@ int batch_status_command(const std::string& dir) {
   std::map<std::string, int> counts;
   for (const auto& s : states) {
     ++counts[s.state];
-    const bool ended = s.state == "done" || s.state == "failed";
+    // A job Slurm ended before it began (attempts 0) has neither an exit code nor a time.
+    const bool ended = (s.state == "done" || s.state == "failed") && s.attempts > 0;
     t.add({s.id, s.state, s.attempts ? std::to_string(s.attempts) : "",
            ended ? std::to_string(s.exit_code) : "", ended ? format_seconds(s.wall_s) : "",
            s.state == "failed" ? s.reason + ": " + s.log : s.reason});

@@ -172,6 +172,27 @@ YAML
     PARARUN_OUT=$dir/batch/results.jsonl check "len(records)==8 and len({x['point'] for x in records})==8" \
       "still one record per job after --resume"
     ;;
+  batch_status)
+    # batch status asks Slurm about the tasks: a task cancelled before it ran has no record
+    # and is named failed with Slurm's state and log; the others end done.
+    printf 'jobs:\n  - kernel: reduction\n    backend: seq\n    size: 2^16\n    seed: [1, 2, 3]\n' >"$dir/m.yaml"
+    out=$("$PARARUN" batch submit "$dir/m.yaml" --max-parallel 1 --out "$dir/batch") || fail "pararun batch submit"
+    echo "$out"
+    array=$(echo "$out" | sed -n 's/^submitted job array \([0-9]*\).*/\1/p')
+    merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
+    [ -n "$array" ] && [ -n "$merge" ] || fail "no job ids printed"
+    scancel "${array}_2" || fail "scancel"
+    status=$("$PARARUN" batch status "$dir/batch") || fail "batch status"
+    echo "$status"
+    echo "$status" | grep -q "failed .*Slurm job ${array}_2 .* without a record: $dir/batch/logs/slurm-${array}_2.out" ||
+      fail "the cancelled task is not named failed with its Slurm state and log"
+    echo "$status" | grep -Eq "reduction.*(pending +Slurm job ${array}_[01]|running +Slurm job ${array}_[01]|done)" ||
+      fail "the other tasks are neither pending, running (from Slurm) nor done"
+    expect_state "$merge" COMPLETED 120
+    status=$("$PARARUN" batch status "$dir/batch") || fail "batch status"
+    echo "$status" | tail -1
+    echo "$status" | grep -q "3 job(s): 2 done, 1 failed" || fail "status does not say 2 done, 1 failed"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"

@@ -24,6 +24,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
 #include "pararun/process.hpp"
+#include "pararun/slurm.hpp"
 #include "pararun/study.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -520,6 +521,55 @@ std::vector<BatchJob> batch_jobs(const std::string& dir) {
   return jobs;
 }
 
+namespace {
+
+/// A batch submitted to Slurm (slurm/submitted.json): what Slurm says of each job's latest
+/// array task. Pending and running tasks are named (a job resubmitted after a failure is
+/// pending again, whatever its old record says); a task that ended without a record (a
+/// cancel, a node failure, Slurm's time limit) is a failure with Slurm's state and log.
+void add_slurm_states(const std::string& dir, std::vector<BatchJobState>& states) {
+  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
+  if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return;
+  std::map<std::string, std::string> task_of;  // job id -> "ARRAY_TASK", the latest
+  std::vector<std::string> arrays;
+  for (const auto& sub : submitted["submissions"])
+    for (const auto& a : sub.value("arrays", Json::array())) {
+      const std::string array = a.value("job_id", std::string());
+      const Json jobs = a.value("jobs", Json::array());
+      if (array.empty() || !jobs.is_array()) continue;
+      arrays.push_back(array);
+      for (std::size_t t = 0; t < jobs.size(); ++t)
+        if (jobs[t].is_string())
+          task_of[jobs[t].get<std::string>()] = array + "_" + std::to_string(t);
+    }
+  const auto tasks = query_array_tasks(arrays);
+  if (!tasks) return;  // Slurm does not answer: what the files say
+  for (auto& s : states) {
+    if (s.state == "done") continue;
+    const auto key = task_of.find(s.id);
+    if (key == task_of.end()) continue;
+    const std::string job = "Slurm job " + key->second;
+    const auto t = tasks->find(key->second);
+    if (t != tasks->end() && t->second.state == "PENDING") {
+      s.state = "pending";  // a job resubmitted after a failure, too
+      s.reason = job + (t->second.reason.empty() ? "" : " (" + t->second.reason + ")");
+    } else if (t != tasks->end() && slurm_state_active(t->second.state)) {
+      s.state = "running";
+      s.reason = job + " " + t->second.state + " on " + t->second.nodes;
+    } else if (s.state != "failed") {  // ended, or cancelled before it ran: no record of it
+      s.state = "failed";
+      s.reason = job +
+                 (t != tasks->end() ? " ended " + t->second.state
+                                    : " is neither queued nor running (cancelled, or "
+                                      "ended long ago)") +
+                 " without a record";
+      s.log = dir + "/logs/slurm-" + key->second + ".out";  // the scripts' --output
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<BatchJobState> batch_status(const std::string& dir) {
   std::vector<BatchJobState> out;
   for (const auto& j : batch_jobs(dir)) {
@@ -553,6 +603,7 @@ std::vector<BatchJobState> batch_status(const std::string& dir) {
     }
     out.push_back(s);
   }
+  add_slurm_states(dir, out);
   return out;
 }
 

@@ -139,6 +139,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
   // One array per node count (an array's tasks share one resource request).
   for (const auto& [nodes, group] : by_nodes) {
     std::string cases;
+    std::vector<std::string> ids;
     int task = 0;
     for (const Point* p : group) {
       if (done.count(p->id)) continue;
@@ -147,9 +148,11 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       for (auto& a : run_arguments(*p, spec, point_record_file(dir, p->id))) args.push_back(a);
       cases += "  " + std::to_string(task++) + ") point=" + shell_quote(p->id) + "; set -- " +
                command_line(args) + " ;;\n";
+      ids.push_back(p->id);
     }
     if (task == 0) continue;
     JobScript s;
+    s.jobs = std::move(ids);
     s.tasks = task;
     s.path = dir + "/slurm/points-" + std::to_string(nodes) + "node.sbatch";
     s.text =
@@ -173,7 +176,8 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
           "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n"
           "source " +
           shell_quote(common) + " || exit 2\n" + command_line({exe, "report", dir}) + "\n",
-      1};
+      1,
+      {}};
 
   return sub;
 }
@@ -213,6 +217,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                              std::to_string(shape.minutes) + "min";
     JobScript s;
     s.tasks = static_cast<int>(group.size());
+    for (const BatchJob* j : group) s.jobs.push_back(j->id);
     s.path = dir + "/slurm/jobs-" + name + ".sbatch";
     s.text = sbatch_header("pararun-batch", dir + "/logs/slurm-%A_%a.out", part.name,
                            std::to_string(shape.minutes)) +
@@ -240,7 +245,8 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                     "source " +
                     shell_quote(common) + " || exit 2\n" +
                     command_line({exe, "batch", "merge", dir}) + "\n",
-                1};
+                1,
+                {}};
   return sub;
 }
 
@@ -253,6 +259,43 @@ std::string submit_job(const JobScript& s, const std::string& dependency) {
   const std::string id = out ? out->substr(0, out->find_first_of(";\n")) : "";
   if (id.empty()) throw InputError("sbatch refused " + s.path + " (try: sbatch " + s.path + ")");
   return id;
+}
+
+std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
+    const std::vector<std::string>& array_ids) {
+  std::map<std::string, SlurmTask> out;
+  std::string list;
+  for (const auto& id : array_ids) {
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
+    list += (list.empty() ? "" : ",") + id;
+  }
+  if (list.empty()) return std::nullopt;
+  const auto q =
+      capture_output({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", "%i|%T|%r|%N"});
+  if (!q) return std::nullopt;
+  for (const auto& line : split(*q, '\n')) {
+    const auto f = split(line, '|');
+    if (f.size() < 3) continue;  // split drops the empty node list of a pending task
+    out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f.size() > 3 ? f[3] : ""};
+  }
+  // Ended tasks the controller has forgotten (MinJobAge): accounting, where a site has it.
+  if (const auto a = capture_output(
+          {"sacct", "-n", "-P", "-X", "-j", list, "-o", "JobID,State,ExitCode,NodeList"}))
+    for (const auto& line : split(*a, '\n')) {
+      const auto f = split(line, '|');
+      if (f.size() < 3 || out.count(f[0])) continue;
+      // "CANCELLED by 0" -> CANCELLED
+      out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f.size() > 3 ? f[3] : ""};
+    }
+  return out;
+}
+
+bool slurm_state_active(const std::string& state) {
+  for (const char* s :
+       {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED",
+        "STAGE_OUT", "SIGNALING", "RESV_DEL_HOLD", "REQUEUE_FED", "REQUEUE_HOLD"})
+    if (state == s) return true;
+  return false;
 }
 
 }  // namespace pararun

@@ -2,6 +2,8 @@
 // a %N throttle) plus a report job that runs after the arrays, however they ended.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,7 +39,8 @@ std::string shell_quote(const std::string& s);
 
 struct JobScript {
   std::string path, text;
-  int tasks = 0;  ///< array tasks (points) it runs
+  int tasks = 0;                  ///< array tasks (points) it runs
+  std::vector<std::string> jobs;  ///< the point or job each task runs, by task index
 };
 
 struct Submission {
@@ -67,5 +70,23 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
 /// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch
 /// refuses it.
 std::string submit_job(const JobScript& s, const std::string& dependency);
+
+/// What Slurm says of one array task.
+struct SlurmTask {
+  std::string state;   ///< PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, NODE_FAIL...
+  std::string reason;  ///< why it is pending (squeue's %r), or its exit code (sacct)
+  std::string nodes;
+};
+
+/// The tasks of the job arrays `array_ids` that Slurm knows, keyed "ARRAYID_TASK": from
+/// `squeue --states=all` (pending, running, and ended ones the controller still holds), then
+/// from sacct where accounting is on. A task missing from the answer is neither queued nor
+/// running (it ended long ago, or was cancelled before it started). nullopt when squeue
+/// does not answer.
+std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
+    const std::vector<std::string>& array_ids);
+
+/// True for a Slurm job state of a job that has not ended (PENDING, RUNNING, ...).
+bool slurm_state_active(const std::string& state);
 
 }  // namespace pararun
