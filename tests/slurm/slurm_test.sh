@@ -161,6 +161,11 @@ YAML
     PARARUN_OUT=$dir/batch/results.jsonl check \
       "len(records)==8 and sum(x['status']=='ok' for x in records)==7 and all('array_task_id' in x['meta'].get('slurm', {}) for x in records if x['status']=='ok') and [x['meta']['hosts'] for x in records if x['ranks']==4]==[['node1','node2']] and [x['batch']['timed_out'] for x in records if x['status']!='ok']==[True]" \
       "8 records, 7 verified from array tasks, the 4-rank job on both nodes, the stencil ended at its limit"
+    # Slurm binds each task to the CPUs it was given (task/affinity), and the job's threads
+    # keep to them: one CPU for a 1-thread job, two distinct ones for a 2-thread job.
+    PARARUN_OUT=$dir/batch/results.jsonl check \
+      "all(sorted(x['meta']['affinity'][0]['threads']) == sorted(set(x['meta']['affinity'][0]['threads'])) and all(c.isdigit() for c in x['meta']['affinity'][0]['threads']) and len(x['meta']['affinity'][0]['threads']) == x['threads'] for x in records if x['status']=='ok' and x['ranks']==1)" \
+      "each 1-rank job's threads on distinct single CPUs of its allocation"
     status=$("$PARARUN" batch status "$dir/batch") || fail "batch status"
     echo "$status" | tail -1
     echo "$status" | grep -q "8 job(s): 7 done, 1 failed" || fail "status does not say 7 done, 1 failed"
