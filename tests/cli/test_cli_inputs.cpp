@@ -34,7 +34,10 @@ TEST(CliInput, MatmulReadsAMatrixMarketFileAndVerifiesAgainstEigen) {
     EXPECT_NE(j["verification"]["reference"].get<std::string>().find("relative to |A| |B|"),
               std::string::npos);
   }
-  Result r = run_cli("run matmul -b mpi -i " + kData + "/dense_sym_3x3.mtx -r 3 --json", 2);
+  Result r = run_cli("run matmul -b omp -t 2 -i " + kData + "/dense_5x5.mtx -r 3 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["size"], 5);
+  r = run_cli("run matmul -b mpi -i " + kData + "/dense_sym_3x3.mtx -r 3 --json", 2);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["status"], "ok");
   // A corrupted result fails against the file's reference.
@@ -129,10 +132,15 @@ TEST(CliInput, CgSolveSolvesAMatrixMarketSystemByTheTrueResidual) {
     EXPECT_GT(iterations, 10);
     EXPECT_NEAR(j["flops"].get<double>(), iterations * (2 * 1920 + 12 * 400), 1e-6) << args;
   }
-  // The order-4 Laplacian: CG ends in at most 4 iterations (exact arithmetic: exactly n).
+  // The order-4 Laplacian: CG ends in at most 4 iterations (exact arithmetic: exactly n);
+  // the generated 2-D one (tests/data/generate.py, 16 unknowns) in at most 16.
   Result r = run_cli("run cgsolve -b seq -i " + kData + "/laplace_4.mtx -r 1 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_LE(Json::parse(r.out)["results"]["iterations"].get<double>(), 4);
+  r = run_cli("run cgsolve -b omp -t 2 -i " + kData + "/laplace2d_4x4.mtx -r 1 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LE(Json::parse(r.out)["results"]["iterations"].get<double>(), 16);
+  EXPECT_LE(Json::parse(r.out)["results"]["relative_residual"].get<double>(), 1e-8);
   r = run_cli("run cgsolve -b seq -i " + file + " -r 1 --inject-fault --json");
   EXPECT_EQ(r.code, 1);
 }

@@ -74,6 +74,26 @@ TEST(MatrixMarket, ReadsCoordinateIntoCompressedRowsWithBothTriangles) {
   EXPECT_EQ(p.col, (std::vector<std::uint64_t>{0, 2, 1}));
 }
 
+TEST(MatrixMarket, ReadsTheGeneratedFilesAsGenerateDotPyDescribesThem) {
+  // tests/data/generate.py: the 5-point Laplacian of a 4 x 4 grid, lower triangle stored.
+  const SparseMatrix l = read_matrix_market_coordinate(kData + "/laplace2d_4x4.mtx");
+  ASSERT_EQ(l.row_start.size(), 17u);
+  EXPECT_EQ(l.row_start.back(), 64u);  // 16 diagonal + 2 x 24 neighbour entries
+  std::vector<double> row_sums(16, 0);
+  for (std::size_t i = 0; i < 16; ++i)
+    for (auto k = l.row_start[i]; k < l.row_start[i + 1]; ++k) row_sums[i] += l.val[k];
+  for (std::size_t i = 0; i < 16; ++i) {
+    const bool edge_x = i % 4 == 0 || i % 4 == 3, edge_y = i / 4 == 0 || i / 4 == 3;
+    EXPECT_EQ(row_sums[i], edge_x + edge_y) << "row " << i;  // corners 2, edges 1, inside 0
+  }
+  // a(i, j) = (4 i + j) mod 7 + 5 [i == j], stored column by column, read row-major.
+  const DenseMatrix d = read_matrix_market_array(kData + "/dense_5x5.mtx");
+  ASSERT_EQ(d.values.size(), 25u);
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j)
+      EXPECT_EQ(d.values[static_cast<std::size_t>(i * 5 + j)], (4 * i + j) % 7 + (i == j ? 5 : 0));
+}
+
 TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
   const test::TempDir tmp;
   const std::vector<std::pair<std::string, std::string>> cases = {
