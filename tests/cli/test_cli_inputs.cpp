@@ -34,7 +34,7 @@ TEST(CliInput, MatmulReadsAMatrixMarketFileAndVerifiesAgainstEigen) {
     EXPECT_NE(j["verification"]["reference"].get<std::string>().find("relative to |A| |B|"),
               std::string::npos);
   }
-  Result r = run_cli("run matmul -b omp -t 2 -i " + kData + "/dense_5x5.mtx -r 3 --json");
+  Result r = run_cli("run matmul -b omp -t 2 -i " + kData + "/generated_dense_5x5.mtx -r 3 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["size"], 5);
   r = run_cli("run matmul -b mpi -i " + kData + "/dense_sym_3x3.mtx -r 3 --json", 2);
@@ -137,7 +137,7 @@ TEST(CliInput, CgSolveSolvesAMatrixMarketSystemByTheTrueResidual) {
   Result r = run_cli("run cgsolve -b seq -i " + kData + "/laplace_4.mtx -r 1 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_LE(Json::parse(r.out)["results"]["iterations"].get<double>(), 4);
-  r = run_cli("run cgsolve -b omp -t 2 -i " + kData + "/laplace2d_4x4.mtx -r 1 --json");
+  r = run_cli("run cgsolve -b omp -t 2 -i " + kData + "/generated_laplace2d_4x4.mtx -r 1 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_LE(Json::parse(r.out)["results"]["iterations"].get<double>(), 16);
   EXPECT_LE(Json::parse(r.out)["results"]["relative_residual"].get<double>(), 1e-8);

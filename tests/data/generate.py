@@ -40,7 +40,7 @@ def dense(n):
     return "".join(lines)
 
 
-FILES = {"laplace2d_4x4.mtx": laplace2d(4), "dense_5x5.mtx": dense(5)}
+FILES = {"generated_laplace2d_4x4.mtx": laplace2d(4), "generated_dense_5x5.mtx": dense(5)}
 
 
 def main():

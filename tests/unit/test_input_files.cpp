@@ -76,7 +76,7 @@ TEST(MatrixMarket, ReadsCoordinateIntoCompressedRowsWithBothTriangles) {
 
 TEST(MatrixMarket, ReadsTheGeneratedFilesAsGenerateDotPyDescribesThem) {
   // tests/data/generate.py: the 5-point Laplacian of a 4 x 4 grid, lower triangle stored.
-  const SparseMatrix l = read_matrix_market_coordinate(kData + "/laplace2d_4x4.mtx");
+  const SparseMatrix l = read_matrix_market_coordinate(kData + "/generated_laplace2d_4x4.mtx");
   ASSERT_EQ(l.row_start.size(), 17u);
   EXPECT_EQ(l.row_start.back(), 64u);  // 16 diagonal + 2 x 24 neighbour entries
   std::vector<double> row_sums(16, 0);
@@ -87,7 +87,7 @@ TEST(MatrixMarket, ReadsTheGeneratedFilesAsGenerateDotPyDescribesThem) {
     EXPECT_EQ(row_sums[i], edge_x + edge_y) << "row " << i;  // corners 2, edges 1, inside 0
   }
   // a(i, j) = (4 i + j) mod 7 + 5 [i == j], stored column by column, read row-major.
-  const DenseMatrix d = read_matrix_market_array(kData + "/dense_5x5.mtx");
+  const DenseMatrix d = read_matrix_market_array(kData + "/generated_dense_5x5.mtx");
   ASSERT_EQ(d.values.size(), 25u);
   for (int i = 0; i < 5; ++i)
     for (int j = 0; j < 5; ++j)
