@@ -1,6 +1,7 @@
 // Batch manifests: sweeps, zips, ranges, copies and defaults expand to the right jobs; every
-// mistake is named with the file and line before anything runs.
+// mistake is named with the file and line before anything runs; the packing backfills.
 #include "pararun/batch.hpp"
+#include "pararun/batch_run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -328,4 +329,22 @@ TEST(BatchManifest, TwoInputsWithOneFileNameAreNamed) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(BatchPacking, BackfillReservesCoresForTheFirstJobThatDoesNotFit) {
+  using V = std::vector<std::size_t>;
+  // Everything fits: in order.
+  EXPECT_EQ(backfill(2, 0, 100, {}, {{1, 10, 0}, {1, 10, 0}, {1, 10, 0}}, 0), (V{0, 1}));
+  // A 2-core job waits for a running 1-core job (ends by t = 100): a long 1-core job may not
+  // take the free core (the 2-core job would wait for it), a short one may.
+  EXPECT_EQ(backfill(1, 0, 100, {{1, 100}}, {{2, 50, 0}, {1, 3600, 0}, {1, 10, 0}}, 0), (V{2}));
+  // Cores the reserved job leaves over at its start are free for long jobs: 2 free, 2 more at
+  // t = 100, the 3-core job leaves one.
+  EXPECT_EQ(backfill(2, 0, 100, {{2, 100}}, {{3, 50, 0}, {1, 3600, 0}, {1, 3600, 0}}, 0), (V{1}));
+  // A job larger than the node reserves nothing (its own refusal is the manifest check's).
+  EXPECT_EQ(backfill(2, 0, 100, {}, {{4, 10, 0}, {1, 3600, 0}}, 0), (V{1}));
+  // Memory that does not fit beside the running jobs holds that job only.
+  EXPECT_EQ(backfill(2, 50, 100, {{1, 100}}, {{1, 10, 80}, {1, 3600, 10}}, 0), (V{1}));
+  // Nothing else holds memory: the largest job runs alone.
+  EXPECT_EQ(backfill(2, 0, 100, {}, {{1, 10, 500}}, 0), (V{0}));
 }

@@ -154,6 +154,49 @@ struct Running {
 
 }  // namespace
 
+std::vector<std::size_t> backfill(int free_cores, std::uint64_t memory_used,
+                                  std::uint64_t memory_budget,
+                                  const std::vector<RunningJob>& running,
+                                  const std::vector<WaitingJob>& waiting, double now_s) {
+  std::vector<std::size_t> start;
+  std::vector<RunningJob> ending = running;  // and the jobs started here, by when they end
+  bool reserved = false;
+  double shadow = 0;  // when the reserved job can start
+  int spare = 0;      // cores the reserved job leaves over at that time
+  for (std::size_t i = 0; i < waiting.size() && free_cores > 0; ++i) {
+    const WaitingJob& w = waiting[i];
+    const bool memory_fits = memory_used == 0 || memory_used + w.memory <= memory_budget;
+    const bool fits = w.cores <= free_cores && memory_fits;
+    if (reserved) {
+      if (!fits) continue;
+      const bool ends_before = now_s + w.time_limit_s <= shadow;
+      if (!ends_before && w.cores > spare) continue;
+      if (!ends_before) spare -= w.cores;
+    } else if (!fits) {
+      if (!memory_fits && w.cores <= free_cores) continue;  // memory, not cores: no reservation
+      // The reservation: the earliest end of running jobs that frees enough cores.
+      std::sort(ending.begin(), ending.end(),
+                [](const RunningJob& a, const RunningJob& b) { return a.ends_s < b.ends_s; });
+      int avail = free_cores;
+      for (const auto& r : ending) {
+        avail += r.cores;
+        if (avail >= w.cores) {
+          reserved = true;
+          shadow = r.ends_s;
+          spare = avail - w.cores;
+          break;
+        }
+      }
+      continue;  // (more cores than the node: never fits, and reserves nothing)
+    }
+    start.push_back(i);
+    free_cores -= w.cores;
+    memory_used += w.memory;
+    ending.push_back({w.cores, now_s + w.time_limit_s});
+  }
+  return start;
+}
+
 std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
                               std::vector<std::string>* added) {
   const std::string& dir = o.out;
@@ -437,8 +480,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       reap(pid, status, ru);
       acted = true;
     }
-    // Start every pending job that fits, in order (a job that does not fit lets later,
-    // smaller ones pass).
+    // Start the pending jobs that backfill picks (in order while they fit; a job that does
+    // not fit is reserved the cores it needs, later ones pass it only without delaying it).
     // A start that fails (fork: EAGAIN) must not lose the records of jobs that just ended.
     struct Flush {
       std::vector<std::function<void()>>& writes;
@@ -450,25 +493,33 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
           }
       }
     } flush{deferred};
-    for (auto it = pending.begin(); !stopping && !free_cpus.empty() && it != pending.end();) {
-      const BatchJob& job = jobs[it->first];
-      if (static_cast<int>(free_cpus.size()) < job.cores ||
-          (memory_used > 0 && memory_used + job.memory > memory_budget)) {
-        ++it;
-        continue;
-      }
-      std::vector<int> cpus(free_cpus.begin(), std::next(free_cpus.begin(), job.cores));
+    if (!stopping && !free_cpus.empty() && !pending.empty()) {
+      std::vector<RunningJob> busy;
+      for (const auto& [pid, r] : running)
+        busy.push_back({static_cast<int>(r.cpus.size()), r.start + jobs[r.job].time_limit});
+      std::vector<WaitingJob> waiting;
+      for (const auto& [index, attempt] : pending)
+        waiting.push_back({jobs[index].cores, jobs[index].time_limit, jobs[index].memory});
       const double t = now_s();
-      for (int c : cpus) {
-        free_cpus.erase(c);
-        out.idle_core_s += t - free_since[c];
+      const auto chosen = backfill(static_cast<int>(free_cpus.size()), memory_used, memory_budget,
+                                   busy, waiting, t);
+      std::vector<std::pair<std::size_t, int>> starting;
+      for (auto k = chosen.rbegin(); k != chosen.rend(); ++k) {  // erase from the back
+        starting.push_back(pending[*k]);
+        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*k));
       }
-      memory_used += job.memory;
-      const auto [index, attempt] = *it;
-      it = pending.erase(it);
-      launch(index, attempt, cpus);
-      acted = true;
-      if (free_cpus.empty()) break;
+      for (auto k = starting.rbegin(); k != starting.rend(); ++k) {
+        const auto [index, attempt] = *k;
+        const BatchJob& job = jobs[index];
+        std::vector<int> cpus(free_cpus.begin(), std::next(free_cpus.begin(), job.cores));
+        for (int c : cpus) {
+          free_cpus.erase(c);
+          out.idle_core_s += t - free_since[c];
+        }
+        memory_used += job.memory;
+        launch(index, attempt, cpus);
+        acted = true;
+      }
     }
     for (auto& write : deferred) write();
     deferred.clear();

@@ -72,6 +72,29 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
                    const volatile int* stop,
                    const std::function<void(const BatchEvent&)>& on_event);
 
+/// What the packing sees of a job waiting to start, and of one running.
+struct WaitingJob {
+  int cores = 1;
+  double time_limit_s = 0;   ///< the estimate of how long it runs (its limit)
+  std::uint64_t memory = 0;  ///< bytes it reserves
+};
+struct RunningJob {
+  int cores = 1;
+  double ends_s = 0;  ///< when its time limit ends it at the latest
+};
+
+/// The waiting jobs (indices into `waiting`, in order) that start now on `free_cores`, by EASY
+/// backfill, as Slurm's backfill scheduler does with the time limits as estimates: jobs start
+/// in order while they fit; the first that does not fit gets a reservation at the earliest
+/// time enough cores are free; a later job may pass it only when it fits now and either ends
+/// (by its limit) before that time or takes only cores the reserved job leaves over. So a
+/// 2-core job is never starved by a stream of 1-core jobs. Memory: a job's reservation must
+/// fit `memory_budget` beside those running (`memory_used`), unless nothing else holds any.
+std::vector<std::size_t> backfill(int free_cores, std::uint64_t memory_used,
+                                  std::uint64_t memory_budget,
+                                  const std::vector<RunningJob>& running,
+                                  const std::vector<WaitingJob>& waiting, double now_s);
+
 /// The state of one job of a batch folder (pararun batch status).
 struct BatchJobState {
   std::string id;
