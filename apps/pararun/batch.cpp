@@ -258,6 +258,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   BatchOptions o;
   o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
   o.resume = opt.resume;
+  o.merge = false;  // Slurm's merge job makes results.jsonl (batch.json's history: "submit")
   check_sbatch_path(absolute_path(o.out));  // before any file is made
   std::set<std::string> done;
   if (!opt.dry_run) {
@@ -284,26 +285,30 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     std::printf("# %s\n%s\n", sub.report.path.c_str(), sub.report.text.c_str());
     return kExitOk;
   }
-  std::string deps;
-  Json arrays = Json::array();
-  int tasks = 0;
-  for (const auto& s : sub.arrays) {
-    const std::string id = submit_job(s, "");
-    deps += ":" + id;
-    tasks += s.tasks;
-    arrays.push_back({{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
-    std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
-                opt.max_parallel, s.path.c_str());
-  }
-  const std::string merge_id = submit_job(sub.report, "--dependency=afterany" + deps);
-  std::printf("submitted merge job %s (after the arrays end)\n", merge_id.c_str());
-  // Every submission of the folder, the latest last: batch status asks Slurm about the tasks.
+  // Every submission of the folder, the latest last, written after each sbatch (an array
+  // submitted before a later sbatch fails stays visible to batch status).
   const std::string submitted = dir + "/slurm/submitted.json";
   Json history = Json::parse(slurp(submitted), nullptr, false);
   if (!history.is_object() || !history.value("submissions", Json()).is_array())
     history = {{"submissions", Json::array()}};
   history["submissions"].push_back(
-      {{"at", utc_timestamp()}, {"arrays", arrays}, {"merge", merge_id}});
+      {{"at", utc_timestamp()}, {"arrays", Json::array()}, {"merge", nullptr}});
+  Json& mine = history["submissions"].back();
+  std::string deps;
+  int tasks = 0;
+  for (const auto& s : sub.arrays) {
+    const std::string id = submit_job(s, "");
+    deps += ":" + id;
+    tasks += s.tasks;
+    mine["arrays"].push_back(
+        {{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
+    write_file_atomically(submitted, history.dump(1) + "\n");
+    std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
+                opt.max_parallel, s.path.c_str());
+  }
+  const std::string merge_id = submit_job(sub.report, "--dependency=afterany" + deps);
+  std::printf("submitted merge job %s (after the arrays end)\n", merge_id.c_str());
+  mine["merge"] = merge_id;
   write_file_atomically(submitted, history.dump(1) + "\n");
   std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
               dir.c_str(), tasks, part.name.c_str(), dir.c_str());

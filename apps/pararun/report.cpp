@@ -23,10 +23,14 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   }
   if (!csv.empty())
     if (const std::string why = output_file_problem(csv, inputs); !why.empty()) usage(why);
+  // Study folders of pararun submit: their array tasks' records join results.jsonl first.
+  for (const auto& f : files) {
+    struct stat st {};
+    if (stat((f + "/study.json").c_str(), &st) == 0) merge_point_records(f);
+  }
   struct stat dir_st {};
   if (files.size() == 1 && stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
     const std::string& dir = files[0];
-    merge_point_records(dir);  // the records of pararun submit's array tasks
     if (read_records(dir + "/results.jsonl").records.empty())
       usage("no ParaRun records in " + dir + "/results.jsonl yet");
     const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);

@@ -191,8 +191,10 @@ YAML
     echo "$status"
     echo "$status" | grep -q "failed .*Slurm job ${array}_2 .* without a record: $dir/batch/logs/slurm-${array}_2.out" ||
       fail "the cancelled task is not named failed with its Slurm state and log"
-    echo "$status" | grep -Eq "reduction.*(pending +Slurm job ${array}_[01]|running +Slurm job ${array}_[01]|done)" ||
-      fail "the other tasks are neither pending, running (from Slurm) nor done"
+    for k in 0 1; do
+      echo "$status" | grep -Eq "reduction.seq.simd.n65536.t1.r1.s$((k + 1)) +(pending +Slurm job ${array}_$k|running .*Slurm job ${array}_$k RUNNING|done )" ||
+        fail "task $k is neither pending, running (from Slurm) nor done"
+    done
     expect_state "$merge" COMPLETED 120
     status=$("$PARARUN" batch status "$dir/batch") || fail "batch status"
     echo "$status" | tail -1

@@ -233,6 +233,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
     make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"});
   }
   history.push_back({{"at", utc_timestamp()},
+                     {"by", o.merge ? "run" : "submit"},
                      {"jobs", m.jobs.size()},
                      {"added", added && !history.empty() ? added->size() : 0}});
   for (const char* sub : {"/jobs", "/logs", "/running"})
@@ -574,14 +575,25 @@ std::vector<BatchJob> batch_jobs(const std::string& dir) {
 
 namespace {
 
-/// A batch submitted to Slurm (slurm/submitted.json): what Slurm says of each job's latest
-/// array task. Pending and running tasks are named (a job resubmitted after a failure is
-/// pending again, whatever its old record says); a task that ended without a record (a
-/// cancel, a node failure, Slurm's time limit) is a failure with Slurm's state and log.
-void add_slurm_states(const std::string& dir, std::vector<BatchJobState>& states) {
-  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
-  if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return;
+/// What Slurm says of the latest array task of each job of a batch submitted to Slurm
+/// (slurm/submitted.json), asked before the record files are read: a task that writes its
+/// record and ends in between is then seen done, not "ended without a record".
+struct SlurmView {
   std::map<std::string, std::string> task_of;  // job id -> "ARRAY_TASK", the latest
+  std::map<std::string, SlurmTask> tasks;
+  bool answered = false;
+};
+
+SlurmView slurm_view(const std::string& dir) {
+  SlurmView v;
+  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
+  if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return v;
+  // A local `batch run` after the last submission owns the folder's state now.
+  const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
+  const Json history = batch.is_object() ? batch.value("history", Json::array()) : Json::array();
+  if (history.is_array() && !history.empty() && history.back().is_object() &&
+      history.back().value("by", "") == "run")
+    return v;
   std::vector<std::string> arrays;
   for (const auto& sub : submitted["submissions"])
     for (const auto& a : sub.value("arrays", Json::array())) {
@@ -591,30 +603,48 @@ void add_slurm_states(const std::string& dir, std::vector<BatchJobState>& states
       arrays.push_back(array);
       for (std::size_t t = 0; t < jobs.size(); ++t)
         if (jobs[t].is_string())
-          task_of[jobs[t].get<std::string>()] = array + "_" + std::to_string(t);
+          v.task_of[jobs[t].get<std::string>()] = array + "_" + std::to_string(t);
     }
-  const auto tasks = query_array_tasks(arrays);
-  if (!tasks) return;  // Slurm does not answer: what the files say
+  if (auto tasks = query_array_tasks(arrays)) {
+    v.tasks = std::move(*tasks);
+    v.answered = true;
+  }
+  return v;
+}
+
+/// Pending and running tasks are named (a job resubmitted after a failure is pending again,
+/// whatever its old record says); a task that ended without a record (a cancel, a node
+/// failure, Slurm's time limit) is a failure with Slurm's state and log.
+void add_slurm_states(const std::string& dir, const SlurmView& v,
+                      std::vector<BatchJobState>& states) {
+  if (!v.answered) return;  // Slurm does not answer: what the files say
   for (auto& s : states) {
     if (s.state == "done") continue;
-    const auto key = task_of.find(s.id);
-    if (key == task_of.end()) continue;
+    const auto key = v.task_of.find(s.id);
+    if (key == v.task_of.end()) continue;
     const std::string job = "Slurm job " + key->second;
-    const auto t = tasks->find(key->second);
-    if (t != tasks->end() && t->second.state == "PENDING") {
-      s.state = "pending";  // a job resubmitted after a failure, too
-      s.reason = job + (t->second.reason.empty() ? "" : " (" + t->second.reason + ")");
-    } else if (t != tasks->end() && slurm_state_active(t->second.state)) {
-      s.state = "running";
-      s.reason = job + " " + t->second.state + " on " + t->second.nodes;
+    const auto t = v.tasks.find(key->second);
+    const bool known = t != v.tasks.end();
+    if (known && (t->second.state == "PENDING" || slurm_state_active(t->second.state))) {
+      const bool pending = t->second.state == "PENDING";
+      s.state = pending ? "pending" : "running";
+      s.reason = job + (pending ? (t->second.reason.empty() ? "" : " (" + t->second.reason + ")")
+                                : " " + t->second.state + " on " + t->second.nodes);
+      if (pending) s.attempts = 0;  // of this submission
+      s.exit_code = 0;
+      s.wall_s = 0;
     } else if (s.state != "failed") {  // ended, or cancelled before it ran: no record of it
       s.state = "failed";
       s.reason = job +
-                 (t != tasks->end() ? " ended " + t->second.state
-                                    : " is neither queued nor running (cancelled, or "
-                                      "ended long ago)") +
+                 (!known ? " is neither queued nor running (cancelled, or ended long ago)"
+                  : t->second.state == "COMPLETED"
+                      ? " COMPLETED, but its record is not there (not visible yet on a "
+                        "network filesystem?)"
+                      : " ended " + t->second.state) +
                  " without a record";
       s.log = dir + "/logs/slurm-" + key->second + ".out";  // the scripts' --output
+      s.attempts = s.exit_code = 0;
+      s.wall_s = 0;
     }
   }
 }
@@ -623,7 +653,9 @@ void add_slurm_states(const std::string& dir, std::vector<BatchJobState>& states
 
 std::vector<BatchJobState> batch_status(const std::string& dir) {
   std::vector<BatchJobState> out;
-  for (const auto& j : batch_jobs(dir)) {
+  const std::vector<BatchJob> jobs = batch_jobs(dir);
+  const SlurmView slurm = slurm_view(dir);  // first: see above
+  for (const auto& j : jobs) {
     BatchJobState s;
     s.id = j.id;
     s.log = dir + "/logs/" + s.id + ".log";
@@ -654,7 +686,7 @@ std::vector<BatchJobState> batch_status(const std::string& dir) {
     }
     out.push_back(s);
   }
-  add_slurm_states(dir, out);
+  add_slurm_states(dir, slurm, out);
   return out;
 }
 

@@ -261,31 +261,51 @@ std::string submit_job(const JobScript& s, const std::string& dependency) {
   return id;
 }
 
+namespace {
+
+/// The '|'-separated fields of `line`, empty ones kept (split() drops them).
+std::vector<std::string> fields(const std::string& line) {
+  std::vector<std::string> f(1);
+  for (char c : line)
+    if (c == '|')
+      f.emplace_back();
+    else
+      f.back() += c;
+  return f;
+}
+
+}  // namespace
+
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     const std::vector<std::string>& array_ids) {
   std::map<std::string, SlurmTask> out;
+  std::set<std::string> wanted;
   std::string list;
   for (const auto& id : array_ids) {
     if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
-    list += (list.empty() ? "" : ",") + id;
+    if (wanted.insert(id).second) list += (list.empty() ? "" : ",") + id;
   }
   if (list.empty()) return std::nullopt;
-  const auto q =
-      capture_output({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", "%i|%T|%r|%N"});
+  // squeue -j fails when a job it is asked about is gone (MinJobAge): then every job of this
+  // user, filtered here. Neither answering means Slurm does not.
+  const std::string format = "%i|%T|%r|%N";
+  auto q = capture_output({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format});
+  if (!q) q = capture_output({"squeue", "-h", "-r", "--states=all", "--me", "-o", format});
   if (!q) return std::nullopt;
+  const auto array_of = [](const std::string& task) { return task.substr(0, task.find('_')); };
   for (const auto& line : split(*q, '\n')) {
-    const auto f = split(line, '|');
-    if (f.size() < 3) continue;  // split drops the empty node list of a pending task
-    out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f.size() > 3 ? f[3] : ""};
+    const auto f = fields(line);
+    if (f.size() < 4 || !wanted.count(array_of(f[0]))) continue;
+    out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f[3]};
   }
-  // Ended tasks the controller has forgotten (MinJobAge): accounting, where a site has it.
+  // Ended tasks the controller has forgotten: accounting, where a site has it.
   if (const auto a = capture_output(
           {"sacct", "-n", "-P", "-X", "-j", list, "-o", "JobID,State,ExitCode,NodeList"}))
     for (const auto& line : split(*a, '\n')) {
-      const auto f = split(line, '|');
-      if (f.size() < 3 || out.count(f[0])) continue;
+      const auto f = fields(line);
+      if (f.size() < 4 || out.count(f[0]) || !wanted.count(array_of(f[0]))) continue;
       // "CANCELLED by 0" -> CANCELLED
-      out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f.size() > 3 ? f[3] : ""};
+      out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f[3]};
     }
   return out;
 }

@@ -1,9 +1,12 @@
 #include "pararun/study_run.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,15 +50,16 @@ std::string point_record_file(const std::string& dir, const std::string& point) 
 namespace {
 
 /// The records of dir/results.jsonl, and those of the per-point files (point_record_file)
-/// that it does not hold yet: `extra` of them, at the end. Bad lines are printed as warnings.
-std::vector<Record> study_records(const std::string& dir, std::size_t* extra) {
+/// that it does not hold yet: `extra` of them, at the end. Bad lines are printed as warnings
+/// (those of results.jsonl only when `warn_results`: its readers name them again).
+std::vector<Record> study_records(const std::string& dir, std::size_t* extra, bool warn_results) {
   struct stat st {};
   std::vector<Record> records;
   std::set<std::string> seen;
   const std::string results = dir + "/results.jsonl";
   if (stat(results.c_str(), &st) == 0) {
     RecordFile rf = read_records(results);
-    warn_bad_lines(rf);
+    if (warn_results) warn_bad_lines(rf);
     for (auto& r : rf.records) {
       seen.insert(to_json(r).dump());
       records.push_back(std::move(r));
@@ -80,12 +84,25 @@ std::vector<Record> study_records(const std::string& dir, std::size_t* extra) {
 }  // namespace
 
 std::vector<std::string> done_points(const std::string& dir) {
-  return completed_points(study_records(dir, nullptr));
+  return completed_points(study_records(dir, nullptr, true));
 }
 
 int merge_point_records(const std::string& dir) {
+  struct stat st {};
+  if (stat((dir + "/points").c_str(), &st) != 0) return 0;  // not submitted: nothing to merge
+  // One merge at a time (the report job and a user's `report DIR` may overlap): reading what
+  // results.jsonl holds and appending what it lacks are one step under this lock.
+  const std::string lock_path = dir + "/points/.merge.lock";
+  const int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) throw WriteError("cannot create " + lock_path + ": " + std::strerror(errno));
+  while (flock(lock, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { close(fd); }
+  } unlock{lock};
   std::size_t extra = 0;
-  const std::vector<Record> records = study_records(dir, &extra);
+  const std::vector<Record> records = study_records(dir, &extra, false);
   // Appended one by one under the file's lock: what results.jsonl held stays as it was.
   for (std::size_t i = records.size() - extra; i < records.size(); ++i)
     append_record(dir + "/results.jsonl", records[i]);
@@ -142,6 +159,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                    const std::string& launcher, const std::string& exe, const volatile int* stop,
                    const std::function<void(const PointDone&)>& on_done) {
   const std::string results = dir + "/results.jsonl";
+  merge_point_records(dir);  // a study submitted before: its array tasks' records
   std::set<std::string> done;
   for (const auto& id : done_points(dir)) done.insert(id);
   std::remove((dir + "/checkpoint.json").c_str());
