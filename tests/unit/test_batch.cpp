@@ -193,11 +193,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}]\n---\njobs: []\n",
                     "m.yaml: holds 2 YAML documents; a batch manifest is one"},
         BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}\n", "m.yaml:2: not YAML"},
+        // Found by fuzzing (tests/fuzz): yaml-cpp's LoadAll looped forever on both.
+        BadManifest{",2\n", "m.yaml:1: not YAML (the parser reads no document from it)"},
+
         BadManifest{"jobs:\n  - kernel: cg\n    backend: seq\n    size: Q\n",
                     "m.yaml:4: 'size' 'Q' is not a whole number of at least 1 nor a class of cg"},
         BadManifest{
             "jobs:\n  - kernel: matmul\n    backend: mpi\n    ranks: 1:4:y2\n    size: 64\n",
             "m.yaml:4: 'ranks' range '1:4:y2' is not FIRST:LAST:xFACTOR"}));
+
+TEST(BatchManifest, ABinaryFileIsNamedNotParsed) {
+  // Found by fuzzing (tests/fuzz): yaml-cpp's LoadAll looped forever on this one.
+  const Manifest m(std::string("jobs: []\n,2\0\0\xca", 14));
+  try {
+    m.load();
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              m.path + ":2: holds a NUL byte: not a text file, not a batch manifest");
+  }
+}
 
 TEST(BatchManifest, AFolderOrAMissingFileIsNamed) {
   const test::TempDir dir;

@@ -2,7 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "pararun/errors.hpp"
 
@@ -13,15 +18,44 @@ YAML::Node load_map(const std::string& path, const std::string& what) {
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     throw InputError("'" + path + "' is not a " + what + " (a YAML file) but a " +
                      (S_ISDIR(st.st_mode) ? "folder" : "special file"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read the " + what + " '" + path + "'");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  if (const auto nul = text.find('\0'); nul != std::string::npos)
+    throw InputError(path + ":" +
+                     std::to_string(std::count(text.begin(), text.begin() + nul, '\n') + 1) +
+                     ": holds a NUL byte: not a text file, not a " + what);
   YAML::Node root;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAllFromFile(path);
-    if (docs.size() > 1)
-      throw InputError(path + ": holds " + std::to_string(docs.size()) + " YAML documents; a " +
-                       what + " is one");
-    if (!docs.empty()) root = docs.front();
-  } catch (const YAML::BadFile&) {
-    throw InputError("cannot read the " + what + " '" + path + "'");
+    // Count the documents first. yaml-cpp 0.7's LoadAll never ends on some inputs (",2":
+    // HandleNextDocument reports a document forever without reading on); every real
+    // document takes at least one character, so more documents than characters is that loop.
+    struct Count : YAML::EventHandler {
+      void OnDocumentStart(const YAML::Mark&) override {}
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {}
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {}
+      void OnMapEnd() override {}
+    } count;
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    std::size_t docs = 0;
+    while (parser.HandleNextDocument(count))
+      if (++docs > text.size() + 1)
+        throw InputError(path + ":1: not YAML (the parser reads no document from it)");
+    if (docs > 1)
+      throw InputError(path + ": holds " + std::to_string(docs) + " YAML documents; a " + what +
+                       " is one");
+    if (docs == 1) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": not YAML: " + e.msg);
   }
