@@ -104,8 +104,9 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
        "laplace_4.mtx:1: a dense matrix is read from Matrix Market array format"},
   };
   for (const auto& [file, message] : cases)
-    EXPECT_NE(error_of([&] { read_matrix_market_array(file); }).find(message), std::string::npos)
-        << file << ": " << error_of([&] { read_matrix_market_array(file); });
+    EXPECT_NE(error_of([&, file = file] { read_matrix_market_array(file); }).find(message),
+              std::string::npos)
+        << file << ": " << error_of([&, file = file] { read_matrix_market_array(file); });
   const std::vector<std::pair<std::string, std::string>> sparse = {
       {kData + "/upper_in_symmetric.mtx",
        "upper_in_symmetric.mtx:4: entry (1, 3) is above the diagonal"},
@@ -115,9 +116,9 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
        "coordinate format"},
   };
   for (const auto& [file, message] : sparse)
-    EXPECT_NE(error_of([&] { read_matrix_market_coordinate(file); }).find(message),
+    EXPECT_NE(error_of([&, file = file] { read_matrix_market_coordinate(file); }).find(message),
               std::string::npos)
-        << error_of([&] { read_matrix_market_coordinate(file); });
+        << error_of([&, file = file] { read_matrix_market_coordinate(file); });
   // Files the test writes: one problem each.
   const std::vector<std::tuple<std::string, std::string, std::string>> written = {
       {"empty.mtx", "", "empty.mtx:1: the file is empty"},
@@ -142,7 +143,7 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
   };
   for (const auto& [name, text, message] : written) {
     write(tmp / name, text);
-    const std::string got = error_of([&] { read_matrix_market_array(tmp / name); });
+    const std::string got = error_of([&, name = name] { read_matrix_market_array(tmp / name); });
     EXPECT_NE(got.find(message), std::string::npos) << name << ": " << got;
   }
   const std::vector<std::tuple<std::string, std::string, std::string>> written_sparse = {
@@ -159,7 +160,8 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
   };
   for (const auto& [name, text, message] : written_sparse) {
     write(tmp / name, text);
-    const std::string got = error_of([&] { read_matrix_market_coordinate(tmp / name); });
+    const std::string got =
+        error_of([&, name = name] { read_matrix_market_coordinate(tmp / name); });
     EXPECT_NE(got.find(message), std::string::npos) << name << ": " << got;
   }
   EXPECT_NE(error_of([&] {
@@ -204,7 +206,7 @@ TEST(Doubles, BrokenFilesAreNamed) {
   };
   for (const auto& [name, bytes, message] : cases) {
     write(tmp / name, bytes);
-    const std::string got = error_of([&] { count_doubles(tmp / name); });
+    const std::string got = error_of([&, name = name] { count_doubles(tmp / name); });
     EXPECT_NE(got.find(message), std::string::npos) << name << ": " << got;
   }
   const double nan = std::nan("");
