@@ -12,6 +12,13 @@ fi
 
 log() { printf '[pararun] %s\n' "$*" >&2; }
 
+# cpu_line: the CPU every figure is measured on, as one line (model, family, model number).
+cpu_line() {
+  local l
+  l=$(lscpu)
+  echo "CPU: $(sed -n 's/^Model name: *//p' <<<"$l" | head -1) (family $(sed -n 's/^CPU family: *//p' <<<"$l" | head -1) model $(sed -n 's/^Model: *//p' <<<"$l" | head -1)), $(nproc) CPUs"
+}
+
 # ensure_deps [EXTRA_PACKAGE...]: installs the build packages (and the extras) that are missing.
 ensure_deps() {
   local missing=()

@@ -18,19 +18,11 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_study_file fuzz_batch_manifest fuzz_records fuzz_tuning_file fuzz_values fuzz_input_files)
 
 # What the build needs besides the project's packages: clang and its libFuzzer runtime.
-need=()
-command -v clang++ >/dev/null || need+=(clang)
-ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need+=(libclang-rt-dev)
-[ -e /usr/lib/llvm-14/lib/libomp.so ] || ls /usr/lib/llvm-*/lib/libomp.so >/dev/null 2>&1 || need+=(libomp-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "fuzz.sh: installing ${need[*]}" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >/dev/null ||
-    { echo "fuzz.sh: error: cannot install ${need[*]}" >&2; exit 2; }
-fi
-{ cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j"$(nproc)" >/dev/null; } ||
-  { echo "fuzz.sh: error: the fuzz build failed (cmake --build --preset fuzz)" >&2; exit 2; }
+source "$root/scripts/common.sh"
+ensure_deps clang libclang-rt-14-dev libomp-dev || exit 2
+build_preset fuzz || exit 2
 
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1) (family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1))"
+cpu_line
 printf '%-22s %8s %10s %8s %8s  %s\n' target seconds runs corpus findings result
 found=0
 for t in "${targets[@]}"; do

@@ -8,16 +8,10 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 2
-need=()
-command -v clang++ >/dev/null || need+=(clang)
+source "$root/scripts/common.sh"
+ensure_deps clang libomp-dev || exit 2
 archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1)
-[ -n "$archer" ] || need+=(libomp-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "tsan.sh: installing ${need[*]}" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >/dev/null ||
-    { echo "tsan.sh: error: cannot install ${need[*]}" >&2; exit 2; }
-  archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1)
-fi
+[ -n "$archer" ] || { echo "tsan.sh: error: no libarcher.so (Debian libomp-dev)" >&2; exit 2; }
 { cmake --preset tsan >/dev/null && cmake --build --preset tsan -j"$(nproc)" --target unit_tests mpi_tests >/dev/null; } ||
   { echo "tsan.sh: error: the TSan build failed (cmake --build --preset tsan)" >&2; exit 2; }
 export OMP_TOOL_LIBRARIES=$archer
@@ -25,7 +19,7 @@ export TSAN_OPTIONS="halt_on_error=0 ignore_noninstrumented_modules=1 ${TSAN_OPT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 GTEST_COLOR=no
 work=build/tsan/tsan-logs
 mkdir -p "$work"
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1) (family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1)), $(nproc) CPUs; Archer: $archer"
+echo "$(cpu_line); Archer: $archer"
 
 # The canary: an unsynchronised += from two threads.
 cat >"$work/race.cpp" <<'CPP'
