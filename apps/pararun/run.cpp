@@ -14,7 +14,6 @@
 #include <optional>
 #include <thread>
 
-#include <fstream>
 #include <functional>
 #include "commands.hpp"
 
@@ -294,19 +293,8 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   // its node alone is fine); every rank learns whether it could.
   Json ceilings;
   std::string ceilings_problem;
-  if (ctx.is_root() && !o.ceilings.empty()) {
-    struct stat st {};
-    std::ifstream in;
-    if (stat(o.ceilings.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in.open(o.ceilings);
-    if (!in.is_open() || !in) {
-      ceilings_problem = "cannot read the ceilings file '" + o.ceilings + "'";
-    } else {
-      ceilings = Json::parse(in, nullptr, false);
-      if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].is_object() ||
-          !ceilings[0].contains("fma_gflops"))
-        ceilings_problem = "'" + o.ceilings + "' is not the output of 'pararun ceilings --json'";
-    }
-  }
+  if (ctx.is_root() && !o.ceilings.empty())
+    ceilings = read_ceilings_file(o.ceilings, &ceilings_problem);
   agree(ceilings_problem, ctx);
   const std::string tuning_file = apply_stored_tuning(*kernel, *variant, o.tuning, ctx);
 

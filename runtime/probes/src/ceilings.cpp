@@ -3,8 +3,11 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include "pararun/buffer.hpp"
 #include "pararun/stats.hpp"
@@ -155,6 +158,24 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
 }  // namespace pararun
 
 namespace pararun {
+
+Json read_ceilings_file(const std::string& path, std::string* problem) {
+  struct stat st {};
+  std::ifstream in;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in.open(path);
+  if (!in.is_open() || !in) {
+    *problem = "cannot read the ceilings file '" + path + "'";
+    return nullptr;
+  }
+  Json ceilings = Json::parse(in, nullptr, false);
+  if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].is_object() ||
+      !ceilings[0].contains("fma_gflops")) {
+    *problem = "'" + path + "' is not the output of 'pararun ceilings --json'";
+    return nullptr;
+  }
+  problem->clear();
+  return ceilings;
+}
 
 Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, double rate) {
   if (!ceilings.is_array() || ceilings.empty()) return nullptr;

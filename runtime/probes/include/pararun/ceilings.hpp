@@ -21,6 +21,10 @@ struct Ceiling {
 std::vector<Ceiling> measure_ceilings(int max_threads);
 Json to_json(const std::vector<Ceiling>& ceilings);
 
+/// The ceilings file `path` (what `pararun ceilings --json` writes), or "" and `*problem`
+/// set to one line naming what is wrong (unreadable, not a regular file, not that output).
+Json read_ceilings_file(const std::string& path, std::string* problem);
+
 /// The share of the matching ceiling that a rate reached: the FMA peak for GFLOP/s, the
 /// median read bandwidth for GB/s (null for other units), at `pes` (or the largest measured
 /// count below it). `ceilings` is what to_json gives; null on no match.
