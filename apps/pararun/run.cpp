@@ -133,7 +133,13 @@ void print_table(const Json& r) {
                 100 * r["ceiling"]["fraction"].get<double>(),
                 r["ceiling"]["kind"] == "fma_peak" ? "FMA peak" : "read bandwidth (median)",
                 r["ceiling"]["value"].get<double>(), unit.c_str(), r["ceiling"]["pes"].get<int>());
-  if (r["oversubscribed"].get<bool>())
+  if (r["oversubscribed"].get<bool>() && r["meta"].value("hosts_share_machine", false))
+    std::printf(
+        "Oversubscribed: hosts %s are one machine, and their %d PE(s) share its %d CPU(s): "
+        "this measures concurrency, not parallelism.\n",
+        r["node_cpu_use"]["host"].get<std::string>().c_str(), r["node_cpu_use"]["pes"].get<int>(),
+        r["node_cpu_use"]["cpus_allowed"].get<int>());
+  else if (r["oversubscribed"].get<bool>())
     std::printf(
         "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs, of which their "
         "affinity allows %d: this measures concurrency, not parallelism.\n",

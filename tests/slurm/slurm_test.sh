@@ -70,6 +70,9 @@ case "$case_name" in
   mpi_two_nodes)
     id=$(sbatch --parsable --nodes=2 --ntasks-per-node=2 "$t/mpi.sbatch" matmul --size 301) || fail "sbatch"
     expect_state "$id" COMPLETED 120
+    # The two "nodes" are one machine (one boot id): 4 ranks on its 2 CPUs are flagged.
+    check "r['oversubscribed'] and r['meta']['hosts_share_machine'] and r['node_cpu_use']['host']=='node1,node2' and r['node_cpu_use']['pes']==4" \
+      "4 ranks on two nodes of one 2-CPU machine: oversubscribed, the hosts named as one machine"
     check "r['ranks']==4 and r['status']=='ok' and r['meta']['hosts']==['node1','node2'] and sorted(a['host'] for a in r['meta']['affinity'])==['node1','node1','node2','node2'] and r['meta']['slurm']['nodelist']=='node[1-2]'" \
       "4 MPI ranks ran on both nodes, two each, and verified"
     ;;

@@ -89,6 +89,21 @@ TEST(CpuList, BusiestNodeFindsPesSharingCpus) {
   EXPECT_EQ(use.host, "b");
   EXPECT_EQ(use.pes, 3);
   EXPECT_EQ(use.cpus, 2);
+  // Two "nodes" of one machine (one boot id: the local Slurm cluster) share its CPUs: 4 PEs
+  // on 2 CPUs, however the hosts are named.
+  auto on = [&](const char* host, const char* machine, std::vector<std::string> threads) {
+    Json r = rank(host, std::move(threads));
+    r["machine"] = machine;
+    return r;
+  };
+  use = pararun::busiest_node(Json::array({on("node1", "m", {"0-1"}), on("node1", "m", {"0-1"}),
+                                           on("node2", "m", {"0-1"}), on("node2", "m", {"0-1"})}));
+  EXPECT_EQ(use.host, "node1,node2");
+  EXPECT_EQ(use.pes, 4);
+  EXPECT_EQ(use.cpus, 2);
+  use =
+      pararun::busiest_node(Json::array({on("node1", "m1", {"0-1"}), on("node2", "m2", {"0-1"})}));
+  EXPECT_EQ(use.pes, 1);  // two machines: one PE per node
   // An unreadable affinity says nothing about its node.
   use = pararun::busiest_node(Json::array({rank("a", {"unknown", "unknown"})}));
   EXPECT_EQ(use.pes, 0);

@@ -101,6 +101,7 @@ Json collect_metadata(const ExecContext& ctx) {
   Json mine;
   mine["rank"] = ctx.rank;
   mine["host"] = host_name();
+  mine["machine"] = machine_id();
   mine["threads"] = thread_cpus;
   const auto all = gather_strings(mine.dump(), ctx);
 
@@ -119,6 +120,11 @@ Json collect_metadata(const ExecContext& ctx) {
   }
   m["hosts"] = hosts;
   m["affinity"] = affinity;
+  // Hosts that are one machine (the local cluster's "nodes") share its CPUs: the record is
+  // then oversubscribed when their PEs together outnumber them (busiest_node).
+  std::set<std::string> machines;
+  for (const auto& a : affinity) machines.insert(a.value("machine", ""));
+  m["hosts_share_machine"] = !machines.count("") && machines.size() < hosts.size();
   m["env"] = environment_settings();
   m["slurm"] = slurm_settings();
   if (ctx.comm != MPI_COMM_NULL) {
@@ -133,10 +139,15 @@ Json collect_metadata(const ExecContext& ctx) {
 }
 
 NodeCpuUse busiest_node(const Json& affinity) {
-  std::map<std::string, std::pair<int, std::set<int>>> nodes;  // host -> (PEs, CPUs)
-  std::set<std::string> unknown;  // hosts with an affinity that could not be read
+  // Ranks are grouped by machine (boot id) where they name one, else by host: "nodes" of one
+  // machine share its CPUs.
+  std::map<std::string, std::pair<int, std::set<int>>> nodes;  // machine -> (PEs, CPUs)
+  std::set<std::string> unknown;  // machines with an affinity that could not be read
+  std::map<std::string, std::set<std::string>> hosts_of;
   for (const auto& rank : affinity) {
-    const std::string host = rank.value("host", "");
+    const std::string machine = rank.value("machine", "");
+    const std::string host = machine.empty() ? rank.value("host", "") : machine;
+    hosts_of[host].insert(rank.value("host", ""));
     auto& [pes, cpus] = nodes[host];
     for (const auto& t : rank["threads"]) {
       ++pes;
@@ -151,8 +162,11 @@ NodeCpuUse busiest_node(const Json& affinity) {
     const int cpus = static_cast<int>(use.second.size());
     // Fewer CPUs per PE is worse: compare cpus / pes without dividing.
     if (worst.pes == 0 ||
-        static_cast<long>(cpus) * worst.pes < static_cast<long>(worst.cpus) * use.first)
-      worst = {host, use.first, cpus};
+        static_cast<long>(cpus) * worst.pes < static_cast<long>(worst.cpus) * use.first) {
+      std::string names;
+      for (const auto& h : hosts_of[host]) names += (names.empty() ? "" : ",") + h;
+      worst = {names, use.first, cpus};
+    }
   }
   return worst;
 }

@@ -8,6 +8,9 @@
 namespace pararun {
 
 std::string host_name();
+/// This machine's boot id (/proc/sys/kernel/random/boot_id), "" when unreadable. Two "nodes"
+/// with one boot id are one machine (the local Slurm cluster's nodes, containers on one host).
+std::string machine_id();
 std::string cpu_model();
 /// The CPU as a tuning result must match it: "AMD EPYC, family 25 model 17, avx512f, L1d 32
 /// KiB, L2 1 MiB" (model name, x86 family and model, the widest vector ISA, cache sizes).

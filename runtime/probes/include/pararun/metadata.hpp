@@ -19,7 +19,7 @@ Json collect_metadata(const ExecContext& ctx);
 /// affinity masks allow. cpus < pes: they share CPUs (a rank bound to one core running two
 /// threads, or more ranks than cores) and the run measures concurrency, not parallelism.
 struct NodeCpuUse {
-  std::string host;
+  std::string host;  ///< its host name(s): several when "nodes" are one machine
   int pes = 0;
   int cpus = 0;
 };
