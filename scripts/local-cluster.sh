@@ -8,6 +8,9 @@
 #   scripts/local-cluster.sh status              the nodes (sinfo) and the daemons' pids
 #   scripts/local-cluster.sh stop                cancel its jobs, stop what start started
 #   scripts/local-cluster.sh env                 the line to eval so sbatch/squeue find it
+#   scripts/local-cluster.sh kill-node NODE      a node lost: kill -9 its slurmd and every
+#                                                process of its namespace (its job steps)
+#   scripts/local-cluster.sh start-node NODE     the node back (it returns to service itself)
 #
 # All state (slurm.conf, logs, spool, job-state, each node's /tmp) lives in one folder,
 # $PARARUN_CLUSTER_DIR (default /var/tmp/pararun-cluster); it must not be under /tmp, which
@@ -29,7 +32,7 @@ die() {
 }
 
 usage() {
-  echo "usage: scripts/local-cluster.sh start [--nodes N] | status | stop | env" >&2
+  echo "usage: scripts/local-cluster.sh start [--nodes N] | status | stop | env | kill-node NODE | start-node NODE" >&2
   exit 2
 }
 
@@ -58,6 +61,7 @@ MpiDefault=pmix
 ReturnToService=2
 KillOnBadExit=1
 KillWait=5
+SlurmdTimeout=10
 InactiveLimit=0
 MinJobAge=600
 JobRequeue=1
@@ -193,8 +197,35 @@ cmd_stop() {
   log "local Slurm cluster in $dir stopped"
 }
 
+# kill-node NODE: what a node failure does to the jobs on it. Every process in the node's UTS
+# namespace (slurmd, slurmstepd, the job's processes) gets SIGKILL; slurmctld notices after
+# SlurmdTimeout, marks the node DOWN and the jobs NODE_FAIL (batch jobs are requeued).
+cmd_kill_node() {
+  local node=${1:-} f ns p n=0
+  [ -n "$node" ] || usage
+  f=$dir/run/slurmd-$node.pid
+  alive "$f" || die "node $node is not running (no live $f)"
+  ns=$(readlink "/proc/$(cat "$f")/ns/uts") || die "cannot read the namespace of $node's slurmd"
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$ns" ] || continue
+    kill -9 "${p#/proc/}" 2>/dev/null && n=$((n + 1))
+  done
+  log "node $node lost: $n process(es) killed"
+}
+
+cmd_start_node() {
+  local node=${1:-}
+  [ -n "$node" ] || usage
+  nodes_of_conf | grep -qx "$node" || die "no node $node in $conf"
+  alive "$dir/run/slurmd-$node.pid" && die "node $node runs already"
+  start_node "$node"
+  log "node $node started"
+}
+
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
+  kill-node) cmd_kill_node "${2:-}" ;;
+  start-node) cmd_start_node "${2:-}" ;;
   status) cmd_status ;;
   stop) cmd_stop ;;
   env) echo "export SLURM_CONF=$conf" ;;

@@ -203,6 +203,37 @@ YAML
     echo "$status" | tail -1
     echo "$status" | grep -q "3 job(s): 2 done, 1 failed" || fail "status does not say 2 done, 1 failed"
     ;;
+  node_loss)
+    # A node lost while a task runs on it (every process of the node killed): Slurm marks the
+    # task NODE_FAIL and requeues it; it runs again when a node is up, and every job still
+    # ends with exactly one verified record.
+    printf 'jobs:\n  - kernel: matmul\n    backend: omp\n    threads: 2\n    size: 1800\n    reps: 20\n    seed: [1, 2]\n    time_limit: 5m\n' >"$dir/m.yaml"
+    out=$("$PARARUN" batch submit "$dir/m.yaml" --max-parallel 2 --out "$dir/batch") || fail "pararun batch submit"
+    echo "$out"
+    merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
+    task=""
+    for _ in $(seq 120); do
+      task=$(squeue -h -r -t RUNNING -o "%i %N" | awk '$2 == "node2" {print $1}' | head -1)
+      [ -n "$task" ] && break
+      sleep 0.5
+    done
+    [ -n "$task" ] || fail "no task ran on node2"
+    sleep 2
+    "$root/scripts/local-cluster.sh" kill-node node2 || fail "kill-node"
+    for _ in $(seq 120); do
+      scontrol show job "$task" 2>/dev/null | grep -q "Restarts=[1-9]" && break
+      sleep 0.5
+    done
+    scontrol show job "$task" | grep -q "Restarts=[1-9]" || fail "task $task was not requeued after the node loss"
+    echo "task $task requeued after node2 was lost"
+    "$root/scripts/local-cluster.sh" start-node node2 || fail "start-node"
+    # Slurm holds a requeued job back for a while (its begin time); a test need not wait.
+    scontrol update JobId="$task" StartTime=now || fail "scontrol update StartTime"
+    expect_state "$merge" COMPLETED 300
+    PARARUN_OUT=$dir/batch/results.jsonl check \
+      "len(records)==2 and all(x['status']=='ok' for x in records) and len({x['point'] for x in records})==2" \
+      "both jobs verified, once each, after the node loss"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"
