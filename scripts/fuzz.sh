@@ -15,7 +15,7 @@ seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 case $seconds in '' | *[!0-9]*) echo "fuzz.sh: error: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_study_file fuzz_batch_manifest fuzz_records fuzz_tuning_file fuzz_values fuzz_input_files)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_study_file fuzz_batch_manifest fuzz_records fuzz_tuning_file fuzz_values fuzz_input_files fuzz_ceilings_file)
 
 # What the build needs besides the project's packages: clang and its libFuzzer runtime.
 source "$root/scripts/common.sh"
