@@ -15,7 +15,6 @@
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
-#include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 
@@ -51,33 +50,14 @@ void print_event(const BatchEvent& e, bool tty) {
                  p.running, p.failed, format_duration(p.eta_s).c_str());
 }
 
-Json summary_json(const BatchRun& r) {
-  const double span = std::max(r.makespan_s, 1e-9);
-  return {{"jobs", r.total},
-          {"ran", r.ran},
-          {"ok", r.ok},
-          {"failed", r.failed},
-          {"skipped", r.skipped},
-          {"retries", r.retries},
-          {"cores", r.cores},
-          {"makespan_s", r.makespan_s},
-          {"jobs_per_s", (r.ok + r.failed) / span},
-          {"cores_held", r.held_core_s / (r.cores * span)},
-          {"cpu_busy", r.cpu_s / (r.cores * span)},
-          {"idle_core_s_per_job", r.ran ? r.idle_core_s / r.ran : 0.0}};
-}
-
 /// Runs the jobs in `dir` with progress; the summary goes to dir/summary.json, naming the jobs
 /// a changed manifest `added`.
 BatchRun run_with_progress(const std::vector<BatchJob>& jobs, const std::string& dir,
                            const BatchOptions& o, const std::vector<std::string>& added = {}) {
   const bool tty = isatty(2);
-  const BatchRun r =
-      run_batch(jobs, dir, o, g_batch_stop, [tty](const BatchEvent& e) { print_event(e, tty); });
+  const BatchRun r = run_batch_with_summary(
+      jobs, dir, o, g_batch_stop, [tty](const BatchEvent& e) { print_event(e, tty); }, added);
   if (tty && r.ran) std::fprintf(stderr, "\n");
-  Json summary = summary_json(r);
-  if (!added.empty()) summary["jobs_added_to_the_manifest"] = added;
-  write_file_atomically(dir + "/summary.json", summary.dump(1) + "\n");
   return r;
 }
 
@@ -91,7 +71,7 @@ int finish(const BatchRun& r, const std::string& dir) {
                  r.stopped_by, strsignal(r.stopped_by), dir.c_str(), dir.c_str());
     return 128 + r.stopped_by;
   }
-  const Json s = summary_json(r);
+  const Json s = batch_summary(r);
   std::printf(
       "Batch %s: %d job(s), %d ok, %d failed, %d skipped; makespan %s on %d core(s), %.2f jobs/s, "
       "cores held %.0f%%, CPU busy %.0f%%\nRecords: %s/results.jsonl (one per job), status: "
@@ -102,87 +82,28 @@ int finish(const BatchRun& r, const std::string& dir) {
   return r.failed ? kExitVerificationFailed : kExitOk;
 }
 
-/// `m`'s jobs reshaped to `pes` (omp: threads, mpi: ranks, hybrid: threads); jobs that
-/// differed only in their counts become one (the first).
-std::vector<BatchJob> reshaped(const BatchManifest& m, int pes) {
-  std::vector<BatchJob> out;
-  std::set<std::string> ids;
-  for (BatchJob j : m.jobs) {
-    if (j.backend == Backend::mpi)
-      j.ranks = pes;
-    else
-      j.threads = pes, j.ranks = 1;
-    j.cores = pes;
-    j.id = batch_job_id(j);
-    if (ids.insert(j.id).second) out.push_back(j);
-  }
-  return out;
-}
-
-double median_wall(const std::string& dir) {
-  std::vector<double> walls;
-  for (const auto& s : batch_status(dir))
-    if (s.state == "done") walls.push_back(s.wall_s);
-  return walls.empty() ? 0 : median(walls);
-}
-
-/// The seeds' distinction at job level: the same jobs on the same cores, many at once with
-/// one core each (concurrency of jobs: throughput), or one at a time with every core
-/// (parallelism inside each job: latency).
-int compare(const BatchManifest& m, BatchOptions o) {
-  for (const auto& j : m.jobs)
-    if (j.backend == Backend::seq)
-      throw InputError(j.origin + ": --compare gives every job either 1 core or all " +
-                       std::to_string(o.cores) + "; job " + j.id +
-                       " is sequential (use omp, mpi or hybrid)");
-  const std::string root = o.out;
-  struct Mode {
-    const char* name;
-    int pes;
-    BatchRun run;
-    std::string dir;
-    double median = 0;
-  };
-  Mode modes[] = {{"throughput", 1, {}, root + "/throughput"},
-                  {"latency", o.cores, {}, root + "/latency"}};
-  // Untimed first: as many jobs as run at once in throughput mode, then one in latency
-  // mode. Memory a process touches beyond what the node used a moment ago is slow to get (on
-  // this VM a 2^24-element reduction took 0.26-0.33 s instead of 0.066 s when it was), and
-  // would count against whichever mode ran first.
-  {
-    BatchManifest warm = m;
-    const auto one = reshaped(m, 1), all = reshaped(m, o.cores);
-    warm.jobs.assign(one.begin(), one.begin() + std::min<long>(o.cores, one.size()));
-    warm.jobs.push_back(all.front());
-    o.out = root + "/warmup";
-    prepare_batch_dir(warm, o, nullptr);
-    std::fprintf(stderr, "warm-up: %zu job(s) (not reported)\n", warm.jobs.size());
-    const BatchRun w = run_batch(warm.jobs, o.out, o, g_batch_stop, [](const BatchEvent&) {});
-    if (w.stopped_by) return finish(w, o.out);
-  }
-  for (auto& mode : modes) {
-    BatchManifest shaped = m;
-    shaped.jobs = reshaped(m, mode.pes);
-    o.out = mode.dir;
-    std::vector<std::string> added;
-    prepare_batch_dir(shaped, o, &added);
-    std::fprintf(stderr, "%s: %zu job(s), %d at once with %d core(s) each\n", mode.name,
-                 shaped.jobs.size(), o.cores / mode.pes, mode.pes);
-    mode.run = run_with_progress(shaped.jobs, mode.dir, o);
-    if (mode.run.stopped_by) return finish(mode.run, mode.dir);
-    mode.median = median_wall(mode.dir);
-  }
+/// --compare (compare_batch): the two ways to spend the cores, as a table.
+int compare(const BatchManifest& m, const BatchOptions& o) {
+  const bool tty = isatty(2);
+  const auto modes = compare_batch(
+      m, o, g_batch_stop,
+      [tty](const std::string& s) {  // on a terminal, over the last mode's progress bar
+        std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", s.c_str());
+      },
+      [tty](const BatchEvent& e) { print_event(e, tty); });
+  if (tty) std::fprintf(stderr, "\n");
+  if (modes.back().run.stopped_by) return finish(modes.back().run, modes.back().dir);
   Table t({"mode", "jobs at once", "jobs", "failed", "makespan", "jobs/s", "cores held", "CPU busy",
            "median job"});
   for (const auto& mode : modes) {
-    const Json s = summary_json(mode.run);
-    t.add({format("%s (%d x %d core%s)", mode.name, o.cores / mode.pes, mode.pes,
+    const Json s = batch_summary(mode.run);
+    t.add({format("%s (%d x %d core%s)", mode.name.c_str(), o.cores / mode.pes, mode.pes,
                   mode.pes > 1 ? "s" : ""),
            std::to_string(o.cores / mode.pes), std::to_string(mode.run.ok + mode.run.failed),
            std::to_string(mode.run.failed), format_seconds(mode.run.makespan_s),
            format("%.3f", s["jobs_per_s"].get<double>()),
            format("%.0f%%", 100 * s["cores_held"].get<double>()),
-           format("%.0f%%", 100 * s["cpu_busy"].get<double>()), format_seconds(mode.median)});
+           format("%.0f%%", 100 * s["cpu_busy"].get<double>()), format_seconds(mode.median_job_s)});
   }
   std::printf("Same %d job(s), same %d core(s), %s (%s):\n%s", modes[0].run.total, o.cores,
               cpu_identity().c_str(), host_name().c_str(), t.str().c_str());
@@ -192,18 +113,9 @@ int compare(const BatchManifest& m, BatchOptions o) {
   std::printf(
       "Throughput mode finishes the batch %.2fx as fast; latency mode finishes each job %.2fx as "
       "fast.\nRecords: %s/{throughput,latency}/results.jsonl\n",
-      tput, modes[1].median > 0 ? modes[0].median / modes[1].median : 0, root.c_str());
-  const bool failed = modes[0].run.failed || modes[1].run.failed;
-  write_file_atomically(
-      root + "/compare.json",
-      Json{{"cores", o.cores},
-           {"cpu", cpu_model()},
-           {"throughput", summary_json(modes[0].run)},
-           {"latency", summary_json(modes[1].run)},
-           {"median_job_s", {{"throughput", modes[0].median}, {"latency", modes[1].median}}}}
-              .dump(1) +
-          "\n");
-  return failed ? kExitVerificationFailed : kExitOk;
+      tput, modes[1].median_job_s > 0 ? modes[0].median_job_s / modes[1].median_job_s : 0,
+      o.out.c_str());
+  return modes[0].run.failed || modes[1].run.failed ? kExitVerificationFailed : kExitOk;
 }
 
 }  // namespace
@@ -232,10 +144,7 @@ int batch_run_command(const BatchRunOptions& opt) {
                      "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
                      "and hybrid jobs out");
   g_batch_stop = install_stop_handlers();
-  if (opt.compare) {
-    if (const std::string why = make_dirs(o.out); !why.empty()) throw InputError(why);
-    return compare(m, o);
-  }
+  if (opt.compare) return compare(m, o);
   std::vector<std::string> added;
   const std::string dir = prepare_batch_dir(m, o, &added);
   if (!added.empty())

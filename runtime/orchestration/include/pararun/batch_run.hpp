@@ -72,6 +72,38 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
                    const volatile int* stop,
                    const std::function<void(const BatchEvent&)>& on_event);
 
+/// A run's summary as summary.json holds it: jobs, ran, ok, failed, skipped, retries, cores,
+/// makespan_s, jobs_per_s, cores_held and cpu_busy (shares of cores x makespan),
+/// idle_core_s_per_job.
+Json batch_summary(const BatchRun& r);
+
+/// Runs `jobs` in `dir` (run_batch) and writes dir/summary.json, naming the jobs a changed
+/// manifest `added`.
+BatchRun run_batch_with_summary(const std::vector<BatchJob>& jobs, const std::string& dir,
+                                const BatchOptions& o, const volatile int* stop,
+                                const std::function<void(const BatchEvent&)>& on_event,
+                                const std::vector<std::string>& added = {});
+
+/// One way to spend the cores in `pararun batch run --compare`.
+struct CompareMode {
+  std::string name;  ///< "throughput": a core per job; "latency": every core for each job
+  int pes = 1;       ///< cores (threads or ranks) each job gets
+  std::string dir;   ///< its batch folder
+  BatchRun run;
+  double median_job_s = 0;  ///< the median wall time of its verified jobs
+};
+
+/// The seeds' distinction at job level, measured: the jobs of `m` on o.cores cores, many at
+/// once with one core each (concurrency of jobs: throughput), then one at a time with every
+/// core (parallelism inside each job: latency), each in its own folder under o.out after an
+/// untimed warm-up; o.out/compare.json holds both summaries. `say` hears what starts. A stop
+/// (`*stop`) ends it early: the last mode returned is the stopped one. InputError for a
+/// sequential job (it cannot take every core).
+std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
+                                       const volatile int* stop,
+                                       const std::function<void(const std::string&)>& say,
+                                       const std::function<void(const BatchEvent&)>& on_event);
+
 /// What the packing sees of a job waiting to start, and of one running.
 struct WaitingJob {
   int cores = 1;
