@@ -160,6 +160,43 @@ TEST(StudyRun, ArrayTasksRecordsInPointFilesAreMergedOnceIntoResults) {
   EXPECT_EQ(read_records(dir + "/results.jsonl").records.size(), 3u);
 }
 
+TEST(StudyRun, AResumeByAnotherBuildIsRefusedNotMixed) {
+  const test::TempDir tmp;
+  const Study s;
+  StudyOptions o;
+  o.out = tmp / "s";
+  const Json manifest = study_manifest(s.spec, s.points);
+  ASSERT_TRUE(manifest["build"]["git_commit"].is_string());
+  prepare_study_dir(o, manifest);
+  o.resume = true;
+  EXPECT_NO_THROW(prepare_study_dir(o, manifest));  // the same build goes on
+  Json other = manifest;
+  other["build"]["git_commit"] = "0123abc";  // the folder's study, measured by another build
+  std::ofstream(o.out + "/study.json") << other.dump(2);
+  try {
+    prepare_study_dir(o, manifest);
+    FAIL() << "a resume by another build was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("was measured by another build of pararun (commit "
+                                         "0123abc"),
+              std::string::npos)
+        << e.what();
+  }
+  other = manifest;
+  other["reps"] = 99;  // another study altogether
+  std::ofstream(o.out + "/study.json") << other.dump(2);
+  EXPECT_THROW(
+      {
+        try {
+          prepare_study_dir(o, manifest);
+        } catch (const InputError& e) {
+          EXPECT_NE(std::string(e.what()).find("holds a different study"), std::string::npos);
+          throw;
+        }
+      },
+      InputError);
+}
+
 TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
   StudyOptions o;
   for (const char* ok : {"30", "00:30:00", "1-00", "1-12:00", "2-00:00:01", "5:30"}) {

@@ -1,5 +1,7 @@
 #include "pararun/study.hpp"
 
+#include "pararun/metadata.hpp"
+
 #include "pararun/runner.hpp"
 
 #include <algorithm>
@@ -152,6 +154,14 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   Json ids = Json::array();
   for (const auto& p : points) ids.push_back(p.id);
   j["points"] = ids;
+  // The build that measures them: a --resume by another build would mix two builds' numbers
+  // in one table (prepare_study_dir refuses it).
+  const Json b = build_metadata();
+  j["build"] = {{"pararun_version", b["pararun_version"]},
+                {"git_commit", b["git_commit"]},
+                {"compiler", b["compiler"]},
+                {"flags", b["flags"]},
+                {"build_type", b["build_type"]}};
   return j;
 }
 

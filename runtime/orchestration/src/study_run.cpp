@@ -27,8 +27,24 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   struct stat st {};
   if (stat(manifest_path.c_str(), &st) == 0) {
     const Json old = Json::parse(slurp(manifest_path), nullptr, false);
-    if (old != manifest)
-      throw InputError("'" + dir + "' holds a different study; choose a new output folder");
+    if (old != manifest) {
+      Json a = old, b = manifest;
+      if (a.is_object()) a.erase("build");
+      b.erase("build");
+      if (a != b)
+        throw InputError("'" + dir + "' holds a different study; choose a new output folder");
+      const auto build = [](const Json& m) {
+        const Json x = m.is_object() ? m.value("build", Json::object()) : Json::object();
+        return x.empty() ? std::string("a build that did not record itself")
+                         : "commit " + x.value("git_commit", std::string("?")) + ", " +
+                               x.value("build_type", std::string("?")) + " " +
+                               x.value("flags", std::string("?"));
+      };
+      throw InputError("'" + dir + "' was measured by another build of pararun (" + build(old) +
+                       ") than this one (" + build(manifest) +
+                       "): resuming would mix two builds' numbers in one table; choose a new "
+                       "output folder, or resume with that build");
+    }
     if (!o.resume)
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
   } else {
