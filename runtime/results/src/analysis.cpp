@@ -32,8 +32,28 @@ std::string fit_series_of(const Record& r) {
 
 }  // namespace
 
+namespace {
+
+/// "build COMMIT FLAGS on HOST,HOST", or "" for a record without metadata.
+std::string provenance_of(const Record& r) {
+  const Json meta = r.json.value("meta", Json::object());
+  if (!meta.is_object() || !meta.contains("build") || !meta["build"].is_object()) return "";
+  const Json& b = meta["build"];
+  std::string hosts;
+  if (meta.value("hosts", Json()).is_array())
+    for (const auto& h : meta["hosts"])
+      if (h.is_string()) hosts += (hosts.empty() ? "" : ",") + h.get<std::string>();
+  const auto text = [&](const char* key) {
+    return b.value(key, Json()).is_string() ? b[key].get<std::string>() : std::string("?");
+  };
+  return "build " + text("git_commit") + " " + text("flags") + " on " + hosts;
+}
+
+}  // namespace
+
 std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
   std::vector<ReportGroup> groups;
+  std::set<std::string> provenances;
   for (const Record& r : records) {
     const std::string& kernel = r.kernel;
     const std::string& scaling = r.scaling;
@@ -41,15 +61,19 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
     // Variants that compute different things (STREAM's copy and triad) are never each
     // other's baseline: each is a group of its own.
     const std::string& only = r.comparable_as;
+    const std::string from = provenance_of(r);
+    if (!from.empty()) provenances.insert(from);
     ReportGroup* g = nullptr;
     for (auto& candidate : groups)
       if (candidate.kernel == kernel && candidate.size == size && candidate.scaling == scaling &&
-          candidate.comparable_as == only)
-        g = &candidate;
+          candidate.comparable_as == only &&
+          (from.empty() || candidate.provenance.empty() || candidate.provenance == from))
+        g = &candidate;  // the last: a record without metadata joins the latest such group
     if (!g) {
-      groups.push_back({kernel, size, scaling, only, std::nullopt, {}, {}});
+      groups.push_back({kernel, size, scaling, only, from, false, std::nullopt, {}, {}});
       g = &groups.back();
     }
+    if (g->provenance.empty()) g->provenance = from;  // a group an error record began
     ReportRow row;
     row.record = r;
     g->rows.push_back(std::move(row));
@@ -58,6 +82,7 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
       g->baseline = r;
   }
   for (auto& g : groups) {
+    g.show_provenance = provenances.size() > 1;
     // The time at 1 PE of every backend/variant series, for relative speedups.
     std::map<std::string, double> one_pe;
     for (const auto& row : g.rows)
@@ -144,9 +169,13 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
   auto opt = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
   Json out = {{"schema", "pararun.analysis/1"}, {"groups", Json::array()}};
   for (const auto& g : groups) {
-    Json jg = {{"kernel", g.kernel},   {"comparable_as", g.comparable_as},
-               {"size", g.size},       {"scaling", g.scaling},
-               {"baseline", nullptr},  {"rows", Json::array()},
+    Json jg = {{"kernel", g.kernel},
+               {"comparable_as", g.comparable_as},
+               {"size", g.size},
+               {"scaling", g.scaling},
+               {"provenance", g.provenance},
+               {"baseline", nullptr},
+               {"rows", Json::array()},
                {"fits", Json::array()}};
     if (g.baseline)
       jg["baseline"] = {{"variant", g.baseline->variant}, {"median_s", median_of(*g.baseline)}};
@@ -212,7 +241,9 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     const std::string problem = g.rows.empty() ? "" : g.rows.front().record.problem;
     if (g.scaling != "weak" && !problem.empty() && problem.rfind("size ", 0) != 0)
       out += " [" + problem + "]";
-    out += std::string(g.scaling == "strong" ? " (strong scaling)" : "") + ": ";
+    out += std::string(g.scaling == "strong" ? " (strong scaling)" : "");
+    if (g.show_provenance) out += ", " + g.provenance;
+    out += ": ";
     if (g.scaling == "weak")
       out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
     else if (g.baseline)

@@ -36,17 +36,22 @@ struct SeriesFit {
 
 struct ReportGroup {
   std::string kernel;
-  std::uint64_t size = 0;          ///< the size (strong) or the size at 1 PE (weak)
-  std::string scaling;             ///< "none", "strong" or "weak"
-  std::string comparable_as;       ///< the variant, for kernels whose variants differ (STREAM)
+  std::uint64_t size = 0;     ///< the size (strong) or the size at 1 PE (weak)
+  std::string scaling;        ///< "none", "strong" or "weak"
+  std::string comparable_as;  ///< the variant, for kernels whose variants differ (STREAM)
+  /// Where its records were measured: "build COMMIT FLAGS on HOSTS" (records without
+  /// metadata, such as error records, join a group of the other fields). Records of another
+  /// build or host are another group: no speedup crosses builds or machines.
+  std::string provenance;
+  bool show_provenance = false;    ///< the records span several: the report names each
   std::optional<Record> baseline;  ///< the fastest verified seq record of the group
   std::vector<ReportRow> rows;
   std::vector<SeriesFit> fits;  ///< strong scaling series with 2+ distinct PE counts
 };
 
-/// Groups records by (kernel, size, scaling, and the variant where variants compute different
-/// things) in order of first appearance (weak scaling by the
-/// size at 1 PE) and computes speedups against each group's best verified sequential record.
+/// Groups records by (kernel, size, scaling, the variant where variants compute different
+/// things, and the build and hosts that measured them) in order of first appearance (weak scaling
+/// by the size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 
 /// The report as CSV, one row per record (error records keep their row with empty cells):
