@@ -95,9 +95,9 @@ TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
   EXPECT_NE(format_report(groups).find("no verified sequential run"), std::string::npos);
 }
 
-TEST(Analysis, RecordsOfAnotherBuildOrHostAreAnotherGroup) {
-  auto from = [](Json r, const char* commit, const char* host) {
-    r["meta"] = {{"build", {{"git_commit", commit}, {"flags", "-O3"}}}, {"hosts", {host}}};
+TEST(Analysis, RecordsOfAnotherBuildOrCpuAreAnotherGroup) {
+  auto from = [](Json r, const char* commit, const char* cpu) {
+    r["meta"] = {{"build", {{"git_commit", commit}, {"flags", "-O3"}}}, {"cpu", cpu}};
     return r;
   };
   Json error = rec("a", "omp", "x", 2, 1, 1.0);  // an error record carries no metadata
@@ -110,10 +110,11 @@ TEST(Analysis, RecordsOfAnotherBuildOrHostAreAnotherGroup) {
                                from(rec("a", "omp", "x", 2, 1, 0.5), "c1", "other")};
   const auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 3u);  // c1 on h, c2 on h (with the error record), c1 on other
+  // (hosts do not count: a study on a cluster spans hosts of one kind)
   EXPECT_EQ(groups[0].rows.size(), 2u);
   EXPECT_DOUBLE_EQ(*groups[0].rows[1].speedup, 2.0);  // against c1's own baseline, not c2's
   EXPECT_EQ(groups[1].rows.size(), 2u);
-  EXPECT_FALSE(groups[2].baseline.has_value());  // no sequential run on that host
+  EXPECT_FALSE(groups[2].baseline.has_value());  // no sequential run on that CPU
   const std::string report = format_report(groups);
   EXPECT_NE(report.find("a, size 100, build c1 -O3 on h: "), std::string::npos) << report;
   EXPECT_NE(report.find("build c1 -O3 on other"), std::string::npos);

@@ -34,19 +34,17 @@ std::string fit_series_of(const Record& r) {
 
 namespace {
 
-/// "build COMMIT FLAGS on HOST,HOST", or "" for a record without metadata.
+/// "build COMMIT FLAGS on CPU", or "" for a record without metadata. The CPU, not the host:
+/// a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank point on
+/// two), while records of another kind of CPU are not comparable.
 std::string provenance_of(const Record& r) {
   const Json meta = r.json.value("meta", Json::object());
   if (!meta.is_object() || !meta.contains("build") || !meta["build"].is_object()) return "";
   const Json& b = meta["build"];
-  std::string hosts;
-  if (meta.value("hosts", Json()).is_array())
-    for (const auto& h : meta["hosts"])
-      if (h.is_string()) hosts += (hosts.empty() ? "" : ",") + h.get<std::string>();
-  const auto text = [&](const char* key) {
-    return b.value(key, Json()).is_string() ? b[key].get<std::string>() : std::string("?");
+  const auto text = [](const Json& j, const char* key) {
+    return j.value(key, Json()).is_string() ? j[key].get<std::string>() : std::string("?");
   };
-  return "build " + text("git_commit") + " " + text("flags") + " on " + hosts;
+  return "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " + text(meta, "cpu");
 }
 
 }  // namespace

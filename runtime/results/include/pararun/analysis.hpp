@@ -39,9 +39,9 @@ struct ReportGroup {
   std::uint64_t size = 0;     ///< the size (strong) or the size at 1 PE (weak)
   std::string scaling;        ///< "none", "strong" or "weak"
   std::string comparable_as;  ///< the variant, for kernels whose variants differ (STREAM)
-  /// Where its records were measured: "build COMMIT FLAGS on HOSTS" (records without
+  /// Where its records were measured: "build COMMIT FLAGS on CPU" (records without
   /// metadata, such as error records, join a group of the other fields). Records of another
-  /// build or host are another group: no speedup crosses builds or machines.
+  /// build or kind of CPU are another group: no speedup crosses builds or machine kinds.
   std::string provenance;
   bool show_provenance = false;    ///< the records span several: the report names each
   std::optional<Record> baseline;  ///< the fastest verified seq record of the group
@@ -50,7 +50,7 @@ struct ReportGroup {
 };
 
 /// Groups records by (kernel, size, scaling, the variant where variants compute different
-/// things, and the build and hosts that measured them) in order of first appearance (weak scaling
+/// things, and the build and kind of CPU that measured them) in order of first appearance (weak scaling
 /// by the size at 1 PE) and computes speedups against each group's best verified sequential record.
 std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 
