@@ -104,12 +104,13 @@ done
 slowest_end=0
 for t in $(seq "$trials"); do
   d=$work/rank-$t
-  "$P" study --kernels matmul --backends mpi --ranks 2 --sizes 1500 --reps 20 --max-reps 20 \
+  # A session of its own: the ranks searched for are this study's, no one else's.
+  setsid "$P" study --kernels matmul --backends mpi --ranks 2 --sizes 1500 --reps 20 --max-reps 20 \
     --out "$d" >/dev/null 2>&1 &
   pid=$!
   rank="" hit=0
   for _ in $(seq 100); do
-    rank=$(pgrep -f "^/[^ ]*/pararun run matmul --backend mpi" | head -1)
+    rank=$(pgrep -s "$pid" -f "^/[^ ]*/pararun run matmul --backend mpi" | head -1)
     [ -n "$rank" ] && break
     sleep 0.1
   done
@@ -117,7 +118,10 @@ for t in $(seq "$trials"); do
   if [ -n "$rank" ]; then
     killed_at=$(date +%s.%N)
     kill -9 "$rank" && hit=1
-    while pgrep -f "mpirun -n 2" >/dev/null; do sleep 0.05; done
+    for _ in $(seq 600); do  # at most 30 s
+      pgrep -s "$pid" -x mpirun >/dev/null || break
+      sleep 0.05
+    done
     slowest_end=$(python3 -c "print(max($slowest_end, round($(date +%s.%N) - $killed_at, 2)))")
   fi
   wait "$pid" 2>/dev/null

@@ -13,13 +13,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 2
 seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
-case $seconds in '' | *[!0-9]*) echo "fuzz.sh: error: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
+# (0 would be libFuzzer's "no limit")
+case $seconds in '' | *[!0-9]* | 0) echo "fuzz.sh: error: SECONDS must be a whole number >= 1, got '$seconds'" >&2; exit 2 ;; esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_study_file fuzz_batch_manifest fuzz_records fuzz_tuning_file fuzz_values fuzz_input_files fuzz_ceilings_file)
 
 # What the build needs besides the project's packages: clang and its libFuzzer runtime.
 source "$root/scripts/common.sh"
-ensure_deps clang libclang-rt-14-dev libomp-dev || exit 2
+ensure_deps clang libclang-rt-dev libomp-dev || exit 2
 build_preset fuzz || exit 2
 
 cpu_line
@@ -31,6 +32,8 @@ for t in "${targets[@]}"; do
   work=build/fuzz/work/$t
   mkdir -p "$work/corpus"
   log=$work/log.txt
+  stamp=$work/started
+  touch "$stamp"  # findings of this run only: older ones stay in $work for reading
   # -rss_limit_mb=0: libFuzzer's RSS watchdog prints a heap profile that never ends in this
   # sandbox (gVisor); the malloc limit catches the same runaway allocations at their call.
   # Each input is written to /dev/shm by the target (its readers read files).
@@ -40,7 +43,7 @@ for t in "${targets[@]}"; do
     "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  findings=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'timeout-*' -o -maxdepth 1 -name 'oom-*' -o -maxdepth 1 -name 'leak-*' -o -maxdepth 1 -name 'slow-unit-*' | wc -l)
+  findings=$(find "$work" -maxdepth 1 -newer "$stamp" \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' -o -name 'slow-unit-*' \) | wc -l)
   corpus=$(find "$work/corpus" -type f | wc -l)
   result=ok
   if [ "$rc" -ne 0 ] || [ "$findings" -gt 0 ]; then
@@ -52,5 +55,9 @@ for t in "${targets[@]}"; do
     "$bin" -merge=1 -rss_limit_mb=0 "tests/fuzz/corpus/$t" "$work/corpus" >/dev/null 2>&1
   fi
 done
-rm -f /dev/shm/pararun-fuzz-*
+for f in /dev/shm/pararun-fuzz-*; do  # the input files of fuzzers that have ended
+  pid=${f#/dev/shm/pararun-fuzz-}
+  pid=${pid%%-*}
+  [ -e "$f" ] && ! kill -0 "$pid" 2>/dev/null && rm -f "$f"
+done
 exit $found

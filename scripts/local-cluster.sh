@@ -205,11 +205,22 @@ cmd_kill_node() {
   [ -n "$node" ] || usage
   f=$dir/run/slurmd-$node.pid
   alive "$f" || die "node $node is not running (no live $f)"
+  # The pid file may be stale and its pid reused: it must be a slurmd in a namespace of its
+  # own, never this machine's (that would kill every process of the host).
+  [ "$(cat "/proc/$(cat "$f")/comm" 2>/dev/null)" = slurmd ] || die "pid $(cat "$f") in $f is not a slurmd (a stale pid file?)"
   ns=$(readlink "/proc/$(cat "$f")/ns/uts") || die "cannot read the namespace of $node's slurmd"
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$ns" ] || continue
-    kill -9 "${p#/proc/}" 2>/dev/null && n=$((n + 1))
+  [ "$ns" != "$(readlink /proc/$$/ns/uts)" ] || die "node $node's slurmd runs in this machine's own namespace; not killing it"
+  for _ in 1 2 3 4 5; do  # again, for processes forked while the last pass ran
+    local killed=0
+    for p in /proc/[0-9]*; do
+      [ "$(readlink "$p/ns/uts" 2>/dev/null)" = "$ns" ] || continue
+      kill -9 "${p#/proc/}" 2>/dev/null && killed=$((killed + 1))
+    done
+    n=$((n + killed))
+    [ "$killed" = 0 ] && break
+    sleep 0.1
   done
+  rm -f "$f"
   log "node $node lost: $n process(es) killed"
 }
 

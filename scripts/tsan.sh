@@ -10,8 +10,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 2
 source "$root/scripts/common.sh"
 ensure_deps clang libomp-dev || exit 2
-archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | head -1)
-[ -n "$archer" ] || { echo "tsan.sh: error: no libarcher.so (Debian libomp-dev)" >&2; exit 2; }
+archer=/usr/lib/llvm-$(clang++ -dumpversion | cut -d. -f1)/lib/libarcher.so  # this clang's
+[ -f "$archer" ] || { echo "tsan.sh: error: no libarcher.so (Debian libomp-dev)" >&2; exit 2; }
 { cmake --preset tsan >/dev/null && cmake --build --preset tsan -j"$(nproc)" --target unit_tests mpi_tests >/dev/null; } ||
   { echo "tsan.sh: error: the TSan build failed (cmake --build --preset tsan)" >&2; exit 2; }
 export OMP_TOOL_LIBRARIES=$archer

@@ -672,7 +672,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadYaml{"sizes: [1, 2]\n", "s.yaml:1: 'sizes' must be one size or a map of kernel: size"},
         BadYaml{"scaling: [weak]\n", "s.yaml:1: 'scaling' must be a single value"},
         BadYaml{"kernels: [matmul\n", "not YAML"},
-        BadYaml{",2", "s.yaml:1: not YAML (the parser reads no document from it)"},  // hung
+        BadYaml{",2", "s.yaml:1: not YAML (the parser gets no further than here)"},  // hung
         BadYaml{"- a\n- b\n", "a study file is a map of keys"},
         BadYaml{"ranks: [0]\n",
                 "--ranks takes whole numbers of at least 1 (at most 100000), got '0'"},

@@ -71,7 +71,7 @@ case "$case_name" in
     id=$(sbatch --parsable --nodes=2 --ntasks-per-node=2 "$t/mpi.sbatch" matmul --size 301) || fail "sbatch"
     expect_state "$id" COMPLETED 120
     # The two "nodes" are one machine (one boot id): 4 ranks on its 2 CPUs are flagged.
-    check "r['oversubscribed'] and r['meta']['hosts_share_machine'] and r['node_cpu_use']['host']=='node1,node2' and r['node_cpu_use']['pes']==4" \
+    check "r['oversubscribed'] and r['meta']['hosts_share_machine'] and r['node_cpu_use']['host']=='node1,node2' and r['node_cpu_use']['pes']==4 and r['node_cpu_use']['cpus_allowed'] < 4" \
       "4 ranks on two nodes of one 2-CPU machine: oversubscribed, the hosts named as one machine"
     check "r['ranks']==4 and r['status']=='ok' and r['meta']['hosts']==['node1','node2'] and sorted(a['host'] for a in r['meta']['affinity'])==['node1','node1','node2','node2'] and r['meta']['slurm']['nodelist']=='node[1-2]'" \
       "4 MPI ranks ran on both nodes, two each, and verified"
@@ -207,7 +207,7 @@ YAML
     # A node lost while a task runs on it (every process of the node killed): Slurm marks the
     # task NODE_FAIL and requeues it; it runs again when a node is up, and every job still
     # ends with exactly one verified record.
-    printf 'jobs:\n  - kernel: matmul\n    backend: omp\n    threads: 2\n    size: 1800\n    reps: 20\n    seed: [1, 2]\n    time_limit: 5m\n' >"$dir/m.yaml"
+    printf 'jobs:\n  - kernel: matmul\n    backend: omp\n    threads: 2\n    size: 1800\n    reps: 40\n    seed: [1, 2]\n    time_limit: 5m\n' >"$dir/m.yaml"
     out=$("$PARARUN" batch submit "$dir/m.yaml" --max-parallel 2 --out "$dir/batch") || fail "pararun batch submit"
     echo "$out"
     merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
@@ -218,7 +218,6 @@ YAML
       sleep 0.5
     done
     [ -n "$task" ] || fail "no task ran on node2"
-    sleep 2
     "$root/scripts/local-cluster.sh" kill-node node2 || fail "kill-node"
     for _ in $(seq 120); do
       scontrol show job "$task" 2>/dev/null | grep -q "Restarts=[1-9]" && break

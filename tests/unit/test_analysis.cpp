@@ -97,7 +97,7 @@ TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
 
 TEST(Analysis, RecordsOfAnotherBuildOrCpuAreAnotherGroup) {
   auto from = [](Json r, const char* commit, const char* cpu) {
-    r["meta"] = {{"build", {{"git_commit", commit}, {"flags", "-O3"}}}, {"cpu", cpu}};
+    r["meta"] = {{"build", {{"git_commit", commit}, {"flags", "-O3"}}}, {"cpu_model", cpu}};
     return r;
   };
   Json error = rec("a", "omp", "x", 2, 1, 1.0);  // an error record carries no metadata

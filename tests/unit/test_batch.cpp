@@ -194,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
                     "m.yaml: holds 2 YAML documents; a batch manifest is one"},
         BadManifest{"jobs: [{kernel: matmul, backend: seq, size: 64}\n", "m.yaml:2: not YAML"},
         // Found by fuzzing (tests/fuzz): yaml-cpp's LoadAll looped forever on both.
-        BadManifest{",2\n", "m.yaml:1: not YAML (the parser reads no document from it)"},
+        BadManifest{",2\n", "m.yaml:1: not YAML (the parser gets no further than here)"},
 
         BadManifest{"jobs:\n  - kernel: cg\n    backend: seq\n    size: Q\n",
                     "m.yaml:4: 'size' 'Q' is not a whole number of at least 1 nor a class of cg"},

@@ -101,9 +101,11 @@ TEST(CpuList, BusiestNodeFindsPesSharingCpus) {
   EXPECT_EQ(use.host, "node1,node2");
   EXPECT_EQ(use.pes, 4);
   EXPECT_EQ(use.cpus, 2);
-  use =
-      pararun::busiest_node(Json::array({on("node1", "m1", {"0-1"}), on("node2", "m2", {"0-1"})}));
-  EXPECT_EQ(use.pes, 1);  // two machines: one PE per node
+  // One host name, two machines (two boot ids): each machine's PEs count against its own CPUs.
+  use = pararun::busiest_node(Json::array({on("n", "m1", {"0"}), on("n", "m1", {"0"}),
+                                           on("n", "m2", {"0-1"}), on("n", "m2", {"0-1"})}));
+  EXPECT_EQ(use.pes, 2);
+  EXPECT_EQ(use.cpus, 1);  // m1: 2 PEs on CPU 0 (grouped by host, it would be 4 on 2 CPUs)
   // An unreadable affinity says nothing about its node.
   use = pararun::busiest_node(Json::array({rank("a", {"unknown", "unknown"})}));
   EXPECT_EQ(use.pes, 0);

@@ -3,6 +3,7 @@
 #include "pararun/metadata.hpp"
 
 #include "pararun/runner.hpp"
+#include "pararun/sysinfo.hpp"
 
 #include <algorithm>
 #include <set>
@@ -189,6 +190,11 @@ Record error_record(const Point& p, const std::string& scaling, int exit_code,
   r.pes = p.pes();
   r.exit_code = exit_code;
   r.json["log"] = log;
+  // The build and CPU of the study that recorded it: the report puts it with its study's
+  // records, not with another build's.
+  const Json b = build_metadata();
+  r.json["meta"] = {{"build", {{"git_commit", b["git_commit"]}, {"flags", b["flags"]}}},
+                    {"cpu_model", cpu_model()}};
   return r;
 }
 

@@ -23,17 +23,22 @@ YAML::Node load_map(const std::string& path, const std::string& what) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
-  if (const auto nul = text.find('\0'); nul != std::string::npos)
+  // UTF-16 and UTF-32 (which yaml-cpp reads, with their byte-order mark) hold NUL bytes.
+  const bool wide = text.rfind("\xFF\xFE", 0) == 0 || text.rfind("\xFE\xFF", 0) == 0 ||
+                    text.rfind(std::string("\0\0\xFE\xFF", 4), 0) == 0;
+  if (const auto nul = text.find('\0'); nul != std::string::npos && !wide)
     throw InputError(path + ":" +
                      std::to_string(std::count(text.begin(), text.begin() + nul, '\n') + 1) +
                      ": holds a NUL byte: not a text file, not a " + what);
   YAML::Node root;
   try {
     // Count the documents first. yaml-cpp 0.7's LoadAll never ends on some inputs (",2":
-    // HandleNextDocument reports a document forever without reading on); every real
-    // document takes at least one character, so more documents than characters is that loop.
+    // HandleNextDocument reports a document forever without reading on): a document that
+    // starts where the last one started is that loop, and so is (a backstop) more documents
+    // than characters.
     struct Count : YAML::EventHandler {
-      void OnDocumentStart(const YAML::Mark&) override {}
+      YAML::Mark start;
+      void OnDocumentStart(const YAML::Mark& m) override { start = m; }
       void OnDocumentEnd() override {}
       void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
       void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
@@ -49,9 +54,13 @@ YAML::Node load_map(const std::string& path, const std::string& what) {
     std::istringstream stream(text);
     YAML::Parser parser(stream);
     std::size_t docs = 0;
-    while (parser.HandleNextDocument(count))
-      if (++docs > text.size() + 1)
-        throw InputError(path + ":1: not YAML (the parser reads no document from it)");
+    int last = -1;
+    while (parser.HandleNextDocument(count)) {
+      if (count.start.pos == last || ++docs > text.size() + 1)
+        throw InputError(path + ":" + std::to_string(count.start.line + 1) +
+                         ": not YAML (the parser gets no further than here)");
+      last = count.start.pos;
+    }
     if (docs > 1)
       throw InputError(path + ": holds " + std::to_string(docs) + " YAML documents; a " + what +
                        " is one");

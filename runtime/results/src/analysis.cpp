@@ -34,9 +34,10 @@ std::string fit_series_of(const Record& r) {
 
 namespace {
 
-/// "build COMMIT FLAGS on CPU", or "" for a record without metadata. The CPU, not the host:
-/// a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank point on
-/// two), while records of another kind of CPU are not comparable.
+/// "build COMMIT FLAGS on CPU MODEL", or "" for a record without metadata. The CPU model, not
+/// the host: a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank
+/// point on two), while records of another kind of CPU are not comparable. (Not meta.cpu:
+/// its cache sizes can differ between the cores of one hybrid CPU.)
 std::string provenance_of(const Record& r) {
   const Json meta = r.json.value("meta", Json::object());
   if (!meta.is_object() || !meta.contains("build") || !meta["build"].is_object()) return "";
@@ -44,7 +45,8 @@ std::string provenance_of(const Record& r) {
   const auto text = [](const Json& j, const char* key) {
     return j.value(key, Json()).is_string() ? j[key].get<std::string>() : std::string("?");
   };
-  return "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " + text(meta, "cpu");
+  return "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " +
+         text(meta, "cpu_model");
 }
 
 }  // namespace
@@ -240,7 +242,7 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     if (g.scaling != "weak" && !problem.empty() && problem.rfind("size ", 0) != 0)
       out += " [" + problem + "]";
     out += std::string(g.scaling == "strong" ? " (strong scaling)" : "");
-    if (g.show_provenance) out += ", " + g.provenance;
+    if (g.show_provenance && !g.provenance.empty()) out += ", " + g.provenance;
     out += ": ";
     if (g.scaling == "weak")
       out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
