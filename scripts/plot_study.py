@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def plot_group(study_dir, g):
+def plot_group(study_dir, g, used):
     weak = g["scaling"] == "weak"
     rows = [r for r in g["rows"] if r["verified"] and r["median_s"]]
     series = defaultdict(list)
@@ -80,7 +80,15 @@ def plot_group(study_dir, g):
         title += f" (baseline: best sequential, {base * 1e3:.3f} ms)"
     fig.suptitle(title)
     fig.tight_layout()
-    out = os.path.join(study_dir, f"{g['kernel']}-{g['size']}.png")
+    # One file per group: STREAM's operations (comparable_as) and groups of other builds
+    # (provenance) share a kernel and a size.
+    stem = "-".join(x for x in (g["kernel"], g.get("comparable_as", ""), str(g["size"])) if x)
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    out = os.path.join(study_dir, name + ".png")
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return os.path.basename(out)
@@ -91,8 +99,9 @@ def main(study_dir):
         analysis = json.load(f)
     if analysis.get("schema") != "pararun.analysis/1":
         sys.exit(f"plot_study.py: {study_dir}/analysis.json is not pararun.analysis/1")
+    used = set()
     for g in analysis["groups"]:
-        name = plot_group(study_dir, g)
+        name = plot_group(study_dir, g, used)
         if name:
             print(name)
 
