@@ -779,7 +779,8 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
     BatchManifest shaped = m;
     shaped.jobs = reshaped(m.jobs, pes);
     o.out = root + "/" + name;
-    prepare_batch_dir(shaped, o, nullptr);
+    std::vector<std::string> added;  // batch.json's history counts what --resume added
+    prepare_batch_dir(shaped, o, &added);
     say(std::string(name) + ": " + std::to_string(shaped.jobs.size()) + " job(s), " +
         std::to_string(o.cores / pes) + " at once with " + std::to_string(pes) + " core(s) each");
     CompareMode mode{name, pes, o.out,
