@@ -227,6 +227,15 @@ std::uint64_t square_matrix_order(const std::string& path, const std::string& fo
   return h.rows;
 }
 
+namespace {
+
+std::uint64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
 DenseMatrix read_matrix_market_array(const std::string& path) {
   MatrixMarketReader r(path);
   const auto& h = r.header();
@@ -237,10 +246,18 @@ DenseMatrix read_matrix_market_array(const std::string& path) {
   m.cols = h.cols;
   if (h.rows > (std::uint64_t{1} << 32) / h.cols)
     r.fail(h.size_line, "the matrix is too large to read (more than 2^32 values)");
-  m.values.assign(h.rows * h.cols, 0.0);
   const bool sym = h.symmetry == "symmetric";
   // Column-major; a symmetric file holds the lower triangle (i >= j) of each column.
   const std::uint64_t expected = sym ? h.rows * (h.rows + 1) / 2 : h.rows * h.cols;
+  // The size line is not trusted for memory (found by fuzzing: "3 888888885" and five values
+  // made a 21 GB allocation): every value takes at least two bytes ("0\n").
+  const std::uint64_t bytes = file_bytes(path);
+  if (expected > bytes / 2 + 1)
+    r.fail(h.size_line, "the size line says " + std::to_string(h.rows) + " x " +
+                            std::to_string(h.cols) + " (" + std::to_string(expected) +
+                            " values), more than the file's " + std::to_string(bytes) +
+                            " bytes can hold (truncated, or a wrong size line?)");
+  m.values.assign(h.rows * h.cols, 0.0);
   std::uint64_t i = 0, j = 0, read = 0;
   std::string line;
   while (read < expected && r.next(line)) {
@@ -281,9 +298,14 @@ SparseMatrix read_matrix_market_coordinate(const std::string& path) {
   };
   std::vector<Entry> entries;
   // The size line's count is not trusted for memory: at most what the file could hold.
-  struct stat st {};
-  stat(path.c_str(), &st);
-  const std::uint64_t most = static_cast<std::uint64_t>(st.st_size) / 4 + 1;
+  const std::uint64_t bytes = file_bytes(path);
+  const std::uint64_t most = bytes / 4 + 1;
+  // Nor its row count (row_start holds one offset per row): more rows than the file has bytes
+  // is a wrong size line, not a matrix of empty rows.
+  if (h.rows > bytes)
+    r.fail(h.size_line, "the size line says " + std::to_string(h.rows) +
+                            " rows, more than the file's " + std::to_string(bytes) +
+                            " bytes could give entries (a wrong size line?)");
   entries.reserve(std::min(sym ? 2 * h.entries : h.entries, 2 * most));
   std::string line;
   std::uint64_t read = 0;

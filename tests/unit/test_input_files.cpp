@@ -140,6 +140,9 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
        "extra.mtx:4: more values than a 1 x 1 matrix holds"},
       {"symrect.mtx", "%%MatrixMarket matrix array real symmetric\n2 3\n",
        "symrect.mtx:2: a symmetric matrix must be square, this one is 2 x 3"},
+      // Found by fuzzing: a size line that would allocate 21 GB for five values.
+      {"huge.mtx", "%%MatrixMarket matrix array real general\n3 888888885\n8\n3\n6\n10\n",
+       "huge.mtx:2: the size line says 3 x 888888885 (2666666655 values), more than the file's"},
   };
   for (const auto& [name, text, message] : written) {
     write(tmp / name, text);
@@ -157,6 +160,8 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
        "novalue.mtx:3: expected ROW COL VALUE, got '1 1'"},
       {"noentries.mtx", "%%MatrixMarket matrix coordinate real general\n2 2\n",
        "noentries.mtx:2: bad size line '2 2': expected ROWS COLS ENTRIES"},
+      {"hugerows.mtx", "%%MatrixMarket matrix coordinate real general\n3000000000 3000000000 0\n",
+       "hugerows.mtx:2: the size line says 3000000000 rows, more than the file's"},
   };
   for (const auto& [name, text, message] : written_sparse) {
     write(tmp / name, text);
