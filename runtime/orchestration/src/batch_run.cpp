@@ -462,6 +462,10 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
 
   bool stopping = false;
   double stop_at = 0;
+  // backfill() runs again only when a job ended (cores, memory or the queue changed): with
+  // nothing changed, time only moves the reservation's deadline closer, so a pass that
+  // started nothing would start nothing again.
+  bool reschedule = true;
   while (!pending.empty() || !running.empty() || !deferred.empty()) {
     bool acted = false;
     if (*stop && !stopping) {  // end what runs; it runs again on --resume
@@ -480,6 +484,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       const pid_t pid = wait4(-1, &status, WNOHANG, &ru);
       if (pid <= 0) break;
       reap(pid, status, ru);
+      reschedule = true;
       acted = true;
     }
     // Start the pending jobs that backfill picks (in order while they fit; a job that does
@@ -495,7 +500,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
           }
       }
     } flush{deferred};
-    if (!stopping && !free_cpus.empty() && !pending.empty()) {
+    if (reschedule && !stopping && !free_cpus.empty() && !pending.empty()) {
+      reschedule = false;
       std::vector<RunningJob> busy;
       for (const auto& [pid, r] : running)
         busy.push_back({static_cast<int>(r.cpus.size()), r.start + jobs[r.job].time_limit});

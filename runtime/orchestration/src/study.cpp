@@ -144,6 +144,20 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
   return points;
 }
 
+namespace {
+
+/// What identifies this build (build_metadata without the run-time library versions): what
+/// study.json keeps and error records carry.
+Json build_identity() {
+  const Json b = build_metadata();
+  Json out = Json::object();
+  for (const char* key : {"pararun_version", "git_commit", "compiler", "flags", "build_type"})
+    out[key] = b[key];
+  return out;
+}
+
+}  // namespace
+
 Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   Json j;
   j["schema"] = "pararun.study/1";
@@ -157,12 +171,7 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   j["points"] = ids;
   // The build that measures them: a --resume by another build would mix two builds' numbers
   // in one table (prepare_study_dir refuses it).
-  const Json b = build_metadata();
-  j["build"] = {{"pararun_version", b["pararun_version"]},
-                {"git_commit", b["git_commit"]},
-                {"compiler", b["compiler"]},
-                {"flags", b["flags"]},
-                {"build_type", b["build_type"]}};
+  j["build"] = build_identity();
   return j;
 }
 
@@ -192,9 +201,7 @@ Record error_record(const Point& p, const std::string& scaling, int exit_code,
   r.json["log"] = log;
   // The build and CPU of the study that recorded it: the report puts it with its study's
   // records, not with another build's.
-  const Json b = build_metadata();
-  r.json["meta"] = {{"build", {{"git_commit", b["git_commit"]}, {"flags", b["flags"]}}},
-                    {"cpu_model", cpu_model()}};
+  r.json["meta"] = {{"build", build_identity()}, {"cpu_model", cpu_model()}};
   return r;
 }
 

@@ -50,8 +50,9 @@ struct ReportGroup {
 };
 
 /// Groups records by (kernel, size, scaling, the variant where variants compute different
-/// things, and the build and kind of CPU that measured them) in order of first appearance (weak scaling
-/// by the size at 1 PE) and computes speedups against each group's best verified sequential record.
+/// things, and the build and kind of CPU that measured them) in order of first appearance (weak
+/// scaling by the size at 1 PE) and computes speedups against each group's best verified sequential
+/// record.
 std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 
 /// The report as CSV, one row per record (error records keep their row with empty cells):
