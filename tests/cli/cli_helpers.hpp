@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -82,6 +84,24 @@ std::vector<std::string> lines(const std::string& text) {
 [[maybe_unused]] void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
+}
+
+/// Every file under DIR (recursively) with its content: two snapshots differ when a run
+/// created, changed or removed anything there. Folders count as entries with an empty content.
+[[maybe_unused]] std::map<std::string, std::string> snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string rel = std::filesystem::relative(e.path(), dir).string();
+    files[rel] = e.is_regular_file() ? slurp(e.path().string()) : std::string("<folder>");
+  }
+  return files;
+}
+
+/// A file that bad input must leave alone: a results file with one record, as a user's folder
+/// holds. Returns the folder's snapshot with it.
+[[maybe_unused]] std::map<std::string, std::string> plant_results(const std::string& dir) {
+  write_file(dir + "/results.jsonl", "{\"schema\":\"pararun.record/2\",\"kernel\":\"kept\"}\n");
+  return snapshot(dir);
 }
 
 }  // namespace

@@ -274,15 +274,18 @@ void PrintTo(const BadInput& b, std::ostream* os) {
 class CliBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliBadInput, OneLineExitTwoNoFile) {
+  // Run from a folder that holds a user's results: nothing in it may be created, changed or
+  // removed (a default output path would land there too).
   const pararun::test::TempDir tmp;
-  const std::string file = tmp / "r.jsonl";
-  Result r = run_cli(GetParam().args + " --out " + file);
+  const auto before = plant_results(tmp.path());
+  Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " " + GetParam().args +
+                         " --out " + (tmp / "r.jsonl"));
   EXPECT_EQ(r.code, 2) << r.err;
   auto l = lines(r.err);
   ASSERT_EQ(l.size(), 1u) << r.err;
   EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
   EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
-  EXPECT_FALSE(exists(file));
+  EXPECT_EQ(snapshot(tmp.path()), before);
   EXPECT_EQ(r.out, "");
 }
 
@@ -656,12 +659,15 @@ class CliBadStudyFile : public ::testing::TestWithParam<BadYaml> {};
 TEST_P(CliBadStudyFile, NamesKeyAndLineExitsTwo) {
   const pararun::test::TempDir tmp;
   write_file(tmp / "s.yaml", GetParam().text);
-  Result r = run_cli("study " + (tmp / "s.yaml") + " --out " + (tmp / "study"));
+  const auto before = plant_results(tmp.path());
+  Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " study " + (tmp / "s.yaml") +
+                         " --out " + (tmp / "study"));
   EXPECT_EQ(r.code, 2) << r.err;
   auto l = lines(r.err);
   ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
   EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
-  EXPECT_FALSE(exists(tmp / "study"));
+  EXPECT_EQ(snapshot(tmp.path()), before);  // no study folder, the user's files untouched
 }
 
 INSTANTIATE_TEST_SUITE_P(

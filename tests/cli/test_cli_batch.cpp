@@ -324,10 +324,11 @@ TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {
            {"batch run " + manifest + " -o ''", "--out: the output path is empty"},
            {"batch status " + tmp.path(), "is not a batch folder"},
            {"batch", "A subcommand is required"}}) {
-    Result r = run_cli(args);
+    const auto before = plant_results(tmp.path());
+    Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " " + args);
     EXPECT_EQ(r.code, 2) << args;
     EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(snapshot(tmp.path()), before) << args;  // no batch folder, nothing else touched
   }
-  EXPECT_FALSE(exists(tmp / "b"));
 }

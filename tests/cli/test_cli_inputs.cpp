@@ -80,11 +80,14 @@ TEST(CliInput, BadInputFilesAreOneLineAndExitTwo) {
       {"run reduction -b seq -i " + (tmp / "none.npy"), "cannot read input file"},
       {"run matmul -b seq", "--size is required (or --input for a kernel that reads files)"},
   };
+  const auto before = plant_results(tmp.path());
   for (const auto& [args, message] : cases) {
-    Result r = run_cli(args);
+    Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " " + args + " -o " +
+                           (tmp / "results.jsonl"));
     EXPECT_EQ(r.code, 2) << args;
     EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(snapshot(tmp.path()), before) << args;  // the results file it would append to
   }
 }
 
