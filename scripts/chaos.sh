@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fault injection with counts: studies and batches killed (-9, TERM, USR1, INT) at a random
 # moment and resumed, a rank killed in the middle of an MPI point, a half-written last line
-# before --resume, a full disk under a finished study. After each trial it counts, against
-# the study's points (or the batch's jobs): records lost (a point with no verified record
-# after the resume: must be 0) and points duplicated (more than one verified record: must
-# be 0).
+# before --resume, a full disk under a finished study and under a batch being resumed. After
+# each trial it counts, against the study's points (or the batch's jobs): records lost (a
+# point with no verified record after the resume: must be 0) and points duplicated (more
+# than one verified record: must be 0).
 #   scripts/chaos.sh [TRIALS (default 3)]      exit 1 when anything was lost or duplicated
 # Needs root for the full-disk trial (a small tmpfs); it is skipped otherwise.
 set -uo pipefail
@@ -180,7 +180,26 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$work/full" && mount -t tmpfs -o size=4m tmpf
     tally "$d" "full disk" 1
     rm -f "$work/full/fill-$t"
   done
-  full="$full_ok of $trials kept every record and exited 3"
+  # A batch that gained jobs, resumed on a full disk (exit 3, nothing changed), then resumed
+  # with space again: every job exactly once.
+  batch_ok=0
+  for t in $(seq "$trials"); do
+    b=$work/full/b-$t m=$work/full/b-$t.yaml
+    printf 'jobs:\n  - {kernel: reduction, backend: seq, size: [1000, 2000]}\n' >"$m"
+    "$P" batch run "$m" -o "$b" >/dev/null 2>&1
+    printf '  - {kernel: reduction, backend: seq, size: [3000, 4000]}\n' >>"$m"
+    before=$(cat "$b"/*.json "$b/results.jsonl" | md5sum)
+    dd if=/dev/zero of="$work/full/fill-b$t" bs=4k 2>/dev/null
+    "$P" batch run "$m" -o "$b" --resume >/dev/null 2>&1
+    rc1=$?
+    after=$(cat "$b"/*.json "$b/results.jsonl" | md5sum)
+    rm -f "$work/full/fill-b$t"
+    "$P" batch run "$m" -o "$b" --resume >/dev/null 2>&1
+    rc2=$?
+    [ "$before" = "$after" ] && [ "$rc1" = 3 ] && [ "$rc2" = 0 ] && batch_ok=$((batch_ok + 1))
+    tally "$b" "full disk batch" 1
+  done
+  full="studies: $full_ok of $trials kept every record and exited 3; batches: $batch_ok of $trials kept every file, exited 3, then resumed"
 fi
 
 cpu_line

@@ -145,6 +145,10 @@ void print_table(const Json& r) {
         "affinity allows %d: this measures concurrency, not parallelism.\n",
         r["threads"].get<int>(), r["ranks_per_node"].get<int>(), r["meta"]["cores"].get<int>(),
         r["node_cpu_use"]["cpus_allowed"].get<int>());
+  if (const auto load = r["meta"].find("host_load");
+      load != r["meta"].end() && load->value("disturbed", false))
+    std::printf("Disturbed: %s while it was timed; these are not a quiet machine's times.\n",
+                load->value("why", std::string()).c_str());
 }
 
 /// Applies the tuning stored for this variant on this CPU, if the variant has settings and

@@ -110,3 +110,74 @@ TEST(CpuList, BusiestNodeFindsPesSharingCpus) {
   use = pararun::busiest_node(Json::array({rank("a", {"unknown", "unknown"})}));
   EXPECT_EQ(use.pes, 0);
 }
+
+TEST(HostLoad, ReadsTheAggregateLineOfProcStat) {
+  double busy = 0, steal = 0;
+  // user nice system idle iowait irq softirq steal guest guest_nice, 100 ticks a second.
+  ASSERT_TRUE(
+      pararun::parse_proc_stat_cpu("cpu  400 100 200 9000 50 10 20 30 0 0", 0.01, busy, steal));
+  EXPECT_DOUBLE_EQ(busy, 7.3);  // user + nice + system + irq + softirq; not idle, iowait, steal
+  EXPECT_DOUBLE_EQ(steal, 0.3);
+  EXPECT_FALSE(pararun::parse_proc_stat_cpu("cpu0 1 2 3 4 5 6 7 8", 0.01, busy, steal));
+  EXPECT_FALSE(pararun::parse_proc_stat_cpu("cpu 1 2", 0.01, busy, steal));
+  EXPECT_FALSE(pararun::parse_proc_stat_cpu("", 0.01, busy, steal));
+  // This machine's own /proc/stat reads, and its counters only grow.
+  const auto a = pararun::cpu_times();
+  ASSERT_TRUE(a.ok);
+  volatile double x = 0;
+  for (int i = 0; i < 20000000; ++i) x = x + 1;
+  const auto b = pararun::cpu_times();
+  EXPECT_GE(b.busy, a.busy);
+  EXPECT_GT(b.own, a.own);  // the loop above ran on this process's clock
+  EXPECT_GT(b.wall, a.wall);
+}
+
+TEST(HostLoad, OthersAreTheMachineBusyTimeLessTheRanksOwn) {
+  auto rank = [](const char* host, const char* machine, double window, double busy, double own,
+                 double steal = 0) {
+    return Json{{"host", host},
+                {"machine", machine},
+                {"cpu_load",
+                 {{"window_s", window},
+                  {"busy_s", busy},
+                  {"own_s", own},
+                  {"steal_s", steal},
+                  {"cpus", 2}}}};
+  };
+  // Quiet: the machine was busy only with this run's two ranks (1 s each over 1 s).
+  Json load =
+      pararun::host_load(Json::array({rank("a", "m", 1, 2.05, 1), rank("a", "m", 1, 2.05, 1)}));
+  EXPECT_FALSE(load["disturbed"].get<bool>());
+  EXPECT_NEAR(load["machines"][0]["others_cpus"].get<double>(), 0.05, 1e-9);
+  EXPECT_EQ(load["why"], "");
+  // A neighbour kept one CPU busy beside a 1-CPU run: disturbed, and the text says by how much.
+  load = pararun::host_load(Json::array({rank("a", "m", 2, 4, 2)}));
+  EXPECT_TRUE(load["disturbed"].get<bool>());
+  EXPECT_NEAR(load["machines"][0]["others_cpus"].get<double>(), 1.0, 1e-9);
+  EXPECT_EQ(load["why"], "other processes kept 1.00 of 2 CPU(s) busy on a");
+  // Steal: 10% of two CPUs' time over 1 s.
+  load = pararun::host_load(Json::array({rank("a", "m", 1, 1, 1, 0.2)}));
+  EXPECT_TRUE(load["disturbed"].get<bool>());
+  EXPECT_EQ(load["why"], "the hypervisor stole 10% of the CPU time on a");
+  // A window of a few clock ticks is not judged, however busy it looks.
+  load = pararun::host_load(Json::array({rank("a", "m", 0.05, 0.1, 0)}));
+  EXPECT_FALSE(load["disturbed"].get<bool>());
+  EXPECT_FALSE(load["machines"][0]["judged"].get<bool>());
+  // Two machines: each judged on its own ranks; only the busy one is named.
+  load = pararun::host_load(Json::array({rank("a", "m1", 1, 1.0, 1), rank("b", "m2", 1, 1.6, 1)}));
+  EXPECT_EQ(load["machines"].size(), 2u);
+  EXPECT_EQ(load["why"], "other processes kept 0.60 of 2 CPU(s) busy on b");
+  // Ranks without a cpu_load (older records) say nothing.
+  EXPECT_EQ(pararun::host_load(Json::array({Json{{"host", "a"}}}))["machines"].size(), 0u);
+}
+
+TEST(ShellWords, QuoteOnlyWhatNeedsIt) {
+  EXPECT_EQ(pararun::shell_quote("mpirun"), "mpirun");
+  EXPECT_EQ(pararun::shell_quote("--sizes=matmul:512,a/b@c%d+e"), "--sizes=matmul:512,a/b@c%d+e");
+  EXPECT_EQ(pararun::shell_quote(""), "''");
+  EXPECT_EQ(pararun::shell_quote("2^24"), "'2^24'");
+  EXPECT_EQ(pararun::shell_quote("a b"), "'a b'");
+  EXPECT_EQ(pararun::shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(pararun::shell_quote("x';touch PWNED;'y"), "'x'\\'';touch PWNED;'\\''y'");
+  EXPECT_EQ(pararun::shell_command({"mpirun", "-n", "2", "a b"}), "mpirun -n 2 'a b'");
+}

@@ -1,7 +1,11 @@
 #include "pararun/sysinfo.hpp"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 
 #include <cstdarg>
 #include <cstdio>
@@ -143,6 +147,78 @@ std::string utc_timestamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+bool parse_proc_stat_cpu(const std::string& line, double tick_s, double& busy, double& steal) {
+  std::istringstream in(line);
+  std::string label;
+  if (!(in >> label) || label != "cpu") return false;
+  // user nice system idle iowait irq softirq steal (guest time is inside user already).
+  unsigned long long v[8] = {};
+  int n = 0;
+  while (n < 8 && in >> v[n]) ++n;
+  if (n < 4) return false;
+  busy = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) * tick_s;
+  steal = static_cast<double>(v[7]) * tick_s;
+  return true;
+}
+
+CpuTimes cpu_times() {
+  CpuTimes t;
+  t.wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    t.own = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  std::ifstream in("/proc/stat");
+  std::string line;
+  const long ticks = sysconf(_SC_CLK_TCK);
+  if (std::getline(in, line) && ticks > 0)
+    t.ok = parse_proc_stat_cpu(line, 1.0 / static_cast<double>(ticks), t.busy, t.steal);
+  return t;
+}
+
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789@%_+=:,./-") == std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string shell_command(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s += (s.empty() ? "" : " ") + shell_quote(a);
+  return s;
+}
+
+namespace {
+
+/// /proc/PID/cmdline as shell words ("" when unreadable).
+std::string command_line_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
+  std::string out;
+  for (std::string arg; std::getline(in, arg, '\0');)
+    out += (out.empty() ? "" : " ") + shell_quote(arg);
+  return out;
+}
+
+}  // namespace
+
+std::string own_command_line() {
+  return command_line_of("self");
+}
+
+std::string launcher_command_line() {
+  if (const char* set = std::getenv("PARARUN_LAUNCH_COMMAND"); set && *set) return set;
+  const std::string parent = command_line_of(std::to_string(getppid()));
+  std::string first = parent.substr(0, parent.find(' '));
+  first = first.substr(first.rfind('/') + 1);
+  for (const char* launcher : {"mpirun", "mpiexec", "orterun", "prterun", "srun"})
+    if (first == launcher) return parent;
+  return "";
 }
 
 }  // namespace pararun

@@ -42,6 +42,7 @@ Timings measure(Instance& instance, const ExecContext& ctx, const TimingPolicy& 
   std::vector<double> own;  // this rank's own time of each timed rep
   std::array<double, kPhases> own_phases{};
   const int cap = std::max(policy.min_reps, policy.max_reps);
+  t.cpu_before = cpu_times();
   for (int rep = 0; rep < cap; ++rep) {
     const double mine = timed_rep(instance, ctx);
     auto phases = phase_seconds();
@@ -63,6 +64,7 @@ Timings measure(Instance& instance, const ExecContext& ctx, const TimingPolicy& 
     }
   }
 
+  t.cpu_after = cpu_times();
   double own_total = 0;
   for (double s : own) own_total += s;
   for (int p = 0; p < kPhases; ++p)

@@ -73,6 +73,8 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
       if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
     sched_setaffinity(0, sizeof set, &set);
   }
+  // A pararun inside records the command line it was launched by (launcher_command_line).
+  setenv("PARARUN_LAUNCH_COMMAND", shell_command(args).c_str(), 1);
   for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
   const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -12,6 +12,7 @@
 #include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/study_run.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun {
 
@@ -22,22 +23,6 @@ std::string sbatch_header(const std::string& name, const std::string& output,
   std::string s = "#!/bin/bash\n#SBATCH --job-name=" + name + "\n#SBATCH --output=" + output +
                   "\n#SBATCH --time=" + time + "\n";
   if (!partition.empty()) s += "#SBATCH --partition=" + partition + "\n";
-  return s;
-}
-
-}  // namespace
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-namespace {
-
-std::string command_line(const std::vector<std::string>& args) {
-  std::string s;
-  for (const auto& a : args) s += (s.empty() ? "" : " ") + shell_quote(a);
   return s;
 }
 
@@ -147,7 +132,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       args.push_back(exe);
       for (auto& a : run_arguments(*p, spec, point_record_file(dir, p->id))) args.push_back(a);
       cases += "  " + std::to_string(task++) + ") point=" + shell_quote(p->id) + "; set -- " +
-               command_line(args) + " ;;\n";
+               shell_command(args) + " ;;\n";
       ids.push_back(p->id);
     }
     if (task == 0) continue;
@@ -175,7 +160,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
           "# Runs when every array task has ended (afterany), however it ended: merges the\n"
           "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n"
           "source " +
-          shell_quote(common) + " || exit 2\n" + command_line({exe, "report", dir}) + "\n",
+          shell_quote(common) + " || exit 2\n" + shell_command({exe, "report", dir}) + "\n",
       1,
       {}};
 
@@ -234,7 +219,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
              "# Without OMP_PROC_BIND the task keeps every CPU Slurm gave it (libgomp would pin\n"
              "# it to one at start-up); it binds each job's threads itself.\n"
              "pararun_run env -u OMP_PLACES -u OMP_PROC_BIND " +
-             command_line({exe, "batch", "task", dir}) + " \"$job\"\n";
+             shell_command({exe, "batch", "task", dir}) + " \"$job\"\n";
     sub.arrays.push_back(std::move(s));
   }
   sub.report = {dir + "/slurm/merge.sbatch",
@@ -244,7 +229,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                     "# Runs when every array task has ended (afterany), however it ended.\n"
                     "source " +
                     shell_quote(common) + " || exit 2\n" +
-                    command_line({exe, "batch", "merge", dir}) + "\n",
+                    shell_command({exe, "batch", "merge", dir}) + "\n",
                 1,
                 {}};
   return sub;

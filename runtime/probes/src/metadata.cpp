@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -92,7 +94,66 @@ Json build_metadata() {
   return b;
 }
 
-Json collect_metadata(const ExecContext& ctx) {
+Json cpu_load(const CpuTimes& before, const CpuTimes& after) {
+  if (!before.ok || !after.ok) return Json();
+  return {{"window_s", after.wall - before.wall},
+          {"busy_s", after.busy - before.busy},
+          {"steal_s", after.steal - before.steal},
+          {"own_s", after.own - before.own},
+          {"cpus", online_cpus()}};
+}
+
+Json host_load(const Json& affinity) {
+  struct Machine {
+    std::set<std::string> hosts;
+    double window = 0, busy = 0, steal = 0, own = 0;
+    int cpus = 0;
+  };
+  std::map<std::string, Machine> machines;
+  for (const auto& rank : affinity) {
+    const auto load = rank.find("cpu_load");
+    if (load == rank.end() || !load->is_object()) continue;
+    const std::string host = rank.value("host", "");
+    Machine& m = machines[rank.value("machine", "").empty() ? host : rank.value("machine", "")];
+    m.hosts.insert(host);
+    m.window = std::max(m.window, load->value("window_s", 0.0));
+    m.busy = std::max(m.busy, load->value("busy_s", 0.0));
+    m.steal = std::max(m.steal, load->value("steal_s", 0.0));
+    m.own += load->value("own_s", 0.0);
+    m.cpus = std::max(m.cpus, load->value("cpus", 0));
+  }
+  Json out = {{"machines", Json::array()}, {"disturbed", false}, {"why", ""}};
+  std::string why;
+  for (const auto& [id, m] : machines) {
+    std::string names;
+    for (const auto& h : m.hosts) names += (names.empty() ? "" : ",") + h;
+    const bool judged = m.window >= kJudgedWindow;
+    const double others = judged ? std::max(0.0, m.busy - m.own) / m.window : 0;
+    const double steal = judged && m.cpus > 0 ? m.steal / (m.window * m.cpus) : 0;
+    const bool disturbed = judged && (others >= kDisturbedCpus || steal >= kDisturbedSteal);
+    out["machines"].push_back({{"hosts", names},
+                               {"window_s", m.window},
+                               {"cpus", m.cpus},
+                               {"others_cpus", others},
+                               {"steal_share", steal},
+                               {"judged", judged},
+                               {"disturbed", disturbed}});
+    if (!disturbed) continue;
+    char text[200];
+    if (others >= kDisturbedCpus)
+      std::snprintf(text, sizeof text, "other processes kept %.2f of %d CPU(s) busy on %s", others,
+                    m.cpus, names.c_str());
+    else
+      std::snprintf(text, sizeof text, "the hypervisor stole %.0f%% of the CPU time on %s",
+                    100 * steal, names.c_str());
+    why += (why.empty() ? "" : "; ") + std::string(text);
+  }
+  out["disturbed"] = !why.empty();
+  out["why"] = why;
+  return out;
+}
+
+Json collect_metadata(const ExecContext& ctx, const Json& rank_facts) {
   // Affinity of every OpenMP thread of this rank, as the threads that run the kernel see it.
   std::vector<std::string> thread_cpus(static_cast<std::size_t>(ctx.threads));
 #pragma omp parallel num_threads(ctx.threads)
@@ -103,6 +164,7 @@ Json collect_metadata(const ExecContext& ctx) {
   mine["host"] = host_name();
   mine["machine"] = machine_id();
   mine["threads"] = thread_cpus;
+  for (const auto& [key, value] : rank_facts.items()) mine[key] = value;
   const auto all = gather_strings(mine.dump(), ctx);
 
   Json m;
@@ -125,6 +187,10 @@ Json collect_metadata(const ExecContext& ctx) {
   std::set<std::string> machines;
   for (const auto& a : affinity) machines.insert(a.value("machine", ""));
   m["hosts_share_machine"] = !machines.count("") && machines.size() < hosts.size();
+  if (rank_facts.contains("cpu_load")) m["host_load"] = host_load(affinity);
+  // How it was started: this process's command line and the launcher's (rank 0's view).
+  m["command"] = own_command_line();
+  m["launcher"] = launcher_command_line();
   m["env"] = environment_settings();
   m["slurm"] = slurm_settings();
   if (ctx.comm != MPI_COMM_NULL) {

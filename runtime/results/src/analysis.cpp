@@ -192,6 +192,7 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
                  {"status", r.status},
                  {"verified", r.verified()},
                  {"oversubscribed", r.oversubscribed},
+                 {"disturbed", disturbance(r)},
                  {"median_s", nullptr},
                  {"ci_s", nullptr},
                  {"rate", nullptr},
@@ -263,6 +264,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       const Record& r = row.record;
       std::string note;
       if (r.oversubscribed) note = "oversubscribed: concurrency, not parallelism";
+      if (const std::string why = disturbance(r); !why.empty())
+        note += (note.empty() ? "disturbed: " : "; disturbed: ") + why;
       if (r.kind == RecordKind::error)
         note = "no result (exit " + std::to_string(r.exit_code) + ")";
       std::vector<std::string> cells = {r.backend, r.variant, std::to_string(r.threads),

@@ -165,6 +165,17 @@ std::optional<Record> read_record(const Json& j, std::string* why) {
   return r;
 }
 
+std::string disturbance(const Record& r) {
+  const Json* load = nullptr;
+  if (auto m = r.json.find("meta"); m != r.json.end() && m->is_object())
+    if (auto h = m->find("host_load"); h != m->end() && h->is_object()) load = &*h;
+  if (!load || !load->value("disturbed", false)) return "";
+  const auto why = load->find("why");
+  return why != load->end() && why->is_string() && !why->get<std::string>().empty()
+             ? why->get<std::string>()
+             : "the host was busy";
+}
+
 Json to_json(const Record& r) {
   Json j = r.json.is_object() ? r.json : Json::object();
   j["schema"] = kRecordSchema;

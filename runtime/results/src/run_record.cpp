@@ -8,7 +8,8 @@ namespace pararun {
 
 Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                 const ExecContext& ctx, const RunOutcome& outcome) {
-  Json meta = collect_metadata(ctx);
+  Json meta = collect_metadata(
+      ctx, {{"cpu_load", cpu_load(outcome.timings.cpu_before, outcome.timings.cpu_after)}});
   for (const auto& [key, version] : kernel.libraries()) meta["build"][key] = version;
 
   if (!ctx.is_root()) return Json::object();

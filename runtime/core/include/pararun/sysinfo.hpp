@@ -30,4 +30,28 @@ std::string format_bytes(double bytes);
 /// The current UTC time as ISO 8601, e.g. "2026-11-22T23:50:41Z".
 std::string utc_timestamp();
 
+/// CPU time so far, for telling whether others used the machine while a run was timed: the
+/// machine's busy and stolen seconds summed over its CPUs (/proc/stat), this process's own
+/// CPU seconds (all its threads, getrusage) and a steady wall clock. Differences of two samples
+/// are what happened in between; `ok` is false when /proc/stat could not be read.
+struct CpuTimes {
+  double busy = 0, steal = 0, own = 0, wall = 0;
+  bool ok = false;
+};
+CpuTimes cpu_times();
+/// Parses the aggregate "cpu ..." line of /proc/stat (user nice system idle iowait irq softirq
+/// steal ...) with ticks of `tick_s` seconds into busy (everything but idle, iowait and steal)
+/// and steal seconds; false when the line is not one.
+bool parse_proc_stat_cpu(const std::string& line, double tick_s, double& busy, double& steal);
+/// The shell-quoted command line of this process (/proc/self/cmdline) and of the launcher
+/// that started it: $PARARUN_LAUNCH_COMMAND when a study or batch set it, else the parent
+/// process when it is mpirun, mpiexec, orterun, prterun or srun; "" when neither is known.
+std::string own_command_line();
+std::string launcher_command_line();
+/// `word` as one POSIX shell word, whatever it holds: as it is when it is made of letters,
+/// digits and @%_+=:,./- only, else in single quotes ('it'\''s').
+std::string shell_quote(const std::string& word);
+/// The words quoted and joined by spaces: a command line a shell runs as `args`.
+std::string shell_command(const std::vector<std::string>& args);
+
 }  // namespace pararun

@@ -7,6 +7,7 @@
 #include "pararun/context.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/phases.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun {
 
@@ -31,6 +32,9 @@ struct Timings {
   double communication_share = 0;
   /// Rank 0 only: every rank's own time of every timed rep, [rank][rep].
   std::vector<std::vector<double>> rank_samples;
+  /// This rank's CPU-time samples before the first and after the last timed rep: what the
+  /// machine and this process used meanwhile (host_load in metadata.hpp judges it).
+  CpuTimes cpu_before, cpu_after;
 };
 
 /// Runs `instance` as the policy says. Collective for mpi/hybrid; every rank returns the same.

@@ -29,7 +29,8 @@ struct SpawnOptions {
 };
 
 /// Starts argv (no shell) and returns its pid, or -1 when fork fails (exit code 127 when exec
-/// fails, 126 when the log cannot be opened). The child dies with its parent (SIGKILL).
+/// fails, 126 when the log cannot be opened). The child dies with its parent (SIGKILL). It
+/// gets $PARARUN_LAUNCH_COMMAND, the command line: a pararun run in it records what ran it.
 int spawn(const std::vector<std::string>& args, const SpawnOptions& how);
 
 /// Runs argv with stdout and stderr appended to `log`; returns the exit code (128+signal).

@@ -34,9 +34,6 @@ Partition query_partition(const std::string& wanted);
 /// Whole nodes a point needs on `part`; InputError when the partition cannot hold it.
 int nodes_for(const Point& p, const Partition& part);
 
-/// `s` quoted for a POSIX shell ('...'), whatever it holds.
-std::string shell_quote(const std::string& s);
-
 struct JobScript {
   std::string path, text;
   int tasks = 0;                  ///< array tasks (points) it runs

@@ -3,6 +3,7 @@
 
 #include "pararun/context.hpp"
 #include "pararun/json.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun {
 
@@ -12,7 +13,25 @@ Json build_metadata();
 
 /// Everything about this run's environment. Collective for mpi/hybrid (gathers host names
 /// and the CPU affinity of every thread of every rank); the full result is on rank 0.
-Json collect_metadata(const ExecContext& ctx);
+/// `rank_facts` joins this rank's entry of "affinity" (run_record passes its "cpu_load").
+/// With cpu_load on the ranks it also holds "host_load" and "disturbed" (host_load below),
+/// and always "command" and "launcher" (sysinfo.hpp's command lines).
+Json collect_metadata(const ExecContext& ctx, const Json& rank_facts = Json::object());
+
+/// A rank's CPU use over the timed reps, from two cpu_times() samples: window_s (wall),
+/// busy_s and steal_s (its machine's, over all CPUs), own_s (its process's), cpus (online).
+Json cpu_load(const CpuTimes& before, const CpuTimes& after);
+
+/// Whether others used the machines while the run was timed, from the ranks' "cpu_load" in
+/// collect_metadata's "affinity". Per machine (ranks grouped by boot id, else host): the
+/// window and the machine's busy and steal seconds are the largest any of its ranks saw, its
+/// ranks' own seconds are summed; others_cpus = (busy - own) / window, steal_share = steal /
+/// (window x cpus). A machine is disturbed when others kept >= kDisturbedCpus CPUs busy on
+/// average or steal took >= kDisturbedSteal of its CPU time, in a window of at least
+/// kJudgedWindow seconds (shorter windows are a few clock ticks: not judged). Returns
+/// {"machines": [...], "disturbed": bool, "why": text ("" when not)}.
+inline constexpr double kDisturbedCpus = 0.25, kDisturbedSteal = 0.05, kJudgedWindow = 0.1;
+Json host_load(const Json& affinity);
 
 /// The node whose processing elements (threads of its ranks) have the fewest CPUs each to run
 /// on, from collect_metadata's "affinity": how many PEs, and how many distinct CPUs their

@@ -57,6 +57,10 @@ struct Record {
   bool verified() const { return status == "ok" && time.has_value(); }
 };
 
+/// Why the host was disturbed while the record was timed (meta.host_load.why: others used
+/// its CPUs, or steal), "" when it was not or the record does not say.
+std::string disturbance(const Record& r);
+
 /// The record as one JSON object (schema kRecordSchema).
 Json to_json(const Record& r);
 
