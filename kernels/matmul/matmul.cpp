@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -82,12 +83,6 @@ double element(const Inputs& in, char which, std::uint64_t n, std::uint64_t i, s
 }
 
 }  // namespace
-
-double tolerance(std::uint64_t n) {
-  // Forward error of a length-n dot product is below n*u*|a||b|; with inputs uniform in
-  // [-1, 1) this stays far below 32*n*eps in the Frobenius norm.
-  return 32.0 * static_cast<double>(std::max<std::uint64_t>(n, 1)) * 2.0 * kUnitRoundoff;
-}
 
 void multiply_naive(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                     const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
@@ -197,29 +192,50 @@ std::vector<std::pair<std::string, std::string>> configuration_of(const std::str
   return {{"micro_kernel", to_string(*mk)}, {"blocking", to_string(b)}, {"blocking_from", b.from}};
 }
 
-/// The reference: Eigen's product of freshly made (or freshly read) rows of A and columns
-/// of B. Generated inputs are uniform in [-1, 1): the error is relative to ||A B||. A file's
-/// matrix may cancel (A B near 0 where |A| |B| is not): its error is relative to || |A| |B| ||,
-/// the scale of any product's rounding error.
+/// The reference product for a variant: code other than the variant's own. Eigen for every
+/// variant but `eigen`, which is checked against OpenBLAS (or, built without BLAS, against
+/// ParaRun's own GEMM).
+struct Reference {
+  LocalMultiply multiply;
+  const char* name;
+};
+Reference reference_for(const std::string& variant) {
+  if (variant != "eigen") return {multiply_eigen, "eigen"};
+#ifdef PARARUN_HAVE_BLAS
+  return {multiply_blas, "openblas"};
+#else
+  return {multiply_blocked_best, "pararun blocked"};
+#endif
+}
+
+/// Every element against the reference's product R of freshly made (or freshly read) rows of
+/// A and columns of B, within its own rounding bound: |C - R| <= 2 gamma_n (|A| |B|) holds
+/// for any two correctly computed products (each within gamma_n of the exact one, whatever
+/// the order of summation), and the computed |A| |B| is at least (1 - gamma_n) of the exact
+/// one. The record's error is the worst element's share of its bound (<= 1 passes); one
+/// element off by 1e-7 of its value fails at any size, where a Frobenius norm would hide it.
 Verification verify_block(const double* c, Range rows, Range cols, std::uint64_t n,
-                          const Inputs& in, const ExecContext& ctx) {
+                          const Inputs& in, const ExecContext& ctx, const Reference& reference) {
   const Range all{0, n};
   std::vector<double> a(rows.count * n), b(n * cols.count), ref(rows.count * cols.count);
   fill_block(a.data(), rows, all, n, in, 'a', ctx.threads);
   fill_block(b.data(), all, cols, n, in, 'b', ctx.threads);
-  multiply_eigen(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, ref.data(),
-                 cols.count, ctx.threads, false);
-  if (!in.file) {
-    const double err = relative_frobenius_error(c, ref.data(), ref.size(), ctx);
-    return make_verification(err, tolerance(n), "eigen (relative Frobenius error)");
-  }
+  reference.multiply(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, ref.data(),
+                     cols.count, ctx.threads, false);
   std::vector<double> scale(ref.size());
   for (auto* m : {&a, &b})  // the same inputs, as magnitudes
     for (double& v : *m) v = std::fabs(v);
-  multiply_eigen(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, scale.data(),
-                 cols.count, ctx.threads, false);
-  const double err = frobenius_error_relative_to(c, ref.data(), scale.data(), ref.size(), ctx);
-  return make_verification(err, tolerance(n), "eigen (Frobenius error relative to |A| |B|)");
+  reference.multiply(rows.count, cols.count, n, a.data(), n, b.data(), cols.count, scale.data(),
+                     cols.count, ctx.threads, false);
+  const double gamma = rounding_gamma(n);
+  const double bound = 2 * gamma / (1 - gamma);
+  // Underflow: each of n products and sums may lose up to the smallest subnormal.
+  const double floor = 4.0 * static_cast<double>(n) * std::numeric_limits<double>::denorm_min();
+  const double err =
+      componentwise_error(c, ref.data(), scale.data(), ref.size(), bound, floor, ctx);
+  return make_verification(err, 1.0,
+                           std::string(reference.name) +
+                               ", every element: |C - R| / (2 gamma_n |A| |B|), worst element");
 }
 
 /// seq and omp: the whole matrices in one process.
@@ -227,6 +243,7 @@ class SharedMatmul : public Instance {
  public:
   SharedMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
       : multiply_(local_multiply(v.name)),
+        reference_(reference_for(v.name)),
         config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
@@ -242,7 +259,7 @@ class SharedMatmul : public Instance {
     multiply_(n_, n_, n_, a_.data(), n_, b_.data(), n_, c_.data(), n_, ctx_.threads, false);
   }
   Verification verify() override {
-    return verify_block(c_.data(), {0, n_}, {0, n_}, n_, in_, ctx_);
+    return verify_block(c_.data(), {0, n_}, {0, n_}, n_, in_, ctx_, reference_);
   }
   std::uint64_t local_size() const override { return n_ * n_; }
   void inject_fault() override {
@@ -254,6 +271,7 @@ class SharedMatmul : public Instance {
 
  private:
   LocalMultiply multiply_;
+  Reference reference_;
   std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
   std::uint64_t n_;
@@ -268,6 +286,7 @@ class SummaMatmul : public Instance {
 
   SummaMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
       : multiply_(local_multiply(v.name)),
+        reference_(reference_for(v.name)),
         config_(configuration_of(v.name)),
         ctx_(ctx),
         n_(p.size),
@@ -333,7 +352,9 @@ class SummaMatmul : public Instance {
     }
   }
 
-  Verification verify() override { return verify_block(c_.data(), rows_, cols_, n_, in_, ctx_); }
+  Verification verify() override {
+    return verify_block(c_.data(), rows_, cols_, n_, in_, ctx_, reference_);
+  }
   std::uint64_t local_size() const override { return rows_.count * cols_.count; }
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
@@ -347,6 +368,7 @@ class SummaMatmul : public Instance {
   int cols_index() const { return ctx_.rank % grid_.cols; }
 
   LocalMultiply multiply_;
+  Reference reference_;
   std::vector<std::pair<std::string, std::string>> config_;
   ExecContext ctx_;
   std::uint64_t n_;

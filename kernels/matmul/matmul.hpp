@@ -34,7 +34,4 @@ LocalMultiply local_multiply(const std::string& variant);
 double element_a(std::uint64_t seed, std::uint64_t n, std::uint64_t i, std::uint64_t j);
 double element_b(std::uint64_t seed, std::uint64_t n, std::uint64_t i, std::uint64_t j);
 
-/// Tolerance of the relative Frobenius error against Eigen for size n.
-double tolerance(std::uint64_t n);
-
 }  // namespace pararun::matmul

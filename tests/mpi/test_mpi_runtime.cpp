@@ -133,6 +133,13 @@ TEST(MpiRuntime, ReductionsOverRanks) {
   double ref2 = 0;
   for (int r = 1; r <= ctx.ranks; ++r) ref2 += (r + 1.0) * (r + 1.0);
   EXPECT_NEAR(relative_frobenius_error(&x, &ref, 1, ctx), std::sqrt(ctx.ranks / ref2), 1e-15);
+  // The worst element's share of its bound, over every rank: rank r is off by 1 against
+  // (r + 1) x scale 1 + floor 1, a share of 1 / (r + 2): rank 0's 1/2 is the largest.
+  const double scale = 1.0;
+  EXPECT_DOUBLE_EQ(componentwise_error(&x, &ref, &scale, 1, ctx.rank + 1.0, 1.0, ctx), 0.5);
+  // A NaN on any one rank fails on all of them.
+  const double nan = ctx.rank == ctx.ranks - 1 ? std::nan("") : x;
+  EXPECT_TRUE(std::isnan(componentwise_error(&nan, &ref, &scale, 1, 1.0, 0.0, ctx)));
 }
 
 TEST(MpiRuntime, RecordOnRootHasEveryRanksAffinity) {

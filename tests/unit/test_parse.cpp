@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "pararun/metadata.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/partition.hpp"
 #include "pararun/sysinfo.hpp"
+#include "pararun/verify.hpp"
 
 using namespace pararun;
 
@@ -180,4 +184,32 @@ TEST(ShellWords, QuoteOnlyWhatNeedsIt) {
   EXPECT_EQ(pararun::shell_quote("it's"), "'it'\\''s'");
   EXPECT_EQ(pararun::shell_quote("x';touch PWNED;'y"), "'x'\\'';touch PWNED;'\\''y'");
   EXPECT_EQ(pararun::shell_command({"mpirun", "-n", "2", "a b"}), "mpirun -n 2 'a b'");
+}
+
+TEST(Verify, EveryElementWithinItsOwnBound) {
+  using pararun::componentwise_error;
+  const pararun::ExecContext ctx;  // one process
+  // A product's scale |A| |B| of 1024 per element (n = 4096, inputs in [-1, 1)), values ~21:
+  // one element off by 1e-7 of its value is 2e-6 against a bound of 2 gamma_n x 1024 ~ 1e-9.
+  const std::size_t n = 100000;
+  std::vector<double> ref(n, 21.0), x(ref), scale(n, 1024.0);
+  const double gamma = pararun::rounding_gamma(4096);
+  EXPECT_NEAR(gamma, 4096 * 0x1.0p-53, 1e-24);
+  const double bound = 2 * gamma / (1 - gamma);
+  EXPECT_EQ(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 0, ctx), 0.0);
+  x[777] *= 1 + 1e-7;
+  EXPECT_GT(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 0, ctx), 1000.0);
+  // Rounding of the order a product's own code makes passes: a few ulps of 21.
+  x[777] = std::nextafter(std::nextafter(21.0, 22.0), 22.0);
+  EXPECT_LT(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 0, ctx), 0.01);
+  // Where the scale is 0 only the floor allows a difference; a NaN fails.
+  x[777] = 21.0;
+  scale[5] = ref[5] = 0;
+  x[5] = 1e-300;
+  EXPECT_LT(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 1e-290, ctx), 1);
+  EXPECT_GT(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 1e-310, ctx), 1);
+  x[5] = std::nan("");
+  EXPECT_TRUE(
+      std::isnan(componentwise_error(x.data(), ref.data(), scale.data(), n, bound, 1, ctx)));
+  EXPECT_EQ(pararun::rounding_gamma(std::uint64_t{1} << 53), HUGE_VAL);
 }

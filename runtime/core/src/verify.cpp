@@ -1,5 +1,6 @@
 #include "pararun/verify.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pararun {
@@ -30,6 +31,31 @@ double frobenius_error_relative_to(const double* x, const double* ref, const dou
 double relative_frobenius_error(const double* x, const double* ref, std::size_t n,
                                 const ExecContext& ctx) {
   return frobenius_error_relative_to(x, ref, ref, n, ctx);
+}
+
+double componentwise_error(const double* x, const double* ref, const double* scale, std::size_t n,
+                           double bound, double floor, const ExecContext& ctx) {
+  double worst = 0;
+  bool nan = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double share = std::fabs(x[i] - ref[i]) / (bound * scale[i] + floor);
+    nan |= std::isnan(share);
+    worst = std::max(worst, share);
+  }
+  // MPI_MAX of a NaN is undefined: a NaN travels as a negative flag and comes back as NaN.
+  double send = nan ? -1.0 : worst, global = send;
+  if (ctx.comm != MPI_COMM_NULL) {
+    double lowest = send;
+    MPI_Allreduce(&send, &global, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
+    MPI_Allreduce(&send, &lowest, 1, MPI_DOUBLE, MPI_MIN, ctx.comm);
+    if (lowest < 0) return std::nan("");
+  }
+  return global < 0 ? std::nan("") : global;
+}
+
+double rounding_gamma(std::uint64_t n) {
+  const double nu = static_cast<double>(n) * kUnitRoundoff;
+  return nu < 1 ? nu / (1 - nu) : HUGE_VAL;
 }
 
 void CompensatedSum::add(double v) {
