@@ -10,13 +10,19 @@
 //               do most of the work) or dealt round-robin (cyclic: balanced), one MPI_Reduce
 //               of the iteration count; hybrid threads use schedule(dynamic).
 // Every variant calls the same out-of-line pixel function, so the iteration counts do not
-// depend on the variant: the result (the sum of all counts, an integer) must equal the
-// sequential count exactly.
+// depend on the variant. Each rank keeps the count of every row it computed (a checksum of the
+// row), and verification recomputes every row with a separately written escape-time loop
+// (std::complex, its own loop shape): each row's count and the total must match exactly.
+// The file is compiled with -ffp-contract=off, so both loops round the same operations the
+// same way (no fused multiply-adds in one but not the other).
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <complex>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pararun/kernel.hpp"
 #include "pararun/partition.hpp"
@@ -53,26 +59,52 @@ std::uint64_t row_sum(std::uint64_t n, std::uint64_t row) {
   return s;
 }
 
+/// The verification's own count of a row, written apart from pixel(): z = z^2 + c on
+/// std::complex until |z|^2 > 4, the columns walked from the right. The same rounded
+/// operations (x*x - y*y + cx, x*y + y*x + cy, x*x + y*y), so the same counts, bit for bit.
+std::uint64_t reference_row_sum(std::uint64_t n, std::uint64_t row) {
+  const double step = kWidth / static_cast<double>(n);
+  const double im = kY0 + (static_cast<double>(row) + 0.5) * step;
+  std::uint64_t total = 0;
+  for (std::uint64_t col = n; col-- > 0;) {
+    const std::complex<double> c(kX0 + (static_cast<double>(col) + 0.5) * step, im);
+    std::complex<double> z = 0;
+    int iterations = 0;
+    while (iterations < kMaxIter && std::norm(z) <= 4.0) {
+      z = std::complex<double>(z.real() * z.real() - z.imag() * z.imag(),
+                               z.real() * z.imag() + z.imag() * z.real()) +
+          c;
+      ++iterations;
+    }
+    total += static_cast<std::uint64_t>(iterations);
+  }
+  return total;
+}
+
 enum class Schedule { static_, dynamic, guided };
 
-/// Sum over `count` rows row(0), row(1), ... with `threads` threads and `schedule`.
+/// Counts of `count` rows row(0), row(1), ... into counts[i], with `threads` threads and
+/// `schedule`; returns their sum.
 template <class RowOf>
 std::uint64_t rows_sum(std::uint64_t n, std::uint64_t count, RowOf row_of, int threads,
-                       Schedule schedule) {
+                       Schedule schedule, std::uint64_t* counts) {
   std::uint64_t s = 0;
   const auto m = static_cast<std::int64_t>(count);
+  auto one = [&](std::int64_t i) {
+    return counts[i] = row_sum(n, row_of(static_cast<std::uint64_t>(i)));
+  };
   switch (schedule) {
     case Schedule::static_:
 #pragma omp parallel for schedule(static) reduction(+ : s) num_threads(threads) if (threads > 1)
-      for (std::int64_t i = 0; i < m; ++i) s += row_sum(n, row_of(static_cast<std::uint64_t>(i)));
+      for (std::int64_t i = 0; i < m; ++i) s += one(i);
       break;
     case Schedule::dynamic:
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : s) num_threads(threads) if (threads > 1)
-      for (std::int64_t i = 0; i < m; ++i) s += row_sum(n, row_of(static_cast<std::uint64_t>(i)));
+      for (std::int64_t i = 0; i < m; ++i) s += one(i);
       break;
     case Schedule::guided:
 #pragma omp parallel for schedule(guided) reduction(+ : s) num_threads(threads) if (threads > 1)
-      for (std::int64_t i = 0; i < m; ++i) s += row_sum(n, row_of(static_cast<std::uint64_t>(i)));
+      for (std::int64_t i = 0; i < m; ++i) s += one(i);
       break;
   }
   return s;
@@ -84,23 +116,16 @@ class MandelbrotInstance : public Instance {
       : ctx_(ctx), n_(p.size), cyclic_(v.name == "cyclic") {
     if (v.name == "dynamic" || uses_mpi(ctx.backend)) schedule_ = Schedule::dynamic;
     if (v.name == "guided") schedule_ = Schedule::guided;
+    counts_.assign(my_rows(), 0);
   }
 
   void run() override {
-    const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
-    const auto rank = static_cast<std::uint64_t>(ctx_.rank);
     std::uint64_t local = 0;
     {
       ScopedPhase compute(Phase::compute);
-      if (cyclic_) {
-        const std::uint64_t count = n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
-        local = rows_sum(
-            n_, count, [&](std::uint64_t i) { return rank + i * ranks; }, ctx_.threads, schedule_);
-      } else {
-        const Range r = block_range(n_, ranks, rank);
-        local = rows_sum(
-            n_, r.count, [&](std::uint64_t i) { return r.begin + i; }, ctx_.threads, schedule_);
-      }
+      local = rows_sum(
+          n_, counts_.size(), [&](std::uint64_t i) { return row_of(i); }, ctx_.threads, schedule_,
+          counts_.data());
     }
     total_ = local;
     if (ctx_.comm != MPI_COMM_NULL) {
@@ -110,37 +135,80 @@ class MandelbrotInstance : public Instance {
   }
 
   Verification verify() override {
-    // The sequential count, rows dealt over the ranks to share the cost, summed exactly.
-    std::uint64_t mine = 0, reference = 0;
-    for (auto row = static_cast<std::uint64_t>(ctx_.rank); row < n_;
-         row += static_cast<std::uint64_t>(ctx_.ranks))
-      mine += row_sum(n_, row);
-    reference = mine;
+    // Each rank recounts its own rows with the reference loop: every row must match, and so
+    // must the total the run reduced (every rank's rows, summed exactly).
+    std::uint64_t mine = 0, reference = 0, wrong_rows = 0, first_wrong = n_;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : mine, wrong_rows) \
+    reduction(min : first_wrong) num_threads(ctx_.threads) if (ctx_.threads > 1)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(counts_.size()); ++i) {
+      const std::uint64_t row = row_of(static_cast<std::uint64_t>(i));
+      const std::uint64_t expected = reference_row_sum(n_, row);
+      mine += expected;
+      if (counts_[static_cast<std::size_t>(i)] != expected) {
+        ++wrong_rows;
+        first_wrong = std::min(first_wrong, row);
+      }
+    }
+    std::uint64_t local[2] = {mine, wrong_rows}, global[2] = {mine, wrong_rows};
+    std::uint64_t first = first_wrong;
+    if (ctx_.comm != MPI_COMM_NULL) {
+      MPI_Allreduce(local, global, 2, MPI_UINT64_T, MPI_SUM, ctx_.comm);
+      MPI_Allreduce(&first_wrong, &first, 1, MPI_UINT64_T, MPI_MIN, ctx_.comm);
+    }
+    reference = global[0];
+    // Every rank holds the reduced total: any rank's being wrong fails the run everywhere.
+    double total_off = std::fabs(static_cast<double>(total_) - static_cast<double>(reference));
     if (ctx_.comm != MPI_COMM_NULL)
-      MPI_Allreduce(&mine, &reference, 1, MPI_UINT64_T, MPI_SUM, ctx_.comm);
-    const double diff = std::fabs(static_cast<double>(total_) - static_cast<double>(reference));
-    Verification v = make_verification(
-        diff, 0.0,
-        "exact iteration-count sum of the sequential run (" + std::to_string(reference) + ")");
+      MPI_Allreduce(MPI_IN_PLACE, &total_off, 1, MPI_DOUBLE, MPI_MAX, ctx_.comm);
+    std::string text = "every row's iteration count and the total (" + std::to_string(reference) +
+                       ") against a separately written escape-time loop";
+    if (global[1] > 0)
+      text += "; " + std::to_string(global[1]) + " row(s) differ, the first row " +
+              std::to_string(first);
+    Verification v =
+        make_verification(static_cast<double>(global[1]) + total_off, 0.0, std::move(text));
     v.results = {{"iterations", static_cast<double>(total_)},
-                 {"iterations_reference", static_cast<double>(reference)}};
+                 {"iterations_reference", static_cast<double>(reference)},
+                 {"rows_differing", static_cast<double>(global[1])}};
     return v;
   }
 
   std::uint64_t local_size() const override {
-    return block_range(n_, static_cast<std::uint64_t>(ctx_.ranks),
-                       static_cast<std::uint64_t>(ctx_.rank))
-        .count;
+    return my_rows();
   }
 
-  void inject_fault() override { total_ += 1; }
+  /// Two of this rank's rows with different counts swap them: the total stays right, so only
+  /// the per-row check can see it (a single-count change otherwise).
+  void inject_fault() override {
+    for (std::size_t i = 1; i < counts_.size(); ++i)
+      if (counts_[i] != counts_[0]) {
+        std::swap(counts_[0], counts_[i]);
+        return;
+      }
+    total_ += 1;
+  }
 
  private:
   ExecContext ctx_;
   std::uint64_t n_;
   bool cyclic_;
+  /// How many rows this rank computes, and its i-th row: a contiguous block (block, seq, omp)
+  /// or every ranks-th row from its rank (cyclic).
+  std::uint64_t my_rows() const {
+    const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
+    const auto rank = static_cast<std::uint64_t>(ctx_.rank);
+    if (cyclic_) return n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
+    return block_range(n_, ranks, rank).count;
+  }
+  std::uint64_t row_of(std::uint64_t i) const {
+    const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
+    const auto rank = static_cast<std::uint64_t>(ctx_.rank);
+    return cyclic_ ? rank + i * ranks : block_range(n_, ranks, rank).begin + i;
+  }
+
   Schedule schedule_ = Schedule::static_;
   std::uint64_t total_ = 0;
+  std::vector<std::uint64_t> counts_;  ///< this rank's rows' iteration counts, in row_of order
 };
 
 class Mandelbrot : public Kernel {

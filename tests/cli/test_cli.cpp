@@ -38,10 +38,21 @@ TEST(Cli, NewKernelsNameTheirReferenceInTheVerificationLine) {
   // (z1 = c, z2 = -1.1875 - 0.5i, z3 = 0.41015625 + 2.1875i, |z3|^2 = 4.95).
   Result m = run_cli("run mandelbrot -b seq -n 1");
   ASSERT_EQ(m.code, 0) << m.err;
-  EXPECT_NE(m.out.find("Verification SUCCESSFUL: error 0 <= tolerance 0 (reference: exact "
-                       "iteration-count sum of the sequential run (3))"),
+  EXPECT_NE(m.out.find("Verification SUCCESSFUL: error 0 <= tolerance 0 (reference: every "
+                       "row's iteration count and the total (3) against a separately written "
+                       "escape-time loop)"),
             std::string::npos)
       << m.out;
+  // Two rows swapped keep the total right: the per-row counts catch it (the total alone did
+  // not).
+  m = run_cli("run mandelbrot -b omp -t 2 -n 64 -r 1 --inject-fault --json");
+  EXPECT_EQ(m.code, 1) << m.err;
+  const Json bad = Json::parse(m.out);
+  EXPECT_EQ(bad["results"]["iterations"], bad["results"]["iterations_reference"]);
+  EXPECT_EQ(bad["results"]["rows_differing"], 2);
+  EXPECT_NE(
+      bad["verification"]["reference"].get<std::string>().find("2 row(s) differ, the first row 0"),
+      std::string::npos);
   Result s = run_cli("run stream -b omp -t 2 -v add -n 1000");
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_NE(s.out.find("exact: c = a + b element by element"), std::string::npos) << s.out;
