@@ -71,6 +71,17 @@ inline void check_all_variants(const std::string& kernel_name, const ExecContext
     inst->inject_fault();
     const Verification bad = inst->verify();
     EXPECT_FALSE(bad.passed) << "a corrupted result passed: error " << bad.error;
+    // Faults that strike while it runs (a corrupted input, halo or SUMMA panel), where the
+    // instance has such data: each must fail too.
+    for (Fault f : {Fault::input, Fault::halo, Fault::panel}) {
+      auto faulty = k->setup(p, v, ctx);
+      if (!faulty->arm_fault(f)) continue;
+      faulty->reset();
+      faulty->run();
+      const Verification caught = faulty->verify();
+      EXPECT_FALSE(caught.passed) << "a corrupted " << to_string(f) << " passed: error "
+                                  << caught.error;
+    }
   }
 }
 

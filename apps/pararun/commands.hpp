@@ -43,7 +43,8 @@ struct RunOptions {
   int reps = 5, max_reps = 0, warmup = 1;
   double time_limit = 6 * 3600;  ///< seconds the run may take at most (0: no limit)
   double ci_target = 0.05;
-  bool json = false, inject_fault = false;
+  bool json = false;
+  std::string inject_fault;             ///< --inject-fault[=WHERE]: "" none, else a Fault name
   std::string scaling = "none", point;  ///< set by pararun study
   std::string base_size;
   int crash_rank = -1;   ///< fault injection: this rank raises SIGSEGV before the run

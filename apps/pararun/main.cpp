@@ -232,8 +232,10 @@ int main(int argc, char** argv) {
                   "stopped rank (default 21600, 0: none)");
   run->add_option("-o,--out", o.out, "Append the result record to this JSON Lines file");
   run->add_flag("--json", o.json, "Print the record as JSON instead of the table");
-  run->add_flag("--inject-fault", o.inject_fault,
-                "Corrupt the result before verification (tests the failure path)");
+  run->add_flag("--inject-fault{output}", o.inject_fault,
+                "Corrupt data so that verification must fail (tests the failure path): output "
+                "(the default), rank (the last rank's result only), input, halo (mpi/hybrid "
+                "stencil) or panel (mpi/hybrid matmul's SUMMA panels)");
   run->add_option("--crash-rank", o.crash_rank,
                   "Fault injection: this rank crashes (SIGSEGV) before the run; tests launchers")
       ->group("");  // hidden: for tests of the failure path

@@ -262,7 +262,13 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
           std::to_string(o.reps) + ")");
   if (!(o.ci_target >= 0)) usage("--ci-target must be 0 or more");
   spec.timing = {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target};
-  spec.inject_fault = o.inject_fault;
+  if (!o.inject_fault.empty()) {
+    const auto fault = parse_fault(o.inject_fault);
+    if (!fault || *fault == Fault::none)
+      usage("--inject-fault must be output, rank, input, halo or panel, got '" + o.inject_fault +
+            "'");
+    spec.fault = *fault;
+  }
   if (o.scaling != "none" && o.scaling != "strong" && o.scaling != "weak")
     usage("--scaling must be none, strong or weak, got '" + o.scaling + "'");
   spec.scaling = o.scaling;

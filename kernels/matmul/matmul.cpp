@@ -265,6 +265,12 @@ class SharedMatmul : public Instance {
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
   }
+  /// input: A's first element, before the repetitions multiply it (verification makes A anew).
+  bool arm_fault(Fault f) override {
+    if (f != Fault::input || a_.empty()) return false;
+    a_[0] += 1.0;
+    return true;
+  }
   std::vector<std::pair<std::string, std::string>> configuration() const override {
     return config_;
   }
@@ -336,6 +342,7 @@ class SummaMatmul : public Instance {
         MPI_Bcast(a_panel_.data(), static_cast<int>(rows_.count * w), MPI_DOUBLE,
                   static_cast<int>(a_owner), row_comm_);
       }
+      if (corrupt_panel_) a_panel_[0] += 1.0;  // --inject-fault=panel
       // B panel (w x my cols): whole rows of the owner's block, already contiguous.
       double* b_panel = b_panel_.data();
       if (static_cast<std::uint64_t>(rows_index()) == b_owner)
@@ -359,11 +366,34 @@ class SummaMatmul : public Instance {
   void inject_fault() override {
     if (!c_.empty()) c_[0] = 2.0 * c_[0] + 1.0;
   }
+  /// input: rank 0's first element of A. panel: the first element of every A panel the last
+  /// rank that owns part of C receives, after the broadcast (what a corrupted message does).
+  bool arm_fault(Fault f) override {
+    if (f == Fault::input) {
+      if (ctx_.rank == 0 && !a_.empty()) a_[0] += 1.0;
+      return true;
+    }
+    if (f != Fault::panel) return false;
+    corrupt_panel_ = ctx_.rank == last_rank_with_c();
+    return true;
+  }
   std::vector<std::pair<std::string, std::string>> configuration() const override {
     return config_;
   }
 
  private:
+  /// The highest rank whose block of C is not empty (rank 0's never is for n >= 1).
+  int last_rank_with_c() const {
+    for (int r = ctx_.ranks - 1; r > 0; --r)
+      if (block_range(n_, static_cast<std::uint64_t>(grid_.rows),
+                      static_cast<std::uint64_t>(r / grid_.cols))
+                  .count > 0 &&
+          block_range(n_, static_cast<std::uint64_t>(grid_.cols),
+                      static_cast<std::uint64_t>(r % grid_.cols))
+                  .count > 0)
+        return r;
+    return 0;
+  }
   int rows_index() const { return ctx_.rank / grid_.cols; }
   int cols_index() const { return ctx_.rank % grid_.cols; }
 
@@ -377,6 +407,7 @@ class SummaMatmul : public Instance {
   Range rows_, cols_, a_cols_, b_rows_;
   MPI_Comm row_comm_ = MPI_COMM_NULL, col_comm_ = MPI_COMM_NULL;
   Buffer a_, b_, c_, a_panel_, b_panel_;
+  bool corrupt_panel_ = false;
 };
 
 class Matmul : public Kernel {

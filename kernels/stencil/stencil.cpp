@@ -134,7 +134,23 @@ class StencilInstance : public Instance {
       for (std::int64_t i = 0; i < rows; ++i)
         std::fill(g + i * block_.ld, g + (i + 1) * block_.ld, i == 0 && top ? kTop : 0.0);
     }
+    if (corrupt_input_) block_.u[1] = block_.v[1] = 0.5;  // --inject-fault=input: the hot edge
     result_ = block_.u.data();
+  }
+
+  /// input: the hot edge's first cell, 0.5 instead of 1 (the rank holding it: no sweep writes
+  /// it, and every solution depends on it). halo: a received halo cell
+  /// (top, else left) on every rank that has a neighbour, in every sweep.
+  bool arm_fault(Fault f) override {
+    if (f == Fault::input) {
+      corrupt_input_ = rows_.begin == 0 && cols_.begin == 0 && block_.rows && block_.cols;
+      return true;
+    }
+    if (f != Fault::halo || ctx_.comm == MPI_COMM_NULL || n_ < 2 ||
+        (grid_.rows == 1 && grid_.cols == 1))
+      return false;
+    corrupt_halo_ = true;
+    return true;
   }
 
   void run() override {
@@ -150,6 +166,7 @@ class StencilInstance : public Instance {
           ScopedPhase communicate(Phase::communicate);
           exchange_blocking(in);
         }
+        corrupt_halo(in);
         ScopedPhase compute(Phase::compute);
         sweep(block_, in, out, 1, r + 1, 1, c + 1, ctx_.threads);
       } else {
@@ -166,6 +183,7 @@ class StencilInstance : public Instance {
           ScopedPhase communicate(Phase::communicate);  // what the overlap did not hide
           MPI_Waitall(8, req, MPI_STATUSES_IGNORE);
         }
+        corrupt_halo(in);
         // The cells next to the halo (a cell may be swept twice: same value, harmless).
         ScopedPhase compute(Phase::compute);
         sweep(block_, in, out, 1, 2, 1, c + 1, ctx_.threads);
@@ -211,6 +229,14 @@ class StencilInstance : public Instance {
   }
 
  private:
+  void corrupt_halo(double* g) const {
+    if (!corrupt_halo_) return;
+    if (up_ != MPI_PROC_NULL)
+      g[1] += 0.5;  // row 0 is the top halo
+    else if (left_ != MPI_PROC_NULL)
+      g[block_.ld] += 0.5;  // column 0 of row 1 is the left halo
+  }
+
   void exchange_blocking(double* g) {
     const std::size_t r = block_.rows, c = block_.cols, ld = block_.ld;
     // Rows: send my first row up and receive my bottom halo from below, and the reverse.
@@ -246,6 +272,7 @@ class StencilInstance : public Instance {
   Block block_;
   int up_ = MPI_PROC_NULL, down_ = MPI_PROC_NULL, left_ = MPI_PROC_NULL, right_ = MPI_PROC_NULL;
   MPI_Datatype column_ = MPI_DATATYPE_NULL;
+  bool corrupt_input_ = false, corrupt_halo_ = false;  ///< --inject-fault=input, halo
   double* result_ = nullptr;
 };
 

@@ -118,3 +118,43 @@ TEST(CliMpi, CountsAndSizesBeyondReasonAreRefused) {
     EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
   }
 }
+
+TEST(CliMpi, EveryInjectedFaultFailsVerification) {
+  // Where a fault strikes: the result on every rank, the last rank's block only, an input, a
+  // halo cell, a SUMMA panel. Each must end as verification_failed (exit 1) with a record.
+  // (The kernel tests arm input, halo and panel faults on 1 to 4 ranks; this is end to end.)
+  for (const int np : {3}) {
+    for (const auto& [run, fault] : std::vector<std::pair<std::string, std::string>>{
+             {"matmul -b mpi -v blocked", "output"},
+             {"matmul -b mpi -v blocked", "rank"},
+             {"matmul -b hybrid -t 1 -v naive", "input"},
+             {"matmul -b mpi -v blocked", "panel"},
+             {"stencil -b mpi -v blocking", "rank"},
+             {"stencil -b hybrid -t 1 -v overlapped", "input"},
+             {"stencil -b mpi -v overlapped", "halo"},
+             {"mandelbrot -b mpi -v block", "rank"}}) {
+      const std::string args = "run " + run + " -n 100 -r 1 --json --inject-fault=" + fault;
+      Result r = run_cli(args, np);
+      EXPECT_EQ(r.code, 1) << np << " ranks: " << args << "\n" << r.err;
+      const auto l = lines(r.out);
+      ASSERT_FALSE(l.empty()) << np << " ranks: " << args;
+      EXPECT_EQ(Json::parse(l.back())["status"], "verification_failed") << np << ": " << args;
+    }
+  }
+  // A fault a run has nowhere to put is refused before anything runs.
+  Result r = run_cli("run stencil -b seq -n 100 --inject-fault=halo");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--inject-fault=halo: stencil plain on backend seq has no halo"),
+            std::string::npos)
+      << r.err;
+  r = run_cli("run matmul -b mpi -n 100 --inject-fault=halo", 2);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("has no halo to corrupt"), std::string::npos) << r.err;
+  r = run_cli("run matmul -b seq -n 100 --inject-fault=everywhere");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--inject-fault must be output, rank, input, halo or panel, got "
+                       "'everywhere'"),
+            std::string::npos)
+      << r.err;
+}

@@ -86,7 +86,7 @@ TEST(Runner, InjectedFaultFailsVerification) {
   test::FakeKernel k;
   RunSpec spec;
   spec.problem = {10, 1};
-  spec.inject_fault = true;
+  spec.fault = Fault::output;
   RunOutcome out = execute(k, k.variants().front(), spec, ExecContext{});
   EXPECT_FALSE(out.verified());
   const Json r = run_record(k, k.variants().front(), spec, ExecContext{}, out);

@@ -2,9 +2,28 @@
 
 #include <omp.h>
 
+#include "pararun/errors.hpp"
 #include "pararun/sysinfo.hpp"
 
 namespace pararun {
+
+namespace {
+constexpr std::pair<Fault, const char*> kFaultNames[] = {
+    {Fault::none, "none"},   {Fault::output, "output"}, {Fault::rank, "rank"},
+    {Fault::input, "input"}, {Fault::halo, "halo"},     {Fault::panel, "panel"}};
+}  // namespace
+
+std::string to_string(Fault f) {
+  for (const auto& [fault, name] : kFaultNames)
+    if (fault == f) return name;
+  return "?";
+}
+
+std::optional<Fault> parse_fault(std::string_view name) {
+  for (const auto& [fault, text] : kFaultNames)
+    if (name == text) return fault;
+  return std::nullopt;
+}
 
 std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx) {
   if (!kernel.supports(ctx.backend))
@@ -26,9 +45,16 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
                    const ExecContext& ctx) {
   omp_set_num_threads(ctx.threads);
   auto instance = kernel.setup(spec.problem, variant, ctx);
+  const Fault f = spec.fault;
+  if ((f == Fault::input || f == Fault::halo || f == Fault::panel) && !instance->arm_fault(f))
+    throw InputError(
+        "--inject-fault=" + to_string(f) + ": " + kernel.name() + " " + variant.name +
+        " on backend " + to_string(ctx.backend) + " has no " + to_string(f) + " to corrupt" +
+        (f == Fault::halo || f == Fault::panel ? " (one block, or not distributed)" : ""));
   RunOutcome out;
   out.timings = measure(*instance, ctx, spec.timing);
-  if (spec.inject_fault) instance->inject_fault();
+  if (f == Fault::output || (f == Fault::rank && ctx.rank == ctx.ranks - 1))
+    instance->inject_fault();
   out.verification = instance->verify();
   out.configuration = instance->configuration();
   out.work = instance->work_done();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,17 @@ struct Verification {
   std::vector<std::pair<std::string, double>> results;
 };
 
+/// Where a fault is injected to test the failure path (`pararun run --inject-fault=WHERE`):
+/// output   the result, on every rank, after the last repetition (every kernel);
+/// rank     the result of the last rank only (one rank's block; every kernel);
+/// input    an input before the repetitions use it (kernels that arm it);
+/// halo     a received halo cell in every repetition (domain-decomposed kernels);
+/// panel    a received SUMMA panel in every repetition (distributed matmul).
+/// Verification must fail for each.
+enum class Fault { none, output, rank, input, halo, panel };
+std::string to_string(Fault f);
+std::optional<Fault> parse_fault(std::string_view name);
+
 /// One prepared run: inputs allocated and initialised, ready to be timed.
 ///
 /// The lifecycle, driven by the runtime (which alone owns the timer):
@@ -94,6 +106,10 @@ class Instance {
   virtual std::uint64_t local_size() const = 0;
   /// Perturb the result so that verification must fail (tests the failure path).
   virtual void inject_fault() = 0;
+  /// Arms a fault that strikes while run() runs (Fault::input, halo, panel): the instance
+  /// corrupts that data from now on. False when this kernel, backend or layout has no such
+  /// data (the run is then refused). Same answer on every rank.
+  virtual bool arm_fault(Fault) { return false; }
   /// The work of one repetition when only the run knows it (an iterative solver's iteration
   /// count depends on the matrix); empty: Kernel::work. Same on every rank.
   virtual std::optional<Work> work_done() const { return std::nullopt; }

@@ -15,7 +15,7 @@ struct RunSpec {
   std::string scaling = "none";  ///< "none", "strong" or "weak"
   std::string point;             ///< the study point this run is (empty outside studies)
   std::uint64_t base_size = 0;   ///< weak scaling: the size at 1 PE
-  bool inject_fault = false;     ///< corrupt the result before verification (testing)
+  Fault fault = Fault::none;     ///< a fault to inject so that verification fails (testing)
 };
 
 /// What one run measured; the same on every rank.
@@ -32,7 +32,8 @@ struct RunOutcome {
 /// more memory than the node has. Same answer on every rank.
 std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecContext& ctx);
 
-/// Sets up, times and verifies the variant. Collective for mpi/hybrid.
+/// Sets up, times and verifies the variant. Collective for mpi/hybrid. Throws InputError when
+/// spec.fault is one the instance cannot arm.
 RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                    const ExecContext& ctx);
 
