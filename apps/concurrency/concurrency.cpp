@@ -19,12 +19,6 @@ namespace pararun::concurrency {
 
 namespace {
 
-/// One slice of a task's arithmetic: a dependent chain (so it cannot be vectorised away).
-double advance(double x, std::uint64_t steps) {
-  for (std::uint64_t i = 0; i < steps; ++i) x = x * 1.0000001 + 1e-7;  // x+1 grows, no fixed point
-  return x;
-}
-
 double wait_of(const Config& c, int task) {
   return task < static_cast<int>(c.wait_per_task.size()) ? c.wait_per_task[task] : c.wait_seconds;
 }
@@ -95,7 +89,6 @@ std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) 
 /// tasks first wait on a timerfd; then (and compute tasks from the start) they compute in
 /// slices, re-arming an eventfd after each slice so that all tasks take turns.
 std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
-  constexpr std::uint64_t kSlice = 1'000'000;
   struct State {
     int fd = -1;
     bool waiting = false;
@@ -215,6 +208,11 @@ std::string to_string(Mode m) {
       return "threads-all-cores";
   }
   return "?";
+}
+
+double advance(double x, std::uint64_t steps) {
+  for (std::uint64_t i = 0; i < steps; ++i) x = x * 1.0000001 + 1e-7;  // x+1 grows, no fixed point
+  return x;
 }
 
 double task_value(int task, std::uint64_t steps) {

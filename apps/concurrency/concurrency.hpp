@@ -45,6 +45,12 @@ struct ModeResult {
   std::vector<TaskResult> tasks;
 };
 
+/// A task's arithmetic: `steps` links of a dependent chain from x (so it cannot be vectorised
+/// away). The event loop runs it in slices of kSlice steps: advance(advance(x, a), b) is
+/// advance(x, a + b), bit for bit.
+double advance(double x, std::uint64_t steps);
+inline constexpr std::uint64_t kSlice = 1'000'000;
+
 /// The result of task i's arithmetic (what every mode must reproduce).
 double task_value(int task, std::uint64_t steps);
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <algorithm>
+
 #include "pararun/sysinfo.hpp"
 
 using namespace pararun::concurrency;
@@ -42,8 +44,21 @@ TEST(Concurrency, EveryModeComputesTheSameTaskValues) {
 }
 
 TEST(Concurrency, SlicedChainEqualsTheWholeChain) {
+  // The event loop's slices of a 2.5-slice task, one after another, give the whole chain.
+  const std::uint64_t steps = 2 * kSlice + kSlice / 2;
+  double sliced = 3;
+  for (std::uint64_t left = steps; left > 0;) {
+    const std::uint64_t slice = std::min(kSlice, left);
+    sliced = advance(sliced, slice);
+    left -= slice;
+  }
+  EXPECT_EQ(sliced, advance(3, steps));
+  EXPECT_EQ(sliced, task_value(3, steps));
+  EXPECT_EQ(advance(advance(1, 7), 5), advance(1, 12));
+  // And the chain depends on its start and its length: a lost or repeated slice shows.
   EXPECT_NE(task_value(1, 10), task_value(2, 10));
   EXPECT_NE(task_value(1, 10), task_value(1, 11));
+  EXPECT_NE(advance(advance(3, kSlice), steps), advance(3, steps));
 }
 
 TEST(Concurrency, OneCoreModePinsEveryTaskToOneCpu) {
