@@ -16,28 +16,6 @@ namespace {
 
 using namespace pararun::concurrency;
 
-std::string explain(Workload w, Mode m, int tasks, int cpus) {
-  const bool compute = w == Workload::compute;
-  const int parallel = std::min(tasks, cpus);
-  switch (m) {
-    case Mode::sequential:
-      return "baseline: one task after another, blocking";
-    case Mode::event_loop:
-      return compute
-                 ? "one thread takes turns: concurrency without parallelism, compute gains nothing"
-                 : "one thread overlaps the waits: concurrency alone hides latency, ~" +
-                       std::to_string(tasks) + "x";
-    case Mode::threads_one_core:
-      return compute ? "threads share 1 CPU, the OS interleaves them: no gain for compute"
-                     : "threads on 1 CPU overlap their waits: concurrency pays without parallelism";
-    case Mode::threads_all_cores:
-      return compute ? "threads on " + std::to_string(cpus) + " CPUs: parallelism, at most " +
-                           std::to_string(parallel) + "x"
-                     : "waits overlap; more cores add little when tasks mostly wait";
-  }
-  return "";
-}
-
 }  // namespace
 
 int concurrency_command(const ConcurrencyOptions& o) {
@@ -59,6 +37,7 @@ int concurrency_command(const ConcurrencyOptions& o) {
   Table table(
       {"workload", "mode", "tasks", "median", "speedup", "CPUs seen by tasks", "what it shows"});
   bool all_ok = true;
+  int surprises = 0;  // measurements that disagree with what the model predicts
   for (Workload w : kWorkloads) {
     const std::uint64_t steps = w == Workload::compute ? config.compute_steps : config.wait_steps;
     double sequential = 0;
@@ -81,13 +60,14 @@ int concurrency_command(const ConcurrencyOptions& o) {
       const Summary s = summarize(samples);
       if (m == Mode::sequential) sequential = s.median;
       const double speedup = s.median > 0 ? sequential / s.median : 0;
+      const Reading reading = interpret(w, m, o.tasks, cpus, speedup);
+      surprises += ok && !reading.as_expected;
       std::string cpus_seen;
       for (const auto& t : last.tasks)
         if (cpus_seen.find(t.cpus) == std::string::npos)
           cpus_seen += (cpus_seen.empty() ? "" : " ") + t.cpus;
       table.add({to_string(w), to_string(m), std::to_string(o.tasks), format_seconds(s.median),
-                 ok ? format("%.2fx", speedup) : "FAILED", cpus_seen,
-                 ok ? explain(w, m, o.tasks, cpus) : problem});
+                 ok ? format("%.2fx", speedup) : "FAILED", cpus_seen, ok ? reading.text : problem});
 
       const bool threaded = m == Mode::threads_one_core || m == Mode::threads_all_cores;
       Record r;
@@ -110,7 +90,9 @@ int concurrency_command(const ConcurrencyOptions& o) {
       j["samples"] = samples;
       j["speedup_vs_sequential"] = speedup;
       j["task_cpus"] = cpus_seen;
-      j["explanation"] = explain(w, m, o.tasks, cpus);
+      j["explanation"] = reading.text;
+      j["expected_speedup"] = reading.expected;
+      j["as_expected"] = reading.as_expected;
       j["verification"] = {{"status", ok ? "passed" : "failed"},
                            {"error", ok ? 0.0 : 1.0},
                            {"tolerance", 0.0},
@@ -127,6 +109,11 @@ int concurrency_command(const ConcurrencyOptions& o) {
       "%d CPUs online. Concurrency: dealing with many things at once (interleaved, even "
       "on one core).\nParallelism: doing many things at once (on several cores).\n",
       cpus);
+  if (surprises > 0)
+    std::printf(
+        "%d measurement(s) disagree with the expectation (the row says which): a busy or "
+        "throttled machine, or fewer CPUs than the affinity shows.\n",
+        surprises);
   return all_ok ? kExitOk : kExitVerificationFailed;
 }
 

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <cstdio>
+
 #include "pararun/sysinfo.hpp"
 
 namespace pararun::concurrency {
@@ -208,6 +210,42 @@ std::string to_string(Mode m) {
       return "threads-all-cores";
   }
   return "?";
+}
+
+Reading interpret(Workload w, Mode m, int tasks, int cpus, double speedup) {
+  const bool compute = w == Workload::compute;
+  const int parallel = std::max(1, std::min(tasks, cpus));
+  Reading r;
+  std::string what;
+  switch (m) {
+    case Mode::sequential:
+      r.text = "baseline: one task after another, blocking";
+      return r;
+    case Mode::event_loop:
+      r.expected = compute ? 1 : tasks;
+      what = compute ? "one thread taking turns: concurrency without parallelism"
+                     : "one thread overlapping the waits: concurrency alone hides latency";
+      break;
+    case Mode::threads_one_core:
+      r.expected = compute ? 1 : tasks;
+      what = compute ? "threads sharing 1 CPU, interleaved by the OS"
+                     : "threads on 1 CPU overlapping their waits: concurrency, no parallelism";
+      break;
+    case Mode::threads_all_cores:
+      r.expected = compute ? parallel : tasks;
+      what = compute ? "threads on " + std::to_string(cpus) + " CPUs: parallelism"
+                     : "threads on all CPUs overlapping their waits";
+      break;
+  }
+  const double low = 0.6 * r.expected,
+               high = compute && m == Mode::threads_all_cores ? 1.1 * r.expected : 1.5 * r.expected;
+  r.as_expected = speedup >= low && speedup <= high;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.2fx of ~%.0fx expected", speedup, r.expected);
+  r.text = what + ", " + buf;
+  if (!r.as_expected)
+    r.text += speedup < low ? ": LESS than the model predicts" : ": MORE than the model predicts";
+  return r;
 }
 
 double advance(double x, std::uint64_t steps) {

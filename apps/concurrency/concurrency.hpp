@@ -54,6 +54,19 @@ inline constexpr std::uint64_t kSlice = 1'000'000;
 /// The result of task i's arithmetic (what every mode must reproduce).
 double task_value(int task, std::uint64_t steps);
 
+/// What a mode's measured speedup over the sequential mode shows. The model: one thread (the
+/// event loop, or threads sharing one CPU) cannot speed up compute (~1x) but overlaps waits
+/// (~tasks x); threads on all CPUs give compute at most min(tasks, cpus) x. `as_expected` when
+/// the measurement is within [0.6, 1.5] of the expectation (compute on several CPUs: at
+/// least 0.6 of it, at most 1.1x more); the text says what was measured and, when it
+/// disagrees, what was expected instead.
+struct Reading {
+  double expected = 1;
+  bool as_expected = true;
+  std::string text;
+};
+Reading interpret(Workload w, Mode m, int tasks, int cpus, double speedup);
+
 /// Runs all tasks of the workload in the mode once and times it. Failures are reported in the
 /// task results; the other tasks still complete.
 ModeResult run(Workload w, Mode m, const Config& config);

@@ -129,3 +129,30 @@ TEST(Concurrency, AFailingTaskIsReportedAndDoesNotBlockTheRest) {
       }
     }
 }
+
+TEST(Concurrency, TheReadingFollowsTheNumbers) {
+  // What was measured, against the model's expectation; a disagreement is said, not hidden.
+  Reading r = interpret(Workload::compute, Mode::event_loop, 4, 2, 0.98);
+  EXPECT_TRUE(r.as_expected);
+  EXPECT_EQ(r.text,
+            "one thread taking turns: concurrency without parallelism, 0.98x of ~1x expected");
+  r = interpret(Workload::wait, Mode::event_loop, 4, 2, 3.9);
+  EXPECT_TRUE(r.as_expected);
+  EXPECT_DOUBLE_EQ(r.expected, 4);
+  r = interpret(Workload::wait, Mode::threads_one_core, 4, 2, 1.1);  // waits did not overlap
+  EXPECT_FALSE(r.as_expected);
+  EXPECT_NE(r.text.find("1.10x of ~4x expected: LESS than the model predicts"), std::string::npos)
+      << r.text;
+  r = interpret(Workload::compute, Mode::threads_all_cores, 4, 2, 1.93);
+  EXPECT_TRUE(r.as_expected);
+  EXPECT_EQ(r.text, "threads on 2 CPUs: parallelism, 1.93x of ~2x expected");
+  r = interpret(Workload::compute, Mode::threads_all_cores, 4, 2, 1.0);  // a busy machine
+  EXPECT_FALSE(r.as_expected);
+  r = interpret(Workload::compute, Mode::threads_one_core, 4, 2, 1.9);  // not pinned after all
+  EXPECT_FALSE(r.as_expected);
+  EXPECT_NE(r.text.find("MORE than the model predicts"), std::string::npos);
+  r = interpret(Workload::compute, Mode::threads_all_cores, 4, 1, 1.0);  // one CPU: 1x at most
+  EXPECT_TRUE(r.as_expected);
+  EXPECT_EQ(interpret(Workload::compute, Mode::sequential, 4, 2, 1).text,
+            "baseline: one task after another, blocking");
+}
