@@ -68,6 +68,9 @@ inline void check_all_variants(const std::string& kernel_name, const ExecContext
     const Verification ok = inst->verify();
     EXPECT_TRUE(ok.passed) << "error " << ok.error << " > tolerance " << ok.tolerance;
     EXPECT_FALSE(ok.reference.empty());
+    // What it computed travels as numbers (a checksum, CG's zeta, EP's sums), not only as text.
+    EXPECT_FALSE(ok.results.empty());
+    for (const auto& [name, value] : ok.results) EXPECT_TRUE(std::isfinite(value)) << name;
     inst->inject_fault();
     const Verification bad = inst->verify();
     EXPECT_FALSE(bad.passed) << "a corrupted result passed: error " << bad.error;
