@@ -46,6 +46,7 @@ struct RunOptions {
   bool json = false;
   std::string inject_fault;             ///< --inject-fault[=WHERE]: "" none, else a Fault name
   std::string scaling = "none", point;  ///< set by pararun study
+  int round = 0;                        ///< set by pararun study with --rounds
   std::string base_size;
   int crash_rank = -1;   ///< fault injection: this rank raises SIGSEGV before the run
   std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling

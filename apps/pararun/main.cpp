@@ -58,6 +58,14 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
   sub->add_option("--scaling", so.scaling, "strong (default) or weak");
   sub->add_option("--reps", so.reps, "Timed repetitions per point, at least (default 5)");
   sub->add_option("--max-reps", so.max_reps, "Cap of the adaptive repetitions (default 20)");
+  sub->add_option("--rounds", so.rounds,
+                  "Run every point this many times; the report pools them and bootstraps the "
+                  "speedup's interval over rounds and repetitions (default 1)");
+  sub->add_option("--order", so.order,
+                  "fixed (the planned order), shuffled (each round in a random order) or auto "
+                  "(default: shuffled when --rounds > 1)");
+  sub->add_option("--order-seed", so.order_seed,
+                  "Seed of the shuffled order (default 1; study.json keeps seed and order)");
   sub->add_option("--oversubscribed-ranks", so.oversubscribed_ranks,
                   "Add an mpi point with this many ranks, labelled oversubscribed (default none)");
   sub->add_option("--launcher", so.launcher,
@@ -247,6 +255,7 @@ int main(int argc, char** argv) {
       "JSON from 'pararun ceilings --json': the record carries the share of the ceiling");
   run->add_option("--scaling", o.scaling, "Label: none, strong or weak (set by 'pararun study')");
   run->add_option("--point", o.point, "Study point id to record (set by 'pararun study')");
+  run->add_option("--round", o.round, "Study round to record (set by 'pararun study')")->group("");
   run->add_option("--base-size", o.base_size,
                   "Weak scaling: the size at 1 PE (set by 'pararun study')");
 

@@ -273,6 +273,8 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
     usage("--scaling must be none, strong or weak, got '" + o.scaling + "'");
   spec.scaling = o.scaling;
   spec.point = o.point;
+  if (o.round < 0 || o.round > 1000) usage("--round must be 0 to 1000");
+  spec.round = o.round;
   if (!o.base_size.empty()) {
     const auto base = parse_count(o.base_size);
     if (!base) usage("--base-size '" + o.base_size + "' is not a whole number");

@@ -540,6 +540,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"study --cores 2 --threads 1",
                  "--cores replaces --threads and --ranks; give one or the other"},
         BadInput{"study --cores -1", "--cores must be 1 to 100000, got -1"},
+        BadInput{"study --rounds 0", "--rounds must be 1 to 1000, got 0"},
+        BadInput{"study --order sideways",
+                 "--order must be fixed, shuffled or auto, got 'sideways'"},
         BadInput{"study --kernels matmul --variants nosuch",
                  "--variants nosuch: no parallel backend of the study has one of them for "
                  "'matmul'"},
@@ -775,4 +778,43 @@ TEST(Cli, StudyWithACoreBudgetRunsEveryHybridShapeOfIt) {
             (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
                                    "hybrid/simd/2x1", "hybrid/plain/1x2", "hybrid/plain/2x1"}));
   EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["cores"], 2);
+}
+
+TEST(Cli, StudyRoundsRunEveryPointInEachRoundAndTheReportPoolsThem) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  Result r = run_cli(
+      "study --kernels reduction --backends seq,omp --threads 2 --sizes 2^16 "
+      "--reps 3 --rounds 2 --order-seed 5 --out " +
+      dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json manifest = Json::parse(slurp(dir + "/study.json"));
+  EXPECT_EQ(manifest["rounds"], 2);
+  EXPECT_EQ(manifest["order"], "shuffled");  // auto: shuffled with more than one round
+  EXPECT_EQ(manifest["order_seed"], 5);
+  // Three points (seq simd, seq plain, omp simd), each in both rounds: six records, run in
+  // the order study.json lists.
+  const auto l = lines(slurp(dir + "/results.jsonl"));
+  ASSERT_EQ(l.size(), 6u);
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    const Json j = Json::parse(l[i]);
+    EXPECT_EQ(j["point"], manifest["points"][i]);
+    EXPECT_EQ(j["round"], i < 3 ? 1 : 2);
+  }
+  EXPECT_NE(r.out.find("2 rounds pooled"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("95% percentile bootstrap, two stages"), std::string::npos) << r.out;
+  const Json analysis = Json::parse(slurp(dir + "/analysis.json"));
+  int bootstrapped = 0;
+  for (const auto& row : analysis["groups"][0]["rows"]) {
+    EXPECT_EQ(row["rounds"], 2);
+    bootstrapped += row["speedup_ci_method"] == "bootstrap";
+  }
+  EXPECT_EQ(bootstrapped, 2);  // every row but the baseline's own
+  // Resumed, nothing runs again.
+  r = run_cli(
+      "study --kernels reduction --backends seq,omp --threads 2 --sizes 2^16 --reps 3 "
+      "--rounds 2 --order-seed 5 --resume --out " +
+      dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 6u);
 }

@@ -72,3 +72,31 @@ TEST(Stats, CiIsOrderStatisticsAndContainsMedian) {
   EXPECT_GE(s.ci_high, s.median);
   EXPECT_NEAR(s.ci_relative_width(), 21.0 / 50.5, 1e-12);
 }
+
+TEST(Stats, BootstrapRatioIntervalOverRoundsAndRepetitions) {
+  // An exact ratio of 2 in every sample: the interval is that point.
+  const std::vector<std::vector<double>> ten = {{10, 10, 10}, {10, 10}}, five = {{5, 5}, {5}};
+  auto ci = pararun::bootstrap_ratio_ci(ten, five);
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_DOUBLE_EQ(ci->first, 2.0);
+  EXPECT_DOUBLE_EQ(ci->second, 2.0);
+  // The same distribution on both sides: the interval holds 1, reproducibly from the seed.
+  const std::vector<std::vector<double>> a = {{1.0, 1.1, 0.9, 1.05, 0.95}, {1.02, 0.98, 1.0}};
+  ci = pararun::bootstrap_ratio_ci(a, a);
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_LT(ci->first, 1.0);
+  EXPECT_GT(ci->second, 1.0);
+  EXPECT_EQ(pararun::bootstrap_ratio_ci(a, a), ci);
+  // Rounds that disagree widen it beyond what the same samples in one round give.
+  const std::vector<std::vector<double>> split = {{1, 1, 1, 1}, {2, 2, 2, 2}},
+                                         pooled = {{1, 1, 1, 1, 2, 2, 2, 2}};
+  const auto wide = pararun::bootstrap_ratio_ci(split, {{1}}),
+             narrow = pararun::bootstrap_ratio_ci(pooled, {{1}});
+  ASSERT_TRUE(wide && narrow);
+  EXPECT_DOUBLE_EQ(wide->first, 1.0);  // both rounds the slow one, in some resamples
+  EXPECT_DOUBLE_EQ(wide->second, 2.0);
+  EXPECT_GT(wide->second - wide->first, 0.99 * (narrow->second - narrow->first));
+  // Nothing to resample: no interval.
+  EXPECT_FALSE(pararun::bootstrap_ratio_ci({}, a).has_value());
+  EXPECT_FALSE(pararun::bootstrap_ratio_ci({{}}, a).has_value());
+}

@@ -7,6 +7,7 @@
 
 #include "fake_kernel.hpp"
 #include "pararun/analysis.hpp"
+#include "pararun/stats.hpp"
 
 using namespace pararun;
 using pararun::test::typed;
@@ -286,4 +287,91 @@ TEST(StudyAnalysis, WeakScalingGivesGustafsonScaledSpeedup) {
   EXPECT_DOUBLE_EQ(*groups[0].rows[1].relative, 1.6);
   EXPECT_FALSE(groups[0].rows[1].speedup.has_value());
   EXPECT_NE(format_report(groups).find("scaled speedup (Gustafson)"), std::string::npos);
+}
+
+TEST(Study, RoundsRepeatEveryPointEachRoundShuffled) {
+  StudySpec s = spec_for({Backend::seq, Backend::omp, Backend::mpi});
+  const auto base = ids(plan_points(s, Registry::global()));
+  s.rounds = 3;
+  s.shuffled = true;
+  s.order_seed = 7;
+  const auto points = plan_points(s, Registry::global());
+  ASSERT_EQ(points.size(), 3 * base.size());
+  for (int round = 1; round <= 3; ++round) {
+    // Each round is every point once, under its round's id, in an order of its own.
+    std::vector<std::string> these;
+    for (std::size_t i = 0; i < base.size(); ++i) {
+      const Point& p = points[(round - 1) * base.size() + i];
+      EXPECT_EQ(p.round, round);
+      const std::string suffix = "/round" + std::to_string(round);
+      ASSERT_EQ(p.id.substr(p.id.size() - suffix.size()), suffix);
+      these.push_back(p.id.substr(0, p.id.size() - suffix.size()));
+    }
+    auto sorted = these, want = base;
+    std::sort(sorted.begin(), sorted.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(sorted, want);
+    EXPECT_NE(these, base) << "round " << round << " kept the planned order";
+  }
+  // The order is the seed's: the same again, another for another seed.
+  EXPECT_EQ(ids(plan_points(s, Registry::global())), ids(points));
+  s.order_seed = 8;
+  EXPECT_NE(ids(plan_points(s, Registry::global())), ids(points));
+  // One round, fixed order: the points as they always were (ids without a round).
+  s.rounds = 1;
+  s.shuffled = false;
+  EXPECT_EQ(ids(plan_points(s, Registry::global())), base);
+  // The manifest says how they are ordered.
+  s.rounds = 2;
+  s.shuffled = true;
+  const Json m = study_manifest(s, plan_points(s, Registry::global()));
+  EXPECT_EQ(m["rounds"], 2);
+  EXPECT_EQ(m["order"], "shuffled");
+  EXPECT_EQ(m["order_seed"], 8);
+  const auto args = run_arguments(plan_points(s, Registry::global()).back(), s, "r.jsonl");
+  EXPECT_EQ(std::vector<std::string>(args.end() - 2, args.end()),
+            (std::vector<std::string>{"--round", "2"}));
+}
+
+TEST(StudyAnalysis, RoundsOfAPointArePooledAndTheirSpeedupIsBootstrapped) {
+  // The baseline and an omp point, three rounds each; the omp point's third round was slow (a
+  // neighbour): pooled, its median moves little, but the interval widens with the spread.
+  auto round = [](const std::string& backend, int threads, int r, std::vector<double> samples) {
+    Json j = rec(backend, threads, 1, 0);
+    const Summary s = summarize(samples);
+    j["time"] = {
+        {"median", s.median}, {"ci", {s.ci_low, s.ci_high}}, {"ci_coverage", s.ci_coverage}};
+    j["samples"] = samples;
+    j["round"] = r;
+    j["point"] = "k/" + backend + "/t" + std::to_string(threads) + "/round" + std::to_string(r);
+    return j;
+  };
+  std::vector<Json> records;
+  for (int r = 1; r <= 3; ++r) {
+    records.push_back(round("seq", 1, r, {10.0, 10.1, 9.9, 10.0, 10.2, 9.8}));
+    const double slow = r == 3 ? 1.5 : 1.0;
+    records.push_back(
+        round("omp", 2, r, {5 * slow, 5.1 * slow, 4.9 * slow, 5 * slow, 5.05 * slow, 4.95 * slow}));
+  }
+  const auto groups = analyse(typed(records));
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].rows.size(), 2u);  // one row per point, not per round
+  const ReportRow& omp = groups[0].rows[1];
+  EXPECT_EQ(omp.record.point, "k/omp/t2");
+  EXPECT_EQ(omp.record.json["rounds_pooled"], 3);
+  EXPECT_EQ(omp.record.json["samples"].size(), 18u);
+  EXPECT_EQ(omp.record.json["round_medians"].size(), 3u);
+  EXPECT_DOUBLE_EQ(omp.record.time->median, 5.05);  // of all 18 samples
+  EXPECT_EQ(omp.speedup_ci_method, "bootstrap");
+  EXPECT_DOUBLE_EQ(omp.speedup_ci_coverage, 0.95);
+  ASSERT_TRUE(omp.speedup_ci.has_value());
+  EXPECT_LE(omp.speedup_ci->first, *omp.speedup);
+  EXPECT_GE(omp.speedup_ci->second, *omp.speedup);
+  // A slow round can be drawn twice or not at all: the interval reaches down towards 10/7.5.
+  EXPECT_LT(omp.speedup_ci->first, 1.6);
+  EXPECT_GT(omp.speedup_ci->second, 1.95);
+  const std::string text = format_report(groups);
+  EXPECT_NE(text.find("3 rounds pooled"), std::string::npos) << text;
+  EXPECT_NE(text.find("95% percentile bootstrap, two stages"), std::string::npos) << text;
+  EXPECT_EQ(analysis_json(groups)["groups"][0]["rows"][1]["speedup_ci_method"], "bootstrap");
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 namespace pararun {
 
@@ -88,6 +89,52 @@ Summary summarize(const std::vector<double>& samples) {
   r.ci_high = s[hi - 1];
   r.ci_coverage = median_ci_coverage(n, lo);
   return r;
+}
+
+namespace {
+
+/// One two-stage resample's median: rounds drawn with replacement, samples within each.
+double resampled_median(const std::vector<const std::vector<double>*>& rounds, std::mt19937_64& rng,
+                        std::vector<double>& pool) {
+  pool.clear();
+  for (std::size_t r = 0; r < rounds.size(); ++r) {
+    const std::vector<double>& round = *rounds[rng() % rounds.size()];
+    for (std::size_t i = 0; i < round.size(); ++i) pool.push_back(round[rng() % round.size()]);
+  }
+  const auto mid = pool.begin() + static_cast<long>(pool.size() / 2);
+  std::nth_element(pool.begin(), mid, pool.end());
+  if (pool.size() % 2) return *mid;
+  const double upper = *mid;
+  return (*std::max_element(pool.begin(), mid) + upper) / 2;
+}
+
+}  // namespace
+
+std::optional<std::pair<double, double>> bootstrap_ratio_ci(
+    const std::vector<std::vector<double>>& numerator,
+    const std::vector<std::vector<double>>& denominator, double confidence, int resamples,
+    unsigned long long seed) {
+  std::vector<const std::vector<double>*> num, den;
+  for (const auto& r : numerator)
+    if (!r.empty()) num.push_back(&r);
+  for (const auto& r : denominator)
+    if (!r.empty()) den.push_back(&r);
+  if (num.empty() || den.empty() || resamples < 1) return std::nullopt;
+  std::mt19937_64 rng(seed);
+  std::vector<double> ratios, pool;
+  ratios.reserve(static_cast<std::size_t>(resamples));
+  for (int b = 0; b < resamples; ++b) {
+    const double n = resampled_median(num, rng, pool), d = resampled_median(den, rng, pool);
+    if (d > 0) ratios.push_back(n / d);
+  }
+  if (ratios.empty()) return std::nullopt;
+  std::sort(ratios.begin(), ratios.end());
+  const double tail = (1 - confidence) / 2;
+  const auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(ratios.size() - 1) + 0.5);
+    return ratios[std::min(i, ratios.size() - 1)];
+  };
+  return std::make_pair(at(tail), at(1 - tail));
 }
 
 }  // namespace pararun

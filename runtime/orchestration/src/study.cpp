@@ -6,6 +6,7 @@
 #include "pararun/sysinfo.hpp"
 
 #include <algorithm>
+#include <random>
 #include <set>
 #include <stdexcept>
 
@@ -141,7 +142,23 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
   points.erase(std::remove_if(points.begin(), points.end(),
                               [&](const Point& p) { return !seen.insert(p.id).second; }),
                points.end());
-  return points;
+  if (spec.rounds < 1) throw std::invalid_argument("rounds must be at least 1");
+  if (spec.rounds == 1 && !spec.shuffled) return points;
+  std::vector<Point> ordered;
+  for (int round = 1; round <= spec.rounds; ++round) {
+    std::vector<Point> these = points;
+    for (auto& p : these)
+      if (spec.rounds > 1) {
+        p.round = round;
+        p.id += "/round" + std::to_string(round);
+      }
+    if (spec.shuffled) {  // Fisher-Yates: the same order from the same seed on any library
+      std::mt19937_64 rng(spec.order_seed * 1000003ULL + static_cast<unsigned long long>(round));
+      for (std::size_t i = these.size(); i > 1; --i) std::swap(these[i - 1], these[rng() % i]);
+    }
+    ordered.insert(ordered.end(), these.begin(), these.end());
+  }
+  return ordered;
 }
 
 namespace {
@@ -166,6 +183,10 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   j["max_reps"] = spec.max_reps;
   if (!spec.variants.empty()) j["variants"] = spec.variants;
   if (spec.cores) j["cores"] = spec.cores;
+  // How the points are ordered and repeated; "points" below is the run order itself.
+  j["rounds"] = spec.rounds;
+  j["order"] = spec.shuffled ? "shuffled" : "fixed";
+  if (spec.shuffled) j["order_seed"] = spec.order_seed;
   Json ids = Json::array();
   for (const auto& p : points) ids.push_back(p.id);
   j["points"] = ids;
@@ -218,6 +239,7 @@ std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
                                 "--out",      results_file};
   if (uses_threads(p.backend)) a.insert(a.end(), {"--threads", std::to_string(p.threads)});
   if (p.base_size) a.insert(a.end(), {"--base-size", std::to_string(p.base_size)});
+  if (p.round) a.insert(a.end(), {"--round", std::to_string(p.round)});
   return a;
 }
 

@@ -104,6 +104,15 @@ StudySpec study_spec(const StudyOptions& o) {
   if (o.cores < 0 || o.cores > 100000)
     throw InputError("--cores must be 1 to 100000, got " + std::to_string(o.cores));
   spec.cores = o.cores;
+  if (o.rounds < 1 || o.rounds > 1000)
+    throw InputError("--rounds must be 1 to 1000, got " + std::to_string(o.rounds));
+  spec.rounds = o.rounds;
+  if (o.order != "auto" && o.order != "fixed" && o.order != "shuffled")
+    throw InputError("--order must be fixed, shuffled or auto, got '" + o.order + "'");
+  spec.shuffled = o.order == "shuffled" || (o.order == "auto" && o.rounds > 1);
+  if (o.order_seed < 0)
+    throw InputError("--order-seed must be 0 or more, got " + std::to_string(o.order_seed));
+  spec.order_seed = static_cast<unsigned long long>(o.order_seed);
   return spec;
 }
 
@@ -160,6 +169,12 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
       o.variants = list(path, key, v);
     else if (key == "cores")
       o.cores = whole(path, key, v);
+    else if (key == "rounds")
+      o.rounds = whole(path, key, v);
+    else if (key == "order")
+      o.order = scalar(path, key, v);
+    else if (key == "order_seed")
+      o.order_seed = whole(path, key, v);
     else if (key == "sizes") {
       if (v.IsScalar()) {
         o.sizes = v.Scalar();
@@ -182,7 +197,7 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
       throw InputError(
           where(path, kv.first) + "unknown key '" + key +
           "'; keys: kernels, backends, variants, threads, ranks, cores, sizes, scaling, reps, "
-          "max_reps, oversubscribed_ranks, launcher, out");
+          "max_reps, rounds, order, order_seed, oversubscribed_ranks, launcher, out");
     }
   }
   return o;
@@ -195,16 +210,19 @@ StudyOptions merge_study_options(const StudyOptions& file, const StudyOptions& f
   const std::pair<const char*, std::string S::*> texts[] = {
       {"--kernels", &S::kernels},   {"--backends", &S::backends}, {"--threads", &S::threads},
       {"--ranks", &S::ranks},       {"--sizes", &S::sizes},       {"--scaling", &S::scaling},
-      {"--variants", &S::variants}, {"--launcher", &S::launcher}, {"--out", &S::out}};
+      {"--variants", &S::variants}, {"--launcher", &S::launcher}, {"--out", &S::out},
+      {"--order", &S::order}};
   const std::pair<const char*, int S::*> numbers[] = {
       {"--reps", &S::reps},
       {"--max-reps", &S::max_reps},
       {"--oversubscribed-ranks", &S::oversubscribed_ranks},
-      {"--cores", &S::cores}};
+      {"--cores", &S::cores},
+      {"--rounds", &S::rounds}};
   for (const auto& [flag, field] : texts)
     if (given(flag)) merged.*field = flags.*field;
   for (const auto& [flag, field] : numbers)
     if (given(flag)) merged.*field = flags.*field;
+  if (given("--order-seed")) merged.order_seed = flags.order_seed;
   if (given("--resume")) merged.resume = flags.resume;
   // Slurm settings come from the command line only.
   merged.partition = flags.partition;

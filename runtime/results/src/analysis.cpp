@@ -51,7 +51,82 @@ std::string provenance_of(const Record& r) {
 
 }  // namespace
 
-std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
+namespace {
+
+/// A record's timing samples, each round's own: "round_samples" of a pooled record, else its
+/// "samples" as one round (empty when it has none).
+std::vector<std::vector<double>> rounds_of(const Record& r) {
+  std::vector<std::vector<double>> out;
+  const auto samples = [](const Json& j) {
+    std::vector<double> v;
+    if (j.is_array())
+      for (const auto& x : j)
+        if (x.is_number()) v.push_back(x.get<double>());
+    return v;
+  };
+  if (auto it = r.json.find("round_samples"); it != r.json.end() && it->is_array()) {
+    for (const auto& round : *it) out.push_back(samples(round));
+  } else if (auto s = r.json.find("samples"); s != r.json.end()) {
+    out.push_back(samples(*s));
+  }
+  return out;
+}
+
+/// The point a record of a round belongs to: its id without "/roundR".
+std::string base_point(const std::string& id) {
+  const auto at = id.rfind("/round");
+  return at == std::string::npos ? id : id.substr(0, at);
+}
+
+/// Verified records of one point measured in several rounds (study --rounds) become one:
+/// their samples pooled (median, interval and rate from all of them), each round's kept as
+/// round_samples and round_medians. Everything else stays as it is, in order.
+std::vector<Record> pool_rounds(const std::vector<Record>& records) {
+  std::vector<Record> out;
+  std::map<std::string, std::size_t> pooled;  // point and provenance -> its index in out
+  for (const Record& r : records) {
+    const auto round = r.json.find("round");
+    if (!r.verified() || r.point.empty() || round == r.json.end() || !round->is_number() ||
+        rounds_of(r).empty() || rounds_of(r).front().empty()) {
+      out.push_back(r);
+      continue;
+    }
+    const std::string key = base_point(r.point) + "\n" + provenance_of(r);
+    const auto [it, first] = pooled.emplace(key, out.size());
+    if (first) {
+      Record p = r;
+      p.point = base_point(r.point);
+      p.json["round_samples"] = Json::array({rounds_of(r).front()});
+      p.json["round_medians"] = Json::array({r.time->median});
+      p.json["rounds_pooled"] = 1;
+      out.push_back(std::move(p));
+      continue;
+    }
+    Record& p = out[it->second];
+    p.json["round_samples"].push_back(rounds_of(r).front());
+    p.json["round_medians"].push_back(r.time->median);
+    p.json["rounds_pooled"] = p.json["rounds_pooled"].get<int>() + 1;
+  }
+  for (auto& [key, index] : pooled) {
+    Record& p = out[index];
+    std::vector<double> all;
+    for (const auto& round : rounds_of(p)) all.insert(all.end(), round.begin(), round.end());
+    const Summary s = summarize(all);
+    // The rate is work / median for one configuration: it scales with the median.
+    if (p.rate && s.median > 0) p.rate->value *= p.time->median / s.median;
+    p.time =
+        TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
+    p.json["samples"] = all;
+    p.json["reps"] = all.size();
+    p.json.erase("round");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ReportGroup> analyse(const std::vector<Record>& all_records) {
+  const std::vector<Record> records = pool_rounds(all_records);
   std::vector<ReportGroup> groups;
   std::set<std::string> provenances;
   for (const Record& r : records) {
@@ -97,9 +172,17 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records) {
         row.efficiency = *row.speedup / pes;
         const TimeStats& b = *g.baseline->time;
         const TimeStats& mine = *row.record.time;
+        const auto base_rounds = rounds_of(*g.baseline), my_rounds = rounds_of(row.record);
         if (row.record.point == g.baseline->point && row.record.json == g.baseline->json) {
           row.speedup_ci = std::make_pair(1.0, 1.0);  // the baseline against itself
           row.speedup_ci_coverage = 1;
+        } else if (base_rounds.size() > 1 || my_rounds.size() > 1) {
+          // Measured in rounds: the two-stage bootstrap keeps the spread between rounds.
+          row.speedup_ci = bootstrap_ratio_ci(base_rounds, my_rounds);
+          if (row.speedup_ci) {
+            row.speedup_ci_coverage = kCiConfidence;
+            row.speedup_ci_method = "bootstrap";
+          }
         } else if (mine.ci_low > 0 && b.ci_low > 0) {
           row.speedup_ci = std::make_pair(b.ci_low / mine.ci_high, b.ci_high / mine.ci_low);
           if (b.ci_coverage >= 0 && mine.ci_coverage >= 0)
@@ -203,6 +286,8 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
                                     : Json(nullptr)},
                  {"speedup_ci_coverage",
                   row.speedup_ci_coverage >= 0 ? Json(row.speedup_ci_coverage) : Json(nullptr)},
+                 {"speedup_ci_method", row.speedup_ci_method},
+                 {"rounds", r.json.value("rounds_pooled", 1)},
                  {"relative", opt(row.relative)},
                  {"karp_flatt", opt(row.karp_flatt)}};
       if (!r.point.empty()) jr["point"] = r.point;
@@ -266,6 +351,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       if (r.oversubscribed) note = "oversubscribed: concurrency, not parallelism";
       if (const std::string why = disturbance(r); !why.empty())
         note += (note.empty() ? "disturbed: " : "; disturbed: ") + why;
+      if (const int rounds = r.json.value("rounds_pooled", 1); rounds > 1)
+        note += (note.empty() ? "" : "; ") + std::to_string(rounds) + " rounds pooled";
       if (r.kind == RecordKind::error)
         note = "no result (exit " + std::to_string(r.exit_code) + ")";
       std::vector<std::string> cells = {r.backend, r.variant, std::to_string(r.threads),
@@ -291,10 +378,18 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       t.add(cells);
     }
     out += t.str();
-    double coverage = 1;  // the least coverage of this group's speedup intervals
-    for (const auto& row : g.rows)
-      if (row.speedup_ci && row.speedup_ci_coverage >= 0 && row.speedup_ci_coverage < 1)
+    double coverage = 1;  // the least coverage of this group's order-statistics intervals
+    bool bootstrapped = false;
+    for (const auto& row : g.rows) {
+      bootstrapped |= row.speedup_ci && row.speedup_ci_method == "bootstrap";
+      if (row.speedup_ci && row.speedup_ci_method != "bootstrap" && row.speedup_ci_coverage >= 0 &&
+          row.speedup_ci_coverage < 1)
         coverage = std::min(coverage, row.speedup_ci_coverage);
+    }
+    if (bootstrapped)
+      out +=
+          "speedup intervals of points measured in rounds: 95% percentile bootstrap, two "
+          "stages (the rounds, then the repetitions within each), 2000 resamples\n";
     if (coverage < 1)
       out += format(
           "speedup intervals: [baseline CI low / CI high, baseline CI high / CI low], which "

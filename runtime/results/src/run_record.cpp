@@ -50,6 +50,7 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   // Work per processing element: a rank's share over its threads (the unit of size_per_rank).
   r["size_per_pe"] = static_cast<double>(local_max) / ctx.threads;
   r["seed"] = spec.problem.seed;
+  if (spec.round > 0) r["round"] = spec.round;
   if (!spec.problem.input.empty()) r["input"] = spec.problem.input;
   r["ranks_per_node"] = ctx.ranks_per_node;
   r["node_cpu_use"] = {{"host", node.host}, {"pes", node.pes}, {"cpus_allowed", node.cpus}};

@@ -14,6 +14,7 @@ struct RunSpec {
   TimingPolicy timing;
   std::string scaling = "none";  ///< "none", "strong" or "weak"
   std::string point;             ///< the study point this run is (empty outside studies)
+  int round = 0;                 ///< its study round (0: the study has one)
   std::uint64_t base_size = 0;   ///< weak scaling: the size at 1 PE
   Fault fault = Fault::none;     ///< a fault to inject so that verification fails (testing)
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,5 +38,16 @@ double median(std::vector<double> samples);
 
 /// Summary of the samples; an empty vector gives a zero Summary.
 Summary summarize(const std::vector<double>& samples);
+
+/// A percentile bootstrap interval of median(numerator) / median(denominator), where each side
+/// is a set of rounds of samples (a study point measured in several rounds): every resample
+/// draws rounds with replacement, then samples with replacement within each drawn round, and
+/// pools them (the two-stage bootstrap of hierarchical data: it keeps the spread between
+/// rounds, which pooling all samples would hide). `resamples` draws from a fixed seed, so the
+/// interval is reproducible. Empty rounds are ignored; nothing (nullopt) without samples.
+std::optional<std::pair<double, double>> bootstrap_ratio_ci(
+    const std::vector<std::vector<double>>& numerator,
+    const std::vector<std::vector<double>>& denominator, double confidence = kCiConfidence,
+    int resamples = 2000, unsigned long long seed = 1);
 
 }  // namespace pararun

@@ -26,6 +26,14 @@ struct StudySpec {
   /// A core budget (0: none): instead of the thread and rank lists, omp on `cores` threads,
   /// mpi on `cores` ranks and hybrid in every ranks x threads shape whose product is `cores`.
   int cores = 0;
+  /// Every point runs `rounds` times (each round a point "ID/roundR"); the report pools a
+  /// point's rounds and bootstraps its speedup's interval over rounds and repetitions.
+  int rounds = 1;
+  /// Run order: each round's points shuffled (Fisher-Yates from a 64-bit Mersenne Twister
+  /// seeded with order_seed and the round), so that drift of the machine (heat, a neighbour)
+  /// does not always land on the same points; false: the planned order.
+  bool shuffled = false;
+  unsigned long long order_seed = 1;
 };
 
 /// One run of a study.
@@ -36,11 +44,13 @@ struct Point {
   int threads = 1, ranks = 1;
   std::uint64_t size = 0, base_size = 0;
   bool oversubscribe = false;  ///< the study's labelled oversubscribed point: one node on purpose
+  int round = 0;               ///< 1..rounds when the study has several rounds, else 0
 
   int pes() const { return threads * ranks; }
 };
 
-/// The points of a study, in run order; throws std::invalid_argument naming the problem
+/// The points of a study, in run order (rounds after one another, each shuffled when the
+/// spec says so); throws std::invalid_argument naming the problem
 /// (unknown kernel, unsupported backend, weak scaling a kernel cannot define, no size).
 std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry);
 

@@ -15,6 +15,9 @@ struct StudyOptions {
               ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
               launcher = "auto", out, variants;
   int reps = 5, max_reps = 20, oversubscribed_ranks = 0, cores = 0;
+  int rounds = 1;
+  std::string order = "auto";  ///< fixed, shuffled, or auto (shuffled when rounds > 1)
+  long long order_seed = 1;
   bool resume = false;
   // pararun submit only
   std::string partition, time_limit = "00:30:00";

@@ -22,6 +22,10 @@ struct ReportRow {
   /// 0.90 from two 95% intervals. The baseline's own row: exactly 1.
   std::optional<std::pair<double, double>> speedup_ci;
   double speedup_ci_coverage = -1;  ///< -1: unknown (a record without a coverage)
+  /// "order statistics" (the Bonferroni interval above) or "bootstrap": when the point or the
+  /// baseline was measured in several rounds (study --rounds), a two-stage percentile
+  /// bootstrap over rounds and repetitions (stats.hpp), coverage 0.95.
+  std::string speedup_ci_method = "order statistics";
   /// Strong scaling: T(1 PE) / T(p) of the same backend and variant. Weak scaling:
   /// Gustafson's scaled speedup p * T(1 PE) / T(p).
   std::optional<double> relative;
@@ -49,7 +53,9 @@ struct ReportGroup {
   std::vector<SeriesFit> fits;  ///< strong scaling series with 2+ distinct PE counts
 };
 
-/// Groups records by (kernel, size, scaling, the variant where variants compute different
+/// Pools the records of one study point measured in several rounds (their "round" field) into
+/// one row: all samples for its median and interval, each round's in round_samples. Then groups
+/// records by (kernel, size, scaling, the variant where variants compute different
 /// things, and the build and kind of CPU that measured them) in order of first appearance (weak
 /// scaling by the size at 1 PE) and computes speedups against each group's best verified sequential
 /// record.
