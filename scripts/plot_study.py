@@ -2,7 +2,8 @@
 """Plots of a `pararun study` folder from its analysis.json (written by pararun study and
 pararun report DIR): for each kernel and size, time vs processing elements (log-log, ideal
 line), speedup (ideal line, the Amdahl fit pararun computed) and parallel efficiency, with the
-median's confidence interval as error bars. It recomputes no number: speedups, efficiencies
+median's confidence interval and the speedup's (order statistics, or the bootstrap over rounds)
+as error bars. It recomputes no number: speedups, efficiencies
 and fits are pararun's. Writes DIR/<kernel>-<size>.png and prints their names.
 
 usage: plot_study.py STUDY_DIR
@@ -45,10 +46,17 @@ def plot_group(study_dir, g, used):
         # Strong scaling: speedup against the best sequential run, else against this series
         # at 1 PE; weak scaling: Gustafson's scaled speedup.
         key = "speedup" if (base and not weak) else "relative"
-        pts = [(r["pes"], r[key]) for r in rs if r[key] is not None]
+        pts = [(r["pes"], r[key], r.get("speedup_ci") if key == "speedup" else None)
+               for r in rs if r[key] is not None]
         if pts:
-            axes[1].plot([p for p, _ in pts], [s for _, s in pts], marker="o", color=color, label=name)
-            axes[2].plot([p for p, _ in pts], [s / p for p, s in pts], marker="o", color=color, label=name)
+            # The speedup's interval (and the efficiency's, the same over p) as error bars.
+            def bars(scale):
+                return [[(s - ci[0]) / scale(p) if ci else 0 for p, s, ci in pts],
+                        [(ci[1] - s) / scale(p) if ci else 0 for p, s, ci in pts]]
+            axes[1].errorbar([p for p, _, _ in pts], [s for _, s, _ in pts],
+                             yerr=bars(lambda p: 1), marker="o", capsize=3, color=color, label=name)
+            axes[2].errorbar([p for p, _, _ in pts], [s / p for p, s, _ in pts],
+                             yerr=bars(lambda p: p), marker="o", capsize=3, color=color, label=name)
         fit = fits.get(name)
         if fit and fit["tested"] and base and not weak and fit["a_s"] > 0:
             a, b = fit["a_s"], fit["b_s"]
@@ -66,7 +74,7 @@ def plot_group(study_dir, g, used):
     axes[0].set_title("time (x: oversubscribed)")
     axes[1].plot([1, top], [1, top], "k--", lw=1, label="ideal")
     axes[1].set_xlabel("processing elements")
-    axes[1].set_ylabel("scaled speedup (Gustafson)" if weak else "speedup vs best sequential")
+    axes[1].set_ylabel("scaled speedup (Gustafson)" if weak else "speedup vs best sequential, interval")
     axes[1].set_title("speedup")
     axes[2].axhline(1.0, color="k", ls="--", lw=1)
     axes[2].set_xlabel("processing elements")

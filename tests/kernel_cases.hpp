@@ -75,7 +75,8 @@ inline void check_all_variants(const std::string& kernel_name, const ExecContext
     const Verification bad = inst->verify();
     EXPECT_FALSE(bad.passed) << "a corrupted result passed: error " << bad.error;
     // Faults that strike while it runs (a corrupted input, halo or SUMMA panel), where the
-    // instance has such data: each must fail too.
+    // instance has such data: each must fail too (at the small sizes: a fresh setup each).
+    if (size > 64) continue;
     for (Fault f : {Fault::input, Fault::halo, Fault::panel}) {
       auto faulty = k->setup(p, v, ctx);
       if (!faulty->arm_fault(f)) continue;

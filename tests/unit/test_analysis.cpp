@@ -95,7 +95,7 @@ TEST(Analysis, GroupsByKernelAndSizeAndNeedsASequentialRun) {
   EXPECT_NE(format_report(groups).find("no verified sequential run"), std::string::npos);
 }
 
-TEST(Analysis, RecordsOfAnotherBuildOrCpuAreAnotherGroup) {
+TEST(Analysis, RecordsOfAnotherBuildCpuOrSeedAreAnotherGroup) {
   auto from = [](Json r, const char* commit, const char* cpu) {
     r["meta"] = {{"build", {{"git_commit", commit}, {"flags", "-O3"}}}, {"cpu_model", cpu}};
     return r;
@@ -121,6 +121,13 @@ TEST(Analysis, RecordsOfAnotherBuildOrCpuAreAnotherGroup) {
   // One build on one host: the report does not name it.
   records.resize(2);
   EXPECT_EQ(format_report(analyse(typed(records))).find("build c1"), std::string::npos);
+  // Another seed is other input data: its own group, named.
+  records[1]["seed"] = 7;
+  records[0]["seed"] = 42;
+  const auto by_seed = analyse(typed(records));
+  ASSERT_EQ(by_seed.size(), 2u);
+  EXPECT_FALSE(by_seed[1].baseline.has_value());  // the omp record has no seq run of seed 7
+  EXPECT_NE(format_report(by_seed).find("build c1 -O3 on h, seed 7: "), std::string::npos);
 }
 
 TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {

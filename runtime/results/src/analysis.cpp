@@ -34,8 +34,8 @@ std::string fit_series_of(const Record& r) {
 
 namespace {
 
-/// "build COMMIT FLAGS on CPU MODEL", or "" for a record without metadata. The CPU model, not
-/// the host: a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank
+/// "build COMMIT FLAGS on CPU MODEL, seed S", or "" for a record without metadata. The CPU model,
+/// not the host: a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank
 /// point on two), while records of another kind of CPU are not comparable. (Not meta.cpu:
 /// its cache sizes can differ between the cores of one hybrid CPU.)
 std::string provenance_of(const Record& r) {
@@ -45,8 +45,12 @@ std::string provenance_of(const Record& r) {
   const auto text = [](const Json& j, const char* key) {
     return j.value(key, Json()).is_string() ? j[key].get<std::string>() : std::string("?");
   };
-  return "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " +
-         text(meta, "cpu_model");
+  std::string from =
+      "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " + text(meta, "cpu_model");
+  // Another seed is other input data: its times are not the same problem's.
+  if (const auto seed = r.json.find("seed"); seed != r.json.end() && seed->is_number_integer())
+    from += ", seed " + seed->dump();
+  return from;
 }
 
 }  // namespace
