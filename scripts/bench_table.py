@@ -74,13 +74,22 @@ def main(records_path, *ceilings_paths, likwid=None):
 
     mpi = sorted((r["ranks"], r) for r in recs if r["kernel"] == "matmul" and r["backend"] == "mpi")
     if mpi:
-        base = next((r["time"]["median"] for p, r in mpi if p == 1), None)
+        one = next((r for p, r in mpi if p == 1), None)
+        base = one["time"]["median"] if one else None
         print("MPI matmul (SUMMA on a 2-D process grid, ParaRun GEMM per rank)")
         for p, r in mpi:
             s = base / r["time"]["median"] if base else None
             over = "  oversubscribed: concurrency, not parallelism" if r["oversubscribed"] else ""
+            # The speedup's interval from both medians' intervals (both hold at once with at
+            # least the Bonferroni coverage: 1 minus the two misses).
+            interval = ""
+            if s and r is not one:
+                (b_lo, b_hi), (t_lo, t_hi) = one["time"]["ci"], r["time"]["ci"]
+                cover = one["time"].get("ci_coverage", 0) + r["time"].get("ci_coverage", 0) - 1
+                if t_lo > 0 and t_hi > 0:
+                    interval = f" ({b_lo / t_hi:.2f}-{b_hi / t_lo:.2f}, >= {max(cover, 0) * 100:.0f}%)"
             print(f"  n={r['size']} ranks={p}: {r['gflops']:.1f} GFLOP/s, median {r['time']['median']:.3f} s"
-                  + (f", speedup vs 1 rank {s:.2f}, efficiency {s / p:.2f}" if s else "") + over)
+                  + (f", speedup vs 1 rank {s:.2f}{interval}, efficiency {s / p:.2f}" if s else "") + over)
         print()
 
     reduction = [r for r in recs if r["kernel"] == "reduction"]
