@@ -2,12 +2,14 @@
 
 #include <immintrin.h>
 #include <omp.h>
-
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "pararun/buffer.hpp"
 #include "pararun/stats.hpp"
@@ -109,8 +111,7 @@ double fma_peak(int threads) {
 }
 
 /// Best and median read bandwidth in GB/s over 20 passes.
-std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
-  const std::size_t n = x.size();
+std::pair<double, double> read_bandwidth(int threads, const double* data, std::size_t n) {
   double sink = 0;
   std::vector<double> rates;
   for (int rep = 0; rep < 20; ++rep) {
@@ -121,7 +122,7 @@ std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
       const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
       // Slices of whole 256-byte blocks, so that every load is aligned.
       const std::size_t blocks = n / 32, first = blocks * t / nt, last = blocks * (t + 1) / nt;
-      sink += load_all(x.data() + 32 * first, 32 * (last - first));
+      sink += load_all(data + 32 * first, 32 * (last - first));
     }
     rates.push_back(n * sizeof(double) / seconds_since(t0) * 1e-9);
   }
@@ -132,15 +133,26 @@ std::pair<double, double> read_bandwidth(int threads, Buffer& x) {
 }  // namespace
 
 std::vector<Ceiling> measure_ceilings(int max_threads) {
-  Buffer x(std::size_t{1} << 26);  // 512 MiB, far beyond the caches
+  Buffer x(std::size_t{1} << 26);  // 512 MiB, far beyond the caches, on huge pages (as kernels)
   const std::size_t n = x.size();
+  // The same size on 4 KiB pages (madvise NOHUGEPAGE), as tools that do not ask for huge
+  // pages (likwid-bench) read: like with like for a cross-check.
+  const std::size_t bytes = n * sizeof(double), huge = std::size_t{2} << 20;
+  std::unique_ptr<double, void (*)(void*)> small(
+      static_cast<double*>(std::aligned_alloc(huge, (bytes + huge - 1) / huge * huge)), std::free);
+  if (small) madvise(small.get(), bytes, MADV_NOHUGEPAGE);
   double* p = x.data();
+  double* q = small.get();
 #pragma omp parallel for schedule(static) num_threads(max_threads)
-  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<double>(i & 1023);
+  for (std::size_t i = 0; i < n; ++i) {
+    p[i] = static_cast<double>(i & 1023);
+    if (q) q[i] = p[i];
+  }
   std::vector<Ceiling> out;
   for (int t = 1; t <= max_threads; ++t) {
-    const auto [best, med] = read_bandwidth(t, x);
-    out.push_back({t, fma_peak(t), best, med});
+    const auto [best, med] = read_bandwidth(t, p, n);
+    const double small_pages = q ? read_bandwidth(t, q, n).first : 0;
+    out.push_back({t, fma_peak(t), best, med, small_pages});
   }
   return out;
 }
@@ -151,7 +163,8 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
     j.push_back({{"threads", c.threads},
                  {"fma_gflops", c.fma_gflops},
                  {"read_gbytes_per_s", c.read_gbytes},
-                 {"read_gbytes_per_s_median", c.read_gbytes_median}});
+                 {"read_gbytes_per_s_median", c.read_gbytes_median},
+                 {"read_gbytes_per_s_small_pages", c.read_gbytes_small_pages}});
   return j;
 }
 

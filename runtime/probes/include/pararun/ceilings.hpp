@@ -15,6 +15,8 @@ struct Ceiling {
   double fma_gflops = 0;          ///< best of several: 16 independent FMA chains per thread
   double read_gbytes = 0;         ///< best of 20: aligned vector loads over a 512 MiB array
   double read_gbytes_median = 0;  ///< median of the same 20 (like for like with run medians)
+  /// Best of 20 over the same size on 4 KiB pages (no huge pages), as likwid-bench reads.
+  double read_gbytes_small_pages = 0;
 };
 
 /// Measures the ceilings for 1..max_threads threads (a few seconds in all).
