@@ -92,7 +92,7 @@ int concurrency_command(const ConcurrencyOptions& opt);
 int tune_command(const TuneOptions& opt);
 /// `mpi`: the session main started under a launcher; run starts one itself for mpi/hybrid.
 int run_command(const RunOptions& opt, std::optional<MpiSession>& mpi, int* argc, char*** argv);
-int list_command();
+int list_command(bool json);
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);
 int report_command(const std::vector<std::string>& files, const std::string& csv);

@@ -13,7 +13,33 @@
 
 namespace pararun::app {
 
-int list_command() {
+int list_command(bool json) {
+  if (json) {  // for tools: every kernel with what it computes and every variant per backend
+    Json out = Json::array();
+    for (const Kernel* k : Registry::global().kernels()) {
+      const auto [unused, unit] = rate_of(k->metric(), Work{1, 1}, 1);
+      Json kernel = {{"name", k->name()},
+                     {"summary", k->summary()},
+                     {"size_meaning", k->size_meaning()},
+                     {"rate_unit", unit},
+                     {"variants_compute_the_same", k->variants_compute_the_same()},
+                     {"named_sizes", Json::object()},
+                     {"backends", Json::object()}};
+      for (const auto& n : k->named_sizes()) kernel["named_sizes"][n.name] = n.size;
+      for (Backend b : kAllBackends) {
+        Json variants = Json::array();
+        for (const auto& v : k->variants_of(b))
+          variants.push_back({{"name", v.name},
+                              {"description", v.description},
+                              {"default", variants.empty()},
+                              {"in_studies", v.in_studies}});
+        if (!variants.empty()) kernel["backends"][to_string(b)] = variants;
+      }
+      out.push_back(std::move(kernel));
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
   Table t({"kernel", "backend", "variant", "description"});
   for (const Kernel* k : Registry::global().kernels())
     for (Backend b : kAllBackends) {

@@ -116,7 +116,9 @@ int main(int argc, char** argv) {
   }
   cli.set_help_all_flag("--help-all", "Help for every subcommand");
 
-  cli.add_subcommand("list", "List kernels, backends and variants, one line each");
+  auto* list = cli.add_subcommand("list", "List kernels, backends and variants, one line each");
+  bool list_json = false;
+  list->add_flag("--json", list_json, "Print them as JSON (name, summary, sizes, variants)");
 
   bool info_json = false;
   auto* info = cli.add_subcommand("info", "Host, cores, compiler, flags and library versions");
@@ -322,7 +324,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (cli.got_subcommand("list")) return app::list_command();
+    if (cli.got_subcommand("list")) return app::list_command(list_json);
     if (cli.got_subcommand("info")) return app::info_command(info_json);
     for (auto* sub : {study, submit}) {
       if (!sub->parsed()) continue;

@@ -818,3 +818,37 @@ TEST(Cli, StudyRoundsRunEveryPointInEachRoundAndTheReportPoolsThem) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 6u);
 }
+
+TEST(Cli, ListAsJsonHasEveryKernelAndItsVariantsPerBackend) {
+  Result r = run_cli("list --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json kernels = Json::parse(r.out);
+  ASSERT_TRUE(kernels.is_array());
+  std::set<std::string> names;
+  for (const auto& k : kernels) {
+    names.insert(k["name"].get<std::string>());
+    ASSERT_FALSE(k["backends"].empty()) << k["name"];
+    for (const auto& [backend, variants] : k["backends"].items()) {
+      ASSERT_FALSE(variants.empty());
+      EXPECT_TRUE(variants[0]["default"].get<bool>()) << k["name"] << " " << backend;
+      for (std::size_t i = 1; i < variants.size(); ++i)
+        EXPECT_FALSE(variants[i]["default"].get<bool>());
+    }
+  }
+  // The same kernels as the table, which names them in its first column.
+  std::set<std::string> listed;
+  for (const auto& line : lines(run_cli("list").out))
+    if (line.find_first_of("-") != 0 && line.rfind("kernel ", 0) != 0)
+      listed.insert(line.substr(0, line.find(' ')));
+  EXPECT_EQ(names, listed);
+  for (const auto& k : kernels) {
+    if (k["name"] == "cg") {
+      EXPECT_EQ(k["named_sizes"]["S"], 1400);
+    }
+    if (k["name"] == "matmul") {
+      EXPECT_EQ(k["rate_unit"], "GFLOP/s");
+      EXPECT_TRUE(k["named_sizes"].empty());
+      EXPECT_EQ(k["backends"]["mpi"][0]["name"], "blocked");
+    }
+  }
+}
