@@ -93,6 +93,10 @@ int tune_command(const TuneOptions& opt);
 /// `mpi`: the session main started under a launcher; run starts one itself for mpi/hybrid.
 int run_command(const RunOptions& opt, std::optional<MpiSession>& mpi, int* argc, char*** argv);
 int list_command(bool json);
+/// pararun compare BEFORE AFTER: per configuration, faster, slower or no change (exit 1 with
+/// fail_on_slower when any is slower).
+int compare_command(const std::string& before, const std::string& after, double alpha,
+                    double threshold, bool fail_on_slower);
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);
 int report_command(const std::vector<std::string>& files, const std::string& csv);

@@ -267,6 +267,19 @@ int main(int argc, char** argv) {
   report->add_option("files", files, "Result files or study folders")->required();
   report->add_option("--csv", csv, "Also write the table as CSV to this file");
 
+  std::string before, after;
+  double alpha = 0.05, threshold = 0.02;
+  bool fail_on_slower = false;
+  auto* compare = cli.add_subcommand(
+      "compare", "Faster, slower or no change per configuration between two result sets");
+  compare->add_option("before", before, "Result file or study folder measured first")->required();
+  compare->add_option("after", after, "Result file or study folder measured since")->required();
+  compare->add_option("--alpha", alpha, "Significance level of the Mann-Whitney U test (0.05)");
+  compare->add_option("--threshold", threshold,
+                      "Smallest relative change of the median that counts (default 0.02)");
+  compare->add_flag("--fail-on-slower", fail_on_slower,
+                    "Exit 1 when any configuration got slower (for CI regression checks)");
+
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
     bool known = false;
@@ -339,6 +352,8 @@ int main(int argc, char** argv) {
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
+    if (cli.got_subcommand("compare"))
+      return app::compare_command(before, after, alpha, threshold, fail_on_slower);
     if (tune->parsed()) return app::tune_command(to);
     if (batch_run->parsed()) return app::batch_run_command(bo);
     if (batch_status->parsed()) return app::batch_status_command(batch_dir);

@@ -1,16 +1,51 @@
 // pararun report: speedup tables of recorded runs.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.hpp"
 #include "pararun/analysis.hpp"
+#include "pararun/compare.hpp"
 #include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/record.hpp"
 #include "pararun/study_run.hpp"
 
 namespace pararun::app {
+
+namespace {
+
+/// The records of result files and study folders (their results.jsonl), bad lines warned
+/// about; a usage error when a file cannot be read or none holds a record.
+std::vector<Record> read_result_files(const std::vector<std::string>& files) {
+  std::vector<Record> records;
+  for (auto f : files) {
+    struct stat st {};
+    if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
+    RecordFile rf = read_records(f);
+    if (rf.records.empty() && !rf.problems.empty() && rf.problems.front() == f + ": cannot be read")
+      usage("cannot read result file '" + f + "'");
+    warn_bad_lines(rf);
+    for (auto& r : rf.records) records.push_back(std::move(r));
+  }
+  if (records.empty()) usage("no ParaRun records in " + files.front());
+  return records;
+}
+
+}  // namespace
+
+int compare_command(const std::string& before, const std::string& after, double alpha,
+                    double threshold, bool fail_on_slower) {
+  if (!(alpha > 0 && alpha < 1)) usage("--alpha must be between 0 and 1");
+  if (!(threshold >= 0 && threshold < 10)) usage("--threshold must be 0 or more (a share: 0.02)");
+  const CompareOptions o{alpha, threshold};
+  const auto rows = compare_records(read_result_files({before}), read_result_files({after}), o);
+  std::fputs(format_comparison(rows, o).c_str(), stdout);
+  const bool slower = std::any_of(rows.begin(), rows.end(),
+                                  [](const Comparison& c) { return c.verdict == "slower"; });
+  return fail_on_slower && slower ? kExitVerificationFailed : kExitOk;
+}
 
 int report_command(const std::vector<std::string>& files, const std::string& csv) {
   // One study folder: its report is (re)written in the folder, as at the end of the study
@@ -45,17 +80,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
     return kExitOk;
   }
-  std::vector<Record> records;
-  for (auto f : files) {
-    struct stat st {};
-    if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
-    RecordFile rf = read_records(f);
-    if (rf.records.empty() && !rf.problems.empty() && rf.problems.front() == f + ": cannot be read")
-      usage("cannot read result file '" + f + "'");
-    warn_bad_lines(rf);
-    for (auto& r : rf.records) records.push_back(std::move(r));
-  }
-  if (records.empty()) usage("no ParaRun records in " + files.front());
+  const std::vector<Record> records = read_result_files(files);
   const auto groups = analyse(records);
   std::fputs(format_report(groups).c_str(), stdout);
   if (!csv.empty()) write_file_atomically(csv, csv_report(groups));

@@ -237,3 +237,49 @@ TEST(CliFiles, VersionNamesTheReleaseAndTheCommit) {
   EXPECT_EQ(std::count(version.begin(), version.end(), '.'), 2) << version;
   EXPECT_EQ(lines(r.out).size(), 1u);
 }
+
+TEST(CliFiles, CompareTellsSlowerFromNoiseAndFailsOnSlowerWhenAsked) {
+  const pararun::test::TempDir tmp;
+  auto record = [](const std::string& variant, double scale) {
+    Json j = {{"schema", "pararun.record/2"},
+              {"kind", "run"},
+              {"kernel", "k"},
+              {"backend", "seq"},
+              {"variant", variant},
+              {"status", "ok"},
+              {"size", 100},
+              {"threads", 1},
+              {"ranks", 1},
+              {"pes", 1},
+              {"scaling", "none"},
+              {"oversubscribed", false}};
+    std::vector<double> samples;
+    for (double x : {1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.99}) samples.push_back(x * scale);
+    j["samples"] = samples;
+    j["time"] = {{"median", scale},
+                 {"min", 0.98 * scale},
+                 {"max", 1.02 * scale},
+                 {"ci", {0.99 * scale, 1.01 * scale}}};
+    return j.dump() + "\n";
+  };
+  write_file(tmp / "before.jsonl", record("a", 1.0) + record("b", 1.0));
+  write_file(tmp / "after.jsonl", record("a", 1.0) + record("b", 1.25));
+  const auto before = snapshot(tmp.path());
+  Result r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "after.jsonl"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 slower, 0 faster"), std::string::npos) << r.out;
+  r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "after.jsonl") +
+              " --fail-on-slower");
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = run_cli("compare " + (tmp / "after.jsonl") + " " + (tmp / "before.jsonl") +
+              " --fail-on-slower");  // b got faster the other way round
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("0 slower, 1 faster"), std::string::npos) << r.out;
+  r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "after.jsonl") + " --alpha 2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--alpha must be between 0 and 1"), std::string::npos) << r.err;
+  r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "none.jsonl"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(snapshot(tmp.path()), before);  // compare writes nothing
+}

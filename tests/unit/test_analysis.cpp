@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "pararun/analysis.hpp"
+#include "pararun/compare.hpp"
+#include "pararun/stats.hpp"
 #include "typed_records.hpp"
 
 using namespace pararun;
@@ -171,4 +175,34 @@ TEST(Analysis, NoKarpFlattForOversubscribedPoints) {
   ASSERT_TRUE(groups[0].rows[2].record.oversubscribed);
   EXPECT_TRUE(groups[0].rows[2].relative.has_value());
   EXPECT_FALSE(groups[0].rows[2].karp_flatt.has_value());
+}
+
+TEST(Compare, VerdictsFromTheTestAndTheThreshold) {
+  auto with = [](const std::string& variant, std::vector<double> samples) {
+    Json j = rec("a", "seq", variant, 1, 1, pararun::median(samples));
+    j["samples"] = samples;
+    return j;
+  };
+  const std::vector<double> base = {1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.99};
+  auto scaled = [&](double f) {
+    std::vector<double> v;
+    for (double x : base) v.push_back(x * f);
+    return v;
+  };
+  const std::vector<Json> before = {with("same", base), with("slow", base), with("fast", base),
+                                    with("tiny", base), with("gone", base)};
+  const std::vector<Json> after = {with("same", base), with("slow", scaled(1.2)),
+                                   with("fast", scaled(0.8)), with("tiny", scaled(1.01)),
+                                   with("new", base)};
+  const auto rows = compare_records(typed(before), typed(after), {});
+  std::map<std::string, std::string> verdict;
+  for (const auto& c : rows) verdict[c.variant] = c.verdict;
+  EXPECT_EQ(verdict["same"], "no change");
+  EXPECT_EQ(verdict["slow"], "slower");
+  EXPECT_EQ(verdict["fast"], "faster");
+  EXPECT_EQ(verdict["tiny"], "no change");  // significant, but within the 2% threshold
+  EXPECT_EQ(verdict["gone"], "only before");
+  EXPECT_EQ(verdict["new"], "only after");
+  const std::string text = format_comparison(rows, {});
+  EXPECT_NE(text.find("1 slower, 1 faster"), std::string::npos) << text;
 }

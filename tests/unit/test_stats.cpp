@@ -100,3 +100,35 @@ TEST(Stats, BootstrapRatioIntervalOverRoundsAndRepetitions) {
   EXPECT_FALSE(pararun::bootstrap_ratio_ci({}, a).has_value());
   EXPECT_FALSE(pararun::bootstrap_ratio_ci({{}}, a).has_value());
 }
+
+TEST(Stats, MannWhitneyExactAndApproximate) {
+  using pararun::mann_whitney_u;
+  // Complete separation of 3 and 3: U = 0, two-sided exact p = 2 / C(6, 3) = 0.1.
+  auto t = mann_whitney_u({1, 2, 3}, {4, 5, 6});
+  EXPECT_TRUE(t.exact);
+  EXPECT_DOUBLE_EQ(t.u, 0);
+  EXPECT_NEAR(t.p, 0.1, 1e-12);
+  EXPECT_DOUBLE_EQ(t.cliffs_delta, -1);
+  // 5 and 5: p = 2 / C(10, 5) = 2 / 252.
+  t = mann_whitney_u({6, 7, 8, 9, 10}, {1, 2, 3, 4, 5});
+  EXPECT_NEAR(t.p, 2.0 / 252, 1e-12);
+  EXPECT_DOUBLE_EQ(t.u, 25);
+  EXPECT_DOUBLE_EQ(t.cliffs_delta, 1);
+  // Interleaved: no evidence. {1,3,5} vs {2,4,6}: U = 3 of 9, p = P(|U - 4.5| >= 1.5) = 0.7.
+  t = mann_whitney_u({1, 3, 5}, {2, 4, 6});
+  EXPECT_DOUBLE_EQ(t.u, 3);
+  EXPECT_NEAR(t.p, 0.7, 1e-12);
+  // Ties: the normal approximation with tie and continuity corrections; all equal: p = 1.
+  t = mann_whitney_u({1, 1, 2, 2, 3}, {2, 3, 3, 4, 4});
+  EXPECT_FALSE(t.exact);
+  EXPECT_GT(t.p, 0.05);
+  EXPECT_LT(t.p, 0.2);
+  EXPECT_DOUBLE_EQ(mann_whitney_u({2, 2}, {2, 2, 2}).p, 1.0);
+  EXPECT_DOUBLE_EQ(mann_whitney_u({}, {1}).p, 1.0);
+  // Large samples: normal approximation, a clear shift is significant.
+  std::vector<double> a, b;
+  for (int i = 0; i < 60; ++i) a.push_back(i), b.push_back(i + 30.5);
+  t = mann_whitney_u(a, b);
+  EXPECT_FALSE(t.exact);
+  EXPECT_LT(t.p, 1e-6);
+}

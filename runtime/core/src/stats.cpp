@@ -137,4 +137,69 @@ std::optional<std::pair<double, double>> bootstrap_ratio_ci(
   return std::make_pair(at(tail), at(1 - tail));
 }
 
+MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b) {
+  MannWhitney out;
+  const std::size_t na = a.size(), nb = b.size();
+  if (na == 0 || nb == 0) return out;
+  double greater = 0, less = 0;
+  bool ties = false;
+  for (double x : a)
+    for (double y : b) {
+      if (x > y)
+        greater += 1;
+      else if (x < y)
+        less += 1;
+      else
+        ties = true;
+    }
+  const double pairs = static_cast<double>(na) * static_cast<double>(nb);
+  out.u = greater + (pairs - greater - less) / 2;
+  out.cliffs_delta = (greater - less) / pairs;
+  const double mean = pairs / 2;
+  if (!ties && na <= 50 && nb <= 50) {
+    // The exact null distribution of U: count[k] = arrangements of na + nb ranks in which U
+    // is k, built up one sample at a time (count(i, j, k) = count(i-1, j, k-j) + count(i, j-1, k)).
+    const std::size_t m = na * nb;
+    std::vector<std::vector<double>> by_j(nb + 1, std::vector<double>(m + 1, 0));
+    for (std::size_t j = 0; j <= nb; ++j) by_j[j][0] = 1;  // i = 0: U is 0
+    for (std::size_t i = 1; i <= na; ++i) {
+      std::vector<std::vector<double>> next(nb + 1, std::vector<double>(m + 1, 0));
+      next[0][0] = 1;
+      for (std::size_t j = 1; j <= nb; ++j)
+        for (std::size_t k = 0; k <= i * j; ++k)
+          next[j][k] = (k >= j ? by_j[j][k - j] : 0) + next[j - 1][k];
+      by_j.swap(next);
+    }
+    const std::vector<double>& count = by_j[nb];
+    double total = 0;
+    for (double c : count) total += c;
+    // Two-sided: the probability of a U at least as far from the mean as this one.
+    const double distance = std::fabs(out.u - mean);
+    double tail = 0;
+    for (std::size_t k = 0; k <= m; ++k)
+      if (std::fabs(static_cast<double>(k) - mean) >= distance - 1e-9) tail += count[k];
+    out.p = std::min(1.0, tail / total);
+    out.exact = true;
+    return out;
+  }
+  // Normal approximation; the variance corrected for ties (sum over tied groups of t^3 - t).
+  std::vector<double> all(a);
+  all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  double tie_term = 0;
+  for (std::size_t i = 0; i < all.size();) {
+    std::size_t j = i;
+    while (j < all.size() && all[j] == all[i]) ++j;
+    const double t = static_cast<double>(j - i);
+    tie_term += t * t * t - t;
+    i = j;
+  }
+  const double n = static_cast<double>(na + nb);
+  const double variance = pairs / 12 * ((n + 1) - tie_term / (n * (n - 1)));
+  if (variance <= 0) return out;  // every value equal: no evidence either way
+  const double z = std::max(0.0, std::fabs(out.u - mean) - 0.5) / std::sqrt(variance);
+  out.p = std::min(1.0, std::erfc(z / std::sqrt(2.0)));
+  return out;
+}
+
 }  // namespace pararun

@@ -39,6 +39,17 @@ double median(std::vector<double> samples);
 /// Summary of the samples; an empty vector gives a zero Summary.
 Summary summarize(const std::vector<double>& samples);
 
+/// The Mann-Whitney U test of two independent samples (is one stochastically larger?): U of
+/// `a` (pairs a_i > b_j, ties counting one half), the two-sided p-value (exact from the
+/// distribution of U when there are no ties and both have at most 50 samples, else the normal
+/// approximation with tie and continuity corrections), and Cliff's delta, the effect size
+/// (P(a > b) - P(a < b), in [-1, 1]). p is 1 when either sample is empty.
+struct MannWhitney {
+  double u = 0, p = 1, cliffs_delta = 0;
+  bool exact = false;
+};
+MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b);
+
 /// A percentile bootstrap interval of median(numerator) / median(denominator), where each side
 /// is a set of rounds of samples (a study point measured in several rounds): every resample
 /// draws rounds with replacement, then samples with replacement within each drawn round, and
