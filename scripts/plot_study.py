@@ -51,8 +51,9 @@ def plot_group(study_dir, g, used):
         if pts:
             # The speedup's interval (and the efficiency's, the same over p) as error bars.
             def bars(scale):
-                return [[(s - ci[0]) / scale(p) if ci else 0 for p, s, ci in pts],
-                        [(ci[1] - s) / scale(p) if ci else 0 for p, s, ci in pts]]
+                # (a bootstrap interval need not hold the ratio of medians: no negative bars)
+                return [[max(0, s - ci[0]) / scale(p) if ci else 0 for p, s, ci in pts],
+                        [max(0, ci[1] - s) / scale(p) if ci else 0 for p, s, ci in pts]]
             axes[1].errorbar([p for p, _, _ in pts], [s for _, s, _ in pts],
                              yerr=bars(lambda p: 1), marker="o", capsize=3, color=color, label=name)
             axes[2].errorbar([p for p, _, _ in pts], [s / p for p, s, _ in pts],

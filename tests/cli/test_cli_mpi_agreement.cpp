@@ -132,8 +132,12 @@ TEST(CliMpi, EveryInjectedFaultFailsVerification) {
              {"stencil -b mpi -v blocking", "rank"},
              {"stencil -b hybrid -t 1 -v overlapped", "input"},
              {"stencil -b mpi -v overlapped", "halo"},
-             {"mandelbrot -b mpi -v block", "rank"}}) {
-      const std::string args = "run " + run + " -n 100 -r 1 --json --inject-fault=" + fault;
+             {"mandelbrot -b mpi -v block", "rank"},
+             // Kernels that verify a reduced result on each rank: the runtime makes one verdict.
+             {"reduction -b mpi", "rank"},
+             {"cg -b mpi -n S", "rank"}}) {
+      const std::string size = run.find(" -n ") == std::string::npos ? " -n 100" : "";
+      const std::string args = "run " + run + size + " -r 1 --json --inject-fault=" + fault;
       Result r = run_cli(args, np);
       EXPECT_EQ(r.code, 1) << np << " ranks: " << args << "\n" << r.err;
       const auto l = lines(r.out);
@@ -141,6 +145,9 @@ TEST(CliMpi, EveryInjectedFaultFailsVerification) {
       EXPECT_EQ(Json::parse(l.back())["status"], "verification_failed") << np << ": " << args;
     }
   }
+  // More ranks than rows: the last rank holds nothing, the fault lands on one that does.
+  Result small = run_cli("run matmul -b mpi -n 2 -r 1 --json --inject-fault=rank", 3);
+  EXPECT_EQ(small.code, 1) << small.err;
   // A fault a run has nowhere to put is refused before anything runs.
   Result r = run_cli("run stencil -b seq -n 100 --inject-fault=halo");
   EXPECT_EQ(r.code, 2);

@@ -163,10 +163,15 @@ TEST(HostLoad, OthersAreTheMachineBusyTimeLessTheRanksOwn) {
   load = pararun::host_load(Json::array({rank("a", "m", 1, 1, 1, 0.2)}));
   EXPECT_TRUE(load["disturbed"].get<bool>());
   EXPECT_EQ(load["why"], "the hypervisor stole 10% of the CPU time on a");
-  // A window of a few clock ticks is not judged, however busy it looks.
+  // A window of a few clock ticks is not judged, however busy it looks: under 0.1 s, or
+  // under 0.08 s per CPU (2 CPUs: 0.16 s).
   load = pararun::host_load(Json::array({rank("a", "m", 0.05, 0.1, 0)}));
   EXPECT_FALSE(load["disturbed"].get<bool>());
   EXPECT_FALSE(load["machines"][0]["judged"].get<bool>());
+  load = pararun::host_load(Json::array({rank("a", "m", 0.15, 0.3, 0)}));
+  EXPECT_FALSE(load["machines"][0]["judged"].get<bool>());
+  load = pararun::host_load(Json::array({rank("a", "m", 0.17, 0.3, 0)}));
+  EXPECT_TRUE(load["machines"][0]["judged"].get<bool>());
   // Two machines: each judged on its own ranks; only the busy one is named.
   load = pararun::host_load(Json::array({rank("a", "m1", 1, 1.0, 1), rank("b", "m2", 1, 1.6, 1)}));
   EXPECT_EQ(load["machines"].size(), 2u);

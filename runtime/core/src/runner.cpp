@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <cmath>
+
 #include "pararun/errors.hpp"
 #include "pararun/sysinfo.hpp"
 
@@ -41,6 +43,35 @@ std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecCon
   return {};
 }
 
+namespace {
+
+/// The highest rank with a share of the problem (a fault in one rank's block must land where
+/// there is a block); rank 0 when none has one. Collective.
+int last_rank_with_data(const Instance& instance, const ExecContext& ctx) {
+  int mine = instance.local_size() > 0 ? ctx.rank : 0, last = mine;
+  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &last, 1, MPI_INT, MPI_MAX, ctx.comm);
+  return last;
+}
+
+/// One verdict for all ranks, whatever each kernel's verify() combines: passed only if every
+/// rank passed, the largest error (NaN when any rank's is NaN). Rank 0 writes the record, so
+/// a failure only the last rank saw must reach it. Collective.
+Verification agreed(Verification v, const ExecContext& ctx) {
+  if (ctx.comm == MPI_COMM_NULL) return v;
+  int passed = v.passed ? 1 : 0, all = passed;
+  MPI_Allreduce(&passed, &all, 1, MPI_INT, MPI_MIN, ctx.comm);
+  const bool nan = std::isnan(v.error);
+  double error = nan ? 0 : v.error, worst = error;
+  int any_nan = nan ? 1 : 0, nans = any_nan;
+  MPI_Allreduce(&error, &worst, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
+  MPI_Allreduce(&any_nan, &nans, 1, MPI_INT, MPI_MAX, ctx.comm);
+  v.passed = all == 1;
+  v.error = nans ? std::nan("") : worst;
+  return v;
+}
+
+}  // namespace
+
 RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                    const ExecContext& ctx) {
   omp_set_num_threads(ctx.threads);
@@ -53,9 +84,9 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
         (f == Fault::halo || f == Fault::panel ? " (one block, or not distributed)" : ""));
   RunOutcome out;
   out.timings = measure(*instance, ctx, spec.timing);
-  if (f == Fault::output || (f == Fault::rank && ctx.rank == ctx.ranks - 1))
+  if (f == Fault::output || (f == Fault::rank && ctx.rank == last_rank_with_data(*instance, ctx)))
     instance->inject_fault();
-  out.verification = instance->verify();
+  out.verification = agreed(instance->verify(), ctx);
   out.configuration = instance->configuration();
   out.work = instance->work_done();
   std::uint64_t local = instance->local_size();

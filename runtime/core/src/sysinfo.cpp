@@ -216,8 +216,19 @@ std::string launcher_command_line() {
   const std::string parent = command_line_of(std::to_string(getppid()));
   std::string first = parent.substr(0, parent.find(' '));
   first = first.substr(first.rfind('/') + 1);
-  for (const char* launcher : {"mpirun", "mpiexec", "orterun", "prterun", "srun"})
+  for (const char* launcher : {"mpirun", "mpiexec", "orterun", "prterun"})
     if (first == launcher) return parent;
+  // srun's tasks are children of slurmstepd, which does not know srun's command line: the
+  // step, as Slurm describes it.
+  const char* job = std::getenv("SLURM_JOB_ID");
+  const char* step = std::getenv("SLURM_STEP_ID");
+  if (job && step) {
+    const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+    const char* nodes = std::getenv("SLURM_STEP_NODELIST");
+    return std::string("srun (Slurm job ") + job + " step " + step +
+           (tasks ? std::string(", ") + tasks + " tasks" : "") +
+           (nodes ? std::string(" on ") + nodes : "") + ")";
+  }
   return "";
 }
 

@@ -54,6 +54,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const std::string launch = shell_command(args);  // built before fork: no allocation after it
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
@@ -74,7 +75,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
     sched_setaffinity(0, sizeof set, &set);
   }
   // A pararun inside records the command line it was launched by (launcher_command_line).
-  setenv("PARARUN_LAUNCH_COMMAND", shell_command(args).c_str(), 1);
+  setenv("PARARUN_LAUNCH_COMMAND", launch.c_str(), 1);
   for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
   const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -127,7 +127,9 @@ Json host_load(const Json& affinity) {
   for (const auto& [id, m] : machines) {
     std::string names;
     for (const auto& h : m.hosts) names += (names.empty() ? "" : ",") + h;
-    const bool judged = m.window >= kJudgedWindow;
+    // /proc/stat counts in clock ticks (10 ms) per CPU: a window must be long enough that
+    // the ticks of all CPUs cannot add up to kDisturbedCpus on their own.
+    const bool judged = m.window >= std::max(kJudgedWindow, kJudgedWindowPerCpu * m.cpus);
     const double others = judged ? std::max(0.0, m.busy - m.own) / m.window : 0;
     const double steal = judged && m.cpus > 0 ? m.steal / (m.window * m.cpus) : 0;
     const bool disturbed = judged && (others >= kDisturbedCpus || steal >= kDisturbedSteal);

@@ -75,7 +75,8 @@ struct Verification {
 
 /// Where a fault is injected to test the failure path (`pararun run --inject-fault=WHERE`):
 /// output   the result, on every rank, after the last repetition (every kernel);
-/// rank     the result of the last rank only (one rank's block; every kernel);
+/// rank     the result of one rank only, the last that holds data (one rank's block; every
+///          kernel; the runtime makes every rank's verdict one, so rank 0's record sees it);
 /// input    an input before the repetitions use it (kernels that arm it);
 /// halo     a received halo cell in every repetition (domain-decomposed kernels);
 /// panel    a received SUMMA panel in every repetition (distributed matmul).

@@ -45,7 +45,8 @@ CpuTimes cpu_times();
 bool parse_proc_stat_cpu(const std::string& line, double tick_s, double& busy, double& steal);
 /// The shell-quoted command line of this process (/proc/self/cmdline) and of the launcher
 /// that started it: $PARARUN_LAUNCH_COMMAND when a study or batch set it, else the parent
-/// process when it is mpirun, mpiexec, orterun, prterun or srun; "" when neither is known.
+/// process when it is mpirun, mpiexec, orterun or prterun, else the Slurm step that srun
+/// started ("srun (Slurm job J step S, N tasks on NODES)"); "" when none is known.
 std::string own_command_line();
 std::string launcher_command_line();
 /// `word` as one POSIX shell word, whatever it holds: as it is when it is made of letters,

@@ -28,9 +28,11 @@ Json cpu_load(const CpuTimes& before, const CpuTimes& after);
 /// ranks' own seconds are summed; others_cpus = (busy - own) / window, steal_share = steal /
 /// (window x cpus). A machine is disturbed when others kept >= kDisturbedCpus CPUs busy on
 /// average or steal took >= kDisturbedSteal of its CPU time, in a window of at least
-/// kJudgedWindow seconds (shorter windows are a few clock ticks: not judged). Returns
-/// {"machines": [...], "disturbed": bool, "why": text ("" when not)}.
-inline constexpr double kDisturbedCpus = 0.25, kDisturbedSteal = 0.05, kJudgedWindow = 0.1;
+/// kJudgedWindow seconds and kJudgedWindowPerCpu per CPU of the machine (shorter windows are
+/// a few clock ticks per CPU: not judged). Returns {"machines": [...], "disturbed": bool,
+/// "why": text ("" when not)}.
+inline constexpr double kDisturbedCpus = 0.25, kDisturbedSteal = 0.05, kJudgedWindow = 0.1,
+                        kJudgedWindowPerCpu = 0.08;
 Json host_load(const Json& affinity);
 
 /// The node whose processing elements (threads of its ranks) have the fewest CPUs each to run
