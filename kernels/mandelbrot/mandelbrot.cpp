@@ -116,7 +116,19 @@ class MandelbrotInstance : public Instance {
       : ctx_(ctx), n_(p.size), cyclic_(v.name == "cyclic") {
     if (v.name == "dynamic" || uses_mpi(ctx.backend)) schedule_ = Schedule::dynamic;
     if (v.name == "guided") schedule_ = Schedule::guided;
-    counts_.assign(my_rows(), 0);
+    const auto ranks = static_cast<std::uint64_t>(ctx.ranks);
+    const auto rank = static_cast<std::uint64_t>(ctx.rank);
+    std::uint64_t rows = 0;
+    if (cyclic_) {
+      first_row_ = rank;
+      row_stride_ = ranks;
+      rows = n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
+    } else {
+      const Range r = block_range(n_, ranks, rank);
+      first_row_ = r.begin;
+      rows = r.count;
+    }
+    counts_.assign(rows, 0);
   }
 
   void run() override {
@@ -174,7 +186,7 @@ class MandelbrotInstance : public Instance {
   }
 
   std::uint64_t local_size() const override {
-    return my_rows();
+    return counts_.size();
   }
 
   /// Two of this rank's rows with different counts swap them: the total stays right, so only
@@ -192,19 +204,12 @@ class MandelbrotInstance : public Instance {
   ExecContext ctx_;
   std::uint64_t n_;
   bool cyclic_;
-  /// How many rows this rank computes, and its i-th row: a contiguous block (block, seq, omp)
-  /// or every ranks-th row from its rank (cyclic).
-  std::uint64_t my_rows() const {
-    const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
-    const auto rank = static_cast<std::uint64_t>(ctx_.rank);
-    if (cyclic_) return n_ > rank ? (n_ - rank + ranks - 1) / ranks : 0;
-    return block_range(n_, ranks, rank).count;
-  }
+  /// This rank's i-th row: of a contiguous block (block, seq, omp) or every ranks-th row
+  /// from its rank (cyclic).
   std::uint64_t row_of(std::uint64_t i) const {
-    const auto ranks = static_cast<std::uint64_t>(ctx_.ranks);
-    const auto rank = static_cast<std::uint64_t>(ctx_.rank);
-    return cyclic_ ? rank + i * ranks : block_range(n_, ranks, rank).begin + i;
+    return first_row_ + i * row_stride_;
   }
+  std::uint64_t first_row_ = 0, row_stride_ = 1;
 
   Schedule schedule_ = Schedule::static_;
   std::uint64_t total_ = 0;

@@ -128,6 +128,9 @@ TEST(MpiRuntime, ReductionsOverRanks) {
   const ExecContext& ctx = world.ctx();
   EXPECT_DOUBLE_EQ(ctx.sum(ctx.rank + 1.0), ctx.ranks * (ctx.ranks + 1) / 2.0);
   EXPECT_DOUBLE_EQ(ctx.max(ctx.rank), ctx.ranks - 1.0);
+  // A NaN on any one rank is the maximum everywhere (MPI_MAX alone leaves it undefined).
+  EXPECT_TRUE(std::isnan(ctx.max(ctx.rank == ctx.ranks - 1 ? std::nan("") : 1.0)));
+  EXPECT_DOUBLE_EQ(ctx.max(-5.0 - ctx.rank), -5.0);
   // Each rank holds one element; together they make x = (r+1), ref = (r+1) + 1.
   const double x = ctx.rank + 1.0, ref = x + 1.0;
   double ref2 = 0;

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <cmath>
+
 #include "pararun/phases.hpp"
 
 namespace pararun {
@@ -24,9 +26,13 @@ double ExecContext::sum(double v) const {
 }
 
 double ExecContext::max(double v) const {
-  double out = v;
-  if (distributed()) allreduce(&v, &out, 1, MPI_MAX, comm);
-  return out;
+  if (!distributed()) return v;
+  // MPI_MAX of a NaN is undefined: a NaN travels as a flag beside the value and comes back.
+  const bool nan = std::isnan(v);
+  const double in[2] = {nan ? 1.0 : 0.0, nan ? -HUGE_VAL : v};
+  double out[2] = {0, 0};
+  allreduce(in, out, 2, MPI_MAX, comm);
+  return out[0] > 0 ? std::nan("") : out[1];
 }
 
 void ExecContext::sum_in_place(double* v, int n) const {

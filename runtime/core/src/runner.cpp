@@ -2,8 +2,6 @@
 
 #include <omp.h>
 
-#include <cmath>
-
 #include "pararun/errors.hpp"
 #include "pararun/sysinfo.hpp"
 
@@ -57,16 +55,8 @@ int last_rank_with_data(const Instance& instance, const ExecContext& ctx) {
 /// rank passed, the largest error (NaN when any rank's is NaN). Rank 0 writes the record, so
 /// a failure only the last rank saw must reach it. Collective.
 Verification agreed(Verification v, const ExecContext& ctx) {
-  if (ctx.comm == MPI_COMM_NULL) return v;
-  int passed = v.passed ? 1 : 0, all = passed;
-  MPI_Allreduce(&passed, &all, 1, MPI_INT, MPI_MIN, ctx.comm);
-  const bool nan = std::isnan(v.error);
-  double error = nan ? 0 : v.error, worst = error;
-  int any_nan = nan ? 1 : 0, nans = any_nan;
-  MPI_Allreduce(&error, &worst, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
-  MPI_Allreduce(&any_nan, &nans, 1, MPI_INT, MPI_MAX, ctx.comm);
-  v.passed = all == 1;
-  v.error = nans ? std::nan("") : worst;
+  v.passed = ctx.max(v.passed ? 0.0 : 1.0) == 0.0;
+  v.error = ctx.max(v.error);
   return v;
 }
 

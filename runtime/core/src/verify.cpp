@@ -42,15 +42,7 @@ double componentwise_error(const double* x, const double* ref, const double* sca
     nan |= std::isnan(share);
     worst = std::max(worst, share);
   }
-  // MPI_MAX of a NaN is undefined: a NaN travels as a negative flag and comes back as NaN.
-  double send = nan ? -1.0 : worst, global = send;
-  if (ctx.comm != MPI_COMM_NULL) {
-    double lowest = send;
-    MPI_Allreduce(&send, &global, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
-    MPI_Allreduce(&send, &lowest, 1, MPI_DOUBLE, MPI_MIN, ctx.comm);
-    if (lowest < 0) return std::nan("");
-  }
-  return global < 0 ? std::nan("") : global;
+  return ctx.max(nan ? std::nan("") : worst);
 }
 
 double rounding_gamma(std::uint64_t n) {

@@ -103,6 +103,17 @@ Json cpu_load(const CpuTimes& before, const CpuTimes& after) {
           {"cpus", online_cpus()}};
 }
 
+namespace {
+
+/// The machine a rank of collect_metadata's "affinity" ran on: its boot id where it names
+/// one, else its host ("nodes" of one machine share its CPUs).
+std::string machine_of(const Json& rank) {
+  const std::string machine = rank.value("machine", "");
+  return machine.empty() ? rank.value("host", "") : machine;
+}
+
+}  // namespace
+
 Json host_load(const Json& affinity) {
   struct Machine {
     std::set<std::string> hosts;
@@ -114,7 +125,7 @@ Json host_load(const Json& affinity) {
     const auto load = rank.find("cpu_load");
     if (load == rank.end() || !load->is_object()) continue;
     const std::string host = rank.value("host", "");
-    Machine& m = machines[rank.value("machine", "").empty() ? host : rank.value("machine", "")];
+    Machine& m = machines[machine_of(rank)];
     m.hosts.insert(host);
     m.window = std::max(m.window, load->value("window_s", 0.0));
     m.busy = std::max(m.busy, load->value("busy_s", 0.0));
@@ -213,8 +224,7 @@ NodeCpuUse busiest_node(const Json& affinity) {
   std::set<std::string> unknown;  // machines with an affinity that could not be read
   std::map<std::string, std::set<std::string>> hosts_of;
   for (const auto& rank : affinity) {
-    const std::string machine = rank.value("machine", "");
-    const std::string host = machine.empty() ? rank.value("host", "") : machine;
+    const std::string host = machine_of(rank);
     hosts_of[host].insert(rank.value("host", ""));
     auto& [pes, cpus] = nodes[host];
     for (const auto& t : rank["threads"]) {

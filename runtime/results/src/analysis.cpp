@@ -90,8 +90,9 @@ std::vector<Record> pool_rounds(const std::vector<Record>& records) {
   std::map<std::string, std::size_t> pooled;  // point and provenance -> its index in out
   for (const Record& r : records) {
     const auto round = r.json.find("round");
+    const auto samples = rounds_of(r);
     if (!r.verified() || r.point.empty() || round == r.json.end() || !round->is_number() ||
-        rounds_of(r).empty() || rounds_of(r).front().empty()) {
+        samples.empty() || samples.front().empty()) {
       out.push_back(r);
       continue;
     }
@@ -100,14 +101,14 @@ std::vector<Record> pool_rounds(const std::vector<Record>& records) {
     if (first) {
       Record p = r;
       p.point = base_point(r.point);
-      p.json["round_samples"] = Json::array({rounds_of(r).front()});
+      p.json["round_samples"] = Json::array({samples.front()});
       p.json["round_medians"] = Json::array({r.time->median});
       p.json["rounds_pooled"] = 1;
       out.push_back(std::move(p));
       continue;
     }
     Record& p = out[it->second];
-    p.json["round_samples"].push_back(rounds_of(r).front());
+    p.json["round_samples"].push_back(samples.front());
     p.json["round_medians"].push_back(r.time->median);
     p.json["rounds_pooled"] = p.json["rounds_pooled"].get<int>() + 1;
   }

@@ -32,7 +32,7 @@ struct ExecContext {
   }
   /// v summed over the ranks (v itself without MPI); collective.
   double sum(double v) const;
-  /// The maximum of v over the ranks; collective.
+  /// The maximum of v over the ranks, NaN when any rank's v is NaN; collective.
   double max(double v) const;
   /// v[0..n) summed over the ranks in place; collective.
   void sum_in_place(double* v, int n) const;
