@@ -55,6 +55,10 @@ import json, sys
 records = [json.loads(line) for line in open(sys.argv[1])]
 ok = eval(sys.argv[2], {"records": records, "r": records[-1] if records else {}})
 print("checked:", sys.argv[3], "->", ok)
+if not ok:  # what the records held, so a failure in CI can be read without a rerun
+    for x in records:
+        print("  record:", {k: x.get(k) for k in ("point", "kernel", "backend", "ranks", "threads", "status", "error")},
+              "hosts", x.get("meta", {}).get("hosts"), "slurm", x.get("meta", {}).get("slurm"))
 sys.exit(0 if ok else 1)
 PY
 }

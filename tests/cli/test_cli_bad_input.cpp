@@ -1,0 +1,274 @@
+// Bad input to pararun: one line on stderr naming the problem, exit 2, nothing touched.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include <sstream>
+#include <string>
+#include <vector>
+#include "cli_helpers.hpp"
+
+// ---- bad input: one line on stderr naming the problem, exit 2, no result file touched ----
+
+struct BadInput {
+  std::string args;
+  std::string message;  // must appear in the one stderr line
+};
+
+void PrintTo(const BadInput& b, std::ostream* os) {
+  *os << "pararun " << b.args;
+}
+
+class CliBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInput, OneLineExitTwoNoFile) {
+  // Run from a folder that holds a user's results: nothing in it may be created, changed or
+  // removed (a default output path would land there too).
+  const pararun::test::TempDir tmp;
+  const auto before = plant_results(tmp.path());
+  Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " " + GetParam().args +
+                         " --out " + (tmp / "r.jsonl"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
+  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
+  EXPECT_EQ(snapshot(tmp.path()), before);
+  EXPECT_EQ(r.out, "");
+}
+
+std::string case_name(const ::testing::TestParamInfo<BadInput>& info) {
+  std::string name = std::to_string(info.index) + "_";
+  for (char c : info.param.args) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Run, CliBadInput,
+    ::testing::Values(
+        BadInput{"run nosuch -b seq -n 8",
+                 "unknown kernel 'nosuch'; kernels: cg, cgsolve, daxpy, ep, mandelbrot, matmul, "
+                 "reduction, stencil, stream"},
+        BadInput{"run matmul -b gpu -n 8",
+                 "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
+        BadInput{"run matmul -b seq -v fast -n 8",
+                 "unknown variant 'fast' for matmul/seq; variants: blocked, eigen, naive"},
+        BadInput{"run matmul -b seq -n 0", "--size must be at least 1"},
+        BadInput{"run matmul -b seq -n -5", "size"},
+        BadInput{"run matmul -b seq -n abc", "--size 'abc' is not a whole number"},
+        BadInput{"run matmul -b seq -n 1.5", "--size '1.5' is not a whole number"},
+        BadInput{"run matmul -b seq -n 99999999999999999999999", "is not a whole number"},
+        BadInput{"run matmul -b seq -n 10000000", "needs about"},
+        BadInput{"run reduction -b mpi -n 2^40", "more than the"},
+        BadInput{"run matmul -b omp -n 8 -t 0", "--threads must be 1 to 4096, got 0"},
+        BadInput{"run matmul -b omp -n 8 -t -2", "--threads must be 1 to 4096, got -2"},
+        BadInput{"run matmul -b omp -n 8 -t x", "threads"},
+        BadInput{"run matmul -b seq -n 8 -t 2", "backend 'seq' runs 1 thread per process"},
+        BadInput{"run matmul -b mpi -n 8 -t 2", "use hybrid for more threads"},
+        BadInput{"run matmul -b seq -n 8 -r 0", "--reps must be 1 to 100000, got 0"},
+        BadInput{"run matmul -b seq -n 8 -r -1", "--reps must be 1 to 100000, got -1"},
+        BadInput{"run matmul -b seq -n 8 -w -1", "--warmup must be 0 to 10000, got -1"},
+        BadInput{"run matmul -b seq -n 8 -r 9 --max-reps 3",
+                 "--max-reps (3) is less than --reps (9)"},
+        BadInput{"run matmul -b seq -n 8 -s x1", "--seed 'x1' is not a whole number"},
+        BadInput{"run matmul -b seq -n 8 --frobnicate", "frobnicate"},
+        BadInput{"run matmul -n 8", "backend"}, BadInput{"run -b seq -n 8", "kernel"},
+        BadInput{"run cg -b seq -n 1000",
+                 "cg: na = 1000 is not an NPB class, so there is no published zeta to verify "
+                 "against; use class S, W, A, B or C"},
+        BadInput{"run ep -b omp -n 20", "ep: M = 20 is not an NPB class"},
+        BadInput{"run ep -b seq -n Q",
+                 "--size 'Q' is not a whole number (e.g. 1024 or 2^26) nor a class of ep (S, W, "
+                 "A, B, C)"},
+        BadInput{"fly",
+                 "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
+                 "submit, batch, tune, run, report"}),
+    case_name);
+
+TEST(CliRefuses, OutputInAMissingOrUnwritableFolderBeforeRunning) {
+  Result r = run_cli("run matmul -b seq -n 8 --out /nonexistent-dir/r.jsonl");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u);
+  EXPECT_NE(r.err.find("output folder '/nonexistent-dir' does not exist"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp.path();
+  r = run_cli("run matmul -b seq -n 8 --out " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is a folder, not a file"), std::string::npos) << r.err;
+}
+
+TEST(CliRefuses, SequentialBackendUnderSeveralRanks) {
+  Result r = run_cli("run matmul -b seq -n 8", 2);
+  EXPECT_NE(r.code, 0);
+  auto l = lines(r.err);
+  // One line from pararun (rank 0 only); mpirun adds its own summary after it.
+  ASSERT_FALSE(l.empty());
+  EXPECT_EQ(l[0],
+            "pararun: error: backend 'seq' runs on one process, but 2 MPI ranks were "
+            "launched; use mpi or hybrid");
+  int ours = 0;
+  for (auto& line : l) ours += line.rfind("pararun:", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+}
+
+TEST(CliRefuses, BadOptionUnderMpirunIsPrintedOnce) {
+  Result r = run_cli("run matmul -b mpi -n 8 --frobnicate", 3);
+  EXPECT_NE(r.code, 0);
+  int ours = 0;
+  for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: ", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+}
+
+TEST(CliRefuses, MemoryRefusalUnderMpiIsPrintedOnce) {
+  Result r = run_cli("run matmul -b mpi -n 200000", 2);
+  EXPECT_NE(r.code, 0);
+  int ours = 0;
+  for (auto& line : lines(r.err)) ours += line.rfind("pararun: error: size 200000 needs", 0) == 0;
+  EXPECT_EQ(ours, 1) << r.err;
+}
+
+TEST(CliRefuses, ReportOfAMissingFile) {
+  Result r = run_cli("report /nonexistent/r.jsonl");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u);
+  EXPECT_NE(r.err.find("cannot read result file '/nonexistent/r.jsonl'"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Study, CliBadInput,
+    ::testing::Values(
+        BadInput{"study --threads 0",
+                 "--threads takes whole numbers of at least 1 (at most 4096), got '0'"},
+        BadInput{"study --cores 2 --threads 1",
+                 "--cores replaces --threads and --ranks; give one or the other"},
+        BadInput{"study --cores -1", "--cores must be 1 to 100000, got -1"},
+        BadInput{"study --rounds 0", "--rounds must be 1 to 1000, got 0"},
+        BadInput{"study --order sideways",
+                 "--order must be fixed, shuffled or auto, got 'sideways'"},
+        BadInput{"study --kernels matmul --variants nosuch",
+                 "--variants nosuch: no parallel backend of the study has one of them for "
+                 "'matmul'"},
+        BadInput{"study --variants eigen,eigen", "--variants gives 'eigen' twice"},
+        BadInput{"study --ranks x",
+                 "--ranks takes whole numbers of at least 1 (at most 100000), got 'x'"},
+        BadInput{"study --scaling diagonal", "scaling must be strong or weak, got 'diagonal'"},
+        BadInput{"study --kernels nosuch", "unknown kernel 'nosuch'"},
+        BadInput{"study --backends gpu", "unknown backend 'gpu' in --backends"},
+        BadInput{"study --launcher qsub", "--launcher must be auto, mpirun or srun"},
+        BadInput{"study --sizes matmul=0", "--sizes: '0' is not a whole number of at least 1"},
+        BadInput{"study --reps 0", "--reps must be 1 to 100000, got 0"},
+        BadInput{"study --sizes matmul=512,matmul=512", "--sizes gives matmul=512 twice"},
+        BadInput{"study --sizes foo=128",
+                 "--sizes names kernel 'foo', which pararun does not have"},
+        BadInput{"study --oversubscribed-ranks 100000", "--oversubscribed-ranks must be 0 to"},
+        BadInput{"study /tmp", "'/tmp' is not a study file (a YAML file) but a folder"}),
+    case_name);
+
+TEST(CliRefuses, StudyWithoutItsLauncherBeforeRunning) {
+  const pararun::test::TempDir tmp;
+  const std::string cmd = "PATH=/nonexistent " + std::string(PARARUN_EXE) +
+                          " study --kernels reduction --backends seq,mpi --sizes 64 --out " +
+                          (tmp / "s") + " 2>" + (tmp / "err");
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(slurp(tmp / "err").find("launcher 'mpirun' is not on PATH"), std::string::npos)
+      << slurp(tmp / "err");
+  EXPECT_FALSE(exists(tmp / "s"));
+}
+
+struct BadYaml {
+  std::string text, message;
+};
+
+void PrintTo(const BadYaml& b, std::ostream* os) {
+  *os << "study file: " << b.text;
+}
+
+class CliBadStudyFile : public ::testing::TestWithParam<BadYaml> {};
+
+TEST_P(CliBadStudyFile, NamesKeyAndLineExitsTwo) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "s.yaml", GetParam().text);
+  const auto before = plant_results(tmp.path());
+  Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " study " + (tmp / "s.yaml") +
+                         " --out " + (tmp / "study"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
+  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
+  EXPECT_EQ(snapshot(tmp.path()), before);  // no study folder, the user's files untouched
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Yaml, CliBadStudyFile,
+    ::testing::Values(
+        BadYaml{"kernels: matmul\nthread: [1, 2]\n", "s.yaml:2: unknown key 'thread'; keys:"},
+        BadYaml{"threads: {a: 1}\n", "s.yaml:1: 'threads' must be a value or a non-empty list"},
+        BadYaml{"threads: []\n", "'threads' must be a value or a non-empty list"},
+        BadYaml{"kernels: reduction\nreps: many\n",
+                "s.yaml:2: 'reps' must be a whole number, got 'many'"},
+        BadYaml{"sizes: [1, 2]\n", "s.yaml:1: 'sizes' must be one size or a map of kernel: size"},
+        BadYaml{"scaling: [weak]\n", "s.yaml:1: 'scaling' must be a single value"},
+        BadYaml{"kernels: [matmul\n", "not YAML"},
+        BadYaml{",2", "s.yaml:1: not YAML (the parser gets no further than here)"},  // hung
+        BadYaml{"- a\n- b\n", "a study file is a map of keys"},
+        BadYaml{"ranks: [0]\n",
+                "--ranks takes whole numbers of at least 1 (at most 100000), got '0'"},
+        BadYaml{"kernels: reduction\nscaling: weak\nsizes: {reduction: 0}\n",
+                "'0' is not a whole number of at least 1"},
+        BadYaml{"kernels: matmul\nkernels: reduction\n", "s.yaml:2: 'kernels' is given twice"},
+        BadYaml{"kernels: matmul\n---\nkernels: reduction\n",
+                "s.yaml: holds 2 YAML documents; a study file is one"},
+        BadYaml{"? [a, b]\n: 1\n", "s.yaml:1: keys must be plain names"},
+        BadYaml{"sizes: {matmul: 64, matmul: 128}\n",
+                "s.yaml:1: 'sizes' keys must be kernel names, each once"}),
+    [](const ::testing::TestParamInfo<BadYaml>& info) {
+      std::string name = std::to_string(info.index) + "_";
+      for (char c : info.param.message.substr(0, 40))
+        name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
+
+TEST(CliRefuses, MissingStudyFile) {
+  Result r = run_cli("study /nonexistent/s.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cannot read the study file '/nonexistent/s.yaml'"), std::string::npos)
+      << r.err;
+}
+
+// ---- pararun submit without Slurm: one line that says how to go on, exit 2, nothing made ----
+
+TEST(CliRefuses, SubmitWithoutSbatchAndSaysHowToRunWithoutSlurm) {
+  const pararun::test::TempDir tmp;
+  const std::string path = std::getenv("PATH");
+  setenv("PATH", tmp.path().c_str(), 1);  // no sbatch (nor anything else) on PATH
+  Result r =
+      run_cli("submit --kernels reduction --backends seq --sizes 1000 --out " + (tmp / "study"));
+  Result bad_time = run_cli("submit --kernels reduction --time soon");
+  Result bad_parallel = run_cli("submit --kernels reduction --max-parallel 0");
+  setenv("PATH", path.c_str(), 1);
+  EXPECT_EQ(r.code, 2);
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("sbatch is not on PATH"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'pararun study'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("scripts/local-cluster.sh start"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(tmp / "study"));
+  EXPECT_EQ(bad_time.code, 2);
+  EXPECT_NE(bad_time.err.find("--time 'soon' is not a Slurm time"), std::string::npos);
+  EXPECT_EQ(bad_parallel.code, 2);
+  EXPECT_NE(bad_parallel.err.find("--max-parallel must be at least 1"), std::string::npos);
+}

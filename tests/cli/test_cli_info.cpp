@@ -1,0 +1,114 @@
+// End-to-end tests of pararun list, info, ceilings, concurrency and --help.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include <sstream>
+#include <string>
+#include <vector>
+#include "cli_helpers.hpp"
+
+TEST(CliList, ShowsEveryKernelBackendAndVariant) {
+  Result r = run_cli("list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string out;  // columns with single spaces: the widths follow the longest name
+  for (char c : r.out)
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  for (const char* needle :
+       {"matmul seq eigen", "matmul hybrid naive", "reduction mpi plain", "reduction omp simd",
+        "stream seq copy", "stream hybrid triad", "stencil mpi blocking", "stencil mpi overlapped",
+        "stencil hybrid overlapped", "mandelbrot omp static", "mandelbrot omp dynamic",
+        "mandelbrot omp guided", "mandelbrot mpi block", "mandelbrot mpi cyclic", "cg seq csr",
+        "cg mpi rows", "cg hybrid rows", "ep omp batches", "ep mpi batches"})
+    EXPECT_NE(out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+TEST(CliInfo, NamesTheToolchain) {
+  Result r = run_cli("info");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* needle : {"cores", "compiler", "flags", "Open MPI", "OpenMP", "eigen "})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  Result j = run_cli("info --json");
+  ASSERT_EQ(j.code, 0);
+  EXPECT_GE(Json::parse(j.out)["cores"].get<int>(), 1);
+}
+
+TEST(CliCeilings, ArePositiveAndGrowWithThreads) {
+  Result r = run_cli("ceilings --threads 2 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(j[i]["threads"], i + 1);
+    EXPECT_GT(j[i]["read_gbytes_per_s"].get<double>(), 0.1);
+  }
+  EXPECT_EQ(run_cli("ceilings --threads 0").code, 2);
+}
+
+TEST(CliConcurrency, WritesARecordPerWorkloadAndMode) {
+  const pararun::test::TempDir tmp;
+  Result r = run_cli("concurrency --tasks 3 --reps 1 --wait 0.01 --steps 100000 --out " +
+                     (tmp / "c.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("threads-one-core"), std::string::npos) << r.out;
+  auto l = lines(slurp(tmp / "c.jsonl"));
+  ASSERT_EQ(l.size(), 8u);
+  Json first = Json::parse(l[0]), one_core = Json::parse(l[2]);
+  EXPECT_EQ(first["kernel"], "concurrency-compute");
+  EXPECT_EQ(first["backend"], "seq");
+  EXPECT_EQ(first["status"], "ok");
+  EXPECT_EQ(one_core["variant"], "threads-one-core");
+  EXPECT_EQ(one_core["oversubscribed"], true);
+  EXPECT_EQ(run_cli("concurrency --tasks 0").code, 2);
+  EXPECT_EQ(run_cli("concurrency --wait -1").code, 2);
+}
+
+TEST(CliHelp, ExitsZero) {
+  Result r = run_cli("run --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--backend"), std::string::npos);
+}
+
+TEST(CliList, AsJsonHasEveryKernelAndItsVariantsPerBackend) {
+  Result r = run_cli("list --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json kernels = Json::parse(r.out);
+  ASSERT_TRUE(kernels.is_array());
+  std::set<std::string> names;
+  for (const auto& k : kernels) {
+    names.insert(k["name"].get<std::string>());
+    ASSERT_FALSE(k["backends"].empty()) << k["name"];
+    for (const auto& [backend, variants] : k["backends"].items()) {
+      ASSERT_FALSE(variants.empty());
+      EXPECT_TRUE(variants[0]["default"].get<bool>()) << k["name"] << " " << backend;
+      for (std::size_t i = 1; i < variants.size(); ++i)
+        EXPECT_FALSE(variants[i]["default"].get<bool>());
+    }
+  }
+  // The same kernels as the table, which names them in its first column.
+  std::set<std::string> listed;
+  for (const auto& line : lines(run_cli("list").out))
+    if (line.find_first_of("-") != 0 && line.rfind("kernel ", 0) != 0)
+      listed.insert(line.substr(0, line.find(' ')));
+  EXPECT_EQ(names, listed);
+  for (const auto& k : kernels) {
+    if (k["name"] == "cg") {
+      EXPECT_EQ(k["named_sizes"]["S"], 1400);
+    }
+    if (k["name"] == "matmul") {
+      EXPECT_EQ(k["rate_unit"], "GFLOP/s");
+      EXPECT_TRUE(k["named_sizes"].empty());
+      EXPECT_EQ(k["backends"]["mpi"][0]["name"], "blocked");
+    }
+  }
+}

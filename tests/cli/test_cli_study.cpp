@@ -1,0 +1,268 @@
+// End-to-end tests of pararun study, report and submit: points, resume, stops, study files.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include <sstream>
+#include <string>
+#include <vector>
+#include "cli_helpers.hpp"
+
+TEST(CliReport, ComputesSpeedupAgainstBestSequential) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp.path(), file = dir + "/r.jsonl";
+  ASSERT_EQ(run_cli("run reduction -b seq -v plain -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run reduction -b seq -v simd -n 2^16 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run reduction -b omp -t 2 -n 2^16 -o " + file).code, 0);
+  Result r = run_cli("report " + file + " --csv " + dir + "/t.csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("speedup against the best verified sequential variant"), std::string::npos)
+      << r.out;
+  auto csv = lines(slurp(dir + "/t.csv"));
+  ASSERT_EQ(csv.size(), 4u);
+  EXPECT_EQ(csv[0].rfind("kernel,size,backend", 0), 0u);
+  // Exactly one sequential row is the baseline: its speedup is 1.
+  int ones = 0;
+  for (std::size_t i = 1; i < csv.size(); ++i)
+    if (csv[i].find(",seq,") != std::string::npos && csv[i].find(",yes,1,") != std::string::npos)
+      ++ones;
+  EXPECT_EQ(ones, 1) << slurp(dir + "/t.csv");
+}
+
+TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  const std::string study =
+      "study --kernels reduction --backends seq,omp,mpi --threads 1,2 "
+      "--ranks 1,2 --oversubscribed-ranks 3 --sizes 2^16 --reps 3 --out " +
+      dir;
+  Result r = run_cli(study);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 1 and 2 PEs: two distinct counts, so a curve through them and no claim of a fit.
+  EXPECT_NE(r.out.find("model, Amdahl curve through omp/simd"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("only 2 distinct PE counts"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[7/7]"), std::string::npos) << r.err;  // 2 seq, 2 omp, 3 mpi
+  auto records = lines(slurp(dir + "/results.jsonl"));
+  ASSERT_EQ(records.size(), 7u);
+  int oversubscribed = 0;
+  for (auto& l : records) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l.substr(0, 200);
+    EXPECT_EQ(j["scaling"], "strong");
+    oversubscribed += j["oversubscribed"].get<bool>();
+  }
+  EXPECT_EQ(oversubscribed, 1);
+  EXPECT_NE(slurp(dir + "/report.md").find("speedup against the best verified"), std::string::npos);
+  EXPECT_EQ(lines(slurp(dir + "/speedup.csv")).size(), 8u);
+
+  // The same study again needs --resume, and then runs nothing.
+  r = run_cli(study);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds this study already; add --resume"), std::string::npos) << r.err;
+  r = run_cli(study + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("7 point(s) already had a verified record"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+  // A different study in the same folder is refused, and nothing is touched.
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds a different study"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+}
+
+/// Starts a study, waits for its first record, sends `sig`, then resumes it: every point
+/// exactly once, no torn line. A signal the study handles (Slurm's USR1 before the time
+/// limit, TERM from scancel) stops it cleanly with 128+signal and a checkpoint.json.
+void stop_and_resume(int sig) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  const std::string args =
+      "study --kernels reduction --backends seq,omp --threads 1,2 "
+      "--sizes 2^26 --reps 10 --out " +
+      dir;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = std::string(PARARUN_EXE) + " " + args + " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 3000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
+  kill(pid, sig);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const auto before = lines(slurp(dir + "/results.jsonl")).size();
+  EXPECT_GE(before, 1u);
+  EXPECT_LT(before, 4u);
+  if (sig != SIGKILL) {
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    const Json cp = Json::parse(slurp(dir + "/checkpoint.json"));
+    EXPECT_EQ(cp["signal"], sig);
+    EXPECT_EQ(cp["points_done"].get<std::size_t>(), before);
+    EXPECT_EQ(cp["points_left"].size(), 4u - before);
+  }
+  Result r = run_cli(args + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(dir + "/checkpoint.json"));  // the study is whole again
+  std::map<std::string, int> seen;
+  for (auto& l : lines(slurp(dir + "/results.jsonl"))) {
+    Json j = Json::parse(l);  // no torn line
+    EXPECT_EQ(j["status"], "ok");
+    ++seen[j["point"].get<std::string>()];
+  }
+  EXPECT_EQ(seen.size(), 4u);
+  for (auto& [point, n] : seen) EXPECT_EQ(n, 1) << point;
+}
+
+TEST(CliStudy, KilledInTheMiddleResumesEveryPointExactlyOnce) {
+  stop_and_resume(SIGKILL);
+}
+TEST(CliStudy, StoppedByUsr1WritesCheckpointAndResumes) {
+  stop_and_resume(SIGUSR1);
+}
+TEST(CliStudy, StoppedByTermWritesCheckpointAndResumes) {
+  stop_and_resume(SIGTERM);
+}
+
+TEST(CliStudy, SizesTakeNpbClassNames) {
+  const pararun::test::TempDir tmp;
+  Result r = run_cli(
+      "study --kernels cg,ep --backends seq,mpi --ranks 2 --sizes S --reps 1 "
+      "--out " +
+      (tmp / "npb"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, int> points;
+  for (auto& l : lines(slurp(tmp / "npb/results.jsonl"))) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l.substr(0, 200);
+    points[j["kernel"].get<std::string>() + "/" + std::to_string(j["size"].get<int>()) + "/" +
+           std::to_string(j["ranks"].get<int>())]++;
+  }
+  const std::map<std::string, int> expected = {
+      {"cg/1400/1", 1}, {"cg/1400/2", 1}, {"ep/24/1", 1}, {"ep/24/2", 1}};
+  EXPECT_EQ(points, expected);
+  // A class name for all kernels needs every kernel to know it.
+  r = run_cli("study --kernels cg,matmul --backends seq --sizes W --out " + (tmp / "x"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--sizes: 'W' is not a whole number of at least 1 for kernel 'matmul'"),
+            std::string::npos)
+      << r.err;
+  r = run_cli("study --kernels cg --backends seq --sizes cg=Z --out " + (tmp / "x"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("nor a class of cg (S, W, A, B, C)"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(tmp / "x"));
+}
+
+TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "s.yaml",
+             "# a small study\n"
+             "kernels: reduction\n"
+             "backends: [seq, omp, mpi]\n"
+             "threads: [1, 2]\n"
+             "ranks: [1, 2]\n"
+             "sizes: {reduction: 2^16}\n"
+             "scaling: weak\n"
+             "reps: 3\n"
+             "out: " +
+                 (tmp / "ignored") + "\n");
+  // --out on the command line wins over the file's out.
+  Result r = run_cli("study " + (tmp / "s.yaml") + " --out " + (tmp / "study"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(tmp / "ignored"));
+  auto records = lines(slurp(tmp / "study/results.jsonl"));
+  ASSERT_EQ(records.size(), 6u);  // 2 seq variants, omp t1 t2, mpi r1 r2
+  for (auto& l : records) {
+    Json j = Json::parse(l);
+    EXPECT_EQ(j["scaling"], "weak");
+    EXPECT_EQ(j["base_size"], 65536);
+    EXPECT_EQ(j["size"].get<std::uint64_t>(), 65536u * j["pes"].get<std::uint64_t>());
+    EXPECT_EQ(j["size_per_rank"]["max"].get<std::uint64_t>(),
+              65536u * j["threads"].get<std::uint64_t>());
+    EXPECT_DOUBLE_EQ(j["size_per_pe"].get<double>(), 65536.0);  // weak: constant work per PE
+  }
+  EXPECT_NE(r.out.find("scaled speedup (Gustafson)"), std::string::npos) << r.out;
+  // The plot is a real PNG, and the Markdown report shows it with the machine's metadata.
+  const std::string png = slurp(tmp / "study/reduction-65536.png");
+  ASSERT_GT(png.size(), 1000u) << "no plot: " << slurp(tmp / "study/logs/plot.log");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  const std::string md = slurp(tmp / "study/report.md");
+  EXPECT_NE(md.find("![reduction-65536.png](reduction-65536.png)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| mpi_library | Open MPI"), std::string::npos) << md;
+  // report accepts the study folder.
+  Result rep = run_cli("report " + (tmp / "study"));
+  EXPECT_EQ(rep.code, 0) << rep.err;
+  EXPECT_NE(rep.out.find("weak scaling from size 65536"), std::string::npos) << rep.out;
+}
+
+TEST(CliStudy, WithACoreBudgetRunsEveryHybridShapeOfIt) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "st";
+  Result r = run_cli(
+      "study --kernels reduction --backends seq,omp,hybrid --cores 2 --variants simd,plain "
+      "--sizes 2^16 --reps 3 --max-reps 3 --out " +
+      dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::set<std::string> shapes;
+  for (const auto& l : lines(slurp(dir + "/results.jsonl"))) {
+    const Json j = Json::parse(l);
+    EXPECT_EQ(j["status"], "ok") << l;
+    if (j["backend"] != "seq")
+      shapes.insert(j["backend"].get<std::string>() + "/" + j["variant"].get<std::string>() + "/" +
+                    std::to_string(j["ranks"].get<int>()) + "x" +
+                    std::to_string(j["threads"].get<int>()));
+  }
+  EXPECT_EQ(shapes,
+            (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
+                                   "hybrid/simd/2x1", "hybrid/plain/1x2", "hybrid/plain/2x1"}));
+  EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["cores"], 2);
+}
+
+TEST(CliStudy, RoundsRunEveryPointInEachRoundAndTheReportPoolsThem) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study";
+  Result r = run_cli(
+      "study --kernels reduction --backends seq,omp --threads 2 --sizes 2^16 "
+      "--reps 3 --rounds 2 --order-seed 5 --out " +
+      dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json manifest = Json::parse(slurp(dir + "/study.json"));
+  EXPECT_EQ(manifest["rounds"], 2);
+  EXPECT_EQ(manifest["order"], "shuffled");  // auto: shuffled with more than one round
+  EXPECT_EQ(manifest["order_seed"], 5);
+  // Three points (seq simd, seq plain, omp simd), each in both rounds: six records, run in
+  // the order study.json lists.
+  const auto l = lines(slurp(dir + "/results.jsonl"));
+  ASSERT_EQ(l.size(), 6u);
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    const Json j = Json::parse(l[i]);
+    EXPECT_EQ(j["point"], manifest["points"][i]);
+    EXPECT_EQ(j["round"], i < 3 ? 1 : 2);
+  }
+  EXPECT_NE(r.out.find("2 rounds pooled"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("95% percentile bootstrap, two stages"), std::string::npos) << r.out;
+  const Json analysis = Json::parse(slurp(dir + "/analysis.json"));
+  int bootstrapped = 0;
+  for (const auto& row : analysis["groups"][0]["rows"]) {
+    EXPECT_EQ(row["rounds"], 2);
+    bootstrapped += row["speedup_ci_method"] == "bootstrap";
+  }
+  EXPECT_EQ(bootstrapped, 2);  // every row but the baseline's own
+  // Resumed, nothing runs again.
+  r = run_cli(
+      "study --kernels reduction --backends seq,omp --threads 2 --sizes 2^16 --reps 3 "
+      "--rounds 2 --order-seed 5 --resume --out " +
+      dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 6u);
+}
