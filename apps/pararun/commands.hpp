@@ -7,16 +7,18 @@
 #include <vector>
 
 #include "pararun/analysis.hpp"
+#include "pararun/errors.hpp"
 #include "pararun/kernel.hpp"
 #include "pararun/mpi_session.hpp"
+#include "pararun/run_request.hpp"
 #include "pararun/study_options.hpp"
 
 namespace pararun::app {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitVerificationFailed = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitRuntimeError = 3;
+using pararun::kExitOk;  // the exit codes (errors.hpp)
+using pararun::kExitRuntimeError;
+using pararun::kExitUsage;
+using pararun::kExitVerificationFailed;
 
 /// Bad input, already reported on stderr; main exits 2.
 class UsageError : public std::runtime_error {
@@ -35,23 +37,7 @@ class UsageError : public std::runtime_error {
 /// returned flag to the signal: studies and batches stop cleanly and can be resumed.
 const volatile int* install_stop_handlers();
 
-struct RunOptions {
-  std::string kernel, backend, variant, size = "", seed = "42", out;
-  std::string input;  ///< a file the kernel reads (--input)
-  int threads = 1;
-  bool threads_given = false;  ///< false: the default for the backend
-  int reps = 5, max_reps = 0, warmup = 1;
-  double time_limit = 6 * 3600;  ///< seconds the run may take at most (0: no limit)
-  double ci_target = 0.05;
-  bool json = false;
-  std::string inject_fault;             ///< --inject-fault[=WHERE]: "" none, else a Fault name
-  std::string scaling = "none", point;  ///< set by pararun study
-  int round = 0;                        ///< set by pararun study with --rounds
-  std::string base_size;
-  int crash_rank = -1;   ///< fault injection: this rank raises SIGSEGV before the run
-  std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling
-  std::string tuning;    ///< the tuning file (default: tuning_file_path)
-};
+using RunOptions = RunRequest;
 
 struct TuneOptions {
   std::string kernel, backend = "seq", variant, size = "1024", file;

@@ -363,6 +363,9 @@ int main(int argc, char** argv) {
     return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed
     return exit_together(app::kExitUsage);
+  } catch (const pararun::AgreedInputError& e) {  // every rank: the one that found it prints
+    if (e.prints()) std::fprintf(stderr, "pararun: error: %s\n", e.what());
+    return exit_together(app::kExitUsage);
   } catch (const pararun::InputError& e) {
     if (prints_messages()) std::fprintf(stderr, "pararun: error: %s\n", e.what());
     return exit_together(app::kExitUsage);

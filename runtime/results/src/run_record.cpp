@@ -3,6 +3,7 @@
 #include "pararun/metadata.hpp"
 #include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
 
 namespace pararun {
 
@@ -96,6 +97,67 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   r["baseline"] = nullptr;
   r["meta"] = std::move(meta);
   return to_json(rec);
+}
+
+std::string run_summary(const Json& r) {
+  const std::string unit = r["rate"]["unit"];
+  Table t({"kernel", "backend", "variant", "size", "threads", "ranks", "reps", "median",
+           "CI of median", unit, "verified"});
+  const auto& ci = r["time"]["ci"];
+  t.add({r["kernel"], r["backend"], r["variant"], std::to_string(r["size"].get<std::uint64_t>()),
+         std::to_string(r["threads"].get<int>()), std::to_string(r["ranks"].get<int>()),
+         std::to_string(r["reps"].get<int>()), format_seconds(r["time"]["median"]),
+         format_seconds(ci[0]) + " .. " + format_seconds(ci[1]),
+         format("%.2f", r["rate"]["value"].get<double>()), r["status"] == "ok" ? "yes" : "FAILED"});
+  std::string out = t.str();
+  if (r.contains("problem")) out += "Problem: " + r["problem"].get<std::string>() + "\n";
+  const double coverage = r["time"]["ci_coverage"];
+  if (coverage >= kCiConfidence)
+    out += format("CI of the median: %.1f%% coverage (exact, order statistics of %d samples)\n",
+                  100 * coverage, r["reps"].get<int>());
+  else
+    out += format(
+        "CI of the median: only %.1f%% coverage with %d samples (6 give 95%%): not a "
+        "95%% interval\n",
+        100 * coverage, r["reps"].get<int>());
+  const auto& v = r["verification"];
+  const double err = v["error"].is_number() ? v["error"].get<double>() : NAN;
+  out += format("Verification %s: error %.3g %s tolerance %.3g (reference: %s)\n",
+                r["status"] == "ok" ? "SUCCESSFUL" : "FAILED", err,
+                r["status"] == "ok" ? "<=" : "exceeds", v["tolerance"].get<double>(),
+                v["reference"].get<std::string>().c_str());
+  if (r["ranks"].get<int>() > 1) {
+    const bool phased = r.value("imbalance_basis", "run") == "compute phase";
+    out += format("Rank imbalance (max/mean of per-rank %s time): %.3f",
+                  phased ? "compute" : "run()", r["imbalance"].get<double>());
+    if (phased)
+      out += format("; communication %.1f%% of run() (mean over ranks)",
+                    100 * r.value("communication_share", 0.0));
+    out += "\n";
+  }
+  if (r.contains("ceiling") && r["ceiling"].is_object())
+    out +=
+        format("%.0f%% of the measured %s (%.1f %s at %d PE(s))\n",
+               100 * r["ceiling"]["fraction"].get<double>(),
+               r["ceiling"]["kind"] == "fma_peak" ? "FMA peak" : "read bandwidth (median)",
+               r["ceiling"]["value"].get<double>(), unit.c_str(), r["ceiling"]["pes"].get<int>());
+  if (r["oversubscribed"].get<bool>() && r["meta"].value("hosts_share_machine", false))
+    out += format(
+        "Oversubscribed: hosts %s are one machine, and their %d PE(s) share its %d CPU(s): "
+        "this measures concurrency, not parallelism.\n",
+        r["node_cpu_use"]["host"].get<std::string>().c_str(), r["node_cpu_use"]["pes"].get<int>(),
+        r["node_cpu_use"]["cpus_allowed"].get<int>());
+  else if (r["oversubscribed"].get<bool>())
+    out += format(
+        "Oversubscribed: %d thread(s) x %d rank(s) per node on %d CPUs, of which their "
+        "affinity allows %d: this measures concurrency, not parallelism.\n",
+        r["threads"].get<int>(), r["ranks_per_node"].get<int>(), r["meta"]["cores"].get<int>(),
+        r["node_cpu_use"]["cpus_allowed"].get<int>());
+  if (const auto load = r["meta"].find("host_load");
+      load != r["meta"].end() && load->value("disturbed", false))
+    out += "Disturbed: " + load->value("why", std::string()) +
+           " while it was timed; these are not a quiet machine's times.\n";
+  return out;
 }
 
 }  // namespace pararun

@@ -13,4 +13,9 @@ namespace pararun {
 Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                 const ExecContext& ctx, const RunOutcome& outcome);
 
+/// The record as `pararun run` prints it: a one-row table, then a line each on the interval's
+/// coverage, the verification, the ranks' imbalance, the share of a ceiling, oversubscription
+/// and a disturbed host, where the record has them.
+std::string run_summary(const Json& record);
+
 }  // namespace pararun
