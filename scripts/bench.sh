@@ -29,15 +29,17 @@ grep -qw avx512f /proc/cpuinfo && has_avx512=1
 lscpu > "$out_dir/lscpu.txt"
 
 # likwid-bench (Debian likwid), when installed: ceilings from code that is not ParaRun's.
-# The FMA peak with the widest FMA the CPU has; 256-bit loads, which every CPU of this kind runs.
+# The FMA peak and the loads with the widest vectors the CPU has, as `pararun ceilings` uses
+# (like with like: on an Emerald Rapids Xeon 256-bit loads read 9.5 GB/s on one core, 512-bit
+# loads 12.3).
 if command -v likwid-bench >/dev/null; then
   log "likwid-bench ceilings"
-  fma_test=peakflops_avx_fma
-  [ $has_avx512 = 1 ] && fma_test=peakflops_avx512_fma
+  fma_test=peakflops_avx_fma load_test=load_avx
+  [ $has_avx512 = 1 ] && fma_test=peakflops_avx512_fma load_test=load_avx512
   {
     for t in $THREADS; do
       likwid-bench -t $fma_test -w "S0:32kB:$t" 2>/dev/null | sed "s/^/fma $t /"
-      likwid-bench -t load_avx -w "S0:1GB:$t" 2>/dev/null | sed "s/^/load $t /"
+      likwid-bench -t $load_test -w "S0:1GB:$t" 2>/dev/null | sed "s/^/load $t /"
     done
   } > "$out_dir/likwid.txt" || log "likwid-bench failed; its ceilings are left out"
 fi

@@ -101,11 +101,13 @@ int ceilings_command(int max_threads, bool json) {
     t.add({std::to_string(c.threads), format("%.1f", c.fma_gflops), format("%.1f", c.read_gbytes),
            format("%.1f", c.read_gbytes_median), format("%.1f", c.read_gbytes_small_pages)});
   std::fputs(t.str().c_str(), stdout);
+  const std::string size = format_bytes(static_cast<double>(read_buffer_bytes()));
   std::printf(
       "FMA: best of 3 runs of 16 independent FMA chains per thread. Read: best and median of\n"
-      "20 passes of aligned vector loads over 512 MiB (code of its own, not a kernel's) on\n"
-      "huge pages, as kernel buffers get them; and over 512 MiB of 4 KiB pages, as tools that\n"
-      "do not ask for huge pages (likwid-bench) read.\n");
+      "20 passes of aligned vector loads over %s (4x the last-level cache, at least 512 MiB;\n"
+      "code of its own, not a kernel's) on huge pages, as kernel buffers get them; and over\n"
+      "%s of 4 KiB pages, as tools that do not ask for huge pages (likwid-bench) read.\n",
+      size.c_str(), size.c_str());
   return kExitOk;
 }
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "pararun/buffer.hpp"
 #include "pararun/stats.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun {
 
@@ -132,8 +134,21 @@ std::pair<double, double> read_bandwidth(int threads, const double* data, std::s
 
 }  // namespace
 
+std::size_t read_buffer_bytes() {
+  // STREAM's rule: at least 4 times the last-level cache, so no pass finds its data there
+  // (a 512 MiB buffer is under 2x the 300 MiB L3 of an Emerald Rapids Xeon); at least 512
+  // MiB; two buffers of it within a quarter of the available memory. Whole 2 MiB pages.
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  std::size_t bytes =
+      std::max<std::size_t>(std::size_t{512} << 20, l3 > 0 ? 4 * static_cast<std::size_t>(l3) : 0);
+  const std::size_t memory = available_memory_bytes();
+  if (memory > 0) bytes = std::min(bytes, std::max<std::size_t>(memory / 8, std::size_t{64} << 20));
+  const std::size_t huge = std::size_t{2} << 20;
+  return std::max(huge, bytes / huge * huge);
+}
+
 std::vector<Ceiling> measure_ceilings(int max_threads) {
-  Buffer x(std::size_t{1} << 26);  // 512 MiB, far beyond the caches, on huge pages (as kernels)
+  Buffer x(read_buffer_bytes() / sizeof(double));  // on huge pages, as kernels' buffers are
   const std::size_t n = x.size();
   // The same size on 4 KiB pages (madvise NOHUGEPAGE), as tools that do not ask for huge
   // pages (likwid-bench) read: like with like for a cross-check.
@@ -152,7 +167,7 @@ std::vector<Ceiling> measure_ceilings(int max_threads) {
   for (int t = 1; t <= max_threads; ++t) {
     const auto [best, med] = read_bandwidth(t, p, n);
     const double small_pages = q ? read_bandwidth(t, q, n).first : 0;
-    out.push_back({t, fma_peak(t), best, med, small_pages});
+    out.push_back({t, fma_peak(t), best, med, small_pages, bytes});
   }
   return out;
 }
@@ -164,7 +179,8 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
                  {"fma_gflops", c.fma_gflops},
                  {"read_gbytes_per_s", c.read_gbytes},
                  {"read_gbytes_per_s_median", c.read_gbytes_median},
-                 {"read_gbytes_per_s_small_pages", c.read_gbytes_small_pages}});
+                 {"read_gbytes_per_s_small_pages", c.read_gbytes_small_pages},
+                 {"read_buffer_bytes", c.read_buffer_bytes}});
   return j;
 }
 

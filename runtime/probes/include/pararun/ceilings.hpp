@@ -13,14 +13,18 @@ namespace pararun {
 struct Ceiling {
   int threads = 1;
   double fma_gflops = 0;          ///< best of several: 16 independent FMA chains per thread
-  double read_gbytes = 0;         ///< best of 20: aligned vector loads over a 512 MiB array
+  double read_gbytes = 0;         ///< best of 20: aligned vector loads (read_buffer_bytes)
   double read_gbytes_median = 0;  ///< median of the same 20 (like for like with run medians)
   /// Best of 20 over the same size on 4 KiB pages (no huge pages), as likwid-bench reads.
   double read_gbytes_small_pages = 0;
+  std::size_t read_buffer_bytes = 0;  ///< the size read (read_buffer_bytes())
 };
 
 /// Measures the ceilings for 1..max_threads threads (a few seconds in all).
 std::vector<Ceiling> measure_ceilings(int max_threads);
+/// The size of the buffer the read bandwidth is measured over: at least 512 MiB and 4 times
+/// the last-level cache, within what memory allows.
+std::size_t read_buffer_bytes();
 Json to_json(const std::vector<Ceiling>& ceilings);
 
 /// The ceilings file `path` (what `pararun ceilings --json` writes), or "" and `*problem`
