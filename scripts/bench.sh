@@ -88,10 +88,15 @@ part gemm && for n in $SIZES; do
     [ "$n" -le 2048 ] && run naive -- matmul -b $b -v naive -n "$n" "${th[@]}"
   done
 done
+# MPI runs start the way studies start them: ParaRun's one launcher policy (pararun launcher).
+launch_words() {  # launch_words BACKEND RANKS THREADS: sets the array `launch`
+  mapfile -t launch < <("$exe" launcher mpirun --backend "$1" --ranks "$2" --threads "$3" --cores "$(nproc)")
+  [ ${#launch[@]} -gt 0 ] || { log "pararun launcher failed for $*"; exit 3; }
+}
 part mpi && for p in 1 2 4; do
-  over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
   log "mpi: $p ranks"
-  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" "$exe" run matmul -b mpi -v blocked \
+  launch_words mpi "$p" 1
+  PARARUN_LABEL=pararun-mpi "${launch[@]}" "$exe" run matmul -b mpi -v blocked \
     -n "$MPI_N" --reps "$REPS" --max-reps $((REPS * 2)) --out "$records" >/dev/null ||
     log "exit $? for mpi $p"
 done
@@ -103,13 +108,12 @@ part reduction && for t in $THREADS; do
   run reproducible -- reduction -b $b -v reproducible -n 2^26 "${th[@]}"
 done
 
-mpi_run() {  # mpi_run RANKS pararun run arguments
-  local p=$1; shift
-  local over=(); [ "$p" -gt "$(nproc)" ] && over=(--oversubscribe)
-  log "mpi $p ranks: $*"
-  # shellcheck disable=SC2086  # MPIRUN_FLAGS: extra mpirun words, e.g. the hybrid mapping
-  PARARUN_LABEL=pararun-mpi mpirun -n "$p" "${over[@]}" ${MPIRUN_FLAGS:-} "$exe" run "$@" --reps "$REPS" \
-    --max-reps $((REPS * 2)) --out "$records" >/dev/null || log "exit $? for mpi $p $*"
+mpi_run() {  # mpi_run BACKEND RANKS THREADS pararun run arguments
+  local b=$1 p=$2 t=$3; shift 3
+  log "$b $p rank(s) x $t thread(s): $*"
+  launch_words "$b" "$p" "$t"
+  PARARUN_LABEL=pararun-mpi "${launch[@]}" "$exe" run "$@" --reps "$REPS" \
+    --max-reps $((REPS * 2)) --out "$records" >/dev/null || log "exit $? for $b $p $*"
 }
 if part kernels; then
   for t in $THREADS; do
@@ -119,20 +123,21 @@ if part kernels; then
     run stencil -- stencil -b $b -v plain -n 4096 "${th[@]}"
   done
   for p in 2 4; do
-    for v in blocking overlapped; do mpi_run "$p" stencil -b mpi -v $v -n 4096; done
+    for v in blocking overlapped; do mpi_run mpi "$p" 1 stencil -b mpi -v $v -n 4096; done
   done
   run mandelbrot -- mandelbrot -b seq -n 2000
   for v in static dynamic guided; do run mandelbrot -- mandelbrot -b omp -v $v -t 2 -n 2000; done
-  for v in block cyclic; do mpi_run 2 mandelbrot -b mpi -v $v -n 2000; mpi_run 3 mandelbrot -b mpi -v $v -n 2000; done
+  for v in block cyclic; do mpi_run mpi 2 1 mandelbrot -b mpi -v $v -n 2000; mpi_run mpi 3 1 mandelbrot -b mpi -v $v -n 2000; done
 fi
 
 if part npb; then
   for k in cg ep; do
     run npb -- $k -b seq -n "$NPB_CLASS"
     run npb -- $k -b omp -t 2 -n "$NPB_CLASS"
-    for p in 2 4; do mpi_run "$p" $k -b mpi -n "$NPB_CLASS"; done
-    # One rank with both cores (plain mpirun would bind it, and both threads, to one core).
-    MPIRUN_FLAGS="--map-by slot:PE=2 --bind-to core" mpi_run 1 $k -b hybrid -t 2 -n "$NPB_CLASS"
+    for p in 2 4; do mpi_run mpi "$p" 1 $k -b mpi -n "$NPB_CLASS"; done
+    # One rank with both cores (the policy maps it to 2 cores: plain mpirun would bind it,
+    # and both threads, to one).
+    mpi_run hybrid 1 2 $k -b hybrid -t 2 -n "$NPB_CLASS"
   done
 fi
 

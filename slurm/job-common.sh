@@ -42,3 +42,13 @@ pararun_run() {
   trap - USR1 TERM
   return "$rc"
 }
+
+# pararun_launch LAUNCHER [pararun launcher options]: sets the array `launch` to the words
+# ParaRun starts ranks with (its one launcher policy, the same as studies and submit use).
+pararun_launch() {
+  mapfile -t launch < <("$PARARUN" launcher "$@")
+  if [ ${#launch[@]} -eq 0 ]; then
+    echo "pararun: error: 'pararun launcher $*' printed no launch command" >&2
+    return 2
+  fi
+}

@@ -44,6 +44,12 @@ struct TuneOptions {
   int threads = 1, reps = 3;
 };
 
+struct LauncherOptions {
+  std::string launcher, backend = "mpi";
+  int ranks = 1, threads = 1, cores = 0;  ///< cores 0: ranks x threads
+  bool inherit = false;
+};
+
 struct BatchRunOptions {
   std::string manifest, out, launcher = "mpirun";
   int cores = 0;  ///< 0: every CPU of the node
@@ -79,6 +85,8 @@ int tune_command(const TuneOptions& opt);
 /// `mpi`: the session main started under a launcher; run starts one itself for mpi/hybrid.
 int run_command(const RunOptions& opt, std::optional<MpiSession>& mpi, int* argc, char*** argv);
 int list_command(bool json);
+/// Prints launcher_prefix (launcher.hpp) for a shape, one word per line.
+int launcher_command(const LauncherOptions& opt);
 /// pararun compare BEFORE AFTER: per configuration, faster, slower or no change (exit 1 with
 /// fail_on_slower when any is slower).
 int compare_command(const std::string& before, const std::string& after, double alpha,

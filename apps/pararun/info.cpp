@@ -6,6 +6,8 @@
 
 #include "commands.hpp"
 #include "pararun/ceilings.hpp"
+#include "pararun/errors.hpp"
+#include "pararun/launcher.hpp"
 #include "pararun/metadata.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/sysinfo.hpp"
@@ -50,6 +52,24 @@ int list_command(bool json) {
       }
     }
   std::fputs(t.str().c_str(), stdout);
+  return kExitOk;
+}
+
+int launcher_command(const LauncherOptions& o) {
+  if (o.launcher != "mpirun" && o.launcher != "srun")
+    throw InputError("launcher must be mpirun or srun, got '" + o.launcher + "'");
+  const auto backend = parse_backend(o.backend);
+  if (!backend || !uses_mpi(*backend))
+    throw InputError("--backend must be mpi or hybrid, got '" + o.backend + "'");
+  if (o.ranks < 1 || o.ranks > 100000) throw InputError("--ranks must be 1 to 100000");
+  if (o.threads < 1 || o.threads > 4096) throw InputError("--threads must be 1 to 4096");
+  if (*backend == Backend::mpi && o.threads != 1)
+    throw InputError("backend mpi runs 1 thread per rank; use --backend hybrid");
+  if (o.cores < 0) throw InputError("--cores must be 1 or more");
+  for (const auto& word : launcher_prefix(LaunchShape{*backend, o.ranks, o.threads}, o.launcher,
+                                          o.cores ? o.cores : o.ranks * o.threads,
+                                          o.inherit ? Placement::inherit : Placement::bind_cores))
+    std::printf("%s\n", word.c_str());
   return kExitOk;
 }
 

@@ -280,6 +280,20 @@ int main(int argc, char** argv) {
   compare->add_flag("--fail-on-slower", fail_on_slower,
                     "Exit 1 when any configuration got slower (for CI regression checks)");
 
+  app::LauncherOptions lo;
+  auto* launcher = cli.add_subcommand(
+      "launcher",
+      "Print the words ParaRun starts the ranks of a run with, one per line (the one launcher "
+      "policy, for job scripts: mapfile -t launch < <(pararun launcher srun --ranks 4))");
+  launcher->add_option("launcher", lo.launcher, "mpirun or srun")->required();
+  launcher->add_option("-b,--backend", lo.backend, "mpi (default) or hybrid");
+  launcher->add_option("--ranks", lo.ranks, "MPI ranks (default 1)");
+  launcher->add_option("-t,--threads", lo.threads, "OpenMP threads per rank (default 1)");
+  launcher->add_option("--cores", lo.cores,
+                       "CPUs the run has; more PEs oversubscribe them (default ranks x threads)");
+  launcher->add_flag("--inherit", lo.inherit,
+                     "Bind nothing: the launcher was pinned to the run's CPUs already");
+
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
     bool known = false;
@@ -354,6 +368,7 @@ int main(int argc, char** argv) {
     if (cli.got_subcommand("report")) return app::report_command(files, csv);
     if (cli.got_subcommand("compare"))
       return app::compare_command(before, after, alpha, threshold, fail_on_slower);
+    if (launcher->parsed()) return app::launcher_command(lo);
     if (tune->parsed()) return app::tune_command(to);
     if (batch_run->parsed()) return app::batch_run_command(bo);
     if (batch_status->parsed()) return app::batch_status_command(batch_dir);

@@ -112,3 +112,19 @@ TEST(CliList, AsJsonHasEveryKernelAndItsVariantsPerBackend) {
     }
   }
 }
+
+TEST(CliLauncher, PrintsThePolicysWordsOnePerLine) {
+  Result r = run_cli("launcher mpirun --backend hybrid --ranks 2 --threads 2 --cores 4");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), (std::vector<std::string>{"mpirun", "-n", "2", "--map-by", "slot:PE=2",
+                                                    "--bind-to", "core"}));
+  r = run_cli("launcher srun --ranks 4 --cores 2");  // more ranks than cores: oversubscribed
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out).back(), "--overcommit");
+  r = run_cli("launcher qsub --ranks 2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "pararun: error: launcher must be mpirun or srun, got 'qsub'\n");
+  r = run_cli("launcher mpirun --threads 2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("backend mpi runs 1 thread per rank"), std::string::npos) << r.err;
+}

@@ -1,5 +1,7 @@
 #include "pararun/batch_run.hpp"
 
+#include "pararun/launcher.hpp"
+
 #include <fcntl.h>
 #include <glob.h>
 #include <sys/file.h>
@@ -84,22 +86,10 @@ Point point_of(const BatchJob& job) {
 /// The command of one attempt of `job`, its record going to `out`.
 std::vector<std::string> job_command(const BatchJob& job, const BatchOptions& o,
                                      const std::string& out) {
-  std::vector<std::string> a;
-  if (uses_mpi(job.backend)) {
-    // The job's CPUs are the launcher's affinity (set at spawn); --bind-to none keeps its
-    // ranks on them (binding to cores would place them on the node's first cores instead).
-    if (o.launcher == "srun")
-      a = {"srun",
-           "--mpi=pmix",
-           "-n",
-           std::to_string(job.ranks),
-           "--cpus-per-task",
-           std::to_string(job.threads),
-           "--kill-on-bad-exit=1",
-           "--cpu-bind=none"};
-    else
-      a = {"mpirun", "-n", std::to_string(job.ranks), "--bind-to", "none"};
-  }
+  // The job's CPUs are the launcher's affinity (set at spawn): the ranks stay on them.
+  std::vector<std::string> a =
+      launcher_prefix(LaunchShape{job.backend, job.ranks, job.threads}, o.launcher,
+                      job.ranks * job.threads, Placement::inherit);
   a.insert(a.end(), {o.exe,
                      "run",
                      job.kernel,

@@ -244,27 +244,7 @@ std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
 }
 
 std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores) {
-  if (!uses_mpi(p.backend)) return {};
-  const bool over = p.pes() > cores;
-  const std::string n = std::to_string(p.ranks), t = std::to_string(p.threads);
-  if (launcher == "srun") {
-    std::vector<std::string> a = {"srun", "--mpi=pmix",          "-n", n, "--cpus-per-task",
-                                  t,      "--kill-on-bad-exit=1"};
-    if (over)
-      a.push_back("--overcommit");
-    else
-      a.push_back("--cpu-bind=cores");
-    return a;
-  }
-  std::vector<std::string> a = {"mpirun", "-n", n};
-  if (over) {
-    a.insert(a.end(), {"--oversubscribe", "--bind-to", "none"});
-  } else if (p.backend == Backend::hybrid) {
-    a.insert(a.end(), {"--map-by", "slot:PE=" + t, "--bind-to", "core"});
-  } else {
-    a.insert(a.end(), {"--bind-to", "core"});
-  }
-  return a;
+  return launcher_prefix(LaunchShape{p.backend, p.ranks, p.threads}, launcher, cores);
 }
 
 }  // namespace pararun

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pararun/backend.hpp"
+#include "pararun/launcher.hpp"
 #include "pararun/record.hpp"
 #include "pararun/registry.hpp"
 
@@ -69,8 +70,8 @@ Record error_record(const Point& p, const std::string& scaling, int exit_code,
 std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
                                        const std::string& results_file);
 
-/// The launcher prefix for a point: empty for seq/omp; mpirun or srun for mpi/hybrid.
-/// `launcher` is "mpirun" or "srun"; `cores` the CPUs of a node.
+/// The launcher prefix for a point (launcher.hpp: the one policy): empty for seq/omp; mpirun
+/// or srun for mpi/hybrid. `launcher` is "mpirun" or "srun"; `cores` the CPUs of a node.
 std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores);
 
 }  // namespace pararun
