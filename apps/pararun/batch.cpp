@@ -190,8 +190,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     return kExitOk;
   }
   if (opt.dry_run) {
-    for (const auto& s : sub.arrays) std::printf("# %s\n%s\n", s.path.c_str(), s.text.c_str());
-    std::printf("# %s\n%s\n", sub.report.path.c_str(), sub.report.text.c_str());
+    std::printf("%s", dry_run_text(sub).c_str());
     return kExitOk;
   }
   // Every submission of the folder, the latest last, written after each sbatch (an array
@@ -203,24 +202,18 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   history["submissions"].push_back(
       {{"at", utc_timestamp()}, {"arrays", Json::array()}, {"merge", nullptr}});
   Json& mine = history["submissions"].back();
-  std::string deps;
-  int tasks = 0;
-  for (const auto& s : sub.arrays) {
-    const std::string id = submit_job(s, "");
-    deps += ":" + id;
-    tasks += s.tasks;
+  const Submitted ids = submit_all(sub, [&](const JobScript& s, const std::string& id) {
     mine["arrays"].push_back(
         {{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
     write_file_atomically(submitted, history.dump(1) + "\n");
     std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
                 opt.max_parallel, s.path.c_str());
-  }
-  const std::string merge_id = submit_job(sub.report, "--dependency=afterany" + deps);
-  std::printf("submitted merge job %s (after the arrays end)\n", merge_id.c_str());
-  mine["merge"] = merge_id;
+  });
+  std::printf("submitted merge job %s (after the arrays end)\n", ids.report.c_str());
+  mine["merge"] = ids.report;
   write_file_atomically(submitted, history.dump(1) + "\n");
   std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
-              dir.c_str(), tasks, part.name.c_str(), dir.c_str());
+              dir.c_str(), ids.tasks, part.name.c_str(), dir.c_str());
   return kExitOk;
 }
 

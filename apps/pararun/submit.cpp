@@ -2,7 +2,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -42,8 +41,7 @@ int submit_command(const StudyOptions& o) {
     return kExitOk;
   }
   if (o.dry_run) {
-    for (const auto& s : sub.arrays) std::printf("# %s\n%s\n", s.path.c_str(), s.text.c_str());
-    std::printf("# %s\n%s\n", sub.report.path.c_str(), sub.report.text.c_str());
+    std::printf("%s", dry_run_text(sub).c_str());
     std::string ids;
     for (std::size_t i = 0; i < sub.arrays.size(); ++i) {
       std::printf("sbatch --parsable %s\n", sub.arrays[i].path.c_str());
@@ -53,21 +51,15 @@ int submit_command(const StudyOptions& o) {
                 sub.report.path.c_str());
     return kExitOk;
   }
-  std::string deps;
-  int tasks = 0;
-  for (const auto& s : sub.arrays) {
-    const std::string id = submit_job(s, "");
-    deps += ":" + id;
-    tasks += s.tasks;
+  const Submitted ids = submit_all(sub, [&](const JobScript& s, const std::string& id) {
     std::printf("submitted job array %s: %d point(s), at most %d at once (%s)\n", id.c_str(),
                 s.tasks, o.max_parallel, s.path.c_str());
-  }
-  const std::string report_id = submit_job(sub.report, "--dependency=afterany" + deps);
-  std::printf("submitted report job %s (after the array ends)\n", report_id.c_str());
-  std::string jobs = deps.substr(1) + ":" + report_id;
-  std::replace(jobs.begin(), jobs.end(), ':', ',');
-  std::printf("study %s: %d point(s) to run on partition %s; watch: squeue -j %s\n", dir.c_str(),
-              tasks, part.name.c_str(), jobs.c_str());
+  });
+  std::printf("submitted report job %s (after the array ends)\n", ids.report.c_str());
+  std::string jobs;
+  for (const auto& id : ids.arrays) jobs += id + ",";
+  std::printf("study %s: %d point(s) to run on partition %s; watch: squeue -j %s%s\n", dir.c_str(),
+              ids.tasks, part.name.c_str(), jobs.c_str(), ids.report.c_str());
   std::fflush(stdout);
   return kExitOk;
 }

@@ -246,6 +246,26 @@ std::string submit_job(const JobScript& s, const std::string& dependency) {
   return id;
 }
 
+Submitted submit_all(const Submission& sub,
+                     const std::function<void(const JobScript&, const std::string&)>& on_array) {
+  Submitted out;
+  std::string deps;
+  for (const auto& s : sub.arrays) {
+    out.arrays.push_back(submit_job(s, ""));
+    deps += ":" + out.arrays.back();
+    out.tasks += s.tasks;
+    on_array(s, out.arrays.back());
+  }
+  out.report = submit_job(sub.report, "--dependency=afterany" + deps);
+  return out;
+}
+
+std::string dry_run_text(const Submission& sub) {
+  std::string out;
+  for (const auto& s : sub.arrays) out += "# " + s.path + "\n" + s.text + "\n";
+  return out + "# " + sub.report.path + "\n" + sub.report.text + "\n";
+}
+
 namespace {
 
 /// The '|'-separated fields of `line`, empty ones kept (split() drops them).

@@ -2,6 +2,7 @@
 // a %N throttle) plus a report job that runs after the arrays, however they ended.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -67,6 +68,22 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
 /// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch
 /// refuses it.
 std::string submit_job(const JobScript& s, const std::string& dependency);
+
+/// The job ids of a submission.
+struct Submitted {
+  std::vector<std::string> arrays;
+  std::string report;
+  int tasks = 0;  ///< array tasks in all
+};
+
+/// Submits every array, then the report (or merge) job after all of them (afterany: it runs
+/// however they end). `on_array(script, id)` runs after each array's sbatch, before the next
+/// one may fail (to print it, or to record it).
+Submitted submit_all(const Submission& sub,
+                     const std::function<void(const JobScript&, const std::string&)>& on_array);
+
+/// Every script of `sub` as "# PATH" and its text: what --dry-run prints.
+std::string dry_run_text(const Submission& sub);
 
 /// What Slurm says of one array task.
 struct SlurmTask {
