@@ -37,6 +37,18 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "pararun";
 }
 
+std::string data_file(const std::string& relative) {
+  // An installed binary is PREFIX/bin/pararun and its files PREFIX/share/pararun/...
+  const std::string exe = self_executable();
+  const auto slash = exe.rfind('/');
+  if (slash != std::string::npos) {
+    const std::string installed = exe.substr(0, slash) + "/../share/pararun/" + relative;
+    char real[4096];
+    if (access(installed.c_str(), R_OK) == 0 && realpath(installed.c_str(), real)) return real;
+  }
+  return relative.empty() ? PARARUN_SOURCE_DIR : std::string(PARARUN_SOURCE_DIR) + "/" + relative;
+}
+
 std::string absolute_path(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
   char buf[4096];

@@ -266,7 +266,7 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   const std::string plot_log = dir + "/logs/plot.log";
   std::remove(plot_log.c_str());
   const int plot = spawn_and_wait(
-      {"/usr/bin/python3", PARARUN_SOURCE_DIR "/scripts/plot_study.py", dir}, plot_log);
+      {"/usr/bin/python3", data_file("scripts/plot_study.py"), dir}, plot_log);
   std::vector<std::string> images;
   if (plot == 0) {
     for (auto& line : split(slurp(plot_log), '\n'))

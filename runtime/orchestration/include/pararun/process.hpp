@@ -14,6 +14,10 @@ std::vector<std::string> split(const std::string& s, char sep = ',');
 bool on_path(const std::string& program);
 /// This process's executable (/proc/self/exe).
 std::string self_executable();
+/// A file ParaRun ships (`scripts/plot_study.py`, `slurm/job-common.sh`): under the install
+/// prefix (PREFIX/share/pararun/RELATIVE, when this binary is PREFIX/bin/pararun and the file
+/// is there), else in the source tree it was built from.
+std::string data_file(const std::string& relative);
 /// `path` made absolute against the working folder (unchanged when it is absolute).
 std::string absolute_path(const std::string& path);
 /// The whole file, or "" when it cannot be read.

@@ -9,6 +9,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/launcher.hpp"
 #include "pararun/metadata.hpp"
+#include "pararun/process.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -85,6 +86,7 @@ int info_command(bool json) {
             {"cores", online_cpus()},
             {"memory_available", available_memory_bytes()},
             {"openmp_max_threads", omp_get_max_threads()},
+            {"data_dir", data_file("")},
             {"build", b}};
   if (json) {
     std::printf("%s\n", j.dump(2).c_str());
@@ -105,6 +107,7 @@ int info_command(bool json) {
   line("OpenMP",
        b["openmp"].get<std::string>() + ", max threads " + std::to_string(omp_get_max_threads()));
   for (const auto& [key, version] : libs) line(key.c_str(), version);
+  line("data files", data_file(""));
   return kExitOk;
 }
 

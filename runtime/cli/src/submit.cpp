@@ -34,7 +34,7 @@ int submit_command(const StudyOptions& o) {
   }
   dir = absolute_path(dir);
   const Submission sub = plan_submission(o, spec, points, part, dir, done, self_executable(),
-                                         PARARUN_SOURCE_DIR "/slurm/job-common.sh");
+                                         data_file("slurm/job-common.sh"));
   if (sub.arrays.empty()) {
     std::printf("Every point of %s has a verified record; the report: pararun report %s\n",
                 dir.c_str(), dir.c_str());

@@ -183,7 +183,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   const std::string dir = absolute_path(o.out);
   const Submission sub =
       plan_batch_submission(m.jobs, done, part, dir, opt.max_parallel, self_executable(),
-                            PARARUN_SOURCE_DIR "/slurm/job-common.sh");
+                            data_file("slurm/job-common.sh"));
   if (sub.arrays.empty()) {
     std::printf("Every job of %s has a verified record: %s/results.jsonl\n", dir.c_str(),
                 dir.c_str());
