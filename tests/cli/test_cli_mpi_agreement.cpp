@@ -137,7 +137,8 @@ TEST(CliMpi, EveryInjectedFaultFailsVerification) {
              {"reduction -b mpi", "rank"},
              {"cg -b mpi -n S", "rank"}}) {
       const std::string size = run.find(" -n ") == std::string::npos ? " -n 100" : "";
-      const std::string args = "run " + run + size + " -r 1 --json --inject-fault=" + fault;
+      const std::string args =
+          "run " + run + size + " -r 1 --max-reps 1 --json --inject-fault=" + fault;
       Result r = run_cli(args, np);
       EXPECT_EQ(r.code, 1) << np << " ranks: " << args << "\n" << r.err;
       const auto l = lines(r.out);

@@ -49,7 +49,7 @@ TEST(CliRun, NewKernelsNameTheirReferenceInTheVerificationLine) {
 }
 
 TEST(CliRun, NpbKernelsNameClassReferenceAndError) {
-  Result e = run_cli("run ep -b omp -t 2 -n s -r 1");
+  Result e = run_cli("run ep -b omp -t 2 -n s -r 1 --max-reps 1");
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_NE(e.out.find("Problem: NPB EP class S (M = 24"), std::string::npos) << e.out;
   EXPECT_NE(e.out.find("Verification SUCCESSFUL: error "), std::string::npos) << e.out;
@@ -59,7 +59,7 @@ TEST(CliRun, NpbKernelsNameClassReferenceAndError) {
       << e.out;
   EXPECT_NE(e.out.find("13176389 Gaussian pairs"), std::string::npos) << e.out;
   // CG's rows over 3 ranks (1400 rows do not divide by 3), the record names the class.
-  Result c = run_cli("run cg -b mpi -n S -r 1 --json", 3);
+  Result c = run_cli("run cg -b mpi -n S -r 1 --max-reps 1 --json", 3);
   ASSERT_EQ(c.code, 0) << c.err;
   const Json rec = Json::parse(c.out);
   EXPECT_EQ(rec["size"], 1400);
@@ -74,17 +74,17 @@ TEST(CliRun, NpbKernelsNameClassReferenceAndError) {
   // Class W across ranks: CG on 3 (7000 rows, uneven blocks), EP on 4 (512 batches). Not in
   // the sanitizer build (90 s there, oversubscribed): class S above runs the same code.
 #ifndef PARARUN_SANITIZED
-  Result cw = run_cli("run cg -b mpi -n W -r 1", 3);
+  Result cw = run_cli("run cg -b mpi -n W -r 1 --max-reps 1", 3);
   EXPECT_EQ(cw.code, 0) << cw.err;
   EXPECT_NE(cw.out.find("published zeta = 10.3625950871240"), std::string::npos) << cw.out;
-  Result ew = run_cli("run ep -b mpi -n w -r 1", 4);
+  Result ew = run_cli("run ep -b mpi -n w -r 1 --max-reps 1", 4);
   EXPECT_EQ(ew.code, 0) << ew.err;
   EXPECT_NE(ew.out.find("Verification SUCCESSFUL"), std::string::npos) << ew.out;
   EXPECT_NE(ew.out.find("class W published sums sx = -2.863319731645753e+03"), std::string::npos)
       << ew.out;
 #endif
   // A zeta off by one part in 10^9 fails NPB's 1e-10 tolerance.
-  Result bad = run_cli("run cg -b hybrid -t 2 -n S -r 1 --inject-fault", 2);
+  Result bad = run_cli("run cg -b hybrid -t 2 -n S -r 1 --max-reps 1 --inject-fault", 2);
   EXPECT_EQ(bad.code, 1) << bad.err;
   EXPECT_NE(bad.out.find("Verification FAILED"), std::string::npos) << bad.out;
 }
@@ -92,19 +92,19 @@ TEST(CliRun, NpbKernelsNameClassReferenceAndError) {
 TEST(CliRun, RecordsCarryTheComputedResultsAsNumbers) {
   // NPB 3.3.1's published class S output: 13176389 pairs, annulus 0 holds 6140517, annulus 5
   // holds 17; zeta 8.5971775078648.
-  Result e = run_cli("run ep -b seq -n S -r 1 --json");
+  Result e = run_cli("run ep -b seq -n S -r 1 --max-reps 1 --json");
   ASSERT_EQ(e.code, 0) << e.err;
   const Json ep = Json::parse(e.out)["results"];
   EXPECT_EQ(ep["pairs"], 13176389.0);
   EXPECT_EQ(ep["q0"], 6140517.0);
   EXPECT_EQ(ep["q5"], 17.0);
   EXPECT_NEAR(ep["sx"].get<double>(), -3247.834652034740, 1e-8 * 3247.8);
-  Result c = run_cli("run cg -b seq -n S -r 1 --json");
+  Result c = run_cli("run cg -b seq -n S -r 1 --max-reps 1 --json");
   ASSERT_EQ(c.code, 0) << c.err;
   const Json cg = Json::parse(c.out)["results"];
   EXPECT_NEAR(cg["zeta"].get<double>(), 8.5971775078648, 1e-10 * 8.6);
   EXPECT_EQ(cg["zeta_reference"], 8.5971775078648);
-  Result r = run_cli("run reduction -b seq -n 1000 -r 1 --json");
+  Result r = run_cli("run reduction -b seq -n 1000 -r 1 --max-reps 1 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const Json red = Json::parse(r.out)["results"];
   EXPECT_EQ(red["sum"], red["sum_reference"]);  // exact, to the last bit

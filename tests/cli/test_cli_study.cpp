@@ -39,6 +39,57 @@ TEST(CliReport, ComputesSpeedupAgainstBestSequential) {
   EXPECT_EQ(ones, 1) << slurp(dir + "/t.csv");
 }
 
+TEST(CliReport, FormatsForOtherToolsOnStdout) {
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r.jsonl";
+  ASSERT_EQ(run_cli("run reduction -b seq -v plain -n 2^12 -r 6 --max-reps 6 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run reduction -b omp -t 2 -n 2^12 -r 7 --max-reps 7 -o " + file).code, 0);
+  ASSERT_EQ(run_cli("run matmul -b seq -n 32 --inject-fault -o " + file).code, 1);
+  const auto records = lines(slurp(file));
+  ASSERT_EQ(records.size(), 3u);
+  const Json omp = Json::parse(records[1]);
+
+  // Google Benchmark JSON: every timed repetition, then the median; a wrong result not at all.
+  Result r = run_cli("report " + file + " --format gbench");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json g = Json::parse(r.out);
+  ASSERT_EQ(g["benchmarks"].size(), 6u + 1 + 7 + 1);
+  EXPECT_EQ(g["context"]["num_cpus"], omp["meta"]["cores"]);
+  const Json& median = g["benchmarks"][14];
+  EXPECT_EQ(median["name"], "reduction/omp/simd/n4096/t2/r1_median");
+  EXPECT_EQ(median["run_type"], "aggregate");
+  EXPECT_EQ(median["aggregate_name"], "median");
+  EXPECT_EQ(median["time_unit"], "ns");
+  EXPECT_DOUBLE_EQ(median["real_time"].get<double>(), omp["time"]["median"].get<double>() * 1e9);
+  EXPECT_DOUBLE_EQ(median["GB/s"].get<double>(), omp["rate"]["value"].get<double>());
+  const Json& first = g["benchmarks"][7];
+  EXPECT_EQ(first["run_type"], "iteration");
+  EXPECT_EQ(first["repetitions"], 7);
+  EXPECT_EQ(first["repetition_index"], 0);
+  EXPECT_DOUBLE_EQ(first["real_time"].get<double>(), omp["samples"][0].get<double>() * 1e9);
+  for (const auto& b : g["benchmarks"])
+    EXPECT_EQ(b["name"].get<std::string>().find("matmul"), std::string::npos) << b["name"];
+
+  // The analysis as JSON, and the table as CSV, on stdout.
+  r = run_cli("report " + file + " --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json a = Json::parse(r.out);
+  int reduction_groups = 0;
+  for (const auto& group : a["groups"])
+    if (group["kernel"] == "reduction") {
+      ++reduction_groups;
+      EXPECT_EQ(group["baseline"]["variant"], "plain");
+      EXPECT_EQ(group["rows"].size(), 2u);
+    }
+  EXPECT_EQ(reduction_groups, 1) << r.out;
+  r = run_cli("report " + file + " --format csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("kernel,size,backend", 0), 0u) << r.out;
+  r = run_cli("report " + file + " --format yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "pararun: error: --format must be md, csv, json or gbench, got 'yaml'\n");
+}
+
 TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
   const pararun::test::TempDir tmp;
   const std::string dir = tmp / "study";
@@ -137,7 +188,7 @@ TEST(CliStudy, StoppedByTermWritesCheckpointAndResumes) {
 TEST(CliStudy, SizesTakeNpbClassNames) {
   const pararun::test::TempDir tmp;
   Result r = run_cli(
-      "study --kernels cg,ep --backends seq,mpi --ranks 2 --sizes S --reps 1 "
+      "study --kernels cg,ep --backends seq,mpi --ranks 2 --sizes S --reps 1 --max-reps 1 "
       "--out " +
       (tmp / "npb"));
   ASSERT_EQ(r.code, 0) << r.err;

@@ -249,3 +249,47 @@ TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
   spec.ranks = {8};
   EXPECT_THROW(nodes_for(plan_points(spec, Registry::global()).back(), part), InputError);
 }
+
+TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
+  StudySpec spec;
+  spec.kernels = {"reduction"};
+  spec.backends = {Backend::seq, Backend::mpi};
+  spec.threads = {1};
+  spec.ranks = {1, 4};
+  spec.sizes = {{"", 1000}};
+  const auto points = plan_points(spec, Registry::global());
+  StudyOptions o;
+  o.site = {"proj42", "debug", "intel&ib", "", {"--mail-type=END", "--hint=nomultithread"}};
+  const Submission sub = plan_submission(o, spec, points, Partition{"debug", 2, 2}, "/r/s", {},
+                                         "/bin/pararun", "/c.sh");
+  ASSERT_EQ(sub.arrays.size(), 2u);
+  for (const JobScript* s : {&sub.arrays[0], &sub.arrays[1], &sub.report}) {
+    EXPECT_NE(s->text.find("#SBATCH --account=proj42\n#SBATCH --qos=debug\n#SBATCH "
+                           "--constraint=intel&ib\n#SBATCH --mail-type=END\n#SBATCH "
+                           "--hint=nomultithread\n"),
+              std::string::npos)
+        << s->text;
+    EXPECT_EQ(s->text.find("--reservation"), std::string::npos);  // not given: no line
+  }
+  auto refusal = [](const SlurmSite& site) {
+    try {
+      check_site(site);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refusal(o.site), "");
+  // A newline would start a command in the script; a space ends an #SBATCH value.
+  EXPECT_NE(refusal({"p\nrm -rf ~", "", "", "", {}}).find("--account 'p"), std::string::npos);
+  EXPECT_NE(refusal({"", "a b", "", "", {}}).find("--qos"), std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"mail"}}).find("is not one sbatch option"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"--nodes=4"}}).find("ParaRun sets --nodes itself"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"-N4"}}).find("ParaRun sets -N4 itself"), std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"--time=1"}}).find("options of their own"),
+            std::string::npos);
+  o.site.sbatch_args = {"--array=0-99"};
+  EXPECT_THROW(check_submit_options(o), InputError);
+}

@@ -156,6 +156,7 @@ int batch_run_command(const BatchRunOptions& opt) {
 int batch_submit_command(const BatchSubmitOptions& opt) {
   if (opt.max_parallel < 1)
     usage_here("--max-parallel must be at least 1, got " + std::to_string(opt.max_parallel));
+  check_site(opt.site);
   if (!on_path("sbatch"))
     throw InputError(
         "sbatch is not on PATH: no Slurm here. Run the batch on this machine with 'pararun batch "
@@ -183,7 +184,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   const std::string dir = absolute_path(o.out);
   const Submission sub =
       plan_batch_submission(m.jobs, done, part, dir, opt.max_parallel, self_executable(),
-                            data_file("slurm/job-common.sh"));
+                            data_file("slurm/job-common.sh"), opt.site);
   if (sub.arrays.empty()) {
     std::printf("Every job of %s has a verified record: %s/results.jsonl\n", dir.c_str(),
                 dir.c_str());

@@ -76,6 +76,18 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
   sub->add_flag("--resume", so.resume, "Continue the study in --out: skip verified points");
 }
 
+/// What a site asks of every job: pararun submit and pararun batch submit take the same.
+void add_site_options(CLI::App* sub, pararun::SlurmSite& site) {
+  sub->add_option("-A,--account", site.account, "Slurm account to charge (#SBATCH --account)");
+  sub->add_option("-q,--qos", site.qos, "Quality of service (#SBATCH --qos)");
+  sub->add_option("-C,--constraint", site.constraint, "Node features (#SBATCH --constraint)");
+  sub->add_option("--reservation", site.reservation, "Reservation (#SBATCH --reservation)");
+  sub->add_option("--sbatch-arg", site.sbatch_args,
+                  "One more #SBATCH option for every job, e.g. --sbatch-arg=--mail-type=END "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+}
+
 }  // namespace
 
 [[noreturn]] void app::usage_here(const std::string& what) {
@@ -161,6 +173,7 @@ int pararun::cli_main(int argc, char** argv) {
   submit->add_option("--max-parallel", so.max_parallel,
                      "Array tasks running at once, the %N of --array (default 4)");
   submit->add_flag("--dry-run", so.dry_run, "Print the job scripts and sbatch commands only");
+  add_site_options(submit, so.site);
 
   app::BatchRunOptions bo;
   std::string batch_dir;
@@ -196,6 +209,7 @@ int pararun::cli_main(int argc, char** argv) {
                          "Submit again only the jobs of --out without a verified record");
   batch_submit->add_flag("--dry-run", bso.dry_run,
                          "Print the job scripts and sbatch commands only");
+  add_site_options(batch_submit, bso.site);
   std::string task_job;
   auto* batch_task = batch->add_subcommand("task", "One job of a batch folder (Slurm array tasks)");
   batch_task->group("");  // run by the job scripts of batch submit
@@ -268,6 +282,11 @@ int pararun::cli_main(int argc, char** argv) {
   auto* report = cli.add_subcommand("report", "Speedup table of recorded runs (JSON Lines files)");
   report->add_option("files", files, "Result files or study folders")->required();
   report->add_option("--csv", csv, "Also write the table as CSV to this file");
+  std::string report_format = "md";
+  report->add_option("--format", report_format,
+                     "md (the report; a study folder's files are rewritten), csv (the table), "
+                     "json (the analysis: groups, speedups, fits) or gbench (Google Benchmark "
+                     "JSON, for its compare.py), on stdout");
 
   std::string before, after;
   double alpha = 0.05, threshold = 0.02;
@@ -367,7 +386,7 @@ int pararun::cli_main(int argc, char** argv) {
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))
       return app::ceilings_command(ceilings_threads, ceilings_json);
-    if (cli.got_subcommand("report")) return app::report_command(files, csv);
+    if (cli.got_subcommand("report")) return app::report_command(files, csv, report_format);
     if (cli.got_subcommand("compare"))
       return app::compare_command(before, after, alpha, threshold, fail_on_slower);
     if (launcher->parsed()) return app::launcher_command(lo);

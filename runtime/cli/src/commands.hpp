@@ -58,6 +58,7 @@ struct BatchRunOptions {
 
 struct BatchSubmitOptions {
   std::string manifest, out, partition;
+  SlurmSite site;
   int max_parallel = 8;
   bool resume = false, dry_run = false;
 };
@@ -93,7 +94,9 @@ int compare_command(const std::string& before, const std::string& after, double 
                     double threshold, bool fail_on_slower);
 int info_command(bool json);
 int ceilings_command(int max_threads, bool json);
-int report_command(const std::vector<std::string>& files, const std::string& csv);
+/// `format`: md (the report, and a study folder's files), csv, json (the analysis) or gbench.
+int report_command(const std::vector<std::string>& files, const std::string& csv,
+                   const std::string& format);
 int study_command(const StudyOptions& opt);
 /// The study as a Slurm job array plus an aggregation job (see submit.cpp).
 int submit_command(const StudyOptions& opt);

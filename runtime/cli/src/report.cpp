@@ -8,6 +8,7 @@
 #include "pararun/analysis.hpp"
 #include "pararun/compare.hpp"
 #include "pararun/files.hpp"
+#include "pararun/gbench.hpp"
 #include "pararun/process.hpp"
 #include "pararun/record.hpp"
 #include "pararun/study_run.hpp"
@@ -47,7 +48,10 @@ int compare_command(const std::string& before, const std::string& after, double 
   return fail_on_slower && slower ? kExitVerificationFailed : kExitOk;
 }
 
-int report_command(const std::vector<std::string>& files, const std::string& csv) {
+int report_command(const std::vector<std::string>& files, const std::string& csv,
+                   const std::string& format) {
+  if (format != "md" && format != "csv" && format != "json" && format != "gbench")
+    usage("--format must be md, csv, json or gbench, got '" + format + "'");
   // One study folder: its report is (re)written in the folder, as at the end of the study
   // (the aggregation job of `pararun submit` does this).
   // Every file read, and the study files a folder holds, is an input: no output may be one.
@@ -64,7 +68,8 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     if (stat((f + "/study.json").c_str(), &st) == 0) merge_point_records(f);
   }
   struct stat dir_st {};
-  if (files.size() == 1 && stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
+  if (format == "md" && files.size() == 1 &&
+      stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
     const std::string& dir = files[0];
     if (read_records(dir + "/results.jsonl").records.empty())
       usage("no ParaRun records in " + dir + "/results.jsonl yet");
@@ -82,7 +87,14 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   }
   const std::vector<Record> records = read_result_files(files);
   const auto groups = analyse(records);
-  std::fputs(format_report(groups).c_str(), stdout);
+  if (format == "gbench")
+    std::printf("%s\n", gbench_json(records).dump(2).c_str());
+  else if (format == "json")
+    std::printf("%s\n", analysis_json(groups).dump(2).c_str());
+  else if (format == "csv")
+    std::fputs(csv_report(groups).c_str(), stdout);
+  else
+    std::fputs(format_report(groups).c_str(), stdout);
   if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
   return kExitOk;
 }

@@ -19,16 +19,66 @@ namespace pararun {
 namespace {
 
 std::string sbatch_header(const std::string& name, const std::string& output,
-                          const std::string& partition, const std::string& time) {
+                          const std::string& partition, const std::string& time,
+                          const SlurmSite& site) {
   std::string s = "#!/bin/bash\n#SBATCH --job-name=" + name + "\n#SBATCH --output=" + output +
                   "\n#SBATCH --time=" + time + "\n";
   if (!partition.empty()) s += "#SBATCH --partition=" + partition + "\n";
+  for (const auto& [option, value] : {std::pair{"account", &site.account},
+                                      {"qos", &site.qos},
+                                      {"constraint", &site.constraint},
+                                      {"reservation", &site.reservation}})
+    if (!value->empty()) s += std::string("#SBATCH --") + option + "=" + *value + "\n";
+  for (const auto& a : site.sbatch_args) s += "#SBATCH " + a + "\n";
   return s;
+}
+
+/// One #SBATCH word: printable, no space, no quote or shell character.
+bool sbatch_word(const std::string& v) {
+  if (v.empty()) return false;
+  for (unsigned char c : v)
+    if (c <= ' ' || c >= 0x7f ||
+        std::string("'\"\\`$;%").find(static_cast<char>(c)) != std::string::npos)
+      return false;
+  return true;
 }
 
 }  // namespace
 
+void check_site(const SlurmSite& site) {
+  for (const auto& [option, value] : {std::pair{"--account", &site.account},
+                                      {"--qos", &site.qos},
+                                      {"--constraint", &site.constraint},
+                                      {"--reservation", &site.reservation}})
+    if (!value->empty() && !sbatch_word(*value))
+      throw InputError(std::string(option) + " '" + *value +
+                       "' holds a space, a quote, a control or shell character, which an #SBATCH "
+                       "line cannot carry");
+  // What ParaRun writes itself, by the plan or by an option of its own.
+  static const std::vector<std::string> kOwn = {
+      "--array",       "-a",          "--nodes",     "-N",     "--ntasks",        "-n",
+      "--output",      "-o",          "--error",     "-e",     "--job-name",      "-J",
+      "--dependency",  "-d",          "--partition", "-p",     "--time",          "-t",
+      "--account",     "-A",          "--qos",       "-q",     "--constraint",    "-C",
+      "--reservation", "--exclusive", "--signal",    "--wrap", "--cpus-per-task", "-c"};
+  for (const auto& a : site.sbatch_args) {
+    if (a.size() < 2 || a[0] != '-' || !sbatch_word(a))
+      throw InputError("--sbatch-arg '" + a +
+                       "' is not one sbatch option without spaces or quotes (e.g. "
+                       "--mail-type=END)");
+    const std::string name = a.substr(0, a.find('='));
+    const bool own = std::find(kOwn.begin(), kOwn.end(), name) != kOwn.end() ||
+                     (name.size() > 2 && name[1] != '-' &&
+                      std::find(kOwn.begin(), kOwn.end(), name.substr(0, 2)) != kOwn.end());
+    if (own)
+      throw InputError("--sbatch-arg '" + a + "': ParaRun sets " + name +
+                       " itself (--partition, --time, --account, --qos, --constraint and "
+                       "--reservation are options of their own)");
+  }
+}
+
 void check_submit_options(const StudyOptions& o) {
+  check_site(o.site);
   if (o.max_parallel < 1)
     throw InputError("--max-parallel must be at least 1, got " + std::to_string(o.max_parallel));
   // Slurm's forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; every field digits, not all zero.
@@ -140,22 +190,23 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
     s.jobs = std::move(ids);
     s.tasks = task;
     s.path = dir + "/slurm/points-" + std::to_string(nodes) + "node.sbatch";
-    s.text =
-        sbatch_header("pararun-study", dir + "/logs/slurm-%A_%a.out", part.name, o.time_limit) +
-        "#SBATCH --array=0-" + std::to_string(task - 1) + "%" + std::to_string(o.max_parallel) +
-        "\n#SBATCH --nodes=" + std::to_string(nodes) +
-        "\n#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
-        "# ParaRun study " +
-        dir + ": one array task per point, written by pararun submit.\n" + "source " +
-        shell_quote(common) + " || exit 2\ncd " + shell_quote(dir) +
-        " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
-        "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
-        "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
+    s.text = sbatch_header("pararun-study", dir + "/logs/slurm-%A_%a.out", part.name, o.time_limit,
+                           o.site) +
+             "#SBATCH --array=0-" + std::to_string(task - 1) + "%" +
+             std::to_string(o.max_parallel) + "\n#SBATCH --nodes=" + std::to_string(nodes) +
+             "\n#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
+             "# ParaRun study " +
+             dir + ": one array task per point, written by pararun submit.\n" + "source " +
+             shell_quote(common) + " || exit 2\ncd " + shell_quote(dir) +
+             " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
+             "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
+             "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
     sub.arrays.push_back(std::move(s));
   }
   sub.report = {
       dir + "/slurm/report.sbatch",
-      sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part.name, "00:10:00") +
+      sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part.name, "00:10:00",
+                    o.site) +
           "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
           "# Runs when every array task has ended (afterany), however it ended: merges the\n"
           "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n"
@@ -170,8 +221,9 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
 Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                                  const std::set<std::string>& done, const Partition& part,
                                  const std::string& dir, int max_parallel, const std::string& exe,
-                                 const std::string& common) {
+                                 const std::string& common, const SlurmSite& site) {
   check_sbatch_path(dir);
+  check_site(site);
   struct Shape {
     int ranks, cpus_per_rank, minutes;
     bool operator<(const Shape& o) const {
@@ -205,7 +257,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
     for (const BatchJob* j : group) s.jobs.push_back(j->id);
     s.path = dir + "/slurm/jobs-" + name + ".sbatch";
     s.text = sbatch_header("pararun-batch", dir + "/logs/slurm-%A_%a.out", part.name,
-                           std::to_string(shape.minutes)) +
+                           std::to_string(shape.minutes), site) +
              "#SBATCH --array=0-" + std::to_string(group.size() - 1) + "%" +
              std::to_string(max_parallel) + "\n#SBATCH --ntasks=" + std::to_string(shape.ranks) +
              "\n#SBATCH --cpus-per-task=" + std::to_string(shape.cpus_per_rank) +
@@ -224,7 +276,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
   }
   sub.report = {dir + "/slurm/merge.sbatch",
                 sbatch_header("pararun-batch-merge", dir + "/logs/slurm-merge-%j.out", part.name,
-                              "00:10:00") +
+                              "00:10:00", site) +
                     "#SBATCH --ntasks=1\n"
                     "# Runs when every array task has ended (afterany), however it ended.\n"
                     "source " +

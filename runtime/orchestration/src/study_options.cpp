@@ -226,6 +226,7 @@ StudyOptions merge_study_options(const StudyOptions& file, const StudyOptions& f
   if (given("--resume")) merged.resume = flags.resume;
   // Slurm settings come from the command line only.
   merged.partition = flags.partition;
+  merged.site = flags.site;
   merged.time_limit = flags.time_limit;
   merged.max_parallel = flags.max_parallel;
   merged.dry_run = flags.dry_run;

@@ -62,7 +62,12 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
 Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                                  const std::set<std::string>& done, const Partition& part,
                                  const std::string& dir, int max_parallel, const std::string& exe,
-                                 const std::string& common);
+                                 const std::string& common, const SlurmSite& site = {});
+
+/// Refuses what a site option cannot carry into an #SBATCH line (a space, a quote, a control
+/// character: a newline would start a command) and --sbatch-arg options ParaRun sets itself
+/// (--array, --nodes, --output, ...: each has its own option or is the plan's).
+void check_site(const SlurmSite& site);
 
 /// Writes the script and submits it with sbatch (no shell), after `dependency` (e.g.
 /// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch

@@ -10,6 +10,13 @@
 
 namespace pararun {
 
+/// What a site asks of every Slurm job (pararun submit, pararun batch submit): #SBATCH lines of
+/// its own, in every job script, the report and merge jobs included.
+struct SlurmSite {
+  std::string account, qos, constraint, reservation;
+  std::vector<std::string> sbatch_args;  ///< --sbatch-arg, each its own #SBATCH line
+};
+
 struct StudyOptions {
   std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
               ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
@@ -21,6 +28,7 @@ struct StudyOptions {
   bool resume = false;
   // pararun submit only
   std::string partition, time_limit = "00:30:00";
+  SlurmSite site;
   int max_parallel = 4;
   bool dry_run = false;
 };
