@@ -1,6 +1,7 @@
 // A kernel of your own, outside ParaRun's tree: the sum of i^2 for i = 1..n, on every backend,
 // verified against the closed form n (n + 1) (2n + 1) / 6 within the bound of recursive
-// summation of positive terms, a relative (n - 1) u (u = 2^-53; the squares are exact). Built against an installed ParaRun
+// summation of positive terms, a relative (n - 1) u (u = 2^-53; the squares are exact), with
+// the closed form's own rounding: (n + 1) u. Built against an installed ParaRun
 // (find_package(ParaRun)); the binary this folder makes offers it beside ParaRun's kernels.
 #include <cmath>
 

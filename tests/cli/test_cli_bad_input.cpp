@@ -29,6 +29,17 @@ void PrintTo(const BadInput& b, std::ostream* os) {
   *os << "pararun " << b.args;
 }
 
+/// Exit 2, one "pararun: error:" line holding `message`, and `folder` as it was (`before`).
+void expect_refused(const Result& r, const std::string& message, const std::string& folder,
+                    const std::map<std::string, std::string>& before) {
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
+  EXPECT_NE(l[0].find(message), std::string::npos) << l[0];
+  EXPECT_EQ(snapshot(folder), before);
+}
+
 class CliBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliBadInput, OneLineExitTwoNoFile) {
@@ -38,12 +49,7 @@ TEST_P(CliBadInput, OneLineExitTwoNoFile) {
   const auto before = plant_results(tmp.path());
   Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " " + GetParam().args +
                          " --out " + (tmp / "r.jsonl"));
-  EXPECT_EQ(r.code, 2) << r.err;
-  auto l = lines(r.err);
-  ASSERT_EQ(l.size(), 1u) << r.err;
-  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
-  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
-  EXPECT_EQ(snapshot(tmp.path()), before);
+  expect_refused(r, GetParam().message, tmp.path(), before);
   EXPECT_EQ(r.out, "");
 }
 
@@ -205,12 +211,8 @@ TEST_P(CliBadStudyFile, NamesKeyAndLineExitsTwo) {
   const auto before = plant_results(tmp.path());
   Result r = run_command("cd " + tmp.path() + " && " + PARARUN_EXE + " study " + (tmp / "s.yaml") +
                          " --out " + (tmp / "study"));
-  EXPECT_EQ(r.code, 2) << r.err;
-  auto l = lines(r.err);
-  ASSERT_EQ(l.size(), 1u) << r.err;
-  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
-  EXPECT_NE(l[0].find(GetParam().message), std::string::npos) << l[0];
-  EXPECT_EQ(snapshot(tmp.path()), before);  // no study folder, the user's files untouched
+  // No study folder either.
+  expect_refused(r, GetParam().message, tmp.path(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -18,16 +18,21 @@ namespace pararun {
 
 namespace {
 
+/// The site's single-valued options: (sbatch option name, value).
+std::vector<std::pair<const char*, const std::string*>> site_values(const SlurmSite& site) {
+  return {{"account", &site.account},
+          {"qos", &site.qos},
+          {"constraint", &site.constraint},
+          {"reservation", &site.reservation}};
+}
+
 std::string sbatch_header(const std::string& name, const std::string& output,
                           const std::string& partition, const std::string& time,
                           const SlurmSite& site) {
   std::string s = "#!/bin/bash\n#SBATCH --job-name=" + name + "\n#SBATCH --output=" + output +
                   "\n#SBATCH --time=" + time + "\n";
   if (!partition.empty()) s += "#SBATCH --partition=" + partition + "\n";
-  for (const auto& [option, value] : {std::pair{"account", &site.account},
-                                      {"qos", &site.qos},
-                                      {"constraint", &site.constraint},
-                                      {"reservation", &site.reservation}})
+  for (const auto& [option, value] : site_values(site))
     if (!value->empty()) s += std::string("#SBATCH --") + option + "=" + *value + "\n";
   for (const auto& a : site.sbatch_args) s += "#SBATCH " + a + "\n";
   return s;
@@ -46,12 +51,9 @@ bool sbatch_word(const std::string& v) {
 }  // namespace
 
 void check_site(const SlurmSite& site) {
-  for (const auto& [option, value] : {std::pair{"--account", &site.account},
-                                      {"--qos", &site.qos},
-                                      {"--constraint", &site.constraint},
-                                      {"--reservation", &site.reservation}})
+  for (const auto& [option, value] : site_values(site))
     if (!value->empty() && !sbatch_word(*value))
-      throw InputError(std::string(option) + " '" + *value +
+      throw InputError(std::string("--") + option + " '" + *value +
                        "' holds a space, a quote, a control or shell character, which an #SBATCH "
                        "line cannot carry");
   // What ParaRun writes itself, by the plan or by an option of its own.
@@ -168,6 +170,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
                            const std::string& dir, const std::set<std::string>& done,
                            const std::string& exe, const std::string& common) {
   check_sbatch_path(dir);
+  check_site(o.site);
   std::map<int, std::vector<const Point*>> by_nodes;  // node count -> points
   for (const auto& p : points) by_nodes[nodes_for(p, part)].push_back(&p);
   Submission sub;

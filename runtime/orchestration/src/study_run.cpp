@@ -265,8 +265,8 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   // Plots through Debian's matplotlib, when it is there; the study stands without them.
   const std::string plot_log = dir + "/logs/plot.log";
   std::remove(plot_log.c_str());
-  const int plot = spawn_and_wait(
-      {"/usr/bin/python3", data_file("scripts/plot_study.py"), dir}, plot_log);
+  const int plot =
+      spawn_and_wait({"/usr/bin/python3", data_file("scripts/plot_study.py"), dir}, plot_log);
   std::vector<std::string> images;
   if (plot == 0) {
     for (auto& line : split(slurp(plot_log), '\n'))
