@@ -66,7 +66,8 @@ def main(records_path, *ceilings_paths, likwid=None):
     gemm = defaultdict(dict)  # (n, threads) -> label -> gflops
     for r in recs:
         if r["kernel"] == "matmul" and r["backend"] in ("seq", "omp"):
-            gemm[(r["size"], r["threads"])][r["meta"]["env"].get("PARARUN_LABEL", r["variant"])] = r["gflops"]
+            label = r.get("batch", {}).get("label") or r["meta"]["env"].get("PARARUN_LABEL", r["variant"])
+            gemm[(r["size"], r["threads"])][label] = r["gflops"]
     labels = ["pararun", "pararun-avx2", "openblas-shipped", "openblas-skylakex", "openblas-haswell",
               "eigen", "naive"]
     labels = [l for l in labels if any(l in row for row in gemm.values())]

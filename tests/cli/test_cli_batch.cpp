@@ -138,6 +138,51 @@ TEST(CliBatch, PacksJobsOntoTheCoresWithoutOversubscribing) {
   EXPECT_NE(r.out.find("matmul, size 256"), std::string::npos) << r.out;
 }
 
+TEST(CliBatch, LabelsEnvironmentsTagsCpuFlagsAndOversubscriptionReachTheJobs) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  const int over = online() + 1;  // more ranks than this node has cores
+  write_file(manifest,
+             "defaults: {reps: 2, max_reps: 2, cores: all, tags: keep}\n"
+             "jobs:\n"
+             "  - {kernel: reduction, backend: seq, size: 2^16, label: tuned,\n"
+             "     env: {OPENBLAS_CORETYPE: Haswell, OMP_PROC_BIND: ~}}\n"
+             "  - {kernel: reduction, backend: seq, size: 2^16, label: other, tags: drop}\n"
+             "  - {kernel: reduction, backend: seq, size: 2^16, label: exotic,\n"
+             "     cpu_flags: no_such_flag}\n"
+             "  - {kernel: stencil, backend: mpi, ranks: " +
+                 std::to_string(over) + ", size: 64, oversubscribe: true}\n");
+  // The parent's binding is set; the labelled job unsets it.
+  Result r = run_command("OMP_PROC_BIND=close OPENBLAS_CORETYPE=Zen " + std::string(PARARUN_EXE) +
+                         " batch run " + manifest + " -o " + dir + " --tags keep");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("leaving out 1 job(s) of " + manifest +
+                       ": needs no_such_flag (this CPU lacks it)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("leaving out 1 job(s) of " + manifest + ": not tagged keep"),
+            std::string::npos)
+      << r.err;
+  const auto recs = records(dir + "/results.jsonl");
+  ASSERT_EQ(recs.size(), 2u) << slurp(dir + "/results.jsonl");
+  for (const auto& j : recs) {
+    ASSERT_EQ(j["status"], "ok") << j.dump();
+    const Json& env = j["meta"]["env"];
+    if (j["kernel"] == "reduction") {
+      EXPECT_EQ(j["point"], "reduction.seq.simd.n65536.t1.r1.s42.tuned");
+      EXPECT_EQ(j["batch"]["label"], "tuned");
+      EXPECT_EQ(env.value("PARARUN_LABEL", ""), "tuned");
+      EXPECT_EQ(env.value("OPENBLAS_CORETYPE", ""), "Haswell");   // the job's, not the parent's
+      EXPECT_FALSE(env.contains("OMP_PROC_BIND")) << env.dump();  // unset for the job
+    } else {
+      EXPECT_EQ(j["ranks"], over);
+      EXPECT_EQ(j["oversubscribed"], true);  // concurrency, on purpose, and said so
+      EXPECT_EQ(j["batch"]["label"], "");
+      EXPECT_EQ(env.value("OMP_PROC_BIND", ""), "close");  // the parent's
+    }
+  }
+}
+
 TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
@@ -91,6 +92,61 @@ TEST(BatchManifest, ABackendSweepLeavesOutCountsABackendHasNoUseFor) {
                 "stencil.omp.plain.n64.t2.r1.s42", "stencil.mpi.blocking.n64.t1.r1.s42",
                 "stencil.mpi.blocking.n64.t1.r2.s42"}));
   EXPECT_EQ(m.load().jobs.front().cores, 2);  // cores held may exceed ranks x threads
+}
+
+TEST(BatchManifest, LabelsEnvironmentsCpuFlagsAndAllCores) {
+  const Manifest m(
+      "defaults: {cores: all}\n"
+      "jobs:\n"
+      "  - kernel: matmul\n"
+      "    backend: [seq, omp]\n"
+      "    threads: all\n"
+      "    variant: blas\n"
+      "    size: 64\n"
+      "  - kernel: matmul\n"
+      "    backend: seq\n"
+      "    variant: blas\n"
+      "    size: 64\n"
+      "    label: openblas-skylakex\n"
+      "    env: {OPENBLAS_CORETYPE: SkylakeX, OMP_PLACES: ~}\n"
+      "    cpu_flags: [avx512f]\n"
+      "    tags: gemm\n"
+      "  - {kernel: stencil, backend: mpi, ranks: 3, size: 64, oversubscribe: true}\n");
+  const BatchManifest b = m.load(2);
+  EXPECT_EQ(ids(b), (std::vector<std::string>{"matmul.seq.blas.n64.t1.r1.s42",
+                                              "matmul.omp.blas.n64.t2.r1.s42",
+                                              "matmul.seq.blas.n64.t1.r1.s42.openblas-skylakex",
+                                              "stencil.mpi.blocking.n64.t1.r3.s42"}));
+  EXPECT_EQ(b.jobs[0].cores, 2);  // all: every core the batch has
+  EXPECT_EQ(b.jobs[1].threads, 2);
+  const BatchJob& lab = b.jobs[2];
+  EXPECT_EQ(lab.label, "openblas-skylakex");
+  ASSERT_EQ(lab.env.size(), 2u);
+  EXPECT_EQ(lab.env.at("OPENBLAS_CORETYPE"), std::optional<std::string>("SkylakeX"));
+  EXPECT_FALSE(lab.env.at("OMP_PLACES").has_value());  // ~: unset for the job
+  EXPECT_EQ(lab.cpu_flags, (std::vector<std::string>{"avx512f"}));
+  EXPECT_TRUE(b.jobs[3].oversubscribe);
+  EXPECT_EQ(b.jobs[3].cores, 2);  // 3 ranks on the 2 cores there are
+  // batch.json keeps all of it (resume and Slurm tasks read it back).
+  for (const auto& j : b.jobs) EXPECT_EQ(batch_job_from_json(j.to_json()).to_json(), j.to_json());
+  // A folder written before these keys existed still reads.
+  Json old = b.jobs[0].to_json();
+  for (const char* k : {"label", "env", "cpu_flags", "oversubscribe"}) old.erase(k);
+  EXPECT_EQ(batch_job_from_json(old).to_json(), b.jobs[0].to_json());
+
+  // Selection: by CPU flags, then by tags; the reasons are named.
+  std::vector<std::pair<std::string, std::string>> out;
+  auto kept = select_batch_jobs(b.jobs, {}, {"avx2", "fma"}, &out);
+  EXPECT_EQ(kept.size(), 3u);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], (std::pair<std::string, std::string>{
+                        "matmul.seq.blas.n64.t1.r1.s42.openblas-skylakex", "needs avx512f"}));
+  out.clear();
+  kept = select_batch_jobs(b.jobs, {"gemm", "npb"}, {"avx512f"}, &out);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].label, "openblas-skylakex");
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].second, "not tagged gemm, npb");
 }
 
 struct BadManifest {
@@ -196,6 +252,21 @@ INSTANTIATE_TEST_SUITE_P(
         // Found by fuzzing (tests/fuzz): yaml-cpp's LoadAll looped forever on both.
         BadManifest{",2\n", "m.yaml:1: not YAML (the parser gets no further than here)"},
 
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, label: a.b}\n",
+                    "m.yaml:2: 'label' is one word"},
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, env: [A]}\n",
+                    "m.yaml:2: 'env' is a map of variable names to values"},
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, env: {1X: a}}\n",
+                    "m.yaml:2: 'env' names a variable, not '1X'"},
+        BadManifest{
+            "jobs:\n  - {kernel: matmul, backend: seq, size: 64, env: {OMP_NUM_THREADS: 4}}\n",
+            "m.yaml:2: 'env' cannot set OMP_NUM_THREADS"},
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, cpu_flags: [AVX2]}\n",
+                    "m.yaml:2: 'cpu_flags' are flags as /proc/cpuinfo spells them"},
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, oversubscribe: true}\n",
+                    "m.yaml:2: 'oversubscribe' applies to mpi and hybrid jobs"},
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: mpi, ranks: 3, size: 64}\n",
+                    "m.yaml:2: job matmul/mpi needs 3 cores"},
         BadManifest{"jobs:\n  - kernel: cg\n    backend: seq\n    size: Q\n",
                     "m.yaml:4: 'size' 'Q' is not a whole number of at least 1 nor a class of cg"},
         BadManifest{
@@ -362,4 +433,22 @@ TEST(BatchPacking, BackfillReservesCoresForTheFirstJobThatDoesNotFit) {
   EXPECT_EQ(backfill(2, 50, 100, {{1, 100}}, {{1, 10, 80}, {1, 3600, 10}}, 0), (V{1}));
   // Nothing else holds memory: the largest job runs alone.
   EXPECT_EQ(backfill(2, 0, 100, {}, {{1, 10, 500}}, 0), (V{0}));
+}
+
+TEST(BatchManifest, TheBenchmarkManifestLoads) {
+  // scripts/bench.yaml is what scripts/bench.sh runs: it must stay a valid manifest.
+  const std::string path = std::string(PARARUN_TEST_DATA) + "/../../scripts/bench.yaml";
+  const BatchManifest m = load_batch_manifest(path, {2, 0});
+  std::map<std::string, int> by_label;
+  for (const auto& j : m.jobs) {
+    ++by_label[j.label];
+    EXPECT_EQ(j.cores, 2) << j.id;  // one job at a time on every core
+    EXPECT_FALSE(j.tags.empty()) << j.id;
+  }
+  EXPECT_EQ(by_label["openblas-skylakex"], 8);  // 4 sizes x (seq, omp)
+  EXPECT_EQ(by_label["pararun-avx2"], 8);
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto zen3 = select_batch_jobs(m.jobs, {"gemm"}, {"avx2", "fma"}, &out);
+  for (const auto& j : zen3) EXPECT_TRUE(j.cpu_flags.empty()) << j.id;
+  EXPECT_EQ(zen3.size(), 8u * 3 + 6);  // pararun, openblas-shipped, eigen x 8; naive 6
 }

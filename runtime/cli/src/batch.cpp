@@ -118,6 +118,24 @@ int compare(const BatchManifest& m, const BatchOptions& o) {
   return modes[0].run.failed || modes[1].run.failed ? kExitVerificationFailed : kExitOk;
 }
 
+/// Keeps the jobs of `m` carrying one of `tags` and, with `this_cpu`, those whose cpu_flags
+/// this CPU has; says on stderr how many were left out and why. InputError when none is left.
+void select_jobs(BatchManifest& m, const std::vector<std::string>& tags, bool this_cpu) {
+  std::vector<std::pair<std::string, std::string>> left_out;
+  std::vector<std::string> flags = this_cpu ? cpu_flags() : std::vector<std::string>();
+  if (!this_cpu)  // the nodes' CPUs are not known here: every flag a job names counts as there
+    for (const auto& j : m.jobs) flags.insert(flags.end(), j.cpu_flags.begin(), j.cpu_flags.end());
+  m.jobs = select_batch_jobs(m.jobs, tags, flags, &left_out);
+  std::map<std::string, int> why;
+  for (const auto& [id, reason] : left_out) ++why[reason];
+  for (const auto& [reason, n] : why)
+    std::fprintf(stderr, "leaving out %d job(s) of %s: %s%s\n", n, m.path.c_str(), reason.c_str(),
+                 reason.rfind("needs", 0) == 0 ? " (this CPU lacks it)" : "");
+  if (m.jobs.empty())
+    throw InputError(m.path + ": no job is left to run (" + std::to_string(left_out.size()) +
+                     " left out; see above)");
+}
+
 }  // namespace
 
 int batch_run_command(const BatchRunOptions& opt) {
@@ -136,7 +154,8 @@ int batch_run_command(const BatchRunOptions& opt) {
   BatchLimits limits;
   limits.cores = o.cores;
   limits.memory = available_memory_bytes() / 10 * 9;
-  const BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  select_jobs(m, opt.tags, true);
   const bool needs_mpi = std::any_of(m.jobs.begin(), m.jobs.end(),
                                      [](const BatchJob& j) { return uses_mpi(j.backend); });
   if ((needs_mpi || opt.compare) && !on_path(o.launcher))
@@ -164,7 +183,8 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   const Partition part = query_partition(opt.partition);
   BatchLimits limits;
   limits.cores = part.cpus * part.nodes;
-  const BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  BatchManifest m = load_batch_manifest(opt.manifest, limits);
+  select_jobs(m, opt.tags, false);
   BatchOptions o;
   o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
   o.resume = opt.resume;

@@ -187,6 +187,8 @@ int pararun::cli_main(int argc, char** argv) {
   batch_run->add_flag("--resume", bo.resume,
                       "Continue the batch in --out: run only jobs without a verified record");
   batch_run->add_option("--cores", bo.cores, "Cores to pack jobs onto (default: every CPU)");
+  batch_run->add_option("--tags", bo.tags, "Run only the jobs with one of these tags")
+      ->delimiter(',');
   batch_run->add_option("--launcher", bo.launcher, "mpirun (default) or srun, for mpi jobs");
   batch_run->add_flag("--compare", bo.compare,
                       "Run the jobs twice: all at once with 1 core each (throughput) and one at a "
@@ -200,6 +202,8 @@ int pararun::cli_main(int argc, char** argv) {
   batch_submit->add_option("-o,--out", bso.out,
                            "Batch folder on a filesystem every node sees (default "
                            "results/batch-<UTC time>)");
+  batch_submit->add_option("--tags", bso.tags, "Submit only the jobs with one of these tags")
+      ->delimiter(',');
   batch_submit->add_option("-p,--partition", bso.partition,
                            "Slurm partition (default: the default one)");
   batch_submit->add_option("--max-parallel", bso.max_parallel,

@@ -52,12 +52,14 @@ struct LauncherOptions {
 
 struct BatchRunOptions {
   std::string manifest, out, launcher = "mpirun";
-  int cores = 0;  ///< 0: every CPU of the node
+  std::vector<std::string> tags;  ///< run only jobs with one of these tags (empty: all)
+  int cores = 0;                  ///< 0: every CPU of the node
   bool resume = false, compare = false;
 };
 
 struct BatchSubmitOptions {
   std::string manifest, out, partition;
+  std::vector<std::string> tags;  ///< submit only jobs with one of these tags (empty: all)
   SlurmSite site;
   int max_parallel = 8;
   bool resume = false, dry_run = false;

@@ -66,6 +66,13 @@ std::string cpu_identity() {
   return id;
 }
 
+std::vector<std::string> cpu_flags() {
+  std::istringstream in(cpuinfo_value("flags"));
+  std::vector<std::string> out;
+  for (std::string f; in >> f;) out.push_back(f);
+  return out;
+}
+
 int online_cpus() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;

@@ -36,7 +36,17 @@ Json BatchJob::to_json() const {
           {"memory", memory},
           {"time_limit", time_limit},
           {"retries", retries},
-          {"tags", tags}};
+          {"tags", tags},
+          {"label", label},
+          {"env", env_json()},
+          {"cpu_flags", cpu_flags},
+          {"oversubscribe", oversubscribe}};
+}
+
+Json BatchJob::env_json() const {
+  Json e = Json::object();
+  for (const auto& [name, value] : env) e[name] = value ? Json(*value) : Json(nullptr);
+  return e;
 }
 
 BatchJob batch_job_from_json(const Json& j) {
@@ -62,7 +72,20 @@ BatchJob batch_job_from_json(const Json& j) {
     b.time_limit = j.at("time_limit").get<double>();
     b.retries = j.at("retries").get<int>();
     b.tags = j.at("tags").get<std::vector<std::string>>();
-    if (b.to_json() != j) throw std::invalid_argument("other fields");
+    // Folders from before labels, environments and CPU flags have none of them.
+    Json full = j;
+    for (const auto& [key, none] : {std::pair<const char*, Json>{"label", ""},
+                                    {"env", Json::object()},
+                                    {"cpu_flags", Json::array()},
+                                    {"oversubscribe", false}})
+      if (!full.contains(key)) full[key] = none;
+    b.label = full.at("label").get<std::string>();
+    for (const auto& [name, value] : full.at("env").items())
+      b.env[name] =
+          value.is_null() ? std::nullopt : std::optional<std::string>(value.get<std::string>());
+    b.cpu_flags = full.at("cpu_flags").get<std::vector<std::string>>();
+    b.oversubscribe = full.at("oversubscribe").get<bool>();
+    if (b.to_json() != full) throw std::invalid_argument("other fields");
     return b;
   } catch (const Json::exception& e) {
     throw std::invalid_argument(std::string("not a batch job: ") + e.what());
@@ -80,6 +103,7 @@ std::string batch_job_id(const BatchJob& job) {
   std::string id = job.kernel + "." + to_string(job.backend) + "." + job.variant + "." + what +
                    ".t" + std::to_string(job.threads) + ".r" + std::to_string(job.ranks) + ".s" +
                    std::to_string(job.seed);
+  if (!job.label.empty()) id += "." + job.label;
   return job.copy ? id + ".c" + std::to_string(job.copy) : id;
 }
 
@@ -180,8 +204,10 @@ using yaml::where;
 const std::vector<std::string> kSweepKeys = {"kernel", "backend", "variant", "size",
                                              "input",  "threads", "ranks",   "seed"};
 const std::vector<std::string> kJobKeys = {
-    "kernel", "backend", "variant",  "size",   "input", "threads", "ranks",      "seed",    "zip",
-    "repeat", "reps",    "max_reps", "warmup", "cores", "memory",  "time_limit", "retries", "tags"};
+    "kernel", "backend", "variant",   "size",         "input",   "threads",
+    "ranks",  "seed",    "zip",       "repeat",       "reps",    "max_reps",
+    "warmup", "cores",   "memory",    "time_limit",   "retries", "tags",
+    "label",  "env",     "cpu_flags", "oversubscribe"};
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -266,7 +292,7 @@ struct Reader {
     job.size = std::strtoull(sv.text.c_str(), nullptr, 10);  // expanded before: digits only
     if (const Value* in = get("input")) job.input = in->text;
     if (const Value* t = get("threads")) {
-      job.threads = count(*t, "threads", 1, 4096);
+      job.threads = t->text == "all" ? limits.cores : count(*t, "threads", 1, 4096);
       if (!uses_threads(*b) && job.threads != 1) {
         if (!backend_swept)
           fail(t->node, "'threads' applies to omp and hybrid jobs, not " + bv.text);
@@ -293,10 +319,21 @@ struct Reader {
     whole_key("max_reps", 0, 100000, job.max_reps);
     whole_key("warmup", 0, 100000, job.warmup);
     whole_key("retries", 0, 100, job.retries);
-    job.cores = job.ranks * job.threads;
+    if (const YAML::Node* n = node("oversubscribe")) {
+      const std::string text = yaml::scalar(path, "oversubscribe", *n);
+      if (text != "true" && text != "false")
+        fail(*n, "'oversubscribe' is true or false, got '" + text + "'");
+      job.oversubscribe = text == "true";
+      if (job.oversubscribe && !uses_mpi(*b))
+        fail(*n, "'oversubscribe' applies to mpi and hybrid jobs (more ranks than cores)");
+    }
+    // An oversubscribed job runs its ranks on fewer cores on purpose (its records say so).
+    job.cores = job.oversubscribe ? std::min(job.ranks * job.threads, limits.cores)
+                                  : job.ranks * job.threads;
     if (const YAML::Node* n = node("cores")) {
-      const int cores = count({yaml::scalar(path, "cores", *n), *n}, "cores", 1, 1000000);
-      if (cores < job.cores)
+      const std::string text = yaml::scalar(path, "cores", *n);
+      const int cores = text == "all" ? limits.cores : count({text, *n}, "cores", 1, 1000000);
+      if (cores < job.cores && !job.oversubscribe)
         fail(*n, "'cores' is " + std::to_string(cores) + " but the job runs " +
                      std::to_string(job.ranks) + " rank(s) x " + std::to_string(job.threads) +
                      " thread(s)");
@@ -318,6 +355,50 @@ struct Reader {
       for (const auto& tag : job.tags)
         if (tag.empty() || tag.find_first_of(" \t\n\r,") != std::string::npos)
           fail(*n, "tags are single words, got '" + tag + "'");
+    }
+    if (const YAML::Node* n = node("label")) {
+      job.label = yaml::scalar(path, "label", *n);
+      if (job.label.empty() || job.label.size() > 64 ||
+          !std::all_of(job.label.begin(), job.label.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+          }))
+        fail(*n, "'label' is one word of letters, digits, - and _ (at most 64), got '" + job.label +
+                     "'");
+    }
+    if (const YAML::Node* n = node("env")) {
+      if (!n->IsMap() || n->size() == 0)
+        fail(*n, "'env' is a map of variable names to values (~ to unset one)");
+      yaml::check_keys(path, *n);
+      for (const auto& kv : *n) {
+        const std::string name = kv.first.Scalar();
+        const bool valid_name = !name.empty() &&
+                                !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                                std::all_of(name.begin(), name.end(), [](char c) {
+                                  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                                });
+        if (!valid_name) fail(kv.first, "'env' names a variable, not '" + name + "'");
+        if (name == "OMP_NUM_THREADS" || name.rfind("PARARUN_", 0) == 0)
+          fail(kv.first, "'env' cannot set " + name +
+                             ": ParaRun sets it from the job's keys (threads, label)");
+        if (kv.second.IsNull()) {
+          job.env[name] = std::nullopt;
+          continue;
+        }
+        const std::string value = yaml::scalar(path, "env." + name, kv.second);
+        if (value.find('\0') != std::string::npos)
+          fail(kv.second, "'env." + name + "' holds a NUL character");
+        job.env[name] = value;
+      }
+    }
+    if (const YAML::Node* n = node("cpu_flags")) {
+      job.cpu_flags = yaml::items(path, "cpu_flags", *n);
+      for (const auto& f : job.cpu_flags)
+        if (f.empty() || !std::all_of(f.begin(), f.end(), [](char c) {
+              return std::islower(static_cast<unsigned char>(c)) ||
+                     std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+            }))
+          fail(*n, "'cpu_flags' are flags as /proc/cpuinfo spells them (avx2, avx512f), got '" + f +
+                       "'");
     }
     // What every process of the job would refuse (the kernel's own check, a rank's memory
     // beyond this node's) is refused now.
@@ -511,6 +592,29 @@ struct Reader {
 };
 
 }  // namespace
+
+std::vector<BatchJob> select_batch_jobs(
+    const std::vector<BatchJob>& jobs, const std::vector<std::string>& tags,
+    const std::vector<std::string>& cpu_flags,
+    std::vector<std::pair<std::string, std::string>>* left_out) {
+  const std::set<std::string> have(cpu_flags.begin(), cpu_flags.end());
+  std::vector<BatchJob> out;
+  for (const auto& job : jobs) {
+    std::string why;
+    for (const auto& f : job.cpu_flags)
+      if (!have.count(f)) why += (why.empty() ? "needs " : ", ") + f;
+    if (why.empty() && !tags.empty() &&
+        std::none_of(tags.begin(), tags.end(), [&](const std::string& t) {
+          return std::find(job.tags.begin(), job.tags.end(), t) != job.tags.end();
+        }))
+      why = "not tagged " + joined(tags);
+    if (why.empty())
+      out.push_back(job);
+    else if (left_out)
+      left_out->emplace_back(job.id, why);
+  }
+  return out;
+}
 
 BatchManifest load_batch_manifest(const std::string& path, const BatchLimits& limits) {
   const YAML::Node root = yaml::load_map(path, "batch manifest");

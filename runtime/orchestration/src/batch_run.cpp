@@ -87,9 +87,8 @@ Point point_of(const BatchJob& job) {
 std::vector<std::string> job_command(const BatchJob& job, const BatchOptions& o,
                                      const std::string& out) {
   // The job's CPUs are the launcher's affinity (set at spawn): the ranks stay on them.
-  std::vector<std::string> a =
-      launcher_prefix(LaunchShape{job.backend, job.ranks, job.threads}, o.launcher,
-                      job.ranks * job.threads, Placement::inherit);
+  std::vector<std::string> a = launcher_prefix(LaunchShape{job.backend, job.ranks, job.threads},
+                                               o.launcher, job.cores, Placement::inherit);
   a.insert(a.end(), {o.exe,
                      "run",
                      job.kernel,
@@ -332,6 +331,12 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     how.env = {{"OMP_NUM_THREADS", std::to_string(job.threads)}};
     if (set_binding && uses_threads(job.backend))
       how.env.insert(how.env.end(), {{"OMP_PLACES", "cores"}, {"OMP_PROC_BIND", "close"}});
+    if (!job.label.empty()) how.env.emplace_back("PARARUN_LABEL", job.label);
+    for (const auto& [name, value] : job.env)  // the manifest's, after ParaRun's own
+      if (value)
+        how.env.emplace_back(name, *value);
+      else
+        how.unset.push_back(name);
     {
       std::ofstream log(how.log, std::ios::app);
       log << "== pararun batch: attempt " << attempt << " of " << job.retries + 1 << " on CPUs "
@@ -429,6 +434,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
                        {"ended", r.start_unix + wall},
                        {"wall_s", wall},
                        {"tags", job.tags},
+                       {"label", job.label},
                        {"origin", job.origin},
                        {"log", log}};
     // Written after the freed cores have their next jobs: the flush to disk does not hold

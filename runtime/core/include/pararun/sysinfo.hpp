@@ -15,6 +15,8 @@ std::string cpu_model();
 /// The CPU as a tuning result must match it: "AMD EPYC, family 25 model 17, avx512f, L1d 32
 /// KiB, L2 1 MiB" (model name, x86 family and model, the widest vector ISA, cache sizes).
 std::string cpu_identity();
+/// The "flags" of /proc/cpuinfo (avx2, avx512f, fma, ...), as the kernel names them.
+std::vector<std::string> cpu_flags();
 /// Online logical CPUs of the machine.
 int online_cpus();
 /// MemAvailable from /proc/meminfo in bytes (0 if unknown).

@@ -18,10 +18,21 @@
 //       backend: omp
 //       input: matrices/*.mtx               # files or globs, relative to the manifest: one
 //                                          # job per file, its size the file's
+//     - kernel: matmul                  # the same kernel under another environment:
+//       backend: seq
+//       variant: blas
+//       size: 1024
+//       label: openblas-skylakex        # names the job (in its id and record's batch.label)
+//       env: {OPENBLAS_CORETYPE: SkylakeX, OMP_PLACES: ~}   # set, or (~) unset, for the job
+//       cpu_flags: [avx512f]            # only on a CPU with these /proc/cpuinfo flags
+//       cores: all                      # every core the batch has: it runs alone
+//     - {kernel: stencil, backend: mpi, ranks: 4, size: 4096, oversubscribe: true}
+//                                       # 4 ranks on fewer cores: concurrency, labelled so
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,10 +56,17 @@ struct BatchJob {
   double time_limit = 3600;  ///< seconds before it is ended and counted as failed
   int retries = 0;           ///< further attempts after a failed one
   std::vector<std::string> tags;
-  std::string origin;  ///< "manifest.yaml:LINE" of the entry it comes from
+  std::string label;  ///< one word naming the job beside its parameters ("" when none)
+  /// Variables set (a value) or unset (none) in the job's environment, after ParaRun's own.
+  std::map<std::string, std::optional<std::string>> env;
+  std::vector<std::string> cpu_flags;  ///< /proc/cpuinfo flags the job needs ("avx512f")
+  bool oversubscribe = false;          ///< more ranks x threads than `cores`, on purpose
+  std::string origin;                  ///< "manifest.yaml:LINE" of the entry it comes from
 
   /// What identifies the job and how it runs (batch.json); `origin` is left out.
   Json to_json() const;
+  /// `env` as a JSON object (null for a variable it unsets).
+  Json env_json() const;
 };
 
 /// The job of a batch.json entry (to_json's inverse); std::invalid_argument when it is not one.
@@ -66,13 +84,21 @@ struct BatchLimits {
 };
 
 /// The job's id from what it runs: "KERNEL.BACKEND.VARIANT.nSIZE.tTHREADS.rRANKS.sSEED", with
-/// ".cCOPY" for copies.
+/// ".LABEL" for a labelled job and ".cCOPY" for copies.
 std::string batch_job_id(const BatchJob& job);
 
 /// Reads and expands the manifest at `path`. Every problem is an InputError naming the file
 /// and line: unknown keys, wrong types, unknown kernels, backends or variants, bad sizes and
 /// ranges, a job listed twice, resources beyond `limits`. Nothing runs before it returns.
 BatchManifest load_batch_manifest(const std::string& path, const BatchLimits& limits);
+
+/// The jobs of `jobs` this CPU can run (every cpu_flag in `cpu_flags`, the flags of
+/// /proc/cpuinfo) carrying one of `tags` (every job when `tags` is empty); the others go to
+/// `left_out` with the reason ("needs avx512f", "not tagged gemm").
+std::vector<BatchJob> select_batch_jobs(const std::vector<BatchJob>& jobs,
+                                        const std::vector<std::string>& tags,
+                                        const std::vector<std::string>& cpu_flags,
+                                        std::vector<std::pair<std::string, std::string>>* left_out);
 
 /// The sizes of a range "FIRST:LAST:xFACTOR" or "FIRST:LAST:+STEP" (both ends included when
 /// the steps reach them), or of one size; `parse` reads one size (e.g. a kernel's parse_size).

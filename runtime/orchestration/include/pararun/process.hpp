@@ -28,8 +28,9 @@ struct SpawnOptions {
   std::string log;             ///< stdout and stderr are appended to it
   std::vector<int> cpus;       ///< its CPUs (empty: every CPU of the node)
   bool keep_affinity = false;  ///< true: the parent's CPUs (e.g. a Slurm task's), not `cpus`
-  std::vector<std::pair<std::string, std::string>> env;  ///< set in the child only
-  bool own_group = false;  ///< a process group of its own: kill(-pid) reaches its children
+  std::vector<std::pair<std::string, std::string>> env;  ///< set in the child only, in order
+  std::vector<std::string> unset;  ///< removed from the child's environment, after `env`
+  bool own_group = false;          ///< a process group of its own: kill(-pid) reaches its children
 };
 
 /// Starts argv (no shell) and returns its pid, or -1 when fork fails (exit code 127 when exec
