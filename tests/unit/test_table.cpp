@@ -29,3 +29,12 @@ TEST(Table, NumbersWithUnitsAndSignsAreNumbers) {
             "-0.5    1.93x\n"
             "  12    0.98x\n");
 }
+
+TEST(Table, ProseInTheLastColumnIsUnderlinedAsFarAsItsHeader) {
+  Table t({"kernel", "description"});
+  t.add({"matmul", "a long description that would make a rule wider than any terminal"});
+  EXPECT_EQ(t.str(),
+            "kernel  description\n"
+            "-------------------\n"
+            "matmul  a long description that would make a rule wider than any terminal\n");
+}

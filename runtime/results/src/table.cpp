@@ -58,6 +58,8 @@ std::string Table::str() const {
   std::string out = line(header_);
   std::size_t total = 0;
   for (auto w : width) total += w + 2;
+  // Prose in the last column (a kernel's description) is not underlined past its header.
+  if (!width.empty() && !numeric.back()) total -= width.back() - header_.back().size();
   out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
   for (auto& r : rows_) out += line(r);
   return out;
