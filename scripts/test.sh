@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with CTest.
-#   scripts/test.sh                 release build, then the ASan+UBSan build
-#   scripts/test.sh release|asan|debug   one preset only
+#   scripts/test.sh                 release build, then the ASan+UBSan build, then the MPI
+#                                   tests built against MPICH (Open MPI is the default MPI)
+#   scripts/test.sh release|asan|mpich|debug   one preset only
 #   extra arguments after the preset go to ctest, e.g. scripts/test.sh release -L mpi
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-presets=(release asan)
+presets=(release asan mpich)
 if [ $# -gt 0 ]; then
   presets=("$1")
   shift
@@ -18,10 +19,23 @@ ensure_deps stress-ng libbenchmark-tools python3-scipy
 # The slurm-labelled tests run a local Slurm cluster (tests/slurm/slurm_test.sh); without
 # these packages they skip and say why.
 ensure_deps slurm-wlm munge || log "Slurm could not be installed: the slurm tests will be skipped"
+# A second MPI, so the MPI code is not Open MPI-only (the mpich preset; Open MPI stays the
+# default mpirun and mpicxx).
+[[ " ${presets[*]} " == *" mpich "* ]] && ensure_deps mpich libmpich-dev
 status=0
 for preset in "${presets[@]}"; do
   build_preset "$preset"
   log "testing preset '$preset'"
-  (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(nproc)" "$@") || status=1
+  extra=()
+  if [ "$preset" = mpich ]; then
+    # MPICH's ch4:ucx polls while it waits: more ranks than cores pass but take 80 s each on
+    # 2 cores (Open MPI's runs cover oversubscription). Rank counts beyond the cores are left
+    # out here.
+    for np in 1 2 3 4; do
+      [ "$np" -gt "$(nproc)" ] && extra+=(-E "mpi_tests_np[$np-4]\$") && break
+    done
+    [ ${#extra[@]} -gt 0 ] && log "mpich: running the MPI tests with at most $(nproc) ranks"
+  fi
+  (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(nproc)" "${extra[@]}" "$@") || status=1
 done
 exit $status
