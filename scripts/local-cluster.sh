@@ -76,7 +76,7 @@ JobCompLoc=$dir/log/jobcomp.log
 AccountingStorageType=accounting_storage/none
 EOF
   for k in $(seq 1 "$n"); do
-    echo "NodeName=node$k NodeHostname=node$k NodeAddr=127.0.0.1 Port=$((port + 100 + k)) CPUs=$cpus Sockets=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=1000 State=UNKNOWN" >>"$conf.tmp"
+    echo "NodeName=node$k NodeHostname=node$k NodeAddr=127.0.0.1 Port=$((port + 100 + k)) CPUs=$cpus Sockets=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=1000 Features=pararun State=UNKNOWN" >>"$conf.tmp"
   done
   echo "PartitionName=debug Nodes=node[1-$n] Default=YES MaxTime=INFINITE State=UP" >>"$conf.tmp"
   mv "$conf.tmp" "$conf"

@@ -2,6 +2,16 @@
 # `pararun submit` writes). Finds the pararun binary, sets the MPI and OpenMP environment,
 # and runs a command that Slurm's warning signal reaches.
 
+# The site's setup (module loads, a spack env, paths): PARARUN_SETUP, a script sourced first
+# (pararun submit --setup writes it into its job scripts). A setup that fails ends the job.
+if [ -n "${PARARUN_SETUP:-}" ]; then
+  # shellcheck disable=SC1090
+  source "$PARARUN_SETUP" || {
+    echo "pararun: error: the setup script $PARARUN_SETUP failed (exit $?)" >&2
+    exit 2
+  }
+fi
+
 # Open MPI refuses to run as root unless told (containers and test clusters run as root).
 if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

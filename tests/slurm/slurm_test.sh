@@ -103,8 +103,12 @@ case "$case_name" in
       fail "the job output does not say the binary is missing"
     ;;
   study_array)
+    # The site's setup script runs first in every job (a marker per job), and --mpi reaches
+    # srun as SLURM_MPI_TYPE.
+    printf 'echo "$SLURM_JOB_ID $SLURM_MPI_TYPE" >> %q\n' "$dir/setup-ran" > "$dir/setup.sh"
     out=$("$PARARUN" submit --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks 1,4 \
-          --sizes 2^20 --reps 3 --max-parallel 2 --out "$dir/study") || fail "pararun submit"
+          --sizes 2^20 --reps 3 --max-parallel 2 --out "$dir/study" --mpi pmix \
+          --setup "$dir/setup.sh") || fail "pararun submit"
     echo "$out"
     report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
     [ -n "$report" ] || fail "no report job id printed"
@@ -118,6 +122,33 @@ case "$case_name" in
     # Each task wrote its own record file (no two nodes append to one file); the report job
     # merged them.
     [ "$(cat "$dir"/study/points/*.jsonl | wc -l)" = 6 ] || fail "not one record file per point"
+    # 6 array tasks and the report job sourced the setup, each with the MPI plugin asked for.
+    [ "$(grep -c ' pmix$' "$dir/setup-ran")" = 7 ] || { cat "$dir/setup-ran"; fail "the setup script did not run in every job"; }
+    ;;
+  site_options)
+    # Every job script of submit and batch submit, with the site's options, is one that
+    # sbatch accepts (--test-only: checked by slurmctld, not run).
+    printf 'true\n' > "$dir/setup.sh"
+    site=(--account proj42 --qos normal --constraint pararun --sbatch-arg=--mail-type=END
+          --sbatch-arg=--comment=pararun-test --mpi pmix --setup "$dir/setup.sh")
+    "$PARARUN" submit --kernels reduction --backends seq,omp,mpi,hybrid --threads 1,2 --ranks 1,2 \
+      --sizes 2^16 --out "$dir/study" --dry-run "${site[@]}" > "$dir/study.txt" || fail "submit --dry-run"
+    printf 'jobs:\n  - {kernel: reduction, backend: [seq, omp, mpi], threads: [1, 2], ranks: [1, 2], size: 4096}\n' \
+      > "$dir/m.yaml"
+    "$PARARUN" batch submit "$dir/m.yaml" --out "$dir/batch" --dry-run "${site[@]}" > "$dir/batch.txt" ||
+      fail "batch submit --dry-run"
+    # The dry run prints "# PATH" then each script: one file per script.
+    awk -v d="$dir/scripts" 'BEGIN{system("mkdir -p " d)} /^# \// && !body {n++; f=d "/" n ".sbatch"; body=1; next}
+         /^$/ {body=0} body {print > f}' "$dir/study.txt" "$dir/batch.txt"
+    count=0
+    for f in "$dir"/scripts/*.sbatch; do
+      grep -q '^#SBATCH --account=proj42$' "$f" && grep -q '^#SBATCH --constraint=pararun$' "$f" &&
+        grep -q '^export SLURM_MPI_TYPE=pmix$' "$f" || { cat "$f"; fail "$f lacks the site's options"; }
+      sbatch --test-only "$f" > "$dir/test-only.txt" 2>&1 || { cat "$f" "$dir/test-only.txt"; fail "sbatch --test-only refused $f"; }
+      count=$((count + 1))
+    done
+    [ "$count" -ge 6 ] || fail "only $count job scripts were written"
+    echo "sbatch --test-only accepted $count job scripts"
     ;;
   time_limit)
     id=$(PARARUN_MAX_REQUEUE=0 sbatch --parsable --time=1 --signal=B:USR1@50 "$t/study.sbatch" \

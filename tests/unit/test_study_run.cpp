@@ -212,7 +212,7 @@ TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
   EXPECT_THROW(check_submit_options(o), InputError);
 }
 
-TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
+TEST(Slurm, OneArrayPerResourceShapeAndAReportJobAfterIt) {
   StudySpec spec;
   spec.kernels = {"reduction"};
   spec.backends = {Backend::seq, Backend::mpi};
@@ -225,21 +225,30 @@ TEST(Slurm, OneArrayPerNodeCountAndAReportJobAfterIt) {
   o.max_parallel = 3;
   const Submission sub = plan_submission(o, spec, points, part, "/r/s", {points[0].id},
                                          "/bin/pararun", "/share/job-common.sh");
-  ASSERT_EQ(sub.arrays.size(), 2u);   // 1-node points, and the 4-rank point on 2 nodes
-  EXPECT_EQ(sub.arrays[0].tasks, 3);  // the other seq variant, 1 and 2 ranks (one was done)
-  EXPECT_NE(sub.arrays[0].text.find("#SBATCH --array=0-2%3\n#SBATCH --nodes=1\n"),
+  // 1 node x 1 task (the other seq variant, mpi on 1 rank: one point was done), 1 node x 2
+  // ranks, 2 nodes x 4 ranks: each array asks for what its tasks run.
+  ASSERT_EQ(sub.arrays.size(), 3u);
+  EXPECT_EQ(sub.arrays[0].tasks, 2);
+  EXPECT_NE(sub.arrays[0].text.find("#SBATCH --array=0-1%3\n#SBATCH --nodes=1\n#SBATCH "
+                                    "--ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --exclusive\n"),
             std::string::npos)
       << sub.arrays[0].text;
-  EXPECT_NE(sub.arrays[1].text.find("#SBATCH --nodes=2\n"), std::string::npos);
-  EXPECT_NE(sub.arrays[1].text.find("srun --mpi=pmix -n 4"), std::string::npos)
-      << sub.arrays[1].text;
+  EXPECT_NE(sub.arrays[1].path.find("points-1node-2x1.sbatch"), std::string::npos);
+  EXPECT_NE(sub.arrays[1].text.find("#SBATCH --nodes=1\n#SBATCH --ntasks=2\n"), std::string::npos);
+  EXPECT_NE(sub.arrays[2].text.find("#SBATCH --nodes=2\n#SBATCH --ntasks=4\n"), std::string::npos);
+  // srun takes the site's MPI plugin: no --mpi unless the site asks for one.
+  EXPECT_NE(sub.arrays[2].text.find("srun -n 4 --cpus-per-task 1 --kill-on-bad-exit=1"),
+            std::string::npos)
+      << sub.arrays[2].text;
+  EXPECT_EQ(sub.arrays[2].text.find("--mpi"), std::string::npos);
+  EXPECT_EQ(sub.arrays[2].text.find("--overcommit"), std::string::npos);
   EXPECT_NE(sub.report.text.find("/bin/pararun report /r/s"), std::string::npos);
   EXPECT_EQ(sub.arrays[0].text.find(points[0].id), std::string::npos);  // done: not again
   // Each task writes its own record file, never the shared results.jsonl.
   EXPECT_NE(sub.arrays[0].text.find("--out " + point_record_file("/r/s", points[1].id)),
             std::string::npos)
       << sub.arrays[0].text;
-  EXPECT_EQ(sub.arrays[1].text.find("results.jsonl"), std::string::npos);
+  EXPECT_EQ(sub.arrays[2].text.find("results.jsonl"), std::string::npos);
   // A folder #SBATCH lines cannot carry is refused before any script is written.
   for (const char* bad : {"/r/with space", "/r/100%", "/r/a\nrm -rf x"})
     EXPECT_THROW(plan_submission(o, spec, points, part, bad, {}, "/bin/pararun", "/c.sh"),
@@ -259,7 +268,7 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
   spec.sizes = {{"", 1000}};
   const auto points = plan_points(spec, Registry::global());
   StudyOptions o;
-  o.site = {"proj42", "debug", "intel&ib", "", {"--mail-type=END", "--hint=nomultithread"}};
+  o.site = {"proj42", "debug", "intel&ib", "", {"--mail-type=END", "--hint=nomultithread"}, "", ""};
   const Submission sub = plan_submission(o, spec, points, Partition{"debug", 2, 2}, "/r/s", {},
                                          "/bin/pararun", "/c.sh");
   ASSERT_EQ(sub.arrays.size(), 2u);
@@ -281,15 +290,70 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
   };
   EXPECT_EQ(refusal(o.site), "");
   // A newline would start a command in the script; a space ends an #SBATCH value.
-  EXPECT_NE(refusal({"p\nrm -rf ~", "", "", "", {}}).find("--account 'p"), std::string::npos);
-  EXPECT_NE(refusal({"", "a b", "", "", {}}).find("--qos"), std::string::npos);
-  EXPECT_NE(refusal({"", "", "", "", {"mail"}}).find("is not one sbatch option"),
+  EXPECT_NE(refusal({"p\nrm -rf ~", "", "", "", {}, "", ""}).find("--account 'p"),
             std::string::npos);
-  EXPECT_NE(refusal({"", "", "", "", {"--nodes=4"}}).find("ParaRun sets --nodes itself"),
+  EXPECT_NE(refusal({"", "a b", "", "", {}, "", ""}).find("--qos"), std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"mail"}, "", ""}).find("is not one sbatch option"),
             std::string::npos);
-  EXPECT_NE(refusal({"", "", "", "", {"-N4"}}).find("ParaRun sets -N4 itself"), std::string::npos);
-  EXPECT_NE(refusal({"", "", "", "", {"--time=1"}}).find("options of their own"),
+  EXPECT_NE(refusal({"", "", "", "", {"--nodes=4"}, "", ""}).find("ParaRun sets --nodes itself"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"-N4"}, "", ""}).find("ParaRun sets -N4 itself"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"--time=1"}, "", ""}).find("options of their own"),
             std::string::npos);
   o.site.sbatch_args = {"--array=0-99"};
   EXPECT_THROW(check_submit_options(o), InputError);
+}
+
+TEST(Slurm, MpiPluginSetupScriptAndSmtReachEveryJobScript) {
+  StudySpec spec;
+  spec.kernels = {"reduction"};
+  spec.backends = {Backend::seq, Backend::mpi};
+  spec.threads = {1};
+  spec.ranks = {1, 4};
+  spec.sizes = {{"", 1000}};
+  const auto points = plan_points(spec, Registry::global());
+  const test::TempDir tmp;
+  const std::string setup = tmp / "modules.sh";
+  std::ofstream(setup) << "module load openmpi\n";
+  // sinfo -N -o "%N %P %c %z": nodes of 2 cores with 2 hardware threads each.
+  const Partition part = parse_sinfo(
+      "n1 debug* 4 1:2:2\nn2 debug* 4 1:2:2\nbig other 16 2:8:1\nn1 other 4 1:2:2\n", "");
+  EXPECT_EQ(part.name, "debug");
+  EXPECT_EQ(part.nodes, 2);
+  EXPECT_EQ(part.cpus, 2);  // cores: a run's CPUs are cores, not hardware threads
+  EXPECT_EQ(part.threads_per_core, 2);
+  const Partition other = parse_sinfo("big other 16 2:8:1\n", "other");
+  EXPECT_EQ(other.cpus, 16);
+  EXPECT_EQ(other.threads_per_core, 1);
+  EXPECT_THROW(parse_sinfo("n1 debug* 4 1:2:2\n", "gpu"), InputError);
+  EXPECT_EQ(parse_sinfo("n1 debug* 4\n", "").cpus, 4);  // no %z: no SMT known
+
+  StudyOptions o;
+  o.site.mpi = "pmix";
+  o.site.setup = setup;
+  const Submission sub =
+      plan_submission(o, spec, points, part, "/r/s", {}, "/bin/pararun", "/c.sh");
+  ASSERT_EQ(sub.arrays.size(), 2u);
+  for (const JobScript* s : {&sub.arrays[0], &sub.arrays[1], &sub.report}) {
+    EXPECT_NE(s->text.find("#SBATCH --hint=nomultithread\n"), std::string::npos) << s->text;
+    EXPECT_NE(s->text.find("export SLURM_MPI_TYPE=pmix\nexport PARARUN_SETUP=" + setup +
+                           "\nsource /c.sh || exit 2\n"),
+              std::string::npos)
+        << s->text;
+  }
+  // A --hint of the site's own wins over ParaRun's.
+  o.site.sbatch_args = {"--hint=multithread"};
+  const Submission own =
+      plan_submission(o, spec, points, part, "/r/s", {}, "/bin/pararun", "/c.sh");
+  EXPECT_EQ(own.report.text.find("nomultithread"), std::string::npos) << own.report.text;
+  // What an #SBATCH line or a job script cannot carry is refused.
+  SlurmSite bad;
+  bad.mpi = "pmix; rm -rf ~";
+  EXPECT_THROW(check_site(bad), InputError);
+  bad.mpi = "";
+  bad.setup = "modules.sh";  // relative: the nodes run from another folder
+  EXPECT_THROW(check_site(bad), InputError);
+  bad.setup = tmp / "missing.sh";
+  EXPECT_THROW(check_site(bad), InputError);
 }

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
@@ -86,6 +87,13 @@ void add_site_options(CLI::App* sub, pararun::SlurmSite& site) {
                   "One more #SBATCH option for every job, e.g. --sbatch-arg=--mail-type=END "
                   "(repeatable)")
       ->allow_extra_args(false);
+  sub->add_option("--mpi", site.mpi,
+                  "srun's MPI plugin for every step, e.g. pmix (default: the site's MpiDefault)");
+  // The setup script: modules or environment every job needs, sourced before anything runs.
+  if (const char* setup = std::getenv("PARARUN_SETUP")) site.setup = setup;
+  sub->add_option("--setup", site.setup,
+                  "A script every job sources first, e.g. module loads (default: "
+                  "$PARARUN_SETUP); an absolute path the nodes can read");
 }
 
 }  // namespace

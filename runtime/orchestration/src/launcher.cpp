@@ -9,10 +9,11 @@ std::vector<std::string> launcher_prefix(const LaunchShape& s, const std::string
   const bool bind = placement == Placement::bind_cores && !over;
   const std::string n = std::to_string(s.ranks), t = std::to_string(s.threads);
   if (launcher == "srun") {
-    // PMIx, the CPUs of each rank, and a rank that dies ends the step at once instead of
-    // leaving the others waiting in a collective until the time limit.
-    std::vector<std::string> a = {"srun", "--mpi=pmix",          "-n", n, "--cpus-per-task",
-                                  t,      "--kill-on-bad-exit=1"};
+    // The site's MPI plugin (MpiDefault in slurm.conf, or SLURM_MPI_TYPE, which the job
+    // scripts of `pararun submit --mpi` set), the CPUs of each rank, and a rank that dies
+    // ends the step at once instead of leaving the others waiting in a collective until the
+    // time limit.
+    std::vector<std::string> a = {"srun", "-n", n, "--cpus-per-task", t, "--kill-on-bad-exit=1"};
     a.push_back(over ? "--overcommit" : bind ? "--cpu-bind=cores" : "--cpu-bind=none");
     return a;
   }

@@ -1,11 +1,13 @@
 #include "pararun/slurm.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "pararun/errors.hpp"
@@ -26,16 +28,29 @@ std::vector<std::pair<const char*, const std::string*>> site_values(const SlurmS
           {"reservation", &site.reservation}};
 }
 
-std::string sbatch_header(const std::string& name, const std::string& output,
-                          const std::string& partition, const std::string& time,
-                          const SlurmSite& site) {
+std::string sbatch_header(const std::string& name, const std::string& output, const Partition& part,
+                          const std::string& time, const SlurmSite& site) {
   std::string s = "#!/bin/bash\n#SBATCH --job-name=" + name + "\n#SBATCH --output=" + output +
                   "\n#SBATCH --time=" + time + "\n";
-  if (!partition.empty()) s += "#SBATCH --partition=" + partition + "\n";
+  if (!part.name.empty()) s += "#SBATCH --partition=" + part.name + "\n";
   for (const auto& [option, value] : site_values(site))
     if (!value->empty()) s += std::string("#SBATCH --") + option + "=" + *value + "\n";
+  // Nodes with SMT: a CPU of --cpus-per-task is a core, not a hardware thread (the timings
+  // are of cores), unless the site's own --hint says otherwise.
+  const bool own_hint = std::any_of(site.sbatch_args.begin(), site.sbatch_args.end(),
+                                    [](const std::string& a) { return a.rfind("--hint", 0) == 0; });
+  if (part.threads_per_core > 1 && !own_hint) s += "#SBATCH --hint=nomultithread\n";
   for (const auto& a : site.sbatch_args) s += "#SBATCH " + a + "\n";
   return s;
+}
+
+/// What a job script does before its work: the site's MPI plugin, its setup script (sourced
+/// by job-common.sh), then job-common.sh.
+std::string job_prologue(const SlurmSite& site, const std::string& common) {
+  std::string s;
+  if (!site.mpi.empty()) s += "export SLURM_MPI_TYPE=" + site.mpi + "\n";
+  if (!site.setup.empty()) s += "export PARARUN_SETUP=" + shell_quote(site.setup) + "\n";
+  return s + "source " + shell_quote(common) + " || exit 2\n";
 }
 
 /// One #SBATCH word: printable, no space, no quote or shell character.
@@ -51,6 +66,20 @@ bool sbatch_word(const std::string& v) {
 }  // namespace
 
 void check_site(const SlurmSite& site) {
+  if (!site.mpi.empty() && !std::all_of(site.mpi.begin(), site.mpi.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      }))
+    throw InputError("--mpi '" + site.mpi +
+                     "' is not an MPI plugin name of srun (pmix, pmi2, none: srun --mpi=list)");
+  if (!site.setup.empty()) {
+    struct stat st {};
+    if (site.setup[0] != '/' || stat(site.setup.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      throw InputError("--setup '" + site.setup +
+                       "' is not a file (an absolute path every node can read)");
+    if (site.setup.find_first_of("\n\r") != std::string::npos)
+      throw InputError("--setup names a file with a newline in its path");
+  }
   for (const auto& [option, value] : site_values(site))
     if (!value->empty() && !sbatch_word(*value))
       throw InputError(std::string("--") + option + " '" + *value +
@@ -118,16 +147,10 @@ void check_sbatch_path(const std::string& dir) {
                        "cannot carry; choose another --out");
 }
 
-Partition query_partition(const std::string& wanted) {
-  for (char c : wanted)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      throw InputError("--partition '" + wanted + "' is not a partition name");
-  // One line per node and partition: "NAME PARTITION CPUS", the default partition marked '*'.
-  const auto out = capture_output({"sinfo", "-h", "-N", "-o", "%N %P %c"});
-  if (!out) throw InputError("sinfo failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
+Partition parse_sinfo(const std::string& text, const std::string& wanted) {
   Partition p;
   std::set<std::string> nodes;
-  for (const auto& line : split(*out, '\n')) {
+  for (const auto& line : split(text, '\n')) {
     const auto f = split(line, ' ');
     if (f.size() < 3) continue;
     std::string name = f[1];
@@ -136,8 +159,15 @@ Partition query_partition(const std::string& wanted) {
     if (wanted.empty() ? !is_default : name != wanted) continue;
     p.name = name;
     if (nodes.insert(f[0]).second) {
-      const int cpus = std::atoi(f[2].c_str());
+      // "%z" is SOCKETS:CORES:THREADS; with SMT the cores are the CPUs a run may count on.
+      int threads = 1;
+      if (f.size() >= 4) {
+        const auto scT = split(f[3], ':');
+        if (scT.size() == 3) threads = std::max(1, std::atoi(scT[2].c_str()));
+      }
+      const int cpus = std::atoi(f[2].c_str()) / threads;
       p.cpus = p.cpus == 0 ? cpus : std::min(p.cpus, cpus);
+      p.threads_per_core = std::max(p.threads_per_core, threads);
     }
   }
   p.nodes = static_cast<int>(nodes.size());
@@ -147,6 +177,16 @@ Partition query_partition(const std::string& wanted) {
                                        "--partition")
                          : "Slurm has no partition '" + wanted + "' (see sinfo)");
   return p;
+}
+
+Partition query_partition(const std::string& wanted) {
+  for (char c : wanted)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      throw InputError("--partition '" + wanted + "' is not a partition name");
+  // One line per node and partition: "NAME PARTITION CPUS S:C:T", the default marked '*'.
+  const auto out = capture_output({"sinfo", "-h", "-N", "-o", "%N %P %c %z"});
+  if (!out) throw InputError("sinfo failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
+  return parse_sinfo(*out, wanted);
 }
 
 /// Whole nodes a point needs on `part`; usage error when the partition cannot hold it.
@@ -171,11 +211,13 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
                            const std::string& exe, const std::string& common) {
   check_sbatch_path(dir);
   check_site(o.site);
-  std::map<int, std::vector<const Point*>> by_nodes;  // node count -> points
-  for (const auto& p : points) by_nodes[nodes_for(p, part)].push_back(&p);
+  // One array per resource shape, nodes x ranks x threads (an array's tasks share one
+  // request, and the request says what each task runs: --ntasks, --cpus-per-task).
+  std::map<std::tuple<int, int, int>, std::vector<const Point*>> by_shape;
+  for (const auto& p : points) by_shape[{nodes_for(p, part), p.ranks, p.threads}].push_back(&p);
   Submission sub;
-  // One array per node count (an array's tasks share one resource request).
-  for (const auto& [nodes, group] : by_nodes) {
+  for (const auto& [shape, group] : by_shape) {
+    const auto [nodes, ranks, threads] = shape;
     std::string cases;
     std::vector<std::string> ids;
     int task = 0;
@@ -189,32 +231,37 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       ids.push_back(p->id);
     }
     if (task == 0) continue;
+    // The labelled oversubscribed point: more ranks than the nodes' cores, on purpose.
+    const bool over = ranks * threads > nodes * part.cpus;
+    const std::string name =
+        std::to_string(nodes) + "node-" + std::to_string(ranks) + "x" + std::to_string(threads);
     JobScript s;
     s.jobs = std::move(ids);
     s.tasks = task;
-    s.path = dir + "/slurm/points-" + std::to_string(nodes) + "node.sbatch";
-    s.text = sbatch_header("pararun-study", dir + "/logs/slurm-%A_%a.out", part.name, o.time_limit,
-                           o.site) +
-             "#SBATCH --array=0-" + std::to_string(task - 1) + "%" +
-             std::to_string(o.max_parallel) + "\n#SBATCH --nodes=" + std::to_string(nodes) +
-             "\n#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
-             "# ParaRun study " +
-             dir + ": one array task per point, written by pararun submit.\n" + "source " +
-             shell_quote(common) + " || exit 2\ncd " + shell_quote(dir) +
-             " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
-             "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
-             "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
+    s.path = dir + "/slurm/points-" + name + ".sbatch";
+    s.text =
+        sbatch_header("pararun-study", dir + "/logs/slurm-%A_%a.out", part, o.time_limit, o.site) +
+        "#SBATCH --array=0-" + std::to_string(task - 1) + "%" + std::to_string(o.max_parallel) +
+        "\n#SBATCH --nodes=" + std::to_string(nodes) +
+        "\n#SBATCH --ntasks=" + std::to_string(ranks) +
+        "\n#SBATCH --cpus-per-task=" + std::to_string(threads) + "\n" +
+        (over ? "#SBATCH --overcommit\n" : "") +
+        "#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
+        "# ParaRun study " +
+        dir + ": one array task per point of shape " + name + ", written by pararun submit.\n" +
+        job_prologue(o.site, common) + "cd " + shell_quote(dir) +
+        " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
+        "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
+        "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
     sub.arrays.push_back(std::move(s));
   }
   sub.report = {
       dir + "/slurm/report.sbatch",
-      sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part.name, "00:10:00",
-                    o.site) +
+      sbatch_header("pararun-report", dir + "/logs/slurm-report-%j.out", part, "00:10:00", o.site) +
           "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
           "# Runs when every array task has ended (afterany), however it ended: merges the\n"
-          "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n"
-          "source " +
-          shell_quote(common) + " || exit 2\n" + shell_command({exe, "report", dir}) + "\n",
+          "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n" +
+          job_prologue(o.site, common) + shell_command({exe, "report", dir}) + "\n",
       1,
       {}};
 
@@ -259,7 +306,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
     s.tasks = static_cast<int>(group.size());
     for (const BatchJob* j : group) s.jobs.push_back(j->id);
     s.path = dir + "/slurm/jobs-" + name + ".sbatch";
-    s.text = sbatch_header("pararun-batch", dir + "/logs/slurm-%A_%a.out", part.name,
+    s.text = sbatch_header("pararun-batch", dir + "/logs/slurm-%A_%a.out", part,
                            std::to_string(shape.minutes), site) +
              "#SBATCH --array=0-" + std::to_string(group.size() - 1) + "%" +
              std::to_string(max_parallel) + "\n#SBATCH --ntasks=" + std::to_string(shape.ranks) +
@@ -267,8 +314,8 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
              "\n#SBATCH --signal=B:USR1@30\n"
              "# ParaRun batch " +
              dir + ": one array task per job of shape " + name +
-             ", written by pararun batch submit.\n" + "source " + shell_quote(common) +
-             " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
+             ", written by pararun batch submit.\n" + job_prologue(site, common) +
+             "case \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
              "  *) echo \"pararun: error: no job for array task $SLURM_ARRAY_TASK_ID\" >&2; "
              "exit 2 ;;\nesac\necho \"job $job on $SLURM_JOB_NODELIST\"\n"
              "# Without OMP_PROC_BIND the task keeps every CPU Slurm gave it (libgomp would pin\n"
@@ -278,13 +325,11 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
     sub.arrays.push_back(std::move(s));
   }
   sub.report = {dir + "/slurm/merge.sbatch",
-                sbatch_header("pararun-batch-merge", dir + "/logs/slurm-merge-%j.out", part.name,
+                sbatch_header("pararun-batch-merge", dir + "/logs/slurm-merge-%j.out", part,
                               "00:10:00", site) +
                     "#SBATCH --ntasks=1\n"
-                    "# Runs when every array task has ended (afterany), however it ended.\n"
-                    "source " +
-                    shell_quote(common) + " || exit 2\n" +
-                    shell_command({exe, "batch", "merge", dir}) + "\n",
+                    "# Runs when every array task has ended (afterany), however it ended.\n" +
+                    job_prologue(site, common) + shell_command({exe, "batch", "merge", dir}) + "\n",
                 1,
                 {}};
   return sub;

@@ -25,8 +25,13 @@ void check_sbatch_path(const std::string& dir);
 /// A partition as sinfo describes it.
 struct Partition {
   std::string name;
-  int nodes = 0, cpus = 0;  ///< node count, CPUs of its smallest node
+  int nodes = 0, cpus = 0;   ///< node count, cores of its smallest node (not hardware threads)
+  int threads_per_core = 1;  ///< SMT: above 1, jobs ask for --hint=nomultithread
 };
+
+/// The partition `wanted` (empty: the default one) of `sinfo -h -N -o "%N %P %c %z"` output;
+/// InputError when it is not there.
+Partition parse_sinfo(const std::string& text, const std::string& wanted);
 
 /// The partition `wanted` (empty: the default one) from sinfo; InputError when sinfo fails
 /// or the partition does not exist.

@@ -15,6 +15,8 @@ namespace pararun {
 struct SlurmSite {
   std::string account, qos, constraint, reservation;
   std::vector<std::string> sbatch_args;  ///< --sbatch-arg, each its own #SBATCH line
+  std::string mpi;    ///< srun's MPI plugin (SLURM_MPI_TYPE); empty: the site's MpiDefault
+  std::string setup;  ///< a script every job sources first (modules), absolute; or empty
 };
 
 struct StudyOptions {
