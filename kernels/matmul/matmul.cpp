@@ -129,7 +129,11 @@ void multiply_blas(std::size_t m, std::size_t n, std::size_t k, const double* a,
       for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0);
     return;
   }
+#ifdef PARARUN_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
+#else
+  (void)threads;  // another BLAS takes its threads from its own settings (OMP_NUM_THREADS, ...)
+#endif
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb),
               accumulate ? 1.0 : 0.0, c, static_cast<int>(ldc));
@@ -205,7 +209,11 @@ struct Reference {
 Reference reference_for(const std::string& variant) {
 #ifdef PARARUN_HAVE_BLAS
   if (variant != "eigen") return {multiply_eigen, "eigen", multiply_blas};
+#ifdef PARARUN_HAVE_OPENBLAS
   return {multiply_blas, "openblas", multiply_blas};
+#else
+  return {multiply_blas, "blas (" PARARUN_BLAS_VENDOR ")", multiply_blas};
+#endif
 #else
   if (variant != "eigen") return {multiply_eigen, "eigen", multiply_blocked_best};
   return {multiply_blocked_best, "pararun blocked", multiply_blocked_best};
@@ -438,7 +446,11 @@ class Matmul : public Kernel {
         {"eigen", "Eigen 3 product", true},
         {"naive", "i-k-j loops, inner loop vectorised", true},
 #ifdef PARARUN_HAVE_BLAS
+#ifdef PARARUN_HAVE_OPENBLAS
         {"blas", "OpenBLAS dgemm", true},
+#else
+        {"blas", "dgemm of the BLAS ParaRun was built with (" PARARUN_BLAS_VENDOR ")", true},
+#endif
 #endif
     };
     // Every micro-kernel this CPU runs, forced: the AVX2 path measured on an AVX-512 machine.
@@ -528,7 +540,11 @@ class Matmul : public Kernel {
         {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                       "." + std::to_string(EIGEN_MINOR_VERSION)}};
 #ifdef PARARUN_HAVE_BLAS
+#ifdef PARARUN_HAVE_OPENBLAS
     libs.emplace_back("openblas", openblas_get_config());
+#else
+    libs.emplace_back("blas", PARARUN_BLAS_VENDOR);
+#endif
 #endif
     return libs;
   }
