@@ -6,8 +6,12 @@ Several ceilings files (measured before and after) are combined by taking the be
 LIKWID.txt: likwid-bench output, each line prefixed "fma THREADS " or "load THREADS ".
 """
 import json
+import os
 import sys
 from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pararun_results import records  # noqa: E402
 
 
 def read_likwid(path):
@@ -33,7 +37,7 @@ def main(records_path, *ceilings_paths, likwid=None):
             for key in ("fma_gflops", "read_gbytes_per_s", "read_gbytes_per_s_median",
                         "read_gbytes_per_s_small_pages"):
                 best[key] = max(best.get(key, 0), c.get(key, 0))
-    recs = [json.loads(l) for l in open(records_path) if l.strip()]
+    recs = list(records(records_path))
     bad = [r for r in recs if r.get("status") != "ok"]
     recs = [r for r in recs if r.get("status") == "ok"]
 

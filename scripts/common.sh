@@ -4,7 +4,7 @@
 PARARUN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PARARUN_PACKAGES=(g++ cmake make git libopenmpi-dev openmpi-bin libeigen3-dev libgtest-dev
                   libcli11-dev nlohmann-json3-dev libopenblas-dev libyaml-cpp-dev python3-matplotlib
-                  python3-jsonschema)
+                  python3-jsonschema python3-pandas)
 
 # Open MPI refuses to run as root unless told; CI and this machine run as root.
 if [ "$(id -u)" = 0 ]; then

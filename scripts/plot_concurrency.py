@@ -4,7 +4,7 @@
 usage: plot_concurrency.py RECORDS.jsonl OUT.png
 Needs Debian's python3-matplotlib (run with /usr/bin/python3).
 """
-import json
+import os
 import sys
 
 import matplotlib
@@ -12,12 +12,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pararun_results import records  # noqa: E402
+
 MODES = ["sequential", "event-loop", "threads-one-core", "threads-all-cores"]
 
 
 def main(records_path, out_path):
-    recs = [json.loads(l) for l in open(records_path) if l.strip()]
-    recs = [r for r in recs if r.get("kernel", "").startswith("concurrency-")]
+    recs = [r for r in records(records_path) if r.get("kernel", "").startswith("concurrency-")]
     if not recs:
         sys.exit(f"plot_concurrency.py: no concurrency records in {records_path}")
     last = {}

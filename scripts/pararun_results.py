@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Loads ParaRun's results for other tools: records from a JSON Lines file or a results
+folder (a study, batch or submit folder), and a pandas DataFrame of them, one row per record.
+
+    import pararun_results as pr
+    df = pr.frame("results/study-20261202-101500")          # needs Debian's python3-pandas
+    df[df.status == "ok"].groupby(["kernel", "backend", "pes"]).rate.median()
+    for r in pr.records("results.jsonl"): ...               # plain dicts, no pandas
+
+As a script: `pararun_results.py PATH [OUT.csv]` prints the frame (or writes it as CSV).
+Lines that are not records (a half-written last line, text) are skipped with a warning on
+stderr naming the file and line, as `pararun report` does.
+"""
+import json
+import os
+import sys
+
+# The flat columns of frame(): name -> where it is in a record.
+COLUMNS = {
+    "kind": ("kind",), "kernel": ("kernel",), "backend": ("backend",), "variant": ("variant",),
+    "size": ("size",), "threads": ("threads",), "ranks": ("ranks",), "pes": ("pes",),
+    "status": ("status",), "oversubscribed": ("oversubscribed",), "point": ("point",),
+    "median_s": ("time", "median"), "min_s": ("time", "min"), "ci_low_s": ("time", "ci", 0),
+    "ci_high_s": ("time", "ci", 1), "reps": ("reps",), "rate": ("rate", "value"),
+    "rate_unit": ("rate", "unit"), "gflops": ("gflops",), "gbytes_per_s": ("gbytes_per_s",),
+    "verification": ("verification", "status"), "timestamp": ("meta", "timestamp"),
+    "commit": ("meta", "build", "git_commit"), "cpu_model": ("meta", "cpu_model"),
+    "label": ("batch", "label"), "batch_job": ("batch", "job"), "error": ("error",),
+}
+
+
+def record_files(path):
+    """The JSON Lines files of `path`: the file itself, or a folder's results.jsonl (else
+    every *.jsonl in it)."""
+    if os.path.isdir(path):
+        main = os.path.join(path, "results.jsonl")
+        if os.path.isfile(main):
+            return [main]
+        return sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".jsonl"))
+    return [path]
+
+
+def records(*paths):
+    """Every record of the files or folders in `paths`, in order, as dicts."""
+    for path in paths:
+        for f in record_files(path):
+            with open(f, errors="replace") as lines:
+                for number, line in enumerate(lines, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        r = json.loads(line)
+                    except json.JSONDecodeError:
+                        r = None
+                    if not isinstance(r, dict):
+                        print(f"pararun_results: {f}:{number}: not a record, skipped", file=sys.stderr)
+                        continue
+                    yield r
+
+
+def _get(r, where):
+    for key in where:
+        if isinstance(r, dict):
+            r = r.get(key)
+        elif isinstance(r, list) and isinstance(key, int) and key < len(r):
+            r = r[key]
+        else:
+            return None
+    return r
+
+
+def frame(*paths):
+    """A pandas DataFrame of the records of `paths`: one row per record, the COLUMNS (missing
+    values as NaN/None), timestamps as UTC datetimes."""
+    import pandas as pd  # only frame() needs pandas
+
+    rows = [{name: _get(r, where) for name, where in COLUMNS.items()} for r in records(*paths)]
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    for c in ("size", "threads", "ranks", "pes", "reps"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    for c in ("median_s", "min_s", "ci_low_s", "ci_high_s", "rate", "gflops", "gbytes_per_s"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce")
+    return df
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    df = frame(sys.argv[1])
+    if len(sys.argv) == 3:
+        df.to_csv(sys.argv[2], index=False)
+    else:
+        with __import__("pandas").option_context("display.width", 200, "display.max_columns", 12):
+            print(df)

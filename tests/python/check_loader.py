@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""scripts/pararun_results.py loads real records into a pandas DataFrame: one row per record,
+numbers as numbers, a half-written line skipped with a warning naming its file and line.
+
+  check_loader.py PARARUN SCRIPTS_DIR WORK_DIR
+Exit 77 (skipped) without Debian's python3-pandas."""
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+try:
+    import pandas as pd
+except ImportError:
+    print("python3-pandas is not installed (apt-get install python3-pandas): skipped")
+    sys.exit(77)
+
+exe, scripts, work = sys.argv[1:4]
+sys.path.insert(0, scripts)
+import pararun_results as pr  # noqa: E402
+
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(os.path.join(work, "study"))
+out = os.path.join(work, "study", "results.jsonl")
+env = dict(os.environ, PARARUN_TUNING=os.path.join(work, "no-tuning.json"))
+for args in (["reduction", "-b", "seq", "-n", "2^12"], ["matmul", "-b", "omp", "-t", "2", "-n", "64"]):
+    subprocess.run([exe, "run", *args, "-r", "2", "-o", out], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+with open(out, "a") as f:
+    f.write('{"kind": "run", "kernel": "half-writ')  # a crash mid-append
+
+failures = []
+
+
+def expect(ok, what):
+    print(("ok: " if ok else "FAILED: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    df = pr.frame(os.path.join(work, "study"))  # the folder: its results.jsonl
+expect(len(df) == 2, f"2 rows, got {len(df)}")
+expect(f"{out}:3: not a record, skipped" in err.getvalue(), "the half line is named: " + err.getvalue().strip())
+expect(list(df.kernel) == ["reduction", "matmul"], f"kernels {list(df.kernel)}")
+expect(list(df.rate_unit) == ["GB/s", "GFLOP/s"], f"units {list(df.rate_unit)}")
+expect(list(df.pes) == [1, 2] and str(df.pes.dtype) == "Int64", f"pes {list(df.pes)} {df.pes.dtype}")
+expect((df.rate > 0).all() and df.rate.dtype == float, "rates are positive numbers")
+expect((df.ci_low_s <= df.median_s).all() and (df.median_s <= df.ci_high_s).all(),
+       "each median lies in its CI")
+expect(str(df.timestamp.dtype).startswith("datetime64") and df.timestamp.notna().all(),
+       f"timestamps are datetimes ({df.timestamp.dtype})")
+expect(list(df.status) == ["ok", "ok"] and list(df.verification) == ["passed", "passed"],
+       f"statuses {list(df.status)}, verification {list(df.verification)}")
+expect(df.commit.notna().all(), "each row names its commit")
+# The same file named directly; and the script writes a CSV with every column.
+with contextlib.redirect_stderr(io.StringIO()):
+    expect(len(pr.frame(out)) == 2, "the file itself loads too")
+csv = os.path.join(work, "frame.csv")
+subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out, csv], check=True,
+               stderr=subprocess.DEVNULL)
+back = pd.read_csv(csv)
+expect(list(back.columns) == list(pr.COLUMNS) and len(back) == 2, "the CSV has every column and row")
+sys.exit(1 if failures else 0)
