@@ -283,3 +283,25 @@ TEST(CliFiles, CompareTellsSlowerFromNoiseAndFailsOnSlowerWhenAsked) {
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_EQ(snapshot(tmp.path()), before);  // compare writes nothing
 }
+
+TEST(CliFiles, CompareFindsATenPercentSlowdownPlantedInRealRecords) {
+  const pararun::test::TempDir tmp;
+  const std::string a = tmp / "a.jsonl", b = tmp / "b.jsonl", c = tmp / "c.jsonl";
+  Result r = run_cli("run reduction -b seq -n 2^16 -r 15 --max-reps 15 -o " + a);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The same record, 10% slower in every sample (as a regression would make it); and an
+  // unchanged copy.
+  Json j = Json::parse(lines(slurp(a)).at(0));
+  write_file(c, j.dump() + "\n");
+  for (auto& x : j["samples"]) x = x.get<double>() * 1.10;
+  for (const char* k : {"median", "min", "max", "mean"})
+    j["time"][k] = j["time"][k].get<double>() * 1.10;
+  for (auto& x : j["time"]["ci"]) x = x.get<double>() * 1.10;
+  write_file(b, j.dump() + "\n");
+  r = run_cli("compare " + a + " " + b + " --fail-on-slower");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("1 slower, 0 faster"), std::string::npos) << r.out;
+  r = run_cli("compare " + a + " " + c + " --fail-on-slower");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 slower, 0 faster"), std::string::npos) << r.out;
+}
