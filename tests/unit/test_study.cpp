@@ -172,14 +172,14 @@ TEST(Study, LaunchersFollowTheConventions) {
             (std::vector<std::string>{"mpirun", "-n", "1", "--map-by", "slot:PE=2", "--bind-to",
                                       "core"}));
   EXPECT_EQ(launcher_prefix(p, "srun", 2),
-            (std::vector<std::string>{"srun", "--mpi=pmix", "-n", "1", "--cpus-per-task", "2",
+            (std::vector<std::string>{"srun", "-n", "1", "--cpus-per-task", "2",
                                       "--kill-on-bad-exit=1", "--cpu-bind=cores"}));
   // A batch job's launcher is pinned to the job's CPUs already: the ranks stay where it is.
   const LaunchShape job{Backend::hybrid, 2, 2};
   EXPECT_EQ(launcher_prefix(job, "mpirun", 4, Placement::inherit),
             (std::vector<std::string>{"mpirun", "-n", "2", "--bind-to", "none"}));
   EXPECT_EQ(launcher_prefix(job, "srun", 4, Placement::inherit),
-            (std::vector<std::string>{"srun", "--mpi=pmix", "-n", "2", "--cpus-per-task", "2",
+            (std::vector<std::string>{"srun", "-n", "2", "--cpus-per-task", "2",
                                       "--kill-on-bad-exit=1", "--cpu-bind=none"}));
   EXPECT_EQ(launcher_prefix(job, "srun", 2).back(), "--overcommit");
 }
