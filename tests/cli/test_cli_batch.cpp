@@ -183,6 +183,25 @@ TEST(CliBatch, LabelsEnvironmentsTagsCpuFlagsAndOversubscriptionReachTheJobs) {
   }
 }
 
+TEST(CliBatch, ASlurmTaskOnANodeWithoutTheJobsCpuFlagsEndsWithOneLine) {
+  // batch submit keeps jobs with cpu_flags (it cannot know the nodes' CPUs); the array task
+  // on a node without them refuses at once instead of dying with SIGILL.
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, "jobs:\n  - {kernel: reduction, backend: seq, size: 4096, reps: 2}\n");
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
+  Json batch = Json::parse(slurp(dir + "/batch.json"));
+  const std::string id = batch["jobs"][0]["id"];
+  batch["jobs"][0]["cpu_flags"] = {"no_such_flag"};
+  write_file(dir + "/batch.json", batch.dump());
+  const Result r = run_cli("batch task " + dir + " " + id);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("job " + id + " needs CPU flag(s) no_such_flag, which this node's CPU ("),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";

@@ -243,6 +243,16 @@ int batch_task_command(const std::string& dir, const std::string& id) {
   const auto it =
       std::find_if(jobs.begin(), jobs.end(), [&](const BatchJob& j) { return j.id == id; });
   if (it == jobs.end()) usage_here("batch " + dir + " has no job '" + id + "'");
+  // batch submit cannot know the nodes' CPUs: a job that needs a flag this node lacks ends
+  // here with one line (it would die with SIGILL), and batch status shows it without a record.
+  const auto have = cpu_flags();
+  std::string lacks;
+  for (const auto& f : it->cpu_flags)
+    if (std::find(have.begin(), have.end(), f) == have.end())
+      lacks += (lacks.empty() ? "" : ", ") + f;
+  if (!lacks.empty())
+    throw InputError("job " + id + " needs CPU flag(s) " + lacks + ", which this node's CPU (" +
+                     cpu_identity() + ", " + host_name() + ") lacks");
   BatchOptions o;
   o.out = dir;
   o.exe = self_executable();

@@ -86,8 +86,10 @@ int tune_command(const TuneOptions& o) {
   if (const std::string problem = run_problem(*kernel, spec, run.ctx()); !problem.empty())
     usage(problem);
   const std::string cpu = cpu_identity();
-  std::printf("Tuning on %s, %s, size %s, %d thread(s), %d reps each (median)\n", cpu.c_str(),
-              o.backend.c_str(), o.size.c_str(), o.threads, o.reps);
+  std::printf(
+      "Tuning on %s, %s, size %s, %d thread(s), %d reps each in %d interleaved rounds (median "
+      "of the rounds' medians)\n",
+      cpu.c_str(), o.backend.c_str(), o.size.c_str(), o.threads, o.reps, kTuneRounds);
   for (const auto& v : variants) {
     const TuningResult r = tune(*kernel, v, spec, run.ctx());
     const TuningTrial& best = r.trials[r.best];

@@ -48,7 +48,24 @@ TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpe
     std::tie(trial.rate, trial.unit) = rate_of(kernel.metric(), work, trial.median);
     return trial;
   };
-  for (const Tuning& setting : settings) result.trials.push_back(measure(setting));
+  // Every setting once per round, round after round: a burst from the shared host slows one
+  // round of every setting instead of all repetitions of one (which then loses, or wins, by
+  // luck). A trial's time is the median of its rounds' medians; it verified if every round did.
+  std::vector<std::vector<double>> round_medians(settings.size());
+  for (int round = 0; round < kTuneRounds; ++round)
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+      const TuningTrial t = measure(settings[i]);
+      round_medians[i].push_back(t.median);
+      if (round == 0)
+        result.trials.push_back(t);
+      else
+        result.trials[i].verified = result.trials[i].verified && t.verified;
+    }
+  for (std::size_t i = 0; i < settings.size(); ++i) {
+    TuningTrial& t = result.trials[i];
+    t.median = summarize(round_medians[i]).median;
+    std::tie(t.rate, t.unit) = rate_of(kernel.metric(), work, t.median);
+  }
   for (std::size_t i = 0; i < result.trials.size(); ++i) {
     const TuningTrial& t = result.trials[i];
     const TuningTrial& best = result.trials[result.best];

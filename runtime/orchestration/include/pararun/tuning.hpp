@@ -18,6 +18,9 @@
 
 namespace pararun {
 
+/// Rounds of the search: every setting is timed once per round, the rounds interleaved.
+constexpr int kTuneRounds = 3;
+
 struct TuningTrial {
   Tuning setting;  ///< empty: the kernel's default
   double median = 0, rate = 0;
@@ -34,9 +37,9 @@ struct TuningResult {
   double confirmed_speedup = 1;
 };
 
-/// Times the default and then every candidate on `spec` and `ctx`, each verified, then the
-/// winner against the default again; leaves the best applied. Throws InputError when the variant
-/// has nothing to tune.
+/// Times the default and every candidate on `spec` and `ctx`, each verified, in kTuneRounds
+/// interleaved rounds, then the winner against the default again; leaves the best applied. Throws
+/// InputError when the variant has nothing to tune.
 TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                   const ExecContext& ctx);
 
