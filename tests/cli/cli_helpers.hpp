@@ -63,8 +63,8 @@ Result run_command(const std::string& cmd) {
 Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
   std::string cmd = std::string(PARARUN_EXE) + " " + args;
   if (np > 0)
-    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " " MPIEXEC_PREFLAGS " " + mpirun_flags +
-          " " + cmd;
+    cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " " MPIEXEC_PREFLAGS " " +
+          mpirun_flags + " " + cmd;
   return run_command(cmd);
 }
 
