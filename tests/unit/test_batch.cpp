@@ -136,13 +136,14 @@ TEST(BatchManifest, LabelsEnvironmentsCpuFlagsAndAllCores) {
 
   // Selection: by CPU flags, then by tags; the reasons are named.
   std::vector<std::pair<std::string, std::string>> out;
-  auto kept = select_batch_jobs(b.jobs, {}, {"avx2", "fma"}, &out);
+  const std::vector<std::string> avx2 = {"avx2", "fma"}, avx512 = {"avx512f"};
+  auto kept = select_batch_jobs(b.jobs, {}, &avx2, &out);
   EXPECT_EQ(kept.size(), 3u);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0], (std::pair<std::string, std::string>{
                         "matmul.seq.blas.n64.t1.r1.s42.openblas-skylakex", "needs avx512f"}));
   out.clear();
-  kept = select_batch_jobs(b.jobs, {"gemm", "npb"}, {"avx512f"}, &out);
+  kept = select_batch_jobs(b.jobs, {"gemm", "npb"}, &avx512, &out);
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].label, "openblas-skylakex");
   ASSERT_EQ(out.size(), 3u);
@@ -448,7 +449,8 @@ TEST(BatchManifest, TheBenchmarkManifestLoads) {
   EXPECT_EQ(by_label["openblas-skylakex"], 8);  // 4 sizes x (seq, omp)
   EXPECT_EQ(by_label["pararun-avx2"], 8);
   std::vector<std::pair<std::string, std::string>> out;
-  const auto zen3 = select_batch_jobs(m.jobs, {"gemm"}, {"avx2", "fma"}, &out);
+  const std::vector<std::string> zen3_flags = {"avx2", "fma"};
+  const auto zen3 = select_batch_jobs(m.jobs, {"gemm"}, &zen3_flags, &out);
   for (const auto& j : zen3) EXPECT_TRUE(j.cpu_flags.empty()) << j.id;
   EXPECT_EQ(zen3.size(), 8u * 3 + 6);  // pararun, openblas-shipped, eigen x 8; naive 6
 }

@@ -197,6 +197,19 @@ TEST(StudyRun, AResumeByAnotherBuildIsRefusedNotMixed) {
       InputError);
 }
 
+namespace {
+/// A study of reduction, n = 1000: its sequential variants and mpi on `ranks`.
+StudySpec reduction_seq_and_mpi(std::vector<int> ranks) {
+  StudySpec spec;
+  spec.kernels = {"reduction"};
+  spec.backends = {Backend::seq, Backend::mpi};
+  spec.threads = {1};
+  spec.ranks = std::move(ranks);
+  spec.sizes = {{"", 1000}};
+  return spec;
+}
+}  // namespace
+
 TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
   StudyOptions o;
   for (const char* ok : {"30", "00:30:00", "1-00", "1-12:00", "2-00:00:01", "5:30"}) {
@@ -213,12 +226,7 @@ TEST(Slurm, SubmitOptionsAreSlurmTimesAboveZero) {
 }
 
 TEST(Slurm, OneArrayPerResourceShapeAndAReportJobAfterIt) {
-  StudySpec spec;
-  spec.kernels = {"reduction"};
-  spec.backends = {Backend::seq, Backend::mpi};
-  spec.threads = {1};
-  spec.ranks = {1, 2, 4};
-  spec.sizes = {{"", 1000}};
+  StudySpec spec = reduction_seq_and_mpi({1, 2, 4});
   const auto points = plan_points(spec, Registry::global());
   const Partition part{"debug", 2, 2};  // 2 nodes of 2 CPUs
   StudyOptions o;
@@ -260,12 +268,7 @@ TEST(Slurm, OneArrayPerResourceShapeAndAReportJobAfterIt) {
 }
 
 TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
-  StudySpec spec;
-  spec.kernels = {"reduction"};
-  spec.backends = {Backend::seq, Backend::mpi};
-  spec.threads = {1};
-  spec.ranks = {1, 4};
-  spec.sizes = {{"", 1000}};
+  const StudySpec spec = reduction_seq_and_mpi({1, 4});
   const auto points = plan_points(spec, Registry::global());
   StudyOptions o;
   o.site = {"proj42", "debug", "intel&ib", "", {"--mail-type=END", "--hint=nomultithread"}, "", ""};
@@ -306,12 +309,7 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
 }
 
 TEST(Slurm, MpiPluginSetupScriptAndSmtReachEveryJobScript) {
-  StudySpec spec;
-  spec.kernels = {"reduction"};
-  spec.backends = {Backend::seq, Backend::mpi};
-  spec.threads = {1};
-  spec.ranks = {1, 4};
-  spec.sizes = {{"", 1000}};
+  const StudySpec spec = reduction_seq_and_mpi({1, 4});
   const auto points = plan_points(spec, Registry::global());
   const test::TempDir tmp;
   const std::string setup = tmp / "modules.sh";

@@ -122,10 +122,10 @@ int compare(const BatchManifest& m, const BatchOptions& o) {
 /// this CPU has; says on stderr how many were left out and why. InputError when none is left.
 void select_jobs(BatchManifest& m, const std::vector<std::string>& tags, bool this_cpu) {
   std::vector<std::pair<std::string, std::string>> left_out;
-  std::vector<std::string> flags = this_cpu ? cpu_flags() : std::vector<std::string>();
-  if (!this_cpu)  // the nodes' CPUs are not known here: every flag a job names counts as there
-    for (const auto& j : m.jobs) flags.insert(flags.end(), j.cpu_flags.begin(), j.cpu_flags.end());
-  m.jobs = select_batch_jobs(m.jobs, tags, flags, &left_out);
+  const std::vector<std::string> flags = cpu_flags();
+  // Without this_cpu (batch submit) the nodes' CPUs are not known here: no job is left out
+  // for its flags.
+  m.jobs = select_batch_jobs(m.jobs, tags, this_cpu ? &flags : nullptr, &left_out);
   std::map<std::string, int> why;
   for (const auto& [id, reason] : left_out) ++why[reason];
   for (const auto& [reason, n] : why)
@@ -245,14 +245,13 @@ int batch_task_command(const std::string& dir, const std::string& id) {
   if (it == jobs.end()) usage_here("batch " + dir + " has no job '" + id + "'");
   // batch submit cannot know the nodes' CPUs: a job that needs a flag this node lacks ends
   // here with one line (it would die with SIGILL), and batch status shows it without a record.
-  const auto have = cpu_flags();
-  std::string lacks;
-  for (const auto& f : it->cpu_flags)
-    if (std::find(have.begin(), have.end(), f) == have.end())
-      lacks += (lacks.empty() ? "" : ", ") + f;
-  if (!lacks.empty())
-    throw InputError("job " + id + " needs CPU flag(s) " + lacks + ", which this node's CPU (" +
-                     cpu_identity() + ", " + host_name() + ") lacks");
+  const std::vector<std::string> have = cpu_flags();
+  std::vector<std::pair<std::string, std::string>> left_out;  // ("ID", "needs avx512f")
+  select_batch_jobs({*it}, {}, &have, &left_out);
+  if (!left_out.empty())
+    throw InputError("job " + id + " needs CPU flag(s) " +
+                     left_out[0].second.substr(std::string("needs ").size()) +
+                     ", which this node's CPU (" + cpu_identity() + ", " + host_name() + ") lacks");
   BatchOptions o;
   o.out = dir;
   o.exe = self_executable();

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -56,10 +57,9 @@ std::string cpu_identity() {
   std::string id = cpu_model();
   const std::string family = cpuinfo_value("cpu family"), model = cpuinfo_value("model");
   if (!family.empty()) id += ", family " + family + " model " + model;
-  const std::string flags = " " + cpuinfo_value("flags") + " ";
-  id += flags.find(" avx512f ") != std::string::npos ? ", avx512f"
-        : flags.find(" avx2 ") != std::string::npos  ? ", avx2"
-                                                     : ", no avx2";
+  const std::vector<std::string> flags = cpu_flags();
+  auto has = [&](const char* f) { return std::find(flags.begin(), flags.end(), f) != flags.end(); };
+  id += has("avx512f") ? ", avx512f" : has("avx2") ? ", avx2" : ", no avx2";
   const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   if (l1 > 0) id += ", L1d " + format_bytes(static_cast<double>(l1));
   if (l2 > 0) id += ", L2 " + format_bytes(static_cast<double>(l2));

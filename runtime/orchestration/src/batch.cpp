@@ -595,14 +595,17 @@ struct Reader {
 
 std::vector<BatchJob> select_batch_jobs(
     const std::vector<BatchJob>& jobs, const std::vector<std::string>& tags,
-    const std::vector<std::string>& cpu_flags,
+    const std::vector<std::string>* cpu_flags,
     std::vector<std::pair<std::string, std::string>>* left_out) {
-  const std::set<std::string> have(cpu_flags.begin(), cpu_flags.end());
+  const std::set<std::string> have =
+      cpu_flags ? std::set<std::string>(cpu_flags->begin(), cpu_flags->end())
+                : std::set<std::string>();
   std::vector<BatchJob> out;
   for (const auto& job : jobs) {
     std::string why;
-    for (const auto& f : job.cpu_flags)
-      if (!have.count(f)) why += (why.empty() ? "needs " : ", ") + f;
+    if (cpu_flags)
+      for (const auto& f : job.cpu_flags)
+        if (!have.count(f)) why += (why.empty() ? "needs " : ", ") + f;
     if (why.empty() && !tags.empty() &&
         std::none_of(tags.begin(), tags.end(), [&](const std::string& t) {
           return std::find(job.tags.begin(), job.tags.end(), t) != job.tags.end();

@@ -92,12 +92,12 @@ std::string batch_job_id(const BatchJob& job);
 /// ranges, a job listed twice, resources beyond `limits`. Nothing runs before it returns.
 BatchManifest load_batch_manifest(const std::string& path, const BatchLimits& limits);
 
-/// The jobs of `jobs` this CPU can run (every cpu_flag in `cpu_flags`, the flags of
-/// /proc/cpuinfo) carrying one of `tags` (every job when `tags` is empty); the others go to
-/// `left_out` with the reason ("needs avx512f", "not tagged gemm").
+/// The jobs of `jobs` a CPU with `cpu_flags` (the flags of /proc/cpuinfo; null: not known,
+/// no job is left out for its flags) can run, carrying one of `tags` (every job when `tags`
+/// is empty); the others go to `left_out` with the reason ("needs avx512f", "not tagged gemm").
 std::vector<BatchJob> select_batch_jobs(const std::vector<BatchJob>& jobs,
                                         const std::vector<std::string>& tags,
-                                        const std::vector<std::string>& cpu_flags,
+                                        const std::vector<std::string>* cpu_flags,
                                         std::vector<std::pair<std::string, std::string>>* left_out);
 
 /// The sizes of a range "FIRST:LAST:xFACTOR" or "FIRST:LAST:+STEP" (both ends included when
