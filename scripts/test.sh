@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with CTest.
 #   scripts/test.sh                 release build, then the ASan+UBSan build, then the MPI
-#                                   tests built against MPICH (Open MPI is the default MPI)
-#   scripts/test.sh release|asan|mpich|debug   one preset only
+#                                   tests built against MPICH (Open MPI is the default MPI),
+#                                   then a build without MPI and OpenMP (serial)
+#   scripts/test.sh release|asan|mpich|serial|debug   one preset only
 #   extra arguments after the preset go to ctest, e.g. scripts/test.sh release -L mpi
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-presets=(release asan mpich)
+presets=(release asan mpich serial)
 if [ $# -gt 0 ]; then
   presets=("$1")
   shift

@@ -46,7 +46,7 @@ int exit_together(int code) {
 void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& file) {
   sub->add_option("file", file, "A YAML study file (flags given as well win over it)");
   sub->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
-  sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi)");
+  sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi: those this build has)");
   sub->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
   sub->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
   sub->add_option("--variants", so.variants,
@@ -112,6 +112,16 @@ int pararun::cli_main(int argc, char** argv) {
   // `pararun run` under a launcher: MPI first, and every rank must have been started with
   // the same command line, or the ranks would take different paths and wait for each other
   // forever (a different kernel, size, --reps or a bad option on one rank).
+  // A build without MPI is one process: started as one of several ranks, each would run the
+  // whole problem and write its own record.
+  if (!pararun::built_with_mpi() && pararun::launcher_world_size() > 1) {
+    if (pararun::launcher_world_rank() == 0)
+      std::fprintf(stderr,
+                   "pararun: error: started as %d ranks, but this pararun was built without MPI "
+                   "(PARARUN_MPI=OFF): run it as one process, or build it with MPI\n",
+                   pararun::launcher_world_size());
+    return app::kExitUsage;
+  }
   std::optional<pararun::MpiSession> mpi;
   if (argc > 1 && std::string(argv[1]) == "run" && pararun::launched_by_mpi_launcher()) {
     mpi.emplace(&argc, &argv);

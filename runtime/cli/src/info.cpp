@@ -29,7 +29,7 @@ int list_command(bool json) {
                      {"named_sizes", Json::object()},
                      {"backends", Json::object()}};
       for (const auto& n : k->named_sizes()) kernel["named_sizes"][n.name] = n.size;
-      for (Backend b : kAllBackends) {
+      for (Backend b : built_backends()) {
         Json variants = Json::array();
         for (const auto& v : k->variants_of(b))
           variants.push_back({{"name", v.name},
@@ -45,7 +45,7 @@ int list_command(bool json) {
   }
   Table t({"kernel", "backend", "variant", "description"});
   for (const Kernel* k : Registry::global().kernels())
-    for (Backend b : kAllBackends) {
+    for (Backend b : built_backends()) {
       bool first = true;
       for (auto& v : k->variants_of(b)) {
         t.add({k->name(), to_string(b), v.name, v.description + (first ? " (default)" : "")});
@@ -81,7 +81,10 @@ int info_command(bool json) {
   for (const Kernel* k : Registry::global().kernels())
     for (const auto& [key, version] : k->libraries()) libs[key] = version;
   for (const auto& [key, version] : libs) b[key] = version;
-  Json j = {{"host", host_name()},
+  Json backends = Json::array();  // what this build runs (no mpi without MPI, ...)
+  for (Backend k : built_backends()) backends.push_back(to_string(k));
+  Json j = {{"backends", backends},
+            {"host", host_name()},
             {"cpu_model", cpu_model()},
             {"cores", online_cpus()},
             {"memory_available", available_memory_bytes()},
@@ -103,6 +106,9 @@ int info_command(bool json) {
   line("flags", b["flags"]);
   line("build type", b["build_type"]);
   line("git commit", b["git_commit"]);
+  std::string names;
+  for (const auto& name : backends) names += (names.empty() ? "" : ", ") + name.get<std::string>();
+  line("backends", names);
   line("MPI", b["mpi_library"]);
   line("OpenMP",
        b["openmp"].get<std::string>() + ", max threads " + std::to_string(omp_get_max_threads()));

@@ -34,6 +34,7 @@ int tune_command(const TuneOptions& o) {
   const auto backend = parse_backend(o.backend);
   if (!backend || uses_mpi(*backend))
     usage("tune runs on one process: --backend seq or omp, got '" + o.backend + "'");
+  if (const std::string why = backend_unavailable(*backend); !why.empty()) usage(why);
   if (!kernel->supports(*backend))
     usage("kernel '" + o.kernel + "' does not support backend '" + o.backend + "'");
   if (*backend == Backend::seq && o.threads != 1)

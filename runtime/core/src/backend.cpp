@@ -28,4 +28,29 @@ std::string backend_names() {
   return out;
 }
 
+bool built_with_mpi() { return PARARUN_HAVE_MPI; }
+bool built_with_openmp() { return PARARUN_HAVE_OPENMP; }
+
+std::string backend_unavailable(Backend b) {
+  const std::string name = "backend '" + to_string(b) + "' is not in this build: ParaRun was built ";
+  if (uses_mpi(b) && !built_with_mpi()) return name + "without MPI (PARARUN_MPI=OFF)";
+  if (uses_threads(b) && !built_with_openmp())
+    return name + "without OpenMP (PARARUN_OPENMP=OFF)";
+  return "";
+}
+
+std::vector<Backend> built_backends() {
+  std::vector<Backend> out;
+  for (Backend b : kAllBackends)
+    if (backend_unavailable(b).empty()) out.push_back(b);
+  return out;
+}
+
+std::string default_study_backends() {
+  std::string out;
+  for (Backend b : built_backends())
+    if (b != Backend::hybrid) out += (out.empty() ? "" : ",") + to_string(b);
+  return out;
+}
+
 }  // namespace pararun

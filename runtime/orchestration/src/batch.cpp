@@ -274,6 +274,7 @@ struct Reader {
     const Value& bv = *get("backend");
     const auto b = parse_backend(bv.text);
     if (!b) fail(bv.node, "unknown backend '" + bv.text + "'; backends: " + backend_names());
+    if (const std::string why = backend_unavailable(*b); !why.empty()) fail(bv.node, why);
     if (!k->supports(*b))
       fail(bv.node, "kernel '" + job.kernel + "' does not support backend '" + bv.text + "'");
     job.backend = *b;

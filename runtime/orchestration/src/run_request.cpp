@@ -65,6 +65,7 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   const auto backend = parse_backend(o.backend);
   if (!backend) refuse("unknown backend '" + o.backend + "'; backends: " + backend_names());
   r.backend = *backend;
+  if (const std::string why = backend_unavailable(*backend); !why.empty()) refuse(why);
   if (!kernel->supports(*backend))
     refuse("kernel '" + o.kernel + "' does not support backend '" + o.backend +
            "'; it supports: " + supported_backends(*kernel));

@@ -50,6 +50,8 @@ StudySpec study_spec(const StudyOptions& o) {
     const auto backend = parse_backend(b);
     if (!backend)
       throw InputError("unknown backend '" + b + "' in --backends; backends: " + backend_names());
+    if (const std::string why = backend_unavailable(*backend); !why.empty())
+      throw InputError(why + " (--backends " + o.backends + ")");
     spec.backends.push_back(*backend);
   }
   // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.

@@ -72,6 +72,9 @@ Json slurm_settings() {
 }  // namespace
 
 std::string openmp_version() {
+#ifndef _OPENMP
+  return "none (built without OpenMP: PARARUN_OPENMP=OFF)";
+#else
   const int d = _OPENMP;
   const char* v = d >= 202011   ? "5.1"
                   : d >= 201811 ? "5.0"
@@ -80,6 +83,7 @@ std::string openmp_version() {
                   : d >= 201107 ? "3.1"
                                 : "3.0 or older";
   return std::string(v) + " (" + std::to_string(d) + ")";
+#endif
 }
 
 Json build_metadata() {

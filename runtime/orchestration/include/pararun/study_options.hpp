@@ -20,7 +20,7 @@ struct SlurmSite {
 };
 
 struct StudyOptions {
-  std::string kernels = "matmul,reduction", backends = "seq,omp,mpi", threads = "1,2",
+  std::string kernels = "matmul,reduction", backends = default_study_backends(), threads = "1,2",
               ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
               launcher = "auto", out, variants;
   int reps = 5, max_reps = 20, oversubscribed_ranks = 0, cores = 0;
