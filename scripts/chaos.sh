@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault injection with counts: studies and batches killed (-9, TERM, USR1, INT) at a random
 # moment and resumed, a rank killed in the middle of an MPI point, a half-written last line
-# before --resume, a full disk under a finished study and under a batch being resumed. After
+# before --resume, a full disk under a finished study and under a batch being resumed, a node
+# of a local Slurm cluster lost under a submitted study (root and Slurm only). After
 # each trial it counts, against the study's points (or the batch's jobs): records lost (a
 # point with no verified record after the resume: must be 0) and points duplicated (more
 # than one verified record: must be 0).
@@ -202,6 +203,46 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$work/full" && mount -t tmpfs -o size=4m tmpf
   full="studies: $full_ok of $trials kept every record and exited 3; batches: $batch_ok of $trials kept every file, exited 3, then resumed"
 fi
 
+# A node lost under a study submitted to Slurm (a local cluster of 2 nodes, at a site that
+# does not requeue: --no-requeue): the report job records the lost point as failed (Slurm's
+# NODE_FAIL), and `submit --resume` runs it again; then every point has one verified record.
+nodes="skipped (needs root and Slurm: scripts/local-cluster.sh)"
+if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
+  export PARARUN_CLUSTER_DIR=$work/cluster PARARUN_CLUSTER_PORT=7917 SLURM_CONF=$work/cluster/slurm.conf
+  if "$PARARUN_ROOT/scripts/local-cluster.sh" start --nodes 2 >/dev/null 2>&1; then
+    trap 'PARARUN_CLUSTER_DIR=$work/cluster "$PARARUN_ROOT/scripts/local-cluster.sh" stop >/dev/null 2>&1; mountpoint -q "$work/full" && umount "$work/full"; [ "${CHAOS_KEEP:-0}" = 1 ] && echo "kept: $work" || rm -rf "$work"' EXIT
+    job_end() {  # job_end ID: waits (up to 3 min) until the job has ended
+      for _ in $(seq 360); do
+        case $(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p') in
+          PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | "") sleep 0.5 ;; *) return 0 ;; esac
+      done
+    }
+    recorded=0
+    for t in $(seq "$trials"); do
+      d=$work/nodes-$t
+      args=(--kernels matmul --backends omp --threads 1,2 --sizes 1800 --reps 40 --max-reps 40
+            --out "$d" --sbatch-arg=--no-requeue)
+      report=$("$P" submit "${args[@]}" 2>/dev/null | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+      hit=0
+      for _ in $(seq 120); do
+        squeue -h -r -t RUNNING -o %N | grep -qx node2 && { sleep "$(python3 -c "import random; print(round(random.uniform(0, 1), 2))")"; hit=1; break; }
+        sleep 0.5
+      done
+      [ "$hit" = 1 ] && "$PARARUN_ROOT/scripts/local-cluster.sh" kill-node node2 >/dev/null 2>&1
+      job_end "$report"
+      "$PARARUN_ROOT/scripts/local-cluster.sh" start-node node2 >/dev/null 2>&1
+      grep -q '"slurm_state":"NODE_FAIL"' "$d/results.jsonl" 2>/dev/null && recorded=$((recorded + 1))
+      for _ in $(seq 60); do sinfo -h -n node2 -o %T | grep -q idle && break; sleep 0.5; done
+      report=$("$P" submit "${args[@]}" --resume 2>/dev/null | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+      [ -n "$report" ] && job_end "$report"
+      tally "$d" "node loss" "$hit"
+    done
+    nodes="$recorded of $trials lost points recorded as NODE_FAIL by the report job, then run again by submit --resume"
+  else
+    nodes="skipped (the local cluster did not start)"
+  fi
+fi
+
 cpu_line
 printf '%-16s %6s %7s %12s %12s\n' experiment trials faults "records lost" duplicated
 for k in "${!by_kind[@]}"; do
@@ -211,4 +252,5 @@ done | sort
 echo "runs $runs, faults injected $faults, records lost $lost, points duplicated $dup"
 echo "partial line: isolated as one bad line in $partial_ok of $trials; full disk: $full"
 echo "a killed rank ended mpirun within ${slowest_end} s (slowest of $trials)"
+echo "node loss: $nodes"
 [ "$lost" = 0 ] && [ "$dup" = 0 ]

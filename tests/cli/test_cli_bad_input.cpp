@@ -168,6 +168,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "--variants nosuch: no parallel backend of the study has one of them for "
                  "'matmul'"},
         BadInput{"study --variants eigen,eigen", "--variants gives 'eigen' twice"},
+        // Duplicates collapsed without a word, where --sizes and --variants refused them.
+        BadInput{"study --kernels matmul,matmul", "--kernels gives 'matmul' twice"},
+        BadInput{"study --backends seq,seq", "--backends gives 'seq' twice"},
+        BadInput{"study --threads 1,1", "--threads gives '1' twice"},
         BadInput{"study --ranks x",
                  "--ranks takes whole numbers of at least 1 (at most 100000), got 'x'"},
         BadInput{"study --scaling diagonal", "scaling must be strong or weak, got 'diagonal'"},

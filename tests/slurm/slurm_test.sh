@@ -268,6 +268,41 @@ YAML
       "len(records)==2 and all(x['status']=='ok' for x in records) and len({x['point'] for x in records})==2" \
       "both jobs verified, once each, after the node loss"
     ;;
+  study_node_loss)
+    # A study point whose node is lost, at a site that does not requeue (--no-requeue): its
+    # task ends NODE_FAIL without a record; the report job records the point as failed, with
+    # Slurm's state, and `submit --resume` runs it again.
+    args=(--kernels matmul --backends omp --threads 1,2 --sizes 1800 --reps 40 --max-reps 40
+          --out "$dir/study" --sbatch-arg=--no-requeue)
+    out=$("$PARARUN" submit "${args[@]}") || fail "pararun submit"
+    echo "$out"
+    report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+    task=""
+    for _ in $(seq 120); do
+      task=$(squeue -h -r -t RUNNING -o "%i %N" | awk '$2 == "node2" {print $1}' | head -1)
+      [ -n "$task" ] && break
+      sleep 0.5
+    done
+    [ -n "$task" ] || fail "no point ran on node2"
+    "$root/scripts/local-cluster.sh" kill-node node2 || fail "kill-node"
+    expect_state "$report" COMPLETED 120
+    "$root/scripts/local-cluster.sh" start-node node2 || fail "start-node"
+    PARARUN_OUT=$dir/study/results.jsonl check \
+      "sorted(x['status'] for x in records)==['error','ok'] and [x.get('slurm_state') for x in records if x['status']=='error']==['NODE_FAIL'] and [x['slurm_task'] for x in records if x['status']=='error']==['$task']" \
+      "the lost point has an error record with Slurm's NODE_FAIL, the other point its run"
+    grep -q "no result (Slurm NODE_FAIL)" "$dir/study/report.md" || fail "report.md does not name the lost point"
+    for _ in $(seq 60); do sinfo -h -n node2 -o %T | grep -q idle && break; sleep 0.5; done
+    out=$("$PARARUN" submit "${args[@]}" --resume) || fail "pararun submit --resume"
+    echo "$out"
+    echo "$out" | grep -q "^submitted job array .*: 1 point(s)" || fail "--resume did not submit the lost point alone"
+    report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+    expect_state "$report" COMPLETED 180
+    PARARUN_OUT=$dir/study/results.jsonl check \
+      "sorted(x['status'] for x in records)==['error','ok','ok'] and len({x['point'] for x in records})==2" \
+      "after --resume both points verified, the error kept"
+    grep -q "no result (Slurm NODE_FAIL); verified when run again" "$dir/study/report.md" ||
+      fail "report.md does not say the lost point was run again"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"

@@ -41,6 +41,26 @@ TEST(Study, SeveralSizesOfOneKernelEachGetTheirPoints) {
                       "matmul/omp/blocked/n128/t1/r1", "matmul/omp/blocked/n128/t2/r1"}));
 }
 
+TEST(Study, APointKeptAsJsonReadsBackTheSame) {
+  // What slurm/submitted.json keeps of each array task's point, for the error record of a
+  // point whose node was lost.
+  StudySpec s = spec_for({Backend::hybrid});
+  s.scaling = "weak";
+  s.rounds = 2;
+  for (const Point& p : plan_points(s, Registry::global())) {
+    const auto back = point_from_json(Json::parse(point_json(p).dump()));
+    ASSERT_TRUE(back.has_value()) << p.id;
+    EXPECT_EQ(point_json(*back), point_json(p));
+    EXPECT_EQ(back->base_size, 100u);
+    EXPECT_GT(back->round, 0);
+  }
+  Json broken = point_json(plan_points(s, Registry::global()).front());
+  broken["backend"] = "gpu";
+  EXPECT_FALSE(point_from_json(broken).has_value());
+  broken.erase("backend");
+  EXPECT_FALSE(point_from_json(broken).has_value());
+}
+
 TEST(Study, ACoreBudgetPlansEveryShapeOfIt) {
   StudySpec s = spec_for({Backend::omp, Backend::mpi, Backend::hybrid});
   s.cores = 6;

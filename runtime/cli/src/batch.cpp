@@ -214,25 +214,12 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     std::printf("%s", dry_run_text(sub).c_str());
     return kExitOk;
   }
-  // Every submission of the folder, the latest last, written after each sbatch (an array
-  // submitted before a later sbatch fails stays visible to batch status).
-  const std::string submitted = dir + "/slurm/submitted.json";
-  Json history = Json::parse(slurp(submitted), nullptr, false);
-  if (!history.is_object() || !history.value("submissions", Json()).is_array())
-    history = {{"submissions", Json::array()}};
-  history["submissions"].push_back(
-      {{"at", utc_timestamp()}, {"arrays", Json::array()}, {"merge", nullptr}});
-  Json& mine = history["submissions"].back();
-  const Submitted ids = submit_all(sub, [&](const JobScript& s, const std::string& id) {
-    mine["arrays"].push_back(
-        {{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
-    write_file_atomically(submitted, history.dump(1) + "\n");
+  // Every submission is kept in slurm/submitted.json, for batch status.
+  const Submitted ids = submit_all(sub, dir, [&](const JobScript& s, const std::string& id) {
     std::printf("submitted job array %s: %d job(s), at most %d at once (%s)\n", id.c_str(), s.tasks,
                 opt.max_parallel, s.path.c_str());
   });
   std::printf("submitted merge job %s (after the arrays end)\n", ids.report.c_str());
-  mine["merge"] = ids.report;
-  write_file_atomically(submitted, history.dump(1) + "\n");
   std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
               dir.c_str(), ids.tasks, part.name.c_str(), dir.c_str());
   return kExitOk;

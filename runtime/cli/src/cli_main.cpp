@@ -46,7 +46,8 @@ int exit_together(int code) {
 void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& file) {
   sub->add_option("file", file, "A YAML study file (flags given as well win over it)");
   sub->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
-  sub->add_option("--backends", so.backends, "Backends, comma-separated (default seq,omp,mpi: those this build has)");
+  sub->add_option("--backends", so.backends,
+                  "Backends, comma-separated (default seq,omp,mpi: those this build has)");
   sub->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
   sub->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
   sub->add_option("--variants", so.variants,

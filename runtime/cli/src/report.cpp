@@ -25,8 +25,12 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files) {
     struct stat st {};
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
     RecordFile rf = read_records(f);
-    if (rf.records.empty() && !rf.problems.empty() && rf.problems.front() == f + ": cannot be read")
-      usage("cannot read result file '" + f + "'");
+    if (rf.records.empty() && !rf.problems.empty()) {  // one line, not a warning and an error
+      if (rf.problems.front() == f + ": cannot be read")
+        usage("cannot read result file '" + f + "'");
+      if (rf.problems.front() == f + ": not a regular file")
+        usage("result file '" + f + "' is not a regular file");
+    }
     warn_bad_lines(rf);
     for (auto& r : rf.records) records.push_back(std::move(r));
   }
@@ -60,8 +64,15 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     inputs.push_back(f);
     for (const char* name : {"/results.jsonl", "/study.json"}) inputs.push_back(f + name);
   }
-  if (!csv.empty())
+  if (!csv.empty()) {
     if (const std::string why = output_file_problem(csv, inputs); !why.empty()) usage(why);
+    // Nor a file the report of a study folder writes itself: it would be CSV, or lost.
+    for (const auto& f : files)
+      for (const char* name : {"/report.md", "/analysis.json"})
+        if (csv == f + name || same_file(csv, f + name))
+          usage("--csv '" + csv + "' is " + f + name +
+                ", which the study's report writes; name another file");
+  }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   for (const auto& f : files) {
     struct stat st {};

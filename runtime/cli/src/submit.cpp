@@ -51,7 +51,9 @@ int submit_command(const StudyOptions& o) {
                 sub.report.path.c_str());
     return kExitOk;
   }
-  const Submitted ids = submit_all(sub, [&](const JobScript& s, const std::string& id) {
+  // slurm/submitted.json keeps which task runs which point: the report job records a point
+  // whose task ended without a record (a lost node, Slurm's time limit) as an error.
+  const Submitted ids = submit_all(sub, dir, [&](const JobScript& s, const std::string& id) {
     std::printf("submitted job array %s: %d point(s), at most %d at once (%s)\n", id.c_str(),
                 s.tasks, o.max_parallel, s.path.c_str());
   });

@@ -28,14 +28,18 @@ std::string backend_names() {
   return out;
 }
 
-bool built_with_mpi() { return PARARUN_HAVE_MPI; }
-bool built_with_openmp() { return PARARUN_HAVE_OPENMP; }
+bool built_with_mpi() {
+  return PARARUN_HAVE_MPI;
+}
+bool built_with_openmp() {
+  return PARARUN_HAVE_OPENMP;
+}
 
 std::string backend_unavailable(Backend b) {
-  const std::string name = "backend '" + to_string(b) + "' is not in this build: ParaRun was built ";
+  const std::string name =
+      "backend '" + to_string(b) + "' is not in this build: ParaRun was built ";
   if (uses_mpi(b) && !built_with_mpi()) return name + "without MPI (PARARUN_MPI=OFF)";
-  if (uses_threads(b) && !built_with_openmp())
-    return name + "without OpenMP (PARARUN_OPENMP=OFF)";
+  if (uses_threads(b) && !built_with_openmp()) return name + "without OpenMP (PARARUN_OPENMP=OFF)";
   return "";
 }
 

@@ -421,7 +421,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       return;
     }
     if (!record.is_object()) {
-      record = to_json(error_record(point_of(job), "none", code, log));
+      record = to_json(error_record(point_of(job), "none", job.seed, code, log));
     }
     record["batch"] = {{"job", job.id},
                        {"attempt", r.attempt},
@@ -589,26 +589,15 @@ struct SlurmView {
 
 SlurmView slurm_view(const std::string& dir) {
   SlurmView v;
-  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
-  if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return v;
   // A local `batch run` after the last submission owns the folder's state now.
   const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
   const Json history = batch.is_object() ? batch.value("history", Json::array()) : Json::array();
   if (history.is_array() && !history.empty() && history.back().is_object() &&
       history.back().value("by", "") == "run")
     return v;
-  std::vector<std::string> arrays;
-  for (const auto& sub : submitted["submissions"])
-    for (const auto& a : sub.value("arrays", Json::array())) {
-      const std::string array = a.value("job_id", std::string());
-      const Json jobs = a.value("jobs", Json::array());
-      if (array.empty() || !jobs.is_array()) continue;
-      arrays.push_back(array);
-      for (std::size_t t = 0; t < jobs.size(); ++t)
-        if (jobs[t].is_string())
-          v.task_of[jobs[t].get<std::string>()] = array + "_" + std::to_string(t);
-    }
-  if (auto tasks = query_array_tasks(arrays)) {
+  SubmittedTasks submitted_by = submitted_tasks(dir);
+  v.task_of = std::move(submitted_by.task_of);
+  if (auto tasks = query_array_tasks(submitted_by.arrays)) {
     v.tasks = std::move(*tasks);
     v.answered = true;
   }

@@ -220,6 +220,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
     const auto [nodes, ranks, threads] = shape;
     std::string cases;
     std::vector<std::string> ids;
+    Json described = Json::array();
     int task = 0;
     for (const Point* p : group) {
       if (done.count(p->id)) continue;
@@ -229,6 +230,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
       cases += "  " + std::to_string(task++) + ") point=" + shell_quote(p->id) + "; set -- " +
                shell_command(args) + " ;;\n";
       ids.push_back(p->id);
+      described.push_back(point_json(*p));
     }
     if (task == 0) continue;
     // The labelled oversubscribed point: more ranks than the nodes' cores, on purpose.
@@ -237,6 +239,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
         std::to_string(nodes) + "node-" + std::to_string(ranks) + "x" + std::to_string(threads);
     JobScript s;
     s.jobs = std::move(ids);
+    s.points = std::move(described);
     s.tasks = task;
     s.path = dir + "/slurm/points-" + name + ".sbatch";
     s.text =
@@ -346,17 +349,52 @@ std::string submit_job(const JobScript& s, const std::string& dependency) {
   return id;
 }
 
-Submitted submit_all(const Submission& sub,
+Submitted submit_all(const Submission& sub, const std::string& dir,
                      const std::function<void(const JobScript&, const std::string&)>& on_array) {
+  const std::string kept = dir + "/slurm/submitted.json";
+  Json history = Json::parse(slurp(kept), nullptr, false);
+  if (!history.is_object() || !history.value("submissions", Json()).is_array())
+    history = {{"submissions", Json::array()}};
+  history["submissions"].push_back(
+      {{"at", utc_timestamp()}, {"arrays", Json::array()}, {"after", nullptr}});
+  Json& mine = history["submissions"].back();
   Submitted out;
   std::string deps;
   for (const auto& s : sub.arrays) {
     out.arrays.push_back(submit_job(s, ""));
     deps += ":" + out.arrays.back();
     out.tasks += s.tasks;
+    mine["arrays"].push_back(
+        {{"job_id", out.arrays.back()}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
+    if (!s.points.empty()) mine["arrays"].back()["points"] = s.points;
+    write_file_atomically(kept, history.dump(1) + "\n");
     on_array(s, out.arrays.back());
   }
   out.report = submit_job(sub.report, "--dependency=afterany" + deps);
+  mine["after"] = out.report;  // the report or merge job
+  write_file_atomically(kept, history.dump(1) + "\n");
+  return out;
+}
+
+SubmittedTasks submitted_tasks(const std::string& dir) {
+  SubmittedTasks out;
+  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
+  if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return out;
+  for (const auto& sub : submitted["submissions"]) {
+    if (!sub.is_object()) continue;
+    for (const auto& a : sub.value("arrays", Json::array())) {
+      if (!a.is_object()) continue;
+      const Json id = a.value("job_id", Json());
+      const Json jobs = a.value("jobs", Json::array());
+      if (!id.is_string() || id.get<std::string>().empty() || !jobs.is_array()) continue;
+      out.arrays.push_back(id.get<std::string>());
+      for (std::size_t t = 0; t < jobs.size(); ++t)
+        if (jobs[t].is_string())
+          out.task_of[jobs[t].get<std::string>()] = out.arrays.back() + "_" + std::to_string(t);
+      for (const auto& p : a.value("points", Json::array()))
+        if (p.is_object() && p.value("id", Json()).is_string()) out.point_of[p["id"]] = p;
+    }
+  }
   return out;
 }
 

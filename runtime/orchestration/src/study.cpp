@@ -175,6 +175,34 @@ Json build_identity() {
 
 }  // namespace
 
+Json point_json(const Point& p) {
+  return {{"id", p.id},           {"kernel", p.kernel}, {"backend", to_string(p.backend)},
+          {"variant", p.variant}, {"size", p.size},     {"base_size", p.base_size},
+          {"threads", p.threads}, {"ranks", p.ranks},   {"oversubscribe", p.oversubscribe},
+          {"round", p.round}};
+}
+
+std::optional<Point> point_from_json(const Json& j) {
+  try {
+    Point p;
+    p.id = j.at("id").get<std::string>();
+    p.kernel = j.at("kernel").get<std::string>();
+    const auto backend = parse_backend(j.at("backend").get<std::string>());
+    if (!backend) return std::nullopt;
+    p.backend = *backend;
+    p.variant = j.at("variant").get<std::string>();
+    p.size = j.at("size").get<std::uint64_t>();
+    p.base_size = j.at("base_size").get<std::uint64_t>();
+    p.threads = j.at("threads").get<int>();
+    p.ranks = j.at("ranks").get<int>();
+    p.oversubscribe = j.at("oversubscribe").get<bool>();
+    p.round = j.at("round").get<int>();
+    return p;
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+}
+
 Json study_manifest(const StudySpec& spec, const std::vector<Point>& points) {
   Json j;
   j["schema"] = "pararun.study/1";
@@ -203,7 +231,7 @@ std::vector<std::string> completed_points(const std::vector<Record>& records) {
   return out;
 }
 
-Record error_record(const Point& p, const std::string& scaling, int exit_code,
+Record error_record(const Point& p, const std::string& scaling, std::uint64_t seed, int exit_code,
                     const std::string& log) {
   Record r;
   r.kind = RecordKind::error;
@@ -219,6 +247,7 @@ Record error_record(const Point& p, const std::string& scaling, int exit_code,
   r.ranks = p.ranks;
   r.pes = p.pes();
   r.exit_code = exit_code;
+  r.json["seed"] = seed;
   r.json["log"] = log;
   // The build and CPU of the study that recorded it: the report puts it with its study's
   // records, not with another build's.

@@ -28,6 +28,14 @@ namespace pararun {
 
 namespace {
 
+/// A list that names an item twice is a mistake (a point twice, or a typo for another item):
+/// refused, as duplicate sizes are.
+void once_each(const std::vector<std::string>& items, const std::string& option) {
+  std::set<std::string> seen;
+  for (const auto& item : items)
+    if (!seen.insert(item).second) throw InputError(option + " gives '" + item + "' twice");
+}
+
 std::vector<int> counts(const std::string& list, const std::string& option, int most) {
   std::vector<int> out;
   for (const auto& item : split(list)) {
@@ -38,6 +46,9 @@ std::vector<int> counts(const std::string& list, const std::string& option, int 
     out.push_back(static_cast<int>(*v));
   }
   if (out.empty()) throw InputError(option + " is empty");
+  std::vector<std::string> texts;
+  for (int v : out) texts.push_back(std::to_string(v));
+  once_each(texts, option);
   return out;
 }
 
@@ -46,6 +57,8 @@ std::vector<int> counts(const std::string& list, const std::string& option, int 
 StudySpec study_spec(const StudyOptions& o) {
   StudySpec spec;
   spec.kernels = split(o.kernels);
+  once_each(spec.kernels, "--kernels");
+  once_each(split(o.backends), "--backends");
   for (const auto& b : split(o.backends)) {
     const auto backend = parse_backend(b);
     if (!backend)
@@ -100,9 +113,7 @@ StudySpec study_spec(const StudyOptions& o) {
                      " (16 per CPU of this node), got " + std::to_string(o.oversubscribed_ranks));
   spec.oversubscribed_ranks = o.oversubscribed_ranks;
   spec.variants = split(o.variants);
-  std::set<std::string> seen_variants;
-  for (const auto& v : spec.variants)
-    if (!seen_variants.insert(v).second) throw InputError("--variants gives '" + v + "' twice");
+  once_each(spec.variants, "--variants");
   if (o.cores < 0 || o.cores > 100000)
     throw InputError("--cores must be 1 to 100000, got " + std::to_string(o.cores));
   spec.cores = o.cores;

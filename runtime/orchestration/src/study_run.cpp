@@ -17,6 +17,8 @@
 #include "pararun/analysis.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
+#include "pararun/run_request.hpp"
+#include "pararun/slurm.hpp"
 #include "pararun/sysinfo.hpp"
 
 namespace pararun {
@@ -103,9 +105,67 @@ std::vector<std::string> done_points(const std::string& dir) {
   return completed_points(study_records(dir, nullptr, true));
 }
 
+namespace {
+
+/// "ARRAYID_TASK" of the Slurm array task that wrote `r`, or of the lost task an error record
+/// stands for; "" for a record of no array task.
+std::string array_task_of(const Record& r) {
+  const Json meta = r.json.value("meta", Json::object());
+  const Json slurm = meta.is_object() ? meta.value("slurm", Json::object()) : Json::object();
+  if (slurm.is_object() && slurm.value("array_job_id", Json()).is_string() &&
+      slurm.value("array_task_id", Json()).is_string())
+    return slurm["array_job_id"].get<std::string>() + "_" +
+           slurm["array_task_id"].get<std::string>();
+  const Json lost = r.json.value("slurm_task", Json());
+  return lost.is_string() ? lost.get<std::string>() : "";
+}
+
+/// sacct's "exit code A:B" as a process's exit code (128 + B when a signal B ended it).
+int exit_code_of(const std::string& reason) {
+  int code = 0, signal = 0;
+  if (std::sscanf(reason.c_str(), "exit code %d:%d", &code, &signal) < 1) return 0;
+  return signal > 0 ? 128 + signal : code;
+}
+
+/// The error records of the points whose latest array task ended, as Slurm says, without
+/// writing a record (a lost node, Slurm's time limit, a cancel): each once, with its state.
+std::vector<Record> lost_point_records(const std::string& dir, const SubmittedTasks& submitted,
+                                       const std::map<std::string, SlurmTask>& tasks,
+                                       const std::vector<Record>& records) {
+  std::set<std::string> answered;  // tasks that wrote a record, or have an error record
+  for (const auto& r : records) answered.insert(array_task_of(r));
+  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  const std::string scaling = manifest.is_object() && manifest.value("scaling", Json()).is_string()
+                                  ? manifest["scaling"].get<std::string>()
+                                  : "";
+  std::vector<Record> out;
+  for (const auto& [id, task] : submitted.task_of) {
+    const auto t = tasks.find(task);
+    const auto described = submitted.point_of.find(id);
+    if (t == tasks.end() || slurm_state_active(t->second.state) || answered.count(task) ||
+        described == submitted.point_of.end())
+      continue;
+    const auto point = point_from_json(described->second);
+    if (!point) continue;
+    Record r = error_record(*point, scaling, kDefaultSeed, exit_code_of(t->second.reason),
+                            dir + "/logs/slurm-" + task + ".out");
+    r.json["slurm_task"] = task;
+    r.json["slurm_state"] = t->second.state;
+    r.json["slurm_nodes"] = t->second.nodes;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
 int merge_point_records(const std::string& dir) {
   struct stat st {};
   if (stat((dir + "/points").c_str(), &st) != 0) return 0;  // not submitted: nothing to merge
+  // Slurm is asked before the files are read: a task that writes its record and ends in
+  // between is seen with its record, not as lost.
+  const SubmittedTasks submitted = submitted_tasks(dir);
+  const auto tasks = query_array_tasks(submitted.arrays);
   // One merge at a time (the report job and a user's `report DIR` may overlap): reading what
   // results.jsonl holds and appending what it lacks are one step under this lock.
   const std::string lock_path = dir + "/points/.merge.lock";
@@ -122,7 +182,10 @@ int merge_point_records(const std::string& dir) {
   // Appended one by one under the file's lock: what results.jsonl held stays as it was.
   for (std::size_t i = records.size() - extra; i < records.size(); ++i)
     append_record(dir + "/results.jsonl", records[i]);
-  return static_cast<int>(extra);
+  if (!tasks) return static_cast<int>(extra);
+  const std::vector<Record> lost = lost_point_records(dir, submitted, *tasks, records);
+  for (const auto& r : lost) append_record(dir + "/results.jsonl", r);
+  return static_cast<int>(extra + lost.size());
 }
 
 namespace {
@@ -209,7 +272,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     if (code != 0) ++out.failures;
     if (!recorded) {  // no record was written: keep the failure in the results
       // 0 too: a point that exited 0 without its record is an error
-      append_record(results, error_record(p, spec.scaling, code, log));
+      append_record(results, error_record(p, spec.scaling, kDefaultSeed, code, log));
     }
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -350,6 +350,9 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
     if (!weak) header.insert(header.end(), {"speedup (interval)", "efficiency"});
     header.insert(header.end(), {weak ? "scaled" : "relative", "Karp-Flatt", "note"});
     Table t(header);
+    std::set<std::string> rerun;  // points with a verified record: their errors are history
+    for (const auto& row : g.rows)
+      if (row.record.verified() && !row.record.point.empty()) rerun.insert(row.record.point);
     for (const auto& row : g.rows) {
       const Record& r = row.record;
       std::string note;
@@ -358,8 +361,13 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
         note += (note.empty() ? "disturbed: " : "; disturbed: ") + why;
       if (const int rounds = r.json.value("rounds_pooled", 1); rounds > 1)
         note += (note.empty() ? "" : "; ") + std::to_string(rounds) + " rounds pooled";
-      if (r.kind == RecordKind::error)
-        note = "no result (exit " + std::to_string(r.exit_code) + ")";
+      if (r.kind == RecordKind::error) {
+        const Json state = r.json.value("slurm_state", Json());  // a task Slurm ended
+        note = "no result (" +
+               (state.is_string() ? "Slurm " + state.get<std::string>()
+                                  : "exit " + std::to_string(r.exit_code)) +
+               ")" + (rerun.count(r.point) ? "; verified when run again" : "");
+      }
       std::vector<std::string> cells = {r.backend, r.variant, std::to_string(r.threads),
                                         std::to_string(r.ranks)};
       if (weak) cells.push_back(std::to_string(r.size));
@@ -369,7 +377,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
                                 format_seconds(r.time->ci_high) + coverage_note(r.time->ci_coverage)
                           : "-");
       cells.push_back(r.rate ? format("%.2f %s", r.rate->value, r.rate->unit.c_str()) : "-");
-      cells.push_back(r.verified() ? "yes" : "FAILED");
+      // An error record is a point that never ran to a result, not a failed verification.
+      cells.push_back(r.verified() ? "yes" : r.kind == RecordKind::error ? "no run" : "FAILED");
       if (!weak) {
         std::string speedup = row.speedup ? format("%.2fx", *row.speedup) : "-";
         if (row.speedup && row.speedup_ci && row.speedup_ci_coverage < 1)

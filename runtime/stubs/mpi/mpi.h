@@ -151,13 +151,17 @@ inline int MPI_Comm_create_errhandler(MPI_Comm_errhandler_function*, MPI_Errhand
   *h = 1;
   return MPI_SUCCESS;
 }
-inline int MPI_Comm_set_errhandler(MPI_Comm, MPI_Errhandler) { return MPI_SUCCESS; }
+inline int MPI_Comm_set_errhandler(MPI_Comm, MPI_Errhandler) {
+  return MPI_SUCCESS;
+}
 inline int MPI_Errhandler_free(MPI_Errhandler* h) {
   *h = 0;
   return MPI_SUCCESS;
 }
 
-inline int MPI_Barrier(MPI_Comm) { return MPI_SUCCESS; }
+inline int MPI_Barrier(MPI_Comm) {
+  return MPI_SUCCESS;
+}
 inline int MPI_Bcast(void*, int, MPI_Datatype, int root, MPI_Comm) {
   pararun_mpi_stub::only_self(root, "MPI_Bcast from another rank");
   return MPI_SUCCESS;
@@ -183,8 +187,8 @@ inline int MPI_Gatherv(const void* send, int count, MPI_Datatype t, void* recv, 
   return pararun_mpi_stub::copy(send, static_cast<char*>(recv) + displs[0] * t, count, t,
                                 "MPI_Gatherv of a derived type");
 }
-inline int MPI_Allgather(const void* send, int count, MPI_Datatype t, void* recv, int,
-                         MPI_Datatype, MPI_Comm) {
+inline int MPI_Allgather(const void* send, int count, MPI_Datatype t, void* recv, int, MPI_Datatype,
+                         MPI_Comm) {
   return pararun_mpi_stub::copy(send, recv, count, t, "MPI_Allgather of a derived type");
 }
 inline int MPI_Allgatherv(const void* send, int count, MPI_Datatype t, void* recv, const int*,
@@ -195,8 +199,7 @@ inline int MPI_Allgatherv(const void* send, int count, MPI_Datatype t, void* rec
 }
 
 inline int MPI_Sendrecv(const void* send, int send_count, MPI_Datatype send_type, int dest, int,
-                        void* recv, int, MPI_Datatype, int source, int, MPI_Comm,
-                        MPI_Status*) {
+                        void* recv, int, MPI_Datatype, int source, int, MPI_Comm, MPI_Status*) {
   pararun_mpi_stub::only_self(dest, "MPI_Sendrecv with another rank");
   pararun_mpi_stub::only_self(source, "MPI_Sendrecv with another rank");
   if (dest == MPI_PROC_NULL || source == MPI_PROC_NULL) return MPI_SUCCESS;
@@ -213,13 +216,17 @@ inline int MPI_Irecv(void*, int, MPI_Datatype, int source, int, MPI_Comm, MPI_Re
   *r = 0;
   return MPI_SUCCESS;
 }
-inline int MPI_Waitall(int, MPI_Request*, MPI_Status*) { return MPI_SUCCESS; }
+inline int MPI_Waitall(int, MPI_Request*, MPI_Status*) {
+  return MPI_SUCCESS;
+}
 
 inline int MPI_Type_vector(int, int, int, MPI_Datatype, MPI_Datatype* out) {
   *out = -1;  // usable only where nothing is copied: with MPI_PROC_NULL peers
   return MPI_SUCCESS;
 }
-inline int MPI_Type_commit(MPI_Datatype*) { return MPI_SUCCESS; }
+inline int MPI_Type_commit(MPI_Datatype*) {
+  return MPI_SUCCESS;
+}
 inline int MPI_Type_free(MPI_Datatype* t) {
   *t = MPI_DATATYPE_NULL;
   return MPI_SUCCESS;

@@ -12,9 +12,13 @@
 
 namespace pararun {
 
+/// The seed of the input data when none is given: pararun run's default, and so every study
+/// point's (a study passes none).
+inline constexpr std::uint64_t kDefaultSeed = 42;
+
 /// The options of one run as given (strings where the user writes sizes and seeds).
 struct RunRequest {
-  std::string kernel, backend, variant, size = "", seed = "42", out;
+  std::string kernel, backend, variant, size = "", seed = std::to_string(kDefaultSeed), out;
   std::string input;  ///< a file the kernel reads (--input)
   int threads = 1;
   bool threads_given = false;  ///< false: the default for the backend

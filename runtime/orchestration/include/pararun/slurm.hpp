@@ -44,6 +44,7 @@ struct JobScript {
   std::string path, text;
   int tasks = 0;                  ///< array tasks (points) it runs
   std::vector<std::string> jobs;  ///< the point or job each task runs, by task index
+  Json points = Json::array();    ///< a study's: each task's point (point_json), by task index
 };
 
 struct Submission {
@@ -88,9 +89,20 @@ struct Submitted {
 
 /// Submits every array, then the report (or merge) job after all of them (afterany: it runs
 /// however they end). `on_array(script, id)` runs after each array's sbatch, before the next
-/// one may fail (to print it, or to record it).
-Submitted submit_all(const Submission& sub,
+/// one may fail (to print it). Every submission is kept in DIR/slurm/submitted.json, written
+/// after each sbatch (an array submitted before a later sbatch fails stays known): which array
+/// task runs which batch job or study point (submitted_tasks).
+Submitted submit_all(const Submission& sub, const std::string& dir,
                      const std::function<void(const JobScript&, const std::string&)>& on_array);
+
+/// From DIR/slurm/submitted.json: the latest array task ("ARRAYID_TASK") of each batch job or
+/// study point submitted there, and the array ids (empty when nothing was submitted).
+struct SubmittedTasks {
+  std::map<std::string, std::string> task_of;
+  std::vector<std::string> arrays;
+  std::map<std::string, Json> point_of;  ///< a study's points (point_json), by point id
+};
+SubmittedTasks submitted_tasks(const std::string& dir);
 
 /// Every script of `sub` as "# PATH" and its text: what --dry-run prints.
 std::string dry_run_text(const Submission& sub);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct Point {
   int pes() const { return threads * ranks; }
 };
 
+/// A point as JSON (what slurm/submitted.json keeps of each array task's point), and back:
+/// nullopt for an object that is not one.
+Json point_json(const Point& p);
+std::optional<Point> point_from_json(const Json& j);
+
 /// The points of a study, in run order (rounds after one another, each shuffled when the
 /// spec says so); throws std::invalid_argument naming the problem
 /// (unknown kernel, unsupported backend, weak scaling a kernel cannot define, no size).
@@ -62,8 +68,9 @@ Json study_manifest(const StudySpec& spec, const std::vector<Point>& points);
 std::vector<std::string> completed_points(const std::vector<Record>& records);
 
 /// The record that stands for a point that ended without one (a crash, a launcher that
-/// failed, a time limit): kind error, its exit code and the log to read.
-Record error_record(const Point& p, const std::string& scaling, int exit_code,
+/// failed, a time limit): kind error, its exit code and the log to read, and the seed the
+/// point ran with (the report groups records by seed: without it the error stood apart).
+Record error_record(const Point& p, const std::string& scaling, std::uint64_t seed, int exit_code,
                     const std::string& log);
 
 /// The `pararun run` arguments of a point (without the executable and the launcher).

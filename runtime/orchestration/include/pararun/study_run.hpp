@@ -29,8 +29,10 @@ std::string point_record_file(const std::string& dir, const std::string& point);
 std::vector<std::string> done_points(const std::string& dir);
 
 /// Appends to dir/results.jsonl each record of the study's point files that it does not hold
-/// yet (the same record twice is merged once: merging again adds nothing). Never rewrites
-/// what results.jsonl holds. Returns the number of records appended.
+/// yet (the same record twice is merged once: merging again adds nothing), and an error
+/// record for each point whose array task ended without one as Slurm says (slurm_state
+/// NODE_FAIL, TIMEOUT, CANCELLED...: `submit --resume` runs it again). Never rewrites what
+/// results.jsonl holds. Returns the number of records appended.
 int merge_point_records(const std::string& dir);
 
 /// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun. InputError for
