@@ -203,6 +203,17 @@ TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   EXPECT_TRUE(snapshot(tmp.path()).empty());
 }
 
+TEST(CliFiles, ARefusedStudyFolderLeavesNoFolderBehind) {
+  const TempDir tmp;
+  // mkdir of the 300-character component fails after x/ was made: x/ is removed again.
+  Result r = run_cli("study --kernels reduction --backends seq --sizes 1000 --out " +
+                     (tmp / ("x/" + std::string(300, 'a') + "/y")));
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("cannot create the folder"), std::string::npos) << r.err;
+  EXPECT_TRUE(snapshot(tmp.path()).empty());
+}
+
 TEST(CliFiles, ADeviceOrFifoToReportIsOneLine) {
   const TempDir tmp;
   const std::string fifo = tmp / "fifo";

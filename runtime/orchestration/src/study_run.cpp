@@ -51,9 +51,14 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
   } else {
     // The folder's name reaches job scripts (pararun submit): no control characters.
-    make_output_folder(
+    const auto created = make_output_folder(
         dir, {"results.jsonl", "study.json", "report.md", "speedup.csv", "analysis.json"});
-    write_file_atomically(manifest_path, manifest.dump(2) + "\n");
+    try {
+      write_file_atomically(manifest_path, manifest.dump(2) + "\n");
+    } catch (...) {  // a full disk: no empty study folder is left behind
+      remove_empty_dirs(created);
+      throw;
+    }
   }
   mkdir((dir + "/logs").c_str(), 0755);
   return dir;

@@ -45,20 +45,34 @@ std::string printable(const std::string& s) {
 
 }  // namespace
 
-std::string make_dirs(const std::string& path) {
+std::string make_dirs(const std::string& path, std::vector<std::string>* created) {
   if (path.empty()) return "the folder name is empty";
   if (has_control_character(path))
     return "folder name '" + printable(path) + "' holds a control character";
   struct stat st {};
+  std::vector<std::string> made;
+  const auto fail = [&made](const std::string& why) {  // a refused path leaves no folder
+    remove_empty_dirs(made);
+    return why;
+  };
   for (std::size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
     const std::string prefix = path.substr(0, pos);
-    if (!prefix.empty() && mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      return "cannot create the folder '" + prefix + "': " + std::strerror(errno);
-    if (!prefix.empty() && (stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
-      return "'" + prefix + "' exists and is not a folder";
+    if (!prefix.empty()) {
+      if (mkdir(prefix.c_str(), 0755) == 0)
+        made.push_back(prefix);
+      else if (errno != EEXIST)
+        return fail("cannot create the folder '" + prefix + "': " + std::strerror(errno));
+      if (stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail("'" + prefix + "' exists and is not a folder");
+    }
     if (pos == std::string::npos) break;
   }
+  if (created) *created = std::move(made);
   return {};
+}
+
+void remove_empty_dirs(const std::vector<std::string>& created) {
+  for (auto it = created.rbegin(); it != created.rend(); ++it) rmdir(it->c_str());
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -126,14 +140,19 @@ std::string default_output_folder(const std::string& kind) {
   return "results/" + kind + "-" + stamp;
 }
 
-void make_output_folder(const std::string& dir, const std::vector<std::string>& files) {
+std::vector<std::string> make_output_folder(const std::string& dir,
+                                            const std::vector<std::string>& files) {
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
     throw InputError("'" + dir + "' exists and is not a folder");
-  if (const std::string why = make_dirs(dir); !why.empty()) throw InputError(why);
+  std::vector<std::string> created;
+  if (const std::string why = make_dirs(dir, &created); !why.empty()) throw InputError(why);
   for (const auto& file : files)
-    if (const std::string why = output_file_problem(dir + "/" + file); !why.empty())
+    if (const std::string why = output_file_problem(dir + "/" + file); !why.empty()) {
+      remove_empty_dirs(created);
       throw InputError(why);
+    }
+  return created;
 }
 
 }  // namespace pararun

@@ -15,16 +15,21 @@ class WriteError : public std::runtime_error {
 };
 
 /// Creates `path` and its missing parents with mkdir(2) (no shell). Empty when it exists or
-/// was created, else the problem in one line.
-std::string make_dirs(const std::string& path);
+/// was created, else the problem in one line; then the folders it made are gone again. The
+/// folders it made, parents first, go to `created` when given.
+std::string make_dirs(const std::string& path, std::vector<std::string>* created = nullptr);
+/// Removes the folders `created` (as make_dirs gave them) that are empty, deepest first.
+void remove_empty_dirs(const std::vector<std::string>& created);
 
 /// "results/KIND-YYYYMMDD-HHMMSS" (UTC): where a study or batch goes without --out.
 std::string default_output_folder(const std::string& kind);
 
 /// Makes the output folder `dir` (with its parents, no shell) for the files named in `files`:
 /// InputError (errors.hpp) when `dir` exists and is not a folder, cannot be made, or one of
-/// the files could not be written there (output_file_problem).
-void make_output_folder(const std::string& dir, const std::vector<std::string>& files);
+/// the files could not be written there (output_file_problem); then no folder it made is
+/// left. Returns the folders it made (make_dirs).
+std::vector<std::string> make_output_folder(const std::string& dir,
+                                            const std::vector<std::string>& files);
 
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
