@@ -178,9 +178,29 @@ TEST(CliBatch, LabelsEnvironmentsTagsCpuFlagsAndOversubscriptionReachTheJobs) {
       EXPECT_EQ(j["ranks"], over);
       EXPECT_EQ(j["oversubscribed"], true);  // concurrency, on purpose, and said so
       EXPECT_EQ(j["batch"]["label"], "");
-      EXPECT_EQ(env.value("OMP_PROC_BIND", ""), "close");  // the parent's
+      // Not the parent's close: it would put every rank on the job's first CPU.
+      EXPECT_EQ(env.value("OMP_PROC_BIND", ""), "false");
     }
   }
+}
+
+TEST(CliBatch, TheRanksOfAnMpiJobShareItsCoresWhateverTheParentsBinding) {
+  // OMP_PROC_BIND=close from the parent bound each rank's thread to the first CPU of the
+  // job's: 2 ranks on CPU 0 of 2, oversubscribed, no speedup.
+  if (online() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest,
+             "jobs:\n  - {kernel: reduction, backend: mpi, ranks: 2, size: 2^20, reps: 3}\n");
+  Result r = run_command("OMP_PROC_BIND=close OMP_PLACES=cores " + std::string(PARARUN_EXE) +
+                         " batch run " + manifest + " -o " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto recs = records(dir + "/results.jsonl");
+  ASSERT_EQ(recs.size(), 1u);
+  const Json& j = recs[0];
+  EXPECT_EQ(j["oversubscribed"], false) << j["meta"]["affinity"].dump();
+  for (const auto& rank : j["meta"]["affinity"])
+    EXPECT_NE(rank["threads"][0], "0") << "rank " << rank["rank"] << " bound to CPU 0 alone";
 }
 
 TEST(CliBatch, ASlurmTaskOnANodeWithoutTheJobsCpuFlagsEndsWithOneLine) {

@@ -329,8 +329,15 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     how.keep_affinity = !o.pin;
     how.own_group = true;
     how.env = {{"OMP_NUM_THREADS", std::to_string(job.threads)}};
-    if (set_binding && uses_threads(job.backend))
+    if (uses_mpi(job.backend) && job.ranks > 1) {
+      // The ranks share the job's CPUs unbound (Placement::inherit): OpenMP binding, the
+      // parent's or ours, would put every rank on the first of them (2 SUMMA ranks on 2 cores
+      // ran both on CPU 0: 0.92x of 1 rank, recorded as oversubscribed). The OS places them.
+      how.env.emplace_back("OMP_PROC_BIND", "false");
+      how.unset.push_back("OMP_PLACES");
+    } else if (set_binding && uses_threads(job.backend)) {
       how.env.insert(how.env.end(), {{"OMP_PLACES", "cores"}, {"OMP_PROC_BIND", "close"}});
+    }
     if (!job.label.empty()) how.env.emplace_back("PARARUN_LABEL", job.label);
     for (const auto& [name, value] : job.env)  // the manifest's, after ParaRun's own
       if (value)
