@@ -229,7 +229,7 @@ if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
         sleep 0.5
       done
       [ "$hit" = 1 ] && "$PARARUN_ROOT/scripts/local-cluster.sh" kill-node node2 >/dev/null 2>&1
-      job_end "$report"
+      [ -n "$report" ] && job_end "$report"
       "$PARARUN_ROOT/scripts/local-cluster.sh" start-node node2 >/dev/null 2>&1
       grep -q '"slurm_state":"NODE_FAIL"' "$d/results.jsonl" 2>/dev/null && recorded=$((recorded + 1))
       for _ in $(seq 60); do sinfo -h -n node2 -o %T | grep -q idle && break; sleep 0.5; done

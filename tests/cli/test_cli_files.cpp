@@ -182,6 +182,12 @@ TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
     EXPECT_NE(r.err.find("which the study's report writes"), std::string::npos) << r.err;
   }
   EXPECT_EQ(slurp(md), md_before);
+  // Nor by another spelling of the path, before report.md exists (same_file needs a file).
+  std::remove(md.c_str());
+  Result other = run_cli("report " + dir + "/ --csv " + dir + "/../s/report.md");
+  EXPECT_EQ(other.code, 2) << other.err;
+  EXPECT_NE(other.err.find("which the study's report writes"), std::string::npos) << other.err;
+  EXPECT_FALSE(exists(md));
   // A device is never replaced by a regular file.
   Result dev = run_cli("report " + results + " --csv /dev/full");
   EXPECT_EQ(dev.code, 2);

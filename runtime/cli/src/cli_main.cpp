@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "commands.hpp"
@@ -121,6 +123,8 @@ int pararun::cli_main(int argc, char** argv) {
                    "pararun: error: started as %d ranks, but this pararun was built without MPI "
                    "(PARARUN_MPI=OFF): run it as one process, or build it with MPI\n",
                    pararun::launcher_world_size());
+    else  // rank 0 prints first: the launcher ends every rank once one fails
+      std::this_thread::sleep_for(std::chrono::seconds(1));
     return app::kExitUsage;
   }
   std::optional<pararun::MpiSession> mpi;

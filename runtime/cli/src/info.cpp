@@ -119,6 +119,9 @@ int info_command(bool json) {
 
 int ceilings_command(int max_threads, bool json) {
   if (max_threads < 1) usage("--threads must be at least 1, got " + std::to_string(max_threads));
+  if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
+    usage("--threads " + std::to_string(max_threads) +
+          ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");
   const auto ceilings = measure_ceilings(max_threads);
   if (json) {
     std::printf("%s\n", to_json(ceilings).dump().c_str());

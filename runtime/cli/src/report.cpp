@@ -67,11 +67,12 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   if (!csv.empty()) {
     if (const std::string why = output_file_problem(csv, inputs); !why.empty()) usage(why);
     // Nor a file the report of a study folder writes itself: it would be CSV, or lost.
+    // (Its folder and name, not the path's spelling: dir/ or ./dir, before report.md exists.)
+    const std::string base = csv.substr(csv.find_last_of('/') + 1);
     for (const auto& f : files)
-      for (const char* name : {"/report.md", "/analysis.json"})
-        if (csv == f + name || same_file(csv, f + name))
-          usage("--csv '" + csv + "' is " + f + name +
-                ", which the study's report writes; name another file");
+      if ((base == "report.md" || base == "analysis.json") && same_file(parent_dir(csv), f))
+        usage("--csv '" + csv + "' is " + f + "/" + base +
+              ", which the study's report writes; name another file");
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   for (const auto& f : files) {

@@ -75,6 +75,8 @@ int launcher_world_size() {
   int n = env_int("OMPI_COMM_WORLD_SIZE", 0);
   if (n <= 0) n = env_int("PMI_SIZE", 0);
   if (n <= 0 && std::getenv("PMIX_RANK")) n = env_int("SLURM_NTASKS", 0);
+  // srun without an MPI plugin (MpiDefault=none) sets no PMI variables, only its own.
+  if (n <= 0 && std::getenv("SLURM_PROCID")) n = env_int("SLURM_STEP_NUM_TASKS", 0);
   return n > 0 ? n : 1;
 }
 
@@ -82,6 +84,7 @@ int launcher_world_rank() {
   int r = env_int("OMPI_COMM_WORLD_RANK", -1);
   if (r < 0) r = env_int("PMIX_RANK", -1);
   if (r < 0) r = env_int("PMI_RANK", -1);
+  if (r < 0 && std::getenv("SLURM_STEP_NUM_TASKS")) r = env_int("SLURM_PROCID", -1);
   return r > 0 ? r : 0;
 }
 

@@ -125,10 +125,11 @@ std::string array_task_of(const Record& r) {
   return lost.is_string() ? lost.get<std::string>() : "";
 }
 
-/// sacct's "exit code A:B" as a process's exit code (128 + B when a signal B ended it).
+/// sacct's "exit code A:B" as a process's exit code (128 + B when a signal B ended it); -1
+/// when Slurm gave none (squeue's reason of an ended task is text: "NodeDown").
 int exit_code_of(const std::string& reason) {
   int code = 0, signal = 0;
-  if (std::sscanf(reason.c_str(), "exit code %d:%d", &code, &signal) < 1) return 0;
+  if (std::sscanf(reason.c_str(), "exit code %d:%d", &code, &signal) < 1) return -1;
   return signal > 0 ? 128 + signal : code;
 }
 
@@ -147,7 +148,11 @@ std::vector<Record> lost_point_records(const std::string& dir, const SubmittedTa
   for (const auto& [id, task] : submitted.task_of) {
     const auto t = tasks.find(task);
     const auto described = submitted.point_of.find(id);
-    if (t == tasks.end() || slurm_state_active(t->second.state) || answered.count(task) ||
+    // Not ended, or ended well: a COMPLETED task wrote its record, which a shared filesystem
+    // may not show here yet (never an error that stays); a held or stopped one may go on.
+    const std::string& state = t == tasks.end() ? std::string() : t->second.state;
+    if (t == tasks.end() || slurm_state_active(state) || state == "COMPLETED" ||
+        state == "SPECIAL_EXIT" || state == "STOPPED" || answered.count(task) ||
         described == submitted.point_of.end())
       continue;
     const auto point = point_from_json(described->second);

@@ -13,14 +13,14 @@
 
 namespace pararun {
 
-namespace {
-
 std::string parent_dir(const std::string& path) {
   const auto slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
+
+namespace {
 
 bool has_control_character(const std::string& s) {
   for (unsigned char c : s)

@@ -14,6 +14,9 @@ class WriteError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The folder of `path`: "." for a bare name, "/" for a name right under the root.
+std::string parent_dir(const std::string& path);
+
 /// Creates `path` and its missing parents with mkdir(2) (no shell). Empty when it exists or
 /// was created, else the problem in one line; then the folders it made are gone again. The
 /// folders it made, parents first, go to `created` when given.
