@@ -48,6 +48,16 @@ expect_state() {  # expect_state ID STATE SECONDS
   got=$(wait_job "$1" "$3")
   [ "$got" = "$2" ] || { cat "$dir"/*.out >&2 2>/dev/null; fail "job $1 ended $got, expected $2"; }
 }
+# running_on_node2: the id of a task running on node2, once one is (up to 60 s), or "".
+running_on_node2() {
+  local task=""
+  for _ in $(seq 120); do
+    task=$(squeue -h -r -t RUNNING -o "%i %N" | awk '$2 == "node2" {print $1}' | head -1)
+    [ -n "$task" ] && break
+    sleep 0.5
+  done
+  echo "$task"
+}
 # check PYTHON_EXPRESSION_OVER_records: each record is a dict, records the list of them.
 check() {
   python3 - "$PARARUN_OUT" "$1" "$2" <<'PY' || fail "$2"
@@ -246,12 +256,7 @@ YAML
     out=$("$PARARUN" batch submit "$dir/m.yaml" --max-parallel 2 --out "$dir/batch") || fail "pararun batch submit"
     echo "$out"
     merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
-    task=""
-    for _ in $(seq 120); do
-      task=$(squeue -h -r -t RUNNING -o "%i %N" | awk '$2 == "node2" {print $1}' | head -1)
-      [ -n "$task" ] && break
-      sleep 0.5
-    done
+    task=$(running_on_node2)
     [ -n "$task" ] || fail "no task ran on node2"
     "$root/scripts/local-cluster.sh" kill-node node2 || fail "kill-node"
     for _ in $(seq 120); do
@@ -277,12 +282,7 @@ YAML
     out=$("$PARARUN" submit "${args[@]}") || fail "pararun submit"
     echo "$out"
     report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
-    task=""
-    for _ in $(seq 120); do
-      task=$(squeue -h -r -t RUNNING -o "%i %N" | awk '$2 == "node2" {print $1}' | head -1)
-      [ -n "$task" ] && break
-      sleep 0.5
-    done
+    task=$(running_on_node2)
     [ -n "$task" ] || fail "no point ran on node2"
     # node2 comes back however this case ends: the cases after it need both nodes.
     trap '"$root/scripts/local-cluster.sh" start-node node2 >/dev/null 2>&1' EXIT
