@@ -2,6 +2,7 @@
 
 #include "pararun/metadata.hpp"
 
+#include "pararun/run_request.hpp"
 #include "pararun/runner.hpp"
 #include "pararun/sysinfo.hpp"
 
@@ -67,7 +68,7 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
         // What every process of the point would refuse (the kernel's own check, a rank's memory
         // beyond this node's) is refused now, before anything is launched.
         RunSpec run;
-        run.problem = {p.size, 42};
+        run.problem = {p.size, kDefaultSeed};  // the seed every point runs with
         ExecContext ctx;
         ctx.backend = b;
         ctx.threads = threads;

@@ -39,6 +39,7 @@
 
 #include "pararun/backend.hpp"
 #include "pararun/record.hpp"
+#include "pararun/run_request.hpp"
 
 namespace pararun {
 
@@ -47,7 +48,7 @@ struct BatchJob {
   std::string kernel, variant;
   Backend backend = Backend::seq;
   int threads = 1, ranks = 1;
-  std::uint64_t size = 0, seed = 42;
+  std::uint64_t size = 0, seed = kDefaultSeed;
   std::string input;  ///< a file the kernel reads (absolute path), or empty
   int copy = 0;       ///< 1..repeat when the entry asks for copies, else 0
   int reps = 3, max_reps = 0, warmup = 1;
