@@ -9,8 +9,12 @@
 //           for ir in MC step MR              micro-kernel: MR x NR tile of C in registers
 //
 // The threads split the rows of C (in MR slivers) evenly; each packs its own A block, so the
-// only synchronisation is the barrier around the shared B panel. Edges are zero-padded in
-// the packed panels, and the micro-kernel writes edge tiles through a small buffer.
+// only synchronisation is the barrier around the shared B panel. When C has too few rows for
+// that (a short, wide C: fewer MR slivers than threads, or a split that leaves one thread a
+// sliver more than the other), they split its columns (NR slivers) instead: each thread then
+// packs its own B panel and all of A, and never waits for another (split_for: when that
+// leaves the busiest thread an eighth fewer micro-tiles at least). Edges are zero-padded in the
+// packed panels, and the micro-kernel writes edge tiles through a small buffer.
 #include "matmul/gemm.hpp"
 
 #include <immintrin.h>
@@ -432,6 +436,22 @@ std::string to_string(const Blocking& b) {
          ", MC " + std::to_string(b.mc) + ", NC " + std::to_string(b.nc);
 }
 
+Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
+  const Blocking bl = blocking_for(mk);
+  const std::size_t slivers_m = (m + bl.mr - 1) / bl.mr, slivers_n = (n + bl.nr - 1) / bl.nr;
+  if (slivers_m == 0 || slivers_n == 0) return {false, 1};
+  const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
+  const std::size_t rows_team = std::min(want, slivers_m), cols_team = std::min(want, slivers_n);
+  // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). By
+  // columns every thread packs all of A, so it must save an eighth at least (an odd number
+  // of row slivers on two threads does not: 86 of 171 against 171 halves of 128).
+  const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+  if (8 * ceil_div(slivers_n, cols_team) * slivers_m <
+      7 * ceil_div(slivers_m, rows_team) * slivers_n)
+    return {true, static_cast<int>(cols_team)};
+  return {false, static_cast<int>(rows_team)};
+}
+
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
           bool accumulate, MicroKernel mk) {
@@ -448,33 +468,46 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
-  const std::size_t slivers_m = (m + mr - 1) / mr;
-  const int team =
-      static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, slivers_m)));
-
-  double* const bpp = scratch(kc_max * nc_max, true);
+  const Split split = split_for(m, n, threads, mk);
+  const bool by_columns = split.by_columns;
+  const int team = split.threads;
+  const std::size_t slivers_m = (m + mr - 1) / mr, slivers_n = (n + nr - 1) / nr;
+  const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+  // Split by rows, the threads share one B panel (packed together, then a barrier).
+  double* const shared_b = by_columns ? nullptr : scratch(kc_max * nc_max, true);
 
 #pragma omp parallel num_threads(team) if (team > 1)
   {
     const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
-    // This thread's rows of C: an even share of the MR slivers.
-    const std::size_t row_begin = std::min(m, (slivers_m * t / nt) * mr);
-    const std::size_t row_end = std::min(m, (slivers_m * (t + 1) / nt) * mr);
+    // This thread's part of C: an even share of the MR slivers (rows) or NR slivers (columns).
+    const std::size_t row_begin = by_columns ? 0 : std::min(m, (slivers_m * t / nt) * mr);
+    const std::size_t row_end = by_columns ? m : std::min(m, (slivers_m * (t + 1) / nt) * mr);
+    const std::size_t col_begin = by_columns ? std::min(n, (slivers_n * t / nt) * nr) : 0;
+    const std::size_t col_end = by_columns ? std::min(n, (slivers_n * (t + 1) / nt) * nr) : n;
     double* const ap =
         scratch(std::min(bl.mc, (row_end - row_begin + mr - 1) / mr * mr + mr) * kc_max, false);
+    double* const bpp =
+        by_columns
+            ? scratch(std::min(nc_max, ceil_div(col_end - col_begin, nr) * nr) * kc_max, true)
+            : shared_b;
     alignas(64) double tile[kMaxMr * kMaxNr];
 
-    for (std::size_t jc = 0; jc < n; jc += bl.nc) {
-      const std::size_t nc = std::min(bl.nc, n - jc);
-      const std::size_t slivers_n = (nc + nr - 1) / nr;
+    for (std::size_t jc = col_begin; jc < col_end; jc += bl.nc) {
+      const std::size_t nc = std::min(bl.nc, col_end - jc);
+      const std::size_t panel_slivers = (nc + nr - 1) / nr;
       for (std::size_t pc = 0; pc < k; pc += bl.kc) {
         const std::size_t kc = std::min(bl.kc, k - pc);
         const bool acc = accumulate || pc > 0;
+        if (by_columns) {  // this thread's own panel: no one to wait for
+          for (std::size_t s = 0; s < panel_slivers; ++s)
+            pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
+        } else {
 #pragma omp for schedule(static)
-        for (std::size_t s = 0; s < slivers_n; ++s)
-          pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
-        // (implicit barrier: the B panel is complete)
+          for (std::size_t s = 0; s < panel_slivers; ++s)
+            pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
+          // (implicit barrier: the B panel is complete)
+        }
         for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc) {
           const std::size_t mc = std::min(bl.mc, row_end - ic);
           pack_a(mc, kc, a + ic * lda + pc, lda, mr, ap, wide_a);
@@ -496,7 +529,9 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
             }
           }
         }
+        if (!by_columns) {
 #pragma omp barrier
+        }
       }
     }
   }

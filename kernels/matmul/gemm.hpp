@@ -38,6 +38,16 @@ std::vector<Blocking> blocking_candidates(MicroKernel mk);
 /// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
 std::string to_string(const Blocking& b);
 
+/// How gemm() shares an m x n C among `threads`: by rows (MR slivers; the threads share the
+/// packed B panel) or by columns (NR slivers; each thread packs its own B panel and all of A),
+/// by columns when that leaves the busiest thread at least an eighth fewer micro-tiles; and
+/// how many threads get work.
+struct Split {
+  bool by_columns;
+  int threads;
+};
+Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk = best_micro_kernel());
+
 /// C (m x n) = A (m x k) * B (k x n), or C += A * B when `accumulate`. Row-major with leading
 /// dimensions lda, ldb, ldc. One OpenMP parallel region with `threads` threads.
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,

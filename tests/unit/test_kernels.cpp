@@ -211,7 +211,11 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
                                      {bl.mc + 1, bl.nr + 3, bl.kc + 1},
                                      {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
                                      {3, 97, 2 * bl.kc + 5},
-                                     {101, 1, 17}};
+                                     {101, 1, 17},
+                                     // Split by columns (split_for): C too short for the rows
+                                     // to go round, one thread's columns over two NC blocks.
+                                     {3 * bl.mr - 1, 5 * bl.nr + 3, 9},
+                                     {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3}};
     for (const auto& s : shapes) {
       const std::size_t m = s[0], n = s[1], k = s[2];
       const Operands op(m, n, k, 9);
@@ -229,6 +233,35 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
           ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
       }
     }
+  }
+}
+
+TEST(Gemm, ShortWideProductsAreSplitByColumnsSoEveryThreadWorks) {
+  for (matmul::MicroKernel mk :
+       {matmul::MicroKernel::avx512, matmul::MicroKernel::avx2, matmul::MicroKernel::portable}) {
+    const matmul::Blocking bl = matmul::blocking_for(mk);
+    SCOPED_TRACE(matmul::to_string(mk));
+    // Square and tall: rows, as many threads as there are row slivers.
+    auto s = matmul::split_for(1024, 1024, 2, mk);  // (171 row slivers of 6 for avx2)
+    EXPECT_FALSE(s.by_columns);
+    EXPECT_EQ(s.threads, 2);
+    s = matmul::split_for(4096, 3, 4, mk);
+    EXPECT_FALSE(s.by_columns);
+    EXPECT_EQ(s.threads, 4);
+    // One row sliver: the rows would leave every thread but one idle.
+    s = matmul::split_for(bl.mr, 2048, 2, mk);
+    EXPECT_TRUE(s.by_columns);
+    EXPECT_EQ(s.threads, 2);
+    s = matmul::split_for(1, 100 * bl.nr, 4, mk);
+    EXPECT_TRUE(s.by_columns);
+    EXPECT_EQ(s.threads, 4);
+    // Three row slivers on two threads: one thread would have two; by columns, half each.
+    s = matmul::split_for(3 * bl.mr, 64 * bl.nr, 2, mk);
+    EXPECT_TRUE(s.by_columns);
+    // One tile: nothing to split.
+    s = matmul::split_for(bl.mr, bl.nr, 3, mk);
+    EXPECT_EQ(s.threads, 1);
+    EXPECT_EQ(matmul::split_for(0, 5, 2, mk).threads, 1);
   }
 }
 
