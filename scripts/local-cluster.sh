@@ -62,6 +62,9 @@ ReturnToService=2
 KillOnBadExit=1
 KillWait=5
 SlurmdTimeout=10
+# Dependent jobs (a study's report job, a batch's merge job) start when the backfill scheduler
+# next looks: every 30 s by default, a wait each such job paid. Every second here.
+SchedulerParameters=bf_interval=1
 InactiveLimit=0
 MinJobAge=600
 JobRequeue=1

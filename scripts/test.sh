@@ -24,8 +24,11 @@ ensure_deps slurm-wlm munge || log "Slurm could not be installed: the slurm test
 # default mpirun and mpicxx).
 [[ " ${presets[*]} " == *" mpich "* ]] && ensure_deps mpich libmpich-dev
 status=0
+timings=()  # "preset: build N s, tests N s", printed at the end (the CI budget is 20 minutes)
 for preset in "${presets[@]}"; do
+  t0=$SECONDS
   build_preset "$preset"
+  t1=$SECONDS
   log "testing preset '$preset'"
   extra=()
   if [ "$preset" = mpich ]; then
@@ -38,5 +41,7 @@ for preset in "${presets[@]}"; do
     [ ${#extra[@]} -gt 0 ] && log "mpich: running the MPI tests with at most $(nproc) ranks"
   fi
   (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(nproc)" "${extra[@]}" "$@") || status=1
+  timings+=("$preset: build $((t1 - t0)) s, tests $((SECONDS - t1)) s")
 done
+log "time taken: ${SECONDS} s in all ($(IFS=';'; echo "${timings[*]}" | sed 's/;/; /g'))"
 exit $status

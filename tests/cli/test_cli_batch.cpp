@@ -277,7 +277,7 @@ void kill_and_resume(std::size_t when) {
   if (when == 0)
     usleep(20000);
   else
-    for (int i = 0; i < 3000 && files_in(dir + "/jobs", ".jsonl") < when; ++i) usleep(2000);
+    for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < when; ++i) usleep(2000);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -319,7 +319,7 @@ TEST(CliBatch, TermStopsWithACheckpointAndResumeFinishes) {
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
   write_file(manifest, small_jobs(24, 320));
   const pid_t pid = start_batch(manifest, dir);
-  for (int i = 0; i < 3000 && files_in(dir + "/jobs", ".jsonl") < 2; ++i) usleep(2000);
+  for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < 2; ++i) usleep(2000);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
