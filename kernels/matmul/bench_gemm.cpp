@@ -1,0 +1,101 @@
+// gemm_bench: Google Benchmark of matmul::gemm on the shapes its threading was built for,
+// beside the BLAS the build links (OpenBLAS by default), in one run. A developer's benchmark
+// of the GEMM routine, not a ParaRun run: nothing here is verified (the kernel's tests verify
+// every micro-kernel, shape and split; `pararun run matmul` verifies every run).
+//
+//   build/release/kernels/gemm_bench [--benchmark_filter=Gemm/8/] [--benchmark_repetitions=5]
+// Arguments of each benchmark: m/n/k/threads. Counter: GFLOP (per second); the label says how
+// gemm() split C between its threads and which micro-kernel ran.
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "matmul/gemm.hpp"
+
+#ifdef PARARUN_HAVE_BLAS
+#include <cblas.h>
+// OpenBLAS's own thread count; absent from other BLAS libraries (weak: null there).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+namespace {
+
+namespace mm = pararun::matmul;
+
+struct Operands {
+  std::size_t m, n, k;
+  std::vector<double> a, b, c;
+  explicit Operands(const benchmark::State& s)
+      : m(static_cast<std::size_t>(s.range(0))),
+        n(static_cast<std::size_t>(s.range(1))),
+        k(static_cast<std::size_t>(s.range(2))),
+        a(m * k),
+        b(k * n),
+        c(m * n) {
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = 1e-3 * static_cast<double>(i % 13);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = 1e-3 * static_cast<double>(i % 11);
+  }
+  void count_flops(benchmark::State& s) const {
+    s.counters["GFLOP"] = benchmark::Counter(2e-9 * static_cast<double>(m * n * k),
+                                             benchmark::Counter::kIsIterationInvariantRate);
+  }
+};
+
+void Gemm(benchmark::State& state) {
+  Operands op(state);
+  const int threads = static_cast<int>(state.range(3));
+  for (auto _ : state) {
+    mm::gemm(op.m, op.n, op.k, op.a.data(), op.k, op.b.data(), op.n, op.c.data(), op.n, threads);
+    benchmark::ClobberMemory();
+  }
+  const mm::Split split = mm::split_for(op.m, op.n, threads);
+  state.SetLabel(std::string(split.by_columns ? "by columns" : "by rows") + " on " +
+                 std::to_string(split.threads) + " thread(s), " +
+                 mm::to_string(mm::best_micro_kernel()));
+  op.count_flops(state);
+}
+
+#ifdef PARARUN_HAVE_BLAS
+void Blas(benchmark::State& state) {
+  Operands op(state);
+  if (openblas_set_num_threads) openblas_set_num_threads(static_cast<int>(state.range(3)));
+  const int m = static_cast<int>(op.m), n = static_cast<int>(op.n), k = static_cast<int>(op.k);
+  for (auto _ : state) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, op.a.data(), k,
+                op.b.data(), n, 0.0, op.c.data(), n);
+    benchmark::ClobberMemory();
+  }
+  op.count_flops(state);
+}
+#endif
+
+/// Short, wide C (split by columns on 2 threads) and square ones (by rows), 1 and 2 threads.
+void Shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& [m, n, k] : {std::array<long, 3>{8, 4096, 2048},
+                                {24, 4096, 1024},
+                                {40, 2048, 2048},
+                                {1024, 1024, 1024},
+                                {2048, 2048, 2048}})
+    for (long threads : {1, 2}) b->Args({m, n, k, threads});
+  b->ArgNames({"m", "n", "k", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+BENCHMARK(Gemm)->Apply(Shapes);
+#ifdef PARARUN_HAVE_BLAS
+BENCHMARK(Blas)->Apply(Shapes);
+#endif
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  const mm::Blocking bl = mm::blocking_for(mm::best_micro_kernel());
+  benchmark::AddCustomContext("micro_kernel", mm::to_string(mm::best_micro_kernel()));
+  benchmark::AddCustomContext("blocking", mm::to_string(bl) + " (" + bl.from + ")");
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
