@@ -214,7 +214,10 @@ if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
     job_end() {  # job_end ID: waits (up to 3 min) until the job has ended
       for _ in $(seq 360); do
         case $(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p') in
-          PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | "") sleep 0.5 ;; *) return 0 ;; esac
+          PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | RESIZING | SUSPENDED | STAGE_OUT | \
+            SIGNALING | RESV_DEL_HOLD | REQUEUE_FED | REQUEUE_HOLD | "") sleep 0.5 ;;
+          *) return 0 ;;
+        esac
       done
     }
     recorded=0

@@ -60,7 +60,10 @@ void Gemm(benchmark::State& state) {
 #ifdef PARARUN_HAVE_BLAS
 void Blas(benchmark::State& state) {
   Operands op(state);
-  if (openblas_set_num_threads) openblas_set_num_threads(static_cast<int>(state.range(3)));
+  if (openblas_set_num_threads)
+    openblas_set_num_threads(static_cast<int>(state.range(3)));
+  else  // another BLAS: its own thread count (its environment variables), whatever `threads` says
+    state.SetLabel("threads not set: the BLAS is not OpenBLAS");
   const int m = static_cast<int>(op.m), n = static_cast<int>(op.n), k = static_cast<int>(op.k);
   for (auto _ : state) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, op.a.data(), k,
@@ -71,7 +74,9 @@ void Blas(benchmark::State& state) {
 }
 #endif
 
-/// Short, wide C (split by columns on 2 threads) and square ones (by rows), 1 and 2 threads.
+/// Short, wide C and square ones, 1 and 2 threads. On 2 threads 8 rows (one row sliver for every
+/// micro-kernel) are split by columns; 24 and 40 rows by columns with the AVX-512 kernel's
+/// 8-row slivers, by rows with AVX2's 6 (split_for); the squares by rows.
 void Shapes(benchmark::internal::Benchmark* b) {
   for (const auto& [m, n, k] : {std::array<long, 3>{8, 4096, 2048},
                                 {24, 4096, 1024},

@@ -10,10 +10,10 @@
 //
 // The threads split the rows of C (in MR slivers) evenly; each packs its own A block, so the
 // only synchronisation is the barrier around the shared B panel. When C has too few rows for
-// that (a short, wide C: fewer MR slivers than threads, or a split that leaves one thread a
-// sliver more than the other), they split its columns (NR slivers) instead: each thread then
+// that (a short, wide C: fewer MR slivers than threads, or so few that one thread gets a
+// sliver more than another), they split its columns (NR slivers) instead: each thread then
 // packs its own B panel and all of A, and never waits for another (split_for: when that
-// leaves the busiest thread an eighth fewer micro-tiles at least). Edges are zero-padded in the
+// leaves the busiest thread more than an eighth fewer micro-tiles). Edges are zero-padded in the
 // packed panels, and the micro-kernel writes edge tiles through a small buffer.
 #include "matmul/gemm.hpp"
 
@@ -443,7 +443,7 @@ Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
   const std::size_t rows_team = std::min(want, slivers_m), cols_team = std::min(want, slivers_n);
   // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). By
-  // columns every thread packs all of A, so it must save an eighth at least (an odd number
+  // columns every thread packs all of A, so it must save more than an eighth (an odd number
   // of row slivers on two threads does not: 86 of 171 against 171 halves of 128).
   const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
   if (8 * ceil_div(slivers_n, cols_team) * slivers_m <

@@ -40,7 +40,7 @@ std::string to_string(const Blocking& b);
 
 /// How gemm() shares an m x n C among `threads`: by rows (MR slivers; the threads share the
 /// packed B panel) or by columns (NR slivers; each thread packs its own B panel and all of A),
-/// by columns when that leaves the busiest thread at least an eighth fewer micro-tiles; and
+/// by columns when that leaves the busiest thread more than an eighth fewer micro-tiles; and
 /// how many threads get work.
 struct Split {
   bool by_columns;

@@ -34,12 +34,18 @@ dir=$work/$case_name
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || fail "cannot use $dir"
 export PARARUN_OUT=$dir/records.jsonl
 
-# wait_job ID SECONDS: waits until the job has ended; prints its final state.
+# wait_job ID SECONDS: waits until the job has ended; prints its final state. The states a job
+# passes through are those slurm_state_active() knows (runtime/orchestration/src/slurm.cpp):
+# SIGNALING, for one, while a --signal is delivered before the time limit.
 wait_job() {
   local state=""
   for _ in $(seq $(($2 * 2))); do
     state=$(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    case "$state" in PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | "") sleep 0.5 ;; *) break ;; esac
+    case "$state" in
+      PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | RESIZING | SUSPENDED | STAGE_OUT | \
+        SIGNALING | RESV_DEL_HOLD | REQUEUE_FED | REQUEUE_HOLD | "") sleep 0.5 ;;
+      *) break ;;
+    esac
   done
   echo "$state"
 }
