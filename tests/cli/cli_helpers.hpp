@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -95,6 +97,18 @@ std::vector<std::string> lines(const std::string& text) {
     files[rel] = e.is_regular_file() ? slurp(e.path().string()) : std::string("<folder>");
   }
   return files;
+}
+
+/// Exit 2, one "pararun: error:" line holding `message`, and `folder` as it was (`before`).
+[[maybe_unused]] void expect_refused(const Result& r, const std::string& message,
+                                     const std::string& folder,
+                                     const std::map<std::string, std::string>& before) {
+  EXPECT_EQ(r.code, 2) << r.err;
+  auto l = lines(r.err);
+  ASSERT_EQ(l.size(), 1u) << r.err;
+  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
+  EXPECT_NE(l[0].find(message), std::string::npos) << l[0];
+  EXPECT_EQ(snapshot(folder), before);
 }
 
 /// A file that bad input must leave alone: a results file with one record, as a user's folder

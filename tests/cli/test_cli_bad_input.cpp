@@ -29,17 +29,6 @@ void PrintTo(const BadInput& b, std::ostream* os) {
   *os << "pararun " << b.args;
 }
 
-/// Exit 2, one "pararun: error:" line holding `message`, and `folder` as it was (`before`).
-void expect_refused(const Result& r, const std::string& message, const std::string& folder,
-                    const std::map<std::string, std::string>& before) {
-  EXPECT_EQ(r.code, 2) << r.err;
-  auto l = lines(r.err);
-  ASSERT_EQ(l.size(), 1u) << r.err;
-  EXPECT_EQ(l[0].rfind("pararun: error: ", 0), 0u) << l[0];
-  EXPECT_NE(l[0].find(message), std::string::npos) << l[0];
-  EXPECT_EQ(snapshot(folder), before);
-}
-
 class CliBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliBadInput, OneLineExitTwoNoFile) {

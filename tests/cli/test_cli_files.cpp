@@ -202,22 +202,16 @@ TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   // 300 characters: refused at once, not after the whole run (a temporary name beside it
   // must fit NAME_MAX).
   const std::string name = tmp / (std::string(300, 'a') + ".jsonl");
-  Result r = run_cli("run reduction -b seq -n 1000 -r 1 -o " + name);
-  EXPECT_EQ(r.code, 2) << r.err;
-  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
-  EXPECT_NE(r.err.find("is longer than 200 characters"), std::string::npos) << r.err;
-  EXPECT_TRUE(snapshot(tmp.path()).empty());
+  expect_refused(run_cli("run reduction -b seq -n 1000 -r 1 -o " + name),
+                 "is longer than 200 characters", tmp.path(), {});
 }
 
 TEST(CliFiles, ARefusedStudyFolderLeavesNoFolderBehind) {
   const TempDir tmp;
   // mkdir of the 300-character component fails after x/ was made: x/ is removed again.
-  Result r = run_cli("study --kernels reduction --backends seq --sizes 1000 --out " +
-                     (tmp / ("x/" + std::string(300, 'a') + "/y")));
-  EXPECT_EQ(r.code, 2) << r.err;
-  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
-  EXPECT_NE(r.err.find("cannot create the folder"), std::string::npos) << r.err;
-  EXPECT_TRUE(snapshot(tmp.path()).empty());
+  expect_refused(run_cli("study --kernels reduction --backends seq --sizes 1000 --out " +
+                         (tmp / ("x/" + std::string(300, 'a') + "/y"))),
+                 "cannot create the folder", tmp.path(), {});
 }
 
 TEST(CliFiles, ADeviceOrFifoToReportIsOneLine) {
