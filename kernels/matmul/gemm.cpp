@@ -436,8 +436,10 @@ std::string to_string(const Blocking& b) {
          ", MC " + std::to_string(b.mc) + ", NC " + std::to_string(b.nc);
 }
 
-Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
-  const Blocking bl = blocking_for(mk);
+namespace {
+
+/// split_for with the blocking in hand (gemm() has it already).
+Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) {
   const std::size_t slivers_m = (m + bl.mr - 1) / bl.mr, slivers_n = (n + bl.nr - 1) / bl.nr;
   if (slivers_m == 0 || slivers_n == 0) return {false, 1};
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
@@ -450,6 +452,12 @@ Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
       7 * ceil_div(slivers_m, rows_team) * slivers_n)
     return {true, static_cast<int>(cols_team)};
   return {false, static_cast<int>(rows_team)};
+}
+
+}  // namespace
+
+Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
+  return split_with(blocking_for(mk), m, n, threads);
 }
 
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
@@ -468,7 +476,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
-  const Split split = split_for(m, n, threads, mk);
+  const Split split = split_with(bl, m, n, threads);
   const bool by_columns = split.by_columns;
   const int team = split.threads;
   const std::size_t slivers_m = (m + mr - 1) / mr, slivers_n = (n + nr - 1) / nr;
