@@ -51,9 +51,8 @@ void Gemm(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   const mm::Split split = mm::split_for(op.m, op.n, threads);
-  state.SetLabel(std::string(split.by_columns ? "by columns" : "by rows") + " on " +
-                 std::to_string(split.threads) + " thread(s), " +
-                 mm::to_string(mm::best_micro_kernel()));
+  state.SetLabel("split: " + mm::to_string(split.way) + ", " + std::to_string(split.threads) +
+                 " thread(s), " + mm::to_string(mm::best_micro_kernel()));
   op.count_flops(state);
 }
 
@@ -75,12 +74,14 @@ void Blas(benchmark::State& state) {
 #endif
 
 /// Short, wide C and square ones, 1 and 2 threads. On 2 threads 8 rows (one row sliver for every
-/// micro-kernel) are split by columns; 24 and 40 rows by columns with the AVX-512 kernel's
-/// 8-row slivers, by rows with AVX2's 6 (split_for); the squares by rows.
+/// micro-kernel) are split in the jr loop; 24 and 40 rows too with the AVX-512 kernel's 8-row
+/// slivers, by rows with AVX2's 6 (split_for); the squares by rows. PARARUN_GEMM_SPLIT=rows or
+/// jr forces a way.
 void Shapes(benchmark::internal::Benchmark* b) {
   for (const auto& [m, n, k] : {std::array<long, 3>{8, 4096, 2048},
                                 {24, 4096, 1024},
                                 {40, 2048, 2048},
+                                {512, 512, 512},
                                 {1024, 1024, 1024},
                                 {2048, 2048, 2048}})
     for (long threads : {1, 2}) b->Args({m, n, k, threads});

@@ -8,13 +8,14 @@
 //         for jr in NC step NR                B sliver KC x NR stays in L1
 //           for ir in MC step MR              micro-kernel: MR x NR tile of C in registers
 //
-// The threads split the rows of C (in MR slivers) evenly; each packs its own A block, so the
-// only synchronisation is the barrier around the shared B panel. When C has too few rows for
-// that (a short, wide C: fewer MR slivers than threads, or so few that one thread gets a
-// sliver more than another), they split its columns (NR slivers) instead: each thread then
-// packs its own B panel and all of A, and never waits for another (split_for: when that
-// leaves the busiest thread more than an eighth fewer micro-tiles). Edges are zero-padded in the
-// packed panels, and the micro-kernel writes edge tiles through a small buffer.
+// Two ways to share the work between threads (split_for). By rows (the ic loop) the threads
+// split C's MR slivers evenly; each packs its own A block, so the only synchronisation is the
+// barrier around the shared B panel. When C has too few rows for that (a short, wide C: fewer
+// MR slivers than threads, or so few that one thread gets a sliver more than another), they
+// split the jr loop as BLIS does: every thread packs part of each A block, which they share
+// after a barrier, and packs and multiplies its own share of the B panel's slivers. Edges are
+// zero-padded in the packed panels, and the micro-kernel writes edge tiles through a small
+// buffer.
 #include "matmul/gemm.hpp"
 
 #include <immintrin.h>
@@ -217,15 +218,19 @@ Buffer aligned_buffer(std::size_t count) {
   return Buffer(p);
 }
 
+/// What a packing buffer holds: this thread's A block, its (or the team's) B panel, or the
+/// two A blocks the team shares under the jr split.
+enum class Pack { a, b, shared_a };
+
 /// A packing buffer kept from call to call by its thread (OpenMP's threads persist), so that
 /// a small multiply or SUMMA's many panel multiplies do not pay for fresh pages every call.
-double* scratch(std::size_t count, bool for_b) {
+double* scratch(std::size_t count, Pack kind) {
   struct Scratch {
     Buffer buf;
     std::size_t capacity = 0;
   };
-  static thread_local Scratch a_scratch, b_scratch;
-  Scratch& s = for_b ? b_scratch : a_scratch;
+  static thread_local Scratch scratches[3];
+  Scratch& s = scratches[static_cast<int>(kind)];
   if (s.capacity < count) {
     s.buf.reset();  // the old one first: the two need not fit together
     s.capacity = 0;
@@ -300,13 +305,20 @@ void pack_a(std::size_t mc, std::size_t kc, const double* a, std::size_t lda, st
   }
 }
 
-/// Packs NR-column sliver `s` of B (rows [0, kc), cols [s*NR, s*NR + NR), zero past col nc).
+constexpr std::size_t kPrefetchRows = 16;
+
+/// Packs NR-column sliver `s` of B (rows [0, kc), cols [s*NR, s*NR + NR), zero past col nc)
+/// to `dst` (NR x KC doubles).
 void pack_b_sliver(std::size_t s, std::size_t nc, std::size_t kc, const double* b, std::size_t ldb,
-                   std::size_t nr, double* bp) {
+                   std::size_t nr, double* dst) {
   const std::size_t j0 = s * nr, cols = std::min(nr, nc - j0);
-  double* dst = bp + s * nr * kc;
   for (std::size_t p = 0; p < kc; ++p) {
     const double* src = b + p * ldb + j0;
+    if (p + kPrefetchRows < kc) {  // each row of the sliver is in another page: prefetch
+      const char* ahead = reinterpret_cast<const char*>(src + kPrefetchRows * ldb);
+      for (std::size_t line = 0; line < cols * sizeof(double) + 64; line += 64)
+        _mm_prefetch(ahead + line, _MM_HINT_T0);
+    }
     std::size_t j = 0;
     for (; j < cols; ++j) dst[p * nr + j] = src[j];
     for (; j < nr; ++j) dst[p * nr + j] = 0.0;
@@ -441,23 +453,41 @@ namespace {
 /// split_for with the blocking in hand (gemm() has it already).
 Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) {
   const std::size_t slivers_m = (m + bl.mr - 1) / bl.mr, slivers_n = (n + bl.nr - 1) / bl.nr;
-  if (slivers_m == 0 || slivers_n == 0) return {false, 1};
+  if (slivers_m == 0 || slivers_n == 0) return {SplitWay::rows, 1};
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
-  const std::size_t rows_team = std::min(want, slivers_m), cols_team = std::min(want, slivers_n);
-  // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). By
-  // columns every thread packs all of A, so it must save more than an eighth (an odd number
-  // of row slivers on two threads does not: 86 of 171 against 171 halves of 128).
-  const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
-  if (8 * ceil_div(slivers_n, cols_team) * slivers_m <
-      7 * ceil_div(slivers_m, rows_team) * slivers_n)
-    return {true, static_cast<int>(cols_team)};
-  return {false, static_cast<int>(rows_team)};
+  const Split rows{SplitWay::rows, static_cast<int>(std::min(want, slivers_m))},
+      jr{SplitWay::jr, static_cast<int>(std::min(want, slivers_n))};
+  if (const char* forced = std::getenv("PARARUN_GEMM_SPLIT")) {
+    if (std::strcmp(forced, "rows") == 0) return rows;
+    if (std::strcmp(forced, "jr") == 0) return jr;
+  }
+  // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). The jr
+  // split costs a barrier per A block, and on squares it measured no faster (BENCHMARKS.md,
+  // session 13): it must save more than an eighth (an odd number of row slivers on two
+  // threads does not: 86 of 171 against 171 halves of 128).
+  const auto busiest = [](std::size_t slivers, int team) {
+    return (slivers + static_cast<std::size_t>(team) - 1) / static_cast<std::size_t>(team);
+  };
+  if (8 * busiest(slivers_n, jr.threads) * slivers_m <
+      7 * busiest(slivers_m, rows.threads) * slivers_n)
+    return jr;
+  return rows;
 }
 
 }  // namespace
 
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
   return split_with(blocking_for(mk), m, n, threads);
+}
+
+std::string to_string(SplitWay way) {
+  switch (way) {
+    case SplitWay::rows:
+      return "rows";
+    case SplitWay::jr:
+      return "jr";
+  }
+  return "?";
 }
 
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
@@ -477,54 +507,88 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
   const Split split = split_with(bl, m, n, threads);
-  const bool by_columns = split.by_columns;
+  const SplitWay way = split.way;
   const int team = split.threads;
-  const std::size_t slivers_m = (m + mr - 1) / mr, slivers_n = (n + nr - 1) / nr;
   const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
-  // Split by rows, the threads share one B panel (packed together, then a barrier).
-  double* const shared_b = by_columns ? nullptr : scratch(kc_max * nc_max, true);
+  const std::size_t slivers_m = ceil_div(m, mr);
+  const std::size_t mc_max = std::min(bl.mc, slivers_m * mr);
+  // By rows the threads share one B panel (packed together, then a barrier); by jr, two A
+  // blocks (one packed while the other may still be read: one barrier per block).
+  double* const shared_b = way == SplitWay::rows ? scratch(kc_max * nc_max, Pack::b) : nullptr;
+  double* const shared_a =
+      way == SplitWay::jr ? scratch(2 * mc_max * kc_max, Pack::shared_a) : nullptr;
 
 #pragma omp parallel num_threads(team) if (team > 1)
   {
     const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
-    // This thread's part of C: an even share of the MR slivers (rows) or NR slivers (columns).
-    const std::size_t row_begin = by_columns ? 0 : std::min(m, (slivers_m * t / nt) * mr);
-    const std::size_t row_end = by_columns ? m : std::min(m, (slivers_m * (t + 1) / nt) * mr);
-    const std::size_t col_begin = by_columns ? std::min(n, (slivers_n * t / nt) * nr) : 0;
-    const std::size_t col_end = by_columns ? std::min(n, (slivers_n * (t + 1) / nt) * nr) : n;
+    // An even share of `count` slivers: [first, last).
+    const auto share = [t, nt](std::size_t count, std::size_t& first, std::size_t& last) {
+      first = count * t / nt, last = count * (t + 1) / nt;
+    };
+    // This thread's part of C: its MR slivers (rows), or its share of every B panel's NR
+    // slivers (jr, below).
+    std::size_t row_begin = 0, row_end = m;
+    if (way == SplitWay::rows) {
+      share(slivers_m, row_begin, row_end);
+      row_begin = std::min(m, row_begin * mr), row_end = std::min(m, row_end * mr);
+    }
     double* const ap =
-        scratch(std::min(bl.mc, (row_end - row_begin + mr - 1) / mr * mr + mr) * kc_max, false);
-    double* const bpp =
-        by_columns
-            ? scratch(std::min(nc_max, ceil_div(col_end - col_begin, nr) * nr) * kc_max, true)
-            : shared_b;
+        way == SplitWay::rows
+            ? scratch(std::min(bl.mc, ceil_div(row_end - row_begin, mr) * mr + mr) * kc_max,
+                      Pack::a)
+            : nullptr;
+    double* const bpp = way == SplitWay::rows
+                            ? shared_b
+                            : scratch(ceil_div(nc_max / nr, nt) * nr * kc_max, Pack::b);
+    // Whether this thread packs the B slivers it multiplies with, for itself alone: under jr,
+    // or by rows on one thread. Else the team packs each panel together.
+    const bool own_b = way == SplitWay::jr || nt == 1;
     alignas(64) double tile[kMaxMr * kMaxNr];
+    std::size_t blocks = 0;  // A blocks packed so far (jr: which of the two shared ones)
 
-    for (std::size_t jc = col_begin; jc < col_end; jc += bl.nc) {
-      const std::size_t nc = std::min(bl.nc, col_end - jc);
-      const std::size_t panel_slivers = (nc + nr - 1) / nr;
+    for (std::size_t jc = 0; jc < n; jc += bl.nc) {
+      const std::size_t nc = std::min(bl.nc, n - jc);
+      const std::size_t panel_slivers = ceil_div(nc, nr);
+      // The panel's slivers this thread packs and multiplies (jr: its share; else all).
+      std::size_t js_begin = 0, js_end = panel_slivers;
+      if (way == SplitWay::jr) share(panel_slivers, js_begin, js_end);
       for (std::size_t pc = 0; pc < k; pc += bl.kc) {
         const std::size_t kc = std::min(bl.kc, k - pc);
         const bool acc = accumulate || pc > 0;
-        if (by_columns) {  // this thread's own panel: no one to wait for
-          for (std::size_t s = 0; s < panel_slivers; ++s)
-            pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
-        } else {
+        const double* const bpc = b + pc * ldb + jc;
+        if (!own_b) {
 #pragma omp for schedule(static)
           for (std::size_t s = 0; s < panel_slivers; ++s)
-            pack_b_sliver(s, nc, kc, b + pc * ldb + jc, ldb, nr, bpp);
+            pack_b_sliver(s, nc, kc, bpc, ldb, nr, bpp + s * nr * kc);
           // (implicit barrier: the B panel is complete)
         }
-        for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc) {
+        for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc, ++blocks) {
           const std::size_t mc = std::min(bl.mc, row_end - ic);
-          pack_a(mc, kc, a + ic * lda + pc, lda, mr, ap, wide_a);
-          for (std::size_t jr = 0; jr < nc; jr += nr) {
-            const std::size_t cols = std::min(nr, nc - jr);
-            const double* bs = bpp + (jr / nr) * nr * kc;
+          const double* const apc = a + ic * lda + pc;
+          double* block = ap;
+          if (way == SplitWay::jr) {
+            block = shared_a + (blocks % 2) * mc_max * kc_max;
+            std::size_t first, last;
+            share(ceil_div(mc, mr), first, last);
+            if (first < last)
+              pack_a(std::min(mc, last * mr) - first * mr, kc, apc + first * mr * lda, lda, mr,
+                     block + first * mr * kc, wide_a);
+#pragma omp barrier
+          } else {
+            pack_a(mc, kc, apc, lda, mr, block, wide_a);
+          }
+          // Slivers for this thread alone are packed as the first A block needs them, and
+          // are still in L1 for its micro-kernels (packing the whole panel first, about 8 MB,
+          // read it back from L3: a short C's product was bound by it).
+          const bool pack_b_now = own_b && ic == row_begin;
+          for (std::size_t js = js_begin; js < js_end; ++js) {
+            const std::size_t jr = js * nr, cols = std::min(nr, nc - jr);
+            double* const bs = bpp + (js - js_begin) * nr * kc;
+            if (pack_b_now) pack_b_sliver(js, nc, kc, bpc, ldb, nr, bs);
             for (std::size_t ir = 0; ir < mc; ir += mr) {
               const std::size_t rows = std::min(mr, mc - ir);
-              const double* as = ap + (ir / mr) * mr * kc;
+              const double* as = block + (ir / mr) * mr * kc;
               double* cij = c + (ic + ir) * ldc + jc + jr;
               if (rows == mr && cols == nr) {
                 ukernel(kc, as, bs, cij, ldc, acc);
@@ -537,7 +601,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
             }
           }
         }
-        if (!by_columns) {
+        if (!own_b) {
 #pragma omp barrier
         }
       }

@@ -38,14 +38,21 @@ std::vector<Blocking> blocking_candidates(MicroKernel mk);
 /// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
 std::string to_string(const Blocking& b);
 
-/// How gemm() shares an m x n C among `threads`: by rows (MR slivers; the threads share the
-/// packed B panel) or by columns (NR slivers; each thread packs its own B panel and all of A),
-/// by columns when that leaves the busiest thread more than an eighth fewer micro-tiles; and
-/// how many threads get work.
+/// How gemm() shares an m x n C among its threads (BLIS's loop names: gemm.cpp's first comment):
+/// - rows, the ic loop: each thread takes an even share of C's MR slivers and packs its own A
+///   blocks; the threads pack each B panel together and share it (a barrier per panel).
+/// - jr, the jr loop inside every A block: the threads pack each A block together and share
+///   it (a barrier per block; two blocks alternate, so one barrier does), and each packs its
+///   own share of every B panel's NR slivers and multiplies with them alone.
+enum class SplitWay { rows, jr };
+std::string to_string(SplitWay way);
 struct Split {
-  bool by_columns;
-  int threads;
+  SplitWay way;
+  int threads;  ///< how many threads get work
 };
+/// rows, unless C is too short for its row slivers to go round: then jr, when that leaves the
+/// busiest thread more than an eighth fewer micro-tiles. PARARUN_GEMM_SPLIT=rows or jr forces
+/// a way (for experiments; another value is ignored).
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk = best_micro_kernel());
 
 /// C (m x n) = A (m x k) * B (k x n), or C += A * B when `accumulate`. Row-major with leading

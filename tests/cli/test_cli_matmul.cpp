@@ -48,9 +48,11 @@ TEST(CliMatmul, EveryMicroKernelOfThisCpuRunsForcedAndIsNamedInTheRecord) {
     // "MRxNR, KC k, MC m, NC n"
     EXPECT_NE(rec["config"]["blocking"].get<std::string>().find(", KC "), std::string::npos)
         << rec["config"].dump();
+    EXPECT_EQ(rec["config"]["threads_split"], "rows on 2 thread(s)");
   }
   // "blocked" is the widest micro-kernel the CPU has.
   EXPECT_EQ(Json::parse(l.back())["config"]["micro_kernel"], kernels.front());
+  EXPECT_EQ(Json::parse(l.back())["config"]["threads_split"], "rows on 1 thread(s)");
   // Other variants have nothing to configure.
   const Result eigen = run_cli("run matmul -b seq -v eigen -n 8 --reps 2 --warmup 0 --json");
   ASSERT_EQ(eigen.code, 0) << eigen.err;

@@ -193,6 +193,14 @@ TEST(Reduction, ToleranceIsZeroWhileEverySumIsExact) {
 
 // ---- ParaRun's GEMM: every micro-kernel the CPU runs, shapes around the block sizes ----
 
+/// PARARUN_GEMM_SPLIT=way for the life of the object ("": unset).
+struct ForcedSplit {
+  explicit ForcedSplit(const char* way) {
+    if (*way) setenv("PARARUN_GEMM_SPLIT", way, 1);
+  }
+  ~ForcedSplit() { unsetenv("PARARUN_GEMM_SPLIT"); }
+};
+
 TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
   using matmul::MicroKernel;
   for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
@@ -212,56 +220,70 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
                                      {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
                                      {3, 97, 2 * bl.kc + 5},
                                      {101, 1, 17},
-                                     // Split by columns (split_for): C too short for the rows
-                                     // to go round, one thread's columns over two NC blocks.
+                                     // C too short for its rows to go round (split in the jr
+                                     // loop), the second over three NC panels and two KC steps.
                                      {3 * bl.mr - 1, 5 * bl.nr + 3, 9},
                                      {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3}};
     for (const auto& s : shapes) {
       const std::size_t m = s[0], n = s[1], k = s[2];
       const Operands op(m, n, k, 9);
       const auto& [a, b, ref] = op;
-      for (int threads : {1, 2, 3}) {
-        SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
-                     "x" + std::to_string(k) + " threads " + std::to_string(threads));
-        std::vector<double> c(m * n, -99.0);
-        matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk);
-        for (std::size_t i = 0; i < c.size(); ++i)
-          ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
-        // accumulate: C += A * B gives twice the product.
-        matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true, mk);
-        for (std::size_t i = 0; i < c.size(); ++i)
-          ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
-      }
+      for (int threads : {1, 2, 3})
+        for (const char* way : {"", "rows", "jr"}) {  // split_for's choice, then each forced
+          const ForcedSplit forced(way);
+          SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
+                       "x" + std::to_string(k) + " threads " + std::to_string(threads) + " split " +
+                       way);
+          std::vector<double> c(m * n, -99.0);
+          matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk);
+          for (std::size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
+          // accumulate: C += A * B gives twice the product.
+          matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true, mk);
+          for (std::size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
+        }
     }
   }
 }
 
-TEST(Gemm, ShortWideProductsAreSplitByColumnsSoEveryThreadWorks) {
+TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
   for (matmul::MicroKernel mk :
        {matmul::MicroKernel::avx512, matmul::MicroKernel::avx2, matmul::MicroKernel::portable}) {
     const matmul::Blocking bl = matmul::blocking_for(mk);
     SCOPED_TRACE(matmul::to_string(mk));
     // Square and tall: rows, as many threads as there are row slivers.
     auto s = matmul::split_for(1024, 1024, 2, mk);  // (171 row slivers of 6 for avx2)
-    EXPECT_FALSE(s.by_columns);
+    EXPECT_EQ(s.way, matmul::SplitWay::rows);
     EXPECT_EQ(s.threads, 2);
     s = matmul::split_for(4096, 3, 4, mk);
-    EXPECT_FALSE(s.by_columns);
+    EXPECT_EQ(s.way, matmul::SplitWay::rows);
     EXPECT_EQ(s.threads, 4);
     // One row sliver: the rows would leave every thread but one idle.
     s = matmul::split_for(bl.mr, 2048, 2, mk);
-    EXPECT_TRUE(s.by_columns);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
     EXPECT_EQ(s.threads, 2);
     s = matmul::split_for(1, 100 * bl.nr, 4, mk);
-    EXPECT_TRUE(s.by_columns);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
     EXPECT_EQ(s.threads, 4);
-    // Three row slivers on two threads: one thread would have two; by columns, half each.
+    // Three row slivers on two threads: one thread would have two; in the jr loop, half each.
     s = matmul::split_for(3 * bl.mr, 64 * bl.nr, 2, mk);
-    EXPECT_TRUE(s.by_columns);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
     // One tile: nothing to split.
     s = matmul::split_for(bl.mr, bl.nr, 3, mk);
     EXPECT_EQ(s.threads, 1);
     EXPECT_EQ(matmul::split_for(0, 5, 2, mk).threads, 1);
+    // PARARUN_GEMM_SPLIT forces a way; a value that names none is ignored.
+    {
+      const ForcedSplit forced("jr");
+      EXPECT_EQ(matmul::split_for(1024, 1024, 2, mk).way, matmul::SplitWay::jr);
+    }
+    {
+      const ForcedSplit forced("rows");
+      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::rows);
+    }
+    const ForcedSplit nonsense("columns");
+    EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::jr);
   }
 }
 
