@@ -1,12 +1,13 @@
 // BLIS-style GEMM (Goto & van de Geijn; Van Zee & van de Geijn, "BLIS", TOMS 2015).
 //
-//   for jc in n step NC                      B panel KC x NC lives in L3, shared by threads
+//   for jc in n step NC                      B panel KC x NC lives in L3
 //     for pc in k step KC
-//       pack B[pc:pc+KC, jc:jc+NC]  (all threads, then a barrier)
-//       for ic in this thread's rows step MC  A block MC x KC lives in L2, one per thread
-//         pack A[ic:ic+MC, pc:pc+KC]
-//         for jr in NC step NR                B sliver KC x NR stays in L1
-//           for ir in MC step MR              micro-kernel: MR x NR tile of C in registers
+//       pack B[pc:pc+KC, jc:jc+NC]            (by rows: all threads, then a barrier)
+//       for ic in this thread's rows step MC  A block MC x KC lives in L2 (by rows: one per
+//         pack A[ic:ic+MC, pc:pc+KC]          thread; jr: shared)
+//         for jr in NC step NR                B sliver KC x NR stays in L1 (jr: the thread's
+//           for ir in MC step MR              share of them); micro-kernel: MR x NR tile of C
+//                                             in registers
 //
 // Two ways to share the work between threads (split_for). By rows (the ic loop) the threads
 // split C's MR slivers evenly; each packs its own A block, so the only synchronisation is the
@@ -316,8 +317,9 @@ void pack_b_sliver(std::size_t s, std::size_t nc, std::size_t kc, const double* 
     const double* src = b + p * ldb + j0;
     if (p + kPrefetchRows < kc) {  // each row of the sliver is in another page: prefetch
       const char* ahead = reinterpret_cast<const char*>(src + kPrefetchRows * ldb);
-      for (std::size_t line = 0; line < cols * sizeof(double) + 64; line += 64)
-        _mm_prefetch(ahead + line, _MM_HINT_T0);
+      const std::size_t bytes = cols * sizeof(double);
+      for (std::size_t line = 0; line < bytes; line += 64) _mm_prefetch(ahead + line, _MM_HINT_T0);
+      _mm_prefetch(ahead + bytes - 1, _MM_HINT_T0);  // the row's last line
     }
     std::size_t j = 0;
     for (; j < cols; ++j) dst[p * nr + j] = src[j];

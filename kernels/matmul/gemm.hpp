@@ -17,8 +17,8 @@ MicroKernel best_micro_kernel();
 bool cpu_supports(MicroKernel mk);
 std::string to_string(MicroKernel mk);
 
-/// Cache blocking of one micro-kernel: register tile MR x NR, and the KC x NC panel of B
-/// (shared by the threads) and MC x KC block of A (one per thread).
+/// Cache blocking of one micro-kernel: register tile MR x NR, the KC x NC panel of B and the
+/// MC x KC block of A (which of them the threads share: SplitWay).
 struct Blocking {
   std::size_t mr, nr, kc, mc, nc;
   /// Where KC, MC, NC come from: "caches" (derived from this machine's cache sizes),

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cstdlib>
+#include <optional>
 #include <set>
+#include <string>
 #include <tuple>
 
 #include "../kernel_cases.hpp"
@@ -193,12 +196,28 @@ TEST(Reduction, ToleranceIsZeroWhileEverySumIsExact) {
 
 // ---- ParaRun's GEMM: every micro-kernel the CPU runs, shapes around the block sizes ----
 
-/// PARARUN_GEMM_SPLIT=way for the life of the object ("": unset).
-struct ForcedSplit {
+/// PARARUN_GEMM_SPLIT=way for the life of the object ("": unset), then as it was.
+class ForcedSplit {
+ public:
   explicit ForcedSplit(const char* way) {
-    if (*way) setenv("PARARUN_GEMM_SPLIT", way, 1);
+    if (const char* old = std::getenv(kName)) old_ = old;
+    if (*way)
+      setenv(kName, way, 1);
+    else
+      unsetenv(kName);
   }
-  ~ForcedSplit() { unsetenv("PARARUN_GEMM_SPLIT"); }
+  ~ForcedSplit() {
+    if (old_)
+      setenv(kName, old_->c_str(), 1);
+    else
+      unsetenv(kName);
+  }
+  ForcedSplit(const ForcedSplit&) = delete;
+  ForcedSplit& operator=(const ForcedSplit&) = delete;
+
+ private:
+  static constexpr const char* kName = "PARARUN_GEMM_SPLIT";
+  std::optional<std::string> old_;
 };
 
 TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
@@ -221,9 +240,12 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
                                      {3, 97, 2 * bl.kc + 5},
                                      {101, 1, 17},
                                      // C too short for its rows to go round (split in the jr
-                                     // loop), the second over three NC panels and two KC steps.
+                                     // loop), the second over three NC panels and two KC steps,
+                                     // the third with one sliver in its last panel (threads
+                                     // without B slivers there).
                                      {3 * bl.mr - 1, 5 * bl.nr + 3, 9},
-                                     {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3}};
+                                     {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3},
+                                     {bl.mr, bl.nc + 1, 20}};
     for (const auto& s : shapes) {
       const std::size_t m = s[0], n = s[1], k = s[2];
       const Operands op(m, n, k, 9);
@@ -248,6 +270,7 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
 }
 
 TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
+  const ForcedSplit unset("");  // split_for's own choice, whatever the environment says
   for (matmul::MicroKernel mk :
        {matmul::MicroKernel::avx512, matmul::MicroKernel::avx2, matmul::MicroKernel::portable}) {
     const matmul::Blocking bl = matmul::blocking_for(mk);
