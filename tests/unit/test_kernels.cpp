@@ -239,6 +239,8 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
                                      {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
                                      {3, 97, 2 * bl.kc + 5},
                                      {101, 1, 17},
+                                     // By rows: two A blocks per thread on 2 and 3 threads.
+                                     {6 * bl.mc + 5, 2 * bl.nr + 1, 9},
                                      // C too short for its rows to go round (split in the jr
                                      // loop), the second over three NC panels and two KC steps,
                                      // the third with one sliver in its last panel (threads
