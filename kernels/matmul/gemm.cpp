@@ -460,8 +460,8 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
   const Split rows{SplitWay::rows, static_cast<int>(std::min(want, slivers_m))},
       jr{SplitWay::jr, static_cast<int>(std::min(want, slivers_n))};
   if (const char* forced = std::getenv("PARARUN_GEMM_SPLIT")) {
-    if (std::strcmp(forced, "rows") == 0) return rows;
-    if (std::strcmp(forced, "jr") == 0) return jr;
+    if (std::strcmp(forced, "rows") == 0) return {rows.way, rows.threads, true};
+    if (std::strcmp(forced, "jr") == 0) return {jr.way, jr.threads, true};
   }
   // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). The jr
   // split costs a barrier per A block, and on squares it measured no faster (BENCHMARKS.md,

@@ -22,7 +22,8 @@ std::string to_string(MicroKernel mk);
 struct Blocking {
   std::size_t mr, nr, kc, mc, nc;
   /// Where KC, MC, NC come from: "caches" (derived from this machine's cache sizes),
-  /// "tuned" (set_tuned_blocking: a `pararun tune` result) or "environment" (PARARUN_GEMM_*).
+  /// "tuned" (set_tuned_blocking: a `pararun tune` result) or "environment"
+  /// (PARARUN_GEMM_KC, _MC, _NC).
   const char* from = "caches";
 };
 /// The block sizes gemm() uses for `mk`: derived from this machine's L1/L2/L3 sizes, replaced
@@ -48,7 +49,8 @@ enum class SplitWay { rows, jr };
 std::string to_string(SplitWay way);
 struct Split {
   SplitWay way;
-  int threads;  ///< how many threads get work
+  int threads;          ///< how many threads get work
+  bool forced = false;  ///< by PARARUN_GEMM_SPLIT
 };
 /// rows, unless C is too short for its row slivers to go round: then jr, when that leaves the
 /// busiest thread more than an eighth fewer micro-tiles. PARARUN_GEMM_SPLIT=rows or jr forces

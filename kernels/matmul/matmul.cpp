@@ -200,8 +200,8 @@ std::vector<std::pair<std::string, std::string>> configuration_of(const std::str
   return {{"micro_kernel", to_string(*mk)},
           {"blocking", to_string(b)},
           {"blocking_from", b.from},
-          {"threads_split",
-           to_string(split.way) + " on " + std::to_string(split.threads) + " thread(s)"}};
+          {"threads_split", to_string(split.way) + " on " + std::to_string(split.threads) +
+                                " thread(s)" + (split.forced ? " (PARARUN_GEMM_SPLIT)" : "")}};
 }
 
 /// The reference product for a variant: code other than the variant's own. Eigen for every
@@ -506,6 +506,9 @@ class Matmul : public Kernel {
       if (std::getenv(env))
         throw std::invalid_argument(std::string(env) +
                                     " is set and overrides every setting; unset it to tune");
+    if (std::getenv("PARARUN_GEMM_SPLIT"))  // (settings timed under a split runs may not use)
+      throw std::invalid_argument(
+          "PARARUN_GEMM_SPLIT is set and forces the threads' split; unset it to tune");
     std::vector<Tuning> out;
     for (const Blocking& b : blocking_candidates(*mk))
       out.push_back({{"KC", std::to_string(b.kc)},

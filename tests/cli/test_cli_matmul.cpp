@@ -26,6 +26,7 @@ std::vector<std::string> supported_micro_kernels() {
 }  // namespace
 
 TEST(CliMatmul, EveryMicroKernelOfThisCpuRunsForcedAndIsNamedInTheRecord) {
+  unsetenv("PARARUN_GEMM_SPLIT");  // split_for's own choice below (this test's process only)
   const pararun::test::TempDir dir;
   const std::string file = dir / "r.jsonl";
   const auto kernels = supported_micro_kernels();
@@ -53,6 +54,14 @@ TEST(CliMatmul, EveryMicroKernelOfThisCpuRunsForcedAndIsNamedInTheRecord) {
   // "blocked" is the widest micro-kernel the CPU has.
   EXPECT_EQ(Json::parse(l.back())["config"]["micro_kernel"], kernels.front());
   EXPECT_EQ(Json::parse(l.back())["config"]["threads_split"], "rows on 1 thread(s)");
+  // A split forced by PARARUN_GEMM_SPLIT runs, is verified and says it was forced.
+  const Result forced =
+      run_command("PARARUN_GEMM_SPLIT=jr " + std::string(PARARUN_EXE) +
+                  " run matmul -b omp -t 2 -v blocked -n 67 --reps 2 --warmup 0 --json");
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  const Json f = Json::parse(forced.out);
+  EXPECT_EQ(f["verification"]["status"], "passed");
+  EXPECT_EQ(f["config"]["threads_split"], "jr on 2 thread(s) (PARARUN_GEMM_SPLIT)");
   // Other variants have nothing to configure.
   const Result eigen = run_cli("run matmul -b seq -v eigen -n 8 --reps 2 --warmup 0 --json");
   ASSERT_EQ(eigen.code, 0) << eigen.err;
@@ -164,6 +173,14 @@ TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {
   EXPECT_EQ(env.code, 2);
   EXPECT_NE(env.err.find("PARARUN_GEMM_KC is set and overrides every setting"), std::string::npos)
       << env.err;
+  EXPECT_FALSE(exists(dir / "t.json"));
+  const Result split = run_command("PARARUN_GEMM_SPLIT=jr " + std::string(PARARUN_EXE) +
+                                   " tune matmul --tuning " + dir / "t.json");
+  EXPECT_EQ(split.code, 2);
+  EXPECT_EQ(lines(split.err).size(), 1u) << split.err;
+  EXPECT_NE(split.err.find("PARARUN_GEMM_SPLIT is set and forces the threads' split"),
+            std::string::npos)
+      << split.err;
   EXPECT_FALSE(exists(dir / "t.json"));
   // A file that is not the tuning file's kind is never replaced.
   EXPECT_EQ(slurp(other), "{\"schema\":\"pararun.record/2\"}");
