@@ -494,7 +494,7 @@ std::string to_string(SplitWay way) {
 
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
-          bool accumulate, MicroKernel mk) {
+          bool accumulate, MicroKernel mk, GemmTrace* trace) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate)
@@ -511,6 +511,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const Split split = split_with(bl, m, n, threads);
   const SplitWay way = split.way;
   const int team = split.threads;
+  if (trace) *trace = {split, std::vector<std::size_t>(static_cast<std::size_t>(team), 0)};
   const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
   const std::size_t slivers_m = ceil_div(m, mr);
   const std::size_t mc_max = std::min(bl.mc, slivers_m * mr);
@@ -584,6 +585,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
           // are still in L1 for its micro-kernels (packing the whole panel first, about 8 MB,
           // read it back from L3: a short C's product was bound by it).
           const bool pack_b_now = own_b && ic == row_begin;
+          if (trace) trace->tiles[t] += ceil_div(mc, mr) * (js_end - js_begin);
           for (std::size_t js = js_begin; js < js_end; ++js) {
             const std::size_t jr = js * nr, cols = std::min(nr, nc - jr);
             double* const bs = bpp + (js - js_begin) * nr * kc;

@@ -57,10 +57,18 @@ struct Split {
 /// a way (for experiments; another value is ignored).
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk = best_micro_kernel());
 
+/// What one gemm() call did, when asked (tests): its split, and how many micro-tiles (MR x NR
+/// x KC products) each thread of the team multiplied.
+struct GemmTrace {
+  Split split{SplitWay::rows, 1};
+  std::vector<std::size_t> tiles;
+};
+
 /// C (m x n) = A (m x k) * B (k x n), or C += A * B when `accumulate`. Row-major with leading
 /// dimensions lda, ldb, ldc. One OpenMP parallel region with `threads` threads.
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
-          bool accumulate = false, MicroKernel mk = best_micro_kernel());
+          bool accumulate = false, MicroKernel mk = best_micro_kernel(),
+          GemmTrace* trace = nullptr);
 
 }  // namespace pararun::matmul

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <array>
 #include <cstdlib>
 #include <optional>
 #include <set>
@@ -298,6 +299,44 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
     s = matmul::split_for(bl.mr, bl.nr, 3, mk);
     EXPECT_EQ(s.threads, 1);
     EXPECT_EQ(matmul::split_for(0, 5, 2, mk).threads, 1);
+    // gemm() splits as split_for says, every tile once, and every thread of the team works:
+    // its share of the micro-tiles, and no more than the busiest thread's under that way.
+    for (const auto& [m, n, k, threads] : {std::array<std::size_t, 4>{bl.mr, 2048, 64, 2},
+                                           {3 * bl.mr, 64 * bl.nr, 16, 2},
+                                           {bl.mr, bl.nc + 5 * bl.nr, 8, 3},
+                                           {40 * bl.mr, 3 * bl.nr, bl.kc + 1, 2},
+                                           {40 * bl.mr, 3 * bl.nr, 16, 3}}) {
+      SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                   " threads " + std::to_string(threads));
+      const std::vector<double> a(m * k, 1.0), b(k * n, 1.0);
+      std::vector<double> c(m * n, -1.0);
+      matmul::GemmTrace trace;
+      matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, static_cast<int>(threads), false,
+                   mk, &trace);
+      EXPECT_EQ(c.front(), static_cast<double>(k));
+      EXPECT_EQ(c.back(), static_cast<double>(k));
+      const matmul::Split want = matmul::split_for(m, n, static_cast<int>(threads), mk);
+      EXPECT_EQ(trace.split.way, want.way);
+      ASSERT_EQ(trace.tiles.size(), static_cast<std::size_t>(want.threads));
+      EXPECT_EQ(trace.tiles.size(), threads) << "each shape has work for every thread";
+      const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+      const std::size_t team = trace.tiles.size(), slivers_m = ceil_div(m, bl.mr),
+                        k_steps = ceil_div(k, bl.kc);
+      std::size_t busiest = 0, total = 0;  // under the way split_for chose
+      for (std::size_t jc = 0; jc < n; jc += bl.nc) {
+        const std::size_t panel = ceil_div(std::min(bl.nc, n - jc), bl.nr);
+        total += slivers_m * panel * k_steps;
+        busiest += want.way == matmul::SplitWay::jr ? slivers_m * ceil_div(panel, team) * k_steps
+                                                    : ceil_div(slivers_m, team) * panel * k_steps;
+      }
+      std::size_t sum = 0;
+      for (std::size_t t = 0; t < team; ++t) {
+        EXPECT_GT(trace.tiles[t], 0u) << "thread " << t << " did nothing";
+        EXPECT_LE(trace.tiles[t], busiest) << "thread " << t;
+        sum += trace.tiles[t];
+      }
+      EXPECT_EQ(sum, total);
+    }
     // PARARUN_GEMM_SPLIT forces a way; a value that names none is ignored.
     {
       const ForcedSplit forced("jr");
