@@ -463,16 +463,18 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
     if (std::strcmp(forced, "rows") == 0) return {rows.way, rows.threads, true};
     if (std::strcmp(forced, "jr") == 0) return {jr.way, jr.threads, true};
   }
-  // Micro-tiles of the busiest thread under each split (a thread gets whole slivers). The jr
-  // split costs a barrier per A block, and on squares it measured no faster (BENCHMARKS.md,
-  // session 13): it must save more than an eighth (an odd number of row slivers on two
-  // threads does not: 86 of 171 against 171 halves of 128).
+  // Micro-tiles of the busiest thread under each split (a thread gets whole slivers; under
+  // jr, its share of each NC panel's). The jr split costs a barrier per A block, and on
+  // squares it measured no faster (BENCHMARKS.md, session 13): it must save more than an
+  // eighth (an odd number of row slivers on two threads does not: 86 of 171 against 171
+  // halves of 128).
   const auto busiest = [](std::size_t slivers, int team) {
     return (slivers + static_cast<std::size_t>(team) - 1) / static_cast<std::size_t>(team);
   };
-  if (8 * busiest(slivers_n, jr.threads) * slivers_m <
-      7 * busiest(slivers_m, rows.threads) * slivers_n)
-    return jr;
+  std::size_t jr_busiest = 0;
+  for (std::size_t jc = 0; jc < n; jc += bl.nc)
+    jr_busiest += busiest((std::min(bl.nc, n - jc) + bl.nr - 1) / bl.nr, jr.threads);
+  if (8 * jr_busiest * slivers_m < 7 * busiest(slivers_m, rows.threads) * slivers_n) return jr;
   return rows;
 }
 
