@@ -213,11 +213,8 @@ if [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null; then
     trap 'PARARUN_CLUSTER_DIR=$work/cluster "$PARARUN_ROOT/scripts/local-cluster.sh" stop >/dev/null 2>&1; mountpoint -q "$work/full" && umount "$work/full"; [ "${CHAOS_KEEP:-0}" = 1 ] && echo "kept: $work" || rm -rf "$work"' EXIT
     job_end() {  # job_end ID: waits (up to 3 min) until the job has ended
       for _ in $(seq 360); do
-        case $(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p') in
-          PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | RESIZING | SUSPENDED | STAGE_OUT | \
-            SIGNALING | RESV_DEL_HOLD | REQUEUE_FED | REQUEUE_HOLD | "") sleep 0.5 ;;
-          *) return 0 ;;
-        esac
+        slurm_state_active "$(slurm_job_state "$1")" || return 0
+        sleep 0.5
       done
     }
     recorded=0

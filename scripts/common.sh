@@ -13,6 +13,21 @@ fi
 
 log() { printf '[pararun] %s\n' "$*" >&2; }
 
+# slurm_job_state ID: the job's state as scontrol shows it ("" while Slurm does not know it).
+slurm_job_state() {
+  scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'
+}
+# slurm_state_active STATE: true while a job in STATE has not ended ("" too: not known yet).
+# The states of slurm_state_active() in runtime/orchestration/src/slurm.cpp: SIGNALING, for
+# one, while a --signal is delivered before the time limit.
+slurm_state_active() {
+  case "$1" in
+    PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | RESIZING | SUSPENDED | STAGE_OUT | \
+      SIGNALING | RESV_DEL_HOLD | REQUEUE_FED | REQUEUE_HOLD | "") return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # cpu_line: the CPU every figure is measured on, as one line (model, family, model number).
 cpu_line() {
   local l

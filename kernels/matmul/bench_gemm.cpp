@@ -75,8 +75,7 @@ void Blas(benchmark::State& state) {
 
 /// Short, wide C and square ones, 1 and 2 threads. On 2 threads 8, 24 and 40 rows are split in
 /// the jr loop with the AVX-512 kernel's 8-row slivers (8 rows: one), by rows with AVX2's 6
-/// (split_for); the squares by rows. PARARUN_GEMM_SPLIT=rows or
-/// jr forces a way.
+/// (split_for); the squares by rows. PARARUN_GEMM_SPLIT=rows or jr forces a way.
 void Shapes(benchmark::internal::Benchmark* b) {
   for (const auto& [m, n, k] : {std::array<long, 3>{8, 4096, 2048},
                                 {24, 4096, 1024},

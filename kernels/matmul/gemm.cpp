@@ -203,6 +203,11 @@ std::size_t cache_size(int name, std::size_t fallback) {
   return v > 0 ? static_cast<std::size_t>(v) : fallback;
 }
 
+/// ceil(x / y): how many slivers (or shares) `x` rows, columns or slivers make.
+constexpr std::size_t ceil_div(std::size_t x, std::size_t y) {
+  return (x + y - 1) / y;
+}
+
 std::size_t round_down(std::size_t v, std::size_t multiple) {
   return std::max(multiple, v / multiple * multiple);
 }
@@ -454,7 +459,7 @@ namespace {
 
 /// split_for with the blocking in hand (gemm() has it already).
 Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) {
-  const std::size_t slivers_m = (m + bl.mr - 1) / bl.mr, slivers_n = (n + bl.nr - 1) / bl.nr;
+  const std::size_t slivers_m = ceil_div(m, bl.mr), slivers_n = ceil_div(n, bl.nr);
   if (slivers_m == 0 || slivers_n == 0) return {SplitWay::rows, 1};
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
   const Split rows{SplitWay::rows, static_cast<int>(std::min(want, slivers_m))},
@@ -468,13 +473,12 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
   // squares it measured no faster (BENCHMARKS.md, session 13): it must save more than an
   // eighth (an odd number of row slivers on two threads does not: 86 of 171 against 171
   // halves of 128).
-  const auto busiest = [](std::size_t slivers, int team) {
-    return (slivers + static_cast<std::size_t>(team) - 1) / static_cast<std::size_t>(team);
-  };
+  const std::size_t jr_team = static_cast<std::size_t>(jr.threads),
+                    rows_team = static_cast<std::size_t>(rows.threads);
   std::size_t jr_busiest = 0;
   for (std::size_t jc = 0; jc < n; jc += bl.nc)
-    jr_busiest += busiest((std::min(bl.nc, n - jc) + bl.nr - 1) / bl.nr, jr.threads);
-  if (8 * jr_busiest * slivers_m < 7 * busiest(slivers_m, rows.threads) * slivers_n) return jr;
+    jr_busiest += ceil_div(ceil_div(std::min(bl.nc, n - jc), bl.nr), jr_team);
+  if (8 * jr_busiest * slivers_m < 7 * ceil_div(slivers_m, rows_team) * slivers_n) return jr;
   return rows;
 }
 
@@ -509,12 +513,11 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   const Blocking bl = blocking_for(mk);
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
-  const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, (n + nr - 1) / nr * nr);
+  const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, ceil_div(n, nr) * nr);
   const Split split = split_with(bl, m, n, threads);
   const SplitWay way = split.way;
   const int team = split.threads;
   if (trace) *trace = {split, std::vector<std::size_t>(static_cast<std::size_t>(team), 0)};
-  const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
   const std::size_t slivers_m = ceil_div(m, mr);
   const std::size_t mc_max = std::min(bl.mc, slivers_m * mr);
   // By rows the threads share one B panel (packed together, then a barrier); by jr, two A

@@ -7,6 +7,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/scripts/common.sh"  # slurm_job_state, slurm_state_active
 export PARARUN_CLUSTER_DIR=${PARARUN_TEST_CLUSTER_DIR:-/var/tmp/pararun-ctest-cluster}
 export PARARUN_CLUSTER_PORT=${PARARUN_TEST_CLUSTER_PORT:-7817}
 export SLURM_CONF=$PARARUN_CLUSTER_DIR/slurm.conf
@@ -34,18 +35,14 @@ dir=$work/$case_name
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || fail "cannot use $dir"
 export PARARUN_OUT=$dir/records.jsonl
 
-# wait_job ID SECONDS: waits until the job has ended; prints its final state. The states a job
-# passes through are those slurm_state_active() knows (runtime/orchestration/src/slurm.cpp):
-# SIGNALING, for one, while a --signal is delivered before the time limit.
+# wait_job ID SECONDS: waits until the job has ended (slurm_state_active, scripts/common.sh);
+# prints its final state.
 wait_job() {
   local state=""
   for _ in $(seq $(($2 * 2))); do
-    state=$(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    case "$state" in
-      PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | RESIZING | SUSPENDED | STAGE_OUT | \
-        SIGNALING | RESV_DEL_HOLD | REQUEUE_FED | REQUEUE_HOLD | "") sleep 0.5 ;;
-      *) break ;;
-    esac
+    state=$(slurm_job_state "$1")
+    slurm_state_active "$state" || break
+    sleep 0.5
   done
   echo "$state"
 }
