@@ -501,6 +501,7 @@ std::string to_string(SplitWay way) {
 void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
           const double* b, std::size_t ldb, double* c, std::size_t ldc, int threads,
           bool accumulate, MicroKernel mk, GemmTrace* trace) {
+  if (trace) *trace = GemmTrace{};  // an empty product: no split, no tiles
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate)

@@ -58,7 +58,8 @@ struct Split {
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk = best_micro_kernel());
 
 /// What one gemm() call did, when asked (tests): its split, and how many micro-tiles (MR x NR
-/// x KC products) each thread of the team multiplied.
+/// x KC products) each thread of the team multiplied. An empty product (m, n or k zero) leaves
+/// the default: rows on 1 thread, no tiles.
 struct GemmTrace {
   Split split{SplitWay::rows, 1};
   std::vector<std::size_t> tiles;

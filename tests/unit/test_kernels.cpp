@@ -299,6 +299,26 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
     s = matmul::split_for(bl.mr, bl.nr, 3, mk);
     EXPECT_EQ(s.threads, 1);
     EXPECT_EQ(matmul::split_for(0, 5, 2, mk).threads, 1);
+    // PARARUN_GEMM_SPLIT forces a way; a value that names none is ignored.
+    {
+      const ForcedSplit forced("jr");
+      EXPECT_EQ(matmul::split_for(1024, 1024, 2, mk).way, matmul::SplitWay::jr);
+    }
+    {
+      const ForcedSplit forced("rows");
+      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::rows);
+    }
+    {
+      const ForcedSplit nonsense("columns");
+      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::jr);
+    }
+    // (split_for is arithmetic; gemm() runs the micro-kernel: only where the CPU can, a Zen 3
+    // has no AVX-512.)
+    if (!matmul::cpu_supports(mk)) {
+      std::printf("micro-kernel %s: not supported by this CPU, gemm() not run\n",
+                  matmul::to_string(mk).c_str());
+      continue;
+    }
     // gemm() splits as split_for says, every tile once, and every thread of the team works:
     // its share of the micro-tiles, and no more than the busiest thread's under that way.
     for (const auto& [m, n, k, threads] : {std::array<std::size_t, 4>{bl.mr, 2048, 64, 2},
@@ -337,17 +357,6 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
       }
       EXPECT_EQ(sum, total);
     }
-    // PARARUN_GEMM_SPLIT forces a way; a value that names none is ignored.
-    {
-      const ForcedSplit forced("jr");
-      EXPECT_EQ(matmul::split_for(1024, 1024, 2, mk).way, matmul::SplitWay::jr);
-    }
-    {
-      const ForcedSplit forced("rows");
-      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::rows);
-    }
-    const ForcedSplit nonsense("columns");
-    EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::jr);
   }
 }
 
@@ -381,4 +390,12 @@ TEST(Gemm, DegenerateSizes) {
   matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2, /*accumulate=*/true);  // C += 0
   for (double v : c) EXPECT_EQ(v, 5.0);
   matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2);  // nothing to do
+  // A trace of an empty product says so: no thread multiplied a tile (not a stale trace).
+  matmul::GemmTrace trace{{matmul::SplitWay::jr, 3}, {7, 7, 7}};
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2, false, matmul::best_micro_kernel(), &trace);
+  EXPECT_EQ(trace.split.way, matmul::SplitWay::rows);
+  EXPECT_TRUE(trace.tiles.empty());
+  trace = {{matmul::SplitWay::jr, 3}, {7, 7, 7}};
+  matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2, false, matmul::best_micro_kernel(), &trace);
+  EXPECT_TRUE(trace.tiles.empty());
 }
