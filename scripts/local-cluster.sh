@@ -31,10 +31,18 @@ die() {
   exit "${2:-1}"
 }
 
+# The folder goes into slurm.conf's paths and the nodes' mounts: plain characters only.
+case "$dir" in
+  /*[!A-Za-z0-9._/+=@,-]* | [!/]*) die "PARARUN_CLUSTER_DIR must be an absolute path of letters, digits and ._/+=@,- (got '$dir')" 2 ;;
+esac
+
 usage() {
   echo "usage: scripts/local-cluster.sh start [--nodes N] | status | stop | env | kill-node NODE | start-node NODE" >&2
   exit 2
 }
+
+# The line to eval (`eval "$(scripts/local-cluster.sh env)"`), quoted for the shell.
+env_line() { printf 'export SLURM_CONF=%q\n' "$conf"; }
 
 nodes_of_conf() { sed -n 's/^NodeName=\([^ ]*\) .*/\1/p' "$conf" 2>/dev/null; }
 
@@ -85,25 +93,37 @@ EOF
   mv "$conf.tmp" "$conf"
 }
 
-# Paths under /tmp that jobs must still see inside a node: the checkout and the shared list.
+# Paths under /tmp that jobs must still see inside a node: the checkout and the shared list
+# (PARARUN_CLUSTER_SHARE, split at colons only: a path may hold spaces or quotes).
 shared_paths() {
-  local p
-  for p in "$PARARUN_ROOT" ${PARARUN_CLUSTER_SHARE:+${PARARUN_CLUSTER_SHARE//:/ }}; do
-    case "$p" in /tmp/*) echo "$p" ;; esac
+  local p shares=()
+  [ -z "${PARARUN_CLUSTER_SHARE:-}" ] || IFS=: read -r -a shares <<<"$PARARUN_CLUSTER_SHARE"
+  for p in "$PARARUN_ROOT" "${shares[@]}"; do
+    case "$p" in /tmp/*) printf '%s\n' "$p" ;; esac
   done
 }
 
+# The node's namespace: its hostname, the shared paths bound into its own /tmp, then slurmd.
+# Every name and path reaches the inner shell as an argument, never as part of its script.
 start_node() {
-  local node=$1 node_tmp=$dir/nodes/$1/tmp binds="" p
+  local node=$1 node_tmp=$dir/nodes/$1/tmp p binds=()
   mkdir -p "$node_tmp" "$dir/spool/$node"
   chmod 1777 "$node_tmp"
-  for p in $(shared_paths); do
+  while IFS= read -r p; do
     mkdir -p "$node_tmp/${p#/tmp/}"
-    binds+="mount --bind '$p' '$node_tmp/${p#/tmp/}' && "
-  done
-  unshare --mount --uts --propagation private sh -c \
-    "hostname $node && ${binds} mount --rbind '$node_tmp' /tmp && exec slurmd -N $node -f '$conf'" \
-    >>"$dir/log/slurmd-$node.start.log" 2>&1
+    binds+=("$p" "$node_tmp/${p#/tmp/}")
+  done < <(shared_paths)
+  # shellcheck disable=SC2016  # $1.. are the inner shell's
+  unshare --mount --uts --propagation private sh -c '
+    node=$1 node_tmp=$2 conf=$3
+    shift 3
+    hostname "$node" || exit
+    while [ $# -ge 2 ]; do
+      mount --bind "$1" "$2" || exit
+      shift 2
+    done
+    mount --rbind "$node_tmp" /tmp && exec slurmd -N "$node" -f "$conf"' \
+    sh "$node" "$node_tmp" "$conf" "${binds[@]}" >>"$dir/log/slurmd-$node.start.log" 2>&1
 }
 
 cmd_start() {
@@ -156,7 +176,7 @@ cmd_start() {
     die "only $idle of $n nodes came up idle (logs in $dir/log)"
   fi
   log "local Slurm cluster up: $n nodes (node1..node$n), partition debug, state in $dir"
-  echo "export SLURM_CONF=$conf"
+  env_line
 }
 
 cmd_status() {
@@ -206,6 +226,7 @@ cmd_stop() {
 cmd_kill_node() {
   local node=${1:-} f ns p n=0
   [ -n "$node" ] || usage
+  nodes_of_conf | grep -qxF -- "$node" || die "no node $node in $conf"
   f=$dir/run/slurmd-$node.pid
   alive "$f" || die "node $node is not running (no live $f)"
   # The pid file may be stale and its pid reused: it must be a slurmd in a namespace of its
@@ -230,7 +251,7 @@ cmd_kill_node() {
 cmd_start_node() {
   local node=${1:-}
   [ -n "$node" ] || usage
-  nodes_of_conf | grep -qx "$node" || die "no node $node in $conf"
+  nodes_of_conf | grep -qxF -- "$node" || die "no node $node in $conf"
   alive "$dir/run/slurmd-$node.pid" && die "node $node runs already"
   start_node "$node"
   log "node $node started"
@@ -242,6 +263,6 @@ case "${1:-}" in
   start-node) cmd_start_node "${2:-}" ;;
   status) cmd_status ;;
   stop) cmd_stop ;;
-  env) echo "export SLURM_CONF=$conf" ;;
+  env) env_line ;;
   *) usage ;;
 esac

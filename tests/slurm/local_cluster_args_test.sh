@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/local-cluster.sh passes every path and name to the shell it starts in a node's
+# namespace as an argument, never as script text: a quote, a space or a `;` in
+# PARARUN_CLUSTER_SHARE is a path, not a command. unshare, hostname, mount and slurmd are
+# stubs here (they print what they were asked to do), so no cluster and no root are needed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /var/tmp/pararun-lc-args.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+mkdir -p "$work/bin" "$work/cluster/run" "$work/cluster/log"
+printf '#!/bin/sh\nshift 4\nexec "$@"\n' >"$work/bin/unshare"  # drops --mount --uts --propagation private
+for c in hostname mount slurmd; do printf '#!/bin/sh\necho %s: "$@"\n' "$c" >"$work/bin/$c"; done
+chmod +x "$work/bin"/*
+echo "NodeName=node1 CPUs=1" >"$work/cluster/slurm.conf"
+planted=$work/planted
+evil="/tmp/x';touch \${IFS}$planted;echo '"
+PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster \
+  PARARUN_CLUSTER_SHARE="$evil:/tmp/a b:/tmp/c\"d:/not-tmp" \
+  "$root/scripts/local-cluster.sh" start-node node1 >/dev/null
+log=$work/cluster/log/slurmd-node1.start.log
+[ ! -e "$planted" ] || fail "a share path ran a command"
+grep -qxF "mount: --bind $evil $work/cluster/nodes/node1/tmp/${evil#/tmp/}" "$log" ||
+  fail "the quoted path was not bound as one path: $(cat "$log")"
+grep -qxF "mount: --bind /tmp/a b $work/cluster/nodes/node1/tmp/a b" "$log" || fail "path with a space"
+grep -qxF "mount: --bind /tmp/c\"d $work/cluster/nodes/node1/tmp/c\"d" "$log" || fail "path with a quote"
+grep -q "not-tmp" "$log" && fail "a path outside /tmp was bound"
+grep -qxF "slurmd: -N node1 -f $work/cluster/slurm.conf" "$log" || fail "slurmd not started: $(cat "$log")"
+
+# A node name that is not in slurm.conf is refused, whatever it holds.
+if PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-cluster.sh" \
+  kill-node '../../x' 2>"$work/err"; then
+  fail "kill-node accepted a node that is not in slurm.conf"
+fi
+grep -q "no node ../../x" "$work/err" || fail "kill-node: $(cat "$work/err")"
+
+# `env` prints a line that eval gives back unchanged; a folder name that is not plain is refused.
+dir_eval=$(PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-cluster.sh" env)
+(eval "$dir_eval" && [ "$SLURM_CONF" = "$work/cluster/slurm.conf" ]) || fail "env printed: $dir_eval"
+set +e
+PARARUN_CLUSTER_DIR="/var/tmp/c;touch $planted" "$root/scripts/local-cluster.sh" env >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a folder with ';' gave exit $rc, expected 2"
+[ ! -s "$work/out" ] && [ ! -e "$planted" ] || fail "a folder with ';' printed $(cat "$work/out")"
+grep -q "PARARUN_CLUSTER_DIR must be" "$work/err" || fail "no reason given: $(cat "$work/err")"
+echo "local-cluster.sh: paths and names stay arguments"
