@@ -65,6 +65,20 @@ TEST(CliInput, ReductionSumsAFileOnEveryBackend) {
   }
 }
 
+TEST(CliInput, TheRecordFileCannotBeTheInput) {
+  // --out appends a record: onto the input it destroyed the data (the next run refused it).
+  const pararun::test::TempDir tmp;
+  const std::string file = harmonic_file(tmp, 64), before = slurp(file);
+  ASSERT_EQ(link(file.c_str(), (tmp / "alias.f64").c_str()), 0);
+  for (const std::string& out : {file, tmp / "alias.f64"}) {
+    Result r = run_cli("run reduction -b seq -i " + file + " -r 1 -o " + out);
+    EXPECT_EQ(r.code, 2) << out;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("is also an input"), std::string::npos) << r.err;
+    EXPECT_EQ(slurp(file), before) << out;
+  }
+}
+
 TEST(CliInput, BadInputFilesAreOneLineAndExitTwo) {
   const pararun::test::TempDir tmp;
   write_file(tmp / "odd.f64", std::string(12, '\0'));

@@ -32,9 +32,9 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*r.kernel, r.spec, ctx), ctx);
-  // The record file must be neither the ceilings nor the tuning file.
+  // The record file must be neither the input, the ceilings nor the tuning file.
   agree(ctx.is_root() && !o.out.empty()
-            ? output_file_problem(o.out, {o.ceilings, tuning_file_path(o.tuning)})
+            ? output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)})
             : "",
         ctx);
   // Only rank 0 writes the record, so only rank 0 reads the ceilings (a file that exists on
