@@ -155,6 +155,52 @@ TEST(CliFiles, ErrorRecordsAndBadLinesNeverBreakTheReport) {
   EXPECT_EQ(lines(slurp(tmp / "r.csv")).size(), records + 2);
 }
 
+TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
+  // A batch rewrote a study's results.jsonl with its own records (the study's were gone), a
+  // study appended to a batch's, and a study replaced the user's own report.md.
+  const TempDir tmp;
+  const std::string study = tmp / "study", manifest = tmp / "m.yaml";
+  small_study(study);
+  write_file(manifest,
+             "name: one\njobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n"
+             "    reps: 1\n");
+  const std::string results = study + "/results.jsonl", before = slurp(results);
+  for (const std::string& args : {"batch run " + manifest + " -o " + study,
+                                  "batch run " + manifest + " -o " + study + " --resume"}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("already holds results.jsonl"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(results), before);
+  // A batch folder is not a study's.
+  const std::string batch = tmp / "batch";
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + batch).code, 0);
+  const std::string batch_results = slurp(batch + "/results.jsonl");
+  Result r = run_cli(
+      "study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " + batch);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(slurp(batch + "/results.jsonl"), batch_results);
+  EXPECT_FALSE(std::filesystem::exists(batch + "/study.json"));
+  // Nor is a folder of the user's own files; a folder without them is fine.
+  const std::string mine = tmp / "mine";
+  std::filesystem::create_directory(mine);
+  write_file(mine + "/report.md", "my notes\n");
+  r = run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " +
+              mine);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("already holds report.md"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(mine + "/report.md"), "my notes\n");
+  write_file(mine + "/notes.txt", "mine\n");
+  std::filesystem::remove(mine + "/report.md");
+  EXPECT_EQ(
+      run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " +
+              mine)
+          .code,
+      0);
+  EXPECT_EQ(slurp(mine + "/notes.txt"), "mine\n");
+}
+
 TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
   const TempDir tmp;
   const std::string dir = tmp / "s";

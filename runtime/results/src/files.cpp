@@ -145,6 +145,14 @@ std::vector<std::string> make_output_folder(const std::string& dir,
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
     throw InputError("'" + dir + "' exists and is not a folder");
+  // A new study or batch never writes over files it did not make: another command's results
+  // (a study's results.jsonl under a batch) or the user's own report.md.
+  std::string there;
+  for (const auto& file : files)
+    if (lstat((dir + "/" + file).c_str(), &st) == 0) there += (there.empty() ? "" : ", ") + file;
+  if (!there.empty())
+    throw InputError("'" + dir + "' already holds " + there +
+                     " of another run; choose a new output folder");
   std::vector<std::string> created;
   if (const std::string why = make_dirs(dir, &created); !why.empty()) throw InputError(why);
   for (const auto& file : files)

@@ -27,10 +27,12 @@ void remove_empty_dirs(const std::vector<std::string>& created);
 /// "results/KIND-YYYYMMDD-HHMMSS" (UTC): where a study or batch goes without --out.
 std::string default_output_folder(const std::string& kind);
 
-/// Makes the output folder `dir` (with its parents, no shell) for the files named in `files`:
-/// InputError (errors.hpp) when `dir` exists and is not a folder, cannot be made, or one of
-/// the files could not be written there (output_file_problem); then no folder it made is
-/// left. Returns the folders it made (make_dirs).
+/// Makes the output folder `dir` (with its parents, no shell) for a new study or batch, which
+/// writes the files named in `files`: InputError (errors.hpp) when `dir` exists and is not a
+/// folder, cannot be made, already holds one of the files (another command's results, or the
+/// user's own: they are never replaced), or one could not be written there
+/// (output_file_problem); then no folder it made is left. Returns the folders it made
+/// (make_dirs).
 std::vector<std::string> make_output_folder(const std::string& dir,
                                             const std::vector<std::string>& files);
 
