@@ -1,0 +1,224 @@
+// ParaRun's GEMM: every micro-kernel the CPU runs on shapes around the block sizes, under each
+// way of splitting C between threads. Also built for any x86-64 as isa_tests, which CTest runs
+// under qemu-x86_64 -cpu max, a CPU with AVX2 and FMA but no AVX-512 (tests/CMakeLists.txt).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gemm_operands.hpp"
+#include "matmul/gemm.hpp"
+
+using namespace pararun;
+using pararun::test::Operands;
+
+namespace {
+
+/// PARARUN_GEMM_SPLIT=way for the life of the object ("": unset), then as it was.
+class ForcedSplit {
+ public:
+  explicit ForcedSplit(const char* way) {
+    if (const char* old = std::getenv(kName)) old_ = old;
+    if (*way)
+      setenv(kName, way, 1);
+    else
+      unsetenv(kName);
+  }
+  ~ForcedSplit() {
+    if (old_)
+      setenv(kName, old_->c_str(), 1);
+    else
+      unsetenv(kName);
+  }
+  ForcedSplit(const ForcedSplit&) = delete;
+  ForcedSplit& operator=(const ForcedSplit&) = delete;
+
+ private:
+  static constexpr const char* kName = "PARARUN_GEMM_SPLIT";
+  std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
+  using matmul::MicroKernel;
+  for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
+    if (!matmul::cpu_supports(mk)) {
+      std::printf("micro-kernel %s: not supported by this CPU, skipped\n",
+                  matmul::to_string(mk).c_str());
+      continue;
+    }
+    const matmul::Blocking bl = matmul::blocking_for(mk);
+    const std::size_t shapes[][3] = {{1, 1, 1},
+                                     {2, 3, 5},
+                                     {bl.mr, bl.nr, 7},
+                                     {bl.mr - 1, bl.nr + 1, 13},
+                                     {bl.mr + 1, bl.nr - 1, 31},
+                                     {37, 41, 43},
+                                     {bl.mc + 1, bl.nr + 3, bl.kc + 1},
+                                     {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
+                                     {3, 97, 2 * bl.kc + 5},
+                                     {101, 1, 17},
+                                     // By rows: two A blocks per thread on 2 and 3 threads.
+                                     {6 * bl.mc + 5, 2 * bl.nr + 1, 9},
+                                     // C too short for its rows to go round (split in the jr
+                                     // loop), the second over three NC panels and two KC steps,
+                                     // the third with one sliver in its last panel (threads
+                                     // without B slivers there).
+                                     {3 * bl.mr - 1, 5 * bl.nr + 3, 9},
+                                     {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3},
+                                     {bl.mr, bl.nc + 1, 20}};
+    for (const auto& s : shapes) {
+      const std::size_t m = s[0], n = s[1], k = s[2];
+      const Operands op(m, n, k, 9);
+      const auto& [a, b, ref] = op;
+      for (int threads : {1, 2, 3})
+        for (const char* way : {"", "rows", "jr"}) {  // split_for's choice, then each forced
+          const ForcedSplit forced(way);
+          SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
+                       "x" + std::to_string(k) + " threads " + std::to_string(threads) + " split " +
+                       way);
+          std::vector<double> c(m * n, -99.0);
+          matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk);
+          for (std::size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
+          // accumulate: C += A * B gives twice the product.
+          matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true, mk);
+          for (std::size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
+        }
+    }
+  }
+}
+
+TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
+  const ForcedSplit unset("");  // split_for's own choice, whatever the environment says
+  for (matmul::MicroKernel mk :
+       {matmul::MicroKernel::avx512, matmul::MicroKernel::avx2, matmul::MicroKernel::portable}) {
+    const matmul::Blocking bl = matmul::blocking_for(mk);
+    SCOPED_TRACE(matmul::to_string(mk));
+    // Square and tall: rows, as many threads as there are row slivers.
+    auto s = matmul::split_for(1024, 1024, 2, mk);  // (171 row slivers of 6 for avx2)
+    EXPECT_EQ(s.way, matmul::SplitWay::rows);
+    EXPECT_EQ(s.threads, 2);
+    s = matmul::split_for(4096, 3, 4, mk);
+    EXPECT_EQ(s.way, matmul::SplitWay::rows);
+    EXPECT_EQ(s.threads, 4);
+    // One row sliver: the rows would leave every thread but one idle.
+    s = matmul::split_for(bl.mr, 2048, 2, mk);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
+    EXPECT_EQ(s.threads, 2);
+    s = matmul::split_for(1, 100 * bl.nr, 4, mk);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
+    EXPECT_EQ(s.threads, 4);
+    // Three row slivers on two threads: one thread would have two; in the jr loop, half each.
+    s = matmul::split_for(3 * bl.mr, 64 * bl.nr, 2, mk);
+    EXPECT_EQ(s.way, matmul::SplitWay::jr);
+    // One tile: nothing to split.
+    s = matmul::split_for(bl.mr, bl.nr, 3, mk);
+    EXPECT_EQ(s.threads, 1);
+    EXPECT_EQ(matmul::split_for(0, 5, 2, mk).threads, 1);
+    // PARARUN_GEMM_SPLIT forces a way; a value that names none is ignored.
+    {
+      const ForcedSplit forced("jr");
+      EXPECT_EQ(matmul::split_for(1024, 1024, 2, mk).way, matmul::SplitWay::jr);
+    }
+    {
+      const ForcedSplit forced("rows");
+      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::rows);
+    }
+    {
+      const ForcedSplit nonsense("columns");
+      EXPECT_EQ(matmul::split_for(bl.mr, 2048, 2, mk).way, matmul::SplitWay::jr);
+    }
+    // (split_for is arithmetic; gemm() runs the micro-kernel: only where the CPU can, a Zen 3
+    // has no AVX-512.)
+    if (!matmul::cpu_supports(mk)) {
+      std::printf("micro-kernel %s: not supported by this CPU, gemm() not run\n",
+                  matmul::to_string(mk).c_str());
+      continue;
+    }
+    // gemm() splits as split_for says, every tile once, and every thread of the team works:
+    // its share of the micro-tiles, and no more than the busiest thread's under that way.
+    for (const auto& [m, n, k, threads] : {std::array<std::size_t, 4>{bl.mr, 2048, 64, 2},
+                                           {3 * bl.mr, 64 * bl.nr, 16, 2},
+                                           {bl.mr, bl.nc + 5 * bl.nr, 8, 3},
+                                           {40 * bl.mr, 3 * bl.nr, bl.kc + 1, 2},
+                                           {40 * bl.mr, 3 * bl.nr, 16, 3}}) {
+      SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                   " threads " + std::to_string(threads));
+      const std::vector<double> a(m * k, 1.0), b(k * n, 1.0);
+      std::vector<double> c(m * n, -1.0);
+      matmul::GemmTrace trace;
+      matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, static_cast<int>(threads), false,
+                   mk, &trace);
+      EXPECT_EQ(c.front(), static_cast<double>(k));
+      EXPECT_EQ(c.back(), static_cast<double>(k));
+      const matmul::Split want = matmul::split_for(m, n, static_cast<int>(threads), mk);
+      EXPECT_EQ(trace.split.way, want.way);
+      ASSERT_EQ(trace.tiles.size(), static_cast<std::size_t>(want.threads));
+      EXPECT_EQ(trace.tiles.size(), threads) << "each shape has work for every thread";
+      const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+      const std::size_t team = trace.tiles.size(), slivers_m = ceil_div(m, bl.mr),
+                        k_steps = ceil_div(k, bl.kc);
+      std::size_t busiest = 0, total = 0;  // under the way split_for chose
+      for (std::size_t jc = 0; jc < n; jc += bl.nc) {
+        const std::size_t panel = ceil_div(std::min(bl.nc, n - jc), bl.nr);
+        total += slivers_m * panel * k_steps;
+        busiest += want.way == matmul::SplitWay::jr ? slivers_m * ceil_div(panel, team) * k_steps
+                                                    : ceil_div(slivers_m, team) * panel * k_steps;
+      }
+      std::size_t sum = 0;
+      for (std::size_t t = 0; t < team; ++t) {
+        EXPECT_GT(trace.tiles[t], 0u) << "thread " << t << " did nothing";
+        EXPECT_LE(trace.tiles[t], busiest) << "thread " << t;
+        sum += trace.tiles[t];
+      }
+      EXPECT_EQ(sum, total);
+    }
+  }
+}
+
+TEST(Gemm, LeadingDimensionsAndSubmatrices) {
+  // C[1:4, 2:7] = A[0:3, 1:6] * B[2:7, 0:5] inside larger row-major arrays.
+  const std::size_t lda = 9, ldb = 8, ldc = 11, m = 3, n = 5, k = 5;
+  std::vector<double> a(6 * lda), b(9 * ldb), c(6 * ldc, 7.0);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = random_unit(2, 1, i);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = random_unit(2, 2, i);
+  matmul::gemm(m, n, k, a.data() + 1, lda, b.data() + 2 * ldb, ldb, c.data() + ldc + 2, ldc, 2);
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t j = 0; j < ldc; ++j) {
+      const bool inside = i >= 1 && i < 1 + m && j >= 2 && j < 2 + n;
+      if (!inside) {
+        EXPECT_EQ(c[i * ldc + j], 7.0) << "written outside C at " << i << "," << j;
+        continue;
+      }
+      long double s = 0;
+      for (std::size_t p = 0; p < k; ++p)
+        s += static_cast<long double>(a[(i - 1) * lda + 1 + p]) * b[(2 + p) * ldb + (j - 2)];
+      EXPECT_NEAR(c[i * ldc + j], static_cast<double>(s), 1e-14);
+    }
+}
+
+TEST(Gemm, DegenerateSizes) {
+  std::vector<double> c(6, 5.0);
+  double x = 1;
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2);  // k = 0: C = 0
+  for (double v : c) EXPECT_EQ(v, 0.0);
+  std::fill(c.begin(), c.end(), 5.0);
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2, /*accumulate=*/true);  // C += 0
+  for (double v : c) EXPECT_EQ(v, 5.0);
+  matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2);  // nothing to do
+  // A trace of an empty product says so: no thread multiplied a tile (not a stale trace).
+  matmul::GemmTrace trace{{matmul::SplitWay::jr, 3}, {7, 7, 7}};
+  matmul::gemm(2, 3, 0, &x, 1, &x, 3, c.data(), 3, 2, false, matmul::best_micro_kernel(), &trace);
+  EXPECT_EQ(trace.split.way, matmul::SplitWay::rows);
+  EXPECT_TRUE(trace.tiles.empty());
+  trace = {{matmul::SplitWay::jr, 3}, {7, 7, 7}};
+  matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2, false, matmul::best_micro_kernel(), &trace);
+  EXPECT_TRUE(trace.tiles.empty());
+}
