@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include <cstdio>
@@ -51,11 +54,27 @@ TaskResult blocking_task(Workload w, const Config& c, int task) {
   return r;
 }
 
+/// One clear error for a system call that failed; running out of file descriptors (a task
+/// holds one) says what to do about it.
+[[noreturn]] void fail_call(const char* what) {
+  const int err = errno;
+  throw std::runtime_error(std::string(what) + " failed: " + std::strerror(err) +
+                           (err == EMFILE || err == ENFILE
+                                ? " (each task needs a file descriptor: fewer --tasks, or a "
+                                  "higher ulimit -n)"
+                                : ""));
+}
+
+int checked_fd(int fd, const char* what) {
+  if (fd < 0) fail_call(what);
+  return fd;
+}
+
 void watch(int ep, int fd, int task) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<std::uint64_t>(task);
-  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) fail_call("epoll_ctl");
 }
 
 std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) {
@@ -77,12 +96,19 @@ std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) 
     for (int i = 0; i < online_cpus() && i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
   }
   std::vector<std::thread> threads;
-  for (int t = 0; t < c.tasks; ++t)
-    threads.emplace_back([&, t] {
-      // Where the set is not allowed (a narrower cpuset), the thread keeps what it inherited.
-      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-      results[static_cast<std::size_t>(t)] = blocking_task(w, c, t);
-    });
+  threads.reserve(static_cast<std::size_t>(c.tasks));
+  try {
+    for (int t = 0; t < c.tasks; ++t)
+      threads.emplace_back([&, t] {
+        // Where the set is not allowed (a narrower cpuset), the thread keeps what it inherited.
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        results[static_cast<std::size_t>(t)] = blocking_task(w, c, t);
+      });
+  } catch (const std::system_error& e) {  // out of threads or memory: the started ones finish
+    for (auto& th : threads) th.join();
+    throw std::runtime_error("cannot start thread " + std::to_string(threads.size() + 1) + " of " +
+                             std::to_string(c.tasks) + ": " + e.what());
+  }
   for (auto& th : threads) th.join();
   return results;
 }
@@ -97,9 +123,18 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
     std::uint64_t left = 0;
     double x = 0;
   };
-  const int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) throw std::runtime_error("epoll_create1 failed");
+  const int ep = checked_fd(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
   std::vector<State> st(static_cast<std::size_t>(c.tasks));
+  // On a failure every descriptor is closed before the error goes up.
+  struct Closer {
+    int ep;
+    std::vector<State>& st;
+    ~Closer() {
+      for (State& s : st)
+        if (s.fd >= 0) close(s.fd);
+      close(ep);
+    }
+  } closer{ep, st};
   std::vector<TaskResult> results(static_cast<std::size_t>(c.tasks));
   int pending = c.tasks;
 
@@ -108,7 +143,8 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
     if (s.waiting) {
       epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
       close(s.fd);
-      s.fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+      s.fd = -1;
+      s.fd = checked_fd(eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
       s.waiting = false;
       watch(ep, s.fd, t);
     }
@@ -128,16 +164,17 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
     s.left = steps_of(w, c);
     s.x = t;
     if (w == Workload::wait) {
-      s.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      s.fd =
+          checked_fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd_create");
       const double wait = std::max(wait_of(c, t), 1e-9);  // a zero it_value would disarm
       itimerspec spec{};
       spec.it_value.tv_sec = static_cast<time_t>(wait);
       spec.it_value.tv_nsec = static_cast<long>((wait - std::floor(wait)) * 1e9);
       if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-      timerfd_settime(s.fd, 0, &spec, nullptr);
+      if (timerfd_settime(s.fd, 0, &spec, nullptr) != 0) fail_call("timerfd_settime");
       s.waiting = true;
     } else {
-      s.fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+      s.fd = checked_fd(eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
     }
     watch(ep, s.fd, t);
   }
@@ -188,8 +225,7 @@ std::vector<TaskResult> run_event_loop(Workload w, const Config& c) {
       }
     }
   }
-  close(ep);
-  return results;
+  return results;  // (closer: the descriptors)
 }
 
 }  // namespace

@@ -85,10 +85,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"run ep -b seq -n Q",
                  "--size 'Q' is not a whole number (e.g. 1024 or 2^26) nor a class of ep (S, W, "
                  "A, B, C)"},
+        BadInput{"concurrency --tasks 2000", "--tasks must be between 1 and 1024, got 2000"},
+        BadInput{"concurrency --steps -1", "--steps must be at least 1, got -1"},
         BadInput{"fly",
                  "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
                  "submit, batch, tune, run, report"}),
     case_name);
+
+TEST(CliRefuses, CeilingsWithMoreThreadsThanAnyCommandAllows) {
+  // 100000 threads crashed the OpenMP runtime (SIGSEGV, no message).
+  Result r = run_cli("ceilings -t 100000 --json");
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--threads must be 1 to 4096, got 100000"), std::string::npos) << r.err;
+}
+
+TEST(CliRefuses, ConcurrencyOutOfFileDescriptorsEndsWithOneLineNotAHang) {
+  // The event loop's task whose descriptor could not be made never finished: epoll_wait
+  // waited for ever.
+  const pararun::test::TempDir tmp;
+  Result r = run_command("ulimit -n 48 && timeout 60 " + std::string(PARARUN_EXE) +
+                         " concurrency --tasks 100 --steps 1 --wait 0 --reps 1 --out " +
+                         (tmp / "c.jsonl"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.code, 124) << "timed out: a hang";
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("Too many open files (each task needs a file descriptor"), std::string::npos)
+      << r.err;
+}
 
 TEST(CliRefuses, OutputInAMissingOrUnwritableFolderBeforeRunning) {
   Result r = run_cli("run matmul -b seq -n 8 --out /nonexistent-dir/r.jsonl");

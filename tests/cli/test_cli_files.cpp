@@ -201,6 +201,19 @@ TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
   EXPECT_EQ(slurp(mine + "/notes.txt"), "mine\n");
 }
 
+TEST(CliFiles, ADamagedStudyJsonListsNoPointsInsteadOfAJsonError) {
+  // Ids that were not strings ended `report` with nlohmann's type_error and exit 3.
+  const TempDir tmp;
+  const std::string dir = tmp / "s";
+  small_study(dir);
+  for (const char* manifest : {R"({"points": 5})", R"({"points": [1, 2]})", "[3]"}) {
+    write_file(dir + "/study.json", manifest);
+    Result r = run_cli("report " + dir);
+    EXPECT_EQ(r.code, 0) << manifest << ": " << r.err;
+    EXPECT_NE(r.out.find("matmul, size 64"), std::string::npos) << r.out;
+  }
+}
+
 TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
   const TempDir tmp;
   const std::string dir = tmp / "s";

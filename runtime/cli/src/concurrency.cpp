@@ -16,10 +16,16 @@ namespace {
 
 using namespace pararun::concurrency;
 
+constexpr int kMaxTasks = 1024;
+
 }  // namespace
 
 int concurrency_command(const ConcurrencyOptions& o) {
-  if (o.tasks < 1) usage("--tasks must be at least 1, got " + std::to_string(o.tasks));
+  // Each task is a thread (threaded mode) and a file descriptor (event loop).
+  if (o.tasks < 1 || o.tasks > kMaxTasks)
+    usage("--tasks must be between 1 and " + std::to_string(kMaxTasks) + ", got " +
+          std::to_string(o.tasks));
+  if (o.steps < 0) usage("--steps must be at least 1, got " + std::to_string(o.steps));
   if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");

@@ -63,7 +63,8 @@ int launcher_command(const LauncherOptions& o) {
   if (!backend || !uses_mpi(*backend))
     throw InputError("--backend must be mpi or hybrid, got '" + o.backend + "'");
   if (o.ranks < 1 || o.ranks > 100000) throw InputError("--ranks must be 1 to 100000");
-  if (o.threads < 1 || o.threads > 4096) throw InputError("--threads must be 1 to 4096");
+  if (o.threads < 1 || o.threads > kMaxThreads)
+    throw InputError("--threads must be 1 to " + std::to_string(kMaxThreads));
   if (*backend == Backend::mpi && o.threads != 1)
     throw InputError("backend mpi runs 1 thread per rank; use --backend hybrid");
   if (o.cores < 0) throw InputError("--cores must be 1 or more");
@@ -118,7 +119,9 @@ int info_command(bool json) {
 }
 
 int ceilings_command(int max_threads, bool json) {
-  if (max_threads < 1) usage("--threads must be at least 1, got " + std::to_string(max_threads));
+  if (max_threads < 1 || max_threads > kMaxThreads)
+    usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
+          std::to_string(max_threads));
   if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
     usage("--threads " + std::to_string(max_threads) +
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");

@@ -39,7 +39,8 @@ int tune_command(const TuneOptions& o) {
     usage("kernel '" + o.kernel + "' does not support backend '" + o.backend + "'");
   if (*backend == Backend::seq && o.threads != 1)
     usage("backend seq runs 1 thread; use -b omp for more");
-  if (o.threads < 1 || o.threads > 4096) usage("--threads must be 1 to 4096");
+  if (o.threads < 1 || o.threads > kMaxThreads)
+    usage("--threads must be 1 to " + std::to_string(kMaxThreads));
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000");
   const auto size = kernel->parse_size(o.size);
   if (!size || *size == 0) usage("--size '" + o.size + "' is not a size of at least 1");

@@ -16,7 +16,7 @@ namespace pararun {
 
 namespace {
 
-constexpr int kMaxReps = 100000, kMaxWarmup = 10000, kMaxThreads = 4096;
+constexpr int kMaxReps = 100000, kMaxWarmup = 10000;
 constexpr double kMaxTimeLimit = 1e8;  // about 3 years; beyond, the wait's clock overflows
 
 [[noreturn]] void refuse(const std::string& what) {

@@ -68,7 +68,7 @@ StudySpec study_spec(const StudyOptions& o) {
     spec.backends.push_back(*backend);
   }
   // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.
-  spec.threads = counts(o.threads, "--threads", 4096);
+  spec.threads = counts(o.threads, "--threads", kMaxThreads);
   spec.ranks = counts(o.ranks, "--ranks", 100000);
   for (const auto& item : split(o.sizes)) {
     const auto eq = item.find('=');

@@ -318,12 +318,14 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   std::string text = format_report(groups);
   // Points of the study without a verified record (failed, abandoned or never run).
   const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
-  if (manifest.is_object() && manifest.contains("points")) {
+  // (A damaged study.json lists no points: its ids are strings, as study_records reads them.)
+  if (manifest.is_object() && manifest.value("points", Json()).is_array()) {
     const auto done = completed_points(rf.records);
     std::string missing;
     int n = 0;
     for (const auto& id : manifest["points"])
-      if (std::find(done.begin(), done.end(), id.get<std::string>()) == done.end()) {
+      if (id.is_string() &&
+          std::find(done.begin(), done.end(), id.get<std::string>()) == done.end()) {
         missing += "  " + id.get<std::string>() + "\n";
         ++n;
       }

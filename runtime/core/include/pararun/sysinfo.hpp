@@ -7,6 +7,10 @@
 
 namespace pararun {
 
+/// The most threads per process any option accepts (more is a typo, and thousands of threads
+/// crashed the OpenMP runtime: `ceilings -t 100000`).
+constexpr int kMaxThreads = 4096;
+
 std::string host_name();
 /// This machine's boot id (/proc/sys/kernel/random/boot_id), "" when unreadable. Two "nodes"
 /// with one boot id are one machine (the local Slurm cluster's nodes, containers on one host).
