@@ -108,6 +108,8 @@ TEST(CliBatch, PacksJobsOntoTheCoresWithoutOversubscribing) {
     EXPECT_EQ(held.size(),
               static_cast<std::size_t>(j["threads"].get<int>() * j["ranks"].get<int>()));
     // Every thread of the job ran on the cores it held, and no job on a core outside the node.
+    EXPECT_EQ(j["meta"]["affinity"].size(), static_cast<std::size_t>(j["ranks"].get<int>()))
+        << "a rank's affinity is missing: nothing below would be checked";
     for (const auto& rank : j["meta"]["affinity"])
       for (const auto& t : rank["threads"])
         for (int c : cpus_of(t.get<std::string>())) EXPECT_TRUE(held.count(c)) << j["point"];
@@ -199,6 +201,7 @@ TEST(CliBatch, TheRanksOfAnMpiJobShareItsCoresWhateverTheParentsBinding) {
   ASSERT_EQ(recs.size(), 1u);
   const Json& j = recs[0];
   EXPECT_EQ(j["oversubscribed"], false) << j["meta"]["affinity"].dump();
+  ASSERT_EQ(j["meta"]["affinity"].size(), 2u) << j["meta"]["affinity"].dump();
   for (const auto& rank : j["meta"]["affinity"])
     EXPECT_NE(rank["threads"][0], "0") << "rank " << rank["rank"] << " bound to CPU 0 alone";
 }
@@ -266,13 +269,23 @@ TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
   EXPECT_EQ(records(dir + "/results.jsonl").size(), 5u);
 }
 
-/// Starts a batch of `jobs` jobs, kills it with SIGKILL once `when` final records exist
-/// (0: right away), then resumes it: every job's record exactly once.
+/// Starts a batch of 24 jobs, kills it with SIGKILL once `when` final records exist (0: right
+/// away), then resumes it: every job's record exactly once. Killed near the end, the last 6
+/// jobs are longer (1536^2, about a second in all), so that a stalled test process still finds
+/// the batch running (at 320^2 they left 150-300 ms).
 void kill_and_resume(std::size_t when) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
   const int jobs = 24;
-  write_file(manifest, small_jobs(jobs, 320));
+#ifdef PARARUN_SANITIZED
+  const char* long_size = "640";  // the sanitized build's kernels are slower
+#else
+  const char* long_size = "1536";
+#endif
+  write_file(manifest, when > 6 ? small_jobs(18, 320) +
+                                      "  - kernel: matmul\n    backend: seq\n    size: " +
+                                      long_size + "\n    reps: 3\n    seed: 1:6:+1\n"
+                                : small_jobs(jobs, 320));
   const pid_t pid = start_batch(manifest, dir);
   if (when == 0)
     usleep(20000);

@@ -5,11 +5,25 @@
 
 #include <chrono>
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include "cli_helpers.hpp"
 
 namespace {
+
+/// User + system CPU time of process `pid` so far, in seconds (0 if it is gone).
+double cpu_seconds(const std::string& pid) {
+  const std::string stat = slurp("/proc/" + pid + "/stat");
+  const auto paren = stat.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)  // fields 14 and 15: utime, stime
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 /// mpirun -n 2 where rank 0 runs `pararun ARGS0` and rank 1 `pararun ARGS1`, within 60 s.
 Result run_two_ranks(const std::string& args0, const std::string& args1) {
@@ -80,16 +94,25 @@ TEST(CliMpi, AStoppedRankEndsTheRunAtTheTimeLimit) {
   const std::string cmd =
       std::string("timeout 90 ") + MPIEXEC + " -n 2 --oversubscribe " + PARARUN_EXE +
       " run stencil -b mpi -n 2000 -r 200 --max-reps 200 --time-limit 4 -o " + out;
-  std::thread stopper([] {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    // The bracket keeps the pattern from matching this shell's own command line.
-    (void)std::system("pkill -STOP -n -f '^[^ ]*pararun run stenci[l] -b mpi -n 2000 -r 200'");
+  // A rank is stopped once both have used a second of CPU: past MPI_Init, in the sweeps
+  // (a fixed 2 s wait could stop one inside MPI_Init on a slow host, before the watchdog).
+  const std::string ranks = "^[^ ]*pararun run stenci[l] -b mpi -n 2000 -r 200";  // ([l]: not
+                                                                                  // this shell)
+  bool stopped = false;
+  std::thread stopper([&] {
+    for (int i = 0; i < 600 && !stopped; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto pids = lines(run_command("pgrep -f '" + ranks + "'").out);
+      bool busy = pids.size() == 2;
+      for (const auto& pid : pids) busy = busy && cpu_seconds(pid) >= 1.0;
+      if (busy) stopped = std::system(("kill -STOP " + pids.back()).c_str()) == 0;
+    }
   });
   const auto t0 = std::chrono::steady_clock::now();
   Result r = run_command(cmd);
   stopper.join();
-  (void)std::system(
-      "pkill -CONT -f '^[^ ]*pararun run stenci[l] -b mpi -n 2000 -r 200' 2>/dev/null");
+  (void)std::system(("pkill -CONT -f '" + ranks + "' 2>/dev/null").c_str());
+  ASSERT_TRUE(stopped) << "no rank was stopped: the test did not test anything\n" << r.err;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.code, 0);

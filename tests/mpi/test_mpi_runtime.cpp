@@ -14,12 +14,19 @@ using namespace pararun;
 
 namespace {
 
-/// Rank r sleeps 5 (r + 1) ms per repetition: the slowest rank sets the time. (Sleeps of
-/// 1-4 ms drowned in scheduling noise with 4 ranks on 2 cores under ASan.)
+/// Rank r sleeps (r + 1) units of 20 ms per repetition: the slowest rank sets the time.
+/// (Sleeps of 1-4 ms drowned in scheduling noise with 4 ranks on 2 cores under ASan; at 5 ms a
+/// wake-up 2.4 ms late on average took 2 ranks' imbalance below its bound.)
+constexpr double kSleepUnit = 0.020;
+
+void sleep_units(int units) {
+  usleep(static_cast<useconds_t>(kSleepUnit * 1e6 * units));
+}
+
 class SleepyInstance : public Instance {
  public:
   explicit SleepyInstance(int rank) : rank_(rank) {}
-  void run() override { usleep(static_cast<useconds_t>(5000 * (rank_ + 1))); }
+  void run() override { sleep_units(rank_ + 1); }
   Verification verify() override { return make_verification(0, 0, "none"); }
   std::uint64_t local_size() const override { return 1; }
   void inject_fault() override {}
@@ -36,7 +43,7 @@ TEST(MpiRuntime, TimesAreTheSlowestRankAndImbalanceIsMaxOverMean) {
   SleepyInstance inst(ctx.rank);
   const Timings t = measure(inst, ctx, {1, 5, 5, 0.05});
   ASSERT_EQ(t.samples.size(), 5u);
-  for (double s : t.samples) EXPECT_GE(s, 5e-3 * ctx.ranks);  // at least the slowest sleep
+  for (double s : t.samples) EXPECT_GE(s, kSleepUnit * ctx.ranks);  // the slowest sleep at least
   // Per-rank totals are proportional to rank+1: max/mean = P / ((P+1)/2), within noise.
   const double expected = ctx.ranks / ((ctx.ranks + 1) / 2.0);
   EXPECT_NEAR(t.imbalance, expected, 0.35 * expected);
@@ -48,7 +55,7 @@ TEST(MpiRuntime, TimesAreTheSlowestRankAndImbalanceIsMaxOverMean) {
 
 namespace {
 
-/// Rank r computes 5 (r + 1) ms, then every rank waits for the slowest in a barrier: the whole
+/// Rank r computes (r + 1) units, then every rank waits for the slowest in a barrier: the whole
 /// run() takes the same time on every rank, only the marked compute phase differs.
 class PhasedInstance : public Instance {
  public:
@@ -56,7 +63,7 @@ class PhasedInstance : public Instance {
   void run() override {
     {
       ScopedPhase compute(Phase::compute);
-      usleep(static_cast<useconds_t>(5000 * (rank_ + 1)));
+      sleep_units(rank_ + 1);
     }
     ScopedPhase communicate(Phase::communicate);
     MPI_Barrier(comm_);
