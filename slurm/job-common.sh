@@ -36,6 +36,15 @@ fi
 pararun_out=${PARARUN_OUT:-${SLURM_SUBMIT_DIR:-.}/results/slurm-jobs.jsonl}
 mkdir -p "$(dirname "$pararun_out")"
 
+# USR1 or TERM before the command runs (Slurm may send --signal's warning up to a minute
+# early) must not end the job script: it is kept, and pararun_run passes it on.
+pararun_pending_signal=""
+pararun_keep_signals() {
+  trap 'pararun_pending_signal=USR1' USR1
+  trap 'pararun_pending_signal=TERM' TERM
+}
+pararun_keep_signals
+
 # pararun_run CMD...: runs CMD and returns its exit code. USR1 (sent before the time limit
 # with --signal=B:USR1@SECONDS) and TERM are passed on to it: pararun study stops cleanly
 # and writes its checkpoint; a single run is abandoned without writing a record.
@@ -44,12 +53,18 @@ pararun_run() {
   local pid=$! rc
   trap 'echo "pararun-job: SIGUSR1 (time limit near), passing it on" >&2; kill -USR1 $pid' USR1
   trap 'echo "pararun-job: SIGTERM, passing it on" >&2; kill -TERM $pid' TERM
+  if [ -n "$pararun_pending_signal" ]; then  # it came before: let the command set up first
+    echo "pararun-job: SIG$pararun_pending_signal came before the command ran, passing it on" >&2
+    sleep 1
+    kill -"$pararun_pending_signal" "$pid" 2>/dev/null
+    pararun_pending_signal=""
+  fi
   while :; do
     wait "$pid"
     rc=$?
     kill -0 "$pid" 2>/dev/null || break  # a signal interrupted wait: wait again
   done
-  trap - USR1 TERM
+  pararun_keep_signals
   return "$rc"
 }
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# slurm/job-common.sh without Slurm: a USR1 that comes before the job's command runs (Slurm
+# may send --signal's warning up to a minute early) does not end the job script; pararun_run
+# passes it on once the command runs, and returns the command's exit code.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /var/tmp/pararun-job-common.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# The command stands for pararun study: it stops on USR1 with exit 7 (a clean stop).
+cmd='trap "echo stopped by USR1; exit 7" USR1; sleep 30 >/dev/null 2>&1 & wait'
+out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  kill -USR1 $$
+  echo "the job script went on"
+  pararun_run sh -c "$2"
+  echo "rc=$?"' job "$root" "$cmd" 2>"$work/err")
+echo "$out"
+grep -qx "the job script went on" <<<"$out" || fail "an early USR1 ended the job script"
+grep -qx "stopped by USR1" <<<"$out" || fail "the early USR1 did not reach the command"
+grep -qx "rc=7" <<<"$out" || fail "pararun_run did not return the command's exit code"
+grep -q "SIGUSR1 came before the command ran, passing it on" "$work/err" || fail "$(cat "$work/err")"
+# Without a signal the command runs to its end and its code comes back.
+out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  pararun_run sh -c "exit 3"
+  echo "rc=$?"' job "$root")
+[ "$out" = "rc=3" ] || fail "without a signal: $out"
+echo "job-common.sh: an early USR1 waits for the command"
