@@ -3,13 +3,7 @@
 # may send --signal's warning up to a minute early) does not end the job script; pararun_run
 # passes it on once the command runs, and returns the command's exit code.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /var/tmp/pararun-job-common.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+source "$(dirname "$0")/shell_test_common.sh"  # $root, $work, fail
 # The command stands for pararun study: it stops on USR1 with exit 7 (a clean stop).
 cmd='trap "echo stopped by USR1; exit 7" USR1; sleep 30 >/dev/null 2>&1 & wait'
 out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '

@@ -4,13 +4,7 @@
 # PARARUN_CLUSTER_SHARE is a path, not a command. unshare, hostname, mount and slurmd are
 # stubs here (they print what they were asked to do), so no cluster and no root are needed.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /var/tmp/pararun-lc-args.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+source "$(dirname "$0")/shell_test_common.sh"  # $root, $work, fail
 
 mkdir -p "$work/bin" "$work/cluster/run" "$work/cluster/log"
 printf '#!/bin/sh\nshift 4\nexec "$@"\n' >"$work/bin/unshare"  # drops --mount --uts --propagation private
