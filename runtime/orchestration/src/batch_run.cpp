@@ -604,7 +604,7 @@ SlurmView slurm_view(const std::string& dir) {
     return v;
   SubmittedTasks submitted_by = submitted_tasks(dir);
   v.task_of = std::move(submitted_by.task_of);
-  if (auto tasks = query_array_tasks(submitted_by.arrays)) {
+  if (auto tasks = query_array_tasks(submitted_by.arrays, submitted_by.since)) {
     v.tasks = std::move(*tasks);
     v.answered = true;
   }

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <set>
 #include <tuple>
@@ -382,6 +384,7 @@ SubmittedTasks submitted_tasks(const std::string& dir) {
   if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return out;
   for (const auto& sub : submitted["submissions"]) {
     if (!sub.is_object()) continue;
+    if (out.since.empty() && sub.value("at", Json()).is_string()) out.since = sub["at"];
     for (const auto& a : sub.value("arrays", Json::array())) {
       if (!a.is_object()) continue;
       const Json id = a.value("job_id", Json());
@@ -419,8 +422,31 @@ std::vector<std::string> fields(const std::string& line) {
 
 }  // namespace
 
+namespace {
+
+/// sacct's -S for a UTC time "YYYY-MM-DDTHH:MM:SSZ": the same moment in local time (sacct
+/// reads local time); "" when `utc` is not such a time.
+std::string sacct_start(const std::string& utc) {
+  std::tm tm{};
+  char zone = 0;
+  if (std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone) != 7 ||
+      zone != 'Z')
+    return "";
+  tm.tm_year -= 1900, tm.tm_mon -= 1;
+  const std::time_t t = timegm(&tm);
+  std::tm local{};
+  char buf[32];
+  if (t == static_cast<std::time_t>(-1) || !localtime_r(&t, &local) ||
+      !std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &local))
+    return "";
+  return buf;
+}
+
+}  // namespace
+
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
-    const std::vector<std::string>& array_ids) {
+    const std::vector<std::string>& array_ids, const std::string& since) {
   std::map<std::string, SlurmTask> out;
   std::set<std::string> wanted;
   std::string list;
@@ -441,12 +467,19 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     if (f.size() < 4 || !wanted.count(array_of(f[0]))) continue;
     out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f[3]};
   }
-  // Ended tasks the controller has forgotten: accounting, where a site has it.
-  if (const auto a = capture_output(
-          {"sacct", "-n", "-P", "-X", "-j", list, "-o", "JobID,State,ExitCode,NodeList"}))
+  // Ended tasks the controller has forgotten: accounting, where a site has it; from the
+  // submission on, the latest job of a number (sacct lists them in the order they started).
+  std::vector<std::string> sacct = {"sacct", "-n", "-P", "-X",
+                                    "-j",    list, "-o", "JobID,State,ExitCode,NodeList"};
+  if (const std::string start = sacct_start(since); !start.empty()) {
+    sacct.insert(sacct.end(), {"-S", start, "-E", "now"});
+  }
+  std::set<std::string> from_squeue;
+  for (const auto& [task, state] : out) from_squeue.insert(task);
+  if (const auto a = capture_output(sacct))
     for (const auto& line : split(*a, '\n')) {
       const auto f = fields(line);
-      if (f.size() < 4 || out.count(f[0]) || !wanted.count(array_of(f[0]))) continue;
+      if (f.size() < 4 || from_squeue.count(f[0]) || !wanted.count(array_of(f[0]))) continue;
       // "CANCELLED by 0" -> CANCELLED
       out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f[3]};
     }

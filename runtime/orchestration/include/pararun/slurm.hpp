@@ -100,6 +100,9 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
 struct SubmittedTasks {
   std::map<std::string, std::string> task_of;
   std::vector<std::string> arrays;
+  /// When the first of them was submitted ("2026-12-05T14:57:00Z", submitted.json's "at"):
+  /// jobs of the same number from before are someone else's.
+  std::string since;
   std::map<std::string, Json> point_of;  ///< a study's points (point_json), by point id
 };
 SubmittedTasks submitted_tasks(const std::string& dir);
@@ -118,9 +121,11 @@ struct SlurmTask {
 /// `squeue --states=all` (pending, running, and ended ones the controller still holds), then
 /// from sacct where accounting is on. A task missing from the answer is neither queued nor
 /// running (it ended long ago, or was cancelled before it started). nullopt when squeue
-/// does not answer.
+/// does not answer. `since` (UTC, as SubmittedTasks::since): accounting is asked only about
+/// jobs from then on, and of a number that occurs twice the later job counts (job numbers
+/// are reused after the controller's counter wraps or restarts).
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
-    const std::vector<std::string>& array_ids);
+    const std::vector<std::string>& array_ids, const std::string& since = "");
 
 /// True for a Slurm job state of a job that has not ended (PENDING, RUNNING, ...).
 bool slurm_state_active(const std::string& state);
