@@ -173,7 +173,26 @@ TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
     EXPECT_NE(r.err.find("already holds results.jsonl"), std::string::npos) << r.err;
   }
   EXPECT_EQ(slurp(results), before);
-  // A batch folder is not a study's.
+  // Nor a submitted study's before its report job merged a record: study.json, points/ and
+  // slurm/ only.
+  const std::string submitted = tmp / "submitted";
+  std::filesystem::create_directories(submitted + "/points");
+  std::filesystem::create_directories(submitted + "/slurm");
+  std::filesystem::copy_file(study + "/study.json", submitted + "/study.json");
+  Result early = run_cli("batch run " + manifest + " -o " + submitted);
+  EXPECT_EQ(early.code, 2) << early.err;
+  EXPECT_NE(early.err.find("already holds study.json, points, slurm"), std::string::npos)
+      << early.err;
+  EXPECT_FALSE(std::filesystem::exists(submitted + "/batch.json"));
+  // A batch folder is not a study's, even before its merge wrote results.jsonl.
+  const std::string running = tmp / "running";
+  std::filesystem::create_directories(running + "/jobs");
+  write_file(running + "/batch.json", "{}\n");
+  early = run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " +
+                  running);
+  EXPECT_EQ(early.code, 2) << early.err;
+  EXPECT_NE(early.err.find("already holds batch.json, jobs"), std::string::npos) << early.err;
+  EXPECT_FALSE(std::filesystem::exists(running + "/study.json"));
   const std::string batch = tmp / "batch";
   ASSERT_EQ(run_cli("batch run " + manifest + " -o " + batch).code, 0);
   const std::string batch_results = slurp(batch + "/results.jsonl");

@@ -220,7 +220,8 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
       if (!before.count(j.id) && added) added->push_back(j.id);
     history = old.value("history", Json::array());
   } else {
-    make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"});
+    make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
+                       {"study.json", "points", "report.md", "jobs", "slurm"});
   }
   history.push_back({{"at", utc_timestamp()},
                      {"by", o.merge ? "run" : "submit"},

@@ -52,7 +52,10 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   } else {
     // The folder's name reaches job scripts (pararun submit): no control characters.
     const auto created = make_output_folder(
-        dir, {"results.jsonl", "study.json", "report.md", "speedup.csv", "analysis.json"});
+        dir,
+        {"results.jsonl", "study.json", "report.md", "speedup.csv", "analysis.json",
+         "checkpoint.json"},
+        {"batch.json", "jobs", "points", "slurm"});  // a batch's, or a study's without study.json
     try {
       write_file_atomically(manifest_path, manifest.dump(2) + "\n");
     } catch (...) {  // a full disk: no empty study folder is left behind

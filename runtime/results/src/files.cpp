@@ -141,15 +141,18 @@ std::string default_output_folder(const std::string& kind) {
 }
 
 std::vector<std::string> make_output_folder(const std::string& dir,
-                                            const std::vector<std::string>& files) {
+                                            const std::vector<std::string>& files,
+                                            const std::vector<std::string>& others) {
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
     throw InputError("'" + dir + "' exists and is not a folder");
-  // A new study or batch never writes over files it did not make: another command's results
-  // (a study's results.jsonl under a batch) or the user's own report.md.
+  // A new study or batch never writes over files it did not make (another command's results,
+  // the user's own report.md), nor moves into a folder the other command keeps (a submitted
+  // study has no results.jsonl until its report job: its points/ and slurm/ say it is there).
   std::string there;
-  for (const auto& file : files)
-    if (lstat((dir + "/" + file).c_str(), &st) == 0) there += (there.empty() ? "" : ", ") + file;
+  for (const auto* names : {&files, &others})
+    for (const auto& name : *names)
+      if (lstat((dir + "/" + name).c_str(), &st) == 0) there += (there.empty() ? "" : ", ") + name;
   if (!there.empty())
     throw InputError("'" + dir + "' already holds " + there +
                      " of another run; choose a new output folder");

@@ -29,12 +29,14 @@ std::string default_output_folder(const std::string& kind);
 
 /// Makes the output folder `dir` (with its parents, no shell) for a new study or batch, which
 /// writes the files named in `files`: InputError (errors.hpp) when `dir` exists and is not a
-/// folder, cannot be made, already holds one of the files (another command's results, or the
-/// user's own: they are never replaced), or one could not be written there
+/// folder, cannot be made, already holds one of the files (the user's own, or another run's:
+/// they are never replaced) or one of `others` (what the other command keeps there: a study
+/// and a batch never share a folder), or a file could not be written there
 /// (output_file_problem); then no folder it made is left. Returns the folders it made
 /// (make_dirs).
 std::vector<std::string> make_output_folder(const std::string& dir,
-                                            const std::vector<std::string>& files);
+                                            const std::vector<std::string>& files,
+                                            const std::vector<std::string>& others = {});
 
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
