@@ -37,34 +37,50 @@ pararun_out=${PARARUN_OUT:-${SLURM_SUBMIT_DIR:-.}/results/slurm-jobs.jsonl}
 mkdir -p "$(dirname "$pararun_out")"
 
 # USR1 or TERM before the command runs (Slurm may send --signal's warning up to a minute
-# early) must not end the job script: it is kept, and pararun_run passes it on.
+# early) must not end the job script: it is kept (TERM over USR1), and pararun_run passes it
+# on. The traps the script or its setup had come back after each run.
+pararun_saved_traps=$(trap -p USR1 TERM)
 pararun_pending_signal=""
 pararun_keep_signals() {
-  trap 'pararun_pending_signal=USR1' USR1
+  trap '[ "$pararun_pending_signal" = TERM ] || pararun_pending_signal=USR1' USR1
   trap 'pararun_pending_signal=TERM' TERM
 }
 pararun_keep_signals
+
+# pararun_catches PID SIGNAL: true once process PID handles SIGNAL (USR1 or TERM) itself.
+pararun_catches() {
+  local mask bit
+  mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$mask" ] || return 1
+  bit=$(($2 == USR1 ? 9 : 14))  # signal number - 1: SIGUSR1 10, SIGTERM 15
+  (((16#$mask >> bit) & 1))
+}
 
 # pararun_run CMD...: runs CMD and returns its exit code. USR1 (sent before the time limit
 # with --signal=B:USR1@SECONDS) and TERM are passed on to it: pararun study stops cleanly
 # and writes its checkpoint; a single run is abandoned without writing a record.
 pararun_run() {
   "$@" &
-  local pid=$! rc
+  local pid=$! rc sig
   trap 'echo "pararun-job: SIGUSR1 (time limit near), passing it on" >&2; kill -USR1 $pid' USR1
   trap 'echo "pararun-job: SIGTERM, passing it on" >&2; kill -TERM $pid' TERM
-  if [ -n "$pararun_pending_signal" ]; then  # it came before: let the command set up first
-    echo "pararun-job: SIG$pararun_pending_signal came before the command ran, passing it on" >&2
-    sleep 1
-    kill -"$pararun_pending_signal" "$pid" 2>/dev/null
+  if [ -n "$pararun_pending_signal" ]; then  # it came before: once the command handles it
+    sig=$pararun_pending_signal
     pararun_pending_signal=""
+    echo "pararun-job: SIG$sig came before the command ran, passing it on" >&2
+    for _ in $(seq 300); do  # up to 30 s
+      pararun_catches "$pid" "$sig" || ! kill -0 "$pid" 2>/dev/null && break
+      sleep 0.1
+    done
+    kill -"$sig" "$pid" 2>/dev/null
   fi
   while :; do
     wait "$pid"
     rc=$?
     kill -0 "$pid" 2>/dev/null || break  # a signal interrupted wait: wait again
   done
-  pararun_keep_signals
+  trap - USR1 TERM
+  eval "$pararun_saved_traps"
   return "$rc"
 }
 

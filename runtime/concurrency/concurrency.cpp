@@ -104,7 +104,7 @@ std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) 
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
         results[static_cast<std::size_t>(t)] = blocking_task(w, c, t);
       });
-  } catch (const std::system_error& e) {  // out of threads or memory: the started ones finish
+  } catch (const std::exception& e) {  // out of threads or memory: the started ones finish
     for (auto& th : threads) th.join();
     throw std::runtime_error("cannot start thread " + std::to_string(threads.size() + 1) + " of " +
                              std::to_string(c.tasks) + ": " + e.what());

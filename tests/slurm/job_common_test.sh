@@ -17,6 +17,23 @@ grep -qx "the job script went on" <<<"$out" || fail "an early USR1 ended the job
 grep -qx "stopped by USR1" <<<"$out" || fail "the early USR1 did not reach the command"
 grep -qx "rc=7" <<<"$out" || fail "pararun_run did not return the command's exit code"
 grep -q "SIGUSR1 came before the command ran, passing it on" "$work/err" || fail "$(cat "$work/err")"
+# TERM (the job cancelled) wins over an earlier USR1; the script's own traps come back after.
+both='trap "echo stopped by USR1; exit 7" USR1; trap "echo stopped by TERM; exit 9" TERM; sleep 30 >/dev/null 2>&1 & wait'
+out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
+  trap "echo the script trap ran" USR1
+  source "$1/slurm/job-common.sh"
+  kill -USR1 $$
+  kill -TERM $$
+  kill -USR1 $$
+  pararun_run sh -c "$2"
+  echo "rc=$?"
+  kill -USR1 $$
+  echo "after"' job "$root" "$both" 2>/dev/null)
+echo "$out"
+grep -qx "stopped by TERM" <<<"$out" || fail "TERM did not win over USR1"
+grep -qx "rc=9" <<<"$out" || fail "the TERM stop's code did not come back"
+grep -qx "the script trap ran" <<<"$out" || fail "the script's own USR1 trap was not restored"
+grep -qx "after" <<<"$out" || fail "the restored trap ended the script"
 # Without a signal the command runs to its end and its code comes back.
 out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
   source "$1/slurm/job-common.sh"

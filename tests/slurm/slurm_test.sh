@@ -283,10 +283,12 @@ YAML
     echo "task $task requeued after node2 was lost"
     "$root/scripts/local-cluster.sh" start-node node2 || fail "start-node"
     # Slurm holds a requeued job back for a while (its begin time); a test need not wait. The
-    # update is refused until the requeued task is pending again.
+    # update is refused until the requeued task is pending again, and not needed once it runs.
     updated=""
     for _ in $(seq 60); do
       scontrol update JobId="$task" StartTime=now 2>/dev/null && updated=1 && break
+      state=$(slurm_job_state "$task")
+      [ "$state" = PENDING ] || [ "$state" = REQUEUED ] || [ -z "$state" ] || { updated=1 && break; }
       sleep 0.5
     done
     [ -n "$updated" ] || fail "scontrol update StartTime of $task was refused for 30 s"

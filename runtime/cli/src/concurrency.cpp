@@ -25,7 +25,8 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (o.tasks < 1 || o.tasks > kMaxTasks)
     usage("--tasks must be between 1 and " + std::to_string(kMaxTasks) + ", got " +
           std::to_string(o.tasks));
-  if (o.steps < 0) usage("--steps must be at least 1, got " + std::to_string(o.steps));
+  if (o.steps < 0)
+    usage("--steps must be 1 or more (0: the default), got " + std::to_string(o.steps));
   if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");

@@ -424,8 +424,9 @@ std::vector<std::string> fields(const std::string& line) {
 
 namespace {
 
-/// sacct's -S for a UTC time "YYYY-MM-DDTHH:MM:SSZ": the same moment in local time (sacct
-/// reads local time); "" when `utc` is not such a time.
+/// sacct's -S for a UTC time "YYYY-MM-DDTHH:MM:SSZ": ten minutes earlier (clocks of the
+/// submitting host and the accounting daemon differ; a job number is not reused that fast),
+/// in local time, as sacct reads it; "" when `utc` is not such a time.
 std::string sacct_start(const std::string& utc) {
   std::tm tm{};
   char zone = 0;
@@ -434,11 +435,12 @@ std::string sacct_start(const std::string& utc) {
       zone != 'Z')
     return "";
   tm.tm_year -= 1900, tm.tm_mon -= 1;
-  const std::time_t t = timegm(&tm);
+  std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return "";
+  t -= 600;
   std::tm local{};
   char buf[32];
-  if (t == static_cast<std::time_t>(-1) || !localtime_r(&t, &local) ||
-      !std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &local))
+  if (!localtime_r(&t, &local) || !std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &local))
     return "";
   return buf;
 }
@@ -468,7 +470,8 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f[3]};
   }
   // Ended tasks the controller has forgotten: accounting, where a site has it; from the
-  // submission on, the latest job of a number (sacct lists them in the order they started).
+  // submission on (sacct -j gives the newest job of a number; should it list more, the later
+  // line wins).
   std::vector<std::string> sacct = {"sacct", "-n", "-P", "-X",
                                     "-j",    list, "-o", "JobID,State,ExitCode,NodeList"};
   if (const std::string start = sacct_start(since); !start.empty()) {
