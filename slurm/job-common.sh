@@ -52,7 +52,11 @@ pararun_catches() {
   local mask bit
   mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null) || return 1
   [ -n "$mask" ] || return 1
-  bit=$(($2 == USR1 ? 9 : 14))  # signal number - 1: SIGUSR1 10, SIGTERM 15
+  case "$2" in  # signal number - 1
+    USR1) bit=9 ;;
+    TERM) bit=14 ;;
+    *) return 1 ;;
+  esac
   (((16#$mask >> bit) & 1))
 }
 

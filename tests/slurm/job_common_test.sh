@@ -34,6 +34,17 @@ grep -qx "stopped by TERM" <<<"$out" || fail "TERM did not win over USR1"
 grep -qx "rc=9" <<<"$out" || fail "the TERM stop's code did not come back"
 grep -qx "the script trap ran" <<<"$out" || fail "the script's own USR1 trap was not restored"
 grep -qx "after" <<<"$out" || fail "the restored trap ended the script"
+# A command that handles TERM alone gets an early TERM as soon as it handles it (the wait
+# looks for TERM's bit in /proc/PID/status, not USR1's: that would wait the full 30 s).
+term_only='trap "echo stopped by TERM; exit 9" TERM; sleep 30 >/dev/null 2>&1 & wait'
+start=$SECONDS
+out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  kill -TERM $$
+  pararun_run sh -c "$2"
+  echo "rc=$?"' job "$root" "$term_only" 2>/dev/null)
+grep -qx "rc=9" <<<"$out" || fail "an early TERM did not stop a command that handles TERM: $out"
+[ $((SECONDS - start)) -lt 10 ] || fail "an early TERM waited $((SECONDS - start)) s for the wrong signal"
 # Without a signal the command runs to its end and its code comes back.
 out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
   source "$1/slurm/job-common.sh"
