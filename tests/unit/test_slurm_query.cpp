@@ -1,16 +1,18 @@
 // query_array_tasks against stand-in squeue and sacct on PATH (the local test cluster keeps
 // accounting off, so its sacct path is tested here): squeue's answer wins, accounting is asked
 // from the submission on (less ten minutes), and of a job number listed twice the later job
-// counts.
+// counts. Jobs that sbatch put on another cluster are asked for there.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "../temp_dir.hpp"
 #include "pararun/slurm.hpp"
@@ -93,4 +95,58 @@ TEST(SlurmQuery, AccountingFromTheSubmissionOnAndTheLaterOfTwoJobsOfOneNumber) {
   // Without a submission time (an older submitted.json): no -S, as before.
   ASSERT_TRUE(query_array_tasks({"1234"}, "").has_value());
   EXPECT_EQ(slurp(tmp / "sacct.args").find("-S"), std::string::npos);
+}
+
+// A site that submits to another cluster (--sbatch-arg=--clusters=gpu): sbatch --parsable
+// answers "ID;CLUSTER". The cluster is kept in submitted.json and squeue and sacct are asked
+// about it (-M); asked about the local cluster, they would not know the jobs.
+TEST(SlurmQuery, JobsOnAnotherClusterAreAskedForThere) {
+  const test::TempDir tmp;
+  ASSERT_EQ(mkdir((tmp / "slurm").c_str(), 0755), 0);
+  // Each array is answered with the next line of sbatch.answers; so is the merge job.
+  std::ofstream(tmp / "sbatch.answers") << "4321;gpu\n4322;gpu\n4323;gpu\n";
+  write_script(tmp / "sbatch", "n=$(cat " + (tmp / "sbatch.n") + " 2>/dev/null || echo 1)\n" +
+                                   "sed -n \"${n}p\" " + (tmp / "sbatch.answers") + "\n" +
+                                   "echo $((n + 1)) > " + (tmp / "sbatch.n") + "\n");
+  write_script(tmp / "squeue", "echo \"$@\" > " + (tmp / "squeue.args") +
+                                   "\necho 'CLUSTER: gpu'\necho '4321_0|RUNNING|None|g1'\n");
+  write_script(tmp / "sacct",
+               "echo \"$@\" > " + (tmp / "sacct.args") + "\necho '4322_0|COMPLETED|0:0|g2'\n");
+  const ScopedEnv path("PATH", tmp.path() + ":" + std::getenv("PATH"));
+  Submission sub;
+  for (const char* name : {"a", "b"}) {
+    JobScript s;
+    s.path = tmp / (std::string("slurm/") + name + ".sbatch");
+    s.text = "#!/bin/sh\n";
+    s.tasks = 1;
+    s.jobs = {std::string("job-") + name};
+    sub.arrays.push_back(s);
+  }
+  sub.report = {tmp / "slurm/merge.sbatch", "#!/bin/sh\n", 1, {}};
+  const Submitted ids = submit_all(sub, tmp.path(), [](const JobScript&, const std::string&) {});
+  EXPECT_EQ(ids.arrays, (std::vector<std::string>{"4321", "4322"}));
+  EXPECT_EQ(ids.report, "4323");
+
+  const SubmittedTasks submitted = submitted_tasks(tmp.path());
+  EXPECT_EQ(submitted.clusters, std::vector<std::string>{"gpu"});  // once, not per array
+  EXPECT_EQ(submitted.task_of.at("job-b"), "4322_0");
+  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.clusters);
+  ASSERT_TRUE(tasks.has_value());
+  ASSERT_EQ(tasks->size(), 2u);  // the "CLUSTER:" line is not a task
+  EXPECT_EQ(tasks->at("4321_0").state, "RUNNING");
+  EXPECT_EQ(tasks->at("4322_0").state, "COMPLETED");
+  EXPECT_EQ(slurp(tmp / "squeue.args").rfind("-M gpu ", 0), 0u) << slurp(tmp / "squeue.args");
+  EXPECT_EQ(slurp(tmp / "sacct.args").rfind("-M gpu ", 0), 0u) << slurp(tmp / "sacct.args");
+
+  // The local cluster (no ";CLUSTER"), and an answer that is no cluster's name: no -M.
+  std::ofstream(tmp / "sbatch.answers") << "51\n52\n53;no such/name\n54\n";
+  std::remove((tmp / "sbatch.n").c_str());
+  std::string cluster = "stale";
+  EXPECT_EQ(submit_job(sub.report, "", &cluster), "51");
+  EXPECT_EQ(cluster, "");
+  EXPECT_EQ(submit_job(sub.report, "", &cluster), "52");
+  EXPECT_EQ(submit_job(sub.report, "", &cluster), "53");
+  EXPECT_EQ(cluster, "");
+  ASSERT_TRUE(query_array_tasks({"51"}, "").has_value());
+  EXPECT_EQ(slurp(tmp / "squeue.args").find("-M"), std::string::npos);
 }

@@ -605,7 +605,8 @@ SlurmView slurm_view(const std::string& dir) {
     return v;
   SubmittedTasks submitted_by = submitted_tasks(dir);
   v.task_of = std::move(submitted_by.task_of);
-  if (auto tasks = query_array_tasks(submitted_by.arrays, submitted_by.since)) {
+  if (auto tasks =
+          query_array_tasks(submitted_by.arrays, submitted_by.since, submitted_by.clusters)) {
     v.tasks = std::move(*tasks);
     v.answered = true;
   }

@@ -340,14 +340,33 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
   return sub;
 }
 
-std::string submit_job(const JobScript& s, const std::string& dependency) {
+namespace {
+
+/// A name Slurm could give a cluster (letters, digits, '-', '_', '.'): what is kept of
+/// sbatch's answer and later handed to squeue -M.
+bool cluster_name(const std::string& s) {
+  return !s.empty() && s.size() <= 64 &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+             std::string::npos;
+}
+
+}  // namespace
+
+std::string submit_job(const JobScript& s, const std::string& dependency, std::string* cluster) {
   write_file_atomically(s.path, s.text);
   std::vector<std::string> argv = {"sbatch", "--parsable"};
   if (!dependency.empty()) argv.push_back(dependency);
   argv.push_back(s.path);
   const auto out = capture_output(argv);
-  const std::string id = out ? out->substr(0, out->find_first_of(";\n")) : "";
+  // "ID" or "ID;CLUSTER" (sbatch --parsable), then a newline.
+  const std::string line = out ? out->substr(0, out->find('\n')) : "";
+  const std::size_t semi = line.find(';');
+  const std::string id = line.substr(0, semi);
   if (id.empty()) throw InputError("sbatch refused " + s.path + " (try: sbatch " + s.path + ")");
+  if (cluster) {
+    const std::string name = semi == std::string::npos ? "" : line.substr(semi + 1);
+    *cluster = cluster_name(name) ? name : "";
+  }
   return id;
 }
 
@@ -363,11 +382,13 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
   Submitted out;
   std::string deps;
   for (const auto& s : sub.arrays) {
-    out.arrays.push_back(submit_job(s, ""));
+    std::string cluster;
+    out.arrays.push_back(submit_job(s, "", &cluster));
     deps += ":" + out.arrays.back();
     out.tasks += s.tasks;
     mine["arrays"].push_back(
         {{"job_id", out.arrays.back()}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
+    if (!cluster.empty()) mine["arrays"].back()["cluster"] = cluster;
     if (!s.points.empty()) mine["arrays"].back()["points"] = s.points;
     write_file_atomically(kept, history.dump(1) + "\n");
     on_array(s, out.arrays.back());
@@ -391,6 +412,10 @@ SubmittedTasks submitted_tasks(const std::string& dir) {
       const Json jobs = a.value("jobs", Json::array());
       if (!id.is_string() || id.get<std::string>().empty() || !jobs.is_array()) continue;
       out.arrays.push_back(id.get<std::string>());
+      if (const Json c = a.value("cluster", Json());
+          c.is_string() && cluster_name(c) &&
+          std::find(out.clusters.begin(), out.clusters.end(), c) == out.clusters.end())
+        out.clusters.push_back(c);
       for (std::size_t t = 0; t < jobs.size(); ++t)
         if (jobs[t].is_string())
           out.task_of[jobs[t].get<std::string>()] = out.arrays.back() + "_" + std::to_string(t);
@@ -448,7 +473,8 @@ std::string sacct_start(const std::string& utc) {
 }  // namespace
 
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
-    const std::vector<std::string>& array_ids, const std::string& since) {
+    const std::vector<std::string>& array_ids, const std::string& since,
+    const std::vector<std::string>& clusters) {
   std::map<std::string, SlurmTask> out;
   std::set<std::string> wanted;
   std::string list;
@@ -459,9 +485,19 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
   if (list.empty()) return std::nullopt;
   // squeue -j fails when a job it is asked about is gone (MinJobAge): then every job of this
   // user, filtered here. Neither answering means Slurm does not.
+  // A site's other clusters (-M; squeue then prints a "CLUSTER: name" line before each).
+  std::string on;
+  for (const auto& c : clusters)
+    if (cluster_name(c)) on += (on.empty() ? "" : ",") + c;
+  const auto with_clusters = [&on](std::vector<std::string> argv) {
+    if (!on.empty()) argv.insert(argv.begin() + 1, {"-M", on});
+    return argv;
+  };
   const std::string format = "%i|%T|%r|%N";
-  auto q = capture_output({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format});
-  if (!q) q = capture_output({"squeue", "-h", "-r", "--states=all", "--me", "-o", format});
+  auto q = capture_output(
+      with_clusters({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format}));
+  if (!q)
+    q = capture_output(with_clusters({"squeue", "-h", "-r", "--states=all", "--me", "-o", format}));
   if (!q) return std::nullopt;
   const auto array_of = [](const std::string& task) { return task.substr(0, task.find('_')); };
   for (const auto& line : split(*q, '\n')) {
@@ -479,7 +515,7 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
   }
   std::set<std::string> from_squeue;
   for (const auto& [task, state] : out) from_squeue.insert(task);
-  if (const auto a = capture_output(sacct))
+  if (const auto a = capture_output(with_clusters(sacct)))
     for (const auto& line : split(*a, '\n')) {
       const auto f = fields(line);
       if (f.size() < 4 || from_squeue.count(f[0]) || !wanted.count(array_of(f[0]))) continue;

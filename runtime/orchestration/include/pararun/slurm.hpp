@@ -77,8 +77,10 @@ void check_site(const SlurmSite& site);
 
 /// Writes the script and submits it with sbatch (no shell), after `dependency` (e.g.
 /// "--dependency=afterany:12:13", or empty). Returns the job id; InputError when sbatch
-/// refuses it.
-std::string submit_job(const JobScript& s, const std::string& dependency);
+/// refuses it. `cluster`, when given, gets the cluster sbatch names after the id ("12;gpu",
+/// a site whose --sbatch-arg is --clusters=gpu), or "" for the local one.
+std::string submit_job(const JobScript& s, const std::string& dependency,
+                       std::string* cluster = nullptr);
 
 /// The job ids of a submission.
 struct Submitted {
@@ -104,6 +106,9 @@ struct SubmittedTasks {
   /// jobs of the same number from before are someone else's.
   std::string since;
   std::map<std::string, Json> point_of;  ///< a study's points (point_json), by point id
+  /// The clusters sbatch named for the arrays (--clusters at the site), without repeats;
+  /// empty when they ran on the local cluster.
+  std::vector<std::string> clusters;
 };
 SubmittedTasks submitted_tasks(const std::string& dir);
 
@@ -123,9 +128,11 @@ struct SlurmTask {
 /// running (it ended long ago, or was cancelled before it started). nullopt when squeue
 /// does not answer. `since` (UTC, as SubmittedTasks::since): accounting is asked only about
 /// jobs from then on, and of a number that occurs twice the later job counts (job numbers
-/// are reused after the controller's counter wraps or restarts).
+/// are reused after the controller's counter wraps or restarts). `clusters` (as
+/// SubmittedTasks::clusters): squeue and sacct are asked about them (-M), not the local one.
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
-    const std::vector<std::string>& array_ids, const std::string& since = "");
+    const std::vector<std::string>& array_ids, const std::string& since = "",
+    const std::vector<std::string>& clusters = {});
 
 /// True for a Slurm job state of a job that has not ended (PENDING, RUNNING, ...).
 bool slurm_state_active(const std::string& state);
