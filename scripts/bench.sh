@@ -9,7 +9,8 @@
 # time on every core, each labelled). This script measures the ceilings before and after it
 # and prints the tables (scripts/bench_table.py).
 # Environment: PARTS ("gemm mpi reduction kernels npb": the manifest's tags that run),
-# MANIFEST (scripts/bench.yaml: a copy with other sizes, reps or jobs).
+# MANIFEST (scripts/bench.yaml: a copy with other sizes, reps or jobs), PAIRED_ROUNDS (3: rounds
+# of the reduction and likwid-bench's load one after the other, with "reduction" in PARTS).
 # GEMM: `blocked` is ParaRun's best micro-kernel; on an AVX-512 CPU `blocked-avx2` runs too,
 # so both paths are measured on whichever machine runs this. OpenBLAS's AVX-512 kernel
 # (OPENBLAS_CORETYPE=SkylakeX) runs only where the CPU has AVX-512 (it dies with SIGILL on a
@@ -19,6 +20,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PARTS=${PARTS:-gemm mpi reduction kernels npb}
 MANIFEST=${MANIFEST:-$PARARUN_ROOT/scripts/bench.yaml}
+PAIRED_ROUNDS=${PAIRED_ROUNDS:-3}
+case $PAIRED_ROUNDS in '' | *[!0-9]*)
+  echo "bench.sh: error: PAIRED_ROUNDS must be a whole number >= 0, got '$PAIRED_ROUNDS'" >&2
+  exit 2 ;;
+esac
 prepare_run bench batch "${1:-}"
 
 has_avx512=0
@@ -57,6 +63,29 @@ log "running $MANIFEST (tags: $PARTS)"
 
 log "measuring ceilings again"
 "$exe" ceilings --json > "$out_dir/ceilings-after.json"
+
+# The reduction against likwid-bench's load, each round one right after the other: this host's
+# memory bandwidth drifts by 20% within minutes, and the batch's reduction jobs run minutes
+# after the likwid-bench ceilings above (issue #14 asks for ratios measured side by side).
+paired=()
+if [[ " $PARTS " == *" reduction "* ]] && [ -s "$out_dir/likwid.txt" ] && [ "$PAIRED_ROUNDS" -gt 0 ]; then
+  log "the reduction and likwid-bench $load_test in alternation, $PAIRED_ROUNDS rounds"
+  for round in $(seq "$PAIRED_ROUNDS"); do
+    for t in $threads; do
+      likwid-bench -t $load_test -w "S0:1GB:$t" 2>/dev/null | sed "s/^/round$round load $t /" \
+        >> "$out_dir/paired-likwid.txt" || true
+      backend=seq; [ "$t" -gt 1 ] && backend=omp
+      for variant in simd reproducible; do
+        PARARUN_LABEL=round$round "$exe" run reduction -b $backend -t "$t" -v $variant -n 2^26 \
+          -r 10 --out "$out_dir/paired-reduction.jsonl" > /dev/null ||
+          log "exit $? from the paired reduction run ($variant, $t threads)"
+      done
+    done
+  done
+  paired=(--paired "$out_dir/paired-likwid.txt" "$out_dir/paired-reduction.jsonl")
+fi
+
 likwid=(); [ -s "$out_dir/likwid.txt" ] && likwid=(--likwid "$out_dir/likwid.txt")
-python3 "$PARARUN_ROOT/scripts/bench_table.py" "${likwid[@]}" "$out_dir/batch/results.jsonl" \
-  "$out_dir/ceilings-before.json" "$out_dir/ceilings-after.json" | tee "$out_dir/bench.txt"
+python3 "$PARARUN_ROOT/scripts/bench_table.py" "${likwid[@]}" "${paired[@]}" \
+  "$out_dir/batch/results.jsonl" "$out_dir/ceilings-before.json" "$out_dir/ceilings-after.json" |
+  tee "$out_dir/bench.txt"

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Prints the benchmark tables of scripts/bench.sh: rates and ratios from one invocation.
 
-usage: bench_table.py [--likwid LIKWID.txt] BENCH.jsonl CEILINGS.json [CEILINGS.json ...]
+usage: bench_table.py [--likwid LIKWID.txt] [--paired LOADS.txt REDUCTION.jsonl]
+                      BENCH.jsonl CEILINGS.json [CEILINGS.json ...]
 Several ceilings files (measured before and after) are combined by taking the best of each.
 LIKWID.txt: likwid-bench output, each line prefixed "fma THREADS " or "load THREADS ".
+--paired: rounds of likwid-bench's load (LOADS.txt, lines prefixed "ROUND load THREADS ") and
+the reduction's records (REDUCTION.jsonl, PARARUN_LABEL=ROUND), each round's reduction run right
+after its load; a round pairs the load and the records of its label at the same thread count.
 """
 import json
 import os
+import statistics
 import sys
 from collections import defaultdict
 
@@ -29,7 +34,39 @@ def read_likwid(path):
     return out
 
 
-def main(records_path, *ceilings_paths, likwid=None):
+def read_likwid_loads(path):
+    """{(round, threads): GB/s}: the load figures of LOADS.txt."""
+    out = {}
+    for line in open(path):
+        words = line.split()
+        if len(words) >= 5 and words[1] == "load" and words[3] == "MByte/s:":
+            out[(words[0], int(words[2]))] = float(words[4]) / 1e3
+    return out
+
+
+def paired_table(loads_path, reduction_path):
+    """The reduction against likwid-bench's load measured right before it: per variant and
+    thread count the median of the per-round ratios (the host drifts between rounds, less
+    within one)."""
+    loads = read_likwid_loads(loads_path)
+    pairs = defaultdict(list)  # (variant, threads) -> [(GB/s, likwid's GB/s)], round by round
+    for r in records(reduction_path):
+        label = r.get("meta", {}).get("env", {}).get("PARARUN_LABEL")
+        load = loads.get((label, r.get("threads")))
+        if r.get("status") == "ok" and r.get("kernel") == "reduction" and load:
+            pairs[(r["variant"], r["threads"])].append((r["gbytes_per_s"], load))
+    rows = [(variant, t, p) for (variant, t), p in sorted(pairs.items())]
+    if not rows:
+        return
+    print("\nReduction against likwid-bench's load, in alternation (each round: likwid-bench,"
+          " then the reduction;\nmedian of the per-round ratios)")
+    for variant, t, pairs in rows:
+        med = statistics.median(g / l for g, l in pairs)
+        print(f"  {variant:>12} threads={t}: {med:.2f} of likwid-bench's load ({len(pairs)} rounds:"
+              f" {' '.join(f'{g:.1f}/{l:.1f}' for g, l in pairs)} GB/s)")
+
+
+def main(records_path, *ceilings_paths, likwid=None, paired=None):
     ceilings = {}
     for path in ceilings_paths:
         for c in json.load(open(path)):
@@ -119,6 +156,8 @@ def main(records_path, *ceilings_paths, likwid=None):
         if ceil:
             line += f" ({best / ceil:.0%} of {ceil:.1f})"
         print(line)
+    if paired:
+        paired_table(*paired)
     kernels_tables(recs, ceilings)
     if bad:
         print(f"\n{len(bad)} run(s) failed verification and are left out above")
@@ -227,10 +266,16 @@ def npb_tables(recs, ceilings):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    likwid = None
-    if args[:1] == ["--likwid"] and len(args) >= 2:
-        likwid = read_likwid(args[1])
-        args = args[2:]
+    likwid = paired = None
+    while args[:1] in (["--likwid"], ["--paired"]):
+        if args[0] == "--likwid" and len(args) >= 2:
+            likwid = read_likwid(args[1])
+            args = args[2:]
+        elif args[0] == "--paired" and len(args) >= 3:
+            paired = (args[1], args[2])
+            args = args[3:]
+        else:
+            sys.exit(__doc__)
     if len(args) < 2:
         sys.exit(__doc__)
-    main(*args, likwid=likwid)
+    main(*args, likwid=likwid, paired=paired)
