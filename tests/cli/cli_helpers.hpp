@@ -46,6 +46,9 @@ const bool kRootOk = [] {
   setenv("OMPI_MCA_orte_tmpdir_base", session.path().c_str(), 0);
   // Runs never read the user's ~/.config/pararun/tuning.json: a missing file, no tuning.
   setenv("PARARUN_TUNING", (session / "no-tuning.json").c_str(), 1);
+  // No warm-up time (1 s per run by default) unless a test asks for it: these runs check
+  // behaviour, not speed (CliRun.WarmsUpForASecondByDefault checks the default).
+  setenv("PARARUN_WARMUP_TIME", "0", 0);
   return true;
 }();
 

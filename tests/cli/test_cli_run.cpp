@@ -151,6 +151,47 @@ TEST(CliRun, JsonOutputIsTheRecord) {
   EXPECT_EQ(j["verification"]["status"], "passed");
 }
 
+// A CPU's first few hundred milliseconds of work can run slower (on a 2-vCPU VM, 2 threads ran
+// 3x slower for up to 0.6 s): untimed repetitions run for 1 s by default, at least --warmup
+// of them, and the record says how many ran and what they took.
+TEST(CliRun, WarmsUpForASecondByDefault) {
+  Result r = run_command("env -u PARARUN_WARMUP_TIME " + std::string(PARARUN_EXE) +
+                         " run reduction -b seq -n 1000 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_GE(j["warmup_seconds"].get<double>(), 1.0);
+  EXPECT_GT(j["warmup"].get<int>(), 1);  // a 1000-double sum takes microseconds
+  EXPECT_EQ(j["timing"]["warmup_min_seconds"], 1.0);
+  EXPECT_EQ(j["timing"]["warmup_min_reps"], 1);
+
+  // Given: --warmup-time over PARARUN_WARMUP_TIME; --warmup repetitions however long they take.
+  r = run_command("PARARUN_WARMUP_TIME=5 " + std::string(PARARUN_EXE) +
+                  " run reduction -b seq -n 1000 --warmup-time 0.25 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = Json::parse(r.out);
+  EXPECT_GE(j["warmup_seconds"].get<double>(), 0.25);
+  EXPECT_LT(j["warmup_seconds"].get<double>(), 4.0);
+  EXPECT_EQ(j["timing"]["warmup_min_seconds"], 0.25);
+  r = run_cli("run reduction -b seq -n 1000 -w 7 --json");  // PARARUN_WARMUP_TIME=0 here
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["warmup"], 7);
+
+  // Under MPI every rank runs the same number of warm-up repetitions (each one a barrier).
+  r = run_cli("run reduction -b mpi -n 100000 --warmup-time 0.3 --json", 2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = Json::parse(r.out);
+  EXPECT_GE(j["warmup_seconds"].get<double>(), 0.3);
+  EXPECT_GT(j["warmup"].get<int>(), 1);
+
+  // A variable that is not a number of seconds: one line naming it, exit 2.
+  r = run_command("PARARUN_WARMUP_TIME=soon " + std::string(PARARUN_EXE) +
+                  " run reduction -b seq -n 1000");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "pararun: error: PARARUN_WARMUP_TIME must be a number of seconds from 0 to 3600, got "
+            "'soon'\n");
+}
+
 TEST(CliRun, OmpThreadsDefaultToOmpNumThreads) {
   Result r = run_cli("run reduction -b omp -n 100 --json");
   ASSERT_EQ(r.code, 0);

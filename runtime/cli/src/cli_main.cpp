@@ -278,7 +278,10 @@ int pararun::cli_main(int argc, char** argv) {
                   "Repeat up to this many times while the 95% CI of the median is wider than "
                   "--ci-target of it (default max(20, --reps))");
   run->add_option("--ci-target", o.ci_target, "Target relative width of the CI (default 0.05)");
-  run->add_option("-w,--warmup", o.warmup, "Untimed warm-up repetitions (default 1)");
+  run->add_option("-w,--warmup", o.warmup, "Untimed warm-up repetitions, at least (default 1)");
+  run->add_option("--warmup-time", o.warmup_time,
+                  "...and warm-up repetitions until they have taken this many seconds (default "
+                  "$PARARUN_WARMUP_TIME, else 1: a CPU's first half second can run slower)");
   run->add_option("-s,--seed", o.seed, "Seed of the input data (default 42)");
   run->add_option("--time-limit", o.time_limit,
                   "End the run (exit 3) when it takes longer than this many seconds, e.g. a "

@@ -36,9 +36,22 @@ double max_over_mean(double mine, const ExecContext& ctx, double* max_out, doubl
 }  // namespace
 
 Timings measure(Instance& instance, const ExecContext& ctx, const TimingPolicy& policy) {
-  for (int i = 0; i < policy.warmup; ++i) timed_rep(instance, ctx);
-
   Timings t;
+  // At least `warmup` repetitions, then more while they have taken less than warmup_seconds
+  // on the slowest rank (every rank takes the same decision).
+  const auto warmup_start = std::chrono::steady_clock::now();
+  for (;;) {
+    if (t.warmup_reps >= policy.warmup) {
+      t.warmup_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_start).count();
+      if (ctx.comm != MPI_COMM_NULL)
+        MPI_Allreduce(MPI_IN_PLACE, &t.warmup_seconds, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
+      if (t.warmup_seconds >= policy.warmup_seconds) break;
+    }
+    timed_rep(instance, ctx);
+    ++t.warmup_reps;
+  }
+
   std::vector<double> own;  // this rank's own time of each timed rep
   std::array<double, kPhases> own_phases{};
   const int cap = std::max(policy.min_reps, policy.max_reps);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include "pararun/errors.hpp"
@@ -17,6 +18,10 @@ namespace pararun {
 namespace {
 
 constexpr int kMaxReps = 100000, kMaxWarmup = 10000;
+// An hour of warm-up is a typo, not a warm-up. The default, 1 s: on a 2-vCPU Zen 5 VM the
+// first 0.3 s of one thread ran 1.25x slower and up to the first 0.6 s of two threads 3x
+// slower (BENCHMARKS.md, session 15).
+constexpr double kMaxWarmupTime = 3600, kDefaultWarmupTime = 1;
 constexpr double kMaxTimeLimit = 1e8;  // about 3 years; beyond, the wait's clock overflows
 
 [[noreturn]] void refuse(const std::string& what) {
@@ -46,16 +51,32 @@ TimingPolicy checked_timing(const RunRequest& o) {
   if (o.warmup < 0 || o.warmup > kMaxWarmup)
     refuse("--warmup must be 0 to " + std::to_string(kMaxWarmup) + ", got " +
            std::to_string(o.warmup));
+  const double warmup_time = o.warmup_time ? *o.warmup_time : default_warmup_time();
+  if (!(warmup_time >= 0) || warmup_time > kMaxWarmupTime)
+    refuse("--warmup-time must be 0 to " + format("%.0f", kMaxWarmupTime) + " seconds, got " +
+           format("%g", warmup_time));
   if (!(o.time_limit >= 0) || o.time_limit > kMaxTimeLimit)
     refuse("--time-limit must be 0 (none) to " + format("%.0f", kMaxTimeLimit) + " seconds");
   if (o.max_reps != 0 && o.max_reps < o.reps)
     refuse("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
            std::to_string(o.reps) + ")");
   if (!(o.ci_target >= 0)) refuse("--ci-target must be 0 or more");
-  return {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target};
+  return {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target,
+          warmup_time};
 }
 
 }  // namespace
+
+double default_warmup_time() {
+  const char* v = std::getenv("PARARUN_WARMUP_TIME");
+  if (!v) return kDefaultWarmupTime;
+  char* end = nullptr;
+  const double seconds = std::strtod(v, &end);
+  if (end == v || *end != '\0' || !(seconds >= 0) || seconds > kMaxWarmupTime)
+    refuse("PARARUN_WARMUP_TIME must be a number of seconds from 0 to " +
+           format("%.0f", kMaxWarmupTime) + ", got '" + v + "'");
+  return seconds;
+}
 
 ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   ResolvedRun r;

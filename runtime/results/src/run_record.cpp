@@ -55,10 +55,15 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   if (!spec.problem.input.empty()) r["input"] = spec.problem.input;
   r["ranks_per_node"] = ctx.ranks_per_node;
   r["node_cpu_use"] = {{"host", node.host}, {"pes", node.pes}, {"cpus_allowed", node.cpus}};
-  r["warmup"] = spec.timing.warmup;
+  // The untimed repetitions run, what they took, and what was asked of them (--warmup,
+  // --warmup-time).
+  r["warmup"] = t.warmup_reps;
+  r["warmup_seconds"] = t.warmup_seconds;
   // What the adaptive repetitions aimed at and whether they got there: a 95% interval of the
   // median no wider than ci_target of it.
-  r["timing"] = {{"min_reps", spec.timing.min_reps},
+  r["timing"] = {{"warmup_min_reps", spec.timing.warmup},
+                 {"warmup_min_seconds", spec.timing.warmup_seconds},
+                 {"min_reps", spec.timing.min_reps},
                  {"max_reps", spec.timing.max_reps},
                  {"ci_confidence", kCiConfidence},
                  {"ci_target", spec.timing.ci_target},

@@ -12,15 +12,20 @@
 namespace pararun {
 
 struct TimingPolicy {
-  int warmup = 1;     ///< untimed repetitions first
+  int warmup = 1;     ///< untimed repetitions first, at least
   int min_reps = 5;   ///< timed repetitions at least
   int max_reps = 20;  ///< cap for the adaptive repetitions
   double ci_target =
       0.05;  ///< repeat while the 95% CI of the median is wider than this share of it
+  /// Untimed repetitions also until they have taken this many seconds: on a shared host a
+  /// CPU's first few hundred milliseconds of work can run up to 3x slower (BENCHMARKS.md).
+  double warmup_seconds = 0;
 };
 
 struct Timings {
   std::vector<double> samples;  ///< per rep: the slowest rank's time in seconds
+  int warmup_reps = 0;          ///< untimed repetitions run first
+  double warmup_seconds = 0;    ///< what they took (the slowest rank's)
   /// max / mean over ranks of each rank's total compute-phase seconds when the kernel marks
   /// phases (phases.hpp), else of each rank's whole run() (basis "run").
   double imbalance = 1.0;

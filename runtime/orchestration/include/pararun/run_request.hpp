@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pararun/backend.hpp"
@@ -23,6 +24,8 @@ struct RunRequest {
   int threads = 1;
   bool threads_given = false;  ///< false: the default for the backend
   int reps = 5, max_reps = 0, warmup = 1;
+  /// --warmup-time: seconds of untimed repetitions at least; none: default_warmup_time().
+  std::optional<double> warmup_time;
   double time_limit = 6 * 3600;  ///< seconds the run may take at most (0: no limit)
   double ci_target = 0.05;
   bool json = false;
@@ -34,6 +37,10 @@ struct RunRequest {
   std::string ceilings;  ///< JSON from `pararun ceilings --json`: records carry % of ceiling
   std::string tuning;    ///< the tuning file (default: tuning_file_path)
 };
+
+/// The warm-up time of a run that does not give --warmup-time: $PARARUN_WARMUP_TIME (seconds),
+/// else 1 s. InputError when the variable is not a number of seconds from 0 to 3600.
+double default_warmup_time();
 
 /// A request resolved against the registry: what runs, and how.
 struct ResolvedRun {
