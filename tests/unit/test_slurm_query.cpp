@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -99,19 +100,27 @@ TEST(SlurmQuery, AccountingFromTheSubmissionOnAndTheLaterOfTwoJobsOfOneNumber) {
 
 // A site that submits to another cluster (--sbatch-arg=--clusters=gpu): sbatch --parsable
 // answers "ID;CLUSTER". The cluster is kept in submitted.json and squeue and sacct are asked
-// about it (-M); asked about the local cluster, they would not know the jobs.
+// about those arrays there (-M); asked on the local cluster, they would not know the jobs. A
+// later submission to the local cluster (a --resume without the option) is asked for locally.
 TEST(SlurmQuery, JobsOnAnotherClusterAreAskedForThere) {
   const test::TempDir tmp;
   ASSERT_EQ(mkdir((tmp / "slurm").c_str(), 0755), 0);
-  // Each array is answered with the next line of sbatch.answers; so is the merge job.
-  std::ofstream(tmp / "sbatch.answers") << "4321;gpu\n4322;gpu\n4323;gpu\n";
+  // Each sbatch is answered with the next line of sbatch.answers (two arrays, then the merge
+  // job; then a resubmission to the local cluster, the last answer no cluster's name).
+  std::ofstream(tmp / "sbatch.answers") << "4321;gpu\n4322;gpu\n4323;gpu\n51\n52;no such/name\n";
   write_script(tmp / "sbatch", "n=$(cat " + (tmp / "sbatch.n") + " 2>/dev/null || echo 1)\n" +
                                    "sed -n \"${n}p\" " + (tmp / "sbatch.answers") + "\n" +
                                    "echo $((n + 1)) > " + (tmp / "sbatch.n") + "\n");
-  write_script(tmp / "squeue", "echo \"$@\" > " + (tmp / "squeue.args") +
-                                   "\necho 'CLUSTER: gpu'\necho '4321_0|RUNNING|None|g1'\n");
+  // Each answers what its cluster knows (-M gpu, or none), and logs how it was asked.
+  write_script(tmp / "squeue", "echo \"$@\" >> " + (tmp / "squeue.args") +
+                                   "\n"
+                                   "case \"$*\" in -M\\ gpu*) echo 'CLUSTER: gpu'; "
+                                   "echo '4321_0|RUNNING|None|g1' ;;\n"
+                                   "*) echo '51_0|PENDING|Priority|' ;; esac\n");
   write_script(tmp / "sacct",
-               "echo \"$@\" > " + (tmp / "sacct.args") + "\necho '4322_0|COMPLETED|0:0|g2'\n");
+               "echo \"$@\" >> " + (tmp / "sacct.args") +
+                   "\n"
+                   "case \"$*\" in -M\\ gpu*) echo '4322_0|COMPLETED|0:0|g2' ;; esac\n");
   const ScopedEnv path("PATH", tmp.path() + ":" + std::getenv("PATH"));
   Submission sub;
   for (const char* name : {"a", "b"}) {
@@ -123,30 +132,41 @@ TEST(SlurmQuery, JobsOnAnotherClusterAreAskedForThere) {
     sub.arrays.push_back(s);
   }
   sub.report = {tmp / "slurm/merge.sbatch", "#!/bin/sh\n", 1, {}};
-  const Submitted ids = submit_all(sub, tmp.path(), [](const JobScript&, const std::string&) {});
+  const auto ignore = [](const JobScript&, const std::string&) {};
+  const Submitted ids = submit_all(sub, tmp.path(), ignore);
   EXPECT_EQ(ids.arrays, (std::vector<std::string>{"4321", "4322"}));
   EXPECT_EQ(ids.report, "4323");
 
-  const SubmittedTasks submitted = submitted_tasks(tmp.path());
-  EXPECT_EQ(submitted.clusters, std::vector<std::string>{"gpu"});  // once, not per array
+  SubmittedTasks submitted = submitted_tasks(tmp.path());
+  EXPECT_EQ(submitted.cluster_of,
+            (std::map<std::string, std::string>{{"4321", "gpu"}, {"4322", "gpu"}}));
   EXPECT_EQ(submitted.task_of.at("job-b"), "4322_0");
-  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.clusters);
+  auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of);
   ASSERT_TRUE(tasks.has_value());
   ASSERT_EQ(tasks->size(), 2u);  // the "CLUSTER:" line is not a task
   EXPECT_EQ(tasks->at("4321_0").state, "RUNNING");
   EXPECT_EQ(tasks->at("4322_0").state, "COMPLETED");
-  EXPECT_EQ(slurp(tmp / "squeue.args").rfind("-M gpu ", 0), 0u) << slurp(tmp / "squeue.args");
+  EXPECT_EQ(slurp(tmp / "squeue.args"), "-M gpu -h -r --states=all -j 4321,4322 -o %i|%T|%r|%N\n");
   EXPECT_EQ(slurp(tmp / "sacct.args").rfind("-M gpu ", 0), 0u) << slurp(tmp / "sacct.args");
 
-  // The local cluster (no ";CLUSTER"), and an answer that is no cluster's name: no -M.
-  std::ofstream(tmp / "sbatch.answers") << "51\n52\n53;no such/name\n54\n";
-  std::remove((tmp / "sbatch.n").c_str());
+  // Job a again, on the local cluster (sbatch answers "51"; the merge job's "52;no such/name"
+  // names no cluster): asked for without -M, beside the gpu arrays asked with it.
+  sub.arrays.pop_back();
+  std::remove((tmp / "squeue.args").c_str());
+  submit_all(sub, tmp.path(), ignore);
   std::string cluster = "stale";
-  EXPECT_EQ(submit_job(sub.report, "", &cluster), "51");
-  EXPECT_EQ(cluster, "");
-  EXPECT_EQ(submit_job(sub.report, "", &cluster), "52");
+  std::ofstream(tmp / "sbatch.answers") << "53;no such/name\n";
+  std::remove((tmp / "sbatch.n").c_str());
   EXPECT_EQ(submit_job(sub.report, "", &cluster), "53");
   EXPECT_EQ(cluster, "");
-  ASSERT_TRUE(query_array_tasks({"51"}, "").has_value());
-  EXPECT_EQ(slurp(tmp / "squeue.args").find("-M"), std::string::npos);
+  submitted = submitted_tasks(tmp.path());
+  EXPECT_EQ(submitted.cluster_of.count("51"), 0u);
+  EXPECT_EQ(submitted.task_of.at("job-a"), "51_0");
+  tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of);
+  ASSERT_TRUE(tasks.has_value());
+  EXPECT_EQ(tasks->at("51_0").state, "PENDING");
+  EXPECT_EQ(tasks->at("4321_0").state, "RUNNING");
+  const std::string asked = slurp(tmp / "squeue.args");
+  EXPECT_NE(asked.find("-h -r --states=all -j 51 -o"), std::string::npos) << asked;
+  EXPECT_NE(asked.find("-M gpu -h -r --states=all -j 4321,4322 -o"), std::string::npos) << asked;
 }

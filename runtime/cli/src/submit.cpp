@@ -7,12 +7,15 @@
 #include "commands.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
+#include "pararun/run_request.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
 
 namespace pararun::app {
 
 int submit_command(const StudyOptions& o) {
+  // A bad PARARUN_WARMUP_TIME is named before anything runs or is submitted, not by each run.
+  default_warmup_time();
   const StudySpec spec = study_spec(o);
   const std::vector<Point> points = study_points(spec);
   check_submit_options(o);
@@ -60,8 +63,10 @@ int submit_command(const StudyOptions& o) {
   std::printf("submitted report job %s (after the array ends)\n", ids.report.c_str());
   std::string jobs;
   for (const auto& id : ids.arrays) jobs += id + ",";
-  std::printf("study %s: %d point(s) to run on partition %s; watch: squeue -j %s%s\n", dir.c_str(),
-              ids.tasks, part.name.c_str(), jobs.c_str(), ids.report.c_str());
+  const std::string on = ids.cluster.empty() ? "" : "-M " + ids.cluster + " ";
+  std::printf("study %s: %d point(s) to run on partition %s; watch: squeue %s-j %s%s\n",
+              dir.c_str(), ids.tasks, part.name.c_str(), on.c_str(), jobs.c_str(),
+              ids.report.c_str());
   std::fflush(stdout);
   return kExitOk;
 }

@@ -606,7 +606,7 @@ SlurmView slurm_view(const std::string& dir) {
   SubmittedTasks submitted_by = submitted_tasks(dir);
   v.task_of = std::move(submitted_by.task_of);
   if (auto tasks =
-          query_array_tasks(submitted_by.arrays, submitted_by.since, submitted_by.clusters)) {
+          query_array_tasks(submitted_by.arrays, submitted_by.since, submitted_by.cluster_of)) {
     v.tasks = std::move(*tasks);
     v.answered = true;
   }

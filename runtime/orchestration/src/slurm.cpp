@@ -388,7 +388,7 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
     out.tasks += s.tasks;
     mine["arrays"].push_back(
         {{"job_id", out.arrays.back()}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
-    if (!cluster.empty()) mine["arrays"].back()["cluster"] = cluster;
+    if (!cluster.empty()) mine["arrays"].back()["cluster"] = out.cluster = cluster;
     if (!s.points.empty()) mine["arrays"].back()["points"] = s.points;
     write_file_atomically(kept, history.dump(1) + "\n");
     on_array(s, out.arrays.back());
@@ -412,10 +412,8 @@ SubmittedTasks submitted_tasks(const std::string& dir) {
       const Json jobs = a.value("jobs", Json::array());
       if (!id.is_string() || id.get<std::string>().empty() || !jobs.is_array()) continue;
       out.arrays.push_back(id.get<std::string>());
-      if (const Json c = a.value("cluster", Json());
-          c.is_string() && cluster_name(c) &&
-          std::find(out.clusters.begin(), out.clusters.end(), c) == out.clusters.end())
-        out.clusters.push_back(c);
+      if (const Json c = a.value("cluster", Json()); c.is_string() && cluster_name(c))
+        out.cluster_of[out.arrays.back()] = c;
       for (std::size_t t = 0; t < jobs.size(); ++t)
         if (jobs[t].is_string())
           out.task_of[jobs[t].get<std::string>()] = out.arrays.back() + "_" + std::to_string(t);
@@ -472,38 +470,35 @@ std::string sacct_start(const std::string& utc) {
 
 }  // namespace
 
-std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
-    const std::vector<std::string>& array_ids, const std::string& since,
-    const std::vector<std::string>& clusters) {
-  std::map<std::string, SlurmTask> out;
-  std::set<std::string> wanted;
+namespace {
+
+/// query_array_tasks for the arrays `wanted` (job numbers) on one cluster ("": the local one):
+/// adds what squeue, then sacct, say of their tasks to `out`; false when squeue does not
+/// answer.
+bool query_cluster_tasks(const std::set<std::string>& wanted, const std::string& since,
+                         const std::string& cluster, std::map<std::string, SlurmTask>& out) {
   std::string list;
-  for (const auto& id : array_ids) {
-    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (wanted.insert(id).second) list += (list.empty() ? "" : ",") + id;
-  }
-  if (list.empty()) return std::nullopt;
-  // squeue -j fails when a job it is asked about is gone (MinJobAge): then every job of this
-  // user, filtered here. Neither answering means Slurm does not.
-  // A site's other clusters (-M; squeue then prints a "CLUSTER: name" line before each).
-  std::string on;
-  for (const auto& c : clusters)
-    if (cluster_name(c)) on += (on.empty() ? "" : ",") + c;
-  const auto with_clusters = [&on](std::vector<std::string> argv) {
-    if (!on.empty()) argv.insert(argv.begin() + 1, {"-M", on});
+  for (const auto& id : wanted) list += (list.empty() ? "" : ",") + id;
+  // Another cluster of the site: -M (squeue then prints a "CLUSTER: name" line first).
+  const auto on_cluster = [&cluster](std::vector<std::string> argv) {
+    if (!cluster.empty()) argv.insert(argv.begin() + 1, {"-M", cluster});
     return argv;
   };
+  // squeue -j fails when a job it is asked about is gone (MinJobAge): then every job of this
+  // user, filtered here. Neither answering means Slurm does not.
   const std::string format = "%i|%T|%r|%N";
-  auto q = capture_output(
-      with_clusters({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format}));
+  auto q =
+      capture_output(on_cluster({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format}));
   if (!q)
-    q = capture_output(with_clusters({"squeue", "-h", "-r", "--states=all", "--me", "-o", format}));
-  if (!q) return std::nullopt;
+    q = capture_output(on_cluster({"squeue", "-h", "-r", "--states=all", "--me", "-o", format}));
+  if (!q) return false;
   const auto array_of = [](const std::string& task) { return task.substr(0, task.find('_')); };
+  std::set<std::string> from_squeue;
   for (const auto& line : split(*q, '\n')) {
     const auto f = fields(line);
     if (f.size() < 4 || !wanted.count(array_of(f[0]))) continue;
     out[f[0]] = {f[1], f[2] == "None" ? "" : f[2], f[3]};
+    from_squeue.insert(f[0]);
   }
   // Ended tasks the controller has forgotten: accounting, where a site has it; from the
   // submission on (sacct -j gives the newest job of a number; should it list more, the later
@@ -513,15 +508,33 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
   if (const std::string start = sacct_start(since); !start.empty()) {
     sacct.insert(sacct.end(), {"-S", start, "-E", "now"});
   }
-  std::set<std::string> from_squeue;
-  for (const auto& [task, state] : out) from_squeue.insert(task);
-  if (const auto a = capture_output(with_clusters(sacct)))
+  if (const auto a = capture_output(on_cluster(sacct)))
     for (const auto& line : split(*a, '\n')) {
       const auto f = fields(line);
       if (f.size() < 4 || from_squeue.count(f[0]) || !wanted.count(array_of(f[0]))) continue;
       // "CANCELLED by 0" -> CANCELLED
       out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f[3]};
     }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
+    const std::vector<std::string>& array_ids, const std::string& since,
+    const std::map<std::string, std::string>& cluster_of) {
+  // The arrays by the cluster they were submitted to, each cluster asked on its own.
+  std::map<std::string, std::set<std::string>> by_cluster;
+  for (const auto& id : array_ids) {
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto c = cluster_of.find(id);
+    by_cluster[c == cluster_of.end() || !cluster_name(c->second) ? "" : c->second].insert(id);
+  }
+  std::map<std::string, SlurmTask> out;
+  bool answered = false;
+  for (const auto& [cluster, wanted] : by_cluster)
+    answered = query_cluster_tasks(wanted, since, cluster, out) || answered;
+  if (!answered) return std::nullopt;
   return out;
 }
 

@@ -178,7 +178,7 @@ int merge_point_records(const std::string& dir) {
   // Slurm is asked before the files are read: a task that writes its record and ends in
   // between is seen with its record, not as lost.
   const SubmittedTasks submitted = submitted_tasks(dir);
-  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.clusters);
+  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of);
   // One merge at a time (the report job and a user's `report DIR` may overlap): reading what
   // results.jsonl holds and appending what it lacks are one step under this lock.
   const std::string lock_path = dir + "/points/.merge.lock";

@@ -86,7 +86,8 @@ std::string submit_job(const JobScript& s, const std::string& dependency,
 struct Submitted {
   std::vector<std::string> arrays;
   std::string report;
-  int tasks = 0;  ///< array tasks in all
+  int tasks = 0;        ///< array tasks in all
+  std::string cluster;  ///< the cluster sbatch named (the site's --clusters), "" the local one
 };
 
 /// Submits every array, then the report (or merge) job after all of them (afterany: it runs
@@ -106,9 +107,9 @@ struct SubmittedTasks {
   /// jobs of the same number from before are someone else's.
   std::string since;
   std::map<std::string, Json> point_of;  ///< a study's points (point_json), by point id
-  /// The clusters sbatch named for the arrays (--clusters at the site), without repeats;
-  /// empty when they ran on the local cluster.
-  std::vector<std::string> clusters;
+  /// The cluster sbatch named for an array (--clusters at the site), by array id; arrays of
+  /// the local cluster are not in it.
+  std::map<std::string, std::string> cluster_of;
 };
 SubmittedTasks submitted_tasks(const std::string& dir);
 
@@ -128,11 +129,12 @@ struct SlurmTask {
 /// running (it ended long ago, or was cancelled before it started). nullopt when squeue
 /// does not answer. `since` (UTC, as SubmittedTasks::since): accounting is asked only about
 /// jobs from then on, and of a number that occurs twice the later job counts (job numbers
-/// are reused after the controller's counter wraps or restarts). `clusters` (as
-/// SubmittedTasks::clusters): squeue and sacct are asked about them (-M), not the local one.
+/// are reused after the controller's counter wraps or restarts). `cluster_of` (as
+/// SubmittedTasks::cluster_of): an array on another cluster is asked for there (-M), each
+/// cluster once; nullopt when no cluster's squeue answers.
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     const std::vector<std::string>& array_ids, const std::string& since = "",
-    const std::vector<std::string>& clusters = {});
+    const std::map<std::string, std::string>& cluster_of = {});
 
 /// True for a Slurm job state of a job that has not ended (PENDING, RUNNING, ...).
 bool slurm_state_active(const std::string& state);
