@@ -82,7 +82,8 @@ if [[ " $PARTS " == *" reduction "* ]] && [ -s "$out_dir/likwid.txt" ] && [ "$PA
       done
     done
   done
-  paired=(--paired "$out_dir/paired-likwid.txt" "$out_dir/paired-reduction.jsonl")
+  [ -s "$out_dir/paired-reduction.jsonl" ] && [ -s "$out_dir/paired-likwid.txt" ] &&
+    paired=(--paired "$out_dir/paired-likwid.txt" "$out_dir/paired-reduction.jsonl")
 fi
 
 likwid=(); [ -s "$out_dir/likwid.txt" ] && likwid=(--likwid "$out_dir/likwid.txt")

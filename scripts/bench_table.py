@@ -48,6 +48,8 @@ def paired_table(loads_path, reduction_path):
     """The reduction against likwid-bench's load measured right before it: per variant and
     thread count the median of the per-round ratios (the host drifts between rounds, less
     within one)."""
+    if not (os.path.exists(loads_path) and os.path.exists(reduction_path)):
+        return
     loads = read_likwid_loads(loads_path)
     pairs = defaultdict(list)  # (variant, threads) -> [(GB/s, likwid's GB/s)], round by round
     for r in records(reduction_path):

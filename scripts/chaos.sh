@@ -15,6 +15,9 @@ case $trials in '' | *[!0-9]* | 0) echo "chaos.sh: error: TRIALS must be a whole
 ensure_deps || exit 2
 build_preset release || exit 2
 P=$PARARUN_ROOT/build/release/apps/pararun
+# The trials count records, not speed: no warm-up time (1 s per run by default), so that a kill
+# at a random moment lands in the points' work.
+export PARARUN_WARMUP_TIME=0
 work=$(mktemp -d /var/tmp/pararun-chaos.XXXXXX)
 # CHAOS_KEEP=1 keeps the trials' folders to look at.
 trap 'mountpoint -q "$work/full" && umount "$work/full"; [ "${CHAOS_KEEP:-0}" = 1 ] && echo "kept: $work" || rm -rf "$work"' EXIT

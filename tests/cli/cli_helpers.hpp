@@ -48,7 +48,7 @@ const bool kRootOk = [] {
   setenv("PARARUN_TUNING", (session / "no-tuning.json").c_str(), 1);
   // No warm-up time (1 s per run by default) unless a test asks for it: these runs check
   // behaviour, not speed (CliRun.WarmsUpForASecondByDefault checks the default).
-  setenv("PARARUN_WARMUP_TIME", "0", 0);
+  setenv("PARARUN_WARMUP_TIME", "0", 1);
   return true;
 }();
 

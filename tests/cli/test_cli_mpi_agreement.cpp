@@ -190,3 +190,33 @@ TEST(CliMpi, EveryInjectedFaultFailsVerification) {
             std::string::npos)
       << r.err;
 }
+
+// The warm-up time from the environment may differ between ranks (nodes, wrappers): rank 0's
+// is every rank's, so their warm-up repetitions and collectives stay in step; a bad value on
+// any rank is named once and every rank exits 2.
+TEST(CliMpi, RanksTakeRankZerosWarmupTimeAndABadOneIsNamedOnce) {
+  const auto ranks_with = [](const std::string& rank0, const std::string& rank1) {
+    const std::string run =
+        std::string(PARARUN_EXE) + " run reduction -b mpi -n 100000 -r 3 --json";
+    const std::string script =
+        "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then PARARUN_WARMUP_TIME=" + rank1 + " exec " + run +
+        "; else PARARUN_WARMUP_TIME=" + rank0 + " exec " + run + "; fi";
+    return run_command(std::string("timeout 60 ") + MPIEXEC + " -n 2 --oversubscribe sh -c '" +
+                       script + "'");
+  };
+  Result r = ranks_with("0.3", "3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  EXPECT_GE(j["warmup_seconds"].get<double>(), 0.3);
+  EXPECT_LT(j["warmup_seconds"].get<double>(), 2.5);  // not rank 1's 3 s
+  EXPECT_EQ(j["timing"]["warmup_min_seconds"], 0.3);
+
+  r = ranks_with("0", "soon");
+  EXPECT_EQ(r.code, 2) << r.err;
+  const std::string line =
+      "pararun: error: PARARUN_WARMUP_TIME must be a number of seconds from 0 to 3600, got "
+      "'soon'";
+  ASSERT_NE(r.err.find(line), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(line), r.err.rfind(line)) << r.err;  // once
+  EXPECT_EQ(r.out, "");
+}

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -175,6 +176,13 @@ TEST(CliRun, WarmsUpForASecondByDefault) {
   r = run_cli("run reduction -b seq -n 1000 -w 7 --json");  // PARARUN_WARMUP_TIME=0 here
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["warmup"], 7);
+  // --warmup 0 alone: no warm-up at all, whatever the default.
+  r = run_command("PARARUN_WARMUP_TIME=5 " + std::string(PARARUN_EXE) +
+                  " run reduction -b seq -n 1000 -w 0 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = Json::parse(r.out);
+  EXPECT_EQ(j["warmup"], 0);
+  EXPECT_EQ(j["timing"]["warmup_min_seconds"], 0.0);
 
   // Under MPI every rank runs the same number of warm-up repetitions (each one a barrier).
   r = run_cli("run reduction -b mpi -n 100000 --warmup-time 0.3 --json", 2);
@@ -183,13 +191,21 @@ TEST(CliRun, WarmsUpForASecondByDefault) {
   EXPECT_GE(j["warmup_seconds"].get<double>(), 0.3);
   EXPECT_GT(j["warmup"].get<int>(), 1);
 
-  // A variable that is not a number of seconds: one line naming it, exit 2.
+  // A variable that is not a number of seconds: one line naming it, exit 2; a study or a
+  // batch says so before it makes its folder or runs anything.
+  const std::string line =
+      "pararun: error: PARARUN_WARMUP_TIME must be a number of seconds from 0 to 3600, got "
+      "'soon'\n";
   r = run_command("PARARUN_WARMUP_TIME=soon " + std::string(PARARUN_EXE) +
                   " run reduction -b seq -n 1000");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err,
-            "pararun: error: PARARUN_WARMUP_TIME must be a number of seconds from 0 to 3600, got "
-            "'soon'\n");
+  EXPECT_EQ(r.err, line);
+  const pararun::test::TempDir tmp;
+  r = run_command("PARARUN_WARMUP_TIME=soon " + std::string(PARARUN_EXE) +
+                  " study --kernels reduction --backends seq --out " + (tmp / "s"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, line);
+  EXPECT_FALSE(std::filesystem::exists(tmp / "s"));
 }
 
 TEST(CliRun, OmpThreadsDefaultToOmpNumThreads) {

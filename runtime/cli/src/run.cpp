@@ -20,7 +20,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   const auto backend = parse_backend(o.backend);
   if (!mpi && (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))))
     mpi.emplace(argc, argv);
-  const ResolvedRun r = resolve_run(o, mpi ? mpi->size() : 1);
+  ResolvedRun r = resolve_run(o, mpi ? mpi->size() : 1);
 
   // Armed before the first collective (the communicator's duplication, the agreements, the
   // tuning broadcast): a rank that stops or hangs ends the run.
@@ -32,6 +32,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*r.kernel, r.spec, ctx), ctx);
+  r.spec.timing.warmup_seconds = agreed_warmup_time(o, ctx);
   // The record file must be neither the input, the ceilings nor the tuning file.
   agree(ctx.is_root() && !o.out.empty()
             ? output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)})

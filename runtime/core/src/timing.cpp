@@ -37,20 +37,22 @@ double max_over_mean(double mine, const ExecContext& ctx, double* max_out, doubl
 
 Timings measure(Instance& instance, const ExecContext& ctx, const TimingPolicy& policy) {
   Timings t;
-  // At least `warmup` repetitions, then more while they have taken less than warmup_seconds
-  // on the slowest rank (every rank takes the same decision).
+  // At least `warmup` repetitions, then more while any rank has warmed up for less than
+  // warmup_seconds: every rank takes the same decision, even should their policies differ.
   const auto warmup_start = std::chrono::steady_clock::now();
-  for (;;) {
-    if (t.warmup_reps >= policy.warmup) {
-      t.warmup_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_start).count();
-      if (ctx.comm != MPI_COMM_NULL)
-        MPI_Allreduce(MPI_IN_PLACE, &t.warmup_seconds, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
-      if (t.warmup_seconds >= policy.warmup_seconds) break;
-    }
+  const auto warm_for = [&warmup_start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_start).count();
+  };
+  for (;; ++t.warmup_reps) {
+    int more = t.warmup_reps < policy.warmup || warm_for() < policy.warmup_seconds;
+    if (ctx.comm != MPI_COMM_NULL)
+      MPI_Allreduce(MPI_IN_PLACE, &more, 1, MPI_INT, MPI_MAX, ctx.comm);
+    if (!more) break;
     timed_rep(instance, ctx);
-    ++t.warmup_reps;
   }
+  t.warmup_seconds = warm_for();
+  if (ctx.comm != MPI_COMM_NULL)
+    MPI_Allreduce(MPI_IN_PLACE, &t.warmup_seconds, 1, MPI_DOUBLE, MPI_MAX, ctx.comm);
 
   std::vector<double> own;  // this rank's own time of each timed rep
   std::array<double, kPhases> own_phases{};

@@ -51,21 +51,38 @@ TimingPolicy checked_timing(const RunRequest& o) {
   if (o.warmup < 0 || o.warmup > kMaxWarmup)
     refuse("--warmup must be 0 to " + std::to_string(kMaxWarmup) + ", got " +
            std::to_string(o.warmup));
-  const double warmup_time = o.warmup_time ? *o.warmup_time : default_warmup_time();
-  if (!(warmup_time >= 0) || warmup_time > kMaxWarmupTime)
+  if (o.warmup_time && (!(*o.warmup_time >= 0) || *o.warmup_time > kMaxWarmupTime))
     refuse("--warmup-time must be 0 to " + format("%.0f", kMaxWarmupTime) + " seconds, got " +
-           format("%g", warmup_time));
+           format("%g", *o.warmup_time));
   if (!(o.time_limit >= 0) || o.time_limit > kMaxTimeLimit)
     refuse("--time-limit must be 0 (none) to " + format("%.0f", kMaxTimeLimit) + " seconds");
   if (o.max_reps != 0 && o.max_reps < o.reps)
     refuse("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
            std::to_string(o.reps) + ")");
   if (!(o.ci_target >= 0)) refuse("--ci-target must be 0 or more");
+  // The warm-up time from the environment is agreed between the ranks later
+  // (agreed_warmup_time).
   return {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target,
-          warmup_time};
+          o.warmup_time.value_or(0)};
 }
 
 }  // namespace
+
+double agreed_warmup_time(const RunRequest& o, const ExecContext& ctx) {
+  if (o.warmup_time) return *o.warmup_time;  // the command line: the same on every rank
+  if (o.warmup == 0) return 0;               // --warmup 0: no warm-up at all
+  double seconds = 0;
+  std::string problem;
+  try {
+    seconds = default_warmup_time();
+  } catch (const InputError& e) {
+    problem = e.what();
+  }
+  agree(problem, ctx);
+  // Rank 0's: the environment may differ between nodes.
+  if (ctx.comm != MPI_COMM_NULL) MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, ctx.comm);
+  return seconds;
+}
 
 double default_warmup_time() {
   const char* v = std::getenv("PARARUN_WARMUP_TIME");

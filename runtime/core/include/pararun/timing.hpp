@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "pararun/context.hpp"
@@ -23,9 +24,9 @@ struct TimingPolicy {
 };
 
 struct Timings {
-  std::vector<double> samples;  ///< per rep: the slowest rank's time in seconds
-  int warmup_reps = 0;          ///< untimed repetitions run first
-  double warmup_seconds = 0;    ///< what they took (the slowest rank's)
+  std::vector<double> samples;   ///< per rep: the slowest rank's time in seconds
+  std::int64_t warmup_reps = 0;  ///< untimed repetitions run first
+  double warmup_seconds = 0;     ///< what they took (the slowest rank's)
   /// max / mean over ranks of each rank's total compute-phase seconds when the kernel marks
   /// phases (phases.hpp), else of each rank's whole run() (basis "run").
   double imbalance = 1.0;

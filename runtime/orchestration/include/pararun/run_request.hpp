@@ -24,7 +24,7 @@ struct RunRequest {
   int threads = 1;
   bool threads_given = false;  ///< false: the default for the backend
   int reps = 5, max_reps = 0, warmup = 1;
-  /// --warmup-time: seconds of untimed repetitions at least; none: default_warmup_time().
+  /// --warmup-time: seconds of untimed repetitions at least; none: agreed_warmup_time().
   std::optional<double> warmup_time;
   double time_limit = 6 * 3600;  ///< seconds the run may take at most (0: no limit)
   double ci_target = 0.05;
@@ -41,6 +41,11 @@ struct RunRequest {
 /// The warm-up time of a run that does not give --warmup-time: $PARARUN_WARMUP_TIME (seconds),
 /// else 1 s. InputError when the variable is not a number of seconds from 0 to 3600.
 double default_warmup_time();
+
+/// The warm-up time of `request`'s run: --warmup-time when given, none after --warmup 0, else
+/// rank 0's default_warmup_time(). A bad variable on any rank ends the run on every rank
+/// (agree). Collective.
+double agreed_warmup_time(const RunRequest& request, const ExecContext& ctx);
 
 /// A request resolved against the registry: what runs, and how.
 struct ResolvedRun {
