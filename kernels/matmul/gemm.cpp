@@ -425,6 +425,16 @@ Blocking blocking_for(MicroKernel mk) {
   return b;
 }
 
+Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n) {
+  Blocking b = blocking_for(mk);
+  if (k > 0) b.kc = ceil_div(k, ceil_div(k, b.kc));
+  if (n > 0) {
+    const std::size_t panels = std::max<std::size_t>(1, (n + b.nc / 2) / b.nc);
+    b.nc = ceil_div(ceil_div(n, panels), b.nr) * b.nr;
+  }
+  return b;
+}
+
 void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b) {
   if (b) {
     const Blocking derived = derived_blocking(mk);
@@ -485,7 +495,7 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
 }  // namespace
 
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
-  return split_with(blocking_for(mk), m, n, threads);
+  return split_with(blocking_for(mk, 0, n), m, n, threads);
 }
 
 std::string to_string(SplitWay way) {
@@ -511,7 +521,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   if (!cpu_supports(mk))
     throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
   const UKernel ukernel = ukernel_of(mk);
-  const Blocking bl = blocking_for(mk);
+  const Blocking bl = blocking_for(mk, k, n);
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, ceil_div(n, nr) * nr);

@@ -29,6 +29,12 @@ struct Blocking {
 /// The block sizes gemm() uses for `mk`: derived from this machine's L1/L2/L3 sizes, replaced
 /// by a tuned setting if there is one, then by PARARUN_GEMM_KC, _MC, _NC if set.
 Blocking blocking_for(MicroKernel mk);
+/// The blocking gemm() uses for a product k deep and n wide: blocking_for(mk) with its KC and
+/// NC evened out over k and n, so that no thin last panel costs a whole pass of packing A (and
+/// of C's updates) for a few columns or k-steps: KC split into equal steps of at most KC; NC
+/// into the nearest number of panels (up to 1.5 NC wide; n = 2048 with NC 2040 is one panel,
+/// not one of 2040 and another of 8 columns), rounded up to NR.
+Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n);
 /// Makes `b` (its KC, MC, NC; rounded to the micro-kernel's MR and NR) the blocking of `mk`
 /// for the multiplies that follow; nullopt: back to the derived one. Not thread-safe: call it
 /// before multiplying.

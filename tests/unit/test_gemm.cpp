@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../scoped_env.hpp"
 #include "gemm_operands.hpp"
 #include "matmul/gemm.hpp"
 
@@ -18,28 +19,9 @@ using pararun::test::Operands;
 
 namespace {
 
-/// PARARUN_GEMM_SPLIT=way for the life of the object ("": unset), then as it was.
-class ForcedSplit {
- public:
-  explicit ForcedSplit(const char* way) {
-    if (const char* old = std::getenv(kName)) old_ = old;
-    if (*way)
-      setenv(kName, way, 1);
-    else
-      unsetenv(kName);
-  }
-  ~ForcedSplit() {
-    if (old_)
-      setenv(kName, old_->c_str(), 1);
-    else
-      unsetenv(kName);
-  }
-  ForcedSplit(const ForcedSplit&) = delete;
-  ForcedSplit& operator=(const ForcedSplit&) = delete;
-
- private:
-  static constexpr const char* kName = "PARARUN_GEMM_SPLIT";
-  std::optional<std::string> old_;
+/// PARARUN_GEMM_SPLIT=way ("": unset, split_for's own choice).
+struct ForcedSplit : test::ScopedEnv {
+  explicit ForcedSplit(const char* way) : test::ScopedEnv("PARARUN_GEMM_SPLIT", way) {}
 };
 
 }  // namespace
@@ -53,27 +35,34 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
       continue;
     }
     const matmul::Blocking bl = matmul::blocking_for(mk);
-    const std::size_t shapes[][3] = {{1, 1, 1},
-                                     {2, 3, 5},
-                                     {bl.mr, bl.nr, 7},
-                                     {bl.mr - 1, bl.nr + 1, 13},
-                                     {bl.mr + 1, bl.nr - 1, 31},
-                                     {37, 41, 43},
-                                     {bl.mc + 1, bl.nr + 3, bl.kc + 1},
-                                     {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1},
-                                     {3, 97, 2 * bl.kc + 5},
-                                     {101, 1, 17},
-                                     // By rows: two A blocks per thread on 2 and 3 threads.
-                                     {6 * bl.mc + 5, 2 * bl.nr + 1, 9},
-                                     // C too short for its rows to go round (split in the jr
-                                     // loop), the second over three NC panels and two KC steps,
-                                     // the third with one sliver in its last panel (threads
-                                     // without B slivers there).
-                                     {3 * bl.mr - 1, 5 * bl.nr + 3, 9},
-                                     {3, 2 * bl.nc + 2 * bl.nr + 5, bl.kc + 3},
-                                     {bl.mr, bl.nc + 1, 20}};
+    // m, n, k and a forced NC (0: this CPU's blocking). With NC forced to 2 NR, 6 NR + 1
+    // columns make three panels of 3 NR, 3 NR and 1 column (NC evened out, in whole slivers).
+    const std::vector<std::array<std::size_t, 4>> shapes = {
+        {1, 1, 1, 0},
+        {2, 3, 5, 0},
+        {bl.mr, bl.nr, 7, 0},
+        {bl.mr - 1, bl.nr + 1, 13, 0},
+        {bl.mr + 1, bl.nr - 1, 31, 0},
+        {37, 41, 43, 0},
+        {bl.mc + 1, bl.nr + 3, bl.kc + 1, 0},
+        {bl.mc - 1, 2 * bl.nr + 1, bl.kc - 1, 0},
+        {3, 97, 2 * bl.kc + 5, 0},
+        {101, 1, 17, 0},
+        // By rows: two A blocks per thread on 2 and 3 threads.
+        {6 * bl.mc + 5, 2 * bl.nr + 1, 9, 0},
+        // C too short for its rows to go round (split in the jr
+        // loop); the second over three NC panels and two KC
+        // steps; the third one panel NC + 1 columns wide (NC
+        // evened out); with NC forced to 2 NR, three panels, the
+        // last one column wide (threads without B slivers there).
+        {3 * bl.mr - 1, 5 * bl.nr + 3, 9, 0},
+        {3, 3 * bl.nc - bl.nr - 5, bl.kc + 3, 0},
+        {bl.mr, bl.nc + 1, 20, 0},
+        {3, 6 * bl.nr + 1, 9, 2 * bl.nr},
+        {3 * bl.mr - 1, 6 * bl.nr + 1, bl.kc + 3, 2 * bl.nr}};
     for (const auto& s : shapes) {
       const std::size_t m = s[0], n = s[1], k = s[2];
+      const test::ScopedEnv nc("PARARUN_GEMM_NC", s[3] ? std::to_string(s[3]) : "");
       const Operands op(m, n, k, 9);
       const auto& [a, b, ref] = op;
       for (int threads : {1, 2, 3})
@@ -81,7 +70,7 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
           const ForcedSplit forced(way);
           SCOPED_TRACE(matmul::to_string(mk) + " " + std::to_string(m) + "x" + std::to_string(n) +
                        "x" + std::to_string(k) + " threads " + std::to_string(threads) + " split " +
-                       way);
+                       way + " NC " + std::to_string(s[3]));
           std::vector<double> c(m * n, -99.0);
           matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk);
           for (std::size_t i = 0; i < c.size(); ++i)
@@ -163,11 +152,13 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
       ASSERT_EQ(trace.tiles.size(), static_cast<std::size_t>(want.threads));
       EXPECT_EQ(trace.tiles.size(), threads) << "each shape has work for every thread";
       const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+      // The panels of this product (KC and NC evened out over k and n).
+      const matmul::Blocking pb = matmul::blocking_for(mk, k, n);
       const std::size_t team = trace.tiles.size(), slivers_m = ceil_div(m, bl.mr),
-                        k_steps = ceil_div(k, bl.kc);
+                        k_steps = ceil_div(k, pb.kc);
       std::size_t busiest = 0, total = 0;  // under the way split_for chose
-      for (std::size_t jc = 0; jc < n; jc += bl.nc) {
-        const std::size_t panel = ceil_div(std::min(bl.nc, n - jc), bl.nr);
+      for (std::size_t jc = 0; jc < n; jc += pb.nc) {
+        const std::size_t panel = ceil_div(std::min(pb.nc, n - jc), bl.nr);
         total += slivers_m * panel * k_steps;
         busiest += want.way == matmul::SplitWay::jr ? slivers_m * ceil_div(panel, team) * k_steps
                                                     : ceil_div(slivers_m, team) * panel * k_steps;
@@ -180,6 +171,38 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
       }
       EXPECT_EQ(sum, total);
     }
+  }
+}
+
+// KC and NC evened out over the product: no thin last panel that costs a pass of packing A
+// (and of C's updates) for a few columns or k-steps.
+TEST(Gemm, BlockingIsEvenedOutOverTheProduct) {
+  using matmul::MicroKernel;
+  for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
+    SCOPED_TRACE(matmul::to_string(mk));
+    const test::ScopedEnv kc("PARARUN_GEMM_KC", ""), nc("PARARUN_GEMM_NC", "");
+    const matmul::Blocking bl = matmul::blocking_for(mk);
+    const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
+    for (std::size_t k :
+         {std::size_t{1}, bl.kc - 1, bl.kc, bl.kc + 8, 2 * bl.kc + 1, std::size_t{4096}}) {
+      const matmul::Blocking b = matmul::blocking_for(mk, k, 64);
+      EXPECT_LE(b.kc, bl.kc) << k;
+      EXPECT_EQ(ceil_div(k, b.kc), ceil_div(k, bl.kc)) << k << ": as many KC steps";
+      EXPECT_GE(k - (ceil_div(k, b.kc) - 1) * b.kc + ceil_div(k, b.kc), b.kc) << k << ": even";
+    }
+    EXPECT_EQ(matmul::blocking_for(mk, bl.kc + 8, 64).kc, bl.kc / 2 + 4);
+    for (std::size_t n : {std::size_t{1}, bl.nc - 1, bl.nc + 8, bl.nc + bl.nc / 2 - bl.nr,
+                          bl.nc + bl.nc / 2 + bl.nr, 2 * bl.nc + 16, std::size_t{4096}}) {
+      const matmul::Blocking b = matmul::blocking_for(mk, 64, n);
+      EXPECT_EQ(b.nc % bl.nr, 0u) << n;
+      EXPECT_LE(b.nc, bl.nc + bl.nc / 2 + bl.nr) << n;
+      const std::size_t panels = ceil_div(n, b.nc), last = n - (panels - 1) * b.nc;
+      // The nearest number of panels, the last one at least half as wide as the others.
+      EXPECT_EQ(panels, std::max<std::size_t>(1, (n + bl.nc / 2) / bl.nc)) << n;
+      EXPECT_GE(2 * last, std::min(n, b.nc)) << n;
+    }
+    // n = NC + 8 (2048 with NC 2040 on a 1 MiB-L2 AVX-512 CPU): one panel, not two.
+    EXPECT_GE(matmul::blocking_for(mk, 64, bl.nc + 8).nc, bl.nc + 8);
   }
 }
 
