@@ -425,13 +425,25 @@ Blocking blocking_for(MicroKernel mk) {
   return b;
 }
 
+std::size_t nc_panels(std::size_t n, const Blocking& b) {
+  if (n == 0) return 0;
+  std::size_t panels = ceil_div(n, b.nc);
+  if (panels > 1 && 4 * (n - (panels - 1) * b.nc) < b.nc) --panels;  // its columns to the others
+  return std::min(panels, ceil_div(n, b.nr));  // (a panel has a sliver at least)
+}
+
+std::pair<std::size_t, std::size_t> nc_panel(std::size_t n, const Blocking& b, std::size_t panels,
+                                             std::size_t i) {
+  const std::size_t slivers = ceil_div(n, b.nr);
+  const std::size_t first = slivers * i / panels * b.nr,
+                    last = std::min(n, slivers * (i + 1) / panels * b.nr);
+  return {first, last - first};
+}
+
 Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n) {
   Blocking b = blocking_for(mk);
   if (k > 0) b.kc = ceil_div(k, ceil_div(k, b.kc));
-  if (n > 0) {
-    const std::size_t panels = std::max<std::size_t>(1, (n + b.nc / 2) / b.nc);
-    b.nc = ceil_div(ceil_div(n, panels), b.nr) * b.nr;
-  }
+  if (n > 0) b.nc = ceil_div(ceil_div(n, b.nr), nc_panels(n, b)) * b.nr;  // the widest panel
   return b;
 }
 
@@ -467,8 +479,10 @@ std::string to_string(const Blocking& b) {
 
 namespace {
 
-/// split_for with the blocking in hand (gemm() has it already).
-Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) {
+/// split_for with the blocking in hand (gemm() has it already): `nominal` as blocking_for(mk)
+/// gives it, whose NC nc_panels() divides n by.
+Split split_with(const Blocking& nominal, std::size_t m, std::size_t n, int threads) {
+  const Blocking& bl = nominal;
   const std::size_t slivers_m = ceil_div(m, bl.mr), slivers_n = ceil_div(n, bl.nr);
   if (slivers_m == 0 || slivers_n == 0) return {SplitWay::rows, 1};
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
@@ -486,8 +500,9 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
   const std::size_t jr_team = static_cast<std::size_t>(jr.threads),
                     rows_team = static_cast<std::size_t>(rows.threads);
   std::size_t jr_busiest = 0;
-  for (std::size_t jc = 0; jc < n; jc += bl.nc)
-    jr_busiest += ceil_div(ceil_div(std::min(bl.nc, n - jc), bl.nr), jr_team);
+  const std::size_t panels = nc_panels(n, bl);
+  for (std::size_t i = 0; i < panels; ++i)
+    jr_busiest += ceil_div(ceil_div(nc_panel(n, bl, panels, i).second, bl.nr), jr_team);
   if (8 * jr_busiest * slivers_m < 7 * ceil_div(slivers_m, rows_team) * slivers_n) return jr;
   return rows;
 }
@@ -495,7 +510,7 @@ Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) 
 }  // namespace
 
 Split split_for(std::size_t m, std::size_t n, int threads, MicroKernel mk) {
-  return split_with(blocking_for(mk, 0, n), m, n, threads);
+  return split_with(blocking_for(mk), m, n, threads);
 }
 
 std::string to_string(SplitWay way) {
@@ -521,11 +536,13 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   if (!cpu_supports(mk))
     throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
   const UKernel ukernel = ukernel_of(mk);
-  const Blocking bl = blocking_for(mk, k, n);
+  // KC evened out over k; n in nc_panels() panels of whole slivers (bl.nc: the widest).
+  const Blocking nominal = blocking_for(mk), bl = blocking_for(mk, k, n);
+  const std::size_t panels = nc_panels(n, nominal);
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)
   const std::size_t kc_max = std::min(bl.kc, k), nc_max = std::min(bl.nc, ceil_div(n, nr) * nr);
-  const Split split = split_with(bl, m, n, threads);
+  const Split split = split_with(nominal, m, n, threads);
   const SplitWay way = split.way;
   const int team = split.threads;
   if (trace) *trace = {split, std::vector<std::size_t>(static_cast<std::size_t>(team), 0)};
@@ -566,8 +583,9 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
     alignas(64) double tile[kMaxMr * kMaxNr];
     std::size_t blocks = 0;  // A blocks packed so far (jr: which of the two shared ones)
 
-    for (std::size_t jc = 0; jc < n; jc += bl.nc) {
-      const std::size_t nc = std::min(bl.nc, n - jc);
+    for (std::size_t panel = 0; panel < panels; ++panel) {
+      const std::pair<std::size_t, std::size_t> columns = nc_panel(n, nominal, panels, panel);
+      const std::size_t jc = columns.first, nc = columns.second;
       const std::size_t panel_slivers = ceil_div(nc, nr);
       // The panel's slivers this thread packs and multiplies (jr: its share; else all).
       std::size_t js_begin = 0, js_end = panel_slivers;

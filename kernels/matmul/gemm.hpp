@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pararun::matmul {
@@ -31,10 +32,18 @@ struct Blocking {
 Blocking blocking_for(MicroKernel mk);
 /// The blocking gemm() uses for a product k deep and n wide: blocking_for(mk) with its KC and
 /// NC evened out over k and n, so that no thin last panel costs a whole pass of packing A (and
-/// of C's updates) for a few columns or k-steps: KC split into equal steps of at most KC; NC
-/// into the nearest number of panels (up to 1.5 NC wide; n = 2048 with NC 2040 is one panel,
-/// not one of 2040 and another of 8 columns), rounded up to NR.
+/// of C's updates) for a few columns or k-steps. k in equal steps of at most KC; n in
+/// nc_panels() panels, the NR slivers shared evenly between them (nc_panel); NC here is the
+/// widest of them.
 Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n);
+/// How many B panels gemm() cuts n columns into under `nominal` (blocking_for(mk)): the fewest
+/// of at most NC columns, one fewer when the last would be narrower than NC / 4 (the others
+/// take its columns, up to 1.25 NC each: n = 2048 with NC 2040 is one panel, not one of 2040
+/// and one of 8 columns).
+std::size_t nc_panels(std::size_t n, const Blocking& nominal);
+/// Panel i of nc_panels(n, nominal) = `panels`: its first column and its width.
+std::pair<std::size_t, std::size_t> nc_panel(std::size_t n, const Blocking& nominal,
+                                             std::size_t panels, std::size_t i);
 /// Makes `b` (its KC, MC, NC; rounded to the micro-kernel's MR and NR) the blocking of `mk`
 /// for the multiplies that follow; nullopt: back to the derived one. Not thread-safe: call it
 /// before multiplying.

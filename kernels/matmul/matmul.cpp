@@ -188,17 +188,20 @@ LocalMultiply local_multiply(const std::string& variant) {
 
 namespace {
 
-/// A blocked variant's micro-kernel, blocking and the way its threads split an m x n C (the
-/// local product, under SUMMA), for the record; nothing for the others.
+/// A blocked variant's micro-kernel, blocking (as gemm() runs an m x n x k product: KC and NC
+/// evened out) and the way its threads split an m x n C (the local product, under SUMMA), for
+/// the record; nothing for the others.
 std::vector<std::pair<std::string, std::string>> configuration_of(const std::string& variant,
                                                                   std::uint64_t m, std::uint64_t n,
-                                                                  int threads) {
+                                                                  std::uint64_t k, int threads) {
   const auto mk = micro_kernel_of(variant);
   if (!mk) return {};
-  const Blocking b = blocking_for(*mk);
+  // As gemm() runs this product (KC and NC evened out over it), and the setting it came from.
+  const Blocking b = blocking_for(*mk, k, n), setting = blocking_for(*mk);
   const Split split = split_for(m, n, threads, *mk);
   return {{"micro_kernel", to_string(*mk)},
           {"blocking", to_string(b)},
+          {"blocking_setting", to_string(setting)},
           {"blocking_from", b.from},
           {"threads_split", to_string(split.way) + " on " + std::to_string(split.threads) +
                                 " thread(s)" + (split.forced ? " (PARARUN_GEMM_SPLIT)" : "")}};
@@ -269,7 +272,7 @@ class SharedMatmul : public Instance {
   SharedMatmul(const Problem& p, const VariantInfo& v, const ExecContext& ctx)
       : multiply_(local_multiply(v.name)),
         reference_(reference_for(v.name)),
-        config_(configuration_of(v.name, p.size, p.size, ctx.threads)),
+        config_(configuration_of(v.name, p.size, p.size, p.size, ctx.threads)),
         ctx_(ctx),
         n_(p.size),
         in_(p),
@@ -337,7 +340,7 @@ class SummaMatmul : public Instance {
     c_ = Buffer(rows_.count * cols_.count);
     a_panel_ = Buffer(rows_.count * kPanel);
     b_panel_ = Buffer(kPanel * cols_.count);
-    config_ = configuration_of(v.name, rows_.count, cols_.count, ctx.threads);
+    config_ = configuration_of(v.name, rows_.count, cols_.count, std::min(kPanel, n_), ctx.threads);
     fill_block(a_.data(), rows_, a_cols_, n_, in_, 'a', ctx.threads);
     fill_block(b_.data(), b_rows_, cols_, n_, in_, 'b', ctx.threads);
     std::fill(c_.data(), c_.data() + c_.size(), 0.0);

@@ -114,7 +114,9 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   ASSERT_EQ(run.code, 0) << run.err;
   const Json rec = Json::parse(run.out);
   EXPECT_EQ(rec["status"], "ok");
-  EXPECT_EQ(rec["config"]["blocking"], "4x8, KC 40, MC 12, NC 16");
+  EXPECT_EQ(rec["config"]["blocking_setting"], "4x8, KC 40, MC 12, NC 16");
+  // As run: k = 57 in two steps of 29; 57 columns in four panels of 16 (two slivers each).
+  EXPECT_EQ(rec["config"]["blocking"], "4x8, KC 29, MC 12, NC 16");
   EXPECT_EQ(rec["config"]["blocking_from"], "tuned");
   EXPECT_EQ(rec["config"]["tuning_file"], file);
   // Through the environment too.

@@ -36,7 +36,8 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
     }
     const matmul::Blocking bl = matmul::blocking_for(mk);
     // m, n, k and a forced NC (0: this CPU's blocking). With NC forced to 2 NR, 6 NR + 1
-    // columns make three panels of 3 NR, 3 NR and 1 column (NC evened out, in whole slivers).
+    // columns make three panels of 2, 2 and 3 slivers (the last one column into its third):
+    // under the jr split on 3 threads, one thread has no B sliver in the first two.
     const std::vector<std::array<std::size_t, 4>> shapes = {
         {1, 1, 1, 0},
         {2, 3, 5, 0},
@@ -50,11 +51,9 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
         {101, 1, 17, 0},
         // By rows: two A blocks per thread on 2 and 3 threads.
         {6 * bl.mc + 5, 2 * bl.nr + 1, 9, 0},
-        // C too short for its rows to go round (split in the jr
-        // loop); the second over three NC panels and two KC
-        // steps; the third one panel NC + 1 columns wide (NC
-        // evened out); with NC forced to 2 NR, three panels, the
-        // last one column wide (threads without B slivers there).
+        // C too short for its rows to go round (split in the jr loop); the second over three NC
+        // panels and two KC steps; the third one panel NC + 1 columns wide (NC evened out);
+        // then with NC forced to 2 NR.
         {3 * bl.mr - 1, 5 * bl.nr + 3, 9, 0},
         {3, 3 * bl.nc - bl.nr - 5, bl.kc + 3, 0},
         {bl.mr, bl.nc + 1, 20, 0},
@@ -135,7 +134,7 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
     // its share of the micro-tiles, and no more than the busiest thread's under that way.
     for (const auto& [m, n, k, threads] : {std::array<std::size_t, 4>{bl.mr, 2048, 64, 2},
                                            {3 * bl.mr, 64 * bl.nr, 16, 2},
-                                           {bl.mr, bl.nc + 5 * bl.nr, 8, 3},
+                                           {bl.mr, 2 * bl.nc + 5 * bl.nr, 8, 3},
                                            {40 * bl.mr, 3 * bl.nr, bl.kc + 1, 2},
                                            {40 * bl.mr, 3 * bl.nr, 16, 3}}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
@@ -153,12 +152,11 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
       EXPECT_EQ(trace.tiles.size(), threads) << "each shape has work for every thread";
       const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
       // The panels of this product (KC and NC evened out over k and n).
-      const matmul::Blocking pb = matmul::blocking_for(mk, k, n);
       const std::size_t team = trace.tiles.size(), slivers_m = ceil_div(m, bl.mr),
-                        k_steps = ceil_div(k, pb.kc);
+                        k_steps = ceil_div(k, bl.kc), panels = matmul::nc_panels(n, bl);
       std::size_t busiest = 0, total = 0;  // under the way split_for chose
-      for (std::size_t jc = 0; jc < n; jc += pb.nc) {
-        const std::size_t panel = ceil_div(std::min(pb.nc, n - jc), bl.nr);
+      for (std::size_t i = 0; i < panels; ++i) {
+        const std::size_t panel = ceil_div(matmul::nc_panel(n, bl, panels, i).second, bl.nr);
         total += slivers_m * panel * k_steps;
         busiest += want.way == matmul::SplitWay::jr ? slivers_m * ceil_div(panel, team) * k_steps
                                                     : ceil_div(slivers_m, team) * panel * k_steps;
@@ -175,34 +173,49 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
 }
 
 // KC and NC evened out over the product: no thin last panel that costs a pass of packing A
-// (and of C's updates) for a few columns or k-steps.
+// (and of C's updates) for a few columns or k-steps. KC 512 and NC 2040 pinned (this Zen 5's
+// derived blocking for the AVX-512 kernel), so the figures do not depend on the host's caches.
 TEST(Gemm, BlockingIsEvenedOutOverTheProduct) {
   using matmul::MicroKernel;
+  const test::ScopedEnv kc("PARARUN_GEMM_KC", "512"), nc("PARARUN_GEMM_NC", "2040");
+  const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
   for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
     SCOPED_TRACE(matmul::to_string(mk));
-    const test::ScopedEnv kc("PARARUN_GEMM_KC", ""), nc("PARARUN_GEMM_NC", "");
     const matmul::Blocking bl = matmul::blocking_for(mk);
-    const auto ceil_div = [](std::size_t x, std::size_t y) { return (x + y - 1) / y; };
-    for (std::size_t k :
-         {std::size_t{1}, bl.kc - 1, bl.kc, bl.kc + 8, 2 * bl.kc + 1, std::size_t{4096}}) {
+    ASSERT_EQ(bl.kc, 512u);
+    ASSERT_EQ(bl.nc, 2040u);  // a multiple of 24 and of 8
+    // k: as many steps as KC gives, equal to within one.
+    for (std::size_t k = 1; k <= 5000; k += 7) {
       const matmul::Blocking b = matmul::blocking_for(mk, k, 64);
-      EXPECT_LE(b.kc, bl.kc) << k;
-      EXPECT_EQ(ceil_div(k, b.kc), ceil_div(k, bl.kc)) << k << ": as many KC steps";
-      EXPECT_GE(k - (ceil_div(k, b.kc) - 1) * b.kc + ceil_div(k, b.kc), b.kc) << k << ": even";
+      const std::size_t steps = ceil_div(k, b.kc);
+      ASSERT_LE(b.kc, 512u) << k;
+      ASSERT_EQ(steps, ceil_div(k, 512)) << k;
+      ASSERT_GE(k - (steps - 1) * b.kc + steps, b.kc) << k << ": the last step is not thin";
     }
-    EXPECT_EQ(matmul::blocking_for(mk, bl.kc + 8, 64).kc, bl.kc / 2 + 4);
-    for (std::size_t n : {std::size_t{1}, bl.nc - 1, bl.nc + 8, bl.nc + bl.nc / 2 - bl.nr,
-                          bl.nc + bl.nc / 2 + bl.nr, 2 * bl.nc + 16, std::size_t{4096}}) {
-      const matmul::Blocking b = matmul::blocking_for(mk, 64, n);
-      EXPECT_EQ(b.nc % bl.nr, 0u) << n;
-      EXPECT_LE(b.nc, bl.nc + bl.nc / 2 + bl.nr) << n;
-      const std::size_t panels = ceil_div(n, b.nc), last = n - (panels - 1) * b.nc;
-      // The nearest number of panels, the last one at least half as wide as the others.
-      EXPECT_EQ(panels, std::max<std::size_t>(1, (n + bl.nc / 2) / bl.nc)) << n;
-      EXPECT_GE(2 * last, std::min(n, b.nc)) << n;
+    EXPECT_EQ(matmul::blocking_for(mk, 520, 64).kc, 260u);
+    // n: the panels tile n in order, whole slivers each (the last may end in a part of one),
+    // none narrower than NC / 4 unless n is, none wider than 1.25 NC (and a sliver).
+    for (std::size_t n = 1; n <= 3 * 2040 + 100; n += 3) {
+      const std::size_t panels = matmul::nc_panels(n, bl);
+      ASSERT_GE(panels, 1u) << n;
+      std::size_t next = 0, widest = 0;
+      for (std::size_t i = 0; i < panels; ++i) {
+        const auto [first, width] = matmul::nc_panel(n, bl, panels, i);
+        ASSERT_EQ(first, next) << n << " panel " << i;
+        ASSERT_EQ(first % bl.nr, 0u) << n << " panel " << i;
+        ASSERT_GE(width, std::min(n, std::size_t{2040 / 4 - 24})) << n << " panel " << i;
+        ASSERT_LE(width, 2040 + 2040 / 4 + bl.nr) << n << " panel " << i;
+        next += width;
+        widest = std::max(widest, width);
+      }
+      ASSERT_EQ(next, n);
+      ASSERT_EQ(matmul::blocking_for(mk, 64, n).nc, ceil_div(widest, bl.nr) * bl.nr) << n;
     }
-    // n = NC + 8 (2048 with NC 2040 on a 1 MiB-L2 AVX-512 CPU): one panel, not two.
-    EXPECT_GE(matmul::blocking_for(mk, 64, bl.nc + 8).nc, bl.nc + 8);
+    // n = 2048 with NC 2040: one panel, not one of 2040 and one of 8 columns; 4096 two, not
+    // three; 2040 + 600 two (600 >= NC / 4).
+    EXPECT_EQ(matmul::nc_panels(2048, bl), 1u);
+    EXPECT_EQ(matmul::nc_panels(4096, bl), 2u);
+    EXPECT_EQ(matmul::nc_panels(2640, bl), 2u);
   }
 }
 
