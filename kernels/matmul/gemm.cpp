@@ -440,11 +440,19 @@ std::pair<std::size_t, std::size_t> nc_panel(std::size_t n, const Blocking& b, s
   return {first, last - first};
 }
 
-Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n) {
-  Blocking b = blocking_for(mk);
+namespace {
+
+/// blocking_for(mk, k, n) from blocking_for(mk)'s `nominal`.
+Blocking evened_out(Blocking b, std::size_t k, std::size_t n) {
   if (k > 0) b.kc = ceil_div(k, ceil_div(k, b.kc));
   if (n > 0) b.nc = ceil_div(ceil_div(n, b.nr), nc_panels(n, b)) * b.nr;  // the widest panel
   return b;
+}
+
+}  // namespace
+
+Blocking blocking_for(MicroKernel mk, std::size_t k, std::size_t n) {
+  return evened_out(blocking_for(mk), k, n);
 }
 
 void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b) {
@@ -479,10 +487,9 @@ std::string to_string(const Blocking& b) {
 
 namespace {
 
-/// split_for with the blocking in hand (gemm() has it already): `nominal` as blocking_for(mk)
+/// split_for with the blocking in hand (gemm() has it already): `bl` as blocking_for(mk)
 /// gives it, whose NC nc_panels() divides n by.
-Split split_with(const Blocking& nominal, std::size_t m, std::size_t n, int threads) {
-  const Blocking& bl = nominal;
+Split split_with(const Blocking& bl, std::size_t m, std::size_t n, int threads) {
   const std::size_t slivers_m = ceil_div(m, bl.mr), slivers_n = ceil_div(n, bl.nr);
   if (slivers_m == 0 || slivers_n == 0) return {SplitWay::rows, 1};
   const std::size_t want = static_cast<std::size_t>(std::max(threads, 1));
@@ -537,7 +544,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
     throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
   const UKernel ukernel = ukernel_of(mk);
   // KC evened out over k; n in nc_panels() panels of whole slivers (bl.nc: the widest).
-  const Blocking nominal = blocking_for(mk), bl = blocking_for(mk, k, n);
+  const Blocking nominal = blocking_for(mk), bl = evened_out(nominal, k, n);
   const std::size_t panels = nc_panels(n, nominal);
   const std::size_t mr = bl.mr, nr = bl.nr;
   const bool wide_a = mk == MicroKernel::avx512 && mr == 8;  // (the CPU has AVX-512: above)

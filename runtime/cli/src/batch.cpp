@@ -14,7 +14,6 @@
 #include "pararun/batch_run.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
-#include "pararun/run_request.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -140,8 +139,6 @@ void select_jobs(BatchManifest& m, const std::vector<std::string>& tags, bool th
 }  // namespace
 
 int batch_run_command(const BatchRunOptions& opt) {
-  // A bad PARARUN_WARMUP_TIME is named before anything runs or is submitted, not by each run.
-  default_warmup_time();
   BatchOptions o;
   o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
   o.resume = opt.resume;
@@ -176,8 +173,6 @@ int batch_run_command(const BatchRunOptions& opt) {
 }
 
 int batch_submit_command(const BatchSubmitOptions& opt) {
-  // A bad PARARUN_WARMUP_TIME is named before anything runs or is submitted, not by each run.
-  default_warmup_time();
   if (opt.max_parallel < 1)
     usage_here("--max-parallel must be at least 1, got " + std::to_string(opt.max_parallel));
   check_site(opt.site);

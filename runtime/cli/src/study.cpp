@@ -8,7 +8,6 @@
 
 #include "commands.hpp"
 #include "pararun/process.hpp"
-#include "pararun/run_request.hpp"
 #include "pararun/study_run.hpp"
 #include "pararun/table.hpp"
 
@@ -34,8 +33,6 @@ const volatile int* install_stop_handlers() {
 }
 
 int study_command(const StudyOptions& o) {
-  // A bad PARARUN_WARMUP_TIME is named before anything runs or is submitted, not by each run.
-  default_warmup_time();
   const StudySpec spec = study_spec(o);
   const std::vector<Point> points = study_points(spec);
   const std::string launcher = resolve_launcher(o.launcher, points);

@@ -7,15 +7,12 @@
 #include "commands.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/process.hpp"
-#include "pararun/run_request.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
 
 namespace pararun::app {
 
 int submit_command(const StudyOptions& o) {
-  // A bad PARARUN_WARMUP_TIME is named before anything runs or is submitted, not by each run.
-  default_warmup_time();
   const StudySpec spec = study_spec(o);
   const std::vector<Point> points = study_points(spec);
   check_submit_options(o);

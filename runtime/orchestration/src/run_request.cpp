@@ -60,10 +60,8 @@ TimingPolicy checked_timing(const RunRequest& o) {
     refuse("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
            std::to_string(o.reps) + ")");
   if (!(o.ci_target >= 0)) refuse("--ci-target must be 0 or more");
-  // The warm-up time from the environment is agreed between the ranks later
-  // (agreed_warmup_time).
-  return {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target,
-          o.warmup_time.value_or(0)};
+  // (warmup_seconds: agreed_warmup_time, once the ranks can agree on the environment's.)
+  return {o.warmup, o.reps, o.max_reps ? o.max_reps : std::max(20, o.reps), o.ci_target};
 }
 
 }  // namespace

@@ -443,10 +443,6 @@ std::vector<std::string> fields(const std::string& line) {
   return f;
 }
 
-}  // namespace
-
-namespace {
-
 /// sacct's -S for a UTC time "YYYY-MM-DDTHH:MM:SSZ": ten minutes earlier (clocks of the
 /// submitting host and the accounting daemon differ; a job number is not reused that fast),
 /// in local time, as sacct reads it; "" when `utc` is not such a time.
@@ -467,10 +463,6 @@ std::string sacct_start(const std::string& utc) {
     return "";
   return buf;
 }
-
-}  // namespace
-
-namespace {
 
 /// query_array_tasks for the arrays `wanted` (job numbers) on one cluster ("": the local one):
 /// adds what squeue, then sacct, say of their tasks to `out`; false when squeue does not
