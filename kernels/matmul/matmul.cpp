@@ -549,6 +549,19 @@ class Matmul : public Kernel {
     set_tuned_blocking(*mk, b);
   }
 
+  /// The blocking and split as gemm() runs an n x n x n product (its KC and NC evened out,
+  /// its MC at most the rows).
+  std::string tuning_effect(const VariantInfo& v, const Problem& p,
+                            const ExecContext& ctx) const override {
+    const auto mk = micro_kernel_of(v.name);
+    if (!mk) return {};
+    const std::size_t n = p.size;
+    Blocking b = blocking_for(*mk, n, n);
+    b.mc = std::min(b.mc, (n + b.mr - 1) / b.mr * b.mr);
+    const Split split = split_for(n, n, ctx.threads, *mk);
+    return to_string(b) + ", " + to_string(split.way) + " on " + std::to_string(split.threads);
+  }
+
   std::vector<std::pair<std::string, std::string>> libraries() const override {
     std::vector<std::pair<std::string, std::string>> libs = {
         {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +

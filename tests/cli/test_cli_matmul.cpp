@@ -89,7 +89,7 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   // An entry of another CPU stays in the file and is never used here.
   write_file(file, R"({"schema":"pararun.tuning/1","entries":[{"key":"matmul/blocked-portable",)"
                    R"("cpu":"another CPU","setting":{"KC":"8","MC":"4","NC":"8"}}]})");
-  const Result r = run_cli("tune matmul -v blocked-portable -n 64 -r 1 --tuning " + file);
+  const Result r = run_cli("tune matmul -v blocked-portable -n 200 -r 1 --tuning " + file);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("matmul/blocked-portable"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("best: "), std::string::npos) << r.out;
@@ -101,9 +101,19 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   EXPECT_EQ(mine["key"], "matmul/blocked-portable");
   EXPECT_NE(mine["cpu"].get<std::string>().find("family"), std::string::npos) << mine.dump();
   EXPECT_GT(mine["rate"].get<double>(), 0);
-  EXPECT_GE(mine["trials"].get<int>(), 20) << mine.dump();  // the default and the candidates
-  EXPECT_NE(r.out.find(std::to_string(mine["trials"].get<int>()) + " settings"), std::string::npos)
+  // The default and the candidates, each timed once per way it runs at n = 200: KC 128 runs
+  // as 100 (two steps), and its MCs of a quarter to 15/16 of an L2 of 256 KiB or more all run
+  // as 200 (the rows): one timed, two not.
+  const int timed = mine["trials"].get<int>(), not_timed = mine["not_timed"].get<int>();
+  EXPECT_GE(timed, 2) << mine.dump();
+  EXPECT_GE(not_timed, 2) << mine.dump();
+  EXPECT_GE(timed + not_timed, 20) << mine.dump();
+  EXPECT_NE(r.out.find(std::to_string(timed) + " settings"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(not_timed) + " more run at size 200 as a setting above"),
+            std::string::npos)
       << r.out;
+  // Each runs as a setting of the table above, named in full.
+  EXPECT_NE(r.out.find("KC=128 MC="), std::string::npos) << r.out;
 
   // A stored setting is used by runs of that micro-kernel and named in their records.
   Json tuned = j;
@@ -163,6 +173,9 @@ TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {
       {"run matmul -b seq -n 8 --tuning " + dir / "missing.json",
        "tuning file '" + dir / "missing.json" + "' does not exist"},
       {"tune matmul -n 200000", "needs about"},
+      {"tune matmul -v blocked-portable -n 8",
+       "every setting of matmul/blocked-portable runs as its default at size 8; tune at a "
+       "larger size"},
   };
   for (const auto& c : cases) {
     const Result r = run_cli(c.args);
@@ -183,6 +196,13 @@ TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {
   EXPECT_NE(split.err.find("PARARUN_GEMM_SPLIT is set and forces the threads' split"),
             std::string::npos)
       << split.err;
+  EXPECT_FALSE(exists(dir / "t.json"));
+  const Result warm = run_command("PARARUN_WARMUP_TIME=soon " + std::string(PARARUN_EXE) +
+                                  " tune matmul --tuning " + dir / "t.json");
+  EXPECT_EQ(warm.code, 2);
+  EXPECT_EQ(lines(warm.err).size(), 1u) << warm.err;
+  EXPECT_NE(warm.err.find("PARARUN_WARMUP_TIME must be a number of seconds"), std::string::npos)
+      << warm.err;
   EXPECT_FALSE(exists(dir / "t.json"));
   // A file that is not the tuning file's kind is never replaced.
   EXPECT_EQ(slurp(other), "{\"schema\":\"pararun.record/2\"}");

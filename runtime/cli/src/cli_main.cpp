@@ -404,7 +404,7 @@ int pararun::cli_main(int argc, char** argv) {
   try {
     // The commands that start runs name a bad PARARUN_WARMUP_TIME before anything runs or is
     // submitted, not once per run.
-    for (auto* sub : {study, submit, batch_run, batch_submit})
+    for (auto* sub : {study, submit, batch_run, batch_submit, tune})
       if (sub->parsed()) pararun::default_warmup_time();
     if (cli.got_subcommand("list")) return app::list_command(list_json);
     if (cli.got_subcommand("info")) return app::info_command(info_json);

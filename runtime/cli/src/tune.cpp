@@ -10,6 +10,7 @@
 #include "pararun/mpi_session.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
+#include "pararun/run_request.hpp"
 #include "pararun/runner.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
@@ -83,15 +84,16 @@ int tune_command(const TuneOptions& o) {
 
   RunSpec spec;
   spec.problem = {*size, 42};
-  spec.timing = {1, o.reps, o.reps, 0.0};
+  spec.timing = {1, o.reps, o.reps, 0.0, default_warmup_time()};
   const RunContext run(*backend, o.threads);
   if (const std::string problem = run_problem(*kernel, spec, run.ctx()); !problem.empty())
     usage(problem);
   const std::string cpu = cpu_identity();
   std::printf(
       "Tuning on %s, %s, size %s, %d thread(s), %d reps each in %d interleaved rounds (median "
-      "of the rounds' medians)\n",
-      cpu.c_str(), o.backend.c_str(), o.size.c_str(), o.threads, o.reps, kTuneRounds);
+      "of the rounds' medians), after %gs of warm-up\n",
+      cpu.c_str(), o.backend.c_str(), o.size.c_str(), o.threads, o.reps, kTuneRounds,
+      spec.timing.warmup_seconds);
   for (const auto& v : variants) {
     const TuningResult r = tune(*kernel, v, spec, run.ctx());
     const TuningTrial& best = r.trials[r.best];
@@ -102,6 +104,13 @@ int tune_command(const TuneOptions& o) {
              trial.verified ? "yes" : "FAILED"});
     std::printf("\n%s (variant %s), %zu settings:\n%s", r.key.c_str(), v.name.c_str(),
                 r.trials.size(), t.str().c_str());
+    if (!r.not_timed.empty()) {
+      Table same({"setting", "runs as"});
+      for (const auto& [setting, as] : r.not_timed)
+        same.add({describe(setting), describe(r.trials[as].setting)});
+      std::printf("%zu more run at size %s as a setting above, not timed again:\n%s",
+                  r.not_timed.size(), o.size.c_str(), same.str().c_str());
+    }
     if (!best.verified) {
       std::fprintf(stderr, "pararun: error: no setting of %s verified; nothing stored\n",
                    r.key.c_str());

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -35,12 +36,41 @@ TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpe
     throw InputError(kernel.name() + "/" + variant.name + " has nothing to tune");
   TuningResult result;
   result.key = kernel.tuning_key(variant);
-  std::vector<Tuning> settings = {Tuning{}};
-  settings.insert(settings.end(), candidates.begin(), candidates.end());
+  // The default, then each candidate that runs otherwise at this size than every setting
+  // before it (at n = 1024 a KC of 320 runs as 256, in 4 equal steps): timed once.
+  std::vector<Tuning> settings;
+  std::vector<std::string> effects;
+  for (std::size_t i = 0; i <= candidates.size(); ++i) {
+    const Tuning setting = i == 0 ? Tuning{} : candidates[i - 1];
+    kernel.apply_tuning(variant, setting);
+    const std::string effect = kernel.tuning_effect(variant, spec.problem, ctx);
+    const auto same =
+        effect.empty() ? effects.end() : std::find(effects.begin(), effects.end(), effect);
+    if (same != effects.end()) {
+      result.not_timed.emplace_back(setting, static_cast<std::size_t>(same - effects.begin()));
+      continue;
+    }
+    settings.push_back(setting);
+    effects.push_back(effect);
+  }
+  if (settings.size() == 1)
+    throw InputError("every setting of " + result.key + " runs as its default at size " +
+                     std::to_string(spec.problem.size) + "; tune at a larger size");
   const Work work = kernel.work(spec.problem, variant);
+  // One warm-up first, not one per trial: the host's slow first second of work (timing.hpp)
+  // would otherwise fall on the first round's first settings. The trials follow without a
+  // pause, so the CPU stays warm.
+  RunSpec trial_spec = spec;
+  trial_spec.timing.warmup_seconds = 0;
+  if (spec.timing.warmup_seconds > 0) {
+    kernel.apply_tuning(variant, Tuning{});
+    RunSpec warm = spec;
+    warm.timing.min_reps = warm.timing.max_reps = 1;
+    execute(kernel, variant, warm, ctx);
+  }
   auto measure = [&](const Tuning& setting) {
     kernel.apply_tuning(variant, setting);
-    const RunOutcome out = execute(kernel, variant, spec, ctx);
+    const RunOutcome out = execute(kernel, variant, trial_spec, ctx);
     TuningTrial trial;
     trial.setting = setting;
     trial.median = summarize(out.timings.samples).median;
@@ -145,7 +175,8 @@ Json with_tuning(Json file, const TuningResult& result, const std::string& cpu,
                      {"unit", best.unit},
                      {"measured_on", measured_on},
                      {"timestamp", utc_timestamp()},
-                     {"trials", result.trials.size()}});
+                     {"trials", result.trials.size()},
+                     {"not_timed", result.not_timed.size()}});
   file["schema"] = kSchema;
   file["entries"] = entries;
   return file;

@@ -163,6 +163,14 @@ class Kernel {
   }
   /// Throws std::invalid_argument for a setting it does not understand.
   virtual void apply_tuning(const VariantInfo& /*variant*/, const Tuning& /*tuning*/) const {}
+  /// What the setting applied last amounts to when `variant` runs `p` in `ctx` (e.g. the
+  /// block sizes as the GEMM evens them out over the product): two settings with the same
+  /// effect run the same code there, and `pararun tune` times them once. Empty: unknown, every
+  /// setting is timed.
+  virtual std::string tuning_effect(const VariantInfo& /*variant*/, const Problem& /*p*/,
+                                    const ExecContext& /*ctx*/) const {
+    return {};
+  }
   /// Third-party libraries the kernel's variants use, as (key, version): records carry them
   /// in meta.build and `pararun info` lists them. The core itself uses none.
   virtual std::vector<std::pair<std::string, std::string>> libraries() const { return {}; }

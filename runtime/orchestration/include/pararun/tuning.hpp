@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pararun/json.hpp"
@@ -35,11 +36,16 @@ struct TuningResult {
   /// The default's median time over the winner's, re-measured in alternating rounds after
   /// the search (1 when the default won the search); a winner below 1.02 is dropped.
   double confirmed_speedup = 1;
+  /// Candidates that run as a timed one at this size (Kernel::tuning_effect), not timed
+  /// again: each with the index in `trials` of the one it runs as.
+  std::vector<std::pair<Tuning, std::size_t>> not_timed;
 };
 
-/// Times the default and every candidate on `spec` and `ctx`, each verified, in kTuneRounds
-/// interleaved rounds, then the winner against the default again; leaves the best applied. Throws
-/// InputError when the variant has nothing to tune.
+/// Times the default and every candidate that runs otherwise at this size, on `spec` and
+/// `ctx`, each verified, in kTuneRounds interleaved rounds, then the winner against the default
+/// again; leaves the best applied. spec.timing.warmup_seconds is one warm-up before the first
+/// round, not one per trial. Throws InputError when the variant has nothing to tune, or every
+/// candidate runs as the default at this size.
 TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                   const ExecContext& ctx);
 
