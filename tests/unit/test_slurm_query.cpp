@@ -17,6 +17,7 @@
 
 #include "../scoped_env.hpp"
 #include "../temp_dir.hpp"
+#include "pararun/errors.hpp"
 #include "pararun/slurm.hpp"
 
 using namespace pararun;
@@ -148,4 +149,25 @@ TEST(SlurmQuery, JobsOnAnotherClusterAreAskedForThere) {
   const std::string asked = slurp(tmp / "squeue.args");
   EXPECT_NE(asked.find("-h -r --states=all -j 51 -o"), std::string::npos) << asked;
   EXPECT_NE(asked.find("-M gpu -h -r --states=all -j 4321,4322 -o"), std::string::npos) << asked;
+}
+
+// The partition check before a submission asks the clusters the jobs go to: sinfo -M, when
+// the site's sbatch options name them; else sinfo as it is (it follows $SLURM_CLUSTERS).
+TEST(SlurmQuery, ThePartitionIsLookedUpOnTheClustersTheJobsGoTo) {
+  const test::TempDir tmp;
+  write_script(tmp / "sinfo", "echo \"$@\" >> " + (tmp / "sinfo.args") +
+                                  "\n"
+                                  "case \"$*\" in -M\\ gpu*) echo 'CLUSTER: gpu'; "
+                                  "echo 'g1 accel 64 2:32:1' ;;\n"
+                                  "*) echo 'n1 debug* 2 1:2:1' ;; esac\n");
+  const ScopedEnv path("PATH", tmp.path() + ":" + std::getenv("PATH"));
+  SlurmSite site;
+  site.sbatch_args = {"--clusters=gpu"};
+  const Partition accel = query_partition("accel", clusters_of(site));
+  EXPECT_EQ(accel.cpus, 64);
+  EXPECT_EQ(accel.nodes, 1);
+  EXPECT_THROW(query_partition("debug", "gpu"), InputError);
+  EXPECT_EQ(query_partition("", "").name, "debug");
+  EXPECT_EQ(slurp(tmp / "sinfo.args"),
+            "-M gpu -h -N -o %N %P %c %z\n-M gpu -h -N -o %N %P %c %z\n-h -N -o %N %P %c %z\n");
 }

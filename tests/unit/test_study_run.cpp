@@ -326,6 +326,31 @@ TEST(Slurm, MpiPluginSetupScriptAndSmtReachEveryJobScript) {
   EXPECT_EQ(other.threads_per_core, 1);
   EXPECT_THROW(parse_sinfo("n1 debug* 4 1:2:2\n", "gpu"), InputError);
   EXPECT_EQ(parse_sinfo("n1 debug* 4\n", "").cpus, 4);  // no %z: no SMT known
+  // sinfo -M a,b: each cluster's nodes after its name. A partition on either will do, with the
+  // most nodes and the largest nodes of those that have it (sbatch takes either cluster).
+  const std::string two =
+      "CLUSTER: a\nn1 debug* 4 1:4:1\nn2 debug* 4 1:4:1\nCLUSTER: b\n"
+      "m1 debug* 8 1:8:1\nm1 gpu 8 1:8:1\n";
+  const Partition both = parse_sinfo(two, "debug", "a,b");
+  EXPECT_EQ(both.nodes, 2);
+  EXPECT_EQ(both.cpus, 8);
+  EXPECT_EQ(parse_sinfo(two, "gpu", "a,b").nodes, 1);
+  EXPECT_EQ(parse_sinfo(two, "", "a,b").name, "debug");
+  try {
+    parse_sinfo(two, "big", "a,b");
+    ADD_FAILURE() << "no partition 'big' was accepted";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "Slurm cluster a,b has no partition 'big' (see sinfo -M a,b)");
+  }
+  // The clusters the jobs go to, from the site's sbatch options (the last one given wins).
+  SlurmSite site;
+  EXPECT_EQ(clusters_of(site), "");
+  site.sbatch_args = {"--mail-type=END", "--clusters=gpu"};
+  EXPECT_EQ(clusters_of(site), "gpu");
+  site.sbatch_args.push_back("-Mgpu,big-mem");
+  EXPECT_EQ(clusters_of(site), "gpu,big-mem");
+  site.sbatch_args = {"--cluster=a;b"};
+  EXPECT_THROW(clusters_of(site), InputError);
 
   StudyOptions o;
   o.site.mpi = "pmix";

@@ -180,7 +180,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     throw InputError(
         "sbatch is not on PATH: no Slurm here. Run the batch on this machine with 'pararun batch "
         "run' (same manifest), or try Slurm locally: scripts/local-cluster.sh start");
-  const Partition part = query_partition(opt.partition);
+  const Partition part = query_partition(opt.partition, clusters_of(opt.site));
   BatchLimits limits;
   limits.cores = part.cpus * part.nodes;
   BatchManifest m = load_batch_manifest(opt.manifest, limits);

@@ -20,7 +20,7 @@ int submit_command(const StudyOptions& o) {
     throw InputError(
         "sbatch is not on PATH: no Slurm here. Run the study on this machine with 'pararun "
         "study' (same arguments), or try Slurm locally: scripts/local-cluster.sh start");
-  const Partition part = query_partition(o.partition);
+  const Partition part = query_partition(o.partition, clusters_of(o.site));
   for (const auto& p : points) nodes_for(p, part);  // every point fits, before any file
 
   check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made

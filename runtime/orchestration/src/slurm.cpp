@@ -7,8 +7,10 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -149,10 +151,22 @@ void check_sbatch_path(const std::string& dir) {
                        "cannot carry; choose another --out");
 }
 
-Partition parse_sinfo(const std::string& text, const std::string& wanted) {
+namespace {
+
+/// A name Slurm could give a cluster (letters, digits, '-', '_', '.'): what is kept of
+/// sbatch's answer and later handed to squeue -M.
+bool cluster_name(const std::string& s) {
+  return !s.empty() && s.size() <= 64 &&
+         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+             std::string::npos;
+}
+
+/// The partition `wanted` on one cluster's node lines; nothing when it is not there.
+std::optional<Partition> partition_in(const std::vector<std::string>& lines,
+                                      const std::string& wanted) {
   Partition p;
   std::set<std::string> nodes;
-  for (const auto& line : split(text, '\n')) {
+  for (const auto& line : lines) {
     const auto f = split(line, ' ');
     if (f.size() < 3) continue;
     std::string name = f[1];
@@ -173,22 +187,70 @@ Partition parse_sinfo(const std::string& text, const std::string& wanted) {
     }
   }
   p.nodes = static_cast<int>(nodes.size());
-  if (p.nodes == 0)
-    throw InputError(wanted.empty()
-                         ? std::string("this Slurm cluster has no default partition; name one with "
-                                       "--partition")
-                         : "Slurm has no partition '" + wanted + "' (see sinfo)");
+  if (p.nodes == 0) return std::nullopt;
   return p;
 }
 
-Partition query_partition(const std::string& wanted) {
+}  // namespace
+
+Partition parse_sinfo(const std::string& text, const std::string& wanted,
+                      const std::string& clusters) {
+  // sinfo -M prints each cluster's nodes after a "CLUSTER: NAME" line.
+  std::vector<std::vector<std::string>> sections(1);
+  for (const auto& line : split(text, '\n')) {
+    if (line.rfind("CLUSTER:", 0) == 0)
+      sections.emplace_back();
+    else
+      sections.back().push_back(line);
+  }
+  // Of several clusters sbatch takes the one that starts the job first: a point is refused only
+  // when no cluster's partition could hold it (the largest nodes, the most of them).
+  std::optional<Partition> found;
+  for (const auto& section : sections)
+    if (const auto p = partition_in(section, wanted)) {
+      if (!found) {
+        found = p;
+        continue;
+      }
+      found->nodes = std::max(found->nodes, p->nodes);
+      found->cpus = std::max(found->cpus, p->cpus);
+      found->threads_per_core = std::max(found->threads_per_core, p->threads_per_core);
+    }
+  if (found) return *found;
+  const std::string where = clusters.empty() ? "this Slurm cluster" : "Slurm cluster " + clusters;
+  throw InputError(wanted.empty() ? where + " has no default partition; name one with --partition"
+                                  : where + " has no partition '" + wanted + "' (see sinfo" +
+                                        (clusters.empty() ? "" : " -M " + clusters) + ")");
+}
+
+std::string clusters_of(const SlurmSite& site) {
+  std::string clusters;  // the last one given wins, as in sbatch
+  for (const auto& a : site.sbatch_args)
+    for (const char* prefix : {"--clusters=", "--cluster=", "-M"})
+      if (a.rfind(prefix, 0) == 0 && a.size() > std::strlen(prefix)) {
+        clusters = a.substr(std::strlen(prefix));
+        break;
+      }
+  if (clusters.empty()) return clusters;
+  for (const auto& name : split(clusters, ','))
+    if (!cluster_name(name))
+      throw InputError("--sbatch-arg: '" + clusters + "' is not a list of Slurm cluster names");
+  return clusters;
+}
+
+Partition query_partition(const std::string& wanted, const std::string& clusters) {
   for (char c : wanted)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
       throw InputError("--partition '" + wanted + "' is not a partition name");
-  // One line per node and partition: "NAME PARTITION CPUS S:C:T", the default marked '*'.
-  const auto out = capture_output({"sinfo", "-h", "-N", "-o", "%N %P %c %z"});
-  if (!out) throw InputError("sinfo failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
-  return parse_sinfo(*out, wanted);
+  // One line per node and partition: "NAME PARTITION CPUS S:C:T", the default marked '*'; on
+  // the clusters the jobs go to (sinfo itself follows $SLURM_CLUSTERS, as sbatch does).
+  std::vector<std::string> argv = {"sinfo", "-h", "-N", "-o", "%N %P %c %z"};
+  if (!clusters.empty()) argv.insert(argv.begin() + 1, {"-M", clusters});
+  const auto out = capture_output(argv);
+  if (!out)
+    throw InputError("sinfo" + (clusters.empty() ? "" : " -M " + clusters) +
+                     " failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
+  return parse_sinfo(*out, wanted, clusters);
 }
 
 /// Whole nodes a point needs on `part`; usage error when the partition cannot hold it.
@@ -339,18 +401,6 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                 {}};
   return sub;
 }
-
-namespace {
-
-/// A name Slurm could give a cluster (letters, digits, '-', '_', '.'): what is kept of
-/// sbatch's answer and later handed to squeue -M.
-bool cluster_name(const std::string& s) {
-  return !s.empty() && s.size() <= 64 &&
-         s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
-             std::string::npos;
-}
-
-}  // namespace
 
 std::string submit_job(const JobScript& s, const std::string& dependency, std::string* cluster) {
   write_file_atomically(s.path, s.text);

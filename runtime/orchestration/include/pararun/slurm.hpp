@@ -30,12 +30,19 @@ struct Partition {
 };
 
 /// The partition `wanted` (empty: the default one) of `sinfo -h -N -o "%N %P %c %z"` output;
-/// InputError when it is not there.
-Partition parse_sinfo(const std::string& text, const std::string& wanted);
+/// InputError when it is not there. Output of `sinfo -M A,B` holds a "CLUSTER: A" line before
+/// each cluster's nodes: the partition is then any cluster's (the most nodes and CPUs of
+/// those that have it, as sbatch may take either). `clusters` only names them in the error.
+Partition parse_sinfo(const std::string& text, const std::string& wanted,
+                      const std::string& clusters = "");
 
-/// The partition `wanted` (empty: the default one) from sinfo; InputError when sinfo fails
-/// or the partition does not exist.
-Partition query_partition(const std::string& wanted);
+/// The clusters the site's jobs go to: the value of --sbatch-arg=--clusters=LIST (or -MLIST),
+/// empty for the local one. InputError when LIST is not a list of cluster names.
+std::string clusters_of(const SlurmSite& site);
+
+/// The partition `wanted` (empty: the default one) from sinfo, asked on `clusters` (-M; empty:
+/// the local cluster); InputError when sinfo fails or the partition does not exist.
+Partition query_partition(const std::string& wanted, const std::string& clusters = "");
 
 /// Whole nodes a point needs on `part`; InputError when the partition cannot hold it.
 int nodes_for(const Point& p, const Partition& part);
