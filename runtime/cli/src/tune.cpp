@@ -116,9 +116,16 @@ int tune_command(const TuneOptions& o) {
                    r.key.c_str());
       return kExitVerificationFailed;
     }
-    std::printf("best: %s, %.2f %s; against the default again: %.3fx%s\n",
-                describe(best.setting).c_str(), best.rate, best.unit.c_str(), r.confirmed_speedup,
-                r.best == 0 ? " (the default stays)" : "");
+    const TuningTrial& fastest = r.trials[r.fastest];
+    if (r.fastest == 0)
+      std::printf("best: the default, %.2f %s\n", best.rate, best.unit.c_str());
+    else
+      std::printf("fastest: %s, %.2f %s; against the default again: %.3fx%s\n",
+                  describe(fastest.setting).c_str(), fastest.rate, fastest.unit.c_str(),
+                  r.confirmed_speedup,
+                  r.best == 0
+                      ? format(", less than %.2fx: the default stays", kTuneMinSpeedup).c_str()
+                      : ": stored");
     // Stored at once, on the file as it is now (another tune may have written it meanwhile).
     file = with_tuning(read_tuning_file(path), r, cpu,
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +

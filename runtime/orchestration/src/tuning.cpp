@@ -18,8 +18,6 @@ namespace {
 
 constexpr const char* kSchema = "pararun.tuning/1";
 constexpr int kConfirmRounds = 3;
-/// A winner must beat the default by this much when re-measured: less is this host's noise.
-constexpr double kMinSpeedup = 1.02;
 
 Json setting_json(const Tuning& t) {
   Json j = Json::object();
@@ -101,6 +99,7 @@ TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpe
     const TuningTrial& best = result.trials[result.best];
     if (t.verified && (!best.verified || t.median < best.median)) result.best = i;
   }
+  result.fastest = result.best;
   // The winner of 30 noisy trials is partly luck: it must beat the default again, in
   // alternating rounds, by 2%, or the default stays.
   if (result.best != 0 && result.trials.front().verified) {
@@ -110,7 +109,7 @@ TuningResult tune(const Kernel& kernel, const VariantInfo& variant, const RunSpe
       best_times.push_back(measure(result.trials[result.best].setting).median);
     }
     result.confirmed_speedup = summarize(default_times).median / summarize(best_times).median;
-    if (result.confirmed_speedup < kMinSpeedup) result.best = 0;
+    if (result.confirmed_speedup < kTuneMinSpeedup) result.best = 0;
   }
   kernel.apply_tuning(variant, result.trials[result.best].setting);
   return result;

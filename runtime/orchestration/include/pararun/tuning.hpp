@@ -21,6 +21,9 @@ namespace pararun {
 
 /// Rounds of the search: every setting is timed once per round, the rounds interleaved.
 constexpr int kTuneRounds = 3;
+/// The search's winner must beat the default by this much when re-measured, or the default
+/// stays: less is this host's noise.
+constexpr double kTuneMinSpeedup = 1.02;
 
 struct TuningTrial {
   Tuning setting;  ///< empty: the kernel's default
@@ -33,6 +36,7 @@ struct TuningResult {
   std::string key;
   std::vector<TuningTrial> trials;  ///< trials[0] is the default
   std::size_t best = 0;             ///< the fastest verified trial, confirmed (else 0)
+  std::size_t fastest = 0;          ///< the fastest verified trial of the search
   /// The default's median time over the winner's, re-measured in alternating rounds after
   /// the search (1 when the default won the search); a winner below 1.02 is dropped.
   double confirmed_speedup = 1;
