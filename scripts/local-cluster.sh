@@ -36,6 +36,14 @@ case "$dir" in
   /*[!A-Za-z0-9._/+=@,-]* | [!/]*) die "PARARUN_CLUSTER_DIR must be an absolute path of letters, digits and ._/+=@,- (got '$dir')" 2 ;;
 esac
 
+# The port goes into slurm.conf and into shell arithmetic (which would run a command in an
+# array subscript): a number, with room for the nodes' ports above it.
+case "$port" in
+  '' | *[!0-9]* | 0*) die "PARARUN_CLUSTER_PORT must be a port number from 1024 to 65000 (got '$port')" 2 ;;
+esac
+[ "${#port}" -le 5 ] && [ "$port" -ge 1024 ] && [ "$port" -le 65000 ] ||
+  die "PARARUN_CLUSTER_PORT must be a port number from 1024 to 65000 (got '$port')" 2
+
 usage() {
   echo "usage: scripts/local-cluster.sh start [--nodes N] | status | stop | env | kill-node NODE | start-node NODE" >&2
   exit 2
@@ -46,7 +54,18 @@ env_line() { printf 'export SLURM_CONF=%q\n' "$conf"; }
 
 nodes_of_conf() { sed -n 's/^NodeName=\([^ ]*\) .*/\1/p' "$conf" 2>/dev/null; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_in FILE [NAME]: the process id FILE holds, when it is a live process (named NAME, when
+# given); else nothing and false. A stale or foreign pid file never names another process
+# (nor -1, which would be every process) to the kills below, run as root.
+pid_in() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  case "$pid" in '' | *[!0-9]*) return 1 ;; esac
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "${2:-}" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] || return 1
+  echo "$pid"
+}
+alive() { pid_in "$@" >/dev/null; }
 
 munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
 
@@ -206,15 +225,15 @@ cmd_stop() {
     fi
     scontrol shutdown >/dev/null 2>&1 || true
   fi
-  local f node
+  local f node pid daemon
   for node in $(nodes_of_conf) slurmctld; do
-    f=$dir/run/slurmd-$node.pid
-    [ "$node" = slurmctld ] && f=$dir/run/slurmctld.pid
+    f=$dir/run/slurmd-$node.pid daemon=slurmd
+    [ "$node" = slurmctld ] && f=$dir/run/slurmctld.pid daemon=slurmctld
     for _ in $(seq 50); do alive "$f" || break; sleep 0.1; done
-    if alive "$f"; then kill "$(cat "$f")" 2>/dev/null || true; fi
+    if pid=$(pid_in "$f" "$daemon"); then kill "$pid" 2>/dev/null || true; fi
   done
   if [ -f "$dir/run/munge.ours" ]; then
-    [ -f /run/munge/munged.pid ] && kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+    if pid=$(pid_in /run/munge/munged.pid munged); then kill "$pid" 2>/dev/null || true; fi
     rm -f "$dir/run/munge.ours"
   fi
   log "local Slurm cluster in $dir stopped"

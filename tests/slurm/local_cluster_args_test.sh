@@ -42,4 +42,26 @@ set -e
 [ "$rc" = 2 ] || fail "a folder with ';' gave exit $rc, expected 2"
 [ ! -s "$work/out" ] && [ ! -e "$planted" ] || fail "a folder with ';' printed $(cat "$work/out")"
 grep -q "PARARUN_CLUSTER_DIR must be" "$work/err" || fail "no reason given: $(cat "$work/err")"
+
+# The port is a number: it goes into shell arithmetic, where an array subscript runs a command.
+for port in "BASH_VERSINFO[\$(touch $planted)0]" 80 65535 06817; do
+  set +e
+  PARARUN_CLUSTER_PORT=$port PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-cluster.sh" \
+    status >"$work/out" 2>"$work/err"
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] && [ ! -e "$planted" ] || fail "PARARUN_CLUSTER_PORT='$port' gave exit $rc"
+  grep -q "PARARUN_CLUSTER_PORT must be a port number" "$work/err" || fail "port '$port': $(cat "$work/err")"
+done
+
+# `stop` signals only the daemons its pid files name: never a pid that is another process
+# (a stale file) or -1 (every process).
+sleep 300 &
+victim=$!
+echo "$victim" >"$work/cluster/run/slurmd-node1.pid"
+echo "-1" >"$work/cluster/run/slurmctld.pid"
+PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-cluster.sh" stop \
+  >/dev/null 2>&1 || true
+kill -0 "$victim" 2>/dev/null || fail "stop killed a process that is not a slurmd"
+kill "$victim"
 echo "local-cluster.sh: paths and names stay arguments"
