@@ -317,6 +317,33 @@ void kill_and_resume(std::size_t when) {
   EXPECT_EQ(files_in(dir + "/jobs", ".attempt1"), 0u);  // no attempt left behind
 }
 
+// A resumed batch removes the attempt files its earlier run left, in its own folder only: a
+// folder named b[1] is not a pattern that matches b1.
+TEST(CliBatch, AResumeRemovesItsOwnStaleAttemptsNotThoseOfAFolderItsNameMatches) {
+  const pararun::test::TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b[1]", other = tmp / "b1";
+  write_file(manifest, small_jobs(1, 64));
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o '" + dir + "'").code, 0);
+  std::string id;
+  if (DIR* d = opendir((dir + "/jobs").c_str())) {
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.size() > 6 && name.compare(name.size() - 6, 6, ".jsonl") == 0)
+        id = name.substr(0, name.size() - 6);
+    }
+    closedir(d);
+  }
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(mkdir(other.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((other + "/jobs").c_str(), 0755), 0);
+  write_file(other + "/jobs/" + id + ".attempt1.4242", "another batch's attempt\n");
+  write_file(dir + "/jobs/" + id + ".attempt1.4242", "a stale attempt\n");
+  const Result r = run_cli("batch run " + manifest + " -o '" + dir + "' --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(dir + "/jobs/" + id + ".attempt1.4242"));
+  EXPECT_EQ(slurp(other + "/jobs/" + id + ".attempt1.4242"), "another batch's attempt\n");
+}
+
 TEST(CliBatch, KilledAtTheStartResumesEveryJobExactlyOnce) {
   kill_and_resume(0);
 }

@@ -2,8 +2,8 @@
 
 #include "pararun/launcher.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -273,12 +273,26 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   if (o.merge) std::remove((dir + "/checkpoint.json").c_str());
   // What an earlier run left: attempt files of jobs that never finished (each run names its
   // own: a process an earlier run left behind cannot write into this run's), stale markers.
+  // The folder is listed, not globbed: its name may hold * ? [ ], which a glob would match
+  // against other folders (b[1] is b1).
+  std::set<std::string> job_ids;
   for (const auto& job : jobs) {
     std::remove((dir + "/running/" + job.id).c_str());
-    glob_t g{};
-    if (glob((dir + "/jobs/" + job.id + ".attempt*").c_str(), 0, nullptr, &g) == 0)
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) std::remove(g.gl_pathv[i]);
-    globfree(&g);
+    job_ids.insert(job.id);
+  }
+  if (DIR* d = opendir((dir + "/jobs").c_str())) {
+    std::vector<std::string> stale;
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      for (auto at = name.find(".attempt"); at != std::string::npos;
+           at = name.find(".attempt", at + 1))
+        if (job_ids.count(name.substr(0, at))) {
+          stale.push_back(dir + "/jobs/" + name);
+          break;
+        }
+    }
+    closedir(d);
+    for (const auto& path : stale) std::remove(path.c_str());
   }
 
   std::deque<std::pair<std::size_t, int>> pending;  // job index, attempt
