@@ -11,6 +11,7 @@ Needs Debian's python3-matplotlib (run with /usr/bin/python3).
 """
 import json
 import os
+import re
 import sys
 from collections import defaultdict
 
@@ -92,6 +93,9 @@ def plot_group(study_dir, g, used):
     # One file per group: STREAM's operations (comparable_as) and groups of other builds
     # (provenance) share a kernel and a size.
     stem = "-".join(x for x in (g["kernel"], g.get("comparable_as", ""), str(g["size"])) if x)
+    # The names come from records, which anyone can edit: a file name of plain characters in
+    # the study folder, never a path ("../x" or "/tmp/x" would write outside it).
+    stem = re.sub(r"[^A-Za-z0-9_+=.,-]", "_", stem).lstrip(".") or "plot"
     name, n = stem, 1
     while name in used:
         n += 1

@@ -155,6 +155,37 @@ TEST(CliFiles, ErrorRecordsAndBadLinesNeverBreakTheReport) {
   EXPECT_EQ(lines(slurp(tmp / "r.csv")).size(), records + 2);
 }
 
+// A plot's file name comes from the records' kernel, which anyone can edit: it stays a name in
+// the study folder, never a path that writes (or overwrites) a file outside it.
+TEST(CliFiles, APlotIsNamedInTheStudyFolderWhateverARecordsKernelSays) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no python3-matplotlib: no plots";
+  const TempDir tmp;
+  const std::string dir = tmp / "a/s";
+  ASSERT_EQ(mkdir((tmp / "a").c_str(), 0755), 0);
+  // Two processing elements: a plot.
+  ASSERT_EQ(run_cli("study --kernels matmul --backends seq,omp --threads 1,2 --sizes 64 "
+                    "--reps 1 --max-reps 1 --out " +
+                    dir)
+                .code,
+            0);
+  std::string text = slurp(dir + "/results.jsonl");
+  for (std::size_t at; (at = text.find(R"("kernel":"matmul")")) != std::string::npos;)
+    text.replace(at, 17, R"("kernel":"../../precious")");
+  write_file(dir + "/results.jsonl", text);
+  write_file(tmp / "precious-64.png", "precious\n");
+  const Result r = run_cli("report " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(tmp / "precious-64.png"), "precious\n");
+  std::vector<std::string> top = files_in(tmp.path());
+  std::sort(top.begin(), top.end());
+  EXPECT_EQ(top, (std::vector<std::string>{"a", "precious-64.png"}));
+  EXPECT_EQ(files_in(tmp / "a"), (std::vector<std::string>{"s"}));
+  ASSERT_TRUE(exists(dir + "/_.._precious-64.png")) << r.out;
+  EXPECT_NE(slurp(dir + "/report.md").find("![_.._precious-64.png](_.._precious-64.png)"),
+            std::string::npos);
+}
+
 TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
   // A batch rewrote a study's results.jsonl with its own records (the study's were gone), a
   // study appended to a batch's, and a study replaced the user's own report.md.

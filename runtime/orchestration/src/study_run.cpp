@@ -348,7 +348,9 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   std::vector<std::string> images;
   if (plot == 0) {
     for (auto& line : split(slurp(plot_log), '\n'))
-      if (line.size() > 4 && line.substr(line.size() - 4) == ".png") images.push_back(line);
+      if (line.size() > 4 && line.substr(line.size() - 4) == ".png" &&
+          line.find('/') == std::string::npos)  // a file of the folder, as plot_study.py names
+        images.push_back(line);
   } else {
     std::fprintf(stderr, "plots skipped (%s): they need Debian's python3-matplotlib\n",
                  plot_log.c_str());
