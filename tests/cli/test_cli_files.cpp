@@ -493,3 +493,39 @@ TEST(CliFiles, CompareFindsATenPercentSlowdownPlantedInRealRecords) {
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("0 slower, 0 faster"), std::string::npos) << r.out;
 }
+
+// The commands a dry run prints are pasted into a shell: a folder that holds shell characters
+// is quoted there. A folder that #SBATCH lines cannot carry ('#', a quote) is refused before it
+// exists. Stand-ins for sinfo and sbatch on PATH: no Slurm needed.
+TEST(CliFiles, ADryRunPrintsCommandsAShellTakesAsTheyAre) {
+  const TempDir tmp;
+  ASSERT_EQ(mkdir((tmp / "bin").c_str(), 0755), 0);
+  write_file(tmp / "bin/sinfo", "#!/bin/sh\necho 'n1 debug* 2 1:2:1'\n");
+  write_file(tmp / "bin/sbatch", "#!/bin/sh\nexit 1\n");
+  chmod((tmp / "bin/sinfo").c_str(), 0755);
+  chmod((tmp / "bin/sbatch").c_str(), 0755);
+  const std::string path = "PATH=" + (tmp / "bin") + ":$PATH ";
+  const std::string dir = tmp / "s;touch${IFS}planted;";
+  const Result r = run_command(path + PARARUN_EXE +
+                               " submit --kernels reduction --backends seq --sizes 2^10 "
+                               "--dry-run --out '" +
+                               dir + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::size_t commands = 0;
+  for (const auto& line : lines(r.out))
+    if (line.rfind("sbatch --parsable", 0) == 0) {
+      ++commands;
+      EXPECT_NE(line.find(" '" + dir + "/slurm/"), std::string::npos) << line;
+    }
+  EXPECT_EQ(commands, 2u) << r.out;  // the array and the report job
+  for (const char* bad : {"s#2", "it's"}) {
+    const Result refused = run_command(path + PARARUN_EXE +
+                                       " submit --kernels reduction --backends seq --sizes 2^10 "
+                                       "--out \"" +
+                                       (tmp / bad) + "\"");
+    EXPECT_EQ(refused.code, 2) << bad << ": " << refused.err;
+    EXPECT_NE(refused.err.find("which #SBATCH lines cannot carry"), std::string::npos)
+        << refused.err;
+    EXPECT_FALSE(exists(tmp / bad)) << bad;
+  }
+}

@@ -304,6 +304,23 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
             std::string::npos);
   EXPECT_NE(refusal({"", "", "", "", {"--time=1"}, "", ""}).find("options of their own"),
             std::string::npos);
+  // sbatch takes any unambiguous start of a long option, and bundles short ones: neither
+  // gets past the options ParaRun sets itself. '#' starts a comment in an #SBATCH line.
+  EXPECT_NE(refusal({"", "", "", "", {"--outp=/x"}, "", ""}).find("ParaRun sets --outp itself"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"--ti=5"}, "", ""}).find("ParaRun sets --ti itself"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"-vo/x"}, "", ""}).find("its own --sbatch-arg"),
+            std::string::npos);
+  EXPECT_NE(refusal({"", "", "", "", {"--comment=a#b"}, "", ""}).find("is not one sbatch option"),
+            std::string::npos);
+  EXPECT_NE(refusal({"proj#x", "", "", "", {}, "", ""}).find("--account 'proj#x'"),
+            std::string::npos);
+  EXPECT_EQ(refusal({"", "", "", "", {"-Mgpu", "-v", "--mail-type=END", "--export=NONE"}, "", ""}),
+            "");
+  for (const char* dir : {"/r/run#2", "/r/it's", "/r/q\"x", "/r/b\\s", "/r/a b", "/r/%j"})
+    EXPECT_THROW(check_sbatch_path(dir), InputError) << dir;
+  EXPECT_NO_THROW(check_sbatch_path("/r/study-1_a.b+c=d,e@f"));
   o.site.sbatch_args = {"--array=0-99"};
   EXPECT_THROW(check_submit_options(o), InputError);
 }

@@ -68,7 +68,7 @@ int finish(const BatchRun& r, const std::string& dir) {
     std::fprintf(stderr,
                  "pararun: batch stopped by signal %d (%s): records kept in %s/jobs; continue "
                  "with --out %s --resume\n",
-                 r.stopped_by, strsignal(r.stopped_by), dir.c_str(), dir.c_str());
+                 r.stopped_by, strsignal(r.stopped_by), dir.c_str(), shell_quote(dir).c_str());
     return 128 + r.stopped_by;
   }
   const Json s = batch_summary(r);
@@ -78,7 +78,7 @@ int finish(const BatchRun& r, const std::string& dir) {
       "pararun batch status %s\n",
       dir.c_str(), r.total, r.ok, r.failed, r.skipped, format_seconds(r.makespan_s).c_str(),
       r.cores, s["jobs_per_s"].get<double>(), 100 * s["cores_held"].get<double>(),
-      100 * s["cpu_busy"].get<double>(), dir.c_str(), dir.c_str());
+      100 * s["cpu_busy"].get<double>(), dir.c_str(), shell_quote(dir).c_str());
   return r.failed ? kExitVerificationFailed : kExitOk;
 }
 
@@ -221,7 +221,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   });
   std::printf("submitted merge job %s (after the arrays end)\n", ids.report.c_str());
   std::printf("batch %s: %d job(s) to run on partition %s; state: pararun batch status %s\n",
-              dir.c_str(), ids.tasks, part.name.c_str(), dir.c_str());
+              dir.c_str(), ids.tasks, part.name.c_str(), shell_quote(dir).c_str());
   return kExitOk;
 }
 

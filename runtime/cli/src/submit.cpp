@@ -9,6 +9,7 @@
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
+#include "pararun/sysinfo.hpp"
 
 namespace pararun::app {
 
@@ -37,18 +38,18 @@ int submit_command(const StudyOptions& o) {
                                          data_file("slurm/job-common.sh"));
   if (sub.arrays.empty()) {
     std::printf("Every point of %s has a verified record; the report: pararun report %s\n",
-                dir.c_str(), dir.c_str());
+                dir.c_str(), shell_quote(dir).c_str());
     return kExitOk;
   }
   if (o.dry_run) {
     std::printf("%s", dry_run_text(sub).c_str());
     std::string ids;
     for (std::size_t i = 0; i < sub.arrays.size(); ++i) {
-      std::printf("sbatch --parsable %s\n", sub.arrays[i].path.c_str());
+      std::printf("sbatch --parsable %s\n", shell_quote(sub.arrays[i].path).c_str());
       ids += ":<job " + std::to_string(i + 1) + ">";
     }
     std::printf("sbatch --parsable --dependency=afterany%s %s\n", ids.c_str(),
-                sub.report.path.c_str());
+                shell_quote(sub.report.path).c_str());
     return kExitOk;
   }
   // slurm/submitted.json keeps which task runs which point: the report job records a point

@@ -57,12 +57,13 @@ std::string job_prologue(const SlurmSite& site, const std::string& common) {
   return s + "source " + shell_quote(common) + " || exit 2\n";
 }
 
-/// One #SBATCH word: printable, no space, no quote or shell character.
+/// One #SBATCH word: printable, no space, no quote or shell character, no '#' (sbatch reads
+/// the rest of an #SBATCH line after it as a comment: --output=/a#b is /a).
 bool sbatch_word(const std::string& v) {
   if (v.empty()) return false;
   for (unsigned char c : v)
     if (c <= ' ' || c >= 0x7f ||
-        std::string("'\"\\`$;%").find(static_cast<char>(c)) != std::string::npos)
+        std::string("'\"\\`$;%#").find(static_cast<char>(c)) != std::string::npos)
       return false;
   return true;
 }
@@ -102,9 +103,20 @@ void check_site(const SlurmSite& site) {
                        "' is not one sbatch option without spaces or quotes (e.g. "
                        "--mail-type=END)");
     const std::string name = a.substr(0, a.find('='));
-    const bool own = std::find(kOwn.begin(), kOwn.end(), name) != kOwn.end() ||
-                     (name.size() > 2 && name[1] != '-' &&
-                      std::find(kOwn.begin(), kOwn.end(), name.substr(0, 2)) != kOwn.end());
+    // sbatch takes a long option by any unambiguous start (--outp is --output) and bundles
+    // short ones (-vo/x is -v -o /x): a start of one of ParaRun's own is its own, and a short
+    // option that takes no value must stand alone.
+    const bool own =
+        name.size() > 2 && name[1] == '-'
+            ? std::any_of(kOwn.begin(), kOwn.end(),
+                          [&name](const std::string& o) { return o.rfind(name, 0) == 0; })
+            : std::find(kOwn.begin(), kOwn.end(), name.substr(0, 2)) != kOwn.end();
+    static const std::string kValued = "aAbBcCdDeFGiJLmMnNopqStwx";  // short options with a value
+    if (!own && name[1] != '-' && a.size() > 2 && kValued.find(a[1]) == std::string::npos)
+      throw InputError("--sbatch-arg '" + a +
+                       "': give each short option its own --sbatch-arg (sbatch would read "
+                       "the letters after " +
+                       a.substr(0, 2) + " as more options)");
     if (own)
       throw InputError("--sbatch-arg '" + a + "': ParaRun sets " + name +
                        " itself (--partition, --time, --account, --qos, --constraint and "
@@ -142,13 +154,15 @@ void check_submit_options(const StudyOptions& o) {
 }
 
 void check_sbatch_path(const std::string& dir) {
-  // The folder stands in #SBATCH lines, where a space ends the value and % is a pattern, and
-  // in the script: no control characters either (a newline would start a command).
+  // The folder stands in #SBATCH lines, where a space ends the value, % is a pattern, # starts
+  // a comment and sbatch parses quotes and backslashes; and in the script: no control
+  // characters either (a newline would start a command).
   for (unsigned char c : dir)
-    if (c <= ' ' || c == 0x7f || c == '%')
+    if (c <= ' ' || c == 0x7f ||
+        std::string("%#'\"\\").find(static_cast<char>(c)) != std::string::npos)
       throw InputError("the study folder '" + dir +
-                       "' holds a space, a % or a control character, which #SBATCH lines "
-                       "cannot carry; choose another --out");
+                       "' holds a space, a % # ' \" \\ or a control character, which #SBATCH "
+                       "lines cannot carry; choose another --out");
 }
 
 namespace {
