@@ -529,3 +529,40 @@ TEST(CliFiles, ADryRunPrintsCommandsAShellTakesAsTheyAre) {
     EXPECT_FALSE(exists(tmp / bad)) << bad;
   }
 }
+
+// A resumed submission while tasks of the folder are still queued or running would run their
+// points twice (and the later record, verified or not, would win): refused until they end.
+// Stand-ins for sinfo, sbatch, squeue and sacct on PATH.
+TEST(CliFiles, ASubmissionResumesOnlyOnceTheFoldersTasksHaveEnded) {
+  const TempDir tmp;
+  ASSERT_EQ(mkdir((tmp / "bin").c_str(), 0755), 0);
+  const std::string bin = tmp / "bin";
+  write_file(bin + "/sinfo", "#!/bin/sh\necho 'n1 debug* 2 1:2:1'\n");
+  // sbatch answers 101, 102, ... and counts its calls; squeue says what squeue.txt holds.
+  write_file(bin + "/sbatch", "#!/bin/sh\nn=$(cat " + bin + "/n 2>/dev/null || echo 100)\n" +
+                                  "n=$((n + 1)); echo $n > " + bin + "/n; echo $n\n");
+  write_file(bin + "/squeue", "#!/bin/sh\ncat " + bin + "/squeue.txt\n");
+  write_file(bin + "/sacct", "#!/bin/sh\n");
+  for (const char* tool : {"sinfo", "sbatch", "squeue", "sacct"})
+    chmod((bin + "/" + tool).c_str(), 0755);
+  const std::string submit = "PATH=" + bin + ":$PATH " + PARARUN_EXE +
+                             " submit --kernels reduction --backends seq --sizes 2^10 --out " +
+                             (tmp / "s");
+  ASSERT_EQ(run_command(submit).code, 0);
+  EXPECT_EQ(slurp(bin + "/n"), "102\n");  // the array and the report job
+  for (const char* state : {"PENDING", "RUNNING"}) {
+    write_file(bin + "/squeue.txt", std::string("101_0|") + state + "|None|n1\n");
+    const Result r = run_command(submit + " --resume");
+    EXPECT_EQ(r.code, 2) << state << ": " << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("1 task(s) submitted from " + (tmp / "s") +
+                         " are still pending or running (arrays 101)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(slurp(bin + "/n"), "102\n") << "submitted again while " << state;
+  }
+  write_file(bin + "/squeue.txt", "101_0|FAILED|NonZeroExitCode|n1\n");
+  const Result again = run_command(submit + " --resume");
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(slurp(bin + "/n"), "104\n");
+}

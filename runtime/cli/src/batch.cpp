@@ -191,6 +191,7 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   o.merge = false;  // Slurm's merge job makes results.jsonl (batch.json's history: "submit")
   check_sbatch_path(absolute_path(o.out));  // before any file is made
   std::set<std::string> done;
+  if (opt.resume && !opt.dry_run) check_nothing_still_queued(o.out);
   if (!opt.dry_run) {
     std::vector<std::string> added;
     prepare_batch_dir(m, o, &added);

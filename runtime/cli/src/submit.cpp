@@ -27,6 +27,7 @@ int submit_command(const StudyOptions& o) {
   check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made
   std::string dir = o.out.empty() && o.dry_run ? "results/study-UTC-TIME" : o.out;
   std::set<std::string> done;
+  if (o.resume && !o.dry_run && !o.out.empty()) check_nothing_still_queued(o.out);
   if (!o.dry_run) {
     dir = prepare_study_dir(o, study_manifest(spec, points));
     for (const auto& id : done_points(dir)) done.insert(id);

@@ -594,6 +594,27 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
   return out;
 }
 
+void check_nothing_still_queued(const std::string& dir) {
+  const SubmittedTasks submitted = submitted_tasks(dir);
+  if (submitted.arrays.empty()) return;
+  std::string arrays;
+  for (const auto& id : submitted.arrays) {
+    const auto c = submitted.cluster_of.find(id);
+    arrays += (arrays.empty() ? "" : " ") + id +
+              (c == submitted.cluster_of.end() ? "" : " (cluster " + c->second + ")");
+  }
+  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of);
+  if (!tasks)
+    throw InputError("squeue did not answer: cannot tell whether the jobs submitted from " + dir +
+                     " (arrays " + arrays + ") still run; resume once Slurm answers");
+  std::size_t active = 0;
+  for (const auto& [task, t] : *tasks) active += slurm_state_active(t.state);
+  if (active)
+    throw InputError(std::to_string(active) + " task(s) submitted from " + dir +
+                     " are still pending or running (arrays " + arrays +
+                     "); resume when they end, or scancel them first");
+}
+
 bool slurm_state_active(const std::string& state) {
   for (const char* s :
        {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED",

@@ -120,6 +120,11 @@ struct SubmittedTasks {
 };
 SubmittedTasks submitted_tasks(const std::string& dir);
 
+/// Before a submission resumes the folder `dir`: InputError when a task submitted from it is
+/// still pending or running (or Slurm cannot say): submitted again, a point would run twice,
+/// and the later of its records, verified or not, would win.
+void check_nothing_still_queued(const std::string& dir);
+
 /// Every script of `sub` as "# PATH" and its text: what --dry-run prints.
 std::string dry_run_text(const Submission& sub);
 
