@@ -317,6 +317,42 @@ void kill_and_resume(std::size_t when) {
   EXPECT_EQ(files_in(dir + "/jobs", ".attempt1"), 0u);  // no attempt left behind
 }
 
+// results.jsonl is remade from the jobs' record files, but what it held that none of them
+// replaces stays: a record added by hand, the record of a job whose file was lost.
+TEST(CliBatch, AMergeKeepsTheRecordsNoJobFileReplaces) {
+  const pararun::test::TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, small_jobs(3, 64));
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
+  ASSERT_EQ(run_cli("run stream -b seq -n 1024 -r 2 -o " + dir + "/results.jsonl").code, 0);
+  ASSERT_EQ(records(dir + "/results.jsonl").size(), 4u);
+  Result r = run_cli("batch merge " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 of 3 job(s) have a record; 1 more record(s) it held are kept"),
+            std::string::npos)
+      << r.out;
+  auto kernels = [&] {
+    std::multiset<std::string> out;
+    for (const auto& j : records(dir + "/results.jsonl")) out.insert(j["kernel"]);
+    return out;
+  };
+  EXPECT_EQ(kernels(), (std::multiset<std::string>{"matmul", "matmul", "matmul", "stream"}));
+  // A job's record file lost: its record in results.jsonl is the only one left, and stays.
+  std::string lost;
+  for (const auto& j : records(dir + "/results.jsonl"))
+    if (j["kernel"] == "matmul") lost = j["point"];
+  ASSERT_EQ(std::remove((dir + "/jobs/" + lost + ".jsonl").c_str()), 0);
+  r = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;  // runs the job again: its new record replaces the old
+  EXPECT_EQ(kernels(), (std::multiset<std::string>{"matmul", "matmul", "matmul", "stream"}));
+  ASSERT_EQ(std::remove((dir + "/jobs/" + lost + ".jsonl").c_str()), 0);
+  r = run_cli("batch merge " + dir);
+  EXPECT_NE(r.out.find("2 of 3 job(s) have a record; 2 more record(s) it held are kept"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(kernels(), (std::multiset<std::string>{"matmul", "matmul", "matmul", "stream"}));
+}
+
 // A resumed batch removes the attempt files its earlier run left, in its own folder only: a
 // folder named b[1] is not a pattern that matches b1.
 TEST(CliBatch, AResumeRemovesItsOwnStaleAttemptsNotThoseOfAFolderItsNameMatches) {

@@ -257,8 +257,12 @@ int batch_task_command(const std::string& dir, const std::string& id) {
 int batch_merge_command(const std::string& dir) {
   std::vector<std::string> ids;
   for (const auto& j : batch_jobs(dir)) ids.push_back(j.id);
-  const int n = merge_batch_results(dir, ids);
-  std::printf("%s/results.jsonl: %d of %zu job(s) have a record\n", dir.c_str(), n, ids.size());
+  int kept = 0;
+  const int n = merge_batch_results(dir, ids, &kept);
+  std::printf("%s/results.jsonl: %d of %zu job(s) have a record", dir.c_str(), n, ids.size());
+  if (kept)
+    std::printf("; %d more record(s) it held are kept (no job's record file replaces them)", kept);
+  std::printf("\n");
   return kExitOk;
 }
 

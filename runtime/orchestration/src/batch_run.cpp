@@ -22,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
@@ -233,16 +234,35 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   return dir;
 }
 
-int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids) {
+int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids, int* kept) {
+  const std::string path = dir + "/results.jsonl";
   std::string text;
+  std::set<std::string> merged;
   int n = 0;
   for (const auto& id : ids) {
     const Json r = final_record(dir, id);
     if (r.is_null()) continue;
     text += r.dump() + "\n";
+    merged.insert(id);
     ++n;
   }
-  write_file_atomically(dir + "/results.jsonl", text);
+  // What the file held that no job's record file replaces stays: records of jobs not merged
+  // now (another --tag, a record file lost) and records put there by hand (pararun run -o).
+  int held = 0;
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    std::istringstream old(slurp(path));
+    for (std::string line; std::getline(old, line);) {
+      const Json r = Json::parse(line, nullptr, false);
+      if (!r.is_object()) continue;  // a torn last line holds no result
+      const Json point = r.value("point", Json());
+      if (point.is_string() && merged.count(point.get<std::string>())) continue;
+      text += line + "\n";
+      ++held;
+    }
+  }
+  if (kept) *kept = held;
+  write_file_atomically(path, text);
   return n;
 }
 

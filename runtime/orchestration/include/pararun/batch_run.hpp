@@ -142,8 +142,10 @@ std::vector<BatchJobState> batch_status(const std::string& dir);
 /// The jobs of the batch folder `dir` (its batch.json); InputError when it is not one.
 std::vector<BatchJob> batch_jobs(const std::string& dir);
 
-/// Remakes dir/results.jsonl from the final records in dir/jobs, in the order of `ids`.
-/// Returns how many records it holds.
-int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids);
+/// Remakes dir/results.jsonl from the final records in dir/jobs, in the order of `ids`, then
+/// the records it held that none of those replaces (of other jobs, or added by hand; their
+/// number in `kept`). Returns how many job records it merged.
+int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids,
+                        int* kept = nullptr);
 
 }  // namespace pararun
