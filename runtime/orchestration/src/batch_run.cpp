@@ -228,9 +228,12 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
                      {"by", o.merge ? "run" : "submit"},
                      {"jobs", m.jobs.size()},
                      {"added", added && !history.empty() ? added->size() : 0}});
+  // batch.json first: a batch stopped between the two is resumed (--resume makes the
+  // folders); the other way round its jobs/ made the folder another run's, and it could be
+  // neither resumed (no batch.json) nor started again.
+  write_file_atomically(path, manifest_json(m, history).dump(1) + "\n");
   for (const char* sub : {"/jobs", "/logs", "/running"})
     if (const std::string why = make_dirs(dir + sub); !why.empty()) throw InputError(why);
-  write_file_atomically(path, manifest_json(m, history).dump(1) + "\n");
   return dir;
 }
 
