@@ -129,6 +129,15 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("holds a different study"), std::string::npos) << r.err;
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+  // A damaged study.json cannot tell: the folder is refused, not taken for this study.
+  for (const char* damaged : {"{garbage", "", "[]"}) {
+    write_file(dir + "/study.json", damaged);
+    r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir + " --resume");
+    EXPECT_EQ(r.code, 2) << damaged;
+    EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find(dir + "/study.json' is damaged"), std::string::npos) << r.err;
+    EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+  }
 }
 
 /// Starts a study, waits for its first record, sends `sig`, then resumes it: every point

@@ -28,7 +28,14 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   const std::string manifest_path = dir + "/study.json";
   struct stat st {};
   if (stat(manifest_path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      throw InputError("'" + manifest_path + "' is not a file; choose a new output folder");
     const Json old = Json::parse(slurp(manifest_path), nullptr, false);
+    // (A discarded parse compares unequal to nothing: a damaged study.json must be named.)
+    if (old.is_discarded() || !old.is_object())
+      throw InputError("'" + manifest_path +
+                       "' is damaged (not a study's JSON): what the folder holds cannot be "
+                       "checked against this study; choose a new output folder");
     if (old != manifest) {
       Json a = old, b = manifest;
       if (a.is_object()) a.erase("build");
