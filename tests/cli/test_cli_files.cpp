@@ -566,3 +566,28 @@ TEST(CliFiles, ASubmissionResumesOnlyOnceTheFoldersTasksHaveEnded) {
   EXPECT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(slurp(bin + "/n"), "104\n");
 }
+
+// A manifest or study file that is one of the output folder's own files (which a resume
+// removes or replaces) is refused, and stays; one kept beside them under its own name is read.
+TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileIsRefusedAndKept) {
+  const TempDir tmp;
+  const std::string b = tmp / "b", s = tmp / "s";
+  const std::string manifest =
+      "name: m\njobs:\n  - kernel: matmul\n    backend: seq\n    size: 32\n    reps: 1\n";
+  ASSERT_EQ(mkdir(b.c_str(), 0755), 0);
+  write_file(b + "/m.yaml", manifest);
+  ASSERT_EQ(run_cli("batch run " + b + "/m.yaml -o " + b).code, 0);  // beside them: fine
+  write_file(b + "/checkpoint.json", manifest);
+  Result r = run_cli("batch run " + b + "/checkpoint.json -o " + b + " --resume");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("is the output folder's own checkpoint.json"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(b + "/checkpoint.json"), manifest);
+  ASSERT_EQ(mkdir(s.c_str(), 0755), 0);
+  write_file(s + "/checkpoint.json",
+             "kernels: reduction\nbackends: seq\nsizes: 2^10\nout: " + s + "\n");
+  r = run_cli("study " + s + "/checkpoint.json --resume");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("is the output folder's own checkpoint.json"), std::string::npos) << r.err;
+  EXPECT_TRUE(exists(s + "/checkpoint.json"));
+}

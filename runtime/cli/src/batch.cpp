@@ -141,6 +141,8 @@ void select_jobs(BatchManifest& m, const std::vector<std::string>& tags, bool th
 int batch_run_command(const BatchRunOptions& opt) {
   BatchOptions o;
   o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
+  if (const std::string why = input_replaced_by_folder(opt.manifest, o.out); !why.empty())
+    usage_here(why);
   o.resume = opt.resume;
   o.exe = self_executable();
   const int cpus = online_cpus();
@@ -187,6 +189,8 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   select_jobs(m, opt.tags, false);
   BatchOptions o;
   o.out = opt.out.empty() ? default_output_folder("batch") : opt.out;
+  if (const std::string why = input_replaced_by_folder(opt.manifest, o.out); !why.empty())
+    usage_here(why);
   o.resume = opt.resume;
   o.merge = false;  // Slurm's merge job makes results.jsonl (batch.json's history: "submit")
   check_sbatch_path(absolute_path(o.out));  // before any file is made

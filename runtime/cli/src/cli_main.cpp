@@ -415,6 +415,9 @@ int pararun::cli_main(int argc, char** argv) {
         merged = pararun::merge_study_options(
             pararun::load_study_file(study_file, pararun::StudyOptions{}), so,
             [&](const std::string& flag) { return sub->count(flag) > 0; });
+      if (const std::string why = pararun::input_replaced_by_folder(study_file, merged.out);
+          !why.empty())
+        throw pararun::InputError(why);
       return sub == study ? app::study_command(merged) : app::submit_command(merged);
     }
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);

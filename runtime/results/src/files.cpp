@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 namespace pararun {
 
@@ -164,6 +166,23 @@ std::vector<std::string> make_output_folder(const std::string& dir,
       throw InputError(why);
     }
   return created;
+}
+
+std::string input_replaced_by_folder(const std::string& input, const std::string& dir) {
+  char in[PATH_MAX], folder[PATH_MAX];
+  if (dir.empty() || !realpath(input.c_str(), in) || !realpath(dir.c_str(), folder)) return {};
+  const std::string path = in, base = std::string(folder) + "/";
+  if (path.rfind(base, 0) != 0) return {};
+  const std::string rest = path.substr(base.size()), first = rest.substr(0, rest.find('/'));
+  static const std::set<std::string> kFiles = {"results.jsonl", "batch.json",   "checkpoint.json",
+                                               "summary.json",  "study.json",   "report.md",
+                                               "speedup.csv",   "analysis.json"};
+  static const std::set<std::string> kFolders = {"jobs", "running", "points", "logs", "slurm"};
+  const bool kept =
+      rest.find('/') == std::string::npos ? kFiles.count(rest) > 0 : kFolders.count(first) > 0;
+  if (!kept) return {};
+  return "'" + input + "' is the output folder's own " + rest +
+         ", which the run replaces or removes: keep the input elsewhere";
 }
 
 }  // namespace pararun
