@@ -309,7 +309,8 @@ class Stencil : public Kernel {
 
   /// Two time levels of the block, and the whole grid twice while verifying.
   double memory_per_rank(const Problem& p, int ranks) const override {
-    const double n2 = static_cast<double>(p.size + 2) * static_cast<double>(p.size + 2);
+    // In double: p.size + 2 would wrap to 0 or 1 for the largest sizes, which would pass.
+    const double side = static_cast<double>(p.size) + 2, n2 = side * side;
     return 2 * n2 / std::max(ranks, 1) * sizeof(double) + 2 * n2 * sizeof(double);
   }
 

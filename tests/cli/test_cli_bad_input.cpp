@@ -99,6 +99,22 @@ INSTANTIATE_TEST_SUITE_P(
                  "submit, batch, tune, run, report"}),
     case_name);
 
+// The largest sizes a command line can give reach every kernel's checks without wrapping
+// (stencil's n + 2 wrapped to 0 or 1, passed the memory check and crashed).
+TEST(CliRefuses, TheLargestSizesOfEveryKernel) {
+  const Result list = run_cli("list --json");
+  ASSERT_EQ(list.code, 0) << list.err;
+  const Json kernels = Json::parse(list.out);
+  ASSERT_GE(kernels.size(), 9u);
+  for (const auto& k : kernels)
+    for (const char* n : {"18446744073709551615", "18446744073709551614", "2^63"}) {
+      const std::string args = "run " + k["name"].get<std::string>() + " -b seq -r 1 -n " + n;
+      const Result r = run_cli(args);
+      EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+      EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    }
+}
+
 TEST(CliRefuses, CeilingsWithMoreThreadsThanAnyCommandAllows) {
   // 100000 threads crashed the OpenMP runtime (SIGSEGV, no message).
   Result r = run_cli("ceilings -t 100000 --json");
