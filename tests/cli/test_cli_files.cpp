@@ -591,3 +591,43 @@ TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileIsRefusedAndKept) {
   EXPECT_NE(r.err.find("is the output folder's own checkpoint.json"), std::string::npos) << r.err;
   EXPECT_TRUE(exists(s + "/checkpoint.json"));
 }
+
+// Fields the readers take from edited files with another type than pararun writes are read as
+// their defaults: the report and batch status still come out (nlohmann's value() threw,
+// exit 3 with a JSON library message).
+TEST(CliFiles, FieldsOfAnotherTypeInRecordsAndBatchFilesAreReadAsDefaults) {
+  const TempDir tmp;
+  const std::string dir = tmp / "s";
+  small_study(dir);
+  std::string text = slurp(dir + "/results.jsonl");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {R"("disturbed":false)", R"("disturbed":1)"},
+           {R"("timestamp":")", R"("timestamp":1,"x":")"}}) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    for (std::size_t at; (at = text.find(from)) != std::string::npos;)
+      text.replace(at, from.size(), to);
+  }
+  write_file(dir + "/results.jsonl", text);
+  for (const char* format : {"", " --format json", " --format gbench"}) {
+    const Result r = run_cli("report " + dir + "/results.jsonl" + format);
+    EXPECT_EQ(r.code, 0) << format << ": " << r.err;
+  }
+  const std::string b = tmp / "b", manifest = tmp / "m.yaml";
+  write_file(manifest,
+             "name: m\njobs:\n  - kernel: matmul\n    backend: seq\n    size: 32\n"
+             "    reps: 1\n    seed: 1:2:+1\n");
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + b).code, 0);
+  const auto ids = files_in(b + "/jobs");
+  ASSERT_EQ(ids.size(), 2u);
+  std::string record = slurp(b + "/jobs/" + ids[0]);
+  const auto at = record.find(R"("attempt":1)");
+  ASSERT_NE(at, std::string::npos) << record;
+  record.replace(at, 11, R"("attempt":"x")");
+  write_file(b + "/jobs/" + ids[0], record);
+  const std::string other = ids[1].substr(0, ids[1].size() - 6);  // less ".jsonl"
+  ASSERT_EQ(std::remove((b + "/jobs/" + ids[1]).c_str()), 0);
+  write_file(b + "/running/" + other, R"({"pid":"x","attempt":[],"cpus":7})");
+  const Result st = run_cli("batch status " + b);
+  EXPECT_EQ(st.code, 0) << st.err;
+  EXPECT_NE(st.out.find("interrupted"), std::string::npos) << st.out;
+}

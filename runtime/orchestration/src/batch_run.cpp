@@ -195,7 +195,8 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   Json history = Json::array();
   if (exists(path)) {
     const Json old = Json::parse(slurp(path), nullptr, false);
-    if (!old.is_object() || old.value("schema", "") != kBatchSchema || !old["jobs"].is_array())
+    if (!old.is_object() || value_or<std::string>(old, "schema", "") != kBatchSchema ||
+        !old["jobs"].is_array())
       throw InputError("'" + path + "' is not a batch file of this version; choose a new --out");
     if (!o.resume)
       throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
@@ -203,7 +204,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
     for (const auto& j : m.jobs) now[j.id] = j.to_json();
     std::set<std::string> before;
     for (const auto& j : old["jobs"]) {
-      const std::string id = j.value("id", "");
+      const std::string id = value_or<std::string>(j, "id", "");
       before.insert(id);
       const auto it = now.find(id);
       if (it == now.end())
@@ -610,7 +611,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
 
 std::vector<BatchJob> batch_jobs(const std::string& dir) {
   const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
-  if (!batch.is_object() || batch.value("schema", "") != kBatchSchema || !batch["jobs"].is_array())
+  if (!batch.is_object() || value_or<std::string>(batch, "schema", "") != kBatchSchema ||
+      !batch["jobs"].is_array())
     throw InputError("'" + dir + "' is not a batch folder (no batch.json of " + kBatchSchema + ")");
   std::vector<BatchJob> jobs;
   try {
@@ -638,7 +640,7 @@ SlurmView slurm_view(const std::string& dir) {
   const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
   const Json history = batch.is_object() ? batch.value("history", Json::array()) : Json::array();
   if (history.is_array() && !history.empty() && history.back().is_object() &&
-      history.back().value("by", "") == "run")
+      value_or<std::string>(history.back(), "by", "") == "run")
     return v;
   SubmittedTasks submitted_by = submitted_tasks(dir);
   v.task_of = std::move(submitted_by.task_of);
@@ -699,26 +701,27 @@ std::vector<BatchJobState> batch_status(const std::string& dir) {
     s.log = dir + "/logs/" + s.id + ".log";
     const Json r = final_record(dir, s.id);
     if (r.is_object()) {
-      const Json b = r.value("batch", Json::object());
+      // (The files may have been edited: a field of another type reads as its default.)
+      const Json b = value_or(r, "batch", Json::object());
       s.state = verified(r) ? "done" : "failed";
-      s.attempts = b.value("attempt", 1);
-      s.exit_code = b.value("exit_code", 0);
-      s.wall_s = b.value("wall_s", 0.0);
+      s.attempts = value_or(b, "attempt", 1);
+      s.exit_code = value_or(b, "exit_code", 0);
+      s.wall_s = value_or(b, "wall_s", 0.0);
       if (s.state == "failed")
-        s.reason = b.value("timed_out", false) ? "time limit"
-                   : r.value("status", "") == "verification_failed"
+        s.reason = value_or(b, "timed_out", false) ? "time limit"
+                   : value_or<std::string>(r, "status", "") == "verification_failed"
                        ? "verification failed"
                        : "exit code " + std::to_string(s.exit_code);
     } else if (const Json m = Json::parse(slurp(dir + "/running/" + s.id), nullptr, false);
                m.is_object()) {
-      const int pid = m.value("pid", 0), batch_pid = m.value("batch_pid", 0);
+      const int pid = value_or(m, "pid", 0), batch_pid = value_or(m, "batch_pid", 0);
       // A job on another node (a Slurm array task) cannot be checked from here.
-      const std::string host = m.value("host", host_name());
+      const std::string host = value_or(m, "host", host_name());
       s.state = host != host_name() || (alive(pid) && alive(batch_pid)) ? "running" : "interrupted";
       if (host != host_name()) s.reason = "on " + host + ", ";
-      s.attempts = m.value("attempt", 1);
-      s.reason += "CPUs " + m.value("cpus", std::string("?")) + " since " +
-                  m.value("started", std::string("?"));
+      s.attempts = value_or(m, "attempt", 1);
+      s.reason += "CPUs " + value_or<std::string>(m, "cpus", "?") + " since " +
+                  value_or<std::string>(m, "started", "?");
     } else {
       s.state = "pending";
     }

@@ -45,9 +45,9 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
       const auto build = [](const Json& m) {
         const Json x = m.is_object() ? m.value("build", Json::object()) : Json::object();
         return x.empty() ? std::string("a build that did not record itself")
-                         : "commit " + x.value("git_commit", std::string("?")) + ", " +
-                               x.value("build_type", std::string("?")) + " " +
-                               x.value("flags", std::string("?"));
+                         : "commit " + value_or<std::string>(x, "git_commit", "?") + ", " +
+                               value_or<std::string>(x, "build_type", "?") + " " +
+                               value_or<std::string>(x, "flags", "?");
       };
       throw InputError("'" + dir + "' was measured by another build of pararun (" + build(old) +
                        ") than this one (" + build(manifest) +

@@ -17,16 +17,16 @@ Json context_of(const std::vector<Record>& records) {
   for (const auto& r : records) {
     const Json meta = r.json.value("meta", Json::object());
     if (!meta.is_object() || !meta.contains("timestamp")) continue;
-    c["date"] = meta.value("timestamp", "");
+    c["date"] = value_or<std::string>(meta, "timestamp", "");
     const Json hosts = meta.value("hosts", Json::array());
     c["host_name"] = hosts.is_array() && !hosts.empty() ? hosts[0] : Json("");
-    c["num_cpus"] = meta.value("cores", 0);
-    c["cpu_model"] = meta.value("cpu_model", "");
+    c["num_cpus"] = value_or(meta, "cores", 0);
+    c["cpu_model"] = value_or<std::string>(meta, "cpu_model", "");
     const Json build = meta.value("build", Json::object());
     if (build.is_object()) {
-      c["library_build_type"] = build.value("build_type", "release");
-      c["pararun_version"] = build.value("pararun_version", "");
-      c["git_commit"] = build.value("git_commit", "");
+      c["library_build_type"] = value_or<std::string>(build, "build_type", "release");
+      c["pararun_version"] = value_or<std::string>(build, "pararun_version", "");
+      c["git_commit"] = value_or<std::string>(build, "git_commit", "");
     }
     break;
   }

@@ -30,29 +30,19 @@ namespace {
 /// Why `r` cannot be read (empty: it can): the type of every field the readers use.
 std::string field_problem(const Json& r, const std::string& ci) {
   enum Type { text, count, integer, number, boolean, object, array };
-  const std::pair<const char*, Type> typed[] = {{"kernel", text},
-                                                {"backend", text},
-                                                {"variant", text},
-                                                {"status", text},
-                                                {"scaling", text},
-                                                {"point", text},
-                                                {"problem", text},
-                                                {"metric", text},
-                                                {"kind", text},
-                                                {"comparable_as", text},
-                                                {"size", count},
-                                                {"base_size", count},
-                                                {"threads", count},
-                                                {"ranks", count},
-                                                {"pes", count},
-                                                {"exit_code", integer},
-                                                {"gflops", number},
-                                                {"gbytes_per_s", number},
-                                                {"oversubscribed", boolean},
-                                                {"time", object},
-                                                {"rate", object},
-                                                {"meta", object},
-                                                {"samples", array}};
+  const std::pair<const char*, Type> typed[] = {
+      {"kernel", text},         {"backend", text},
+      {"variant", text},        {"status", text},
+      {"scaling", text},        {"point", text},
+      {"problem", text},        {"metric", text},
+      {"kind", text},           {"comparable_as", text},
+      {"size", count},          {"base_size", count},
+      {"threads", count},       {"ranks", count},
+      {"pes", count},           {"rounds_pooled", count},
+      {"exit_code", integer},   {"gflops", number},
+      {"gbytes_per_s", number}, {"oversubscribed", boolean},
+      {"time", object},         {"rate", object},
+      {"meta", object},         {"samples", array}};
   auto is = [](const Json& v, Type t) {
     switch (t) {
       case text:
@@ -169,7 +159,7 @@ std::string disturbance(const Record& r) {
   const Json* load = nullptr;
   if (auto m = r.json.find("meta"); m != r.json.end() && m->is_object())
     if (auto h = m->find("host_load"); h != m->end() && h->is_object()) load = &*h;
-  if (!load || !load->value("disturbed", false)) return "";
+  if (!load || !value_or(*load, "disturbed", false)) return "";
   const auto why = load->find("why");
   return why != load->end() && why->is_string() && !why->get<std::string>().empty()
              ? why->get<std::string>()
