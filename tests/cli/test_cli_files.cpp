@@ -348,6 +348,27 @@ TEST(CliFiles, FifoAsOutputIsRefusedAtOnce) {
   EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
 }
 
+// A FIFO in place of a study's or a batch's own files: one line, no hang (reading it blocked
+// until a writer came). Run under `timeout`: a hang fails the test instead of CTest's run.
+TEST(CliFiles, AFifoInAStudyOrBatchFolderIsOneLineNotAHang) {
+  const TempDir tmp;
+  const std::string s = tmp / "s", b = tmp / "b", manifest = tmp / "m.yaml";
+  const std::string study =
+      "study --kernels reduction --backends seq --sizes 2^10 --reps 1 -o " + s;
+  ASSERT_EQ(run_cli(study).code, 0);
+  ASSERT_EQ(std::remove((s + "/results.jsonl").c_str()), 0);
+  ASSERT_EQ(mkfifo((s + "/results.jsonl").c_str(), 0644), 0);
+  write_file(manifest, "name: m\njobs:\n  - kernel: matmul\n    backend: seq\n    size: 32\n");
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + b).code, 0);
+  ASSERT_EQ(std::remove((b + "/batch.json").c_str()), 0);
+  ASSERT_EQ(mkfifo((b + "/batch.json").c_str(), 0644), 0);
+  for (const std::string& args : {study + " --resume", "batch status " + b, "batch merge " + b}) {
+    const Result r = run_command("timeout 20 " + std::string(PARARUN_EXE) + " " + args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+  }
+}
+
 TEST(CliFiles, PartialLastLineIsEndedBeforeTheNextRecord) {
   const TempDir tmp;
   const std::string file = tmp / "r.jsonl";

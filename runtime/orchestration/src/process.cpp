@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,9 @@ std::string absolute_path(const std::string& path) {
 }
 
 std::string slurp(const std::string& path) {
+  // A FIFO would block until someone writes to it, a device never end: not files to read.
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return {};
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();

@@ -56,6 +56,8 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
     }
     if (!o.resume)
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
+    if (const std::string why = output_file_problem(dir + "/results.jsonl"); !why.empty())
+      throw InputError(why);
   } else {
     // The folder's name reaches job scripts (pararun submit): no control characters.
     const auto created = make_output_folder(
@@ -217,6 +219,8 @@ std::uint64_t file_size(const std::string& path) {
 
 /// True when `path` holds, past byte `offset`, a record of study point `point`.
 bool has_record_since(const std::string& path, std::uint64_t offset, const std::string& point) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;  // (a FIFO blocks)
   std::ifstream in(path);
   in.seekg(static_cast<std::streamoff>(offset));
   for (std::string line; std::getline(in, line);) {

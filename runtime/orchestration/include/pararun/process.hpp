@@ -20,7 +20,7 @@ std::string self_executable();
 std::string data_file(const std::string& relative);
 /// `path` made absolute against the working folder (unchanged when it is absolute).
 std::string absolute_path(const std::string& path);
-/// The whole file, or "" when it cannot be read.
+/// The whole file, or "" when it cannot be read or is not a regular file (a FIFO, a device).
 std::string slurp(const std::string& path);
 
 /// How a child is started (spawn).
