@@ -58,6 +58,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "unknown backend 'gpu'; backends: seq, omp, mpi, hybrid"},
         BadInput{"run matmul -b seq -v fast -n 8",
                  "unknown variant 'fast' for matmul/seq; variants: blocked, eigen, naive"},
+        // A newline in what the user typed stays in the one line of the message, as \x0a.
+        BadInput{"run \"$(printf 'x\\ny')\" -b seq -n 64", "unknown kernel 'x\\x0ay'"},
+        BadInput{"\"$(printf 'bad\\ncmd')\" -n 1", "unknown command 'bad\\x0acmd'"},
+        BadInput{"run matmul -b seq -n 8 --round 1.5", "--round = 1.5"},
         BadInput{"run matmul -b seq -n 0", "--size must be at least 1"},
         BadInput{"run matmul -b seq -n -5", "size"},
         BadInput{"run matmul -b seq -n abc", "--size 'abc' is not a whole number"},

@@ -30,7 +30,8 @@ bool has_control_character(const std::string& s) {
   return false;
 }
 
-/// The name with control characters shown as \xNN, so an error stays one line.
+}  // namespace
+
 std::string printable(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
@@ -44,8 +45,6 @@ std::string printable(const std::string& s) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string make_dirs(const std::string& path, std::vector<std::string>* created) {
   if (path.empty()) return "the folder name is empty";

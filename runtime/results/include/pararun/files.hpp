@@ -38,6 +38,9 @@ std::vector<std::string> make_output_folder(const std::string& dir,
                                             const std::vector<std::string>& files,
                                             const std::vector<std::string>& others = {});
 
+/// `s` with control characters shown as \xNN: a message naming it stays one line.
+std::string printable(const std::string& s);
+
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
 
