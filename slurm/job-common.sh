@@ -30,6 +30,19 @@ if [ ! -x "$PARARUN" ]; then
   exit 2
 fi
 
+# A binary built for another CPU (-march=native: the release preset, on a login node whose
+# CPU the compute nodes lack) dies of SIGILL at once: named here, once, instead of every
+# point ending with exit 132.
+pararun_probe=0
+{ "$PARARUN" --version >/dev/null 2>&1; } 2>/dev/null || pararun_probe=$?  # (bash's notice of the signal too)
+if [ "$pararun_probe" = 132 ]; then
+  echo "pararun: error: $PARARUN cannot run on the CPU of $(hostname)" \
+       "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)): it was" \
+       "built for another (-march=native, the release preset); build the portable preset" \
+       "(cmake --preset portable && cmake --build --preset portable) and set PARARUN to it" >&2
+  exit 2
+fi
+
 # The result file of the templates: PARARUN_OUT, else results/slurm-jobs.jsonl in the
 # folder the job was submitted from. Records carry the job, array task, step, partition
 # and nodes (meta.slurm) and every rank's host and CPUs (meta.affinity).

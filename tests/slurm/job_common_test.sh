@@ -51,4 +51,16 @@ out=$(PARARUN=/bin/true PARARUN_OUT=$work/r.jsonl bash -c '
   pararun_run sh -c "exit 3"
   echo "rc=$?"' job "$root")
 [ "$out" = "rc=3" ] || fail "without a signal: $out"
+# A binary that dies of SIGILL (built for another CPU) ends the job at once, with one line
+# that names it and the way out; nothing of the job runs.
+printf '#!/bin/sh\nkill -ILL $$\n' >"$work/sigill"
+chmod +x "$work/sigill"
+out=$(PARARUN=$work/sigill PARARUN_OUT=$work/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  echo "the job ran"' job "$root" 2>"$work/err")
+rc=$?
+[ "$rc" = 2 ] && [ -z "$out" ] || fail "a binary that dies of SIGILL: exit $rc, output '$out'"
+[ "$(wc -l <"$work/err")" = 1 ] && grep -q "cannot run on the CPU of .*portable preset" "$work/err" ||
+  fail "no one-line reason: $(cat "$work/err")"
 echo "job-common.sh: an early USR1 waits for the command"
+echo "job-common.sh: a binary for another CPU is named once"
