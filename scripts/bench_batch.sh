@@ -8,6 +8,7 @@
 #   3. The same cores spent two ways (`batch run --compare`): every job at once with one core
 #      each, or one job at a time with every core; for a GEMM that scales, a memory-bound
 #      reduction, and NPB CG class S, which does not scale at this size.
+#   Sections 2 and 3 run without the runs' warm-up time (PARARUN_WARMUP_TIME=0).
 #
 #   scripts/bench_batch.sh [OUTPUT_DIR]      (default: results/bench-batch-<UTC time>)
 # Environment: N_TRIVIAL (1000), N_JOBS (40), REPEATS (3).
@@ -28,6 +29,17 @@ say() { echo "$*" | tee -a "$summary"; }
 seconds() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["makespan_s"])' "$1"; }
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 now() { date +%s.%N; }
+# quietly LOG CMD...: runs CMD with its output in LOG; a failure stops the benchmark with its
+# reason (the figures after it would be of a run that did not happen).
+quietly() {
+  local log=$1 rc=0
+  shift
+  "$@" >"$log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] && return 0
+  echo "bench_batch: $* failed (exit $rc); the end of its output ($log):" >&2
+  tail -5 "$log" >&2
+  exit 1
+}
 
 say "pararun batch on $model (family $family, model $cpu_model), $cores CPUs, $(date -u +%FT%TZ)"
 
@@ -46,7 +58,7 @@ batch_s=() loop_s=() idle_ms=()
 for rep in $(seq "$REPEATS"); do
   log "overhead, round $rep: $N_TRIVIAL trivial jobs through batch (1 core) and a shell loop"
   d="$out_dir/trivial-$rep"
-  "$exe" batch run "$out_dir/trivial.yaml" --cores 1 -o "$d" >/dev/null 2>&1
+  quietly "$d.log" "$exe" batch run "$out_dir/trivial.yaml" --cores 1 -o "$d"
   batch_s+=("$(seconds "$d/summary.json")")
   idle_ms+=("$(python3 -c 'import json,sys; print(1e3*json.load(open(sys.argv[1]))["idle_core_s_per_job"])' "$d/summary.json")")
   t0=$(now)
@@ -70,13 +82,15 @@ jobs:
     reps: 3
     max_reps: 3
     seed: 1:$N_JOBS:+1
-    env: {PARARUN_WARMUP_TIME: 0}
 EOF
 one=() all=()
 for rep in $(seq "$REPEATS"); do
   log "throughput, round $rep: $N_JOBS single-core jobs on 1 and on $cores cores"
-  "$exe" batch run "$out_dir/single.yaml" --cores 1 -o "$out_dir/single-1core-$rep" >/dev/null 2>&1
-  "$exe" batch run "$out_dir/single.yaml" --cores "$cores" -o "$out_dir/single-${cores}cores-$rep" >/dev/null 2>&1
+  # (The jobs inherit the batch's PARARUN_WARMUP_TIME; a manifest's env cannot set it.)
+  PARARUN_WARMUP_TIME=0 quietly "$out_dir/single-1core-$rep.log" \
+    "$exe" batch run "$out_dir/single.yaml" --cores 1 -o "$out_dir/single-1core-$rep"
+  PARARUN_WARMUP_TIME=0 quietly "$out_dir/single-${cores}cores-$rep.log" \
+    "$exe" batch run "$out_dir/single.yaml" --cores "$cores" -o "$out_dir/single-${cores}cores-$rep"
   one+=("$(seconds "$out_dir/single-1core-$rep/summary.json")")
   all+=("$(seconds "$out_dir/single-${cores}cores-$rep/summary.json")")
 done
@@ -111,6 +125,10 @@ open(sys.argv[2], "w").write(head + "".join("  - " + j for j in jobs if j.starts
 PY
   log "throughput vs latency: $kernel"
   say "3. $kernel:"
-  "$exe" batch run "$out_dir/compare-$kernel.yaml" --compare -o "$out_dir/compare-$kernel" 2>/dev/null | tee -a "$summary"
+  # A failed job leaves the comparison of the others standing: said, and the next kernel runs.
+  # No warm-up time: a fixed second per job would hide how the kernels scale.
+  PARARUN_WARMUP_TIME=0 "$exe" batch run "$out_dir/compare-$kernel.yaml" --compare -o "$out_dir/compare-$kernel" \
+    2>"$out_dir/compare-$kernel.log" | tee -a "$summary" ||
+    say "   a job of $kernel failed (exit ${PIPESTATUS[0]}): see $out_dir/compare-$kernel.log"
 done
 say "records and summaries: $out_dir"
