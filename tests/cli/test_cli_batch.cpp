@@ -374,9 +374,12 @@ TEST(CliBatch, AResumeRemovesItsOwnStaleAttemptsNotThoseOfAFolderItsNameMatches)
   ASSERT_EQ(mkdir((other + "/jobs").c_str(), 0755), 0);
   write_file(other + "/jobs/" + id + ".attempt1.4242", "another batch's attempt\n");
   write_file(dir + "/jobs/" + id + ".attempt1.4242", "a stale attempt\n");
+  // The record file of a job labelled "attempt" (id ID.attempt) is not an attempt of ID.
+  write_file(dir + "/jobs/" + id + ".attempt.jsonl", "{}\n");
   const Result r = run_cli("batch run " + manifest + " -o '" + dir + "' --resume");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(exists(dir + "/jobs/" + id + ".attempt1.4242"));
+  EXPECT_TRUE(exists(dir + "/jobs/" + id + ".attempt.jsonl"));
   EXPECT_EQ(slurp(other + "/jobs/" + id + ".attempt1.4242"), "another batch's attempt\n");
 }
 

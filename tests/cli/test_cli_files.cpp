@@ -563,7 +563,7 @@ TEST(CliFiles, ASubmissionResumesOnlyOnceTheFoldersTasksHaveEnded) {
   write_file(bin + "/sbatch", "#!/bin/sh\nn=$(cat " + bin + "/n 2>/dev/null || echo 100)\n" +
                                   "n=$((n + 1)); echo $n > " + bin + "/n; echo $n\n");
   write_file(bin + "/squeue", "#!/bin/sh\ncat " + bin + "/squeue.txt\n");
-  write_file(bin + "/sacct", "#!/bin/sh\n");
+  write_file(bin + "/sacct", "#!/bin/sh\ncat " + bin + "/sacct.txt 2>/dev/null\n");
   for (const char* tool : {"sinfo", "sbatch", "squeue", "sacct"})
     chmod((bin + "/" + tool).c_str(), 0755);
   const std::string submit = "PATH=" + bin + ":$PATH " + PARARUN_EXE +
@@ -582,10 +582,17 @@ TEST(CliFiles, ASubmissionResumesOnlyOnceTheFoldersTasksHaveEnded) {
         << r.err;
     EXPECT_EQ(slurp(bin + "/n"), "102\n") << "submitted again while " << state;
   }
-  write_file(bin + "/squeue.txt", "101_0|FAILED|NonZeroExitCode|n1\n");
-  const Result again = run_command(submit + " --resume");
+  // Ended: squeue's answer, or none and accounting's, even one still saying RUNNING (a task
+  // Slurm lost with its node, which no scancel would end): squeue lists every live task.
+  write_file(bin + "/squeue.txt", "");
+  write_file(bin + "/sacct.txt", "101_0|RUNNING|0:0|n1\n");
+  Result again = run_command(submit + " --resume");
   EXPECT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(slurp(bin + "/n"), "104\n");
+  write_file(bin + "/squeue.txt", "103_0|FAILED|NonZeroExitCode|n1\n");
+  again = run_command(submit + " --resume");
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(slurp(bin + "/n"), "106\n");
 }
 
 // A manifest or study file that is one of the output folder's own files (which a resume

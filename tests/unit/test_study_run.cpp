@@ -316,8 +316,17 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
             std::string::npos);
   EXPECT_NE(refusal({"proj#x", "", "", "", {}, "", ""}).find("--account 'proj#x'"),
             std::string::npos);
-  EXPECT_EQ(refusal({"", "", "", "", {"-Mgpu", "-v", "--mail-type=END", "--export=NONE"}, "", ""}),
+  EXPECT_EQ(refusal({"",
+                     "",
+                     "",
+                     "",
+                     {"-Mgpu", "-v", "-vv", "--mail-type=END", "--export=NONE", "--no-requeue",
+                      "--exclude=n1", "--ntasks-per-node=2"},
+                     "",
+                     ""}),
             "");
+  EXPECT_NE(refusal({"", "", "", "", {"--"}, "", ""}).find("is not one sbatch option"),
+            std::string::npos);
   for (const char* dir : {"/r/run#2", "/r/it's", "/r/q\"x", "/r/b\\s", "/r/a b", "/r/%j"})
     EXPECT_THROW(check_sbatch_path(dir), InputError) << dir;
   EXPECT_NO_THROW(check_sbatch_path("/r/study-1_a.b+c=d,e@f"));
@@ -343,16 +352,18 @@ TEST(Slurm, MpiPluginSetupScriptAndSmtReachEveryJobScript) {
   EXPECT_EQ(other.threads_per_core, 1);
   EXPECT_THROW(parse_sinfo("n1 debug* 4 1:2:2\n", "gpu"), InputError);
   EXPECT_EQ(parse_sinfo("n1 debug* 4\n", "").cpus, 4);  // no %z: no SMT known
-  // sinfo -M a,b: each cluster's nodes after its name. A partition on either will do, with the
-  // most nodes and the largest nodes of those that have it (sbatch takes either cluster).
+  // sinfo -M a,b: each cluster's nodes after its name. The partition of those that have it is
+  // the smallest (sbatch may take either: one job script must fit both).
   const std::string two =
       "CLUSTER: a\nn1 debug* 4 1:4:1\nn2 debug* 4 1:4:1\nCLUSTER: b\n"
       "m1 debug* 8 1:8:1\nm1 gpu 8 1:8:1\n";
   const Partition both = parse_sinfo(two, "debug", "a,b");
-  EXPECT_EQ(both.nodes, 2);
-  EXPECT_EQ(both.cpus, 8);
-  EXPECT_EQ(parse_sinfo(two, "gpu", "a,b").nodes, 1);
+  EXPECT_EQ(both.nodes, 1);
+  EXPECT_EQ(both.cpus, 4);
+  EXPECT_EQ(parse_sinfo(two, "gpu", "a,b").cpus, 8);  // b's alone
   EXPECT_EQ(parse_sinfo(two, "", "a,b").name, "debug");
+  EXPECT_THROW(parse_sinfo("CLUSTER: a\nn1 debug* 4\nCLUSTER: b\nm1 batch* 64\n", "", "a,b"),
+               InputError);  // two default partitions of different names
   try {
     parse_sinfo(two, "big", "a,b");
     ADD_FAILURE() << "no partition 'big' was accepted";

@@ -166,6 +166,8 @@ int batch_run_command(const BatchRunOptions& opt) {
                      "and hybrid jobs out");
   g_batch_stop = install_stop_handlers();
   if (opt.compare) return compare(m, o);
+  // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
+  if (opt.resume) check_nothing_still_queued(o.out, false);
   std::vector<std::string> added;
   const std::string dir = prepare_batch_dir(m, o, &added);
   if (!added.empty())

@@ -8,7 +8,9 @@
 
 #include "commands.hpp"
 #include "pararun/process.hpp"
+#include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
+#include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 
 namespace pararun::app {
@@ -36,6 +38,8 @@ int study_command(const StudyOptions& o) {
   const StudySpec spec = study_spec(o);
   const std::vector<Point> points = study_points(spec);
   const std::string launcher = resolve_launcher(o.launcher, points);
+  // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
+  if (o.resume && !o.out.empty()) check_nothing_still_queued(o.out, false);
   const std::string dir = prepare_study_dir(o, study_manifest(spec, points));
 
   const volatile int* stop = install_stop_handlers();
@@ -59,7 +63,7 @@ int study_command(const StudyOptions& o) {
                  "pararun: study stopped by signal %d (%s): %d of %d points done, records kept "
                  "in %s/results.jsonl; continue with --out %s --resume\n",
                  run.stopped_by, strsignal(run.stopped_by), total - run.points_left, total,
-                 dir.c_str(), dir.c_str());
+                 dir.c_str(), shell_quote(dir).c_str());
     return 128 + run.stopped_by;
   }
   write_study_report(

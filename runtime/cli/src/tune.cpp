@@ -117,7 +117,10 @@ int tune_command(const TuneOptions& o) {
       return kExitVerificationFailed;
     }
     const TuningTrial& fastest = r.trials[r.fastest];
-    if (r.fastest == 0)
+    if (!r.trials.front().verified)  // nothing to measure it against: stored as it is
+      std::printf("fastest: %s, %.2f %s; the default did not verify: stored\n",
+                  describe(fastest.setting).c_str(), fastest.rate, fastest.unit.c_str());
+    else if (r.fastest == 0)
       std::printf("best: the default, %.2f %s\n", best.rate, best.unit.c_str());
     else
       std::printf("fastest: %s, %.2f %s; against the default again: %.3fx%s\n",

@@ -220,7 +220,8 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
     }
     for (const auto& j : m.jobs)
       if (!before.count(j.id) && added) added->push_back(j.id);
-    history = old.value("history", Json::array());
+    history = value_or(old, "history", Json::array());
+    if (!history.is_array()) history = Json::array();  // (an edited file: the history restarts)
   } else {
     make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
                        {"study.json", "points", "report.md", "jobs", "slurm"});
@@ -251,7 +252,7 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
     ++n;
   }
   // What the file held that no job's record file replaces stays: records of jobs not merged
-  // now (another --tag, a record file lost) and records put there by hand (pararun run -o).
+  // now (a record file lost) and records put there by hand (pararun run -o).
   int held = 0;
   struct stat st {};
   if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
@@ -308,12 +309,21 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     std::vector<std::string> stale;
     while (const dirent* e = readdir(d)) {
       const std::string name = e->d_name;
+      // Exactly ID.attemptN.PID: a job labelled "attempt" has the id X.attempt, and its
+      // record file X.attempt.jsonl is no attempt of job X.
       for (auto at = name.find(".attempt"); at != std::string::npos;
-           at = name.find(".attempt", at + 1))
-        if (job_ids.count(name.substr(0, at))) {
+           at = name.find(".attempt", at + 1)) {
+        const std::string rest = name.substr(at + 8);
+        const auto dot = rest.find('.');
+        const auto digits = [](const std::string& t) {
+          return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+        };
+        if (dot != std::string::npos && digits(rest.substr(0, dot)) &&
+            digits(rest.substr(dot + 1)) && job_ids.count(name.substr(0, at))) {
           stale.push_back(dir + "/jobs/" + name);
           break;
         }
+      }
     }
     closedir(d);
     for (const auto& path : stale) std::remove(path.c_str());
@@ -599,13 +609,14 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   Json left = Json::array();
   for (const auto& j : jobs)
     if (!verified(final_record(dir, j.id))) left.push_back(j.id);
-  write_file_atomically(dir + "/checkpoint.json",
-                        Json{{"stopped_by", strsignal(out.stopped_by)},
-                             {"signal", out.stopped_by},
-                             {"jobs_left", left},
-                             {"resume", "pararun batch run MANIFEST --out " + dir + " --resume"}}
-                                .dump(2) +
-                            "\n");
+  write_file_atomically(
+      dir + "/checkpoint.json",
+      Json{{"stopped_by", strsignal(out.stopped_by)},
+           {"signal", out.stopped_by},
+           {"jobs_left", left},
+           {"resume", "pararun batch run MANIFEST --out " + shell_quote(dir) + " --resume"}}
+              .dump(2) +
+          "\n");
   return out;
 }
 

@@ -57,14 +57,19 @@ std::string job_prologue(const SlurmSite& site, const std::string& common) {
   return s + "source " + shell_quote(common) + " || exit 2\n";
 }
 
-/// One #SBATCH word: printable, no space, no quote or shell character, no '#' (sbatch reads
-/// the rest of an #SBATCH line after it as a comment: --output=/a#b is /a).
+/// What an #SBATCH value cannot hold: a space ends it, % is a file name pattern, # starts a
+/// comment (--output=/a#b is /a), sbatch parses quotes and backslashes, and a control
+/// character (a newline) would end the line.
+bool sbatch_safe(unsigned char c) {
+  return c > ' ' && c != 0x7f &&
+         std::string("%#'\"\\").find(static_cast<char>(c)) == std::string::npos;
+}
+
+/// One #SBATCH word: printable ASCII the line can carry, no shell character either.
 bool sbatch_word(const std::string& v) {
   if (v.empty()) return false;
   for (unsigned char c : v)
-    if (c <= ' ' || c >= 0x7f ||
-        std::string("'\"\\`$;%#").find(static_cast<char>(c)) != std::string::npos)
-      return false;
+    if (!sbatch_safe(c) || c >= 0x7f || c == '`' || c == '$' || c == ';') return false;
   return true;
 }
 
@@ -98,7 +103,7 @@ void check_site(const SlurmSite& site) {
       "--account",     "-A",          "--qos",       "-q",     "--constraint",    "-C",
       "--reservation", "--exclusive", "--signal",    "--wrap", "--cpus-per-task", "-c"};
   for (const auto& a : site.sbatch_args) {
-    if (a.size() < 2 || a[0] != '-' || !sbatch_word(a))
+    if (a.size() < 2 || a[0] != '-' || a == "--" || !sbatch_word(a))
       throw InputError("--sbatch-arg '" + a +
                        "' is not one sbatch option without spaces or quotes (e.g. "
                        "--mail-type=END)");
@@ -112,7 +117,9 @@ void check_site(const SlurmSite& site) {
                           [&name](const std::string& o) { return o.rfind(name, 0) == 0; })
             : std::find(kOwn.begin(), kOwn.end(), name.substr(0, 2)) != kOwn.end();
     static const std::string kValued = "aAbBcCdDeFGiJLmMnNopqStwx";  // short options with a value
-    if (!own && name[1] != '-' && a.size() > 2 && kValued.find(a[1]) == std::string::npos)
+    const bool verbose = a.find_first_not_of('v', 1) == std::string::npos;  // -v, -vv, ...
+    if (!own && !verbose && name[1] != '-' && a.size() > 2 &&
+        kValued.find(a[1]) == std::string::npos)
       throw InputError("--sbatch-arg '" + a +
                        "': give each short option its own --sbatch-arg (sbatch would read "
                        "the letters after " +
@@ -154,12 +161,10 @@ void check_submit_options(const StudyOptions& o) {
 }
 
 void check_sbatch_path(const std::string& dir) {
-  // The folder stands in #SBATCH lines, where a space ends the value, % is a pattern, # starts
-  // a comment and sbatch parses quotes and backslashes; and in the script: no control
-  // characters either (a newline would start a command).
+  // The folder stands in #SBATCH lines (and in the script, where a newline would start a
+  // command).
   for (unsigned char c : dir)
-    if (c <= ' ' || c == 0x7f ||
-        std::string("%#'\"\\").find(static_cast<char>(c)) != std::string::npos)
+    if (!sbatch_safe(c))
       throw InputError("the study folder '" + dir +
                        "' holds a space, a % # ' \" \\ or a control character, which #SBATCH "
                        "lines cannot carry; choose another --out");
@@ -217,8 +222,9 @@ Partition parse_sinfo(const std::string& text, const std::string& wanted,
     else
       sections.back().push_back(line);
   }
-  // Of several clusters sbatch takes the one that starts the job first: a point is refused only
-  // when no cluster's partition could hold it (the largest nodes, the most of them).
+  // Of several clusters sbatch takes one where the job can start: one job script must fit
+  // each cluster that has the partition, so the partition is the smallest of them (the fewest
+  // nodes, the smallest node), and a default partition must be the same on each.
   std::optional<Partition> found;
   for (const auto& section : sections)
     if (const auto p = partition_in(section, wanted)) {
@@ -226,8 +232,11 @@ Partition parse_sinfo(const std::string& text, const std::string& wanted,
         found = p;
         continue;
       }
-      found->nodes = std::max(found->nodes, p->nodes);
-      found->cpus = std::max(found->cpus, p->cpus);
+      if (p->name != found->name)
+        throw InputError("the default partitions of Slurm clusters " + clusters + " differ (" +
+                         found->name + ", " + p->name + "); name one with --partition");
+      found->nodes = std::min(found->nodes, p->nodes);
+      found->cpus = std::min(found->cpus, p->cpus);
       found->threads_per_core = std::max(found->threads_per_core, p->threads_per_core);
     }
   if (found) return *found;
@@ -569,7 +578,7 @@ bool query_cluster_tasks(const std::set<std::string>& wanted, const std::string&
       const auto f = fields(line);
       if (f.size() < 4 || from_squeue.count(f[0]) || !wanted.count(array_of(f[0]))) continue;
       // "CANCELLED by 0" -> CANCELLED
-      out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f[3]};
+      out[f[0]] = {f[1].substr(0, f[1].find(' ')), "exit code " + f[2], f[3], true};
     }
   return true;
 }
@@ -578,7 +587,7 @@ bool query_cluster_tasks(const std::set<std::string>& wanted, const std::string&
 
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     const std::vector<std::string>& array_ids, const std::string& since,
-    const std::map<std::string, std::string>& cluster_of) {
+    const std::map<std::string, std::string>& cluster_of, bool* every_cluster) {
   // The arrays by the cluster they were submitted to, each cluster asked on its own.
   std::map<std::string, std::set<std::string>> by_cluster;
   for (const auto& id : array_ids) {
@@ -587,14 +596,18 @@ std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     by_cluster[c == cluster_of.end() || !cluster_name(c->second) ? "" : c->second].insert(id);
   }
   std::map<std::string, SlurmTask> out;
-  bool answered = false;
-  for (const auto& [cluster, wanted] : by_cluster)
-    answered = query_cluster_tasks(wanted, since, cluster, out) || answered;
+  bool answered = false, all = true;
+  for (const auto& [cluster, wanted] : by_cluster) {
+    const bool this_one = query_cluster_tasks(wanted, since, cluster, out);
+    answered = answered || this_one;
+    all = all && this_one;
+  }
+  if (every_cluster) *every_cluster = all;
   if (!answered) return std::nullopt;
   return out;
 }
 
-void check_nothing_still_queued(const std::string& dir) {
+void check_nothing_still_queued(const std::string& dir, bool must_answer) {
   const SubmittedTasks submitted = submitted_tasks(dir);
   if (submitted.arrays.empty()) return;
   std::string arrays;
@@ -603,12 +616,18 @@ void check_nothing_still_queued(const std::string& dir) {
     arrays += (arrays.empty() ? "" : " ") + id +
               (c == submitted.cluster_of.end() ? "" : " (cluster " + c->second + ")");
   }
-  const auto tasks = query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of);
-  if (!tasks)
+  bool every_cluster = false;
+  const auto tasks =
+      query_array_tasks(submitted.arrays, submitted.since, submitted.cluster_of, &every_cluster);
+  if (!tasks || !every_cluster) {
+    if (!must_answer) return;
     throw InputError("squeue did not answer: cannot tell whether the jobs submitted from " + dir +
                      " (arrays " + arrays + ") still run; resume once Slurm answers");
+  }
+  // squeue lists every task that is queued or running; accounting may keep a task RUNNING
+  // that Slurm lost (a node failure), which no scancel would end.
   std::size_t active = 0;
-  for (const auto& [task, t] : *tasks) active += slurm_state_active(t.state);
+  for (const auto& [task, t] : *tasks) active += !t.from_accounting && slurm_state_active(t.state);
   if (active)
     throw InputError(std::to_string(active) + " task(s) submitted from " + dir +
                      " are still pending or running (arrays " + arrays +

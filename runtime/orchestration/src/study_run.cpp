@@ -320,7 +320,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                            {"signal", out.stopped_by},
                            {"points_done", total - out.points_left},
                            {"points_left", left},
-                           {"resume", "pararun study ... --out " + dir + " --resume"}};
+                           {"resume", "pararun study ... --out " + shell_quote(dir) + " --resume"}};
   write_file_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
   return out;
 }

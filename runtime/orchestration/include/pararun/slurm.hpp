@@ -31,8 +31,8 @@ struct Partition {
 
 /// The partition `wanted` (empty: the default one) of `sinfo -h -N -o "%N %P %c %z"` output;
 /// InputError when it is not there. Output of `sinfo -M A,B` holds a "CLUSTER: A" line before
-/// each cluster's nodes: the partition is then any cluster's (the most nodes and CPUs of
-/// those that have it, as sbatch may take either). `clusters` only names them in the error.
+/// each cluster's nodes: the partition is then the smallest of those the clusters that have it
+/// hold (one job script must fit whichever sbatch takes). `clusters` names them in errors.
 Partition parse_sinfo(const std::string& text, const std::string& wanted,
                       const std::string& clusters = "");
 
@@ -120,10 +120,11 @@ struct SubmittedTasks {
 };
 SubmittedTasks submitted_tasks(const std::string& dir);
 
-/// Before a submission resumes the folder `dir`: InputError when a task submitted from it is
-/// still pending or running (or Slurm cannot say): submitted again, a point would run twice,
-/// and the later of its records, verified or not, would win.
-void check_nothing_still_queued(const std::string& dir);
+/// Before a study or batch resumes the folder `dir`: InputError when a task submitted from it
+/// to Slurm is still pending or running, or when Slurm cannot say and `must_answer` (a
+/// submission; a run on this machine goes on where Slurm is not there to ask): run again, a
+/// point would run twice, and the later of its records, verified or not, would win.
+void check_nothing_still_queued(const std::string& dir, bool must_answer = true);
 
 /// Every script of `sub` as "# PATH" and its text: what --dry-run prints.
 std::string dry_run_text(const Submission& sub);
@@ -133,6 +134,7 @@ struct SlurmTask {
   std::string state;   ///< PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, NODE_FAIL...
   std::string reason;  ///< why it is pending (squeue's %r), or its exit code (sacct)
   std::string nodes;
+  bool from_accounting = false;  ///< sacct's: squeue no longer lists it (ended)
 };
 
 /// The tasks of the job arrays `array_ids` that Slurm knows, keyed "ARRAYID_TASK": from
@@ -143,10 +145,10 @@ struct SlurmTask {
 /// jobs from then on, and of a number that occurs twice the later job counts (job numbers
 /// are reused after the controller's counter wraps or restarts). `cluster_of` (as
 /// SubmittedTasks::cluster_of): an array on another cluster is asked for there (-M), each
-/// cluster once; nullopt when no cluster's squeue answers.
+/// cluster once; nullopt when no cluster's squeue answers (`every_cluster`: whether each did).
 std::optional<std::map<std::string, SlurmTask>> query_array_tasks(
     const std::vector<std::string>& array_ids, const std::string& since = "",
-    const std::map<std::string, std::string>& cluster_of = {});
+    const std::map<std::string, std::string>& cluster_of = {}, bool* every_cluster = nullptr);
 
 /// True for a Slurm job state of a job that has not ended (PENDING, RUNNING, ...).
 bool slurm_state_active(const std::string& state);
