@@ -120,13 +120,35 @@ case "$case_name" in
     # The site's setup script runs first in every job (a marker per job), and --mpi reaches
     # srun as SLURM_MPI_TYPE.
     printf 'echo "$SLURM_JOB_ID $SLURM_MPI_TYPE" >> %q\n' "$dir/setup-ran" > "$dir/setup.sh"
-    out=$("$PARARUN" submit --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks 1,4 \
-          --sizes 2^20 --reps 3 --max-parallel 2 --out "$dir/study" --mpi pmix \
-          --setup "$dir/setup.sh") || fail "pararun submit"
+    args=(--kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks 1,4 --sizes 2^20
+          --reps 3 --max-parallel 2 --out "$dir/study" --mpi pmix --setup "$dir/setup.sh")
+    out=$("$PARARUN" submit "${args[@]}") || fail "pararun submit"
     echo "$out"
     report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
     [ -n "$report" ] || fail "no report job id printed"
     expect_state "$report" COMPLETED 240
+    jobs_run=7  # 6 array tasks and the report job
+    # Debian's Open MPI 4.1.4 now and then crashes a rank in MPI_Init when ranks of two
+    # "nodes" of this one machine wire up over TCP (SIGSEGV in its TCP BTL's event callback,
+    # about 1 step in 30 here, in Open MPI's code: BENCHMARKS.md, session 16). A point lost
+    # that way is run again as a user would, with submit --resume; any other failure fails.
+    if grep -q "Process received signal" "$dir"/study/logs/slurm-*_*.out 2>/dev/null; then
+      grep -l "Process received signal" "$dir"/study/logs/slurm-*_*.out
+      out=$("$PARARUN" submit "${args[@]}" --resume) || fail "pararun submit --resume"
+      echo "$out"
+      echo "$out" | grep -q "^submitted job array .*: 1 point(s)" || fail "--resume ran more than the lost point"
+      report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+      expect_state "$report" COMPLETED 240
+      jobs_run=9
+      PARARUN_OUT=$dir/study/results.jsonl check \
+        "len(records)==7 and [x['status'] for x in records].count('ok')==6" \
+        "the lost point recorded as an error, then verified on --resume"
+      python3 - "$dir/study/results.jsonl" <<'PY'  # the checks below are of the verified runs
+import json, sys
+lines = [l for l in open(sys.argv[1]) if json.loads(l)["status"] == "ok"]
+open(sys.argv[1], "w").writelines(lines)
+PY
+    fi
     [ -s "$dir/study/report.md" ] || fail "no report.md"
     grep -q "speedup against the best verified sequential variant" "$dir/study/report.md" || fail "report.md has no table"
     [ "$(head -c 8 "$dir/study/reduction-1048576.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "no PNG plot"
@@ -136,8 +158,8 @@ case "$case_name" in
     # Each task wrote its own record file (no two nodes append to one file); the report job
     # merged them.
     [ "$(cat "$dir"/study/points/*.jsonl | wc -l)" = 6 ] || fail "not one record file per point"
-    # 6 array tasks and the report job sourced the setup, each with the MPI plugin asked for.
-    [ "$(grep -c ' pmix$' "$dir/setup-ran")" = 7 ] || { cat "$dir/setup-ran"; fail "the setup script did not run in every job"; }
+    # Every array task and report job sourced the setup, each with the MPI plugin asked for.
+    [ "$(grep -c ' pmix$' "$dir/setup-ran")" = "$jobs_run" ] || { cat "$dir/setup-ran"; fail "the setup script did not run in every job"; }
     ;;
   site_options)
     # Every job script of submit and batch submit, with the site's options, is one that
