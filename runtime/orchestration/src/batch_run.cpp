@@ -254,17 +254,14 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   // What the file held that no job's record file replaces stays: records of jobs not merged
   // now (a record file lost) and records put there by hand (pararun run -o).
   int held = 0;
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    std::istringstream old(slurp(path));
-    for (std::string line; std::getline(old, line);) {
-      const Json r = Json::parse(line, nullptr, false);
-      if (!r.is_object()) continue;  // a torn last line holds no result
-      const Json point = r.value("point", Json());
-      if (point.is_string() && merged.count(point.get<std::string>())) continue;
-      text += line + "\n";
-      ++held;
-    }
+  std::istringstream old(slurp(path));  // ("" for a FIFO or a device: slurp reads files only)
+  for (std::string line; std::getline(old, line);) {
+    const Json r = Json::parse(line, nullptr, false);
+    if (!r.is_object()) continue;  // a torn last line holds no result
+    const Json point = r.value("point", Json());
+    if (point.is_string() && merged.count(point.get<std::string>())) continue;
+    text += line + "\n";
+    ++held;
   }
   if (kept) *kept = held;
   write_file_atomically(path, text);
@@ -306,24 +303,23 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     job_ids.insert(job.id);
   }
   if (DIR* d = opendir((dir + "/jobs").c_str())) {
+    // Exactly ID.attemptN.PID: a job labelled "attempt" has the id X.attempt, and its record
+    // file X.attempt.jsonl is no attempt of job X.
+    const auto attempt_suffix = [](const std::string& t) {  // "N.PID"
+      const auto dot = t.find('.');
+      return dot != std::string::npos && dot > 0 && dot + 1 < t.size() &&
+             t.find_first_not_of("0123456789.") == std::string::npos &&
+             t.find('.', dot + 1) == std::string::npos;
+    };
     std::vector<std::string> stale;
     while (const dirent* e = readdir(d)) {
       const std::string name = e->d_name;
-      // Exactly ID.attemptN.PID: a job labelled "attempt" has the id X.attempt, and its
-      // record file X.attempt.jsonl is no attempt of job X.
       for (auto at = name.find(".attempt"); at != std::string::npos;
-           at = name.find(".attempt", at + 1)) {
-        const std::string rest = name.substr(at + 8);
-        const auto dot = rest.find('.');
-        const auto digits = [](const std::string& t) {
-          return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
-        };
-        if (dot != std::string::npos && digits(rest.substr(0, dot)) &&
-            digits(rest.substr(dot + 1)) && job_ids.count(name.substr(0, at))) {
+           at = name.find(".attempt", at + 1))
+        if (attempt_suffix(name.substr(at + 8)) && job_ids.count(name.substr(0, at))) {
           stale.push_back(dir + "/jobs/" + name);
           break;
         }
-      }
     }
     closedir(d);
     for (const auto& path : stale) std::remove(path.c_str());
