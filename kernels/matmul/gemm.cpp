@@ -367,8 +367,8 @@ std::string to_string(MicroKernel mk) {
 
 namespace {
 
-/// The blocking derived from the caches, once per micro-kernel.
-Blocking derived_blocking(MicroKernel mk) {
+/// The register tile of each micro-kernel.
+Blocking tile_of(MicroKernel mk) {
   Blocking b{};
   switch (mk) {
     case MicroKernel::avx512:
@@ -381,17 +381,12 @@ Blocking derived_blocking(MicroKernel mk) {
       b.mr = 4, b.nr = 8;
       break;
   }
-  const std::size_t l1 = cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
-  const std::size_t l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
-  const std::size_t l3 =
-      std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32 << 20);
-  // An A sliver (MR x KC) fills about 2/3 of L1, the A block (MC x KC) almost all of L2, and
-  // B slivers stream from the L3-resident panel. (On Zen 4 KC 256-512 are within 1% of each
-  // other: BENCHMARKS.md; `pararun tune matmul` measures instead of deriving.)
-  b.kc = round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
-  b.mc = round_down(l2 * 15 / 16 / (b.kc * sizeof(double)), b.mr);
-  b.nc = round_down(std::min<std::size_t>(l3 / 4 / (b.kc * sizeof(double)), 4096), b.nr);
   return b;
+}
+
+/// derive_blocking(mk, this machine's caches), once per micro-kernel.
+Blocking derived_blocking(MicroKernel mk) {
+  return derive_blocking(mk, this_machines_caches());
 }
 
 std::size_t index_of(MicroKernel mk) {
@@ -401,6 +396,33 @@ std::size_t index_of(MicroKernel mk) {
 std::optional<Blocking> g_tuned[3];  // per micro-kernel: set_tuned_blocking
 
 }  // namespace
+
+Caches this_machines_caches() {
+  return {cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 << 10),
+          cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10),
+          std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32 << 20)};
+}
+
+Blocking derive_blocking(MicroKernel mk, const Caches& caches) {
+  Blocking b = tile_of(mk);
+  const std::size_t l1 = std::max<std::size_t>(caches.l1, 1 << 10),
+                    l2 = std::max<std::size_t>(caches.l2, 1 << 10), l3 = caches.l3;
+  // The ir loop (innermost) multiplies one B sliver (KC x NR) with every A sliver (MR x KC)
+  // of the block. BLIS's analytical model (Low et al., TOMS 2016) keeps that B sliver in half
+  // of L1 while the A slivers stream through the other half from L2: BLIS runs the same 6 x 8
+  // kernel on Zen 3 (32 KiB L1d) at KC 256. Where a B sliver fits only at fewer than 256
+  // k-steps (the AVX-512 kernel's 24 columns: KC 128 in half of a 48 KiB L1d), each update of
+  // C's tile would pay for too little work: both slivers stream from L2, and an A sliver
+  // fills about 2/3 of L1, as BLIS runs its 8 x 24 kernel on Zen 4 (KC 512). On Zen 5 the
+  // AVX2 kernel measured the same at KC 384 and 680, the AVX-512 one at KC 128 to 512.
+  const std::size_t kc_b_in_l1 = l1 / 2 / (b.nr * sizeof(double)) / 8 * 8;
+  b.kc = kc_b_in_l1 >= 256 ? kc_b_in_l1 : round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
+  // The A block (MC x KC) fills almost all of L2; B slivers stream from the L3-resident panel.
+  // (`pararun tune matmul` measures instead of deriving.)
+  b.mc = round_down(l2 * 15 / 16 / (b.kc * sizeof(double)), b.mr);
+  b.nc = round_down(std::min<std::size_t>(l3 / 4 / (b.kc * sizeof(double)), 4096), b.nr);
+  return b;
+}
 
 Blocking blocking_for(MicroKernel mk) {
   static const Blocking derived[3] = {derived_blocking(MicroKernel::avx512),

@@ -172,6 +172,49 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
   }
 }
 
+// The derivation from cache sizes, on the CPUs the project's machines have: the AVX2 kernel
+// keeps its B sliver in half of L1 (BLIS's 6 x 8 on Zen 3: KC 256); the AVX-512 kernel's
+// 24-column sliver would allow only KC 128 there, so an A sliver fills 2/3 of L1 instead.
+TEST(Gemm, BlockingIsDerivedFromTheCaches) {
+  using matmul::MicroKernel;
+  struct Case {
+    const char* cpu;
+    matmul::Caches caches;
+    MicroKernel mk;
+    std::size_t mr, nr, kc, mc, nc;
+  };
+  const std::size_t KiB = 1024, MiB = 1024 * KiB;
+  const Case cases[] = {
+      {"Zen 3", {32 * KiB, 512 * KiB, 32 * MiB}, MicroKernel::avx2, 6, 8, 256, 240, 4096},
+      {"Zen 3", {32 * KiB, 512 * KiB, 32 * MiB}, MicroKernel::portable, 4, 8, 256, 240, 4096},
+      {"Zen 5", {48 * KiB, 1 * MiB, 32 * MiB}, MicroKernel::avx512, 8, 24, 512, 240, 2040},
+      {"Zen 5", {48 * KiB, 1 * MiB, 32 * MiB}, MicroKernel::avx2, 6, 8, 384, 318, 2728},
+      {"Skylake-X", {32 * KiB, 1 * MiB, 32 * MiB}, MicroKernel::avx512, 8, 24, 336, 360, 3120},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.cpu) + ", " + matmul::to_string(c.mk));
+    const matmul::Blocking b = matmul::derive_blocking(c.mk, c.caches);
+    EXPECT_EQ(b.mr, c.mr);
+    EXPECT_EQ(b.nr, c.nr);
+    EXPECT_EQ(b.kc, c.kc);
+    EXPECT_EQ(b.mc, c.mc);
+    EXPECT_EQ(b.nc, c.nc);
+    EXPECT_STREQ(b.from, "caches");
+  }
+  // Caches a machine does not report (sysconf 0): fallbacks, never a zero block size.
+  const matmul::Blocking none = matmul::derive_blocking(MicroKernel::avx2, {0, 0, 0});
+  EXPECT_GT(none.kc, 0u);
+  EXPECT_GT(none.mc, 0u);
+  EXPECT_GT(none.nc, 0u);
+  // This machine's own derivation is what blocking_for starts from.
+  const test::ScopedEnv no_kc("PARARUN_GEMM_KC", ""), no_mc("PARARUN_GEMM_MC", ""),
+      no_nc("PARARUN_GEMM_NC", "");
+  const matmul::Blocking here =
+      matmul::derive_blocking(MicroKernel::portable, matmul::this_machines_caches());
+  EXPECT_EQ(matmul::blocking_for(MicroKernel::portable).kc, here.kc);
+  EXPECT_EQ(matmul::blocking_for(MicroKernel::portable).mc, here.mc);
+}
+
 // KC and NC evened out over the product: no thin last panel that costs a pass of packing A
 // (and of C's updates) for a few columns or k-steps. KC 512 and NC 2040 pinned (this Zen 5's
 // derived blocking for the AVX-512 kernel), so the figures do not depend on the host's caches.
