@@ -109,7 +109,34 @@ EOF
     echo "NodeName=node$k NodeHostname=node$k NodeAddr=127.0.0.1 Port=$((port + 100 + k)) CPUs=$cpus Sockets=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=1000 Features=pararun State=UNKNOWN" >>"$conf.tmp"
   done
   echo "PartitionName=debug Nodes=node[1-$n] Default=YES MaxTime=INFINITE State=UP" >>"$conf.tmp"
+  if write_task_prolog; then echo "TaskProlog=$dir/task-prolog.sh" >>"$conf.tmp"; fi
   mv "$conf.tmp" "$conf"
+}
+
+# The site's MPI settings, as an admin sets them for every task (slurm.conf's TaskProlog: each
+# "export" line it prints goes into the task's environment). Open MPI 4.1.4's TCP transport
+# (pml ob1, btl tcp) crashes now and then in MPI_Init across this cluster's nodes: a call
+# through a null pointer in its wire-up (4 of 100 two-node steps under load; BENCHMARKS.md,
+# sessions 16 and 17). Its UCX transport (pml ucx, over TCP and shared memory) did not crash
+# in as many, so tasks use it where Open MPI has it. A task that sets OMPI_MCA_pml keeps its
+# own choice. False (no prolog) when Open MPI has no UCX transport.
+write_task_prolog() {
+  command -v ompi_info >/dev/null || return 1
+  # (grep reads all of it: with -q, ompi_info's SIGPIPE would fail the pipeline)
+  ompi_info 2>/dev/null | grep 'MCA pml: ucx' >/dev/null || return 1
+  cat >"$dir/task-prolog.sh.tmp" <<'PROLOG'
+#!/bin/sh
+# Written by scripts/local-cluster.sh (write_task_prolog): Open MPI's UCX transport for every
+# task that has not chosen one; UCX over TCP and shared memory (it picks InfiniBand-class
+# devices only, by default).
+if [ -z "${OMPI_MCA_pml:-}" ]; then
+  echo "export OMPI_MCA_pml=ucx"
+  echo "export OMPI_MCA_pml_ucx_tls=any"
+  echo "export OMPI_MCA_pml_ucx_devices=any"
+fi
+PROLOG
+  chmod 755 "$dir/task-prolog.sh.tmp"
+  mv "$dir/task-prolog.sh.tmp" "$dir/task-prolog.sh"
 }
 
 # Paths under /tmp that jobs must still see inside a node: the checkout and the shared list

@@ -92,6 +92,13 @@ case "$case_name" in
       "4 ranks on two nodes of one 2-CPU machine: oversubscribed, the hosts named as one machine"
     check "r['ranks']==4 and r['status']=='ok' and r['meta']['hosts']==['node1','node2'] and sorted(a['host'] for a in r['meta']['affinity'])==['node1','node1','node2','node2'] and r['meta']['slurm']['nodelist']=='node[1-2]'" \
       "4 MPI ranks ran on both nodes, two each, and verified"
+    # The cluster's TaskProlog (local-cluster.sh, where Open MPI has UCX) gives every task Open
+    # MPI's UCX transport, unless the task chose a pml itself.
+    if grep -q '^TaskProlog=' "$SLURM_CONF"; then
+      check "r['meta']['env'].get('OMPI_MCA_pml')=='ucx'" "the ranks ran with the site's pml, ucx"
+      got=$(OMPI_MCA_pml=ob1 srun -N 1 -n 1 printenv OMPI_MCA_pml) || fail "srun printenv"
+      [ "$got" = ob1 ] || fail "a task's own OMPI_MCA_pml became '$got', not ob1"
+    fi
     ;;
   hybrid)
     id=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --cpus-per-task=2 "$t/hybrid.sbatch" reduction --size 2^20) || fail "sbatch"
