@@ -113,6 +113,30 @@ EOF
   mv "$conf.tmp" "$conf"
 }
 
+# check_private_dir DIR: the cluster's folder holds slurm.conf and the TaskProlog that slurmd
+# runs for every task (as root here), so no other user may write it or replace it: DIR is no
+# symbolic link and, if it exists, is root's and writable by root alone; every folder above it
+# is root's and writable by root alone, or sticky (/var/tmp). Else exit 2, before anything runs.
+check_private_dir() {
+  local p=$1 uid mode
+  [ ! -L "$p" ] || die "$p is a symbolic link; PARARUN_CLUSTER_DIR must be a folder of its own" 2
+  while :; do
+    if [ -e "$p" ]; then
+      [ -d "$p" ] || die "$p is not a folder (PARARUN_CLUSTER_DIR)" 2
+      read -r uid mode < <(stat -L -c '%u %a' "$p")
+      [ "$uid" = 0 ] || die "$p belongs to user $uid, not root: another user could write what slurmd runs as root (PARARUN_CLUSTER_DIR)" 2
+      # Octal mode: group or others may write (2 or 3, 6 or 7 in the last two digits) ...
+      if (( (8#$mode & 8#022) != 0 )); then
+        # ... which only a sticky folder above the cluster's may allow.
+        [ "$p" != "$1" ] && (( (8#$mode & 8#1000) != 0 )) ||
+          die "$p is writable by other users (mode $mode): another user could write what slurmd runs as root (PARARUN_CLUSTER_DIR)" 2
+      fi
+    fi
+    [ "$p" = / ] && break
+    p=$(dirname "$p")
+  done
+}
+
 # The site's MPI settings, as an admin sets them for every task (slurm.conf's TaskProlog: each
 # "export" line it prints goes into the task's environment). Open MPI 4.1.4's TCP transport
 # (pml ob1, btl tcp) crashes now and then in MPI_Init across this cluster's nodes: a call
@@ -121,22 +145,23 @@ EOF
 # in as many, so tasks use it where Open MPI has it. A task that sets OMPI_MCA_pml keeps its
 # own choice. False (no prolog) when Open MPI has no UCX transport.
 write_task_prolog() {
+  rm -f "$dir/task-prolog.sh"
   command -v ompi_info >/dev/null || return 1
   # (grep reads all of it: with -q, ompi_info's SIGPIPE would fail the pipeline)
   ompi_info 2>/dev/null | grep 'MCA pml: ucx' >/dev/null || return 1
-  cat >"$dir/task-prolog.sh.tmp" <<'PROLOG'
+  {
+    cat >"$dir/task-prolog.sh.tmp" <<'PROLOG' &&
 #!/bin/sh
 # Written by scripts/local-cluster.sh (write_task_prolog): Open MPI's UCX transport for every
-# task that has not chosen one; UCX over TCP and shared memory (it picks InfiniBand-class
-# devices only, by default).
-if [ -z "${OMPI_MCA_pml:-}" ]; then
-  echo "export OMPI_MCA_pml=ucx"
-  echo "export OMPI_MCA_pml_ucx_tls=any"
-  echo "export OMPI_MCA_pml_ucx_devices=any"
-fi
+# task that has not chosen a pml; UCX over TCP and shared memory (by default it takes only
+# InfiniBand-class devices). Each variable a task sets itself stays as it is.
+[ -n "${OMPI_MCA_pml:-}" ] || echo "export OMPI_MCA_pml=ucx"
+[ -n "${OMPI_MCA_pml_ucx_tls:-}" ] || echo "export OMPI_MCA_pml_ucx_tls=any"
+[ -n "${OMPI_MCA_pml_ucx_devices:-}" ] || echo "export OMPI_MCA_pml_ucx_devices=any"
+exit 0
 PROLOG
-  chmod 755 "$dir/task-prolog.sh.tmp"
-  mv "$dir/task-prolog.sh.tmp" "$dir/task-prolog.sh"
+      chmod 755 "$dir/task-prolog.sh.tmp" && mv "$dir/task-prolog.sh.tmp" "$dir/task-prolog.sh"
+  } || die "cannot write $dir/task-prolog.sh"
 }
 
 # Paths under /tmp that jobs must still see inside a node: the checkout and the shared list
@@ -183,12 +208,14 @@ cmd_start() {
   done
   [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "--nodes takes a count from 1 to 99, got '$n'" 2
   [ "$(id -u)" = 0 ] || die "needs root (namespaces, munge and slurmd run as root)"
+  check_private_dir "$dir"
   case "$dir/" in /tmp/*) die "PARARUN_CLUSTER_DIR ($dir) must not be under /tmp: each node replaces /tmp" 2 ;; esac
   if alive "$dir/run/slurmctld.pid"; then
     die "a local cluster already runs from $dir (scripts/local-cluster.sh stop first)"
   fi
   ensure_deps slurm-wlm munge
   mkdir -p "$dir"/{state,spool,run,log,nodes}
+  chmod go-w "$dir"  # (whatever the umask: check_private_dir refuses it otherwise next time)
 
   # munge: use the machine's if it runs, else start it and remember that we did.
   if ! munge_works; then
@@ -222,6 +249,9 @@ cmd_start() {
     die "only $idle of $n nodes came up idle (logs in $dir/log)"
   fi
   log "local Slurm cluster up: $n nodes (node1..node$n), partition debug, state in $dir"
+  if grep -q '^TaskProlog=' "$conf"; then
+    log "tasks get Open MPI's UCX transport (OMPI_MCA_pml=ucx, $dir/task-prolog.sh) unless they set OMPI_MCA_pml"
+  fi
   env_line
 }
 

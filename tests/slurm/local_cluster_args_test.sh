@@ -64,4 +64,26 @@ PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-clus
   >/dev/null 2>&1 || true
 kill -0 "$victim" 2>/dev/null || fail "stop killed a process that is not a slurmd"
 kill "$victim"
+
+# The cluster's folder holds slurm.conf and the TaskProlog slurmd runs as root: `start` refuses
+# one another user owns, one others may write, and a symbolic link, before it runs anything
+# (exit 2; nothing written into it). Only root gets that far (start needs root first).
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$work/theirs" "$work/open" "$work/real"
+  chown 65534 "$work/theirs"
+  chmod 775 "$work/open"
+  ln -s "$work/real" "$work/link"
+  for case in "theirs:belongs to user 65534, not root" "open:is writable by other users (mode 775)" \
+    "link:is a symbolic link"; do
+    d=$work/${case%%:*}
+    set +e
+    PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$d "$root/scripts/local-cluster.sh" start \
+      >"$work/out" 2>"$work/err"
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "start in $d gave exit $rc, expected 2: $(cat "$work/err")"
+    grep -qF "$d ${case#*:}" "$work/err" || fail "start in $d: $(cat "$work/err")"
+    [ -z "$(ls -A "$d/")" ] || fail "start wrote into $d: $(ls -A "$d/")"
+  done
+fi
 echo "local-cluster.sh: paths and names stay arguments"

@@ -93,9 +93,10 @@ case "$case_name" in
     check "r['ranks']==4 and r['status']=='ok' and r['meta']['hosts']==['node1','node2'] and sorted(a['host'] for a in r['meta']['affinity'])==['node1','node1','node2','node2'] and r['meta']['slurm']['nodelist']=='node[1-2]'" \
       "4 MPI ranks ran on both nodes, two each, and verified"
     # The cluster's TaskProlog (local-cluster.sh, where Open MPI has UCX) gives every task Open
-    # MPI's UCX transport, unless the task chose a pml itself.
+    # MPI's UCX transport, unless the task chose a pml itself (sbatch passes this environment on).
     if grep -q '^TaskProlog=' "$SLURM_CONF"; then
-      check "r['meta']['env'].get('OMPI_MCA_pml')=='ucx'" "the ranks ran with the site's pml, ucx"
+      pml=${OMPI_MCA_pml:-ucx}
+      check "r['meta']['env'].get('OMPI_MCA_pml')=='$pml'" "the ranks ran with the pml $pml"
       got=$(OMPI_MCA_pml=ob1 srun -N 1 -n 1 printenv OMPI_MCA_pml) || fail "srun printenv"
       [ "$got" = ob1 ] || fail "a task's own OMPI_MCA_pml became '$got', not ob1"
     fi
