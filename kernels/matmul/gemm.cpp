@@ -198,9 +198,18 @@ UKernel ukernel_of(MicroKernel mk) {
   return ukernel_portable;
 }
 
-std::size_t cache_size(int name, std::size_t fallback) {
+/// A cache's size from sysconf, 0 where it does not say.
+std::size_t cache_size(int name) {
   const long v = sysconf(name);
-  return v > 0 ? static_cast<std::size_t>(v) : fallback;
+  return v > 0 ? static_cast<std::size_t>(v) : 0;
+}
+
+/// `c` with kDefaultCaches' size where it has 0.
+Caches known(Caches c) {
+  if (c.l1 == 0) c.l1 = kDefaultCaches.l1;
+  if (c.l2 == 0) c.l2 = kDefaultCaches.l2;
+  if (c.l3 == 0) c.l3 = kDefaultCaches.l3;
+  return c;
 }
 
 /// ceil(x / y): how many slivers (or shares) `x` rows, columns or slivers make.
@@ -384,7 +393,7 @@ Blocking tile_of(MicroKernel mk) {
   return b;
 }
 
-/// derive_blocking(mk, this machine's caches), once per micro-kernel.
+/// derive_blocking(mk, this machine's caches): what blocking_for starts from.
 Blocking derived_blocking(MicroKernel mk) {
   return derive_blocking(mk, this_machines_caches());
 }
@@ -398,25 +407,25 @@ std::optional<Blocking> g_tuned[3];  // per micro-kernel: set_tuned_blocking
 }  // namespace
 
 Caches this_machines_caches() {
-  return {cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 << 10),
-          cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10),
-          std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32 << 20)};
+  return {cache_size(_SC_LEVEL1_DCACHE_SIZE), cache_size(_SC_LEVEL2_CACHE_SIZE),
+          std::min<std::size_t>(cache_size(_SC_LEVEL3_CACHE_SIZE), 32 << 20)};
 }
 
 Blocking derive_blocking(MicroKernel mk, const Caches& caches) {
   Blocking b = tile_of(mk);
-  const std::size_t l1 = std::max<std::size_t>(caches.l1, 1 << 10),
-                    l2 = std::max<std::size_t>(caches.l2, 1 << 10), l3 = caches.l3;
+  const auto [l1, l2, l3] = known(caches);
   // The ir loop (innermost) multiplies one B sliver (KC x NR) with every A sliver (MR x KC)
   // of the block. BLIS's analytical model (Low et al., TOMS 2016) keeps that B sliver in half
   // of L1 while the A slivers stream through the other half from L2: BLIS runs the same 6 x 8
-  // kernel on Zen 3 (32 KiB L1d) at KC 256. Where a B sliver fits only at fewer than 256
-  // k-steps (the AVX-512 kernel's 24 columns: KC 128 in half of a 48 KiB L1d), each update of
-  // C's tile would pay for too little work: both slivers stream from L2, and an A sliver
-  // fills about 2/3 of L1, as BLIS runs its 8 x 24 kernel on Zen 4 (KC 512). On Zen 5 the
-  // AVX2 kernel measured the same at KC 384 and 680, the AVX-512 one at KC 128 to 512.
-  const std::size_t kc_b_in_l1 = l1 / 2 / (b.nr * sizeof(double)) / 8 * 8;
-  b.kc = kc_b_in_l1 >= 256 ? kc_b_in_l1 : round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
+  // kernel on Zen 3 (32 KiB L1d) at KC 256. A kernel as wide as the AVX-512 one (24 columns)
+  // would get only 80 to 128 k-steps that way (32 and 48 KiB L1d), too little work for each
+  // update of C's tile: its B sliver streams from L2 with the A slivers at a long KC (BLIS
+  // runs its own 8 x 24 kernel at KC 512 on Zen 4, a 96 KiB B sliver), an A sliver filling
+  // about 2/3 of L1. On Zen 5 the AVX2 kernel measured the same at KC 384 and 680, the
+  // AVX-512 one at KC 128 to 512 (BENCHMARKS.md).
+  const bool b_sliver_in_l1 = b.nr * sizeof(double) * 256 <= kDefaultCaches.l1 / 2;
+  b.kc = b_sliver_in_l1 ? round_down(l1 / 2 / (b.nr * sizeof(double)), 8)
+                        : round_down(l1 * 2 / 3 / (b.mr * sizeof(double)), 8);
   // The A block (MC x KC) fills almost all of L2; B slivers stream from the L3-resident panel.
   // (`pararun tune matmul` measures instead of deriving.)
   b.mc = round_down(l2 * 15 / 16 / (b.kc * sizeof(double)), b.mr);
@@ -490,7 +499,7 @@ void set_tuned_blocking(MicroKernel mk, std::optional<Blocking> b) {
 
 std::vector<Blocking> blocking_candidates(MicroKernel mk) {
   const Blocking d = derived_blocking(mk);
-  const std::size_t l2 = cache_size(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+  const std::size_t l2 = known(this_machines_caches()).l2;
   std::vector<Blocking> out;  // the derived blocking is the default, timed apart
   for (std::size_t kc : {128, 192, 256, 320, 384, 448, 512})
     for (std::size_t share : {4, 8, 12, 15}) {  // sixteenths of L2 for the A block

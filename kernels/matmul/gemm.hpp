@@ -27,16 +27,19 @@ struct Blocking {
   /// (PARARUN_GEMM_KC, _MC, _NC).
   const char* from = "caches";
 };
-/// Cache sizes per core, in bytes: what a blocking is derived from.
+/// Cache sizes in bytes a blocking is derived from: L1d and L2 of one core, L3 as sysconf
+/// reports it (shared; at most 32 MiB is used). 0: not known.
 struct Caches {
   std::size_t l1, l2, l3;
 };
-/// This machine's (sysconf; 32 KiB, 512 KiB and 8 MiB where it does not say; L3 at most
-/// 32 MiB).
+/// Where a size is not known: 32 KiB, 512 KiB, 8 MiB.
+inline constexpr Caches kDefaultCaches{32 << 10, 512 << 10, 8 << 20};
+/// This machine's, from sysconf (0 where it does not say).
 Caches this_machines_caches();
-/// The blocking derived for `mk` from `caches`: KC so that the B sliver (KC x NR) fits half of
-/// L1 when that allows at least 256 k-steps (else an A sliver fills about 2/3 of L1), the A
-/// block (MC x KC) almost all of L2, the B panel (KC x NC) a quarter of L3.
+/// The blocking derived for `mk` from `caches` (kDefaultCaches for a size of 0): KC so that the
+/// B sliver (KC x NR) fills half of L1 for kernels up to 8 columns wide (else an A sliver
+/// fills about 2/3 of L1), the A block (MC x KC) almost all of L2, the B panel (KC x NC) a
+/// quarter of L3.
 Blocking derive_blocking(MicroKernel mk, const Caches& caches);
 /// The block sizes gemm() uses for `mk`: derived from this machine's L1/L2/L3 sizes, replaced
 /// by a tuned setting if there is one, then by PARARUN_GEMM_KC, _MC, _NC if set.

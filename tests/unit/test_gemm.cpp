@@ -172,9 +172,10 @@ TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
   }
 }
 
-// The derivation from cache sizes, on the CPUs the project's machines have: the AVX2 kernel
-// keeps its B sliver in half of L1 (BLIS's 6 x 8 on Zen 3: KC 256); the AVX-512 kernel's
-// 24-column sliver would allow only KC 128 there, so an A sliver fills 2/3 of L1 instead.
+// The derivation from cache sizes, on the CPUs the project's machines have: the AVX2 and
+// portable kernels (8 columns) keep their B sliver in half of L1 (BLIS's 6 x 8 on Zen 3: KC
+// 256); the AVX-512 kernel's 24-column sliver would get only 80 to 128 k-steps there, so an A
+// sliver fills 2/3 of L1 instead.
 TEST(Gemm, BlockingIsDerivedFromTheCaches) {
   using matmul::MicroKernel;
   struct Case {
@@ -201,11 +202,15 @@ TEST(Gemm, BlockingIsDerivedFromTheCaches) {
     EXPECT_EQ(b.nc, c.nc);
     EXPECT_STREQ(b.from, "caches");
   }
-  // Caches a machine does not report (sysconf 0): fallbacks, never a zero block size.
+  // A smaller L1, a shorter KC; a size not known (0) is kDefaultCaches' (32 KiB, 512 KiB,
+  // 8 MiB), exactly.
+  const matmul::Blocking small = matmul::derive_blocking(MicroKernel::portable, {24 * KiB, 0, 0});
+  EXPECT_EQ(small.kc, 192u);
+  EXPECT_EQ(small.mc, 320u);
   const matmul::Blocking none = matmul::derive_blocking(MicroKernel::avx2, {0, 0, 0});
-  EXPECT_GT(none.kc, 0u);
-  EXPECT_GT(none.mc, 0u);
-  EXPECT_GT(none.nc, 0u);
+  EXPECT_EQ(none.kc, 256u);
+  EXPECT_EQ(none.mc, 240u);
+  EXPECT_EQ(none.nc, 1024u);
   // This machine's own derivation is what blocking_for starts from.
   const test::ScopedEnv no_kc("PARARUN_GEMM_KC", ""), no_mc("PARARUN_GEMM_MC", ""),
       no_nc("PARARUN_GEMM_NC", "");
