@@ -620,6 +620,32 @@ TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileIsRefusedAndKept) {
   EXPECT_TRUE(exists(s + "/checkpoint.json"));
 }
 
+// The same file by another path, here the output folder bind-mounted elsewhere (in a mount
+// namespace of the command's own), is refused too: the same device and inode.
+TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileByABindMountIsRefusedAndKept) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (mount --bind)";
+  if (run_command("unshare --mount --propagation private true").code != 0)
+    GTEST_SKIP() << "unshare --mount is not allowed here";
+  const TempDir tmp;
+  const std::string b = tmp / "b", alias = tmp / "alias";
+  const std::string manifest =
+      "name: m\njobs:\n  - kernel: matmul\n    backend: seq\n    size: 32\n    reps: 1\n";
+  ASSERT_EQ(mkdir(b.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(alias.c_str(), 0755), 0);
+  write_file(b + "/m.yaml", manifest);
+  ASSERT_EQ(run_cli("batch run " + b + "/m.yaml -o " + b).code, 0);  // b: a batch's folder
+  write_file(b + "/checkpoint.json", manifest);
+  const Result r = run_command("unshare --mount --propagation private sh -c 'mount --bind " + b +
+                               " " + alias + " && exec " + PARARUN_EXE + " batch run " + alias +
+                               "/checkpoint.json -o " + b + " --resume'");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("is the output folder's own checkpoint.json (by another path)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp(b + "/checkpoint.json"), manifest);
+}
+
 // Fields the readers take from edited files with another type than pararun writes are read as
 // their defaults: the report and batch status still come out (nlohmann's value() threw,
 // exit 3 with a JSON library message).

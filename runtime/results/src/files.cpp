@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -167,21 +168,70 @@ std::vector<std::string> make_output_folder(const std::string& dir,
   return created;
 }
 
+namespace {
+
+// The files and folders of an output folder that its runs replace or remove.
+const std::set<std::string> kReplacedFiles = {"results.jsonl", "batch.json",   "checkpoint.json",
+                                              "summary.json",  "study.json",   "report.md",
+                                              "speedup.csv",   "analysis.json"};
+const std::set<std::string> kReplacedFolders = {"jobs", "running", "points", "logs", "slurm"};
+
+/// The name under `dir` (a folder's own file, or a path under its own folders) of the file
+/// that is `in` (same device and inode), or "".
+std::string same_file_under(const std::string& dir, const struct stat& in) {
+  struct stat st {};
+  const auto same = [&in, &st](const std::string& path) {
+    return lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == in.st_dev &&
+           st.st_ino == in.st_ino;
+  };
+  for (const auto& name : kReplacedFiles)
+    if (same(dir + "/" + name)) return name;
+  // The folders, depth first (never through a symbolic link: lstat).
+  std::vector<std::string> todo(kReplacedFolders.begin(), kReplacedFolders.end());
+  while (!todo.empty()) {
+    const std::string rel = todo.back();
+    todo.pop_back();
+    DIR* d = opendir((dir + "/" + rel).c_str());
+    if (!d) continue;
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      const std::string path = dir + "/" + rel + "/" + name;
+      if (same(path)) {
+        closedir(d);
+        return rel + "/" + name;
+      }
+      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) todo.push_back(rel + "/" + name);
+    }
+    closedir(d);
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string input_replaced_by_folder(const std::string& input, const std::string& dir) {
   char in[PATH_MAX], folder[PATH_MAX];
   if (dir.empty() || !realpath(input.c_str(), in) || !realpath(dir.c_str(), folder)) return {};
+  const auto refusal = [&input](const std::string& own, const char* how) {
+    return "'" + input + "' is the output folder's own " + own + how +
+           ", which the run replaces or removes: keep the input elsewhere";
+  };
   const std::string path = in, base = std::string(folder) + "/";
-  if (path.rfind(base, 0) != 0) return {};
-  const std::string rest = path.substr(base.size()), first = rest.substr(0, rest.find('/'));
-  static const std::set<std::string> kFiles = {"results.jsonl", "batch.json",   "checkpoint.json",
-                                               "summary.json",  "study.json",   "report.md",
-                                               "speedup.csv",   "analysis.json"};
-  static const std::set<std::string> kFolders = {"jobs", "running", "points", "logs", "slurm"};
-  const bool kept =
-      rest.find('/') == std::string::npos ? kFiles.count(rest) > 0 : kFolders.count(first) > 0;
-  if (!kept) return {};
-  return "'" + input + "' is the output folder's own " + rest +
-         ", which the run replaces or removes: keep the input elsewhere";
+  if (path.rfind(base, 0) == 0) {
+    const std::string rest = path.substr(base.size()), first = rest.substr(0, rest.find('/'));
+    const bool kept = rest.find('/') == std::string::npos ? kReplacedFiles.count(rest) > 0
+                                                          : kReplacedFolders.count(first) > 0;
+    if (kept) return refusal(rest, "");
+  }
+  // Another path to one of those files (a bind mount of the folder, or of a folder above it,
+  // elsewhere): the same device and inode. A second hard link is not refused: replacing or
+  // removing the folder's name leaves the input's name and contents as they were.
+  struct stat st {};
+  if (stat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return {};
+  if (const std::string own = same_file_under(folder, st); !own.empty())
+    return refusal(own, " (by another path)");
+  return {};
 }
 
 }  // namespace pararun
