@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <utility>
 
 namespace pararun {
 
@@ -188,6 +189,7 @@ std::string same_file_under(const std::string& dir, const struct stat& in) {
     if (same(dir + "/" + name)) return name;
   // The folders, depth first (never through a symbolic link: lstat).
   std::vector<std::string> todo(kReplacedFolders.begin(), kReplacedFolders.end());
+  std::set<std::pair<dev_t, ino_t>> seen;
   while (!todo.empty()) {
     const std::string rel = todo.back();
     todo.pop_back();
@@ -201,7 +203,10 @@ std::string same_file_under(const std::string& dir, const struct stat& in) {
         closedir(d);
         return rel + "/" + name;
       }
-      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) todo.push_back(rel + "/" + name);
+      // Each folder once: a bind mount can make a folder its own descendant.
+      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+          seen.insert({st.st_dev, st.st_ino}).second)
+        todo.push_back(rel + "/" + name);
     }
     closedir(d);
   }
