@@ -34,6 +34,7 @@ die() {
 # The folder goes into slurm.conf's paths and the nodes' mounts: plain characters only.
 case "$dir" in
   /*[!A-Za-z0-9._/+=@,-]* | [!/]*) die "PARARUN_CLUSTER_DIR must be an absolute path of letters, digits and ._/+=@,- (got '$dir')" 2 ;;
+  */ | */./* | */. | */../* | */.. | *//*) die "PARARUN_CLUSTER_DIR must name its folder plainly: no trailing /, no . or .. parts (got '$dir')" 2 ;;
 esac
 
 # The port goes into slurm.conf and into shell arithmetic (which would run a command in an
@@ -114,26 +115,37 @@ EOF
 }
 
 # check_private_dir DIR: the cluster's folder holds slurm.conf and the TaskProlog that slurmd
-# runs for every task (as root here), so no other user may write it or replace it: DIR is no
-# symbolic link and, if it exists, is root's and writable by root alone; every folder above it
-# is root's and writable by root alone, or sticky (/var/tmp). Else exit 2, before anything runs.
+# runs for every task (as root here), so no other user may write it or replace it. Along the
+# path as given and along its real path, every part that exists must be root's: the folder
+# itself a real folder writable by root alone, each folder above it writable by root alone or
+# sticky (/var/tmp), and a symbolic link above it root's own (no one else can point it
+# elsewhere). Else exit 2. Run before anything is written, and again once the folder exists
+# (another user could have made it in between).
 check_private_dir() {
-  local p=$1 uid mode
-  [ ! -L "$p" ] || die "$p is a symbolic link; PARARUN_CLUSTER_DIR must be a folder of its own" 2
+  check_owned_path "$1"
+  local real
+  real=$(realpath -m -- "$1") || die "cannot resolve $1 (PARARUN_CLUSTER_DIR)" 2
+  [ "$real" = "$1" ] || check_owned_path "$real"
+}
+check_owned_path() {
+  local p=$1 uid mode type
   while :; do
-    if [ -e "$p" ]; then
-      [ -d "$p" ] || die "$p is not a folder (PARARUN_CLUSTER_DIR)" 2
-      read -r uid mode < <(stat -L -c '%u %a' "$p")
-      [ "$uid" = 0 ] || die "$p belongs to user $uid, not root: another user could write what slurmd runs as root (PARARUN_CLUSTER_DIR)" 2
-      # Octal mode: group or others may write (2 or 3, 6 or 7 in the last two digits) ...
-      if (( (8#$mode & 8#022) != 0 )); then
-        # ... which only a sticky folder above the cluster's may allow.
-        [ "$p" != "$1" ] && (( (8#$mode & 8#1000) != 0 )) ||
-          die "$p is writable by other users (mode $mode): another user could write what slurmd runs as root (PARARUN_CLUSTER_DIR)" 2
+    if [ -e "$p" ] || [ -L "$p" ]; then
+      read -r uid mode type < <(stat -c '%u %a %F' -- "$p")
+      [ "$uid" = 0 ] || die "$p belongs to user $uid, not root: another user could change what slurmd runs as root (PARARUN_CLUSTER_DIR)" 2
+      if [ "$type" = "symbolic link" ]; then
+        [ "$p" != "$1" ] || die "$p is a symbolic link; PARARUN_CLUSTER_DIR must be a folder of its own" 2
+      else
+        [ "$type" = directory ] || die "$p is not a folder (PARARUN_CLUSTER_DIR)" 2
+        # Group or others may write (octal 020 or 002): only a sticky folder above the cluster's may.
+        if (( (8#$mode & 8#022) != 0 )); then
+          [ "$p" != "$1" ] && (( (8#$mode & 8#1000) != 0 )) ||
+            die "$p is writable by other users (chmod go-w, or another PARARUN_CLUSTER_DIR): another user could change what slurmd runs as root" 2
+        fi
       fi
     fi
     [ "$p" = / ] && break
-    p=$(dirname "$p")
+    p=$(dirname -- "$p")
   done
 }
 
@@ -214,8 +226,9 @@ cmd_start() {
     die "a local cluster already runs from $dir (scripts/local-cluster.sh stop first)"
   fi
   ensure_deps slurm-wlm munge
+  umask 022  # (the folders made here: writable by root alone)
   mkdir -p "$dir"/{state,spool,run,log,nodes}
-  chmod go-w "$dir"  # (whatever the umask: check_private_dir refuses it otherwise next time)
+  check_private_dir "$dir"  # again: another user could have made it while packages installed
 
   # munge: use the machine's if it runs, else start it and remember that we did.
   if ! munge_works; then
@@ -327,6 +340,7 @@ cmd_kill_node() {
 cmd_start_node() {
   local node=${1:-}
   [ -n "$node" ] || usage
+  [ "$(id -u)" != 0 ] || check_private_dir "$dir"  # slurmd reads slurm.conf from it as root
   nodes_of_conf | grep -qxF -- "$node" || die "no node $node in $conf"
   alive "$dir/run/slurmd-$node.pid" && die "node $node runs already"
   start_node "$node"

@@ -68,22 +68,32 @@ kill "$victim"
 # The cluster's folder holds slurm.conf and the TaskProlog slurmd runs as root: `start` refuses
 # one another user owns, one others may write, and a symbolic link, before it runs anything
 # (exit 2; nothing written into it). Only root gets that far (start needs root first).
+# Should the check let one through, the stubs below fail what `start` would run next (package
+# installation, munge, slurmctld) instead of running it on this machine.
 if [ "$(id -u)" = 0 ]; then
-  mkdir -p "$work/theirs" "$work/open" "$work/real"
-  chown 65534 "$work/theirs"
+  mkdir -p "$work/stop" "$work/theirs" "$work/open" "$work/real"
+  for c in dpkg-query apt-get munge munged runuser slurmctld; do
+    printf '#!/bin/sh\necho "stub: %s must not run" >&2\nexit 1\n' "$c" >"$work/stop/$c"
+  done
+  chmod +x "$work/stop"/*
+  chown 65534 "$work/theirs" 2>/dev/null || echo "65534" >"$work/no-chown"
   chmod 775 "$work/open"
   ln -s "$work/real" "$work/link"
-  for case in "theirs:belongs to user 65534, not root" "open:is writable by other users (mode 775)" \
-    "link:is a symbolic link"; do
+  ln -s "$work/real" "$work/theirlink" && chown -h 65534 "$work/theirlink" 2>/dev/null || true
+  for case in "theirs:belongs to user 65534, not root" "open:is writable by other users" \
+    "link:is a symbolic link" "link/:must name its folder plainly" \
+    "theirlink/x:theirlink belongs to user 65534"; do
     d=$work/${case%%:*}
+    case "${case%%:*}" in theirs | theirlink/x) [ ! -e "$work/no-chown" ] || continue ;; esac  # (uid 65534 unmapped)
     set +e
-    PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$d "$root/scripts/local-cluster.sh" start \
+    PATH=$work/stop:$work/bin:$PATH PARARUN_CLUSTER_DIR=$d "$root/scripts/local-cluster.sh" start \
       >"$work/out" 2>"$work/err"
     rc=$?
     set -e
     [ "$rc" = 2 ] || fail "start in $d gave exit $rc, expected 2: $(cat "$work/err")"
-    grep -qF "$d ${case#*:}" "$work/err" || fail "start in $d: $(cat "$work/err")"
-    [ -z "$(ls -A "$d/")" ] || fail "start wrote into $d: $(ls -A "$d/")"
+    grep -qF "${case#*:}" "$work/err" || fail "start in $d: $(cat "$work/err")"
+    [ -z "$(ls -A "$work/real/")" ] && [ -z "$(ls -A "$work/theirs/")" ] &&
+      [ -z "$(ls -A "$work/open/")" ] || fail "start in $d wrote into a folder"
   done
 fi
 echo "local-cluster.sh: paths and names stay arguments"
