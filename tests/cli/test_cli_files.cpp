@@ -624,8 +624,6 @@ TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileIsRefusedAndKept) {
 // namespace of the command's own), is refused too: the same device and inode.
 TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileByABindMountIsRefusedAndKept) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (mount --bind)";
-  if (run_command("unshare --mount --propagation private true").code != 0)
-    GTEST_SKIP() << "unshare --mount is not allowed here";
   const TempDir tmp;
   const std::string b = tmp / "b", alias = tmp / "alias";
   const std::string manifest =
@@ -636,8 +634,10 @@ TEST(CliFiles, AnInputThatIsTheOutputFoldersOwnFileByABindMountIsRefusedAndKept)
   ASSERT_EQ(run_cli("batch run " + b + "/m.yaml -o " + b).code, 0);  // b: a batch's folder
   write_file(b + "/checkpoint.json", manifest);
   const Result r = run_command("unshare --mount --propagation private sh -c 'mount --bind " + b +
-                               " " + alias + " && exec " + PARARUN_EXE + " batch run " + alias +
-                               "/checkpoint.json -o " + b + " --resume'");
+                               " " + alias + " || exit 77; exec " + PARARUN_EXE + " batch run " +
+                               alias + "/checkpoint.json -o " + b + " --resume'");
+  if (r.code == 77 || r.err.find("unshare: ") == 0)
+    GTEST_SKIP() << "no private mount namespace with a bind mount here: " << r.err;
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("is the output folder's own checkpoint.json (by another path)"),

@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -178,37 +179,36 @@ const std::set<std::string> kReplacedFiles = {"results.jsonl", "batch.json",   "
 const std::set<std::string> kReplacedFolders = {"jobs", "running", "points", "logs", "slurm"};
 
 /// The name under `dir` (a folder's own file, or a path under its own folders) of the file
-/// that is `in` (same device and inode), or "".
+/// that is `in` (same device and inode), or "". Folders on another device than `in` are not
+/// entered (the same inode there is another file); each folder is read once (a bind mount
+/// can make a folder its own descendant). A folder that cannot be read is passed over.
 std::string same_file_under(const std::string& dir, const struct stat& in) {
   struct stat st {};
-  const auto same = [&in, &st](const std::string& path) {
-    return lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == in.st_dev &&
-           st.st_ino == in.st_ino;
-  };
   for (const auto& name : kReplacedFiles)
-    if (same(dir + "/" + name)) return name;
-  // The folders, depth first (never through a symbolic link: lstat).
-  std::vector<std::string> todo(kReplacedFolders.begin(), kReplacedFolders.end());
+    if (lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_dev == in.st_dev && st.st_ino == in.st_ino)
+      return name;
+  std::vector<std::string> todo;
   std::set<std::pair<dev_t, ino_t>> seen;
-  while (!todo.empty()) {
+  for (const auto& name : kReplacedFolders)
+    if (lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_dev == in.st_dev && seen.insert({st.st_dev, st.st_ino}).second)
+      todo.push_back(name);
+  while (!todo.empty()) {  // depth first, never through a symbolic link (lstat)
     const std::string rel = todo.back();
     todo.pop_back();
-    DIR* d = opendir((dir + "/" + rel).c_str());
+    const std::unique_ptr<DIR, int (*)(DIR*)> d(opendir((dir + "/" + rel).c_str()), closedir);
     if (!d) continue;
-    while (const dirent* e = readdir(d)) {
+    while (const dirent* e = readdir(d.get())) {
       const std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
-      const std::string path = dir + "/" + rel + "/" + name;
-      if (same(path)) {
-        closedir(d);
+      if (name == "." || name == ".." || lstat((dir + "/" + rel + "/" + name).c_str(), &st) != 0)
+        continue;
+      if (S_ISREG(st.st_mode) && st.st_dev == in.st_dev && st.st_ino == in.st_ino)
         return rel + "/" + name;
-      }
-      // Each folder once: a bind mount can make a folder its own descendant.
-      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+      if (S_ISDIR(st.st_mode) && st.st_dev == in.st_dev &&
           seen.insert({st.st_dev, st.st_ino}).second)
         todo.push_back(rel + "/" + name);
     }
-    closedir(d);
   }
   return {};
 }
@@ -230,10 +230,10 @@ std::string input_replaced_by_folder(const std::string& input, const std::string
     if (kept) return refusal(rest, "");
   }
   // Another path to one of those files (a bind mount of the folder, or of a folder above it,
-  // elsewhere): the same device and inode. A second hard link is not refused: replacing or
-  // removing the folder's name leaves the input's name and contents as they were.
+  // elsewhere; or a second hard link, which the run would append to or unlink): the same
+  // device and inode.
   struct stat st {};
-  if (stat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return {};
+  if (stat(in, &st) != 0 || !S_ISREG(st.st_mode)) return {};
   if (const std::string own = same_file_under(folder, st); !own.empty())
     return refusal(own, " (by another path)");
   return {};

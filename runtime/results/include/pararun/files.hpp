@@ -60,8 +60,8 @@ void write_file_atomically(const std::string& path, const std::string& text);
 /// A reason the file `input` (a study file, a batch manifest) cannot be read for a study or
 /// batch whose output folder is `dir`: it is one of the files that folder's runs replace or
 /// remove (results.jsonl, checkpoint.json, study.json, ..., anything under jobs/ or points/),
-/// by its own path or by another (a bind mount: the same device and inode). Empty when it is
-/// not (a manifest kept beside them under another name, or a second hard link, is fine).
+/// by its own path or by another (a bind mount or a hard link: the same device and inode).
+/// Empty when it is not (a manifest kept beside them under another name is fine).
 std::string input_replaced_by_folder(const std::string& input, const std::string& dir);
 
 }  // namespace pararun
