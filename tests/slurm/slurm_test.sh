@@ -137,8 +137,9 @@ case "$case_name" in
     expect_state "$report" COMPLETED 240
     jobs_run=7  # 6 array tasks and the report job
     # Debian's Open MPI 4.1.4 now and then crashes a rank in MPI_Init when ranks of two
-    # "nodes" of this one machine wire up over TCP (SIGSEGV in its TCP BTL's event callback,
-    # about 1 step in 30 here, in Open MPI's code: BENCHMARKS.md, session 16). A point lost
+    # "nodes" of this one machine wire up over its TCP transport (SIGSEGV in its TCP BTL's
+    # event callback, 1 to 4 steps in 100: BENCHMARKS.md, sessions 16 and 17). The cluster's
+    # TaskProlog gives tasks UCX instead where Open MPI has it; where it has not, a point lost
     # that way is run again as a user would, with submit --resume; any other failure fails.
     if grep -q "Process received signal" "$dir"/study/logs/slurm-*_*.out 2>/dev/null; then
       grep -l "Process received signal" "$dir"/study/logs/slurm-*_*.out
