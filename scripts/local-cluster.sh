@@ -188,14 +188,20 @@ shared_paths() {
 
 # The node's namespace: its hostname, the shared paths bound into its own /tmp, then slurmd.
 # Every name and path reaches the inner shell as an argument, never as part of its script.
+# The node's /tmp is open to every user (mode 1777, as /tmp is) and outlives the node, so a
+# user could leave a symbolic link where a mount point goes, and root's mount would follow it
+# onto a system folder. A node starts with a new, empty /tmp: its mount points are made (by
+# root, not writable by others) before anyone else may write into it.
 start_node() {
   local node=$1 node_tmp=$dir/nodes/$1/tmp p binds=()
-  mkdir -p "$node_tmp" "$dir/spool/$node"
-  chmod 1777 "$node_tmp"
+  rm -rf -- "$node_tmp"  # (rm never follows a link it finds inside)
+  mkdir -p "$dir/spool/$node" "$dir/nodes/$node"
+  mkdir -m 700 -- "$node_tmp"
   while IFS= read -r p; do
-    mkdir -p "$node_tmp/${p#/tmp/}"
+    mkdir -p -- "$node_tmp/${p#/tmp/}"
     binds+=("$p" "$node_tmp/${p#/tmp/}")
   done < <(shared_paths)
+  chmod 1777 "$node_tmp"
   # shellcheck disable=SC2016  # $1.. are the inner shell's
   unshare --mount --uts --propagation private sh -c '
     node=$1 node_tmp=$2 conf=$3
@@ -340,12 +346,19 @@ cmd_kill_node() {
 cmd_start_node() {
   local node=${1:-}
   [ -n "$node" ] || usage
-  [ "$(id -u)" != 0 ] || check_private_dir "$dir"  # slurmd reads slurm.conf from it as root
   nodes_of_conf | grep -qxF -- "$node" || die "no node $node in $conf"
   alive "$dir/run/slurmd-$node.pid" && die "node $node runs already"
   start_node "$node"
   log "node $node started"
 }
+
+# What root reads from the folder (slurm.conf for sinfo, squeue and scancel, pid files whose
+# processes stop kills, munge.ours, the node list) must be root's alone too: another user who
+# made the folder first could else have root kill the machine's munged or run Slurm's tools
+# under their own slurm.conf. (start checks before it installs anything, and again after.)
+case "${1:-}" in
+  status | stop | kill-node | start-node) [ "$(id -u)" != 0 ] || check_private_dir "$dir" ;;
+esac
 
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;

@@ -25,6 +25,19 @@ grep -qxF "mount: --bind /tmp/c\"d $work/cluster/nodes/node1/tmp/c\"d" "$log" ||
 grep -q "not-tmp" "$log" && fail "a path outside /tmp was bound"
 grep -qxF "slurmd: -N node1 -f $work/cluster/slurm.conf" "$log" || fail "slurmd not started: $(cat "$log")"
 
+# A node's /tmp (open to all, mode 1777) starts empty: a link another user left where a mount
+# point goes is not followed (root's mkdir and mount would land on the link's target).
+mkdir -p "$work/target"
+ln -s "$work/target" "$work/cluster/nodes/node1/tmp/x"
+PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster PARARUN_CLUSTER_SHARE=/tmp/x/sub \
+  "$root/scripts/local-cluster.sh" start-node node1 >/dev/null
+[ ! -L "$work/cluster/nodes/node1/tmp/x" ] && [ -d "$work/cluster/nodes/node1/tmp/x/sub" ] ||
+  fail "the link left in the node's /tmp was kept"
+[ -d "$work/target" ] && [ -z "$(ls -A "$work/target")" ] || fail "start-node wrote through the link"
+[ "$(stat -c %a "$work/cluster/nodes/node1/tmp")" = 1777 ] || fail "the node's /tmp is not 1777"
+grep -qxF "mount: --bind /tmp/x/sub $work/cluster/nodes/node1/tmp/x/sub" "$log" ||
+  fail "the share was not bound: $(cat "$log")"
+
 # A node name that is not in slurm.conf is refused, whatever it holds.
 if PATH=$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/cluster "$root/scripts/local-cluster.sh" \
   kill-node '../../x' 2>"$work/err"; then
@@ -72,7 +85,7 @@ kill "$victim"
 # installation, munge, slurmctld) instead of running it on this machine.
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$work/stop" "$work/theirs" "$work/open" "$work/real"
-  for c in dpkg-query apt-get munge munged runuser slurmctld; do
+  for c in dpkg-query apt-get munge munged runuser slurmctld squeue scancel scontrol sinfo; do
     printf '#!/bin/sh\necho "stub: %s must not run" >&2\nexit 1\n' "$c" >"$work/stop/$c"
   done
   chmod +x "$work/stop"/*
@@ -95,5 +108,27 @@ if [ "$(id -u)" = 0 ]; then
     [ -z "$(ls -A "$work/real/")" ] && [ -z "$(ls -A "$work/theirs/")" ] &&
       [ -z "$(ls -A "$work/open/")" ] || fail "start in $d wrote into a folder"
   done
+
+  # stop, status, kill-node and start-node read slurm.conf and pid files from the folder and
+  # act on them as root (squeue and scancel under its slurm.conf, kill the machine's munged
+  # when it holds munge.ours): a folder another user made is refused in the same way.
+  if [ ! -e "$work/no-chown" ]; then
+    mkdir -p "$work/foreign/run"
+    echo "NodeName=node1 CPUs=1" >"$work/foreign/slurm.conf"
+    echo 1 >"$work/foreign/run/slurmctld.pid"
+    touch "$work/foreign/run/munge.ours"
+    chown -R 65534 "$work/foreign"
+    for cmd in stop status "kill-node node1" "start-node node1"; do
+      set +e
+      # shellcheck disable=SC2086  # the command and its node, two words
+      PATH=$work/stop:$work/bin:$PATH PARARUN_CLUSTER_DIR=$work/foreign \
+        "$root/scripts/local-cluster.sh" $cmd >"$work/out" 2>"$work/err"
+      rc=$?
+      set -e
+      [ "$rc" = 2 ] || fail "$cmd in a folder of user 65534 gave exit $rc, expected 2: $(cat "$work/err")"
+      grep -qF "belongs to user 65534, not root" "$work/err" || fail "$cmd: $(cat "$work/err")"
+      [ -e "$work/foreign/run/munge.ours" ] || fail "$cmd acted on the folder"
+    done
+  fi
 fi
 echo "local-cluster.sh: paths and names stay arguments"
