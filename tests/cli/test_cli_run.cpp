@@ -144,6 +144,28 @@ TEST(CliRun, PrintsTableAndAppendsRecords) {
   EXPECT_EQ(b["samples"].size(), b["reps"].get<std::size_t>());
 }
 
+// Linux file names and environment values are bytes: a Latin-1 name or value in the command
+// line or the environment made writing the record throw (nlohmann's dump refuses bytes that
+// are not UTF-8) after the kernel had run, and the result was lost (exit 3, no record). It is
+// written, those bytes as U+FFFD.
+TEST(CliRun, TheRecordIsWrittenWhenTheCommandLineIsNotUtf8) {
+  const pararun::test::TempDir tmp;
+  const std::string file = tmp / "r\xe9.jsonl";
+  const Result r = run_command("PARARUN_LABEL='x\xe9' " + std::string(PARARUN_EXE) +
+                               " run reduction -b seq -n 1000 --reps 3 --warmup 0 -o '" + file +
+                               "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto l = lines(slurp(file));
+  ASSERT_EQ(l.size(), 1u);
+  const Json j = Json::parse(l[0]);
+  EXPECT_EQ(j["status"], "ok");
+  const std::string replaced = "\xef\xbf\xbd";  // U+FFFD in UTF-8
+  EXPECT_EQ(j["meta"]["env"]["PARARUN_LABEL"], "x" + replaced);
+  EXPECT_NE(j["meta"]["command"].get<std::string>().find("r" + replaced + ".jsonl"),
+            std::string::npos)
+      << j["meta"]["command"];
+}
+
 TEST(CliRun, JsonOutputIsTheRecord) {
   Result r = run_cli("run reduction -b omp -t 2 -n 1000 --json");
   ASSERT_EQ(r.code, 0) << r.err;

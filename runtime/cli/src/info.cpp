@@ -40,7 +40,7 @@ int list_command(bool json) {
       }
       out.push_back(std::move(kernel));
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", json_text(out, 2).c_str());
     return kExitOk;
   }
   Table t({"kernel", "backend", "variant", "description"});
@@ -93,7 +93,7 @@ int info_command(bool json) {
             {"data_dir", data_file("")},
             {"build", b}};
   if (json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", json_text(j, 2).c_str());
     return kExitOk;
   }
   auto line = [](const char* what, const std::string& value) {
@@ -127,7 +127,7 @@ int ceilings_command(int max_threads, bool json) {
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");
   const auto ceilings = measure_ceilings(max_threads);
   if (json) {
-    std::printf("%s\n", to_json(ceilings).dump().c_str());
+    std::printf("%s\n", json_text(to_json(ceilings)).c_str());
     return kExitOk;
   }
   Table t({"threads", "FMA peak GFLOP/s", "read bandwidth GB/s (best)", "(median)",

@@ -100,9 +100,9 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   const std::vector<Record> records = read_result_files(files);
   const auto groups = analyse(records);
   if (format == "gbench")
-    std::printf("%s\n", gbench_json(records).dump(2).c_str());
+    std::printf("%s\n", json_text(gbench_json(records), 2).c_str());
   else if (format == "json")
-    std::printf("%s\n", analysis_json(groups).dump(2).c_str());
+    std::printf("%s\n", json_text(analysis_json(groups), 2).c_str());
   else if (format == "csv")
     std::fputs(csv_report(groups).c_str(), stdout);
   else

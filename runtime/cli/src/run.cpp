@@ -58,7 +58,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
                                            record["rate"]["value"]);
     if (!o.out.empty()) append_record(o.out, record);
     if (o.json)
-      std::printf("%s\n", record.dump().c_str());
+      std::printf("%s\n", json_text(record).c_str());
     else
       std::fputs(run_summary(record).c_str(), stdout);
     std::fflush(stdout);

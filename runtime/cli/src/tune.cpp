@@ -133,7 +133,7 @@ int tune_command(const TuneOptions& o) {
     file = with_tuning(read_tuning_file(path), r, cpu,
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
                            " thread(s), " + std::to_string(o.reps) + " reps");
-    write_file_atomically(path, file.dump(2) + "\n");
+    write_file_atomically(path, json_text(file, 2) + "\n");
     std::printf("stored in %s\n", path.c_str());
   }
   std::printf("runs on this CPU use it (pararun run --tuning %s, or $PARARUN_TUNING)\n",

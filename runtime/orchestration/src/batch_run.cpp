@@ -233,7 +233,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   // batch.json first: a batch stopped between the two is resumed (--resume makes the
   // folders); the other way round its jobs/ made the folder another run's, and it could be
   // neither resumed (no batch.json) nor started again.
-  write_file_atomically(path, manifest_json(m, history).dump(1) + "\n");
+  write_file_atomically(path, json_text(manifest_json(m, history), 1) + "\n");
   for (const char* sub : {"/jobs", "/logs", "/running"})
     if (const std::string why = make_dirs(dir + sub); !why.empty()) throw InputError(why);
   return dir;
@@ -247,7 +247,7 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   for (const auto& id : ids) {
     const Json r = final_record(dir, id);
     if (r.is_null()) continue;
-    text += r.dump() + "\n";
+    text += json_text(r) + "\n";
     merged.insert(id);
     ++n;
   }
@@ -400,10 +400,12 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     if (pid < 0) throw std::runtime_error(std::string("cannot start a job: ") + strerror(errno));
     {
       std::ofstream marker(dir + "/running/" + job.id);
-      marker << Json{{"pid", pid},          {"batch_pid", getpid()},
-                     {"attempt", attempt},  {"cpus", format_cpu_list(r.cpus)},
-                     {"host", host_name()}, {"started", utc_timestamp()}}
-                    .dump()
+      marker << json_text(Json{{"pid", pid},
+                               {"batch_pid", getpid()},
+                               {"attempt", attempt},
+                               {"cpus", format_cpu_list(r.cpus)},
+                               {"host", host_name()},
+                               {"started", utc_timestamp()}})
              << "\n";
     }
     running[pid] = r;
@@ -493,7 +495,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     // them up. Until it is written the job has no final record, and a --resume runs it again.
     deferred.push_back([&, record, e, attempt_file = r.attempt_file, wall]() mutable {
       const BatchJob& job = *e.job;
-      write_file_atomically(job_file(dir, job.id), record.dump() + "\n");
+      write_file_atomically(job_file(dir, job.id), json_text(record) + "\n");
       std::remove(attempt_file.c_str());
       ++done;
       if (e.ok)
@@ -605,14 +607,14 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   Json left = Json::array();
   for (const auto& j : jobs)
     if (!verified(final_record(dir, j.id))) left.push_back(j.id);
-  write_file_atomically(
-      dir + "/checkpoint.json",
-      Json{{"stopped_by", strsignal(out.stopped_by)},
-           {"signal", out.stopped_by},
-           {"jobs_left", left},
-           {"resume", "pararun batch run MANIFEST --out " + shell_quote(dir) + " --resume"}}
-              .dump(2) +
-          "\n");
+  write_file_atomically(dir + "/checkpoint.json",
+                        json_text(Json{{"stopped_by", strsignal(out.stopped_by)},
+                                       {"signal", out.stopped_by},
+                                       {"jobs_left", left},
+                                       {"resume", "pararun batch run MANIFEST --out " +
+                                                      shell_quote(dir) + " --resume"}},
+                                  2) +
+                            "\n");
   return out;
 }
 
@@ -761,7 +763,7 @@ BatchRun run_batch_with_summary(const std::vector<BatchJob>& jobs, const std::st
   const BatchRun r = run_batch(jobs, dir, o, stop, on_event);
   Json summary = batch_summary(r);
   if (!added.empty()) summary["jobs_added_to_the_manifest"] = added;
-  write_file_atomically(dir + "/summary.json", summary.dump(1) + "\n");
+  write_file_atomically(dir + "/summary.json", json_text(summary, 1) + "\n");
   return r;
 }
 
@@ -838,13 +840,13 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
   }
   write_file_atomically(
       root + "/compare.json",
-      Json{{"cores", o.cores},
-           {"cpu", cpu_model()},
-           {"throughput", batch_summary(modes[0].run)},
-           {"latency", batch_summary(modes[1].run)},
-           {"median_job_s",
-            {{"throughput", modes[0].median_job_s}, {"latency", modes[1].median_job_s}}}}
-              .dump(1) +
+      json_text(Json{{"cores", o.cores},
+                     {"cpu", cpu_model()},
+                     {"throughput", batch_summary(modes[0].run)},
+                     {"latency", batch_summary(modes[1].run)},
+                     {"median_job_s",
+                      {{"throughput", modes[0].median_job_s}, {"latency", modes[1].median_job_s}}}},
+                1) +
           "\n");
   return modes;
 }

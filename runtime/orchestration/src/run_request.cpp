@@ -189,7 +189,7 @@ std::string apply_stored_tuning(const Kernel& kernel, const VariantInfo& variant
       try {
         const auto t =
             stored_tuning(read_tuning_file(path), kernel.tuning_key(variant), cpu_identity());
-        if (t) setting = Json(*t).dump();
+        if (t) setting = json_text(Json(*t));
       } catch (const InputError& e) {
         problem = e.what();
       }

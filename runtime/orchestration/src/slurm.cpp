@@ -463,12 +463,12 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
         {{"job_id", out.arrays.back()}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
     if (!cluster.empty()) mine["arrays"].back()["cluster"] = out.cluster = cluster;
     if (!s.points.empty()) mine["arrays"].back()["points"] = s.points;
-    write_file_atomically(kept, history.dump(1) + "\n");
+    write_file_atomically(kept, json_text(history, 1) + "\n");
     on_array(s, out.arrays.back());
   }
   out.report = submit_job(sub.report, "--dependency=afterany" + deps);
   mine["after"] = out.report;  // the report or merge job
-  write_file_atomically(kept, history.dump(1) + "\n");
+  write_file_atomically(kept, json_text(history, 1) + "\n");
   return out;
 }
 

@@ -66,7 +66,7 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
          "checkpoint.json"},
         {"batch.json", "jobs", "points", "slurm"});  // a batch's, or a study's without study.json
     try {
-      write_file_atomically(manifest_path, manifest.dump(2) + "\n");
+      write_file_atomically(manifest_path, json_text(manifest, 2) + "\n");
     } catch (...) {  // a full disk: no empty study folder is left behind
       remove_empty_dirs(created);
       throw;
@@ -96,7 +96,7 @@ std::vector<Record> study_records(const std::string& dir, std::size_t* extra, bo
     RecordFile rf = read_records(results);
     if (warn_results) warn_bad_lines(rf);
     for (auto& r : rf.records) {
-      seen.insert(to_json(r).dump());
+      seen.insert(json_text(to_json(r)));
       records.push_back(std::move(r));
     }
   }
@@ -110,7 +110,7 @@ std::vector<Record> study_records(const std::string& dir, std::size_t* extra, bo
       RecordFile rf = read_records(file);
       warn_bad_lines(rf);
       for (auto& r : rf.records)
-        if (seen.insert(to_json(r).dump()).second) records.push_back(std::move(r));
+        if (seen.insert(json_text(to_json(r))).second) records.push_back(std::move(r));
     }
   if (extra) *extra = records.size() - merged;
   return records;
@@ -321,7 +321,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                            {"points_done", total - out.points_left},
                            {"points_left", left},
                            {"resume", "pararun study ... --out " + shell_quote(dir) + " --resume"}};
-  write_file_atomically(dir + "/checkpoint.json", checkpoint.dump(2) + "\n");
+  write_file_atomically(dir + "/checkpoint.json", json_text(checkpoint, 2) + "\n");
   return out;
 }
 
@@ -349,7 +349,7 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   }
   std::fputs(text.c_str(), stdout);
   write_file_atomically(dir + "/speedup.csv", csv_report(groups));
-  write_file_atomically(dir + "/analysis.json", analysis_json(groups).dump(1) + "\n");
+  write_file_atomically(dir + "/analysis.json", json_text(analysis_json(groups), 1) + "\n");
 
   // Plots through Debian's matplotlib, when it is there; the study stands without them.
   const std::string plot_log = dir + "/logs/plot.log";
@@ -375,15 +375,16 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
     const Json& m = with_meta->json["meta"];
     const Json build = m.value("build", Json::object());
     md += "\n## Machine\n\n| | |\n|---|---|\n";
-    md += "| hosts | " + m.value("hosts", Json::array()).dump() + " |\n";
-    md += "| CPU | " + m.value("cpu_model", Json("")).dump() + ", " +
-          m.value("cores", Json(0)).dump() + " cores |\n";
+    md += "| hosts | " + json_text(m.value("hosts", Json::array())) + " |\n";
+    md += "| CPU | " + json_text(m.value("cpu_model", Json(""))) + ", " +
+          json_text(m.value("cores", Json(0))) + " cores |\n";
     for (const char* key : {"compiler", "flags", "build_type", "git_commit", "mpi_library",
                             "openmp", "eigen", "openblas"})
       if (build.contains(key) && build[key].is_string())
         md += std::string("| ") + key + " | " + build[key].get<std::string>() + " |\n";
-    md += "| environment | " + m.value("env", Json::object()).dump() + " |\n";
-    if (m.contains("slurm") && !m["slurm"].empty()) md += "| slurm | " + m["slurm"].dump() + " |\n";
+    md += "| environment | " + json_text(m.value("env", Json::object())) + " |\n";
+    if (m.contains("slurm") && !m["slurm"].empty())
+      md += "| slurm | " + json_text(m["slurm"]) + " |\n";
   }
   write_file_atomically(dir + "/report.md", md);
   std::printf("\nStudy: %s (results.jsonl, report.md, speedup.csv%s, logs/)\n", dir.c_str(),

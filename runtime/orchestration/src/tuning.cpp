@@ -142,7 +142,8 @@ Json read_tuning_file(const std::string& path) {
     if (ok)
       for (const auto& [k, v] : e["setting"].items()) ok = ok && v.is_string();
     if (!ok)
-      throw InputError(where + ": an entry lacks key, cpu or a setting of strings: " + e.dump());
+      throw InputError(where +
+                       ": an entry lacks key, cpu or a setting of strings: " + json_text(e));
   }
   return j;
 }

@@ -182,7 +182,7 @@ Json collect_metadata(const ExecContext& ctx, const Json& rank_facts) {
   mine["machine"] = machine_id();
   mine["threads"] = thread_cpus;
   for (const auto& [key, value] : rank_facts.items()) mine[key] = value;
-  const auto all = gather_strings(mine.dump(), ctx);
+  const auto all = gather_strings(json_text(mine), ctx);
 
   Json m;
   m["timestamp"] = utc_timestamp();

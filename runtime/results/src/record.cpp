@@ -196,7 +196,7 @@ Json to_json(const Record& r) {
 }
 
 void append_record(const std::string& path, const Json& record) {
-  std::string line = record.dump() + "\n";
+  std::string line = json_text(record) + "\n";
   // Read and write: the last byte is read back. O_NONBLOCK: a FIFO without a reader fails at once
   // instead of blocking the run.
   const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
