@@ -306,6 +306,47 @@ TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
+// A study's or batch's own files are not another command's output: `report B --csv
+// B/batch.json` replaced the batch's manifest with CSV (resume, status and merge then refused
+// the folder), `run -o S/study.json` appended a record line to the study's JSON. Refused with
+// exit 2 and kept as they were; `run -o S/results.jsonl` still adds a record.
+TEST(CliFiles, AStudyOrBatchFoldersOwnFilesAreNoOtherCommandsOutput) {
+  const TempDir tmp;
+  const std::string study = tmp / "s", batch = tmp / "b", manifest = tmp / "m.yaml";
+  small_study(study);
+  {
+    std::ofstream m(manifest);
+    m << "jobs:\n  - kernel: reduction\n    backend: seq\n    size: 1000\n    reps: 1\n";
+  }
+  Result b = run_cli("batch run " + manifest + " --out " + batch);
+  ASSERT_EQ(b.code, 0) << b.err;
+  const std::string batch_json = slurp(batch + "/batch.json"),
+                    study_json = slurp(study + "/study.json");
+  ASSERT_FALSE(batch_json.empty());
+  const std::string run = "run reduction -b seq -n 1000 --reps 1 --warmup 0 -o ";
+  for (const std::string& args :
+       {"report " + batch + " --csv " + batch + "/batch.json",
+        "report " + batch + "/results.jsonl --csv " + tmp.path() + "/./b/summary.json",
+        "report " + study + "/results.jsonl --csv " + study + "/checkpoint.json",
+        "report " + study + "/results.jsonl --csv " + study + "/logs/new.csv",
+        run + study + "/study.json", run + batch + "/batch.json", run + batch + "/jobs/x.jsonl",
+        "tune matmul -v blocked -n 64 -r 1 --tuning " + study + "/report.md"}) {
+    Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("writes itself"), std::string::npos) << args << ": " << r.err;
+  }
+  EXPECT_EQ(slurp(batch + "/batch.json"), batch_json);
+  EXPECT_EQ(slurp(study + "/study.json"), study_json);
+  EXPECT_FALSE(exists(study + "/checkpoint.json"));
+  EXPECT_FALSE(exists(study + "/logs/new.csv"));
+  EXPECT_FALSE(exists(batch + "/jobs/x.jsonl"));
+  const std::size_t records = lines(slurp(study + "/results.jsonl")).size();
+  Result more = run_cli(run + study + "/results.jsonl");
+  EXPECT_EQ(more.code, 0) << more.err;
+  EXPECT_EQ(lines(slurp(study + "/results.jsonl")).size(), records + 1);
+}
+
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   const TempDir tmp;
   // 300 characters: refused at once, not after the whole run (a temporary name beside it

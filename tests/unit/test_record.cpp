@@ -112,6 +112,43 @@ TEST(Record, ReadRecordsReportsBadLinesWithNumbers) {
   EXPECT_EQ(read_records(path + ".missing").problems.size(), 1u);
 }
 
+// A line nested a million levels deep is JSON that nlohmann parses, but copying the value
+// recursed once per level: report, study --resume and merge died of a stack overflow (SIGSEGV)
+// instead of skipping the line.
+TEST(Record, ALineNestedTooDeeplyIsSkippedNotACrash) {
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
+  const std::size_t depth = 1000000;
+  {
+    std::ofstream out(path);
+    Json deep = sample_record(9);
+    deep["x"] = 0;
+    std::string line = deep.dump();
+    line.replace(line.find("\"x\":0"), 5,
+                 "\"x\":" + std::string(depth, '[') + std::string(depth, ']'));
+    out << sample_record(1).dump() << "\n" << line << "\n" << sample_record(2).dump() << "\n";
+  }
+  const RecordFile rf = read_records(path);
+  ASSERT_EQ(rf.records.size(), 2u);
+  EXPECT_EQ(rf.records[1].json["i"], 2);
+  ASSERT_EQ(rf.problems.size(), 1u);
+  EXPECT_EQ(rf.problems[0], path + ":2: not JSON");
+}
+
+TEST(Record, ParseJsonCountsOnlyTheBracketsOutsideStrings) {
+  const auto nested = [](int levels) {
+    return std::string(static_cast<std::size_t>(levels), '[') + "1" +
+           std::string(static_cast<std::size_t>(levels), ']');
+  };
+  EXPECT_EQ(parse_json(nested(kMaxJsonDepth)).is_discarded(), false);
+  EXPECT_EQ(parse_json(nested(kMaxJsonDepth + 1)).is_discarded(), true);
+  const std::string brackets(1000, '[');
+  const Json s = parse_json("{\"a\":\"" + brackets + "\\\"[\"}");
+  ASSERT_FALSE(s.is_discarded());
+  EXPECT_EQ(s["a"], brackets + "\"[");
+  EXPECT_TRUE(parse_json("{\"a\":").is_discarded());
+}
+
 TEST(Record, AppendEndsAPartialLastLineFirst) {
   const test::TempDir tmp;
   const std::string path = tmp / "r.jsonl";

@@ -30,8 +30,10 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");
-  if (!o.out.empty())
+  if (!o.out.empty()) {
     if (std::string why = output_file_problem(o.out); !why.empty()) usage(why);
+    if (std::string why = run_folder_file_problem(o.out, true); !why.empty()) usage(why);
+  }
 
   Config config;
   config.tasks = o.tasks;

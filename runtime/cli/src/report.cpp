@@ -73,6 +73,8 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
       if ((base == "report.md" || base == "analysis.json") && same_file(parent_dir(csv), f))
         usage("--csv '" + csv + "' is " + f + "/" + base +
               ", which the study's report writes; name another file");
+    // Nor a study's or batch's other own files (its batch.json replaced by CSV).
+    if (const std::string why = run_folder_file_problem(csv); !why.empty()) usage(why);
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   for (const auto& f : files) {
@@ -85,7 +87,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     const std::string& dir = files[0];
     if (read_records(dir + "/results.jsonl").records.empty())
       usage("no ParaRun records in " + dir + "/results.jsonl yet");
-    const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+    const Json manifest = parse_json(slurp(dir + "/study.json"));
     const std::string scaling =
         manifest.is_object() && manifest.value("scaling", Json()).is_string()
             ? manifest["scaling"].get<std::string>()

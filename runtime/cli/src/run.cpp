@@ -33,11 +33,15 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   // Checks that need the rank count or the file system; all ranks agree on the outcome.
   agree(run_problem(*r.kernel, r.spec, ctx), ctx);
   r.spec.timing.warmup_seconds = agreed_warmup_time(o, ctx);
-  // The record file must be neither the input, the ceilings nor the tuning file.
-  agree(ctx.is_root() && !o.out.empty()
-            ? output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)})
-            : "",
-        ctx);
+  // The record file must be neither the input, the ceilings nor the tuning file; nor, unless
+  // this run is a study's or batch's own point (--point), a file of such a folder other than
+  // its results.jsonl (a line appended to its study.json or batch.json broke the folder).
+  std::string out_problem;
+  if (ctx.is_root() && !o.out.empty()) {
+    out_problem = output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)});
+    if (out_problem.empty() && o.point.empty()) out_problem = run_folder_file_problem(o.out, true);
+  }
+  agree(out_problem, ctx);
   // Only rank 0 writes the record, so only rank 0 reads the ceilings (a file that exists on
   // its node alone is fine); every rank learns whether it could.
   Json ceilings;

@@ -80,6 +80,7 @@ int tune_command(const TuneOptions& o) {
     if (!problem.empty()) usage(problem);
   }
   if (const std::string problem = output_file_problem(path); !problem.empty()) usage(problem);
+  if (const std::string problem = run_folder_file_problem(path); !problem.empty()) usage(problem);
   Json file = read_tuning_file(path);  // a bad file is named before any tuning
 
   RunSpec spec;

@@ -62,7 +62,7 @@ Json manifest_json(const BatchManifest& m, const Json& history) {
 Json final_record(const std::string& dir, const std::string& id) {
   const std::string text = slurp(job_file(dir, id));
   if (text.empty()) return nullptr;
-  const Json j = Json::parse(text, nullptr, false);
+  const Json j = parse_json(text);
   return j.is_object() ? j : Json(nullptr);
 }
 
@@ -194,7 +194,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   const std::string path = dir + "/batch.json";
   Json history = Json::array();
   if (exists(path)) {
-    const Json old = Json::parse(slurp(path), nullptr, false);
+    const Json old = parse_json(slurp(path));
     if (!old.is_object() || value_or<std::string>(old, "schema", "") != kBatchSchema ||
         !old["jobs"].is_array())
       throw InputError("'" + path + "' is not a batch file of this version; choose a new --out");
@@ -256,7 +256,7 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   int held = 0;
   std::istringstream old(slurp(path));  // ("" for a FIFO or a device: slurp reads files only)
   for (std::string line; std::getline(old, line);) {
-    const Json r = Json::parse(line, nullptr, false);
+    const Json r = parse_json(line);
     if (!r.is_object()) continue;  // a torn last line holds no result
     const Json point = r.value("point", Json());
     if (point.is_string() && merged.count(point.get<std::string>())) continue;
@@ -443,7 +443,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     {
       std::ifstream in(r.attempt_file);
       for (std::string line; std::getline(in, line);) {
-        const Json j = Json::parse(line, nullptr, false);
+        const Json j = parse_json(line);
         if (j.is_object() && j.value("point", Json()) == job.id) record = j;
       }
     }
@@ -619,7 +619,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
 }
 
 std::vector<BatchJob> batch_jobs(const std::string& dir) {
-  const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
+  const Json batch = parse_json(slurp(dir + "/batch.json"));
   if (!batch.is_object() || value_or<std::string>(batch, "schema", "") != kBatchSchema ||
       !batch["jobs"].is_array())
     throw InputError("'" + dir + "' is not a batch folder (no batch.json of " + kBatchSchema + ")");
@@ -646,7 +646,7 @@ struct SlurmView {
 SlurmView slurm_view(const std::string& dir) {
   SlurmView v;
   // A local `batch run` after the last submission owns the folder's state now.
-  const Json batch = Json::parse(slurp(dir + "/batch.json"), nullptr, false);
+  const Json batch = parse_json(slurp(dir + "/batch.json"));
   const Json history = batch.is_object() ? batch.value("history", Json::array()) : Json::array();
   if (history.is_array() && !history.empty() && history.back().is_object() &&
       value_or<std::string>(history.back(), "by", "") == "run")
@@ -721,8 +721,7 @@ std::vector<BatchJobState> batch_status(const std::string& dir) {
                    : value_or<std::string>(r, "status", "") == "verification_failed"
                        ? "verification failed"
                        : "exit code " + std::to_string(s.exit_code);
-    } else if (const Json m = Json::parse(slurp(dir + "/running/" + s.id), nullptr, false);
-               m.is_object()) {
+    } else if (const Json m = parse_json(slurp(dir + "/running/" + s.id)); m.is_object()) {
       const int pid = value_or(m, "pid", 0), batch_pid = value_or(m, "batch_pid", 0);
       // A job on another node (a Slurm array task) cannot be checked from here.
       const std::string host = value_or(m, "host", host_name());

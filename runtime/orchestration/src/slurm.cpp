@@ -446,7 +446,7 @@ std::string submit_job(const JobScript& s, const std::string& dependency, std::s
 Submitted submit_all(const Submission& sub, const std::string& dir,
                      const std::function<void(const JobScript&, const std::string&)>& on_array) {
   const std::string kept = dir + "/slurm/submitted.json";
-  Json history = Json::parse(slurp(kept), nullptr, false);
+  Json history = parse_json(slurp(kept));
   if (!history.is_object() || !history.value("submissions", Json()).is_array())
     history = {{"submissions", Json::array()}};
   history["submissions"].push_back(
@@ -474,7 +474,7 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
 
 SubmittedTasks submitted_tasks(const std::string& dir) {
   SubmittedTasks out;
-  const Json submitted = Json::parse(slurp(dir + "/slurm/submitted.json"), nullptr, false);
+  const Json submitted = parse_json(slurp(dir + "/slurm/submitted.json"));
   if (!submitted.is_object() || !submitted.value("submissions", Json()).is_array()) return out;
   for (const auto& sub : submitted["submissions"]) {
     if (!sub.is_object()) continue;

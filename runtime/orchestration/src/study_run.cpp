@@ -30,7 +30,7 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
   if (stat(manifest_path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode))
       throw InputError("'" + manifest_path + "' is not a file; choose a new output folder");
-    const Json old = Json::parse(slurp(manifest_path), nullptr, false);
+    const Json old = parse_json(slurp(manifest_path));
     // (A discarded parse compares unequal to nothing: a damaged study.json must be named.)
     if (old.is_discarded() || !old.is_object())
       throw InputError("'" + manifest_path +
@@ -101,7 +101,7 @@ std::vector<Record> study_records(const std::string& dir, std::size_t* extra, bo
     }
   }
   const std::size_t merged = records.size();
-  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  const Json manifest = parse_json(slurp(dir + "/study.json"));
   if (manifest.is_object() && manifest.value("points", Json()).is_array())
     for (const auto& id : manifest["points"]) {
       if (!id.is_string()) continue;
@@ -152,7 +152,7 @@ std::vector<Record> lost_point_records(const std::string& dir, const SubmittedTa
                                        const std::vector<Record>& records) {
   std::set<std::string> answered;  // tasks that wrote a record, or have an error record
   for (const auto& r : records) answered.insert(array_task_of(r));
-  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  const Json manifest = parse_json(slurp(dir + "/study.json"));
   const std::string scaling = manifest.is_object() && manifest.value("scaling", Json()).is_string()
                                   ? manifest["scaling"].get<std::string>()
                                   : "";
@@ -224,7 +224,7 @@ bool has_record_since(const std::string& path, std::uint64_t offset, const std::
   std::ifstream in(path);
   in.seekg(static_cast<std::streamoff>(offset));
   for (std::string line; std::getline(in, line);) {
-    const Json j = Json::parse(line, nullptr, false);
+    const Json j = parse_json(line);
     if (j.is_object() && j.value("point", Json()) == point) return true;
   }
   return false;
@@ -331,7 +331,7 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   const auto groups = analyse(rf.records);
   std::string text = format_report(groups);
   // Points of the study without a verified record (failed, abandoned or never run).
-  const Json manifest = Json::parse(slurp(dir + "/study.json"), nullptr, false);
+  const Json manifest = parse_json(slurp(dir + "/study.json"));
   // (A damaged study.json lists no points: its ids are strings, as study_records reads them.)
   if (manifest.is_object() && manifest.value("points", Json()).is_array()) {
     const auto done = completed_points(rf.records);

@@ -131,7 +131,7 @@ Json read_tuning_file(const std::string& path) {
   if (!S_ISREG(st.st_mode)) throw InputError(where + " is not a regular file");
   std::ifstream in(path);
   if (!in) throw InputError("cannot read the " + where);
-  Json j = Json::parse(in, nullptr, false);
+  Json j = parse_json(in);
   if (j.is_discarded()) throw InputError(where + " is not JSON");
   if (!j.is_object() || j.value("schema", Json("")) != kSchema || !j.contains("entries") ||
       !j["entries"].is_array())

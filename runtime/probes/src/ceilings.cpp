@@ -196,7 +196,7 @@ Json read_ceilings_file(const std::string& path, std::string* problem) {
     *problem = "cannot read the ceilings file '" + path + "'";
     return nullptr;
   }
-  Json ceilings = Json::parse(in, nullptr, false);
+  Json ceilings = parse_json(in);
   if (!ceilings.is_array() || ceilings.empty() || !ceilings[0].is_object() ||
       !ceilings[0].contains("fma_gflops")) {
     *problem = "'" + path + "' is not the output of 'pararun ceilings --json'";

@@ -215,6 +215,31 @@ std::string same_file_under(const std::string& dir, const struct stat& in) {
 
 }  // namespace
 
+std::string run_folder_file_problem(const std::string& path, bool appends_records) {
+  char real[PATH_MAX];
+  if (path.empty() || !realpath(parent_dir(path).c_str(), real)) return {};
+  // `rest`: the path below `folder`, from the output's own folder up to the root.
+  std::string folder = real, rest = path.substr(path.find_last_of('/') + 1);
+  struct stat st {};
+  while (true) {
+    if (stat((folder + "/study.json").c_str(), &st) == 0 ||
+        stat((folder + "/batch.json").c_str(), &st) == 0) {
+      const auto slash = rest.find('/');
+      const bool owned =
+          slash == std::string::npos
+              ? kReplacedFiles.count(rest) > 0 && !(appends_records && rest == "results.jsonl")
+              : kReplacedFolders.count(rest.substr(0, slash)) > 0;
+      if (owned)
+        return "output file '" + path + "' is " + folder + "/" + rest +
+               ", a file the study or batch in " + folder + " writes itself: name another file";
+    }
+    if (folder == "/") return {};
+    const auto slash = folder.find_last_of('/');
+    rest = folder.substr(slash + 1) + "/" + rest;
+    folder = slash == 0 ? "/" : folder.substr(0, slash);
+  }
+}
+
 std::string input_replaced_by_folder(const std::string& input, const std::string& dir) {
   char in[PATH_MAX], folder[PATH_MAX];
   if (dir.empty() || !realpath(input.c_str(), in) || !realpath(dir.c_str(), folder)) return {};

@@ -259,7 +259,7 @@ RecordFile read_records(const std::string& path) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(number) + ": ";
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    Json j = parse_json(line);
     if (j.is_discarded()) {
       out.problems.push_back(where + "not JSON");
     } else if (std::string why; auto r = read_record(j, &why)) {

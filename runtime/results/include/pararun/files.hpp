@@ -51,6 +51,14 @@ bool same_file(const std::string& a, const std::string& b);
 std::string output_file_problem(const std::string& path,
                                 const std::vector<std::string>& inputs = {});
 
+/// Why `path` cannot be an output file of a command other than the study or batch itself (empty:
+/// it can): it is one of the files a study or batch folder's runs write and read back
+/// (study.json, batch.json, checkpoint.json, report.md, ...; anything under its jobs/, points/,
+/// logs/, slurm/), in a folder holding study.json or batch.json, at any depth above it
+/// (`pararun report B --csv B/batch.json` replaced the batch's manifest with CSV). With
+/// `appends_records` (`pararun run -o`), the folder's results.jsonl may take more records.
+std::string run_folder_file_problem(const std::string& path, bool appends_records = false);
+
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
 /// the flush to disk and the close, then renames it over `path`. On any failure the temporary
 /// file is removed, `path` is left as it was, and WriteError names the file and the reason.
