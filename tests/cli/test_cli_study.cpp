@@ -1,5 +1,7 @@
 // End-to-end tests of pararun study, report and submit: points, resume, stops, study files.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -325,4 +327,28 @@ TEST(CliStudy, RoundsRunEveryPointInEachRoundAndTheReportPoolsThem) {
       dir);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 6u);
+}
+
+// Two runs of one study folder at once (two terminals, or study.sbatch submitted twice) ran
+// every point twice, on the same cores at the same time: while one holds the folder, another
+// is refused (exit 2) and changes nothing; once it is free, --resume runs.
+TEST(CliStudy, OneRunOfAStudyFolderAtATime) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "s", results = dir + "/results.jsonl";
+  const std::string args =
+      "study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " + dir;
+  ASSERT_EQ(run_cli(args).code, 0);
+  const std::string before = slurp(results);
+  const int fd = open((dir + "/lock").c_str(), O_RDWR);  // as a running study holds it
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  const Result busy = run_cli(args + " --resume");
+  close(fd);
+  EXPECT_EQ(busy.code, 2) << busy.err;
+  ASSERT_EQ(lines(busy.err).size(), 1u) << busy.err;
+  EXPECT_NE(busy.err.find("another pararun study is running in '" + dir + "'"), std::string::npos)
+      << busy.err;
+  EXPECT_EQ(slurp(results), before);
+  const Result free = run_cli(args + " --resume");
+  EXPECT_EQ(free.code, 0) << free.err;
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "commands.hpp"
+#include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
@@ -41,6 +42,8 @@ int study_command(const StudyOptions& o) {
   // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
   if (o.resume && !o.out.empty()) check_nothing_still_queued(o.out, false);
   const std::string dir = prepare_study_dir(o, study_manifest(spec, points));
+  // Until its report is written: two studies in one folder ran every point twice at once.
+  const FolderLock lock(dir, "study");
 
   const volatile int* stop = install_stop_handlers();
   const bool tty = isatty(2);

@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 #include <exception>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -282,16 +282,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   }
   // One run of a batch folder at a time (two would share its jobs' files); Slurm array
   // tasks, which each run one job of it, do not take the lock.
-  const int lock_fd =
-      o.merge ? open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
-  struct Unlock {
-    int fd;
-    ~Unlock() {
-      if (fd >= 0) close(fd);
-    }
-  } unlock{lock_fd};
-  if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-    throw InputError("another pararun batch is running in '" + dir + "'; wait for it or stop it");
+  std::optional<FolderLock> lock;
+  if (o.merge) lock.emplace(dir, "batch");
   if (o.merge) std::remove((dir + "/checkpoint.json").c_str());
   // What an earlier run left: attempt files of jobs that never finished (each run names its
   // own: a process an earlier run left behind cannot write into this run's), stale markers.

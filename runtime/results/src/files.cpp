@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +109,24 @@ std::string output_file_problem(const std::string& path, const std::vector<std::
     if (same_file(path, in) || path == in)
       return "output file '" + path + "' is also an input ('" + in + "'): it would be destroyed";
   return {};
+}
+
+FolderLock::FolderLock(const std::string& dir, const std::string& what) {
+  const std::string path = dir + "/lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw WriteError("cannot create '" + path + "': " + std::strerror(errno));
+  int rc;
+  while ((rc = flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) {
+    ::close(fd_);
+    throw InputError("another pararun " + what + " is running in '" + dir +
+                     "'; wait for it or stop it");
+  }
+}
+
+FolderLock::~FolderLock() {
+  ::close(fd_);
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

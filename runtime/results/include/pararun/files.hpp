@@ -59,6 +59,23 @@ std::string output_file_problem(const std::string& path,
 /// `appends_records` (`pararun run -o`), the folder's results.jsonl may take more records.
 std::string run_folder_file_problem(const std::string& path, bool appends_records = false);
 
+/// One run of a study or batch folder at a time: an exclusive lock (flock) on `dir`/lock, held
+/// while this lives (and released by the kernel if the process dies). Two runs of one folder
+/// would run its points twice, on the same cores at once (timings disturbed), and share its
+/// files.
+class FolderLock {
+ public:
+  /// Takes the lock, or throws InputError (errors.hpp) naming `what` ("study", "batch") when
+  /// another process holds it; WriteError when the lock file cannot be made.
+  FolderLock(const std::string& dir, const std::string& what);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
 /// the flush to disk and the close, then renames it over `path`. On any failure the temporary
 /// file is removed, `path` is left as it was, and WriteError names the file and the reason.
