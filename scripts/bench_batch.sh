@@ -18,6 +18,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 N_TRIVIAL=${N_TRIVIAL:-1000}
 N_JOBS=${N_JOBS:-40}
 REPEATS=${REPEATS:-3}
+for v in N_TRIVIAL N_JOBS REPEATS; do  # (they go into the manifests and the arithmetic below)
+  case ${!v} in '' | 0* | *[!0-9]*)
+    echo "bench_batch.sh: error: $v must be a whole number of at least 1, got '${!v}'" >&2
+    exit 2 ;;
+  esac
+done
 prepare_run bench-batch summary.txt "${1:-}"
 cores=$(nproc)
 lscpu >"$out_dir/lscpu.txt"

@@ -62,9 +62,10 @@ build_preset() {
   }
 }
 
-# prepare_run DEFAULT_NAME FILE [OUTPUT_DIR [EXTRA_PACKAGE...]]: refuses an output folder that already holds FILE
-# (results are never overwritten), installs what is missing, builds Release, creates the
-# folder; sets out_dir and exe. Threads go on their own cores, as on a cluster node (the
+# prepare_run DEFAULT_NAME FILE [OUTPUT_DIR [EXTRA_PACKAGE...]]: refuses an output folder that
+# already holds FILE or anything else (results are never overwritten: bench.sh wrote its
+# lscpu.txt and bench.txt over those of a folder without FILE), installs what is missing,
+# builds Release, creates the folder; sets out_dir and exe. Threads go on their own cores, as on a cluster node (the
 # settings are recorded in every record's meta.env).
 prepare_run() {
   local name=$1 file=$2
@@ -72,6 +73,10 @@ prepare_run() {
   shift 3 || shift $#
   if [ -e "$out_dir/$file" ]; then
     echo "pararun: error: $out_dir/$file exists; choose a new folder" >&2
+    exit 2
+  fi
+  if [ -e "$out_dir" ] && { [ ! -d "$out_dir" ] || [ -n "$(ls -A -- "$out_dir")" ]; }; then
+    echo "pararun: error: $out_dir exists and is not an empty folder; choose a new folder" >&2
     exit 2
   fi
   ensure_deps "$@"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The scripts that write a results folder (run.sh, bench.sh, bench_batch.sh, concurrency.sh)
+# never write into a folder that holds anything (bench.sh wrote its lscpu.txt and bench.txt over
+# another folder's), and bench_batch.sh takes whole numbers only: exit 2 before anything is
+# installed, built or written.
+set -euo pipefail
+source "$(dirname "$0")/../slurm/shell_test_common.sh"  # $root, $work, fail
+
+mkdir -p "$work/old"
+echo "earlier results" >"$work/old/bench.txt"
+expect_refused() {  # expect_refused MESSAGE COMMAND...
+  local message=$1 rc=0
+  shift
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ "$rc" = 2 ] || fail "$* gave exit $rc, expected 2: $(cat "$work/err")"
+  [ "$(wc -l <"$work/err")" = 1 ] || fail "$*: not one line: $(cat "$work/err")"
+  grep -qF -- "$message" "$work/err" || fail "$*: $(cat "$work/err")"
+}
+for script in run.sh bench.sh bench_batch.sh concurrency.sh; do
+  expect_refused "is not an empty folder" "$root/scripts/$script" "$work/old"
+done
+[ "$(cat "$work/old/bench.txt")" = "earlier results" ] && [ "$(ls "$work/old")" = bench.txt ] ||
+  fail "a refused run changed the folder"
+for v in N_TRIVIAL N_JOBS REPEATS; do
+  for bad in 0 -1 x "1;id" 07; do
+    expect_refused "$v must be a whole number" env "$v=$bad" "$root/scripts/bench_batch.sh" "$work/new"
+  done
+done
+[ ! -e "$work/new" ] || fail "a refused bench_batch.sh made its folder"
+echo "result scripts: no folder of earlier results is written into"
