@@ -471,6 +471,15 @@ TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
   r = run_cli("batch run " + manifest + " -o " + (tmp / "d") + " --compare");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("is sequential (use omp, mpi or hybrid)"), std::string::npos) << r.err;
+  // compare.json is replaced only by its own comparison: not a file a folder held before.
+  const std::string other = tmp / "e";
+  ASSERT_EQ(mkdir(other.c_str(), 0755), 0);
+  write_file(other + "/compare.json", "mine\n");
+  write_file(manifest, "jobs: [{kernel: matmul, backend: omp, size: 64, reps: 1}]\n");
+  r = run_cli("batch run " + manifest + " -o " + other + " --compare");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("already holds compare.json"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(other + "/compare.json"), "mine\n");
 }
 
 TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {

@@ -797,6 +797,11 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
                        " is sequential (use omp, mpi or hybrid)");
   if (const std::string why = make_dirs(o.out); !why.empty()) throw InputError(why);
   const std::string root = o.out;
+  // compare.json is replaced at the end: only a comparison's own (with --resume), never a
+  // file of that name the folder held before.
+  struct stat st {};
+  if (!o.resume && lstat((root + "/compare.json").c_str(), &st) == 0)
+    throw InputError("'" + root + "' already holds compare.json; choose a new output folder");
   std::vector<CompareMode> modes;
   // Untimed first: as many jobs as run at once in throughput mode, then one in latency
   // mode. Memory a process touches beyond what the node used a moment ago is slow to get (on
