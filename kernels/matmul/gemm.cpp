@@ -19,6 +19,8 @@
 // buffer.
 #include "matmul/gemm.hpp"
 
+#include "pararun/buffer.hpp"
+
 #include <immintrin.h>
 #include <omp.h>
 #include <unistd.h>
@@ -32,6 +34,8 @@
 namespace pararun::matmul {
 
 namespace {
+
+using pararun::Buffer;
 
 // ---- micro-kernels: C[MR x NR] (=|+=) Ap[kc x MR]^T * Bp[kc x NR] ----
 //
@@ -221,38 +225,24 @@ std::size_t round_down(std::size_t v, std::size_t multiple) {
   return std::max(multiple, v / multiple * multiple);
 }
 
-struct FreeDeleter {
-  void operator()(double* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<double, FreeDeleter>;
-
-Buffer aligned_buffer(std::size_t count) {
-  const std::size_t bytes = (count * sizeof(double) + 63) / 64 * 64;
-  auto* p = static_cast<double*>(std::aligned_alloc(64, std::max<std::size_t>(bytes, 64)));
-  if (!p) throw std::bad_alloc();
-  return Buffer(p);
-}
-
 /// What a packing buffer holds: this thread's A block, its (or the team's) B panel, or the
 /// two A blocks the team shares under the jr split.
 enum class Pack { a, b, shared_a };
 
 /// A packing buffer kept from call to call by its thread (OpenMP's threads persist), so that
 /// a small multiply or SUMMA's many panel multiplies do not pay for fresh pages every call.
+/// At least 2 MiB, which pararun::Buffer puts on a transparent huge page, as the operands are:
+/// the packed A block (960 KiB on Zen 5) is then one page, not 240. On Zen 5 that measured the
+/// same as 4 KiB pages (BENCHMARKS.md, session 18): TLB misses are not what GEMM loses here.
 double* scratch(std::size_t count, Pack kind) {
-  struct Scratch {
-    Buffer buf;
-    std::size_t capacity = 0;
-  };
-  static thread_local Scratch scratches[3];
-  Scratch& s = scratches[static_cast<int>(kind)];
-  if (s.capacity < count) {
-    s.buf.reset();  // the old one first: the two need not fit together
-    s.capacity = 0;
-    s.buf = aligned_buffer(count);  // may throw: then the scratch is empty, not stale
-    s.capacity = count;
+  constexpr std::size_t kHugePage = (std::size_t{2} << 20) / sizeof(double);
+  static thread_local Buffer scratches[3];
+  Buffer& s = scratches[static_cast<int>(kind)];
+  if (s.size() < count) {
+    s = Buffer();  // the old one first: the two need not fit together
+    s = Buffer(std::max(count, kHugePage));  // may throw: then the scratch is empty, not stale
   }
-  return s.buf.get();
+  return s.data();
 }
 
 /// One whole 8-row sliver of A for the AVX-512 kernel: 8 x 8 blocks read a row at a time
