@@ -16,9 +16,10 @@ fi
 
 # stress-ng: a noisy neighbour for the disturbed-host test; Google Benchmark's compare.py (with
 # scipy) reads `report --format gbench` in a test.
-# libbenchmark-dev: gemm_bench (kernels/matmul/bench_gemm.cpp) and its smoke test.
+# libbenchmark-dev: gemm_bench (kernels/matmul/bench_gemm.cpp) and its smoke test; libblis4-openmp:
+# BLIS beside it (loaded at run time).
 # qemu-user: the GEMM and SIMD tests on an emulated CPU without AVX-512 (isa_tests_without_avx512).
-ensure_deps stress-ng libbenchmark-tools libbenchmark-dev python3-scipy qemu-user
+ensure_deps stress-ng libbenchmark-tools libbenchmark-dev libblis4-openmp python3-scipy qemu-user
 # The slurm-labelled tests run a local Slurm cluster (tests/slurm/slurm_test.sh); without
 # these packages they skip and say why.
 ensure_deps slurm-wlm munge || log "Slurm could not be installed: the slurm tests will be skipped"

@@ -1,14 +1,22 @@
 // gemm_bench: Google Benchmark of matmul::gemm on the shapes its threading was built for,
-// beside the BLAS the build links (OpenBLAS by default), in one run. A developer's benchmark
+// beside the BLAS the build links (OpenBLAS by default) and, where Debian's BLIS is installed
+// (libblis4-openmp), BLIS, in one run. A developer's benchmark
 // of the GEMM routine, not a ParaRun run: nothing here is verified (the kernel's tests verify
 // every micro-kernel, shape and split; `pararun run matmul` verifies every run).
 //
 //   build/release/kernels/gemm_bench [--benchmark_filter=Gemm/8/] [--benchmark_repetitions=5]
+// BLIS is loaded at run time (dlopen, its symbols kept local): linked, its dgemm_ and cblas_dgemm
+// would clash with OpenBLAS's. BLIS 0.9 (Debian 12) knows no Zen 5 and runs its slow generic
+// kernel there; BLIS_ARCH_TYPE=0 picks its AVX-512 (skx) kernel, 3 its AVX2 (haswell) one (0.9
+// reads a number; the context names the kernel used).
 // Arguments of each benchmark: m/n/k/threads. Counter: GFLOP (per second); the label says how
 // gemm() split C between its threads and which micro-kernel ran.
 #include <benchmark/benchmark.h>
 
+#include <dlfcn.h>
+
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -73,6 +81,54 @@ void Blas(benchmark::State& state) {
 }
 #endif
 
+/// BLIS's typed API, found with dlsym: bli_dgemm (row and column strides: row-major here),
+/// its thread count and the name of the sub-configuration it chose for this CPU.
+struct Blis {
+  using Dgemm = void (*)(int, int, std::int64_t, std::int64_t, std::int64_t, const double*,
+                         const double*, std::int64_t, std::int64_t, const double*, std::int64_t,
+                         std::int64_t, const double*, double*, std::int64_t, std::int64_t);
+  Dgemm dgemm = nullptr;
+  void (*set_threads)(std::int64_t) = nullptr;
+  int (*arch_id)() = nullptr;
+  const char* (*arch_name)(int) = nullptr;
+  static const Blis& get() {
+    static const Blis blis = [] {
+      Blis b;
+      for (const char* name :
+           {"/usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so.4", "libblis.so.4"})
+        if (void* h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) {
+          b.dgemm = reinterpret_cast<Dgemm>(dlsym(h, "bli_dgemm"));
+          b.set_threads =
+              reinterpret_cast<void (*)(std::int64_t)>(dlsym(h, "bli_thread_set_num_threads"));
+          b.arch_id = reinterpret_cast<int (*)()>(dlsym(h, "bli_arch_query_id"));
+          b.arch_name = reinterpret_cast<const char* (*)(int)>(dlsym(h, "bli_arch_string"));
+          auto* init = reinterpret_cast<void (*)()>(dlsym(h, "bli_init"));
+          if (b.dgemm && b.set_threads && b.arch_id && b.arch_name && init) {
+            init();  // (before its context is asked for the kernel's name)
+            break;
+          }
+          b = Blis{};
+        }
+      return b;
+    }();
+    return blis;
+  }
+};
+
+void BlisGemm(benchmark::State& state) {
+  const Blis& blis = Blis::get();
+  Operands op(state);
+  blis.set_threads(state.range(3));
+  const auto m = static_cast<std::int64_t>(op.m), n = static_cast<std::int64_t>(op.n),
+             k = static_cast<std::int64_t>(op.k);
+  const double one = 1.0, zero = 0.0;
+  for (auto _ : state) {
+    blis.dgemm(0, 0, m, n, k, &one, op.a.data(), k, 1, op.b.data(), n, 1, &zero, op.c.data(), n, 1);
+    benchmark::ClobberMemory();
+  }
+  op.count_flops(state);
+}
+
 /// Short, wide C and square ones, 1 and 2 threads. On 2 threads 8, 24 and 40 rows are split in
 /// the jr loop with the AVX-512 kernel's 8-row slivers (8 rows: one), by rows with AVX2's 6
 /// (split_for); the squares by rows. PARARUN_GEMM_SPLIT=rows or jr forces a way.
@@ -100,6 +156,10 @@ int main(int argc, char** argv) {
   const mm::Blocking bl = mm::blocking_for(mm::best_micro_kernel());
   benchmark::AddCustomContext("micro_kernel", mm::to_string(mm::best_micro_kernel()));
   benchmark::AddCustomContext("blocking", mm::to_string(bl) + " (" + bl.from + ")");
+  if (const Blis& blis = Blis::get(); blis.dgemm) {
+    benchmark::AddCustomContext("blis_kernel", blis.arch_name(blis.arch_id()));
+    benchmark::RegisterBenchmark("Blis", BlisGemm)->Apply(Shapes);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
