@@ -20,6 +20,7 @@
 # PARARUN_CLUSTER_PORT (default 6817) is slurmctld's port; node K listens on PORT+100+K.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+umask 022  # what it makes (folders, slurm.conf, the TaskProlog, mount points): writable by root alone
 
 dir=${PARARUN_CLUSTER_DIR:-/var/tmp/pararun-cluster}
 port=${PARARUN_CLUSTER_PORT:-6817}
@@ -194,8 +195,14 @@ shared_paths() {
 # root, not writable by others) before anyone else may write into it.
 start_node() {
   local node=$1 node_tmp=$dir/nodes/$1/tmp p binds=()
-  rm -rf -- "$node_tmp"  # (rm never follows a link it finds inside)
+  alive "$dir/run/slurmd-$node.pid" slurmd && die "node $node runs already (its /tmp is in use)"
   mkdir -p "$dir/spool/$node" "$dir/nodes/$node"
+  # The old /tmp moved aside first (a user still writing into it cannot make rm fail the start);
+  # rm never follows a link it finds inside.
+  if [ -e "$node_tmp" ] || [ -L "$node_tmp" ]; then
+    mv -T -- "$node_tmp" "$node_tmp.old.$$" && rm -rf -- "$node_tmp.old.$$" ||
+      log "could not remove all of $node's old /tmp ($node_tmp.old.$$)"
+  fi
   mkdir -m 700 -- "$node_tmp"
   while IFS= read -r p; do
     mkdir -p -- "$node_tmp/${p#/tmp/}"
@@ -232,7 +239,6 @@ cmd_start() {
     die "a local cluster already runs from $dir (scripts/local-cluster.sh stop first)"
   fi
   ensure_deps slurm-wlm munge
-  umask 022  # (the folders made here: writable by root alone)
   mkdir -p "$dir"/{state,spool,run,log,nodes}
   check_private_dir "$dir"  # again: another user could have made it while packages installed
 
@@ -347,7 +353,6 @@ cmd_start_node() {
   local node=${1:-}
   [ -n "$node" ] || usage
   nodes_of_conf | grep -qxF -- "$node" || die "no node $node in $conf"
-  alive "$dir/run/slurmd-$node.pid" && die "node $node runs already"
   start_node "$node"
   log "node $node started"
 }

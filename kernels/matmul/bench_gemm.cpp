@@ -108,6 +108,7 @@ struct Blis {
             break;
           }
           b = Blis{};
+          dlclose(h);
         }
       return b;
     }();

@@ -3,6 +3,9 @@
 // exactly once under kill -9 at three moments, a manifest that changed, status, --compare.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <dirent.h>
 #include <signal.h>
 
@@ -482,6 +485,22 @@ TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
   EXPECT_EQ(slurp(other + "/compare.json"), "mine\n");
 }
 
+// batch.json keeps the jobs as JSON text, which resume and Slurm's array tasks read back: an
+// input whose name is not UTF-8 (a Latin-1 name an input glob found) would come back as
+// another path. Refused before anything runs, naming the job and the field.
+TEST(CliBatch, AnInputNamedInBytesThatAreNotUtf8IsRefusedBeforeAnythingRuns) {
+  const TempDir tmp;
+  const std::string input = tmp / "in\xe9.mtx", manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(input, slurp(std::string(PARARUN_TEST_DATA) + "/laplace_4.mtx"));
+  write_file(manifest, "jobs:\n  - kernel: cgsolve\n    backend: seq\n    input: " + tmp.path() +
+                           "/in*.mtx\n");
+  const Result r = run_cli("batch run " + manifest + " -o " + dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("its input is not UTF-8 text"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(dir));
+}
+
 TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml";
@@ -503,4 +522,30 @@ TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
     EXPECT_EQ(snapshot(tmp.path()), before) << args;  // no batch folder, nothing else touched
   }
+}
+
+// One run of a batch folder at a time: while one holds it, `batch run --resume` is refused
+// (exit 2) before it touches batch.json (it used to add the manifest's new jobs and its history
+// first); once the folder is free, it runs the new job.
+TEST(CliBatch, OneRunOfABatchFolderAtATime) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, "jobs: [{kernel: reduction, backend: seq, size: 1000, reps: 1}]\n");
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
+  write_file(manifest,
+             "jobs: [{kernel: reduction, backend: seq, size: 1000, reps: 1},\n"
+             "       {kernel: reduction, backend: seq, size: 2000, reps: 1}]\n");
+  const std::string before = slurp(dir + "/batch.json");
+  const int fd = open((dir + "/lock").c_str(), O_RDWR);  // as a running batch holds it
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  const Result busy = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  close(fd);
+  EXPECT_EQ(busy.code, 2) << busy.err;
+  ASSERT_EQ(lines(busy.err).size(), 1u) << busy.err;
+  EXPECT_NE(busy.err.find("another pararun batch is running in"), std::string::npos) << busy.err;
+  EXPECT_EQ(slurp(dir + "/batch.json"), before);
+  const Result free = run_cli("batch run " + manifest + " -o " + dir + " --resume");
+  EXPECT_EQ(free.code, 0) << free.err;
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), 2u);
 }

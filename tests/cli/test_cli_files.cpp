@@ -336,6 +336,11 @@ TEST(CliFiles, AStudyOrBatchFoldersOwnFilesAreNoOtherCommandsOutput) {
     ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
     EXPECT_NE(r.err.find("writes itself"), std::string::npos) << args << ": " << r.err;
   }
+  // Nor through a symbolic link to one of them.
+  ASSERT_EQ(symlink((study + "/study.json").c_str(), (tmp / "link.jsonl").c_str()), 0);
+  const Result linked = run_cli(run + (tmp / "link.jsonl"));
+  EXPECT_EQ(linked.code, 2) << linked.err;
+  EXPECT_NE(linked.err.find("writes itself"), std::string::npos) << linked.err;
   EXPECT_EQ(slurp(batch + "/batch.json"), batch_json);
   EXPECT_EQ(slurp(study + "/study.json"), study_json);
   EXPECT_FALSE(exists(study + "/checkpoint.json"));

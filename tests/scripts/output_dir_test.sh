@@ -6,6 +6,15 @@
 set -euo pipefail
 source "$(dirname "$0")/../slurm/shell_test_common.sh"  # $root, $work, fail
 
+# Should a refusal regress, what the script does next fails at once instead of installing
+# packages, building and running a study on the test machine.
+mkdir -p "$work/stub"
+for c in dpkg-query apt-get cmake; do
+  printf '#!/bin/sh\necho "stub: %s must not run" >&2\nexit 1\n' "$c" >"$work/stub/$c"
+done
+chmod +x "$work/stub"/*
+export PATH=$work/stub:$PATH
+
 mkdir -p "$work/old"
 echo "earlier results" >"$work/old/bench.txt"
 expect_refused() {  # expect_refused MESSAGE COMMAND...

@@ -1,6 +1,7 @@
 // pararun batch: a manifest of many jobs run on this node's cores (runtime/orchestration
 // batch_run), with progress on stderr, a clean stop on SIGUSR1/SIGTERM/SIGINT, and the
 // comparison of two ways to spend the same cores (--compare).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,11 +9,13 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "commands.hpp"
 #include "pararun/batch_run.hpp"
 #include "pararun/errors.hpp"
+#include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/sysinfo.hpp"
@@ -23,6 +26,11 @@ namespace pararun::app {
 namespace {
 
 const volatile int* g_batch_stop = nullptr;  // install_stop_handlers' flag
+
+bool is_folder(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 void print_event(const BatchEvent& e, bool tty) {
   const BatchProgress& p = e.progress;
@@ -168,6 +176,9 @@ int batch_run_command(const BatchRunOptions& opt) {
   if (opt.compare) return compare(m, o);
   // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
   if (opt.resume) check_nothing_still_queued(o.out, false);
+  // A batch running in the folder already: refused before its batch.json is touched.
+  std::optional<FolderLock> lock;
+  if (opt.resume && is_folder(o.out)) lock.emplace(o.out, "batch");
   std::vector<std::string> added;
   const std::string dir = prepare_batch_dir(m, o, &added);
   if (!added.empty())
@@ -198,6 +209,8 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   check_sbatch_path(absolute_path(o.out));  // before any file is made
   std::set<std::string> done;
   if (opt.resume && !opt.dry_run) check_nothing_still_queued(o.out);
+  std::optional<FolderLock> lock;  // (held while it submits: not beside a batch run here)
+  if (!opt.dry_run && opt.resume && is_folder(o.out)) lock.emplace(o.out, "batch");
   if (!opt.dry_run) {
     std::vector<std::string> added;
     prepare_batch_dir(m, o, &added);

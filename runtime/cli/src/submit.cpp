@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "commands.hpp"
 #include "pararun/errors.hpp"
+#include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_run.hpp"
@@ -26,10 +28,13 @@ int submit_command(const StudyOptions& o) {
 
   check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made
   std::string dir = o.out.empty() && o.dry_run ? "results/study-UTC-TIME" : o.out;
+  std::optional<FolderLock> lock;
   std::set<std::string> done;
   if (o.resume && !o.dry_run && !o.out.empty()) check_nothing_still_queued(o.out);
   if (!o.dry_run) {
     dir = prepare_study_dir(o, study_manifest(spec, points));
+    // Not while a study runs in the folder on this machine (it would run the same points).
+    lock.emplace(dir, "study");
     for (const auto& id : done_points(dir)) done.insert(id);
     mkdir((dir + "/slurm").c_str(), 0755);
     mkdir((dir + "/points").c_str(), 0755);  // one record file per point (NFS-safe)

@@ -649,6 +649,21 @@ BatchManifest load_batch_manifest(const std::string& path, const BatchLimits& li
   Reader r{path, limits, {}, {}};
   for (const auto& e : jobs) r.entry(e, defaults);
   m.jobs = std::move(r.jobs);
+  // batch.json keeps every job as JSON text, and the batch's resume and Slurm array tasks read
+  // it back: a file name or value that is not UTF-8 (a Latin-1 name an input glob found) would
+  // come back changed (as U+FFFD), another input or environment than the one measured.
+  for (const auto& job : m.jobs) {
+    const Json fields = job.to_json();
+    for (const auto& [key, value] : fields.items()) {
+      try {
+        (void)value.dump();  // (strict: throws on bytes that are not UTF-8)
+      } catch (const Json::exception&) {
+        throw InputError(job.origin + ": job " + json_text(Json(job.id)) + ": its " + key +
+                         " is not UTF-8 text, which batch.json cannot keep as it is; rename "
+                         "the file or change the value");
+      }
+    }
+  }
   return m;
 }
 

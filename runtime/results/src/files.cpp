@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -111,22 +112,65 @@ std::string output_file_problem(const std::string& path, const std::vector<std::
   return {};
 }
 
+namespace {
+
+/// The folders this process holds a FolderLock of, by real path, and how many times.
+std::map<std::string, int>& held_folders() {
+  static std::map<std::string, int> held;
+  return held;
+}
+
+}  // namespace
+
 FolderLock::FolderLock(const std::string& dir, const std::string& what) {
+  char real[PATH_MAX];
+  dir_ = realpath(dir.c_str(), real) ? real : dir;
+  if (auto it = held_folders().find(dir_); it != held_folders().end()) {
+    ++it->second;
+    nested_ = true;
+    return;
+  }
   const std::string path = dir + "/lock";
+  const auto unlocked = [&path](int err) {  // the run goes on, as before there was a lock
+    std::fprintf(stderr,
+                 "pararun: warning: cannot lock '%s' (%s): a second run of this folder at the "
+                 "same time would not be refused\n",
+                 path.c_str(), std::strerror(err));
+  };
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw WriteError("cannot create '" + path + "': " + std::strerror(errno));
+  if (fd_ < 0) {
+    unlocked(errno);
+    return;
+  }
   int rc;
   while ((rc = flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
   }
-  if (rc != 0) {
-    ::close(fd_);
-    throw InputError("another pararun " + what + " is running in '" + dir +
-                     "'; wait for it or stop it");
+  if (rc == 0) {
+    held_folders()[dir_] = 1;
+    return;
   }
+  const int err = errno;
+  ::close(fd_);
+  fd_ = -1;
+  // Only EWOULDBLOCK says another process holds it; a file system without flock (Lustre
+  // mounted without it: ENOSYS; NFS without its lock daemon: ENOLCK) says nothing of the kind.
+  if (err != EWOULDBLOCK) {
+    unlocked(err);
+    return;
+  }
+  throw InputError("another pararun " + what + " is running in '" + dir +
+                   "'; wait for it or stop it");
 }
 
 FolderLock::~FolderLock() {
-  ::close(fd_);
+  if (nested_) {
+    --held_folders()[dir_];
+    return;
+  }
+  if (fd_ >= 0) {
+    held_folders().erase(dir_);
+    ::close(fd_);
+  }
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
@@ -192,9 +236,9 @@ std::vector<std::string> make_output_folder(const std::string& dir,
 namespace {
 
 // The files and folders of an output folder that its runs replace or remove.
-const std::set<std::string> kReplacedFiles = {"results.jsonl", "batch.json",   "checkpoint.json",
-                                              "summary.json",  "study.json",   "report.md",
-                                              "speedup.csv",   "analysis.json"};
+const std::set<std::string> kReplacedFiles = {
+    "results.jsonl", "batch.json",  "checkpoint.json", "summary.json", "study.json",
+    "report.md",     "speedup.csv", "analysis.json",   "lock",         "compare.json"};
 const std::set<std::string> kReplacedFolders = {"jobs", "running", "points", "logs", "slurm"};
 
 /// The name under `dir` (a folder's own file, or a path under its own folders) of the file
@@ -236,9 +280,19 @@ std::string same_file_under(const std::string& dir, const struct stat& in) {
 
 std::string run_folder_file_problem(const std::string& path, bool appends_records) {
   char real[PATH_MAX];
-  if (path.empty() || !realpath(parent_dir(path).c_str(), real)) return {};
-  // `rest`: the path below `folder`, from the output's own folder up to the root.
-  std::string folder = real, rest = path.substr(path.find_last_of('/') + 1);
+  // `rest`: the path below `folder`, from the output's own folder up to the root. An existing
+  // file by its real path (a symbolic link to a folder's study.json is that file).
+  std::string folder, rest;
+  if (path.empty()) return {};
+  if (realpath(path.c_str(), real)) {
+    const std::string file = real;
+    const auto slash = file.find_last_of('/');
+    folder = slash == 0 ? "/" : file.substr(0, slash), rest = file.substr(slash + 1);
+  } else if (realpath(parent_dir(path).c_str(), real)) {
+    folder = real, rest = path.substr(path.find_last_of('/') + 1);
+  } else {
+    return {};
+  }
   struct stat st {};
   while (true) {
     if (stat((folder + "/study.json").c_str(), &st) == 0 ||

@@ -19,7 +19,7 @@ inline std::string json_text(const Json& j, int indent = -1) {
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
-/// How deep parse_json lets arrays and objects nest: ParaRun's own files nest 6 levels.
+/// How deep parse_json lets arrays and objects nest: ParaRun's own files nest 7 levels at most.
 inline constexpr int kMaxJsonDepth = 100;
 
 /// `text` parsed, or a discarded value (is_discarded()) when it is not JSON or nests arrays and

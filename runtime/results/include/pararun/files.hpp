@@ -62,11 +62,14 @@ std::string run_folder_file_problem(const std::string& path, bool appends_record
 /// One run of a study or batch folder at a time: an exclusive lock (flock) on `dir`/lock, held
 /// while this lives (and released by the kernel if the process dies). Two runs of one folder
 /// would run its points twice, on the same cores at once (timings disturbed), and share its
-/// files.
+/// files. Within one process it nests: a second FolderLock of a folder the process holds
+/// already takes nothing and refuses nothing (a command locks before it changes the folder's
+/// files, then runs the batch, which locks too).
 class FolderLock {
  public:
   /// Takes the lock, or throws InputError (errors.hpp) naming `what` ("study", "batch") when
-  /// another process holds it; WriteError when the lock file cannot be made.
+  /// another process holds it. Where the lock file cannot be made or the file system has no
+  /// flock, warns on stderr and holds nothing (the run goes on).
   FolderLock(const std::string& dir, const std::string& what);
   ~FolderLock();
   FolderLock(const FolderLock&) = delete;
@@ -74,6 +77,8 @@ class FolderLock {
 
  private:
   int fd_ = -1;
+  bool nested_ = false;  ///< this process held the folder already
+  std::string dir_;      ///< as realpath gives it: the key of the process's held folders
 };
 
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
