@@ -131,7 +131,8 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     return;
   }
   const std::string path = dir + "/lock";
-  const auto unlocked = [&path](int err) {  // the run goes on, as before there was a lock
+  const auto unlocked = [this, &path](int err) {  // the run goes on, as before there was a lock
+    held_folders()[dir_] = 1;                     // (warned once: a nested lock says nothing)
     std::fprintf(stderr,
                  "pararun: warning: cannot lock '%s' (%s): a second run of this folder at the "
                  "same time would not be refused\n",
@@ -167,10 +168,8 @@ FolderLock::~FolderLock() {
     --held_folders()[dir_];
     return;
   }
-  if (fd_ >= 0) {
-    held_folders().erase(dir_);
-    ::close(fd_);
-  }
+  held_folders().erase(dir_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
