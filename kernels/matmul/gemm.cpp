@@ -28,14 +28,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <stdexcept>
 
 namespace pararun::matmul {
 
 namespace {
-
-using pararun::Buffer;
 
 // ---- micro-kernels: C[MR x NR] (=|+=) Ap[kc x MR]^T * Bp[kc x NR] ----
 //
@@ -239,7 +236,7 @@ double* scratch(std::size_t count, Pack kind) {
   static thread_local Buffer scratches[3];
   Buffer& s = scratches[static_cast<int>(kind)];
   if (s.size() < count) {
-    s = Buffer();  // the old one first: the two need not fit together
+    s = Buffer();                            // the old one first: the two need not fit together
     s = Buffer(std::max(count, kHugePage));  // may throw: then the scratch is empty, not stale
   }
   return s.data();

@@ -151,9 +151,9 @@ TEST(CliRun, PrintsTableAndAppendsRecords) {
 TEST(CliRun, TheRecordIsWrittenWhenTheCommandLineIsNotUtf8) {
   const pararun::test::TempDir tmp;
   const std::string file = tmp / "r\xe9.jsonl";
-  const Result r = run_command("PARARUN_LABEL='x\xe9' " + std::string(PARARUN_EXE) +
-                               " run reduction -b seq -n 1000 --reps 3 --warmup 0 -o '" + file +
-                               "'");
+  const Result r =
+      run_command("PARARUN_LABEL='x\xe9' " + std::string(PARARUN_EXE) +
+                  " run reduction -b seq -n 1000 --reps 3 --warmup 0 -o '" + file + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto l = lines(slurp(file));
   ASSERT_EQ(l.size(), 1u);
