@@ -10,7 +10,8 @@
 # and prints the tables (scripts/bench_table.py).
 # Environment: PARTS ("gemm mpi reduction kernels npb": the manifest's tags that run),
 # MANIFEST (scripts/bench.yaml: a copy with other sizes, reps or jobs), PAIRED_ROUNDS (3: rounds
-# of the reduction and likwid-bench's load one after the other, with "reduction" in PARTS).
+# of likwid-bench and ParaRun one right after the other: its load, then the reduction, with
+# "reduction" in PARTS; its FMA peak, then GEMM and OpenBLAS at n = 1024 and 2048, with "gemm").
 # GEMM: `blocked` is ParaRun's best micro-kernel; on an AVX-512 CPU `blocked-avx2` runs too,
 # so both paths are measured on whichever machine runs this. OpenBLAS's AVX-512 kernel
 # (OPENBLAS_CORETYPE=SkylakeX) runs only where the CPU has AVX-512 (it dies with SIGILL on a
@@ -67,26 +68,45 @@ log "running $MANIFEST (tags: $PARTS)"
 log "measuring ceilings again"
 "$exe" ceilings --json > "$out_dir/ceilings-after.json"
 
-# The reduction against likwid-bench's load, each round one right after the other: this host's
-# memory bandwidth drifts by 20% within minutes, and the batch's reduction jobs run minutes
-# after the likwid-bench ceilings above (issue #14 asks for ratios measured side by side).
+# Ratios side by side, each round's runs right after its likwid-bench: this host's memory
+# bandwidth drifts by 20% within minutes and its FMA rate by several percent, and the batch's
+# jobs run minutes after the ceilings above (issue #14 asks for ratios measured side by side).
+# Reduction: likwid-bench's load, then the reduction's variants. GEMM: likwid-bench's FMA peak,
+# then ParaRun's `blocked` and OpenBLAS's best kernel for this CPU, at n = 1024 and 2048.
 paired=()
-if [[ " $PARTS " == *" reduction "* ]] && [ -s "$out_dir/likwid.txt" ] && [ "$PAIRED_ROUNDS" -gt 0 ]; then
-  log "the reduction and likwid-bench $load_test in alternation, $PAIRED_ROUNDS rounds"
+want_gemm=0 want_reduction=0
+[[ " $PARTS " == *" gemm "* ]] && want_gemm=1
+[[ " $PARTS " == *" reduction "* ]] && want_reduction=1
+if [ $((want_gemm + want_reduction)) -gt 0 ] && [ -s "$out_dir/likwid.txt" ] && [ "$PAIRED_ROUNDS" -gt 0 ]; then
+  log "ParaRun and likwid-bench in alternation, $PAIRED_ROUNDS rounds"
+  best_blas=(); [ $has_avx512 = 1 ] && best_blas=(OPENBLAS_CORETYPE=SkylakeX)
+  # One run of the round, labelled with it, on t threads; a failure is logged.
+  paired_run() {
+    env PARARUN_LABEL=round$round "$@" -b $backend -t "$t" --out "$out_dir/paired-runs.jsonl" \
+      > /dev/null || log "exit $? from a paired run (${*: -6}, $t threads)"
+  }
   for round in $(seq "$PAIRED_ROUNDS"); do
     for t in $threads; do
-      likwid-bench -t $load_test -w "S0:1GB:$t" 2>/dev/null | sed "s/^/round$round load $t /" \
-        >> "$out_dir/paired-likwid.txt" || true
       backend=seq; [ "$t" -gt 1 ] && backend=omp
-      for variant in simd reproducible; do
-        PARARUN_LABEL=round$round "$exe" run reduction -b $backend -t "$t" -v $variant -n 2^26 \
-          -r 10 --out "$out_dir/paired-reduction.jsonl" > /dev/null ||
-          log "exit $? from the paired reduction run ($variant, $t threads)"
-      done
+      if [ $want_gemm = 1 ]; then
+        likwid-bench -t $fma_test -w "S0:32kB:$t" 2>/dev/null | sed "s/^/round$round fma $t /" \
+          >> "$out_dir/paired-likwid.txt" || true
+        for n in 1024 2048; do
+          paired_run "$exe" run matmul -v blocked -n $n -r 5
+          paired_run "${best_blas[@]}" "$exe" run matmul -v blas -n $n -r 5
+        done
+      fi
+      if [ $want_reduction = 1 ]; then
+        likwid-bench -t $load_test -w "S0:1GB:$t" 2>/dev/null | sed "s/^/round$round load $t /" \
+          >> "$out_dir/paired-likwid.txt" || true
+        for variant in simd reproducible; do
+          paired_run "$exe" run reduction -v $variant -n 2^26 -r 10
+        done
+      fi
     done
   done
-  [ -s "$out_dir/paired-reduction.jsonl" ] && [ -s "$out_dir/paired-likwid.txt" ] &&
-    paired=(--paired "$out_dir/paired-likwid.txt" "$out_dir/paired-reduction.jsonl")
+  [ -s "$out_dir/paired-runs.jsonl" ] && [ -s "$out_dir/paired-likwid.txt" ] &&
+    paired=(--paired "$out_dir/paired-likwid.txt" "$out_dir/paired-runs.jsonl")
 fi
 
 likwid=(); [ -s "$out_dir/likwid.txt" ] && likwid=(--likwid "$out_dir/likwid.txt")

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Prints the benchmark tables of scripts/bench.sh: rates and ratios from one invocation.
 
-usage: bench_table.py [--likwid LIKWID.txt] [--paired LOADS.txt REDUCTION.jsonl]
+usage: bench_table.py [--likwid LIKWID.txt] [--paired PAIRED.txt RECORDS.jsonl]
                       BENCH.jsonl CEILINGS.json [CEILINGS.json ...]
 Several ceilings files (measured before and after) are combined by taking the best of each.
 LIKWID.txt: likwid-bench output, each line prefixed "fma THREADS " or "load THREADS ".
---paired: rounds of likwid-bench's load (LOADS.txt, lines prefixed "ROUND load THREADS ") and
-the reduction's records (REDUCTION.jsonl, PARARUN_LABEL=ROUND), each round's reduction run right
-after its load; a round pairs the load and the records of its label at the same thread count.
+--paired: rounds of likwid-bench (PAIRED.txt, lines prefixed "ROUND load THREADS " or
+"ROUND fma THREADS ") and ParaRun's records (RECORDS.jsonl, PARARUN_LABEL=ROUND), each round's
+runs right after its likwid-bench: a round pairs the reduction's records with the load and the
+matmul records (variants blocked and blas) with the FMA peak of its label and thread count.
 """
 import json
 import os
@@ -34,38 +35,66 @@ def read_likwid(path):
     return out
 
 
-def read_likwid_loads(path):
-    """{(round, threads): GB/s}: the load figures of LOADS.txt."""
+def read_likwid_rounds(path):
+    """{(round, "load" or "fma", threads): GB/s or GFLOP/s}: the figures of a paired file."""
     out = {}
     for line in open(path):
         words = line.split()
-        if len(words) >= 5 and words[1] == "load" and words[3] == "MByte/s:":
-            out[(words[0], int(words[2]))] = float(words[4]) / 1e3
+        if len(words) >= 5 and (words[1], words[3]) in (("load", "MByte/s:"), ("fma", "MFlops/s:")):
+            out[(words[0], words[1], int(words[2]))] = float(words[4]) / 1e3
     return out
 
 
-def paired_table(loads_path, reduction_path):
-    """The reduction against likwid-bench's load measured right before it: per variant and
-    thread count the median of the per-round ratios (the host drifts between rounds, less
-    within one)."""
-    if not (os.path.exists(loads_path) and os.path.exists(reduction_path)):
+def paired_table(likwid_path, records_path):
+    """Runs against likwid-bench measured right before them, round by round: the reduction
+    against its load, ParaRun's GEMM against its FMA peak and against OpenBLAS run right after
+    it. Per variant, size and thread count the median of the per-round ratios (the host drifts
+    between rounds, less within one)."""
+    if not (os.path.exists(likwid_path) and os.path.exists(records_path)):
         return
-    loads = read_likwid_loads(loads_path)
-    pairs = defaultdict(list)  # (variant, threads) -> [(GB/s, likwid's GB/s)], round by round
-    for r in records(reduction_path):
+    likwid = read_likwid_rounds(likwid_path)
+    loads = defaultdict(list)  # (variant, threads) -> [(GB/s, likwid's GB/s)], round by round
+    gemm = defaultdict(dict)  # (n, threads, round) -> {variant: GFLOP/s, "fma": likwid's peak}
+    for r in records(records_path):
         label = r.get("meta", {}).get("env", {}).get("PARARUN_LABEL")
-        load = loads.get((label, r.get("threads")))
-        if r.get("status") == "ok" and r.get("kernel") == "reduction" and load:
-            pairs[(r["variant"], r["threads"])].append((r["gbytes_per_s"], load))
-    rows = [(variant, t, p) for (variant, t), p in sorted(pairs.items())]
-    if not rows:
-        return
-    print("\nReduction against likwid-bench's load, in alternation (each round: likwid-bench,"
-          " then the reduction;\nmedian of the per-round ratios)")
-    for variant, t, pairs in rows:
-        med = statistics.median(g / l for g, l in pairs)
-        print(f"  {variant:>12} threads={t}: {med:.2f} of likwid-bench's load ({len(pairs)} rounds:"
-              f" {' '.join(f'{g:.1f}/{l:.1f}' for g, l in pairs)} GB/s)")
+        t = r.get("threads")
+        if r.get("status") != "ok":
+            continue
+        if r.get("kernel") == "reduction" and (label, "load", t) in likwid:
+            loads[(r["variant"], t)].append((r["gbytes_per_s"], likwid[(label, "load", t)]))
+        elif r.get("kernel") == "matmul" and (label, "fma", t) in likwid:
+            row = gemm[(r["size"], t, label)]
+            row[r["variant"]] = r["gflops"]
+            row["fma"] = likwid[(label, "fma", t)]
+    if loads:
+        print("\nReduction against likwid-bench's load, in alternation (each round: likwid-bench,"
+              " then the reduction;\nmedian of the per-round ratios)")
+        for (variant, t), pairs in sorted(loads.items()):
+            med = statistics.median(g / l for g, l in pairs)
+            print(f"  {variant:>12} threads={t}: {med:.2f} of likwid-bench's load ({len(pairs)} rounds:"
+                  f" {' '.join(f'{g:.1f}/{l:.1f}' for g, l in pairs)} GB/s)")
+    rounds = defaultdict(list)  # (n, threads) -> (round, row) with blocked and the FMA peak
+    for (n, t, label), row in sorted(gemm.items()):
+        if "blocked" in row:
+            rounds[(n, t)].append((label, row))
+    if rounds:
+        print("\nGEMM in alternation (each round: likwid-bench's FMA peak, then ParaRun's blocked,"
+              " then OpenBLAS;\nmedian of the per-round ratios; GFLOP/s: median of reps;"
+              " efficiency: against 1 thread in the same round)")
+        fmt = lambda x: f"{x:.1f}" if x else "-"  # noqa: E731
+        for (n, t), labelled in sorted(rounds.items()):
+            rows = [row for _, row in labelled]
+            peak = statistics.median(row["blocked"] / row["fma"] for row in rows)
+            blas = [row["blocked"] / row["blas"] for row in rows if row.get("blas")]
+            one = [(row["blocked"], gemm.get((n, 1, label), {}).get("blocked")) for label, row in labelled]
+            eff = [b / (t * b1) for b, b1 in one if b1] if t > 1 else []
+            print(f"  n={n} threads={t}: {peak:.2f} of likwid-bench's FMA peak"
+                  + (f", {statistics.median(blas):.2f}x OpenBLAS" if blas else "")
+                  + (f", efficiency {statistics.median(eff):.2f}" if eff else "")
+                  + f" ({len(rows)} rounds: "
+                  + " ".join(f"{row['blocked']:.1f}/{fmt(row.get('blas'))}/{row['fma']:.1f}"
+                             for row in rows)
+                  + " GFLOP/s blocked/OpenBLAS/peak)")
 
 
 def main(records_path, *ceilings_paths, likwid=None, paired=None):
@@ -145,7 +174,8 @@ def main(records_path, *ceilings_paths, likwid=None, paired=None):
 
     reduction = [r for r in recs if r["kernel"] == "reduction"]
     if reduction:
-        print("Reduction GB/s (n = 2^26 doubles, 512 MiB): median against the ceiling's median,")
+        print(f"Reduction GB/s (n = {reduction[0]['size']} doubles, {reduction[0]['bytes'] / 2**20:.0f} MiB):"
+              " median against the ceiling's median,")
         print("best repetition against the ceiling's best")
     for r in sorted(reduction, key=lambda r: (r["variant"], r["threads"])):
         c = ceilings.get(r["threads"], {})
