@@ -352,6 +352,50 @@ TEST(CliFiles, AStudyOrBatchFoldersOwnFilesAreNoOtherCommandsOutput) {
   EXPECT_EQ(lines(slurp(study + "/results.jsonl")).size(), records + 1);
 }
 
+TEST(CliFiles, RecordsAreAppendedOnlyToAFileOfRecords) {
+  const TempDir tmp;
+  const std::string study = tmp / "s";
+  small_study(study);
+  const std::string study_json = slurp(study + "/study.json");
+  ASSERT_FALSE(study_json.empty());
+  // A second hard link to the study's study.json, elsewhere (no name check sees it), and a
+  // source file given by mistake: neither gets a line appended.
+  const std::string link = tmp / "other.jsonl", source = tmp / "main.cpp";
+  ASSERT_EQ(::link((study + "/study.json").c_str(), link.c_str()), 0);
+  {
+    std::ofstream s(source);
+    s << "int main() { return 0; }\n";
+  }
+  const std::string run = "run reduction -b seq -n 1000 --reps 1 --warmup 0 ";
+  for (const std::string& out : {link, source}) {
+    for (const std::string& args :
+         {run + "-o " + out, "concurrency --tasks 2 --reps 1 --wait 0 --steps 1 --out " + out}) {
+      const Result r = run_cli(args);
+      EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+      ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+      EXPECT_NE(r.err.find("holds something other than ParaRun records"), std::string::npos)
+          << r.err;
+    }
+  }
+  EXPECT_EQ(slurp(study + "/study.json"), study_json);
+  EXPECT_EQ(slurp(source), "int main() { return 0; }\n");
+  // A results file whose first line a killed writer cut short still takes records; so does an
+  // empty file.
+  const std::string cut = tmp / "cut.jsonl", empty = tmp / "empty.jsonl";
+  {
+    std::ofstream c(cut);
+    c << "{\"schema\":\"pararun.rec\n" << slurp(study + "/results.jsonl");
+    std::ofstream e(empty);
+  }
+  const std::size_t before = lines(slurp(cut)).size();
+  for (const std::string& out : {cut, empty}) {
+    const Result r = run_cli(run + "-o " + out);
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  EXPECT_EQ(lines(slurp(cut)).size(), before + 1);
+  EXPECT_EQ(lines(slurp(empty)).size(), 1u);
+}
+
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   const TempDir tmp;
   // 300 characters: refused at once, not after the whole run (a temporary name beside it

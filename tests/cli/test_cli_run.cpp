@@ -116,7 +116,7 @@ TEST(CliRun, PrintsTableAndAppendsRecords) {
   const std::string file = tmp / "r.jsonl";
   {
     std::ofstream pre(file);
-    pre << "{\"kept\":true}\n";
+    pre << "{\"kept\":true,\"schema\":\"pararun.record/2\"}\n";  // (a file of records only)
   }
   Result r = run_cli("run matmul --backend omp --threads 2 --size 64 --out " + file);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -128,7 +128,7 @@ TEST(CliRun, PrintsTableAndAppendsRecords) {
 
   auto l = lines(slurp(file));
   ASSERT_EQ(l.size(), 3u);
-  EXPECT_EQ(l[0], "{\"kept\":true}");
+  EXPECT_EQ(l[0], "{\"kept\":true,\"schema\":\"pararun.record/2\"}");
   Json a = Json::parse(l[1]), b = Json::parse(l[2]);
   EXPECT_EQ(a["kernel"], "matmul");
   EXPECT_EQ(a["backend"], "omp");

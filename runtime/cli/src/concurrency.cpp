@@ -33,6 +33,7 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (!o.out.empty()) {
     if (std::string why = output_file_problem(o.out); !why.empty()) usage(why);
     if (std::string why = run_folder_file_problem(o.out, true); !why.empty()) usage(why);
+    if (std::string why = records_file_problem(o.out); !why.empty()) usage(why);
   }
 
   Config config;

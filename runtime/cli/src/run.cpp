@@ -35,11 +35,13 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   r.spec.timing.warmup_seconds = agreed_warmup_time(o, ctx);
   // The record file must be neither the input, the ceilings nor the tuning file; nor, unless
   // this run is a study's or batch's own point (--point), a file of such a folder other than
-  // its results.jsonl (a line appended to its study.json or batch.json broke the folder).
+  // its results.jsonl (a line appended to its study.json or batch.json broke the folder); nor
+  // a file that holds something other than records.
   std::string out_problem;
   if (ctx.is_root() && !o.out.empty()) {
     out_problem = output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)});
     if (out_problem.empty() && o.point.empty()) out_problem = run_folder_file_problem(o.out, true);
+    if (out_problem.empty()) out_problem = records_file_problem(o.out);
   }
   agree(out_problem, ctx);
   // Only rank 0 writes the record, so only rank 0 reads the ceilings (a file that exists on

@@ -237,6 +237,33 @@ void append_record(const std::string& path, const Json& record) {
   ::close(fd);
 }
 
+std::string records_file_problem(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};  // (output_file_problem names what is wrong with it)
+  constexpr std::streamsize kLook = 1 << 20;
+  std::string head(static_cast<std::size_t>(kLook), '\0');
+  in.read(head.data(), kLook);
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  const std::string prefix = "pararun.record/";
+  std::size_t begin = 0;
+  for (std::size_t end; (end = head.find('\n', begin)) != std::string::npos; begin = end + 1) {
+    const Json j = parse_json(head.substr(begin, end - begin));
+    if (j.is_object() && j.contains("schema") && j["schema"].is_string() &&
+        j["schema"].get<std::string>().rfind(prefix, 0) == 0)
+      return {};
+  }
+  // The file's last line, unended: a record its writer did not finish is an object cut short.
+  const std::string last = head.substr(begin);
+  if (head.size() == static_cast<std::size_t>(st.st_size) && last.rfind("{\"", 0) == 0 &&
+      parse_json(last).is_discarded())
+    return {};
+  return "output file '" + path + "' holds something other than ParaRun records (no line of " +
+         (head.size() < static_cast<std::size_t>(st.st_size) ? "its first MiB" : "it") +
+         " is a record): records are appended to a results file or a new file only";
+}
+
 void append_record(const std::string& path, const Record& record) {
   append_record(path, to_json(record));
 }
