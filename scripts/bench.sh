@@ -72,14 +72,18 @@ log "measuring ceilings again"
 # bandwidth drifts by 20% within minutes and its FMA rate by several percent, and the batch's
 # jobs run minutes after the ceilings above (issue #14 asks for ratios measured side by side).
 # Reduction: likwid-bench's load, then the reduction's variants. GEMM: likwid-bench's FMA peak,
-# then ParaRun's `blocked` and OpenBLAS's best kernel for this CPU, at n = 1024 and 2048.
+# then ParaRun's `blocked` and OpenBLAS's best kernel for this CPU (SkylakeX where AVX-512
+# exists: the batch's table takes the best of it and OpenBLAS as shipped), n = 1024 and 2048.
 paired=()
 want_gemm=0 want_reduction=0
 [[ " $PARTS " == *" gemm "* ]] && want_gemm=1
 [[ " $PARTS " == *" reduction "* ]] && want_reduction=1
 if [ $((want_gemm + want_reduction)) -gt 0 ] && [ -s "$out_dir/likwid.txt" ] && [ "$PAIRED_ROUNDS" -gt 0 ]; then
   log "ParaRun and likwid-bench in alternation, $PAIRED_ROUNDS rounds"
-  best_blas=(); [ $has_avx512 = 1 ] && best_blas=(OPENBLAS_CORETYPE=SkylakeX)
+  # OpenBLAS as the manifest runs it: its own threads unbound (bound, both share core 0), and
+  # its AVX-512 kernel where the CPU has AVX-512.
+  best_blas=(env -u OMP_PLACES OMP_PROC_BIND=false)
+  [ $has_avx512 = 1 ] && best_blas+=(OPENBLAS_CORETYPE=SkylakeX)
   # One run of the round, labelled with it, on t threads; a failure is logged.
   paired_run() {
     env PARARUN_LABEL=round$round "$@" -b $backend -t "$t" --out "$out_dir/paired-runs.jsonl" \
@@ -91,9 +95,14 @@ if [ $((want_gemm + want_reduction)) -gt 0 ] && [ -s "$out_dir/likwid.txt" ] && 
       if [ $want_gemm = 1 ]; then
         likwid-bench -t $fma_test -w "S0:32kB:$t" 2>/dev/null | sed "s/^/round$round fma $t /" \
           >> "$out_dir/paired-likwid.txt" || true
-        for n in 1024 2048; do
-          paired_run "$exe" run matmul -v blocked -n $n -r 5
-          paired_run "${best_blas[@]}" "$exe" run matmul -v blas -n $n -r 5
+        for n in 1024 2048; do  # which of the two runs first alternates from round to round
+          blocked=("$exe" run matmul -v blocked -n $n -r 5)
+          blas=("${best_blas[@]}" "$exe" run matmul -v blas -n $n -r 5)
+          if [ $((round % 2)) = 1 ]; then
+            paired_run "${blocked[@]}"; paired_run "${blas[@]}"
+          else
+            paired_run "${blas[@]}"; paired_run "${blocked[@]}"
+          fi
         done
       fi
       if [ $want_reduction = 1 ]; then

@@ -74,13 +74,15 @@ def paired_table(likwid_path, records_path):
             print(f"  {variant:>12} threads={t}: {med:.2f} of likwid-bench's load ({len(pairs)} rounds:"
                   f" {' '.join(f'{g:.1f}/{l:.1f}' for g, l in pairs)} GB/s)")
     rounds = defaultdict(list)  # (n, threads) -> (round, row) with blocked and the FMA peak
-    for (n, t, label), row in sorted(gemm.items()):
+    order = lambda key: (key[0], key[1], int("".join(c for c in key[2] if c.isdigit()) or 0), key[2])  # noqa: E731
+    for (n, t, label), row in sorted(gemm.items(), key=lambda item: order(item[0])):
         if "blocked" in row:
             rounds[(n, t)].append((label, row))
     if rounds:
-        print("\nGEMM in alternation (each round: likwid-bench's FMA peak, then ParaRun's blocked,"
-              " then OpenBLAS;\nmedian of the per-round ratios; GFLOP/s: median of reps;"
-              " efficiency: against 1 thread in the same round)")
+        print("\nGEMM in alternation (each round: likwid-bench's FMA peak, then ParaRun's blocked"
+              " and OpenBLAS's best kernel,\neach first in every other round; median of the"
+              " per-round ratios; GFLOP/s: median of reps;\nefficiency: against 1 thread in the"
+              " same round)")
         fmt = lambda x: f"{x:.1f}" if x else "-"  # noqa: E731
         for (n, t), labelled in sorted(rounds.items()):
             rows = [row for _, row in labelled]

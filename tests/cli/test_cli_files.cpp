@@ -373,27 +373,43 @@ TEST(CliFiles, RecordsAreAppendedOnlyToAFileOfRecords) {
       const Result r = run_cli(args);
       EXPECT_EQ(r.code, 2) << args << ": " << r.err;
       ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
-      EXPECT_NE(r.err.find("holds something other than ParaRun records"), std::string::npos)
+      EXPECT_NE(r.err.find("holds no ParaRun record"), std::string::npos)
           << r.err;
     }
   }
   EXPECT_EQ(slurp(study + "/study.json"), study_json);
   EXPECT_EQ(slurp(source), "int main() { return 0; }\n");
-  // A results file whose first line a killed writer cut short still takes records; so does an
+  // 2 MiB without a record: the message says how much was looked at.
+  const std::string big = tmp / "big.txt";
+  write_file(big, std::string(2 << 20, 'x'));
+  const Result r = run_cli(run + "-o " + big);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("no line of its first MiB is one"), std::string::npos) << r.err;
+
+  // Records are appended to: a results file whose first line a killed writer cut short; one
+  // that holds only a record cut short, unended, before its schema; one whose first record is longer than a MiB
+  // (its "schema" key, in sorted order, past the first MiB); a file `concurrency` wrote; an
   // empty file.
-  const std::string cut = tmp / "cut.jsonl", empty = tmp / "empty.jsonl";
-  {
-    std::ofstream c(cut);
-    c << "{\"schema\":\"pararun.rec\n" << slurp(study + "/results.jsonl");
-    std::ofstream e(empty);
+  const std::string cut = tmp / "cut.jsonl", unended = tmp / "unended.jsonl",
+                    long_first = tmp / "long.jsonl", conc = tmp / "conc.jsonl",
+                    empty = tmp / "empty.jsonl";
+  const std::string results = slurp(study + "/results.jsonl");
+  write_file(cut, "{\"schema\":\"pararun.rec\n" + results);
+  write_file(unended, "{\"as_expected\":true,\"backend\":\"se");  // (cut before its schema)
+  Json padded = Json::parse(lines(results).at(0));
+  padded["aaa_padding"] = std::string(3 << 19, 'p');
+  write_file(long_first, padded.dump() + "\n");
+  write_file(empty, "");
+  ASSERT_EQ(run_cli("concurrency --tasks 2 --reps 1 --wait 0 --steps 1 --out " + conc).code, 0);
+  std::map<std::string, std::size_t> before;
+  for (const std::string& out : {cut, unended, long_first, conc, empty}) {
+    before[out] = lines(slurp(out)).size();
+    const Result ok = run_cli(run + "-o " + out);
+    EXPECT_EQ(ok.code, 0) << out << ": " << ok.err;
+    EXPECT_EQ(lines(slurp(out)).size(), before[out] + 1) << out;
   }
-  const std::size_t before = lines(slurp(cut)).size();
-  for (const std::string& out : {cut, empty}) {
-    const Result r = run_cli(run + "-o " + out);
-    EXPECT_EQ(r.code, 0) << r.err;
-  }
-  EXPECT_EQ(lines(slurp(cut)).size(), before + 1);
-  EXPECT_EQ(lines(slurp(empty)).size(), 1u);
+  const Result again = run_cli("concurrency --tasks 2 --reps 1 --wait 0 --steps 1 --out " + conc);
+  EXPECT_EQ(again.code, 0) << again.err;
 }
 
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {

@@ -36,7 +36,7 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   // The record file must be neither the input, the ceilings nor the tuning file; nor, unless
   // this run is a study's or batch's own point (--point), a file of such a folder other than
   // its results.jsonl (a line appended to its study.json or batch.json broke the folder); nor
-  // a file that holds something other than records.
+  // a file that holds no record (records_file_problem).
   std::string out_problem;
   if (ctx.is_root() && !o.out.empty()) {
     out_problem = output_file_problem(o.out, {o.input, o.ceilings, tuning_file_path(o.tuning)});

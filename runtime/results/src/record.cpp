@@ -237,31 +237,85 @@ void append_record(const std::string& path, const Json& record) {
   ::close(fd);
 }
 
+namespace {
+
+constexpr const char* kRecordSchemaPrefix = "pararun.record/";
+
+/// Whether `j` is a ParaRun record of any schema version.
+bool is_record(const Json& j) {
+  return j.is_object() && j.contains("schema") && j["schema"].is_string() &&
+         j["schema"].get<std::string>().rfind(kRecordSchemaPrefix, 0) == 0;
+}
+
+/// Reads the first JSON value of a stream as events, keeping nothing, until it knows whether
+/// that value is an object whose top-level "schema" names a ParaRun record: a first record of
+/// any length (many samples) is recognised without holding it, and anything else (an array, a
+/// value nested deeper than kMaxJsonDepth, bytes that are not JSON) stops it early.
+class FirstRecordSax : public nlohmann::json_sax<Json> {
+ public:
+  bool found = false;
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool string(string_t& s) override {
+    if (depth_ == 1 && schema_next_) {
+      found = s.rfind(kRecordSchemaPrefix, 0) == 0;
+      return false;  // decided
+    }
+    return value();
+  }
+  bool start_object(std::size_t) override { return ++depth_ <= kMaxJsonDepth; }
+  bool key(string_t& k) override {
+    schema_next_ = depth_ == 1 && k == "schema";
+    return true;
+  }
+  bool end_object() override { return --depth_ > 0; }  // the first object ended: no schema
+  bool start_array(std::size_t) override { return depth_ > 0 && ++depth_ <= kMaxJsonDepth; }
+  bool end_array() override { return --depth_ > 0; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  /// A value other than a string: a "schema" that is not a string decides (not a record).
+  bool value() { return !(depth_ == 1 && schema_next_) && depth_ > 0; }
+
+  int depth_ = 0;
+  bool schema_next_ = false;
+};
+
+}  // namespace
+
 std::string records_file_problem(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};  // (output_file_problem names what is wrong with it)
+  FirstRecordSax first;
+  Json::sax_parse(in, &first, Json::input_format_t::json, /*strict=*/false);
+  if (first.found) return {};
+  // Else a whole line of the first MiB that is a record (the first line may be one a writer
+  // cut short), or, in a smaller file, an unended last line that is an object cut short.
+  in.clear();
+  in.seekg(0);
   constexpr std::streamsize kLook = 1 << 20;
   std::string head(static_cast<std::size_t>(kLook), '\0');
   in.read(head.data(), kLook);
   head.resize(static_cast<std::size_t>(in.gcount()));
-  const std::string prefix = "pararun.record/";
   std::size_t begin = 0;
-  for (std::size_t end; (end = head.find('\n', begin)) != std::string::npos; begin = end + 1) {
-    const Json j = parse_json(head.substr(begin, end - begin));
-    if (j.is_object() && j.contains("schema") && j["schema"].is_string() &&
-        j["schema"].get<std::string>().rfind(prefix, 0) == 0)
-      return {};
-  }
-  // The file's last line, unended: a record its writer did not finish is an object cut short.
+  for (std::size_t end; (end = head.find('\n', begin)) != std::string::npos; begin = end + 1)
+    if (is_record(parse_json(head.substr(begin, end - begin)))) return {};
   const std::string last = head.substr(begin);
   if (head.size() == static_cast<std::size_t>(st.st_size) && last.rfind("{\"", 0) == 0 &&
       parse_json(last).is_discarded())
     return {};
-  return "output file '" + path + "' holds something other than ParaRun records (no line of " +
+  return "output file '" + path + "' holds no ParaRun record (no line of " +
          (head.size() < static_cast<std::size_t>(st.st_size) ? "its first MiB" : "it") +
-         " is a record): records are appended to a results file or a new file only";
+         " is one): records are appended to a results file or a new file only";
 }
 
 void append_record(const std::string& path, const Record& record) {
