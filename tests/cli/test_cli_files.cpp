@@ -373,8 +373,7 @@ TEST(CliFiles, RecordsAreAppendedOnlyToAFileOfRecords) {
       const Result r = run_cli(args);
       EXPECT_EQ(r.code, 2) << args << ": " << r.err;
       ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
-      EXPECT_NE(r.err.find("holds no ParaRun record"), std::string::npos)
-          << r.err;
+      EXPECT_NE(r.err.find("holds no ParaRun record"), std::string::npos) << r.err;
     }
   }
   EXPECT_EQ(slurp(study + "/study.json"), study_json);
@@ -387,9 +386,9 @@ TEST(CliFiles, RecordsAreAppendedOnlyToAFileOfRecords) {
   EXPECT_NE(r.err.find("no line of its first MiB is one"), std::string::npos) << r.err;
 
   // Records are appended to: a results file whose first line a killed writer cut short; one
-  // that holds only a record cut short, unended, before its schema; one whose first record is longer than a MiB
-  // (its "schema" key, in sorted order, past the first MiB); a file `concurrency` wrote; an
-  // empty file.
+  // that holds only a record cut short, unended, before its schema; one whose first record is
+  // longer than a MiB (its "schema" key, in sorted order, past the first MiB); a file
+  // `concurrency` wrote; an empty file.
   const std::string cut = tmp / "cut.jsonl", unended = tmp / "unended.jsonl",
                     long_first = tmp / "long.jsonl", conc = tmp / "conc.jsonl",
                     empty = tmp / "empty.jsonl";
