@@ -9,8 +9,8 @@
 // would clash with OpenBLAS's. BLIS 0.9 (Debian 12) knows no Zen 5 and runs its slow generic
 // kernel there; BLIS_ARCH_TYPE=0 picks its AVX-512 (skx) kernel, 3 its AVX2 (haswell) one (0.9
 // reads a number; the context names the kernel used).
-// Arguments of each benchmark: m/n/k/threads. Counter: GFLOP (per second); the label says how
-// gemm() split C between its threads and which micro-kernel ran.
+// Arguments of each benchmark: m/n/k/threads (MicroKernel: its own, below). Counter: GFLOP (per
+// second); the label says how gemm() split C between its threads and which micro-kernel ran.
 #include <benchmark/benchmark.h>
 
 #include <dlfcn.h>
@@ -130,6 +130,36 @@ void BlisGemm(benchmark::State& state) {
   op.count_flops(state);
 }
 
+/// The micro-kernel alone, one thread, on packed slivers as gemm() calls it: for each of
+/// `b_slivers` B slivers (KC x NR), every one of `a_slivers` A slivers (MR x KC), each into its
+/// own tile of C. With 1 B sliver everything stays in L1 and L2: what the kernel's loop reaches,
+/// its ceiling within GEMM. With as many B slivers as gemm() has in an n = 1024 panel (43 of the
+/// AVX-512 kernel's 24 columns) they stream from L3 as there, and C's tiles from memory.
+/// Arguments: kc/a_slivers/b_slivers.
+void MicroKernel(benchmark::State& state) {
+  const mm::MicroKernel mk = mm::best_micro_kernel();
+  const mm::Blocking tile = mm::tile_of(mk);
+  const std::size_t kc = static_cast<std::size_t>(state.range(0)),
+                    as = static_cast<std::size_t>(state.range(1)),
+                    bs = static_cast<std::size_t>(state.range(2));
+  const std::size_t ldc = bs * tile.nr;
+  std::vector<double> a(as * tile.mr * kc, 1e-3), b(bs * tile.nr * kc + 8, 1e-3),
+      c(as * tile.mr * ldc);
+  // The B slivers 64-byte aligned, as gemm()'s packing buffers are.
+  double* const bp = b.data() + (64 - reinterpret_cast<std::uintptr_t>(b.data()) % 64) % 64 / 8;
+  for (auto _ : state) {
+    for (std::size_t j = 0; j < bs; ++j)
+      for (std::size_t i = 0; i < as; ++i)
+        mm::micro_kernel(mk, kc, a.data() + i * tile.mr * kc, bp + j * tile.nr * kc,
+                         c.data() + i * tile.mr * ldc + j * tile.nr, ldc, true);
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(mm::to_string(mk) + " " + std::to_string(tile.mr) + "x" + std::to_string(tile.nr));
+  state.counters["GFLOP"] =
+      benchmark::Counter(2e-9 * static_cast<double>(tile.mr * tile.nr * kc * as * bs),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
 /// Short, wide C and square ones, 1 and 2 threads. On 2 threads 8, 24 and 40 rows are split in
 /// the jr loop with the AVX-512 kernel's 8-row slivers (8 rows: one), by rows with AVX2's 6
 /// (split_for); the squares by rows. PARARUN_GEMM_SPLIT=rows or jr forces a way.
@@ -147,6 +177,12 @@ void Shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(Gemm)->Apply(Shapes);
+BENCHMARK(MicroKernel)
+    ->Args({512, 30, 1})
+    ->Args({512, 30, 43})
+    ->ArgNames({"kc", "a_slivers", "b_slivers"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 #ifdef PARARUN_HAVE_BLAS
 BENCHMARK(Blas)->Apply(Shapes);
 #endif

@@ -363,7 +363,14 @@ std::string to_string(MicroKernel mk) {
 
 namespace {
 
-/// The register tile of each micro-kernel.
+/// Throws std::invalid_argument where this CPU cannot run `mk`.
+void require_cpu_support(MicroKernel mk) {
+  if (!cpu_supports(mk))
+    throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
+}
+
+}  // namespace
+
 Blocking tile_of(MicroKernel mk) {
   Blocking b{};
   switch (mk) {
@@ -379,6 +386,14 @@ Blocking tile_of(MicroKernel mk) {
   }
   return b;
 }
+
+void micro_kernel(MicroKernel mk, std::size_t kc, const double* ap, const double* bp, double* c,
+                  std::size_t ldc, bool accumulate) {
+  require_cpu_support(mk);
+  ukernel_of(mk)(kc, ap, bp, c, ldc, accumulate);
+}
+
+namespace {
 
 /// derive_blocking(mk, this machine's caches): what blocking_for starts from.
 Blocking derived_blocking(MicroKernel mk) {
@@ -558,8 +573,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
       for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0);
     return;
   }
-  if (!cpu_supports(mk))
-    throw std::invalid_argument("this CPU cannot run the " + to_string(mk) + " micro-kernel");
+  require_cpu_support(mk);
   const UKernel ukernel = ukernel_of(mk);
   // KC evened out over k; n in nc_panels() panels of whole slivers (bl.nc: the widest).
   const Blocking nominal = blocking_for(mk), bl = evened_out(nominal, k, n);

@@ -68,6 +68,15 @@ std::vector<Blocking> blocking_candidates(MicroKernel mk);
 /// "8x24, KC 336, MC 344, NC 3120": the blocking as records name it.
 std::string to_string(const Blocking& b);
 
+/// The register tile of `mk`: its MR and NR (the other sizes 0).
+Blocking tile_of(MicroKernel mk);
+/// One micro-kernel call as gemm() makes it: the MR x NR tile of C (row-major, ldc) =, or +=
+/// when `accumulate`, ap^T * bp, where ap holds kc steps of MR values of A (a packed A sliver)
+/// and bp kc steps of NR values of B (a packed B sliver, 64-byte aligned). For benchmarks and
+/// tests of the micro-kernel alone; throws std::invalid_argument where the CPU cannot run `mk`.
+void micro_kernel(MicroKernel mk, std::size_t kc, const double* ap, const double* bp, double* c,
+                  std::size_t ldc, bool accumulate);
+
 /// How gemm() shares an m x n C among its threads (BLIS's loop names: gemm.cpp's first comment):
 /// - rows, the ic loop: each thread takes an even share of C's MR slivers and packs its own A
 ///   blocks; the threads pack each B panel together and share it (a barrier per panel).

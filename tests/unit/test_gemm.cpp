@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -305,4 +307,38 @@ TEST(Gemm, DegenerateSizes) {
   trace = {{matmul::SplitWay::jr, 3}, {7, 7, 7}};
   matmul::gemm(0, 3, 4, &x, 4, &x, 3, c.data(), 3, 2, false, matmul::best_micro_kernel(), &trace);
   EXPECT_TRUE(trace.tiles.empty());
+}
+
+TEST(Gemm, EachMicroKernelAloneWritesOrAddsItsTile) {
+  using matmul::MicroKernel;
+  for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
+    if (!matmul::cpu_supports(mk)) {
+      EXPECT_THROW(matmul::micro_kernel(mk, 1, nullptr, nullptr, nullptr, 1, false),
+                   std::invalid_argument);
+      continue;
+    }
+    const matmul::Blocking t = matmul::tile_of(mk);
+    EXPECT_EQ(t.mr, matmul::blocking_for(mk).mr);
+    EXPECT_EQ(t.nr, matmul::blocking_for(mk).nr);
+    const std::size_t kc = 37, ldc = t.nr + 5;  // C's rows wider than the tile
+    std::vector<double> ap(kc * t.mr), bspace(kc * t.nr + 8);
+    double* const bp =
+        bspace.data() + (64 - reinterpret_cast<std::uintptr_t>(bspace.data()) % 64) % 64 / 8;
+    for (std::size_t i = 0; i < ap.size(); ++i) ap[i] = 0.25 * static_cast<double>(i % 7) - 0.5;
+    for (std::size_t i = 0; i < kc * t.nr; ++i) bp[i] = 0.125 * static_cast<double>(i % 5) + 1;
+    for (const bool accumulate : {false, true}) {
+      std::vector<double> c(t.mr * ldc, 3.0);
+      matmul::micro_kernel(mk, kc, ap.data(), bp, c.data(), ldc, accumulate);
+      for (std::size_t i = 0; i < t.mr; ++i)
+        for (std::size_t j = 0; j < ldc; ++j) {
+          double want = 3.0;  // outside the tile: untouched
+          if (j < t.nr) {
+            double s = 0;  // (multiples of 1/32: exact in any order)
+            for (std::size_t p = 0; p < kc; ++p) s += ap[p * t.mr + i] * bp[p * t.nr + j];
+            want = accumulate ? 3.0 + s : s;
+          }
+          EXPECT_EQ(c[i * ldc + j], want) << matmul::to_string(mk) << " " << i << "," << j;
+        }
+    }
+  }
 }
