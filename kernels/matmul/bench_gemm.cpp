@@ -132,9 +132,10 @@ void BlisGemm(benchmark::State& state) {
 
 /// The micro-kernel alone, one thread, on packed slivers as gemm() calls it: for each of
 /// `b_slivers` B slivers (KC x NR), every one of `a_slivers` A slivers (MR x KC), each into its
-/// own tile of C. With 1 B sliver everything stays in L1 and L2: what the kernel's loop reaches,
-/// its ceiling within GEMM. With as many B slivers as gemm() has in an n = 1024 panel (43 of the
-/// AVX-512 kernel's 24 columns) they stream from L3 as there, and C's tiles from memory.
+/// own tile of C. 30 A slivers at KC 512 are gemm()'s A block on Zen 5 (960 KiB, mostly in
+/// L2); against 1 B sliver, used again and again, the rate is the kernel's own ceiling. Against
+/// as many B slivers as gemm() has in an n = 1024 panel (43 of the AVX-512 kernel's 24 columns)
+/// they and C's tiles come from L3, as there.
 /// Arguments: kc/a_slivers/b_slivers.
 void MicroKernel(benchmark::State& state) {
   const mm::MicroKernel mk = mm::best_micro_kernel();

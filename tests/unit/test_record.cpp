@@ -135,6 +135,41 @@ TEST(Record, ALineNestedTooDeeplyIsSkippedNotACrash) {
   EXPECT_EQ(rf.problems[0], path + ":2: not JSON");
 }
 
+TEST(Record, RecordsAreAppendedOnlyWhereARecordIs) {
+  const test::TempDir tmp;
+  int i = 0;
+  const auto problem = [&](const std::string& text) {
+    const std::string path = tmp / ("f" + std::to_string(++i));
+    std::ofstream(path) << text;
+    return records_file_problem(path);
+  };
+  const std::string record = "{\"schema\":\"pararun.record/2\"}";
+  // A record: first (any schema version, any key before it, nested values before it), or on a
+  // later line; a missing or empty file.
+  EXPECT_EQ(problem(record + "\n"), "");
+  EXPECT_EQ(problem("{\"a\":[1,{\"schema\":0}],\"b\":null,\"schema\":\"pararun.record/9\"}"), "");
+  EXPECT_EQ(problem("not json\n" + record + "\n"), "");
+  EXPECT_EQ(problem(""), "");
+  EXPECT_EQ(records_file_problem(tmp / "missing"), "");
+  // No record: another schema, a schema that is not a string, one only nested deeper, a first
+  // value that is not an object, arrays or objects nested past kMaxJsonDepth, text.
+  for (const std::string& text : {std::string("{\"schema\":\"pararun.study/1\"}\n"),
+                                  std::string("{\"schema\":{\"pararun.record/2\":1}}\n"),
+                                  std::string("{\"a\":{\"schema\":\"pararun.record/2\"}}\n"),
+                                  "[" + record + "]\n", std::string("\"pararun.record/2\"\n"),
+                                  std::string(200, '[') + record + std::string(200, ']') + "\n",
+                                  [] {  // objects nested past kMaxJsonDepth
+                                    std::string deep;
+                                    for (int level = 0; level < 150; ++level) deep += "{\"a\":";
+                                    return deep + "{\"schema\":\"pararun.record/2\"}" +
+                                           std::string(150, '}') + "\n";
+                                  }(),
+                                  std::string("int main() {}\n")})
+    EXPECT_NE(problem(text).find("holds no ParaRun record (no line of it is one)"),
+              std::string::npos)
+        << text;
+}
+
 TEST(Record, ParseJsonCountsOnlyTheBracketsOutsideStrings) {
   const auto nested = [](int levels) {
     return std::string(static_cast<std::size_t>(levels), '[') + "1" +

@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace pararun {
 
@@ -248,8 +250,8 @@ bool is_record(const Json& j) {
 }
 
 /// Reads the first JSON value of a stream as events, keeping nothing, until it knows whether
-/// that value is an object whose top-level "schema" names a ParaRun record: a first record of
-/// any length (many samples) is recognised without holding it, and anything else (an array, a
+/// that value is an object whose top-level "schema" names a ParaRun record: a long first
+/// record (many samples) is recognised without holding it, and anything else (an array, a
 /// value nested deeper than kMaxJsonDepth, bytes that are not JSON) stops it early.
 class FirstRecordSax : public nlohmann::json_sax<Json> {
  public:
@@ -268,24 +270,50 @@ class FirstRecordSax : public nlohmann::json_sax<Json> {
     }
     return value();
   }
-  bool start_object(std::size_t) override { return ++depth_ <= kMaxJsonDepth; }
+  bool start_object(std::size_t) override {  // (the first value, or one inside it)
+    return (depth_ == 0 || value()) && ++depth_ <= kMaxJsonDepth;
+  }
   bool key(string_t& k) override {
     schema_next_ = depth_ == 1 && k == "schema";
     return true;
   }
   bool end_object() override { return --depth_ > 0; }  // the first object ended: no schema
-  bool start_array(std::size_t) override { return depth_ > 0 && ++depth_ <= kMaxJsonDepth; }
+  bool start_array(std::size_t) override { return value() && ++depth_ <= kMaxJsonDepth; }
   bool end_array() override { return --depth_ > 0; }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
     return false;
   }
 
  private:
-  /// A value other than a string: a "schema" that is not a string decides (not a record).
-  bool value() { return !(depth_ == 1 && schema_next_) && depth_ > 0; }
+  /// Whether to go on at a value: not at the top (a first value that is not an object is no
+  /// record), nor at the "schema" (one that is not a string decides: no record).
+  bool value() const { return depth_ > 0 && !(depth_ == 1 && schema_next_); }
 
   int depth_ = 0;
   bool schema_next_ = false;
+};
+
+/// At most `budget` bytes of another stream buffer, then its end: the first value of a file is
+/// read no further than that (its lexer holds a whole string or number, twice).
+class LimitedBuf : public std::streambuf {
+ public:
+  LimitedBuf(std::streambuf* from, std::size_t budget) : from_(from), left_(budget) {}
+
+ protected:
+  int_type underflow() override {
+    if (left_ == 0) return traits_type::eof();
+    const std::streamsize n =
+        from_->sgetn(chunk_.data(), static_cast<std::streamsize>(std::min(left_, chunk_.size())));
+    if (n <= 0) return traits_type::eof();
+    left_ -= static_cast<std::size_t>(n);
+    setg(chunk_.data(), chunk_.data(), chunk_.data() + n);
+    return traits_type::to_int_type(chunk_[0]);
+  }
+
+ private:
+  std::streambuf* from_;
+  std::size_t left_;
+  std::vector<char> chunk_ = std::vector<char>(std::size_t{1} << 16);
 };
 
 }  // namespace
@@ -295,9 +323,17 @@ std::string records_file_problem(const std::string& path) {
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};  // (output_file_problem names what is wrong with it)
-  FirstRecordSax first;
-  Json::sax_parse(in, &first, Json::input_format_t::json, /*strict=*/false);
-  if (first.found) return {};
+  // A first record of up to 64 MiB (a million samples) is recognised whole.
+  bool found = false;
+  try {
+    LimitedBuf limited(in.rdbuf(), std::size_t{64} << 20);
+    std::istream first_value(&limited);
+    FirstRecordSax first;
+    Json::sax_parse(first_value, &first, Json::input_format_t::json, /*strict=*/false);
+    found = first.found;
+  } catch (const std::exception&) {  // a read error, no memory: the lines below decide
+  }
+  if (found) return {};
   // Else a whole line of the first MiB that is a record (the first line may be one a writer
   // cut short), or, in a smaller file, an unended last line that is an object cut short.
   in.clear();

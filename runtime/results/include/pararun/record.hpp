@@ -78,8 +78,8 @@ void append_record(const std::string& path, const Json& record);
 void append_record(const std::string& path, const Record& record);
 
 /// Why records must not be appended to `path` (empty: they may): it exists, is not empty, and
-/// holds no ParaRun record (a "schema" of "pararun.record/..."): not its first JSON value (of
-/// any length), no whole line of its first MiB, not an unended last line cut short. So it holds
+/// holds no ParaRun record (a "schema" of "pararun.record/..."): not its first JSON value (read
+/// up to 64 MiB), no whole line of its first MiB, not an unended last line cut short. So it holds
 /// something else (`-o main.cpp`, or a second hard link to a study's study.json, which a name
 /// check cannot see). A results file whose first or last record a dying writer cut short passes.
 std::string records_file_problem(const std::string& path);
