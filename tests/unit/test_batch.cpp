@@ -7,12 +7,17 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
+#include <thread>
 
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/parse.hpp"
+#include "pararun/record.hpp"
 
 using namespace pararun;
 
@@ -453,4 +458,49 @@ TEST(BatchManifest, TheBenchmarkManifestLoads) {
   const auto zen3 = select_batch_jobs(m.jobs, {"gemm"}, &zen3_flags, &out);
   for (const auto& j : zen3) EXPECT_TRUE(j.cpu_flags.empty()) << j.id;
   EXPECT_EQ(zen3.size(), 8u * 3 + 6);  // pararun, openblas-shipped, eigen x 8; naive 6
+}
+
+TEST(BatchMerge, KeepsWhatItCannotParseAndWhatIsAppendedWhileItRuns) {
+  const test::TempDir tmp;
+  const std::string dir = tmp.path(), path = tmp / "results.jsonl";
+  const auto record = [](int i) {
+    return Json{{"schema", "pararun.record/2"}, {"kernel", "reduction"}, {"i", i}};
+  };
+  {
+    std::ofstream out(path);
+    out << record(-1).dump() << "\n{\"problem\":\"r\xe9\"}\nnot json\n";
+  }
+  int kept = 0;
+  EXPECT_EQ(merge_batch_results(dir, {}, &kept), 0);
+  EXPECT_EQ(kept, 1);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "{\"problem\":\"r\xe9\"}");
+  EXPECT_EQ(lines[2], "not json");
+
+  // Records appended (as `run -o` does) while merges replace the file: none is lost.
+  constexpr int kRecords = 300;
+  std::atomic<bool> done{false};
+  std::thread appender([&] {
+    for (int i = 0; i < kRecords; ++i) append_record(path, record(i));
+    done = true;
+  });
+  int merges = 0;
+  for (; !done; ++merges) {
+    merge_batch_results(dir, {}, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  appender.join();
+  EXPECT_GT(merges, 10);
+  std::set<int> seen;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const Json r = Json::parse(line, nullptr, false);
+    if (r.is_object() && r.contains("i")) seen.insert(r["i"].get<int>());
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kRecords + 1));
 }

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -252,19 +253,45 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
     ++n;
   }
   // What the file held that no job's record file replaces stays: records of jobs not merged
-  // now (a record file lost) and records put there by hand (pararun run -o).
-  int held = 0;
-  std::istringstream old(slurp(path));  // ("" for a FIFO or a device: slurp reads files only)
+  // now (a record file lost), records put there by hand (pararun run -o), and lines that are
+  // not records (named: `report` skips them, and they are not this command's to drop). The
+  // file is read and replaced under its lock, which `run -o` takes to append: a record
+  // appended meanwhile would have gone to the old file, and been lost with it.
+  int held = 0, not_records = 0;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st {};
+  const bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular && flock(fd, LOCK_EX) != 0)
+    std::fprintf(stderr,
+                 "pararun: warning: cannot lock '%s' (%s): a record appended while it is "
+                 "merged could be lost\n",
+                 path.c_str(), std::strerror(errno));
+  std::istringstream old(regular ? slurp(path) : std::string());  // (not a FIFO or a device)
   for (std::string line; std::getline(old, line);) {
     const Json r = parse_json(line);
-    if (!r.is_object()) continue;  // a torn last line holds no result
+    if (!r.is_object()) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      text += line + "\n";
+      ++not_records;
+      continue;
+    }
     const Json point = r.value("point", Json());
     if (point.is_string() && merged.count(point.get<std::string>())) continue;
     text += line + "\n";
     ++held;
   }
+  if (not_records > 0)
+    std::fprintf(stderr,
+                 "pararun: warning: %s: %d line(s) that are not records kept as they were\n",
+                 path.c_str(), not_records);
   if (kept) *kept = held;
-  write_file_atomically(path, text);
+  try {
+    write_file_atomically(path, text);
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    throw;
+  }
+  if (fd >= 0) ::close(fd);  // (the lock with it)
   return n;
 }
 

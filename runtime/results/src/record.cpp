@@ -201,20 +201,33 @@ void append_record(const std::string& path, const Json& record) {
   std::string line = json_text(record) + "\n";
   // Read and write: the last byte is read back. O_NONBLOCK: a FIFO without a reader fails at once
   // instead of blocking the run.
-  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
-  if (fd < 0) throw WriteError("cannot open '" + path + "' for appending: " + std::strerror(errno));
+  int fd = -1;
   struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  for (int attempt = 0;; ++attempt) {
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0)
+      throw WriteError("cannot open '" + path + "' for appending: " + std::strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw WriteError("'" + path + "' is not a regular file; records go to regular files only");
+    }
+    // flock serialises writers (e.g. Slurm array tasks); O_APPEND puts each write at the end.
+    if (flock(fd, LOCK_EX) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw WriteError("cannot lock '" + path + "': " + std::strerror(err));
+    }
+    // A rewrite of the whole file (`batch merge`) holds the lock while it renames a new file
+    // over this one: a record appended to the old one after that would be lost. Still the
+    // file at `path`: append; else open the new one.
+    struct stat now {};
+    fstat(fd, &st);
+    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) break;
     ::close(fd);
-    throw WriteError("'" + path + "' is not a regular file; records go to regular files only");
+    if (attempt == 2000)  // (10 s)
+      throw WriteError("'" + path + "' is replaced again and again; the record was not written");
+    usleep(5000);
   }
-  // flock serialises writers (e.g. Slurm array tasks); O_APPEND puts each write at the end.
-  if (flock(fd, LOCK_EX) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw WriteError("cannot lock '" + path + "': " + std::strerror(err));
-  }
-  fstat(fd, &st);
   const off_t size_before = st.st_size;
   // A writer that died mid-line left a partial last line: end it, so that this record starts
   // a line of its own (readers name the partial one as a bad line and skip it).

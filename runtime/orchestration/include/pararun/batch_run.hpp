@@ -144,7 +144,9 @@ std::vector<BatchJob> batch_jobs(const std::string& dir);
 
 /// Remakes dir/results.jsonl from the final records in dir/jobs, in the order of `ids`, then
 /// the records it held that none of those replaces (of other jobs, or added by hand; their
-/// number in `kept`). Returns how many job records it merged.
+/// number in `kept`) and its lines that are not records (named on stderr). The file is read
+/// and replaced under the lock append_record takes, so no record appended meanwhile is lost.
+/// Returns how many job records it merged.
 int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids,
                         int* kept = nullptr);
 
