@@ -411,6 +411,25 @@ TEST(CliFiles, RecordsAreAppendedOnlyToAFileOfRecords) {
   EXPECT_EQ(again.code, 0) << again.err;
 }
 
+TEST(CliFiles, ACsvNeverReplacesAFileOfRecords) {
+  const TempDir tmp;
+  const std::string study = tmp / "s", kept = tmp / "kept.jsonl", csv = tmp / "new.csv";
+  small_study(study);
+  const std::string records = slurp(study + "/results.jsonl");
+  write_file(kept, records);  // a copy of the results, kept elsewhere
+  const Result r = run_cli("report " + study + " --format csv --csv " + kept);
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("holds ParaRun records"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(kept), records);
+  // A CSV, new or written before, is written (again).
+  for (int i = 0; i < 2; ++i) {
+    const Result ok = run_cli("report " + study + " --format csv --csv " + csv);
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    EXPECT_NE(slurp(csv).find("kernel"), std::string::npos);
+  }
+}
+
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   const TempDir tmp;
   // 300 characters: refused at once, not after the whole run (a temporary name beside it

@@ -75,6 +75,10 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
               ", which the study's report writes; name another file");
     // Nor a study's or batch's other own files (its batch.json replaced by CSV).
     if (const std::string why = run_folder_file_problem(csv); !why.empty()) usage(why);
+    // Nor any file of records (a copy of results.jsonl kept elsewhere).
+    if (holds_records(csv))
+      usage("--csv '" + csv +
+            "' holds ParaRun records, which the CSV would replace; name another file");
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   for (const auto& f : files) {

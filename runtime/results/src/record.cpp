@@ -367,6 +367,12 @@ std::string records_file_problem(const std::string& path) {
          " is one): records are appended to a results file or a new file only";
 }
 
+bool holds_records(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+         records_file_problem(path).empty();
+}
+
 void append_record(const std::string& path, const Record& record) {
   append_record(path, to_json(record));
 }

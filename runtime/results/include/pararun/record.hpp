@@ -83,6 +83,9 @@ void append_record(const std::string& path, const Record& record);
 /// something else (`-o main.cpp`, or a second hard link to a study's study.json, which a name
 /// check cannot see). A results file whose first or last record a dying writer cut short passes.
 std::string records_file_problem(const std::string& path);
+/// Whether `path` is a regular file that holds ParaRun records (records_file_problem's sense):
+/// an output that replaces files (a CSV) must not replace it.
+bool holds_records(const std::string& path);
 
 struct RecordFile {
   std::vector<Record> records;
