@@ -243,6 +243,27 @@ TEST(CliRun, OmpThreadsDefaultToOmpNumThreads) {
   EXPECT_EQ(j["oversubscribed"], sysconf(_SC_NPROCESSORS_ONLN) < 3);
 }
 
+TEST(CliRun, TooManyOmpThreadsIsOneLineNotACrash) {
+  // libgomp died with SIGSEGV starting 100000 threads.
+  const Result r = run_command(std::string("OMP_NUM_THREADS=100000 ") + PARARUN_EXE +
+                               " run reduction -b omp -n 64 -r 1 --warmup 0");
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("100000 threads per rank is more than 4096 (OMP_NUM_THREADS"),
+            std::string::npos)
+      << r.err;
+  // A study's --cores above it for the omp backend: refused before any folder is made.
+  const pararun::test::TempDir tmp;
+  const Result s = run_cli(
+      "study --kernels reduction --backends omp --cores 99999 --sizes 1000 "
+      "--reps 1 --out " +
+      (tmp / "s"));
+  EXPECT_EQ(s.code, 2) << s.err;
+  ASSERT_EQ(lines(s.err).size(), 1u) << s.err;
+  EXPECT_NE(s.err.find("99999 threads per rank is more than 4096"), std::string::npos) << s.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "s"));
+}
+
 TEST(CliRun, VerificationFailureExitsOneAndIsRecordedAsFailed) {
   const pararun::test::TempDir tmp;
   const std::string file = tmp / "r.jsonl";

@@ -29,6 +29,11 @@ std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecCon
   if (!kernel.supports(ctx.backend))
     return "kernel '" + kernel.name() + "' does not support backend '" + to_string(ctx.backend) +
            "'";
+  // (--threads is checked where it is read as well; OMP_NUM_THREADS only here: libgomp
+  // crashed starting 100000 threads.)
+  if (ctx.threads > kMaxThreads)
+    return std::to_string(ctx.threads) + " threads per rank is more than " +
+           std::to_string(kMaxThreads) + " (OMP_NUM_THREADS, --threads or a study's --cores)";
   if (std::string why = kernel.check(spec.problem, ctx); !why.empty()) return why;
   const double per_rank = kernel.memory_per_rank(spec.problem, ctx.ranks);
   const double per_node = per_rank * ctx.ranks_per_node;

@@ -82,8 +82,9 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
       std::vector<std::pair<int, int>> shapes;  // hybrid: ranks x threads
       if (spec.cores > 0) {
         threads = ranks = {spec.cores};
-        for (int r = 1; r <= spec.cores; ++r)
-          if (spec.cores % r == 0) shapes.emplace_back(r, spec.cores / r);
+        for (int r = 1; r <= spec.cores; ++r)  // (no process of more than kMaxThreads threads)
+          if (spec.cores % r == 0 && spec.cores / r <= kMaxThreads)
+            shapes.emplace_back(r, spec.cores / r);
       } else {
         for (int r : ranks)
           for (int t : threads) shapes.emplace_back(r, t);
