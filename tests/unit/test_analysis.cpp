@@ -206,3 +206,36 @@ TEST(Compare, VerdictsFromTheTestAndTheThreshold) {
   const std::string text = format_comparison(rows, {});
   EXPECT_NE(text.find("1 slower, 1 faster"), std::string::npos) << text;
 }
+
+TEST(Analysis, CsvQuotesFieldsThatHoldCommasQuotesOrLineBreaks) {
+  std::vector<Json> records = {rec("k,1", "seq", "plain,fast", 1, 1, 1.0, true, 10),
+                               rec("k,1", "omp", "q\"uote", 2, 1, 0.5, true, 10),
+                               rec("k,1", "omp", "x\ny", 2, 1, 0.5, true, 10)};
+  const std::string csv = csv_report(analyse(typed(records)));
+  // RFC 4180: split the text into rows of fields, quotes and all.
+  std::vector<std::vector<std::string>> rows(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (std::size_t i = 0; i < csv.size(); ++i) {
+    const char c = csv[i];
+    if (quoted && c == '"' && i + 1 < csv.size() && csv[i + 1] == '"') {
+      rows.back().back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (!quoted && c == ',') {
+      rows.back().emplace_back();
+    } else if (!quoted && c == '\n') {
+      rows.emplace_back(1);
+    } else {
+      rows.back().back() += c;
+    }
+  }
+  rows.pop_back();  // (after the last line break)
+  ASSERT_EQ(rows.size(), 4u) << csv;
+  for (const auto& row : rows) EXPECT_EQ(row.size(), 18u) << csv;
+  EXPECT_EQ(rows[1][0], "k,1");
+  EXPECT_EQ(rows[1][3], "plain,fast");
+  std::set<std::string> variants = {rows[2][3], rows[3][3]};
+  EXPECT_EQ(variants, (std::set<std::string>{"q\"uote", "x\ny"}));
+  EXPECT_EQ(rows[2][13], "plain,fast");  // the baseline's variant
+}

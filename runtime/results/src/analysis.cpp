@@ -216,6 +216,20 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& all_records) {
   return groups;
 }
 
+namespace {
+
+/// A CSV field as RFC 4180 writes one: quoted, its quotes doubled, when it holds a comma, a
+/// quote or a line break (a variant or kernel named so in a hand-made record shifted the
+/// columns).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string csv_report(const std::vector<ReportGroup>& groups) {
   std::ostringstream out;
   out << "kernel,size,backend,variant,threads,ranks,median_s,ci_low_s,ci_high_s,ci_coverage,"
@@ -224,8 +238,8 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
   for (const auto& g : groups)
     for (const auto& row : g.rows) {
       const Record& r = row.record;
-      out << g.kernel << ',' << g.size << ',' << r.backend << ',' << r.variant << ',' << r.threads
-          << ',' << r.ranks << ',';
+      out << csv_field(g.kernel) << ',' << g.size << ',' << csv_field(r.backend) << ','
+          << csv_field(r.variant) << ',' << r.threads << ',' << r.ranks << ',';
       // Records without a time (error records of failed points) keep their row, empty cells.
       if (r.time)
         out << r.time->median << ',' << r.time->ci_low << ',' << r.time->ci_high << ','
@@ -238,7 +252,7 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
       if (row.efficiency) out << *row.efficiency;
       out << ',';
       if (g.baseline)
-        out << g.baseline->variant << ',' << median_of(*g.baseline);
+        out << csv_field(g.baseline->variant) << ',' << median_of(*g.baseline);
       else
         out << ',';
       out << ',';
