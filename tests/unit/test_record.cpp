@@ -247,6 +247,29 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   nokernel.erase("kernel");
   EXPECT_EQ(record_problem(nokernel), "field 'kernel' is missing");
   EXPECT_EQ(record_problem(Json::array()), "not a JSON object");
+  // A result's numbers in range.
+  Json timed = ok;
+  timed["status"] = "ok";
+  timed["time"] = {{"median", 1e-3}, {"ci", {1e-3, 2e-3}}};
+  timed["pes"] = 2;
+  EXPECT_EQ(record_problem(timed), "");
+  for (double bad : {-1e-7, 0.0}) {
+    Json negative = timed;
+    negative["time"]["median"] = bad;
+    EXPECT_EQ(record_problem(negative), "field 'time.median' is not a positive number of seconds");
+  }
+  Json zero = timed;
+  zero["pes"] = 0;
+  EXPECT_EQ(record_problem(zero), "field 'pes' is not 1 to 2^31");
+  zero = timed;
+  zero["threads"] = std::uint64_t{1} << 32;  // (0 once narrowed to 32 bits)
+  EXPECT_EQ(record_problem(zero), "field 'threads' is not 1 to 2^31");
+  Json error = timed;
+  error["kind"] = "error";
+  EXPECT_EQ(record_problem(error), "a record of kind 'error' has status 'ok'");
+  error["status"] = "error";  // an error record's own numbers are not results
+  error["pes"] = 0;
+  EXPECT_EQ(record_problem(error), "");
 }
 
 TEST(Files, MakeDirsCreatesParentsWithoutAShell) {

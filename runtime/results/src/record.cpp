@@ -82,6 +82,17 @@ std::string field_problem(const Json& r, const std::string& ci) {
   } else if (r["status"] == "ok") {
     return "a record with status 'ok' has no 'time'";
   }
+  // A result's numbers in range (a hand-edited median of -1e-7 became every group's baseline,
+  // a pes of 0 an infinite efficiency and a crashed plot).
+  if (r["status"] == "ok") {
+    if (r.value("kind", "run") == "error") return "a record of kind 'error' has status 'ok'";
+    if (!(r["time"]["median"].get<double>() > 0))
+      return "field 'time.median' is not a positive number of seconds";
+    for (const char* key : {"threads", "ranks", "pes"})
+      if (r.contains(key) &&
+          (r[key].get<std::uint64_t>() < 1 || r[key].get<std::uint64_t>() > std::uint64_t{1} << 31))
+        return std::string("field '") + key + "' is not 1 to 2^31";
+  }
   if (r.contains("rate") && (!r["rate"].value("value", Json()).is_number() ||
                              !r["rate"].value("unit", Json()).is_string()))
     return "field 'rate' is not {value: number, unit: text}";
