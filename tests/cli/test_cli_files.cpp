@@ -430,6 +430,21 @@ TEST(CliFiles, ACsvNeverReplacesAFileOfRecords) {
   }
 }
 
+TEST(CliFiles, AFileNamedTwiceIsReadOnce) {
+  const TempDir tmp;
+  const std::string study = tmp / "s";
+  small_study(study);
+  const Result once = run_cli("report " + study + " --format json");
+  ASSERT_EQ(once.code, 0) << once.err;
+  // The folder and its results.jsonl by two spellings: the records counted once, not three times.
+  const Result thrice = run_cli("report " + study + " " + study + "/results.jsonl " + tmp.path() +
+                                "/./s/results.jsonl --format json");
+  ASSERT_EQ(thrice.code, 0) << thrice.err;
+  EXPECT_EQ(Json::parse(thrice.out), Json::parse(once.out));
+  EXPECT_EQ(lines(thrice.err).size(), 2u) << thrice.err;
+  EXPECT_NE(thrice.err.find("named before, read once"), std::string::npos) << thrice.err;
+}
+
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {
   const TempDir tmp;
   // 300 characters: refused at once, not after the whole run (a temporary name beside it

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
+#include <utility>
 
 #include "commands.hpp"
 #include "pararun/analysis.hpp"
@@ -21,9 +23,14 @@ namespace {
 /// about; a usage error when a file cannot be read or none holds a record.
 std::vector<Record> read_result_files(const std::vector<std::string>& files) {
   std::vector<Record> records;
+  std::set<std::pair<dev_t, ino_t>> read;  // a file named twice (s and s/results.jsonl): once
   for (auto f : files) {
     struct stat st {};
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
+    if (stat(f.c_str(), &st) == 0 && !read.insert({st.st_dev, st.st_ino}).second) {
+      std::fprintf(stderr, "pararun: warning: %s: named before, read once\n", f.c_str());
+      continue;
+    }
     RecordFile rf = read_records(f);
     if (rf.records.empty() && !rf.problems.empty()) {  // one line, not a warning and an error
       if (rf.problems.front() == f + ": cannot be read")
