@@ -253,17 +253,25 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   timed["time"] = {{"median", 1e-3}, {"ci", {1e-3, 2e-3}}};
   timed["pes"] = 2;
   EXPECT_EQ(record_problem(timed), "");
-  for (double bad : {-1e-7, 0.0}) {
-    Json negative = timed;
-    negative["time"]["median"] = bad;
-    EXPECT_EQ(record_problem(negative), "field 'time.median' is not a positive number of seconds");
-  }
+  Json negative = timed;
+  negative["time"]["median"] = -1e-7;
+  EXPECT_EQ(record_problem(negative), "field 'time.median' is a negative number of seconds");
+  negative["time"]["median"] = 0.0;  // faster than a coarse clock's tick: kept
+  EXPECT_EQ(record_problem(negative), "");
   Json zero = timed;
   zero["pes"] = 0;
-  EXPECT_EQ(record_problem(zero), "field 'pes' is not 1 to 2^31");
+  EXPECT_EQ(record_problem(zero), "field 'pes' is not 1 to 2^31 - 1");
   zero = timed;
   zero["threads"] = std::uint64_t{1} << 32;  // (0 once narrowed to 32 bits)
-  EXPECT_EQ(record_problem(zero), "field 'threads' is not 1 to 2^31");
+  EXPECT_EQ(record_problem(zero), "field 'threads' is not 1 to 2^31 - 1");
+  zero["threads"] = std::uint64_t{1} << 31;  // (INT_MIN)
+  EXPECT_EQ(record_problem(zero), "field 'threads' is not 1 to 2^31 - 1");
+  zero = timed;
+  zero.erase("pes");
+  zero["threads"] = 65536;
+  zero["ranks"] = 65536;
+  EXPECT_EQ(record_problem(zero),
+            "fields 'threads' x 'ranks' are more than 2^31 - 1 processing elements");
   Json error = timed;
   error["kind"] = "error";
   EXPECT_EQ(record_problem(error), "a record of kind 'error' has status 'ok'");

@@ -294,7 +294,8 @@ struct Reader {
     job.size = std::strtoull(sv.text.c_str(), nullptr, 10);  // expanded before: digits only
     if (const Value* in = get("input")) job.input = in->text;
     if (const Value* t = get("threads")) {
-      job.threads = t->text == "all" ? limits.cores : count(*t, "threads", 1, kMaxThreads);
+      job.threads = t->text == "all" ? std::min(limits.cores, kMaxThreads)  // (one process)
+                                     : count(*t, "threads", 1, kMaxThreads);
       if (!uses_threads(*b) && job.threads != 1) {
         if (!backend_swept)
           fail(t->node, "'threads' applies to omp and hybrid jobs, not " + bv.text);

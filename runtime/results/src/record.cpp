@@ -83,15 +83,21 @@ std::string field_problem(const Json& r, const std::string& ci) {
     return "a record with status 'ok' has no 'time'";
   }
   // A result's numbers in range (a hand-edited median of -1e-7 became every group's baseline,
-  // a pes of 0 an infinite efficiency and a crashed plot).
+  // a pes of 0 an infinite efficiency and a crashed plot; 2^31 threads INT_MIN).
   if (r["status"] == "ok") {
     if (r.value("kind", "run") == "error") return "a record of kind 'error' has status 'ok'";
-    if (!(r["time"]["median"].get<double>() > 0))
-      return "field 'time.median' is not a positive number of seconds";
+    // (0: a kernel faster than a coarse clock's tick, which the writer records as it is.)
+    if (!(r["time"]["median"].get<double>() >= 0))
+      return "field 'time.median' is a negative number of seconds";
+    std::uint64_t pes = 1;
     for (const char* key : {"threads", "ranks", "pes"})
-      if (r.contains(key) &&
-          (r[key].get<std::uint64_t>() < 1 || r[key].get<std::uint64_t>() > std::uint64_t{1} << 31))
-        return std::string("field '") + key + "' is not 1 to 2^31";
+      if (r.contains(key)) {
+        const auto v = r[key].get<std::uint64_t>();
+        if (v < 1 || v > 0x7fffffff) return std::string("field '") + key + "' is not 1 to 2^31 - 1";
+        if (std::string(key) != "pes") pes *= v;
+      }
+    if (!r.contains("pes") && pes > 0x7fffffff)
+      return "fields 'threads' x 'ranks' are more than 2^31 - 1 processing elements";
   }
   if (r.contains("rate") && (!r["rate"].value("value", Json()).is_number() ||
                              !r["rate"].value("unit", Json()).is_string()))
@@ -381,6 +387,7 @@ std::string records_file_problem(const std::string& path) {
 bool holds_records(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+         access(path.c_str(), R_OK) == 0 &&  // (records_file_problem lets an unreadable one be)
          records_file_problem(path).empty();
 }
 
