@@ -240,43 +240,6 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   return dir;
 }
 
-namespace {
-
-/// An open descriptor of `path` (created when missing) holding its flock, still the file at
-/// `path` once locked (another merge may have replaced it meanwhile, as append_record checks);
-/// -1 with a warning where it cannot be locked, and for anything but a regular file. Read and
-/// write: NFSv4 locks only descriptors opened for writing.
-int lock_results_file(const std::string& path) {
-  for (int attempt = 0; attempt < 2000; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
-    if (fd < 0 && (errno == EACCES || errno == EROFS))
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st {
-    }, now{};
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      if (fd >= 0) ::close(fd);
-      return -1;
-    }
-    int rc;
-    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
-    }
-    if (rc != 0) {
-      std::fprintf(stderr,
-                   "pararun: warning: cannot lock '%s' (%s): a record appended while it is "
-                   "merged could be lost\n",
-                   path.c_str(), std::strerror(errno));
-      ::close(fd);
-      return -1;
-    }
-    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
-      return fd;
-    ::close(fd);  // replaced meanwhile: lock the new one
-  }
-  return -1;
-}
-
-}  // namespace
-
 int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids, int* kept) {
   const std::string path = dir + "/results.jsonl";
   std::string text;
@@ -295,15 +258,20 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   // file is read and replaced under its lock, which `run -o` takes to append: a record
   // appended meanwhile would have gone to the old file, and been lost with it.
   int held = 0, not_records = 0;
-  const int fd = lock_results_file(path);  // -1: none (the file is not regular, or no lock)
+  std::string problem;
+  struct stat st {};
+  const bool regular = stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode);  // (or missing)
+  const int fd = regular ? open_locked(path, O_RDWR, &problem) : -1;
+  if (regular && fd < 0)
+    std::fprintf(stderr,
+                 "pararun: warning: %s: a record appended while it is merged could be lost\n",
+                 problem.c_str());
   struct FdCloser {
     int fd;
     ~FdCloser() {
       if (fd >= 0) ::close(fd);  // (the lock with it)
     }
   } closer{fd};
-  struct stat st {};
-  const bool regular = stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   std::istringstream old(regular ? slurp(path) : std::string());  // (not a FIFO or a device)
   for (std::string line; std::getline(old, line);) {
     const Json r = parse_json(line);

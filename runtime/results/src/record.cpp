@@ -214,37 +214,52 @@ Json to_json(const Record& r) {
   return j;
 }
 
+int open_locked(const std::string& path, int flags, std::string* problem) {
+  for (int attempt = 0;; ++attempt) {
+    const int fd = ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0) {
+      *problem = "cannot open '" + path + "': " + std::strerror(errno);
+      return -1;
+    }
+    struct stat st {
+    }, now{};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      *problem = "'" + path + "' is not a regular file; records go to regular files only";
+      return -1;
+    }
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const int err = errno;
+      ::close(fd);
+      *problem = "cannot lock '" + path + "': " + std::strerror(err);
+      return -1;
+    }
+    // A rewrite of the whole file (`batch merge`) holds the lock while it renames a new file
+    // over this one: what is written to the old one after that is lost. Still the file at
+    // `path`: done; else lock the new one.
+    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+      return fd;
+    ::close(fd);
+    if (attempt == 2000) {  // (10 s)
+      *problem = "'" + path + "' is replaced again and again; it was not written";
+      return -1;
+    }
+    usleep(5000);
+  }
+}
+
 void append_record(const std::string& path, const Json& record) {
   std::string line = json_text(record) + "\n";
   // Read and write: the last byte is read back. O_NONBLOCK: a FIFO without a reader fails at once
   // instead of blocking the run.
-  int fd = -1;
+  std::string problem;
+  const int fd = open_locked(path, O_RDWR | O_APPEND, &problem);
+  if (fd < 0) throw WriteError(problem);
   struct stat st {};
-  for (int attempt = 0;; ++attempt) {
-    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
-    if (fd < 0)
-      throw WriteError("cannot open '" + path + "' for appending: " + std::strerror(errno));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw WriteError("'" + path + "' is not a regular file; records go to regular files only");
-    }
-    // flock serialises writers (e.g. Slurm array tasks); O_APPEND puts each write at the end.
-    if (flock(fd, LOCK_EX) != 0) {
-      const int err = errno;
-      ::close(fd);
-      throw WriteError("cannot lock '" + path + "': " + std::strerror(err));
-    }
-    // A rewrite of the whole file (`batch merge`) holds the lock while it renames a new file
-    // over this one: a record appended to the old one after that would be lost. Still the
-    // file at `path`: append; else open the new one.
-    struct stat now {};
-    fstat(fd, &st);
-    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) break;
-    ::close(fd);
-    if (attempt == 2000)  // (10 s)
-      throw WriteError("'" + path + "' is replaced again and again; the record was not written");
-    usleep(5000);
-  }
+  fstat(fd, &st);
   const off_t size_before = st.st_size;
   // A writer that died mid-line left a partial last line: end it, so that this record starts
   // a line of its own (readers name the partial one as a bad line and skip it).

@@ -76,6 +76,12 @@ std::optional<Record> read_record(const Json& j, std::string* why = nullptr);
 /// file (a FIFO would block). Throws WriteError (files.hpp) naming the problem.
 void append_record(const std::string& path, const Json& record);
 void append_record(const std::string& path, const Record& record);
+/// `path`, a regular file, opened with `flags` (O_CREAT, O_CLOEXEC and O_NONBLOCK added: a
+/// FIFO fails at once) and holding its flock, once locked still the file at `path` (a rewrite
+/// that renames a new file over it holds the lock; then the new one is locked). -1 and
+/// `problem` when it cannot be. What append_record and `batch merge` lock results files with
+/// (open for writing: NFSv4 locks no other descriptor).
+int open_locked(const std::string& path, int flags, std::string* problem);
 
 /// Why records must not be appended to `path` (empty: they may): it exists, is not empty, and
 /// holds no ParaRun record (a "schema" of "pararun.record/..."): not its first JSON value (read
