@@ -325,6 +325,77 @@ TEST(Files, AtomicWriteReplacesWholeOrNotAtAll) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
+TEST(Files, AtomicWriteKeepsModeGroupAndLinksAndHonoursTheUmask) {
+  const test::TempDir tmp;
+  struct stat st {};
+  // A new file: the umask decides (a project's 002 makes results group-writable).
+  struct Umask {  // restored however the test ends
+    mode_t old = umask(002);
+    ~Umask() { umask(old); }
+  };
+  {
+    const Umask project;
+    write_file_atomically(tmp / "new.txt", "x\n");
+  }
+  ASSERT_EQ(stat((tmp / "new.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0664u);
+  // A replaced file keeps its mode and group.
+  const std::string kept = tmp / "kept.txt";
+  write_file_atomically(kept, "one\n");
+  ASSERT_EQ(chmod(kept.c_str(), 0640), 0);
+  const bool root = geteuid() == 0;  // only root gives a file another group (daemon's, 1)
+  if (root) {
+    ASSERT_EQ(chown(kept.c_str(), static_cast<uid_t>(-1), 1), 0);
+  }
+  write_file_atomically(kept, "two\n");
+  ASSERT_EQ(stat(kept.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  if (root) {
+    EXPECT_EQ(st.st_gid, 1u);
+  }
+  // Set-user-ID is not kept (a rewrite by root would keep it on new contents).
+  ASSERT_EQ(chmod(kept.c_str(), 04755), 0);
+  write_file_atomically(kept, "three\n");
+  ASSERT_EQ(stat(kept.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  // Through a symbolic link (relative, in another folder): the link stays, its file changes.
+  ASSERT_EQ(mkdir((tmp / "store").c_str(), 0777), 0);
+  write_file_atomically(tmp / "store/results.csv", "old\n");
+  ASSERT_EQ(symlink("store/results.csv", (tmp / "link.csv").c_str()), 0);
+  write_file_atomically(tmp / "link.csv", "new\n");
+  ASSERT_EQ(lstat((tmp / "link.csv").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  std::ifstream f(tmp / "store/results.csv");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "new\n");
+  // A link whose file does not exist yet makes that file.
+  ASSERT_EQ(symlink((tmp / "store/later.csv").c_str(), (tmp / "dangling.csv").c_str()), 0);
+  write_file_atomically(tmp / "dangling.csv", "made\n");
+  ASSERT_EQ(lstat((tmp / "dangling.csv").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(lstat((tmp / "store/later.csv").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  // Another user's link (a shared folder) is replaced, not followed to the file it names.
+  if (root) {
+    ASSERT_EQ(symlink("store/results.csv", (tmp / "theirs.csv").c_str()), 0);
+    ASSERT_EQ(lchown((tmp / "theirs.csv").c_str(), 1, 1), 0);
+    EXPECT_EQ(output_file_problem(tmp / "theirs.csv"), "");
+    write_file_atomically(tmp / "theirs.csv", "mine\n");
+    ASSERT_EQ(lstat((tmp / "theirs.csv").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_uid, 0u);  // a new file of root's, not given the linked file's owner
+    std::ifstream g(tmp / "store/results.csv");
+    std::string kept_text((std::istreambuf_iterator<char>(g)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(kept_text, "new\n");
+  }
+  // A loop of links is one error, not a hang; the output check names it first.
+  ASSERT_EQ(symlink("loop-b", (tmp / "loop-a").c_str()), 0);
+  ASSERT_EQ(symlink("loop-a", (tmp / "loop-b").c_str()), 0);
+  EXPECT_NE(output_file_problem(tmp / "loop-a").find("Too many levels of symbolic links"),
+            std::string::npos);
+  EXPECT_THROW(write_file_atomically(tmp / "loop-a", "x"), WriteError);
+}
+
 TEST(Record, VersionOneIsUpgradedAndOtherVersionsAreNamed) {
   const Json v1 = {{"schema", "pararun.record/1"},
                    {"kernel", "matmul"},

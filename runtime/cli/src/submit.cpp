@@ -36,8 +36,8 @@ int submit_command(const StudyOptions& o) {
     // Not while a study runs in the folder on this machine (it would run the same points).
     lock.emplace(dir, "study");
     for (const auto& id : done_points(dir)) done.insert(id);
-    mkdir((dir + "/slurm").c_str(), 0755);
-    mkdir((dir + "/points").c_str(), 0755);  // one record file per point (NFS-safe)
+    mkdir((dir + "/slurm").c_str(), 0777);
+    mkdir((dir + "/points").c_str(), 0777);  // one record file per point (NFS-safe)
   }
   dir = absolute_path(dir);
   const Submission sub = plan_submission(o, spec, points, part, dir, done, self_executable(),

@@ -94,7 +94,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   setenv("PARARUN_LAUNCH_COMMAND", launch.c_str(), 1);
   for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
   for (const auto& name : how.unset) unsetenv(name.c_str());
-  const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || in < 0) _exit(126);
   dup2(in, 0);

@@ -64,7 +64,7 @@ std::string make_dirs(const std::string& path, std::vector<std::string>* created
   for (std::size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
     const std::string prefix = path.substr(0, pos);
     if (!prefix.empty()) {
-      if (mkdir(prefix.c_str(), 0755) == 0)
+      if (mkdir(prefix.c_str(), 0777) == 0)
         made.push_back(prefix);
       else if (errno != EEXIST)
         return fail("cannot create the folder '" + prefix + "': " + std::strerror(errno));
@@ -88,26 +88,56 @@ bool same_file(const std::string& a, const std::string& b) {
          sa.st_ino == sb.st_ino;
 }
 
+namespace {
+
+/// The file that replacing `path` replaces: `path` itself, or where its symbolic links lead
+/// (also when the last link's file does not exist yet), so that the links stay. Only links of
+/// this user (root's, for root) are followed, as the kernel's fs.protected_symlinks has it for
+/// shared folders: another user's link in a folder both can write is replaced, never followed
+/// to a file of theirs it names (~/.ssh/authorized_keys, /etc/cron.d/x).
+std::string link_target(const std::string& path) {
+  std::string p = path;
+  for (int hops = 0; hops < 40; ++hops) {  // Linux's own limit (ELOOP)
+    struct stat st {};
+    if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode) || st.st_uid != geteuid()) return p;
+    char target[PATH_MAX];
+    const ssize_t n = readlink(p.c_str(), target, sizeof target);
+    if (n <= 0 || n == static_cast<ssize_t>(sizeof target)) return p;
+    const std::string t(target, static_cast<std::size_t>(n));
+    p = t[0] == '/' ? t : parent_dir(p) + "/" + t;
+  }
+  throw WriteError("cannot write '" + path + "': " + std::strerror(ELOOP));
+}
+
+}  // namespace
+
 std::string output_file_problem(const std::string& path, const std::vector<std::string>& inputs) {
   if (path.empty()) return "the output path is empty";
   if (has_control_character(path))
     return "output path '" + printable(path) + "' holds a control character";
   if (path.back() == '/') return "output path '" + path + "' names a folder, not a file";
-  const std::string dir = parent_dir(path);
+  // Where write_file_atomically writes: through this user's links, to the file they name.
+  std::string file;
+  try {
+    file = link_target(path);
+  } catch (const WriteError& e) {
+    return e.what();
+  }
+  const std::string dir = parent_dir(file);
   struct stat st {};
   if (stat(dir.c_str(), &st) != 0) return "output folder '" + dir + "' does not exist";
   if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a folder";
   if (access(dir.c_str(), W_OK | X_OK) != 0) return "output folder '" + dir + "' is not writable";
-  const std::string base = path.substr(path.find_last_of('/') + 1);
+  const std::string base = file.substr(file.find_last_of('/') + 1);
   if (base.size() > 200)  // a temporary name beside it must still fit NAME_MAX (255)
     return "output file name '" + base + "' is longer than 200 characters";
-  if (stat(path.c_str(), &st) == 0) {
+  if (stat(file.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return "output path '" + path + "' is a folder, not a file";
     if (!S_ISREG(st.st_mode)) return "output path '" + path + "' is not a regular file";
     if (access(path.c_str(), W_OK) != 0) return "output file '" + path + "' is not writable";
   }
   for (const auto& in : inputs)
-    if (same_file(path, in) || path == in)
+    if (same_file(file, in) || path == in || file == in)
       return "output file '" + path + "' is also an input ('" + in + "'): it would be destroyed";
   return {};
 }
@@ -138,7 +168,7 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
                  "same time would not be refused\n",
                  path.c_str(), std::strerror(err));
   };
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd_ < 0) {
     unlocked(errno);
     return;
@@ -173,13 +203,29 @@ FolderLock::~FolderLock() {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string file = link_target(path);
   struct stat st {};
-  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+  // Another user's link is replaced as a new file (its file's owner and mode are not taken).
+  const bool link = lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  const bool existed = !link && stat(file.c_str(), &st) == 0;
+  if (existed && !S_ISREG(st.st_mode))
     throw WriteError("'" + path + "' is not a regular file; not replacing it");
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const std::string tmp = file + ".tmp." + std::to_string(getpid());
+  // A new file gets the umask's mode, as every Unix tool's (a project's umask 002 makes it
+  // group-writable); a replaced one keeps its mode, group and (where allowed) owner.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) throw WriteError("cannot write '" + path + "': " + std::strerror(errno));
   int err = 0;
+  if (existed) {
+    // Not root: the owner becomes this user, as on any rewrite of theirs; the group is kept
+    // when they are in it.
+    if (fchown(fd, st.st_uid, st.st_gid) != 0) {
+      [[maybe_unused]] const int group_only = fchown(fd, static_cast<uid_t>(-1), st.st_gid);
+    }
+    // The permission bits, not set-user/group-ID (a rewrite by root would keep them); a file
+    // system without modes (vfat, some CIFS and FUSE mounts) keeps its own.
+    [[maybe_unused]] const int mode_kept = fchmod(fd, st.st_mode & 0777);
+  }
   for (std::size_t done = 0; done < text.size() && !err;) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n > 0)
@@ -191,7 +237,7 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
   if (!err && fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && !err) err = errno;
-  if (!err && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (!err && std::rename(tmp.c_str(), file.c_str()) != 0) err = errno;
   if (err) {
     ::unlink(tmp.c_str());
     throw WriteError("cannot write '" + path + "': " + std::strerror(err) +
@@ -283,12 +329,18 @@ std::string run_folder_file_problem(const std::string& path, bool appends_record
   // file by its real path (a symbolic link to a folder's study.json is that file).
   std::string folder, rest;
   if (path.empty()) return {};
-  if (realpath(path.c_str(), real)) {
+  std::string target;  // where a write goes: through this user's links, also to a new file
+  try {
+    target = link_target(path);
+  } catch (const WriteError&) {
+    return {};  // the write names the loop
+  }
+  if (realpath(target.c_str(), real)) {
     const std::string file = real;
     const auto slash = file.find_last_of('/');
     folder = slash == 0 ? "/" : file.substr(0, slash), rest = file.substr(slash + 1);
-  } else if (realpath(parent_dir(path).c_str(), real)) {
-    folder = real, rest = path.substr(path.find_last_of('/') + 1);
+  } else if (realpath(parent_dir(target).c_str(), real)) {
+    folder = real, rest = target.substr(target.find_last_of('/') + 1);
   } else {
     return {};
   }

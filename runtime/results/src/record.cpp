@@ -216,7 +216,7 @@ Json to_json(const Record& r) {
 
 int open_locked(const std::string& path, int flags, std::string* problem) {
   for (int attempt = 0;; ++attempt) {
-    const int fd = ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    const int fd = ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
     if (fd < 0) {
       *problem = "cannot open '" + path + "': " + std::strerror(errno);
       return -1;

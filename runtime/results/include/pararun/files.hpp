@@ -84,7 +84,10 @@ class FolderLock {
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
 /// the flush to disk and the close, then renames it over `path`. On any failure the temporary
 /// file is removed, `path` is left as it was, and WriteError names the file and the reason.
-/// Refuses (WriteError) a target that exists and is not a regular file.
+/// Refuses (WriteError) a target that exists and is not a regular file. A new file's mode is
+/// the umask's; a replaced file keeps its permission bits, group and (root) owner. A symbolic
+/// link of this user (of root, for root) stays: the file it names is replaced (or made);
+/// another user's link is replaced itself, never followed (fs.protected_symlinks' rule).
 void write_file_atomically(const std::string& path, const std::string& text);
 
 /// A reason the file `input` (a study file, a batch manifest) cannot be read for a study or
