@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -196,6 +198,61 @@ TEST(CliStudy, StoppedByTermWritesCheckpointAndResumes) {
   stop_and_resume(SIGTERM);
 }
 
+// Ctrl-C while the final report draws its plots: every point is done, so the records and a
+// report.md (without plots) stay, and the exit says it was stopped (128 + signal), not 0 with
+// a missing matplotlib blamed. The plot script is a stand-in that waits, found where an
+// installed pararun finds its files (PREFIX/share/pararun beside PREFIX/bin/pararun).
+TEST(CliStudy, StoppedWhileDrawingPlotsSaysSoAndKeepsTheReport) {
+  const pararun::test::TempDir tmp;
+  const std::string exe = tmp / "bin/pararun", dir = tmp / "study";
+  std::filesystem::create_directories(tmp / "bin");
+  std::filesystem::create_directories(tmp / "share/pararun/scripts");
+  std::filesystem::copy_file(PARARUN_EXE, exe);
+  write_file(tmp / "share/pararun/scripts/plot_study.py",
+             "import os, sys, time\n"
+             "open(os.path.join(sys.argv[1], 'plotting'), 'w').close()\n"
+             "time.sleep(30)\n");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = exe + " study --kernels reduction --backends seq --sizes 2^10 --out " +
+                            dir + " >" + (tmp / "out") + " 2>" + (tmp / "err");
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reaped {  // however the test ends, no study is left running into a removed folder
+    pid_t pid;
+    bool done = false;
+    ~Reaped() {
+      if (done) return;
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } child{pid};
+  for (int i = 0; i < 6000 && !exists(dir + "/plotting"); ++i) usleep(10000);
+  ASSERT_TRUE(exists(dir + "/plotting")) << slurp(tmp / "err");
+  kill(pid, SIGINT);
+  // The plot script is stopped, not waited for (it sleeps 30 s).
+  int status = 0;
+  for (int i = 0; i < 2000 && !child.done; ++i)
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      child.done = true;
+    else
+      usleep(10000);
+  ASSERT_TRUE(child.done) << "the study still runs 20 s after SIGINT";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+  const std::string err = slurp(tmp / "err");
+  EXPECT_NE(err.find("plots skipped: stopped by signal 2"), std::string::npos) << err;
+  const auto records = lines(slurp(dir + "/results.jsonl")).size();  // one per seq variant
+  EXPECT_GE(records, 1u);
+  EXPECT_NE(err.find("before its plots: all " + std::to_string(records) + " points done"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("matplotlib"), std::string::npos) << err;
+  EXPECT_NE(slurp(dir + "/report.md").find("# ParaRun study"), std::string::npos);
+  EXPECT_FALSE(exists(dir + "/checkpoint.json"));
+}
+
 TEST(CliStudy, SizesTakeNpbClassNames) {
   const pararun::test::TempDir tmp;
   Result r = run_cli(
@@ -223,6 +280,29 @@ TEST(CliStudy, SizesTakeNpbClassNames) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("nor a class of cg (S, W, A, B, C)"), std::string::npos) << r.err;
   EXPECT_FALSE(exists(tmp / "x"));
+}
+
+// A size given for a kernel the study does not run is said on stderr (likely a slip), the
+// study runs; the default sizes (matmul and reduction) say nothing in a study of one of them.
+TEST(CliStudy, ASizeForAKernelOutsideTheStudyIsSaid) {
+  const pararun::test::TempDir tmp;
+  Result r = run_cli(
+      "study --kernels reduction --backends seq --sizes matmul=64,reduction=2^10 --reps 1 "
+      "--out " +
+      (tmp / "a"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("pararun: warning: sizes not used (this study's kernels: reduction): "
+                       "matmul=64\n"),
+            std::string::npos)
+      << r.err;
+  const auto records = lines(slurp(tmp / "a/results.jsonl"));
+  EXPECT_FALSE(records.empty());
+  for (const auto& l : records) EXPECT_EQ(Json::parse(l)["kernel"], "reduction");
+  // (--reps 0 is refused after the sizes are read: no study runs at the default 2^26.)
+  r = run_cli("study --kernels reduction --backends seq --reps 0 --out " + (tmp / "b"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
 }
 
 TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {

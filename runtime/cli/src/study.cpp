@@ -69,8 +69,20 @@ int study_command(const StudyOptions& o) {
                  dir.c_str(), shell_quote(dir).c_str());
     return 128 + run.stopped_by;
   }
+  int plots_stopped_by = 0;
   write_study_report(
-      dir, spec.scaling + " scaling, " + std::to_string(total) + " points, launcher " + launcher);
+      dir, spec.scaling + " scaling, " + std::to_string(total) + " points, launcher " + launcher,
+      stop, &plots_stopped_by);
+  if (plots_stopped_by) {  // every point ran; only the plots are missing
+    const std::string failed =
+        run.failures ? " (" + std::to_string(run.failures) + " failed verification)" : "";
+    std::fprintf(stderr,
+                 "pararun: study stopped by signal %d (%s) before its plots: all %d points "
+                 "done%s, report.md without plots; draw them with: pararun report %s\n",
+                 plots_stopped_by, strsignal(plots_stopped_by), total, failed.c_str(),
+                 shell_quote(dir).c_str());
+    return 128 + plots_stopped_by;
+  }
   return run.failures ? kExitVerificationFailed : kExitOk;
 }
 

@@ -14,11 +14,13 @@
 #include "pararun/study_options.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "yaml_file.hpp"
 
 #include "pararun/errors.hpp"
+#include "pararun/files.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/process.hpp"
 #include "pararun/registry.hpp"
@@ -70,6 +72,7 @@ StudySpec study_spec(const StudyOptions& o) {
   // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.
   spec.threads = counts(o.threads, "--threads", kMaxThreads);
   spec.ranks = counts(o.ranks, "--ranks", 100000);
+  std::string unused;  // sizes of kernels the study leaves out
   for (const auto& item : split(o.sizes)) {
     const auto eq = item.find('=');
     const std::string kernel = eq == std::string::npos ? "" : item.substr(0, eq);
@@ -91,6 +94,9 @@ StudySpec study_spec(const StudyOptions& o) {
       if (!name.empty() && !k)
         throw InputError("--sizes names kernel '" + name +
                          "', which pararun does not have; kernels: " + Registry::global().names());
+      if (!name.empty() &&
+          std::find(spec.kernels.begin(), spec.kernels.end(), name) == spec.kernels.end())
+        unused += (unused.empty() ? "" : ", ") + name + "=" + value;
       const std::pair<std::string, std::uint64_t> size(name, *n);
       if (std::find(spec.sizes.begin(), spec.sizes.end(), size) != spec.sizes.end())
         throw InputError("--sizes gives " + (name.empty() ? "" : name + "=") + value + " twice");
@@ -126,6 +132,11 @@ StudySpec study_spec(const StudyOptions& o) {
   if (o.order_seed < 0)
     throw InputError("--order-seed must be 0 or more, got " + std::to_string(o.order_seed));
   spec.order_seed = static_cast<unsigned long long>(o.order_seed);
+  // Said once the study is valid, as a likely slip for another kernel; not for the default
+  // sizes, which name matmul and reduction for a study of either.
+  if (!unused.empty() && o.sizes != StudyOptions().sizes)
+    std::fprintf(stderr, "pararun: warning: sizes not used (this study's kernels: %s): %s\n",
+                 printable(o.kernels).c_str(), unused.c_str());
   return spec;
 }
 

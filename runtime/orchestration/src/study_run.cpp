@@ -72,7 +72,7 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
       throw;
     }
   }
-  mkdir((dir + "/logs").c_str(), 0755);
+  mkdir((dir + "/logs").c_str(), 0777);
   return dir;
 }
 
@@ -191,7 +191,7 @@ int merge_point_records(const std::string& dir) {
   // One merge at a time (the report job and a user's `report DIR` may overlap): reading what
   // results.jsonl holds and appending what it lacks are one step under this lock.
   const std::string lock_path = dir + "/points/.merge.lock";
-  const int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (lock < 0) throw WriteError("cannot create " + lock_path + ": " + std::strerror(errno));
   while (flock(lock, LOCK_EX) != 0 && errno == EINTR) {
   }
@@ -325,7 +325,8 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
   return out;
 }
 
-std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title) {
+std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title,
+                                            const volatile int* stop, int* plots_stopped_by) {
   const RecordFile rf = read_records(dir + "/results.jsonl");
   warn_bad_lines(rf);
   const auto groups = analyse(rf.records);
@@ -354,16 +355,28 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   // Plots through Debian's matplotlib, when it is there; the study stands without them.
   const std::string plot_log = dir + "/logs/plot.log";
   std::remove(plot_log.c_str());
+  // Not started once a stop signal came; stopped when one comes while it draws (a signal
+  // after it drew every plot changes nothing).
   const int plot =
-      spawn_and_wait({"/usr/bin/python3", data_file("scripts/plot_study.py"), dir}, plot_log);
+      stop && *stop ? -1
+                    : spawn_and_wait({"/usr/bin/python3", data_file("scripts/plot_study.py"), dir},
+                                     plot_log, stop);
   std::vector<std::string> images;
-  if (plot == 0) {
-    for (auto& line : split(slurp(plot_log), '\n'))
+  const std::string plot_out = slurp(plot_log);
+  const int stopped = stop && *stop && plot != 0 ? *stop : 0;
+  if (plots_stopped_by) *plots_stopped_by = stopped;
+  if (stopped) {  // Ctrl-C reaches python3 too: its KeyboardInterrupt is no missing module
+    std::fprintf(stderr, "plots skipped: stopped by signal %d (%s)\n", stopped, strsignal(stopped));
+  } else if (plot == 0) {
+    for (auto& line : split(plot_out, '\n'))
       if (line.size() > 4 && line.substr(line.size() - 4) == ".png" &&
           line.find('/') == std::string::npos)  // a file of the folder, as plot_study.py names
         images.push_back(line);
-  } else {
+  } else if (plot == 127 || plot_out.find("No module named") != std::string::npos) {
     std::fprintf(stderr, "plots skipped (%s): they need Debian's python3-matplotlib\n",
+                 plot_log.c_str());
+  } else {
+    std::fprintf(stderr, "plots skipped: plot_study.py failed (exit %d); see %s\n", plot,
                  plot_log.c_str());
   }
   std::string md = "# ParaRun study\n\n`" + dir + "`: " + title + ".\n\n";

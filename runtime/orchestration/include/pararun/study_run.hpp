@@ -69,6 +69,11 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
 
 /// Analyses the study in `dir`: prints the report table, writes speedup.csv, analysis.json,
 /// the plots (Debian's matplotlib) and report.md headed by `title`. Returns the analysis.
-std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title);
+/// When `*stop` is or becomes non-zero (a stop signal) before the plots are drawn, their
+/// script is not started or is stopped, report.md is written without them, and
+/// `*plots_stopped_by` (when given) is that signal; it is 0 otherwise.
+std::vector<ReportGroup> write_study_report(const std::string& dir, const std::string& title,
+                                            const volatile int* stop = nullptr,
+                                            int* plots_stopped_by = nullptr);
 
 }  // namespace pararun
