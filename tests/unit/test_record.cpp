@@ -396,6 +396,45 @@ TEST(Files, AtomicWriteKeepsModeGroupAndLinksAndHonoursTheUmask) {
   EXPECT_THROW(write_file_atomically(tmp / "loop-a", "x"), WriteError);
 }
 
+// Records are appended through the user's own links (the file they name), never through
+// another user's (a shared folder): refused before the run and at the append, nothing written.
+TEST(Files, RecordsGoThroughOwnLinksOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "giving a link to another user needs root";
+  const test::TempDir tmp;
+  const std::string target = tmp / "theirs.txt", mine = tmp / "mine.jsonl";
+  {
+    std::ofstream f(target);
+    f << "not mine\n";
+  }
+  ASSERT_EQ(symlink(target.c_str(), (tmp / "link.jsonl").c_str()), 0);
+  ASSERT_EQ(lchown((tmp / "link.jsonl").c_str(), 1, 1), 0);
+  const std::string refused = "'" + (tmp / "link.jsonl") +
+                              "' is another user's symbolic link; records are not " +
+                              "written through it";
+  EXPECT_EQ(records_file_problem(tmp / "link.jsonl"), refused);
+  const Json rec = {{"schema", "pararun.record/2"}, {"kind", "run"}, {"kernel", "k"}};
+  try {
+    append_record(tmp / "link.jsonl", rec);
+    ADD_FAILURE() << "appended through another user's link";
+  } catch (const WriteError& e) {
+    EXPECT_EQ(std::string(e.what()), refused);
+  }
+  std::ifstream f(target);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "not mine\n");
+  // The user's own link (also to a file not made yet) takes the record, and stays a link.
+  ASSERT_EQ(symlink(mine.c_str(), (tmp / "own.jsonl").c_str()), 0);
+  EXPECT_EQ(records_file_problem(tmp / "own.jsonl"), "");
+  append_record(tmp / "own.jsonl", rec);
+  struct stat st {};
+  ASSERT_EQ(lstat((tmp / "own.jsonl").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  std::ifstream g(mine);
+  std::string line;
+  ASSERT_TRUE(std::getline(g, line));
+  EXPECT_EQ(Json::parse(line)["kernel"], "k");
+}
+
 TEST(Record, VersionOneIsUpgradedAndOtherVersionsAreNamed) {
   const Json v1 = {{"schema", "pararun.record/1"},
                    {"kernel", "matmul"},

@@ -88,14 +88,7 @@ bool same_file(const std::string& a, const std::string& b) {
          sa.st_ino == sb.st_ino;
 }
 
-namespace {
-
-/// The file that replacing `path` replaces: `path` itself, or where its symbolic links lead
-/// (also when the last link's file does not exist yet), so that the links stay. Only links of
-/// this user (root's, for root) are followed, as the kernel's fs.protected_symlinks has it for
-/// shared folders: another user's link in a folder both can write is replaced, never followed
-/// to a file of theirs it names (~/.ssh/authorized_keys, /etc/cron.d/x).
-std::string link_target(const std::string& path) {
+std::string own_link_target(const std::string& path) {
   std::string p = path;
   for (int hops = 0; hops < 40; ++hops) {  // Linux's own limit (ELOOP)
     struct stat st {};
@@ -109,8 +102,6 @@ std::string link_target(const std::string& path) {
   throw WriteError("cannot write '" + path + "': " + std::strerror(ELOOP));
 }
 
-}  // namespace
-
 std::string output_file_problem(const std::string& path, const std::vector<std::string>& inputs) {
   if (path.empty()) return "the output path is empty";
   if (has_control_character(path))
@@ -119,7 +110,7 @@ std::string output_file_problem(const std::string& path, const std::vector<std::
   // Where write_file_atomically writes: through this user's links, to the file they name.
   std::string file;
   try {
-    file = link_target(path);
+    file = own_link_target(path);
   } catch (const WriteError& e) {
     return e.what();
   }
@@ -203,7 +194,7 @@ FolderLock::~FolderLock() {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string file = link_target(path);
+  const std::string file = own_link_target(path);
   struct stat st {};
   // Another user's link is replaced as a new file (its file's owner and mode are not taken).
   const bool link = lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
@@ -331,7 +322,7 @@ std::string run_folder_file_problem(const std::string& path, bool appends_record
   if (path.empty()) return {};
   std::string target;  // where a write goes: through this user's links, also to a new file
   try {
-    target = link_target(path);
+    target = own_link_target(path);
   } catch (const WriteError&) {
     return {};  // the write names the loop
   }

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pararun/files.hpp"
+
 namespace pararun {
 
 std::string to_string(RecordKind k) {
@@ -214,11 +216,30 @@ Json to_json(const Record& r) {
   return j;
 }
 
+namespace {
+
+std::string foreign_link(const std::string& path) {
+  return "'" + path + "' is another user's symbolic link; records are not written through it";
+}
+
+}  // namespace
+
 int open_locked(const std::string& path, int flags, std::string* problem) {
+  // Through this user's own links only: another user's link (a shared folder) is not followed
+  // to a file it names, and O_NOFOLLOW keeps one put there after this look from being followed.
+  std::string file;
+  try {
+    file = own_link_target(path);
+  } catch (const WriteError& e) {
+    *problem = e.what();
+    return -1;
+  }
   for (int attempt = 0;; ++attempt) {
-    const int fd = ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+    const int fd =
+        ::open(file.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0666);
     if (fd < 0) {
-      *problem = "cannot open '" + path + "': " + std::strerror(errno);
+      *problem = errno == ELOOP ? foreign_link(path)
+                                : "cannot open '" + path + "': " + std::strerror(errno);
       return -1;
     }
     struct stat st {
@@ -240,7 +261,7 @@ int open_locked(const std::string& path, int flags, std::string* problem) {
     // A rewrite of the whole file (`batch merge`) holds the lock while it renames a new file
     // over this one: what is written to the old one after that is lost. Still the file at
     // `path`: done; else lock the new one.
-    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+    if (stat(file.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
       return fd;
     ::close(fd);
     if (attempt == 2000) {  // (10 s)
@@ -364,7 +385,14 @@ class LimitedBuf : public std::streambuf {
 }  // namespace
 
 std::string records_file_problem(const std::string& path) {
+  std::string file;  // records go through the user's own links only (open_locked)
+  try {
+    file = own_link_target(path);
+  } catch (const WriteError& e) {
+    return e.what();
+  }
   struct stat st {};
+  if (lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return foreign_link(path);
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};  // (output_file_problem names what is wrong with it)

@@ -81,6 +81,13 @@ class FolderLock {
   std::string dir_;      ///< as realpath gives it: the key of the process's held folders
 };
 
+/// The file that writing `path` reaches: `path` itself, or where its symbolic links lead (also
+/// when the last link's file does not exist yet). Only links of this user (root's, for root)
+/// are followed, as the kernel's fs.protected_symlinks has it for shared folders: another
+/// user's link in a folder both can write is never followed to a file it names
+/// (~/.ssh/authorized_keys, /etc/cron.d/x). WriteError for a loop of links.
+std::string own_link_target(const std::string& path);
+
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
 /// the flush to disk and the close, then renames it over `path`. On any failure the temporary
 /// file is removed, `path` is left as it was, and WriteError names the file and the reason.

@@ -80,7 +80,8 @@ void append_record(const std::string& path, const Record& record);
 /// FIFO fails at once) and holding its flock, once locked still the file at `path` (a rewrite
 /// that renames a new file over it holds the lock; then the new one is locked). -1 and
 /// `problem` when it cannot be. What append_record and `batch merge` lock results files with
-/// (open for writing: NFSv4 locks no other descriptor).
+/// (open for writing: NFSv4 locks no other descriptor). Through the user's own symbolic links
+/// only (own_link_target): another user's link is -1, never followed.
 int open_locked(const std::string& path, int flags, std::string* problem);
 
 /// Why records must not be appended to `path` (empty: they may): it exists, is not empty, and
