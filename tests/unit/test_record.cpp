@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "../temp_dir.hpp"
+#include "pararun/batch_run.hpp"
 #include "pararun/ceilings.hpp"
 #include "pararun/files.hpp"
 #include "pararun/record.hpp"
@@ -409,8 +411,8 @@ TEST(Files, RecordsGoThroughOwnLinksOnly) {
   ASSERT_EQ(symlink(target.c_str(), (tmp / "link.jsonl").c_str()), 0);
   ASSERT_EQ(lchown((tmp / "link.jsonl").c_str(), 1, 1), 0);
   const std::string refused = "'" + (tmp / "link.jsonl") +
-                              "' is another user's symbolic link; records are not " +
-                              "written through it";
+                              "' is a symbolic link of another user (uid 1) in a folder not "
+                              "theirs; it is not followed: name the file itself";
   EXPECT_EQ(records_file_problem(tmp / "link.jsonl"), refused);
   const Json rec = {{"schema", "pararun.record/2"}, {"kind", "run"}, {"kernel", "k"}};
   try {
@@ -419,20 +421,61 @@ TEST(Files, RecordsGoThroughOwnLinksOnly) {
   } catch (const WriteError& e) {
     EXPECT_EQ(std::string(e.what()), refused);
   }
+  // `batch merge` neither reads the file it names (its lines would be copied into a results
+  // file others can read) nor replaces the link.
+  ASSERT_EQ(mkdir((tmp / "batch").c_str(), 0777), 0);
+  ASSERT_EQ(symlink(target.c_str(), (tmp / "batch/results.jsonl").c_str()), 0);
+  ASSERT_EQ(lchown((tmp / "batch/results.jsonl").c_str(), 1, 1), 0);
+  EXPECT_THROW(merge_batch_results(tmp / "batch", {}), WriteError);
+  struct stat st {};
+  ASSERT_EQ(lstat((tmp / "batch/results.jsonl").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
   std::ifstream f(target);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "not mine\n");
+  // A link its folder's owner made is followed (a user's own, under sudo).
+  ASSERT_EQ(mkdir((tmp / "theirs").c_str(), 0777), 0);
+  ASSERT_EQ(chown((tmp / "theirs").c_str(), 1, 1), 0);
+  ASSERT_EQ(symlink(target.c_str(), (tmp / "theirs/r.jsonl").c_str()), 0);
+  ASSERT_EQ(lchown((tmp / "theirs/r.jsonl").c_str(), 1, 1), 0);
+  EXPECT_EQ(own_link_target(tmp / "theirs/r.jsonl"), target);
   // The user's own link (also to a file not made yet) takes the record, and stays a link.
   ASSERT_EQ(symlink(mine.c_str(), (tmp / "own.jsonl").c_str()), 0);
   EXPECT_EQ(records_file_problem(tmp / "own.jsonl"), "");
   append_record(tmp / "own.jsonl", rec);
-  struct stat st {};
   ASSERT_EQ(lstat((tmp / "own.jsonl").c_str(), &st), 0);
   EXPECT_TRUE(S_ISLNK(st.st_mode));
   std::ifstream g(mine);
   std::string line;
   ASSERT_TRUE(std::getline(g, line));
   EXPECT_EQ(Json::parse(line)["kernel"], "k");
+}
+
+// Relative links, chained, reached through a relative folder: resolved as the kernel does;
+// a loop in a folder of the path is named as what it is, not as another user's link.
+TEST(Files, OwnLinksResolveRelativeChainsAndNameLoops) {
+  const test::TempDir tmp;
+  ASSERT_EQ(mkdir((tmp / "store").c_str(), 0777), 0);
+  ASSERT_EQ(mkdir((tmp / "sub").c_str(), 0777), 0);
+  ASSERT_EQ(symlink("../store/r.jsonl", (tmp / "sub/a.jsonl").c_str()), 0);
+  ASSERT_EQ(symlink("sub/a.jsonl", (tmp / "b.jsonl").c_str()), 0);
+  EXPECT_EQ(own_link_target(tmp / "b.jsonl"), tmp / "sub/../store/r.jsonl");
+  append_record(tmp / "b.jsonl", Json{{"schema", "pararun.record/2"}, {"kernel", "k"}});
+  std::ifstream f(tmp / "store/r.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(f, line));
+  EXPECT_EQ(Json::parse(line)["kernel"], "k");
+  ASSERT_EQ(symlink("loop", (tmp / "loop").c_str()), 0);
+  std::string problem;
+  EXPECT_EQ(open_own(tmp / "loop/r.jsonl", O_WRONLY | O_CREAT, &problem), -1);
+  EXPECT_EQ(problem,
+            "cannot open '" + (tmp / "loop/r.jsonl") + "': Too many levels of symbolic links");
+  // A FIFO where a log or a lock goes fails at once (a batch blocked on one forever).
+  ASSERT_EQ(mkfifo((tmp / "fifo.log").c_str(), 0644), 0);
+  EXPECT_EQ(open_own(tmp / "fifo.log", O_WRONLY | O_CREAT | O_APPEND, &problem), -1);
+  EXPECT_EQ(open_own(tmp / "fifo.log", O_RDWR | O_CREAT, &problem), -1);
+  EXPECT_EQ(problem, "'" + (tmp / "fifo.log") + "' is not a regular file");
+  EXPECT_FALSE(write_own(tmp / "fifo.log", "x\n", O_APPEND));
 }
 
 TEST(Record, VersionOneIsUpgradedAndOtherVersionsAreNamed) {

@@ -259,8 +259,12 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   // appended meanwhile would have gone to the old file, and been lost with it.
   int held = 0, not_records = 0;
   std::string problem;
+  // Another user's link there is not followed: neither read (its file's lines would be kept
+  // in a results file others can read) nor replaced.
+  const std::string file = own_link_target(path);
+  if (std::string why = foreign_link_problem(path, file); !why.empty()) throw WriteError(why);
   struct stat st {};
-  const bool regular = stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode);  // (or missing)
+  const bool regular = stat(file.c_str(), &st) != 0 || S_ISREG(st.st_mode);  // (or missing)
   const int fd = regular ? open_locked(path, O_RDWR, &problem) : -1;
   if (regular && fd < 0)
     std::fprintf(stderr,
@@ -272,7 +276,22 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
       if (fd >= 0) ::close(fd);  // (the lock with it)
     }
   } closer{fd};
-  std::istringstream old(regular ? slurp(path) : std::string());  // (not a FIFO or a device)
+  // What is read is the locked file itself (not the path again); without a lock, the file
+  // the path names (not a FIFO or a device).
+  std::string before;
+  if (fd >= 0) {
+    char buf[1 << 16];
+    for (ssize_t n; (n = pread(fd, buf, sizeof buf, static_cast<off_t>(before.size()))) != 0;) {
+      if (n > 0)
+        before.append(buf, static_cast<std::size_t>(n));
+      else if (errno != EINTR)
+        throw WriteError("cannot read '" + path + "': " + std::strerror(errno) +
+                         " (it is unchanged)");
+    }
+  } else if (regular) {
+    before = slurp(file);
+  }
+  std::istringstream old(before);
   for (std::string line; std::getline(old, line);) {
     const Json r = parse_json(line);
     if (!r.is_object()) {
@@ -408,25 +427,24 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
         how.env.emplace_back(name, *value);
       else
         how.unset.push_back(name);
-    {
-      std::ofstream log(how.log, std::ios::app);
-      log << "== pararun batch: attempt " << attempt << " of " << job.retries + 1 << " on CPUs "
-          << format_cpu_list(r.cpus) << " at " << utc_timestamp() << "\n";
-    }
+    write_own(how.log,
+              "== pararun batch: attempt " + std::to_string(attempt) + " of " +
+                  std::to_string(job.retries + 1) + " on CPUs " + format_cpu_list(r.cpus) + " at " +
+                  utc_timestamp() + "\n",
+              O_APPEND);
     r.start = now_s();
     r.start_unix = unix_time();
     const pid_t pid = spawn(job_command(job, o, r.attempt_file), how);
     if (pid < 0) throw std::runtime_error(std::string("cannot start a job: ") + strerror(errno));
-    {
-      std::ofstream marker(dir + "/running/" + job.id);
-      marker << json_text(Json{{"pid", pid},
-                               {"batch_pid", getpid()},
-                               {"attempt", attempt},
-                               {"cpus", format_cpu_list(r.cpus)},
-                               {"host", host_name()},
-                               {"started", utc_timestamp()}})
-             << "\n";
-    }
+    write_own(dir + "/running/" + job.id,
+              json_text(Json{{"pid", pid},
+                             {"batch_pid", getpid()},
+                             {"attempt", attempt},
+                             {"cpus", format_cpu_list(r.cpus)},
+                             {"host", host_name()},
+                             {"started", utc_timestamp()}}) +
+                  "\n",
+              O_TRUNC);
     running[pid] = r;
     BatchEvent e;
     e.kind = BatchEvent::started;

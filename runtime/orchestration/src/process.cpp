@@ -1,4 +1,5 @@
 #include "pararun/process.hpp"
+#include "pararun/files.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -71,9 +72,16 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const std::string launch = shell_command(args);  // built before fork: no allocation after it
+  // The log is opened here, through the links own_link_target follows only (another user's
+  // link in a shared folder is not followed); the child fails (126) when it could not be.
+  std::string problem;
+  const int out = open_own(how.log, O_WRONLY | O_CREAT | O_APPEND, &problem);
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    if (out >= 0) close(out);
+    return pid;
+  }
   // The child dies with its parent: a killed study or batch leaves nothing running that could
   // write a record after a --resume has started the same point again.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -94,7 +102,6 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   setenv("PARARUN_LAUNCH_COMMAND", launch.c_str(), 1);
   for (const auto& [name, value] : how.env) setenv(name.c_str(), value.c_str(), 1);
   for (const auto& name : how.unset) unsetenv(name.c_str());
-  const int out = open(how.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
   const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || in < 0) _exit(126);
   dup2(in, 0);

@@ -56,8 +56,10 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
     }
     if (!o.resume)
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");
-    if (const std::string why = output_file_problem(dir + "/results.jsonl"); !why.empty())
-      throw InputError(why);
+    for (const std::string& why :
+         {output_file_problem(dir + "/results.jsonl"),
+          foreign_link_problem(dir + "/results.jsonl", own_link_target(dir + "/results.jsonl"))})
+      if (!why.empty()) throw InputError(why);
   } else {
     // The folder's name reaches job scripts (pararun submit): no control characters.
     const auto created = make_output_folder(
@@ -191,8 +193,9 @@ int merge_point_records(const std::string& dir) {
   // One merge at a time (the report job and a user's `report DIR` may overlap): reading what
   // results.jsonl holds and appending what it lacks are one step under this lock.
   const std::string lock_path = dir + "/points/.merge.lock";
-  const int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (lock < 0) throw WriteError("cannot create " + lock_path + ": " + std::strerror(errno));
+  std::string problem;
+  const int lock = open_own(lock_path, O_RDWR | O_CREAT, &problem);
+  if (lock < 0) throw WriteError(problem);
   while (flock(lock, LOCK_EX) != 0 && errno == EINTR) {
   }
   struct Unlock {

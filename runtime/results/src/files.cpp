@@ -88,11 +88,24 @@ bool same_file(const std::string& a, const std::string& b) {
          sa.st_ino == sb.st_ino;
 }
 
+namespace {
+
+/// Whether the symbolic link `link` (lstat `st`) may be followed: it is this user's, or the
+/// owner of its folder made it (fs.protected_symlinks' rule: a user's own link in their own
+/// folder is followed under sudo too; another user's link in a shared folder never).
+bool trusted_link(const std::string& link, const struct stat& st) {
+  if (st.st_uid == geteuid()) return true;
+  struct stat dir {};
+  return stat(parent_dir(link).c_str(), &dir) == 0 && dir.st_uid == st.st_uid;
+}
+
+}  // namespace
+
 std::string own_link_target(const std::string& path) {
   std::string p = path;
   for (int hops = 0; hops < 40; ++hops) {  // Linux's own limit (ELOOP)
     struct stat st {};
-    if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode) || st.st_uid != geteuid()) return p;
+    if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode) || !trusted_link(p, st)) return p;
     char target[PATH_MAX];
     const ssize_t n = readlink(p.c_str(), target, sizeof target);
     if (n <= 0 || n == static_cast<ssize_t>(sizeof target)) return p;
@@ -100,6 +113,38 @@ std::string own_link_target(const std::string& path) {
     p = t[0] == '/' ? t : parent_dir(p) + "/" + t;
   }
   throw WriteError("cannot write '" + path + "': " + std::strerror(ELOOP));
+}
+
+std::string foreign_link_problem(const std::string& path, const std::string& file) {
+  struct stat st {};
+  if (lstat(file.c_str(), &st) != 0 || !S_ISLNK(st.st_mode) || trusted_link(file, st)) return {};
+  return "'" + path + "' is a symbolic link of another user (uid " + std::to_string(st.st_uid) +
+         ") in a folder not theirs; it is not followed: name the file itself";
+}
+
+int open_own(const std::string& path, int flags, std::string* problem) {
+  std::string file;
+  try {
+    file = own_link_target(path);
+  } catch (const WriteError& e) {
+    *problem = e.what();
+    return -1;
+  }
+  // O_NONBLOCK: a FIFO without a reader fails at once instead of blocking the run.
+  const int fd = ::open(file.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+  if (fd < 0) {
+    const int err = errno;
+    *problem = foreign_link_problem(path, file);
+    if (problem->empty()) *problem = "cannot open '" + path + "': " + std::strerror(err);
+    return -1;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    *problem = "'" + path + "' is not a regular file";
+    return -1;
+  }
+  return fd;
 }
 
 std::string output_file_problem(const std::string& path, const std::vector<std::string>& inputs) {
@@ -152,16 +197,17 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     return;
   }
   const std::string path = dir + "/lock";
-  const auto unlocked = [this, &path](int err) {  // the run goes on, as before there was a lock
-    held_folders()[dir_] = 1;                     // (warned once: a nested lock says nothing)
+  const auto unlocked = [this](const std::string& why) {  // the run goes on, as before there
+    held_folders()[dir_] = 1;  // was a lock (warned once: a nested lock says nothing)
     std::fprintf(stderr,
-                 "pararun: warning: cannot lock '%s' (%s): a second run of this folder at the "
-                 "same time would not be refused\n",
-                 path.c_str(), std::strerror(err));
+                 "pararun: warning: %s: a second run of this folder at the same time would not "
+                 "be refused\n",
+                 why.c_str());
   };
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  std::string problem;
+  fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
   if (fd_ < 0) {
-    unlocked(errno);
+    unlocked(problem);
     return;
   }
   int rc;
@@ -177,7 +223,7 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   // Only EWOULDBLOCK says another process holds it; a file system without flock (Lustre
   // mounted without it: ENOSYS; NFS without its lock daemon: ENOLCK) says nothing of the kind.
   if (err != EWOULDBLOCK) {
-    unlocked(err);
+    unlocked("cannot lock '" + path + "': " + std::strerror(err));
     return;
   }
   throw InputError("another pararun " + what + " is running in '" + dir +
@@ -191,6 +237,21 @@ FolderLock::~FolderLock() {
   }
   held_folders().erase(dir_);
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool write_own(const std::string& path, const std::string& text, int flags) {
+  std::string problem;
+  const int fd = open_own(path, O_WRONLY | O_CREAT | flags, &problem);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (std::size_t done = 0; done < text.size() && ok;) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else
+      ok = n < 0 && errno == EINTR;
+  }
+  return ::close(fd) == 0 && ok;
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

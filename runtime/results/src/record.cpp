@@ -216,32 +216,19 @@ Json to_json(const Record& r) {
   return j;
 }
 
-namespace {
-
-std::string foreign_link(const std::string& path) {
-  return "'" + path + "' is another user's symbolic link; records are not written through it";
-}
-
-}  // namespace
-
 int open_locked(const std::string& path, int flags, std::string* problem) {
-  // Through this user's own links only: another user's link (a shared folder) is not followed
-  // to a file it names, and O_NOFOLLOW keeps one put there after this look from being followed.
-  std::string file;
-  try {
-    file = own_link_target(path);
-  } catch (const WriteError& e) {
-    *problem = e.what();
-    return -1;
-  }
-  for (int attempt = 0;; ++attempt) {
-    const int fd =
-        ::open(file.c_str(), flags | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0666);
-    if (fd < 0) {
-      *problem = errno == ELOOP ? foreign_link(path)
-                                : "cannot open '" + path + "': " + std::strerror(errno);
-      return -1;
+  // Through the links own_link_target follows only (open_own): another user's link in a
+  // shared folder is not followed to a file it names.
+  const std::string file = [&path] {
+    try {
+      return own_link_target(path);
+    } catch (const WriteError&) {
+      return path;  // (open_own names the loop)
     }
+  }();
+  for (int attempt = 0;; ++attempt) {
+    const int fd = open_own(path, flags | O_CREAT | O_NONBLOCK, problem);
+    if (fd < 0) return -1;
     struct stat st {
     }, now{};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -391,8 +378,8 @@ std::string records_file_problem(const std::string& path) {
   } catch (const WriteError& e) {
     return e.what();
   }
+  if (std::string why = foreign_link_problem(path, file); !why.empty()) return why;
   struct stat st {};
-  if (lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return foreign_link(path);
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};  // (output_file_problem names what is wrong with it)

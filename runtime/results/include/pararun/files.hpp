@@ -82,11 +82,26 @@ class FolderLock {
 };
 
 /// The file that writing `path` reaches: `path` itself, or where its symbolic links lead (also
-/// when the last link's file does not exist yet). Only links of this user (root's, for root)
-/// are followed, as the kernel's fs.protected_symlinks has it for shared folders: another
-/// user's link in a folder both can write is never followed to a file it names
-/// (~/.ssh/authorized_keys, /etc/cron.d/x). WriteError for a loop of links.
+/// when the last link's file does not exist yet). A link is followed when it is this user's
+/// (root's, for root) or its folder's owner made it, as the kernel's fs.protected_symlinks has
+/// it for shared folders: another user's link in a folder both can write is never followed to
+/// a file it names (~/.ssh/authorized_keys, /etc/cron.d/x). WriteError for a loop of links.
 std::string own_link_target(const std::string& path);
+
+/// When `file` (own_link_target(path)) is a link that is not followed: one line naming `path`,
+/// the link's owner and what to do; else "".
+std::string foreign_link_problem(const std::string& path, const std::string& file);
+
+/// Opens the regular file `path` with `flags` (O_CLOEXEC, O_NOFOLLOW and O_NONBLOCK added:
+/// a FIFO fails at once; mode 0666 and the umask when O_CREAT makes it) through the links
+/// own_link_target follows, never through another's. -1 and `problem` (one line) when it
+/// cannot, or when it is not a regular file.
+int open_own(const std::string& path, int flags, std::string* problem);
+
+/// Writes `text` to `path` opened by open_own with O_WRONLY, O_CREAT and `flags` (O_APPEND
+/// for a log, O_TRUNC for a marker): not atomic, for files a crash may leave short. False
+/// when it could not (open, write or close).
+bool write_own(const std::string& path, const std::string& text, int flags);
 
 /// Writes `text` to `path` through a temporary file in the same folder, checks every write,
 /// the flush to disk and the close, then renames it over `path`. On any failure the temporary
