@@ -228,6 +228,46 @@ TEST(CliBatch, ASlurmTaskOnANodeWithoutTheJobsCpuFlagsEndsWithOneLine) {
       << r.err;
 }
 
+// A Slurm array task reads its job (kernel, input, env) from batch.json when it starts: when
+// batch.json no longer holds the job that was submitted (a folder others can write: an env
+// of LD_PRELOAD), nothing runs as the submitting user. Scripts of older versions pass no
+// digest and run as before.
+TEST(CliBatch, ASlurmTaskRunsOnlyTheJobThatWasSubmitted) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, "jobs:\n  - {kernel: reduction, backend: seq, size: 4096, reps: 2}\n");
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
+  const std::string id = Json::parse(slurp(dir + "/batch.json"))["jobs"][0]["id"];
+  const std::string record = slurp(dir + "/jobs/" + id + ".jsonl");
+  Result r = run_cli("batch task " + dir + " " + id + " --digest 0123456789abcdef");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("job " + id + " in " + dir +
+                       "/batch.json is not the job that was submitted (batch.json changed "
+                       "since); not run: submit the batch again"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp(dir + "/jobs/" + id + ".jsonl"), record);  // not run again
+  r = run_cli("batch task " + dir + " " + id);
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// Of two batches started into one folder at once, the second is refused before it writes
+// batch.json (it replaced the first's job list, which --resume and merge then read). Here
+// the first holds the folder's lock (flock(1)) while the second starts.
+TEST(CliBatch, ASecondBatchIntoAFolderBeingStartedIsRefusedBeforeItWritesBatchJson) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, "jobs:\n  - {kernel: reduction, backend: seq, size: 4096, reps: 2}\n");
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  const Result r = run_command("flock " + dir + "/lock " + std::string(PARARUN_EXE) +
+                               " batch run " + manifest + " -o " + dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("another pararun batch is running in '" + dir + "'"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir + "/batch.json"));
+}
+
 TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";

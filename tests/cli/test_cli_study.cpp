@@ -253,6 +253,21 @@ TEST(CliStudy, StoppedWhileDrawingPlotsSaysSoAndKeepsTheReport) {
   EXPECT_FALSE(exists(dir + "/checkpoint.json"));
 }
 
+// Of two studies started into one folder at once, the second is refused before it writes
+// study.json. Here the first holds the folder's lock (flock(1)) while the second starts.
+TEST(CliStudy, ASecondStudyIntoAFolderBeingStartedIsRefusedBeforeItWritesStudyJson) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "s";
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  const Result r =
+      run_command("flock " + dir + "/lock " + std::string(PARARUN_EXE) +
+                  " study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("another pararun study is running in '" + dir + "'"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir + "/study.json"));
+}
+
 TEST(CliStudy, SizesTakeNpbClassNames) {
   const pararun::test::TempDir tmp;
   Result r = run_cli(

@@ -189,10 +189,16 @@ PY
     for f in "$dir"/scripts/*.sbatch; do
       grep -q '^#SBATCH --account=proj42$' "$f" && grep -q '^#SBATCH --constraint=pararun$' "$f" &&
         grep -q '^export SLURM_MPI_TYPE=pmix$' "$f" || { cat "$f"; fail "$f lacks the site's options"; }
+      # job-common.sh checks the binary the script runs, not another one it would find.
+      grep -qxF "export PARARUN='$PARARUN'" "$f" || grep -qxF "export PARARUN=$PARARUN" "$f" ||
+        { cat "$f"; fail "$f does not name its binary to job-common.sh"; }
       sbatch --test-only "$f" > "$dir/test-only.txt" 2>&1 || { cat "$f" "$dir/test-only.txt"; fail "sbatch --test-only refused $f"; }
       count=$((count + 1))
     done
     [ "$count" -ge 6 ] || fail "only $count job scripts were written"
+    # A batch task runs its job only while batch.json still says what was submitted.
+    grep -Eq '^  0\) job=.* digest=[0-9a-f]{16} ;;$' "$dir/batch.txt" &&
+      grep -q ' "\$job" --digest "\$digest"$' "$dir/batch.txt" || { cat "$dir/batch.txt"; fail "no job digest in the batch's scripts"; }
     echo "sbatch --test-only accepted $count job scripts"
     ;;
   time_limit)

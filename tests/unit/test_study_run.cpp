@@ -312,6 +312,13 @@ TEST(Slurm, SiteOptionsReachEveryJobScriptAndNothingElse) {
             std::string::npos);
   EXPECT_NE(refusal({"", "", "", "", {"-vo/x"}, "", ""}).find("its own --sbatch-arg"),
             std::string::npos);
+  // sbatch must not wait for each array to end (submit would block; a Ctrl-C there left
+  // arrays without their report job), nor only test it.
+  for (const char* arg : {"--wait", "-W", "--wai", "--test-only", "--test"})
+    EXPECT_NE(refusal({"", "", "", "", {arg}, "", ""}).find("neither wait for a job to end"),
+              std::string::npos)
+        << arg;
+  EXPECT_EQ(refusal({"", "", "", "", {"--wckey=x"}, "", ""}), "");
   EXPECT_NE(refusal({"", "", "", "", {"--comment=a#b"}, "", ""}).find("is not one sbatch option"),
             std::string::npos);
   EXPECT_NE(refusal({"proj#x", "", "", "", {}, "", ""}).find("--account 'proj#x'"),

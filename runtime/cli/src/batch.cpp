@@ -174,13 +174,13 @@ int batch_run_command(const BatchRunOptions& opt) {
                      "and hybrid jobs out");
   g_batch_stop = install_stop_handlers();
   if (opt.compare) return compare(m, o);
-  // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
-  if (opt.resume) check_nothing_still_queued(o.out, false);
   // A batch running in the folder already: refused before its batch.json is touched.
   std::optional<FolderLock> lock;
   if (opt.resume && is_folder(o.out)) lock.emplace(o.out, "batch");
+  // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
+  if (opt.resume) check_nothing_still_queued(o.out, false);
   std::vector<std::string> added;
-  const std::string dir = prepare_batch_dir(m, o, &added);
+  const std::string dir = prepare_batch_dir(m, o, &added, &lock);
   if (!added.empty())
     std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
                  added.size());
@@ -208,12 +208,14 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   o.merge = false;  // Slurm's merge job makes results.jsonl (batch.json's history: "submit")
   check_sbatch_path(absolute_path(o.out));  // before any file is made
   std::set<std::string> done;
-  if (opt.resume && !opt.dry_run) check_nothing_still_queued(o.out);
-  std::optional<FolderLock> lock;  // (held while it submits: not beside a batch run here)
+  // Locked (held while it submits: not beside a batch run here) before Slurm is asked: two
+  // resumes at once would both see nothing queued, then submit the same jobs twice.
+  std::optional<FolderLock> lock;
   if (!opt.dry_run && opt.resume && is_folder(o.out)) lock.emplace(o.out, "batch");
+  if (opt.resume && !opt.dry_run) check_nothing_still_queued(o.out);
   if (!opt.dry_run) {
     std::vector<std::string> added;
-    prepare_batch_dir(m, o, &added);
+    prepare_batch_dir(m, o, &added, &lock);
     if (!added.empty())
       std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
                    added.size());
@@ -245,11 +247,17 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
   return kExitOk;
 }
 
-int batch_task_command(const std::string& dir, const std::string& id) {
+int batch_task_command(const std::string& dir, const std::string& id, const std::string& digest) {
   const std::vector<BatchJob> jobs = batch_jobs(dir);
   const auto it =
       std::find_if(jobs.begin(), jobs.end(), [&](const BatchJob& j) { return j.id == id; });
   if (it == jobs.end()) usage_here("batch " + dir + " has no job '" + id + "'");
+  // The task reads what it runs (kernel, input, env) from batch.json: when that is not what
+  // was submitted (a folder others can write), nothing runs as the submitting user.
+  if (!digest.empty() && it->digest() != digest)
+    throw InputError("job " + id + " in " + dir +
+                     "/batch.json is not the job that was submitted (batch.json changed since); "
+                     "not run: submit the batch again");
   // batch submit cannot know the nodes' CPUs: a job that needs a flag this node lacks ends
   // here with one line (it would die with SIGILL), and batch status shows it without a record.
   const std::vector<std::string> have = cpu_flags();

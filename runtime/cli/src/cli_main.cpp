@@ -242,6 +242,9 @@ int pararun::cli_main(int argc, char** argv) {
   batch_task->group("");  // run by the job scripts of batch submit
   batch_task->add_option("dir", batch_dir, "The batch folder")->required();
   batch_task->add_option("job", task_job, "The job id")->required();
+  std::string task_digest;
+  batch_task->add_option("--digest", task_digest,
+                         "The job's digest when it was submitted: not run if batch.json changed");
   auto* batch_merge = batch->add_subcommand(
       "merge", "Remake a batch folder's results.jsonl from its jobs' record files");
   batch_merge->add_option("dir", batch_dir, "The batch folder")->required();
@@ -432,7 +435,7 @@ int pararun::cli_main(int argc, char** argv) {
     if (batch_run->parsed()) return app::batch_run_command(bo);
     if (batch_status->parsed()) return app::batch_status_command(batch_dir);
     if (batch_submit->parsed()) return app::batch_submit_command(bso);
-    if (batch_task->parsed()) return app::batch_task_command(batch_dir, task_job);
+    if (batch_task->parsed()) return app::batch_task_command(batch_dir, task_job, task_digest);
     if (batch_merge->parsed()) return app::batch_merge_command(batch_dir);
     return app::run_command(o, mpi, &argc, &argv);
   } catch (const app::UsageError&) {  // already printed

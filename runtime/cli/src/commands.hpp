@@ -77,7 +77,7 @@ int batch_run_command(const BatchRunOptions& opt);
 /// The manifest as Slurm job arrays (one per resource shape) plus a merge job.
 int batch_submit_command(const BatchSubmitOptions& opt);
 /// One job of a batch folder, inside a Slurm array task.
-int batch_task_command(const std::string& dir, const std::string& job);
+int batch_task_command(const std::string& dir, const std::string& job, const std::string& digest);
 /// Remakes a batch folder's results.jsonl from its jobs' record files.
 int batch_merge_command(const std::string& dir);
 /// Prints the state of every job of a batch folder.

@@ -41,9 +41,11 @@ int study_command(const StudyOptions& o) {
   const std::string launcher = resolve_launcher(o.launcher, points);
   // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
   if (o.resume && !o.out.empty()) check_nothing_still_queued(o.out, false);
-  const std::string dir = prepare_study_dir(o, study_manifest(spec, points));
-  // Until its report is written: two studies in one folder ran every point twice at once.
-  const FolderLock lock(dir, "study");
+  // Locked until its report is written (two studies in one folder ran every point twice at
+  // once), from before study.json is read or written.
+  std::optional<FolderLock> lock;
+  const std::string dir = prepare_study_dir(o, study_manifest(spec, points), &lock);
+  if (!lock) lock.emplace(dir, "study");
 
   const volatile int* stop = install_stop_handlers();
   const bool tty = isatty(2);

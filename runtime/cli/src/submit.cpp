@@ -28,13 +28,18 @@ int submit_command(const StudyOptions& o) {
 
   check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made
   std::string dir = o.out.empty() && o.dry_run ? "results/study-UTC-TIME" : o.out;
+  // Not while a study runs or is submitted in the folder from this machine (it would run the
+  // same points): locked before Slurm is asked (two resumes at once both saw nothing queued)
+  // and before study.json is read or written.
   std::optional<FolderLock> lock;
   std::set<std::string> done;
+  struct stat st {};
+  if (!o.dry_run && !o.out.empty() && stat(o.out.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    lock.emplace(o.out, "study");
   if (o.resume && !o.dry_run && !o.out.empty()) check_nothing_still_queued(o.out);
   if (!o.dry_run) {
-    dir = prepare_study_dir(o, study_manifest(spec, points));
-    // Not while a study runs in the folder on this machine (it would run the same points).
-    lock.emplace(dir, "study");
+    dir = prepare_study_dir(o, study_manifest(spec, points), &lock);
+    if (!lock) lock.emplace(dir, "study");
     for (const auto& id : done_points(dir)) done.insert(id);
     mkdir((dir + "/slurm").c_str(), 0777);
     mkdir((dir + "/points").c_str(), 0777);  // one record file per point (NFS-safe)

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -18,6 +20,14 @@
 #include "yaml_file.hpp"
 
 namespace pararun {
+
+std::string BatchJob::digest() const {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : json_text(to_json())) h = (h ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
 
 Json BatchJob::to_json() const {
   return {{"id", id},

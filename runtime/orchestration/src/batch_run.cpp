@@ -190,9 +190,14 @@ std::vector<std::size_t> backfill(int free_cores, std::uint64_t memory_used,
 }
 
 std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
-                              std::vector<std::string>* added) {
+                              std::vector<std::string>* added, std::optional<FolderLock>* lock) {
   const std::string& dir = o.out;
   const std::string path = dir + "/batch.json";
+  const auto take_lock = [&] {
+    if (lock && !*lock) lock->emplace(dir, "batch");
+  };
+  struct stat st {};
+  if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) take_lock();
   Json history = Json::array();
   if (exists(path)) {
     const Json old = parse_json(slurp(path));
@@ -226,6 +231,9 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   } else {
     make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
                        {"study.json", "points", "report.md", "jobs", "slurm"});
+    take_lock();
+    if (exists(path))  // another run made it meanwhile
+      throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
   }
   history.push_back({{"at", utc_timestamp()},
                      {"by", o.merge ? "run" : "submit"},

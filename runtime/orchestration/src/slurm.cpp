@@ -50,8 +50,10 @@ std::string sbatch_header(const std::string& name, const std::string& output, co
 
 /// What a job script does before its work: the site's MPI plugin, its setup script (sourced
 /// by job-common.sh), then job-common.sh.
-std::string job_prologue(const SlurmSite& site, const std::string& common) {
-  std::string s;
+std::string job_prologue(const SlurmSite& site, const std::string& common, const std::string& exe) {
+  // job-common.sh checks (the CPU, the version) the binary the script runs, not another one
+  // it finds ($PARARUN of the submitting shell, PATH, this checkout's build).
+  std::string s = "export PARARUN=" + shell_quote(exe) + "\n";
   if (!site.mpi.empty()) s += "export SLURM_MPI_TYPE=" + site.mpi + "\n";
   if (!site.setup.empty()) s += "export PARARUN_SETUP=" + shell_quote(site.setup) + "\n";
   return s + "source " + shell_quote(common) + " || exit 2\n";
@@ -111,11 +113,19 @@ void check_site(const SlurmSite& site) {
     // sbatch takes a long option by any unambiguous start (--outp is --output) and bundles
     // short ones (-vo/x is -v -o /x): a start of one of ParaRun's own is its own, and a short
     // option that takes no value must stand alone.
-    const bool own =
-        name.size() > 2 && name[1] == '-'
-            ? std::any_of(kOwn.begin(), kOwn.end(),
-                          [&name](const std::string& o) { return o.rfind(name, 0) == 0; })
-            : std::find(kOwn.begin(), kOwn.end(), name.substr(0, 2)) != kOwn.end();
+    const auto among = [&name](const std::vector<std::string>& options) {
+      return name.size() > 2 && name[1] == '-'
+                 ? std::any_of(options.begin(), options.end(),
+                               [&name](const std::string& o) { return o.rfind(name, 0) == 0; })
+                 : std::find(options.begin(), options.end(), name.substr(0, 2)) != options.end();
+    };
+    // sbatch waiting for each array to end (submit would block until then, and a Ctrl-C
+    // would leave arrays without their report job), or not submitting at all.
+    if (among({"--wait", "-W", "--test-only"}))
+      throw InputError("--sbatch-arg '" + a +
+                       "': ParaRun submits each array and then its report job; sbatch must "
+                       "neither wait for a job to end nor only test it");
+    const bool own = among(kOwn);
     static const std::string kValued = "aAbBcCdDeFGiJLmMnNopqStwx";  // short options with a value
     const bool verbose = a.find_first_not_of('v', 1) == std::string::npos;  // -v, -vv, ...
     if (!own && !verbose && name[1] != '-' && a.size() > 2 &&
@@ -339,7 +349,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
         "#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
         "# ParaRun study " +
         dir + ": one array task per point of shape " + name + ", written by pararun submit.\n" +
-        job_prologue(o.site, common) + "cd " + shell_quote(dir) +
+        job_prologue(o.site, common, exe) + "cd " + shell_quote(dir) +
         " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
         "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
         "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
@@ -351,7 +361,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
           "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
           "# Runs when every array task has ended (afterany), however it ended: merges the\n"
           "# points' record files (points/*.jsonl) into results.jsonl and writes the report.\n" +
-          job_prologue(o.site, common) + shell_command({exe, "report", dir}) + "\n",
+          job_prologue(o.site, common, exe) + shell_command({exe, "report", dir}) + "\n",
       1,
       {}};
 
@@ -388,7 +398,8 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
   for (const auto& [shape, group] : by_shape) {
     std::string cases;
     for (std::size_t i = 0; i < group.size(); ++i)
-      cases += "  " + std::to_string(i) + ") job=" + shell_quote(group[i]->id) + " ;;\n";
+      cases += "  " + std::to_string(i) + ") job=" + shell_quote(group[i]->id) +
+               " digest=" + group[i]->digest() + " ;;\n";
     const std::string name = std::to_string(shape.ranks) + "x" +
                              std::to_string(shape.cpus_per_rank) + "-" +
                              std::to_string(shape.minutes) + "min";
@@ -404,14 +415,14 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
              "\n#SBATCH --signal=B:USR1@30\n"
              "# ParaRun batch " +
              dir + ": one array task per job of shape " + name +
-             ", written by pararun batch submit.\n" + job_prologue(site, common) +
+             ", written by pararun batch submit.\n" + job_prologue(site, common, exe) +
              "case \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
              "  *) echo \"pararun: error: no job for array task $SLURM_ARRAY_TASK_ID\" >&2; "
              "exit 2 ;;\nesac\necho \"job $job on $SLURM_JOB_NODELIST\"\n"
              "# Without OMP_PROC_BIND the task keeps every CPU Slurm gave it (libgomp would pin\n"
              "# it to one at start-up); it binds each job's threads itself.\n"
              "pararun_run env -u OMP_PLACES -u OMP_PROC_BIND " +
-             shell_command({exe, "batch", "task", dir}) + " \"$job\"\n";
+             shell_command({exe, "batch", "task", dir}) + " \"$job\" --digest \"$digest\"\n";
     sub.arrays.push_back(std::move(s));
   }
   sub.report = {dir + "/slurm/merge.sbatch",
@@ -419,7 +430,8 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
                               "00:10:00", site) +
                     "#SBATCH --ntasks=1\n"
                     "# Runs when every array task has ended (afterany), however it ended.\n" +
-                    job_prologue(site, common) + shell_command({exe, "batch", "merge", dir}) + "\n",
+                    job_prologue(site, common, exe) + shell_command({exe, "batch", "merge", dir}) +
+                    "\n",
                 1,
                 {}};
   return sub;

@@ -23,10 +23,21 @@
 
 namespace pararun {
 
-std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
+std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
+                              std::optional<FolderLock>* lock) {
   const std::string dir = o.out.empty() ? default_output_folder("study") : o.out;
   const std::string manifest_path = dir + "/study.json";
+  // Locked before study.json is read or written: of two studies started into one new folder
+  // at once, the second is refused (it replaced the first's study.json).
+  bool locked_here = false;
+  const auto take_lock = [&] {
+    if (lock && !*lock) {
+      lock->emplace(dir, "study");
+      locked_here = true;
+    }
+  };
   struct stat st {};
+  if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) take_lock();
   if (stat(manifest_path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode))
       throw InputError("'" + manifest_path + "' is not a file; choose a new output folder");
@@ -68,8 +79,17 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest) {
          "checkpoint.json"},
         {"batch.json", "jobs", "points", "slurm"});  // a batch's, or a study's without study.json
     try {
+      take_lock();
+      if (lstat(manifest_path.c_str(), &st) == 0)  // another study made it meanwhile
+        throw InputError("'" + dir +
+                         "' holds a study already; choose a new output folder, or "
+                         "add --resume to continue it");
       write_file_atomically(manifest_path, json_text(manifest, 2) + "\n");
     } catch (...) {  // a full disk: no empty study folder is left behind
+      if (locked_here && !created.empty()) {
+        lock->reset();
+        std::remove((dir + "/lock").c_str());
+      }
       remove_empty_dirs(created);
       throw;
     }

@@ -66,6 +66,9 @@ struct BatchJob {
 
   /// What identifies the job and how it runs (batch.json); `origin` is left out.
   Json to_json() const;
+  /// A digest of to_json() (FNV-1a, 16 hex digits): a Slurm array task of `batch submit`
+  /// runs its job only while batch.json still says what was submitted.
+  std::string digest() const;
   /// `env` as a JSON object (null for a variable it unsets).
   Json env_json() const;
 };

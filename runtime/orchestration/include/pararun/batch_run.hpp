@@ -8,10 +8,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pararun/batch.hpp"
+#include "pararun/files.hpp"
 
 namespace pararun {
 
@@ -31,9 +33,12 @@ struct BatchOptions {
 
 /// The batch folder for `m`: created with batch.json, or (with --resume) the existing one.
 /// A folder of another batch is refused; a manifest that gained jobs has them added (their ids
-/// in `added`); a manifest that lost or changed a job is refused, naming it.
+/// in `added`); a manifest that lost or changed a job is refused, naming it. With `lock`, the
+/// folder is locked into it (unless it holds a lock) before batch.json is read or written:
+/// of two runs started into one new folder at once, the second is refused.
 std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
-                              std::vector<std::string>* added);
+                              std::vector<std::string>* added,
+                              std::optional<FolderLock>* lock = nullptr);
 
 /// Where a batch stands, after each event of a run.
 struct BatchProgress {

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pararun/analysis.hpp"
+#include "pararun/files.hpp"
 #include "pararun/record.hpp"
 #include "pararun/study_options.hpp"
 
@@ -16,7 +18,8 @@ namespace pararun {
 /// The output folder of a study: `o.out` or results/study-<UTC time>. A folder that holds a
 /// different study is refused, the same study only with --resume. Creates the folder (no
 /// shell), its logs/ and study.json; InputError for a folder that cannot be one.
-std::string prepare_study_dir(const StudyOptions& o, const Json& manifest);
+std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
+                              std::optional<FolderLock>* lock = nullptr);
 
 /// Where a point run by a Slurm array task (pararun submit) writes its record: a file of its
 /// own, dir/points/POINT.jsonl (the id's slashes become dots), because many nodes appending to one
