@@ -268,6 +268,19 @@ TEST(CliBatch, ASecondBatchIntoAFolderBeingStartedIsRefusedBeforeItWritesBatchJs
   EXPECT_FALSE(exists(dir + "/batch.json"));
 }
 
+// `batch run ... | head`: a closed pipe on its output does not end the batch halfway (jobs
+// killed, no summary): every job is run and recorded.
+TEST(CliBatch, AClosedPipeOnItsOutputDoesNotEndTheBatch) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest,
+             "jobs:\n  - {kernel: reduction, backend: seq, size: [1024, 2048, 4096], reps: 2}\n");
+  run_command(std::string(PARARUN_EXE) + " batch run " + manifest + " -o " + dir +
+              " 2>&1 | head -c 1");
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 3u);
+  EXPECT_TRUE(exists(dir + "/summary.json"));
+}
+
 TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";

@@ -197,6 +197,9 @@ TEST(CliStudy, StoppedByUsr1WritesCheckpointAndResumes) {
 TEST(CliStudy, StoppedByTermWritesCheckpointAndResumes) {
   stop_and_resume(SIGTERM);
 }
+TEST(CliStudy, StoppedByHupWritesCheckpointAndResumes) {  // a closed terminal
+  stop_and_resume(SIGHUP);
+}
 
 // Ctrl-C while the final report draws its plots: every point is done, so the records and a
 // report.md (without plots) stay, and the exit says it was stopped (128 + signal), not 0 with

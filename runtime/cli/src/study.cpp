@@ -32,6 +32,13 @@ const volatile int* install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns and sees the flag
   for (int sig : {SIGUSR1, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
+  // A closed terminal (a dropped ssh session) stops it cleanly too, unless nohup said to
+  // ignore that; a closed pipe on stdout or stderr (`| head`) does not end it halfway (its
+  // children get the default back: process.cpp).
+  struct sigaction hup {};
+  if (sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN)
+    sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   return &g_stop_signal;
 }
 

@@ -87,6 +87,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(137);  // the parent died before prctl took effect
   if (how.own_group) setpgid(0, 0);
+  signal(SIGPIPE, SIG_DFL);  // an ignored signal stays ignored across exec (study.cpp)
   // Every CPU of the node unless told: with OMP_PROC_BIND set, libgomp has pinned this (the
   // parent's) thread to one core at start-up, and a child would inherit that single core.
   if (!how.keep_affinity) {
@@ -151,6 +152,7 @@ std::optional<std::string> capture_output(const std::vector<std::string>& args) 
     return std::nullopt;
   }
   if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     dup2(null, 0);
     dup2(fds[1], 1);
