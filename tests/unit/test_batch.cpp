@@ -271,6 +271,11 @@ INSTANTIATE_TEST_SUITE_P(
                     "m.yaml:2: 'cpu_flags' are flags as /proc/cpuinfo spells them"},
         BadManifest{"jobs:\n  - {kernel: matmul, backend: seq, size: 64, oversubscribe: true}\n",
                     "m.yaml:2: 'oversubscribe' applies to mpi and hybrid jobs"},
+        // Counted before they are walked: seq over 4096 x 1000 thread and rank counts ran
+        // for a long while collapsing them into one job.
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: [seq, omp], size: 64, threads: "
+                    "'1:4096:+1', ranks: '1:1000:+1'}\n",
+                    "m.yaml:2: the entry's sweeps make more than 1000000 combinations"},
         BadManifest{"jobs:\n  - {kernel: matmul, backend: mpi, ranks: 3, size: 64}\n",
                     "m.yaml:2: job matmul/mpi needs 3 cores"},
         BadManifest{"jobs:\n  - kernel: cg\n    backend: seq\n    size: Q\n",

@@ -546,6 +546,16 @@ struct Reader {
           std::none_of(zipped.begin(), zipped.end(), [&](const auto& z) { return z.first == key; }))
         crossed.emplace_back(key, values(key, keys[key]));
     const std::size_t zip_n = zipped.empty() ? 1 : zipped.front().second.size();
+    // Counted before they are walked: combinations that collapse into one job (seq over a
+    // threads sweep) count for nothing below, and a product of long ranges ran for hours.
+    std::uint64_t combinations = zip_n;
+    for (const auto& [key, vals] : crossed) {
+      combinations *= vals.size();
+      if (combinations > 1000000)
+        fail(e,
+             "the entry's sweeps make more than 1000000 combinations; a batch holds at most "
+             "100000 jobs");
+    }
 
     std::map<std::string, Value> one;
     // Depth-first over the crossed keys; sizes are expanded once the kernel is known.
