@@ -93,7 +93,8 @@ std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) 
         break;
       }
   } else {
-    for (int i = 0; i < online_cpus() && i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
+    for (int c : usable_cpus())
+      if (c < CPU_SETSIZE) CPU_SET(c, &set);
   }
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(c.tasks));

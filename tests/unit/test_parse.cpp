@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <cmath>
 #include <vector>
@@ -70,6 +71,22 @@ TEST(CpuList, ParsesWhatFormatWrites) {
     EXPECT_EQ(pararun::parse_cpu_list(pararun::format_cpu_list(cpus)), cpus);
   for (const char* bad : {"", "unknown", "3-1", "1,", "-2", "1-", "0;1", "1234567"})
     EXPECT_TRUE(pararun::parse_cpu_list(bad).empty()) << bad;
+}
+
+// The CPUs a process may use: the online ones within its cgroup's cpuset (a Slurm allocation
+// of CPUs 8-11 on a 64-CPU node is 4 cores, numbered 8-11, not 64 numbered from 0).
+TEST(CpuList, UsableCpusAreTheOnlineOnesOfTheCgroupsCpuset) {
+  using pararun::usable_cpus_of;
+  EXPECT_EQ(usable_cpus_of("0-63", "8-11"), (std::vector<int>{8, 9, 10, 11}));
+  EXPECT_EQ(usable_cpus_of("0-3", "2-5"), (std::vector<int>{2, 3}));
+  EXPECT_EQ(usable_cpus_of("0-3", ""), (std::vector<int>{0, 1, 2, 3}));         // no cpuset
+  EXPECT_EQ(usable_cpus_of("0-3", "garbage"), (std::vector<int>{0, 1, 2, 3}));  // unreadable
+  EXPECT_EQ(usable_cpus_of("0-3", "8-9"), (std::vector<int>{0, 1, 2, 3}));      // none shared
+  // This process: at least one, sorted, and as many as online_cpus() counts.
+  const auto& here = pararun::usable_cpus();
+  ASSERT_FALSE(here.empty());
+  EXPECT_TRUE(std::is_sorted(here.begin(), here.end()));
+  EXPECT_EQ(static_cast<int>(here.size()), pararun::online_cpus());
 }
 
 TEST(CpuList, BusiestNodeFindsPesSharingCpus) {

@@ -101,7 +101,7 @@ int info_command(bool json) {
   };
   line("host", host_name());
   line("cpu", cpu_model());
-  line("cores", std::to_string(online_cpus()) + " online");
+  line("cores", std::to_string(online_cpus()) + " usable (online, in this process's cpuset)");
   line("memory", format_bytes(static_cast<double>(available_memory_bytes())) + " available");
   line("compiler", b["compiler"]);
   line("flags", b["flags"]);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace pararun {
@@ -73,9 +74,64 @@ std::vector<std::string> cpu_flags() {
   return out;
 }
 
+namespace {
+
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+/// The CPU list of this process's cgroup cpuset (v1's cpuset controller, or v2's
+/// cpuset.cpus.effective), "" when there is none to read.
+std::string cgroup_cpuset() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string v1, v2;
+  for (std::string line; std::getline(in, line);) {  // "ID:CONTROLLERS:PATH"
+    const auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    const std::string path = line.substr(b + 1);
+    if (controllers.find(",cpuset,") != std::string::npos) {
+      v1 = first_line("/sys/fs/cgroup/cpuset" + path + "/cpuset.effective_cpus");
+      if (v1.empty()) v1 = first_line("/sys/fs/cgroup/cpuset" + path + "/cpuset.cpus");
+    } else if (line.rfind("0::", 0) == 0) {
+      v2 = first_line("/sys/fs/cgroup" + path + "/cpuset.cpus.effective");
+    }
+  }
+  return v1.empty() ? v2 : v1;
+}
+
+}  // namespace
+
+std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset) {
+  std::vector<int> cpus = parse_cpu_list(online);
+  const std::vector<int> allowed = parse_cpu_list(cpuset);
+  if (!allowed.empty()) {
+    std::vector<int> both;
+    std::set_intersection(cpus.begin(), cpus.end(), allowed.begin(), allowed.end(),
+                          std::back_inserter(both));
+    if (!both.empty()) cpus = both;
+  }
+  return cpus;
+}
+
+const std::vector<int>& usable_cpus() {
+  static const std::vector<int> cpus = [] {
+    std::vector<int> c =
+        usable_cpus_of(first_line("/sys/devices/system/cpu/online"), cgroup_cpuset());
+    if (c.empty()) {  // (no sysfs)
+      const long n = sysconf(_SC_NPROCESSORS_ONLN);
+      for (int i = 0; i < std::max(1L, n); ++i) c.push_back(i);
+    }
+    return c;
+  }();
+  return cpus;
+}
+
 int online_cpus() {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
+  return static_cast<int>(usable_cpus().size());
 }
 
 std::uint64_t available_memory_bytes() {

@@ -379,8 +379,15 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     else
       pending.emplace_back(i, 1);
   }
+  // The CPUs this batch may use (its cgroup's, in a Slurm allocation or a container), not
+  // 0..cores-1: pinned outside them, jobs shared the allowed ones unrecorded. A Slurm array
+  // task (not pinned: Slurm chose its CPUs) may be given more cores than it sees: numbers
+  // past the last stand for them, or its job would wait for them forever.
   std::set<int> free_cpus;
-  for (int c = 0; c < out.cores; ++c) free_cpus.insert(c);
+  const std::vector<int>& usable = usable_cpus();
+  for (std::size_t i = 0; static_cast<int>(free_cpus.size()) < out.cores; ++i)
+    free_cpus.insert(i < usable.size() ? usable[i]
+                                       : usable.back() + 1 + static_cast<int>(i - usable.size()));
   std::map<int, double> free_since;  // cpu -> when it became free
   const double start = now_s();
   for (int c : free_cpus) free_since[c] = start;

@@ -76,6 +76,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   // link in a shared folder is not followed); the child fails (126) when it could not be.
   std::string problem;
   const int out = open_own(how.log, O_WRONLY | O_CREAT | O_APPEND, &problem);
+  const std::vector<int>& all_cpus = usable_cpus();  // read before fork too
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) {
@@ -94,7 +95,8 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
     cpu_set_t set;
     CPU_ZERO(&set);
     if (how.cpus.empty())
-      for (int c = 0; c < online_cpus() && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+      for (int c : all_cpus)
+        if (c < CPU_SETSIZE) CPU_SET(c, &set);
     for (int c : how.cpus)
       if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
     sched_setaffinity(0, sizeof set, &set);

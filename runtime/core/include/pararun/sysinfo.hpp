@@ -21,7 +21,15 @@ std::string cpu_model();
 std::string cpu_identity();
 /// The "flags" of /proc/cpuinfo (avx2, avx512f, fma, ...), as the kernel names them.
 std::vector<std::string> cpu_flags();
-/// Online logical CPUs of the machine.
+/// The logical CPUs this process may use: the online ones within its cgroup's cpuset (a
+/// Slurm allocation with ConstrainCores, a container), sorted. A CPU affinity set by taskset
+/// is not read: libgomp has narrowed the main thread's own to one CPU at start-up when
+/// OMP_PROC_BIND is set.
+const std::vector<int>& usable_cpus();
+/// The CPUs of the list `online` ("0-63") that the list `cpuset` ("8-11") holds; all of
+/// `online` when `cpuset` is empty, malformed or shares none of them.
+std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset);
+/// How many: the cores a run, a study or a batch may count on (usable_cpus().size()).
 int online_cpus();
 /// MemAvailable from /proc/meminfo in bytes (0 if unknown).
 std::uint64_t available_memory_bytes();
