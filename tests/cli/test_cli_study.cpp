@@ -156,6 +156,7 @@ void stop_and_resume(int sig) {
       dir;
   const pid_t pid = fork();
   if (pid == 0) {
+    signal(SIGHUP, SIG_DFL);  // (a runner under nohup would hand on its SIG_IGN)
     const std::string cmd = std::string(PARARUN_EXE) + " " + args + " >/dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);

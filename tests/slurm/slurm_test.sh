@@ -190,7 +190,8 @@ PY
       grep -q '^#SBATCH --account=proj42$' "$f" && grep -q '^#SBATCH --constraint=pararun$' "$f" &&
         grep -q '^export SLURM_MPI_TYPE=pmix$' "$f" || { cat "$f"; fail "$f lacks the site's options"; }
       # job-common.sh checks the binary the script runs, not another one it would find.
-      grep -qxF "export PARARUN='$PARARUN'" "$f" || grep -qxF "export PARARUN=$PARARUN" "$f" ||
+      named=$(sed -n "s/^export PARARUN=//p" "$f" | tr -d "'")
+      [ -n "$named" ] && [ "$(realpath "$named")" = "$(realpath "$PARARUN")" ] ||
         { cat "$f"; fail "$f does not name its binary to job-common.sh"; }
       sbatch --test-only "$f" > "$dir/test-only.txt" 2>&1 || { cat "$f" "$dir/test-only.txt"; fail "sbatch --test-only refused $f"; }
       count=$((count + 1))

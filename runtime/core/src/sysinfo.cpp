@@ -134,6 +134,11 @@ int online_cpus() {
   return static_cast<int>(usable_cpus().size());
 }
 
+int machine_cpus() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
 std::uint64_t available_memory_bytes() {
   std::ifstream in("/proc/meminfo");
   std::string key, unit;

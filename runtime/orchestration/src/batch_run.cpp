@@ -197,7 +197,8 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
     if (lock && !*lock) lock->emplace(dir, "batch");
   };
   struct stat st {};
-  if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) take_lock();
+  // (A folder of anything else is refused below without a lock file left in it.)
+  if (lstat(path.c_str(), &st) == 0) take_lock();
   Json history = Json::array();
   if (exists(path)) {
     const Json old = parse_json(slurp(path));

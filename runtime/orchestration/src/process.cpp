@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -76,6 +77,7 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   // link in a shared folder is not followed); the child fails (126) when it could not be.
   std::string problem;
   const int out = open_own(how.log, O_WRONLY | O_CREAT | O_APPEND, &problem);
+  if (out < 0) std::fprintf(stderr, "pararun: warning: no log: %s\n", problem.c_str());
   const std::vector<int>& all_cpus = usable_cpus();  // read before fork too
   const pid_t parent = getpid();
   const pid_t pid = fork();

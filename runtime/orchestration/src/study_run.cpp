@@ -37,7 +37,8 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
     }
   };
   struct stat st {};
-  if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) take_lock();
+  // (A folder of anything else is refused below without a lock file left in it.)
+  if (lstat(manifest_path.c_str(), &st) == 0) take_lock();
   if (stat(manifest_path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode))
       throw InputError("'" + manifest_path + "' is not a file; choose a new output folder");
@@ -85,10 +86,10 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                          "' holds a study already; choose a new output folder, or "
                          "add --resume to continue it");
       write_file_atomically(manifest_path, json_text(manifest, 2) + "\n");
-    } catch (...) {  // a full disk: no empty study folder is left behind
-      if (locked_here && !created.empty()) {
-        lock->reset();
+    } catch (...) {                           // a full disk: no empty study folder is left behind
+      if (locked_here && !created.empty()) {  // (removed while held: no one locks a gone file)
         std::remove((dir + "/lock").c_str());
+        lock->reset();
       }
       remove_empty_dirs(created);
       throw;

@@ -104,7 +104,8 @@ Json cpu_load(const CpuTimes& before, const CpuTimes& after) {
           {"busy_s", after.busy - before.busy},
           {"steal_s", after.steal - before.steal},
           {"own_s", after.own - before.own},
-          {"cpus", online_cpus()}};
+          // /proc/stat's times are the machine's, whatever this process's cpuset
+          {"cpus", machine_cpus()}};
 }
 
 namespace {

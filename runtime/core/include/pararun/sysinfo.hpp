@@ -31,6 +31,9 @@ const std::vector<int>& usable_cpus();
 std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset);
 /// How many: the cores a run, a study or a batch may count on (usable_cpus().size()).
 int online_cpus();
+/// The online logical CPUs of the whole machine, whatever this process's cpuset: what
+/// /proc/stat's times are summed over.
+int machine_cpus();
 /// MemAvailable from /proc/meminfo in bytes (0 if unknown).
 std::uint64_t available_memory_bytes();
 /// The calling thread's CPU affinity as a list, e.g. "0-1" or "0,2".

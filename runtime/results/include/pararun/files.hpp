@@ -82,10 +82,11 @@ class FolderLock {
 };
 
 /// The file that writing `path` reaches: `path` itself, or where its symbolic links lead (also
-/// when the last link's file does not exist yet). A link is followed when it is this user's
-/// (root's, for root) or its folder's owner made it, as the kernel's fs.protected_symlinks has
-/// it for shared folders: another user's link in a folder both can write is never followed to
-/// a file it names (~/.ssh/authorized_keys, /etc/cron.d/x). WriteError for a loop of links.
+/// when the last link's file does not exist yet). Only this user's links (root's, for root)
+/// are followed: another user's link in a folder both can write is never followed to a file
+/// it names (~/.ssh/authorized_keys, /etc/cron.d/x), not even in that user's own folder (root
+/// would write over what a user's link names; under sudo, name the file itself). WriteError
+/// for a loop of links.
 std::string own_link_target(const std::string& path);
 
 /// When `file` (own_link_target(path)) is a link that is not followed: one line naming `path`,
