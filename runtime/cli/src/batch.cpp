@@ -133,7 +133,12 @@ void select_jobs(BatchManifest& m, const std::vector<std::string>& tags, bool th
   const std::vector<std::string> flags = cpu_flags();
   // Without this_cpu (batch submit) the nodes' CPUs are not known here: no job is left out
   // for its flags.
-  m.jobs = select_batch_jobs(m.jobs, tags, this_cpu ? &flags : nullptr, &left_out);
+  const std::vector<BatchJob> all = m.jobs;
+  m.jobs = select_batch_jobs(all, tags, this_cpu ? &flags : nullptr, &left_out);
+  std::set<std::string> kept;
+  for (const auto& j : m.jobs) kept.insert(j.id);
+  for (const auto& j : all)
+    if (!kept.count(j.id)) m.left_out.push_back(j);
   std::map<std::string, int> why;
   for (const auto& [id, reason] : left_out) ++why[reason];
   for (const auto& [reason, n] : why)
@@ -182,8 +187,10 @@ int batch_run_command(const BatchRunOptions& opt) {
   std::vector<std::string> added;
   const std::string dir = prepare_batch_dir(m, o, &added, &lock);
   if (!added.empty())
-    std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
-                 added.size());
+    std::fprintf(
+        stderr,
+        "%zu job(s) new to this batch are added (the manifest gained them, or --tags chose them)\n",
+        added.size());
   return finish(run_with_progress(m.jobs, dir, o, added), dir);
 }
 
@@ -217,7 +224,9 @@ int batch_submit_command(const BatchSubmitOptions& opt) {
     std::vector<std::string> added;
     prepare_batch_dir(m, o, &added, &lock);
     if (!added.empty())
-      std::fprintf(stderr, "the manifest gained %zu job(s) since the batch began; they are added\n",
+      std::fprintf(stderr,
+                   "%zu job(s) new to this batch are added (the manifest gained them, or --tags "
+                   "chose them)\n",
                    added.size());
     for (const auto& s : batch_status(o.out))
       if (s.state == "done") done.insert(s.id);

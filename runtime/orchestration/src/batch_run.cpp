@@ -200,6 +200,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   // (A folder of anything else is refused below without a lock file left in it.)
   if (lstat(path.c_str(), &st) == 0) take_lock();
   Json history = Json::array();
+  Json held = Json::array();  // the jobs batch.json lists: this run's, and earlier selections'
   if (exists(path)) {
     const Json old = parse_json(slurp(path));
     if (!old.is_object() || value_or<std::string>(old, "schema", "") != kBatchSchema ||
@@ -207,8 +208,10 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
       throw InputError("'" + path + "' is not a batch file of this version; choose a new --out");
     if (!o.resume)
       throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
+    // Checked against the whole manifest: a job another --tags selected is still the batch's.
     std::map<std::string, Json> now;
-    for (const auto& j : m.jobs) now[j.id] = j.to_json();
+    for (const auto* list : {&m.jobs, &m.left_out})
+      for (const auto& j : *list) now[j.id] = j.to_json();
     std::set<std::string> before;
     for (const auto& j : old["jobs"]) {
       const std::string id = value_or<std::string>(j, "id", "");
@@ -225,8 +228,13 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
                          dir + "'; use a new --out");
       }
     }
+    // batch.json keeps what it held, then the jobs new to it.
+    for (const auto& j : old["jobs"]) held.push_back(now.at(value_or<std::string>(j, "id", "")));
     for (const auto& j : m.jobs)
-      if (!before.count(j.id) && added) added->push_back(j.id);
+      if (!before.count(j.id)) {
+        held.push_back(j.to_json());
+        if (added) added->push_back(j.id);
+      }
     history = value_or(old, "history", Json::array());
     if (!history.is_array()) history = Json::array();  // (an edited file: the history restarts)
   } else {
@@ -243,7 +251,9 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   // batch.json first: a batch stopped between the two is resumed (--resume makes the
   // folders); the other way round its jobs/ made the folder another run's, and it could be
   // neither resumed (no batch.json) nor started again.
-  write_file_atomically(path, json_text(manifest_json(m, history), 1) + "\n");
+  Json written = manifest_json(m, history);
+  if (!held.empty()) written["jobs"] = held;
+  write_file_atomically(path, json_text(written, 1) + "\n");
   for (const char* sub : {"/jobs", "/logs", "/running"})
     if (const std::string why = make_dirs(dir + sub); !why.empty()) throw InputError(why);
   return dir;
@@ -563,6 +573,17 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     });
   };
 
+  // An error out of the loop below (fork: EAGAIN; a full disk under a job's record) ends the
+  // jobs it started, their whole groups: mpirun dies with the batch (PR_SET_PDEATHSIG), its
+  // ranks did not, and ran on into the CPUs of the next run's jobs.
+  struct EndRunning {
+    std::map<pid_t, Running>& running;
+    ~EndRunning() {
+      if (!std::uncaught_exceptions()) return;
+      for (const auto& [pid, r] : running) kill(-pid, SIGKILL);
+      for (const auto& [pid, r] : running) waitpid(pid, nullptr, 0);
+    }
+  } end_running{running};
   bool stopping = false;
   double stop_at = 0;
   // backfill() runs again only when a job ended (cores, memory or the queue changed): with

@@ -79,6 +79,9 @@ BatchJob batch_job_from_json(const Json& j);
 struct BatchManifest {
   std::string path, name;
   std::vector<BatchJob> jobs;
+  /// Jobs of the manifest this run leaves out (--tags, CPU flags): a batch folder resumed with
+  /// another selection keeps them, and checks them against what it holds.
+  std::vector<BatchJob> left_out;
 };
 
 /// The limits jobs are checked against while the manifest is read.
