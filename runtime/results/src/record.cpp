@@ -217,25 +217,13 @@ Json to_json(const Record& r) {
 }
 
 int open_locked(const std::string& path, int flags, std::string* problem) {
-  // Through the links own_link_target follows only (open_own): another user's link in a
-  // shared folder is not followed to a file it names.
-  const std::string file = [&path] {
-    try {
-      return own_link_target(path);
-    } catch (const WriteError&) {
-      return path;  // (open_own names the loop)
-    }
-  }();
   for (int attempt = 0;; ++attempt) {
-    const int fd = open_own(path, flags | O_CREAT | O_NONBLOCK, problem);
+    // Through the user's own links only, a regular file, O_NONBLOCK (open_own).
+    const int fd = open_own(path, flags | O_CREAT, problem);
     if (fd < 0) return -1;
     struct stat st {
     }, now{};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      *problem = "'" + path + "' is not a regular file; records go to regular files only";
-      return -1;
-    }
+    fstat(fd, &st);
     int rc;
     while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
     }
@@ -248,7 +236,7 @@ int open_locked(const std::string& path, int flags, std::string* problem) {
     // A rewrite of the whole file (`batch merge`) holds the lock while it renames a new file
     // over this one: what is written to the old one after that is lost. Still the file at
     // `path`: done; else lock the new one.
-    if (stat(file.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
       return fd;
     ::close(fd);
     if (attempt == 2000) {  // (10 s)
