@@ -209,6 +209,54 @@ TEST(CliBatch, TheRanksOfAnMpiJobShareItsCoresWhateverTheParentsBinding) {
     EXPECT_NE(rank["threads"][0], "0") << "rank " << rank["rank"] << " bound to CPU 0 alone";
 }
 
+namespace {
+
+/// The `pararun run` processes whose command line names `dir` (a batch's ranks).
+std::vector<pid_t> runs_in(const std::string& dir) {
+  std::vector<pid_t> out;
+  DIR* proc = opendir("/proc");
+  if (!proc) return out;
+  while (const dirent* e = readdir(proc)) {
+    const pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    const std::string cmdline = slurp("/proc/" + std::string(e->d_name) + "/cmdline");
+    std::vector<std::string> args;
+    for (std::size_t at = 0; at < cmdline.size();) {
+      const std::size_t end = cmdline.find('\0', at);
+      args.push_back(cmdline.substr(at, end - at));
+      at = end == std::string::npos ? cmdline.size() : end + 1;
+    }
+    if (args.size() > 2 && args[1] == "run" && cmdline.find(dir + "/") != std::string::npos)
+      out.push_back(pid);
+  }
+  closedir(proc);
+  return out;
+}
+
+}  // namespace
+
+// Killed with -9 while an MPI job runs: mpirun dies with the batch (its PR_SET_PDEATHSIG), and
+// the ranks with mpirun (they lose their daemon and abort, here within 1-2 s). Ranks that ran
+// on could write a record after a --resume had started the job again.
+TEST(CliBatch, KilledWhileAnMpiJobRunsLeavesNoRankRunning) {
+  if (online() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest,
+             "jobs:\n  - {kernel: reduction, backend: mpi, ranks: 2, size: 2^22, reps: 100000, "
+             "max_reps: 100000}\n");
+  const pid_t pid = start_batch(manifest, dir);
+  for (int i = 0; i < 3000 && runs_in(dir).size() < 2; ++i) usleep(10000);
+  ASSERT_EQ(runs_in(dir).size(), 2u) << "the job's two ranks did not start within 30 s";
+  usleep(500000);  // (well into their run)
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  std::size_t left = 2;
+  for (int i = 0; i < 1000 && (left = runs_in(dir).size()) > 0; ++i) usleep(10000);
+  for (const pid_t rank : runs_in(dir)) kill(rank, SIGKILL);  // (a failed test leaves none)
+  EXPECT_EQ(left, 0u) << "rank(s) still ran 10 s after their batch was killed";
+}
+
 TEST(CliBatch, ASlurmTaskOnANodeWithoutTheJobsCpuFlagsEndsWithOneLine) {
   // batch submit keeps jobs with cpu_flags (it cannot know the nodes' CPUs); the array task
   // on a node without them refuses at once instead of dying with SIGILL.
@@ -264,6 +312,24 @@ TEST(CliBatch, ASecondBatchIntoAFolderBeingStartedIsRefusedBeforeItWritesBatchJs
                                " batch run " + manifest + " -o " + dir);
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("another pararun batch is running in '" + dir + "'"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir + "/batch.json"));
+}
+
+// The refusal names what holds the folder, from what the holder wrote into its lock file:
+// a study there is not called a batch (Files.AFolderLockSaysWhoHoldsIt: what a holder writes).
+TEST(CliBatch, AFolderAStudyHoldsIsRefusedNamingTheStudy) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest, "jobs:\n  - {kernel: reduction, backend: seq, size: 4096, reps: 2}\n");
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  write_file(dir + "/lock", "study 4242 node7\n");
+  const Result r = run_command("flock " + dir + "/lock " + std::string(PARARUN_EXE) +
+                               " batch run " + manifest + " -o " + dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("another pararun study is running in '" + dir +
+                       "' (process 4242 on node7); wait for it or stop it"),
+            std::string::npos)
       << r.err;
   EXPECT_FALSE(exists(dir + "/batch.json"));
 }
@@ -562,6 +628,15 @@ TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("already holds compare.json"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(other + "/compare.json"), "mine\n");
+  // A comparison running in a folder: a second one there writes nothing.
+  const std::string busy = tmp / "f";
+  ASSERT_EQ(mkdir(busy.c_str(), 0755), 0);
+  r = run_command("flock " + busy + "/lock " + std::string(PARARUN_EXE) + " batch run " + manifest +
+                  " -o " + busy + " --compare");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("another pararun batch is running in '" + busy + "'"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(busy + "/warmup"));
 }
 
 // batch.json keeps the jobs as JSON text, which resume and Slurm's array tasks read back: an

@@ -7,11 +7,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "../temp_dir.hpp"
 #include "pararun/batch_run.hpp"
 #include "pararun/ceilings.hpp"
+#include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/process.hpp"
 #include "pararun/record.hpp"
 
 using namespace pararun;
@@ -210,6 +213,30 @@ TEST(Record, AppendRefusesWhatIsNotARegularFile) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
   EXPECT_THROW(append_record(fifo, sample_record(1)), WriteError);  // and does not block
   EXPECT_THROW(append_record("/dev/null", sample_record(1)), WriteError);
+}
+
+TEST(Record, ALockHeldElsewhereIsWaitedForABoundedTime) {
+  const test::TempDir tmp;
+  const std::string path = tmp / "r.jsonl";
+  std::string problem;
+  const int holder = open_locked(path, O_RDWR, &problem);
+  ASSERT_GE(holder, 0) << problem;
+  // Another open file description: flock conflicts as with another process.
+  bool busy = false;
+  EXPECT_EQ(open_locked(path, O_RDWR, &problem, 0.2, &busy), -1);
+  EXPECT_TRUE(busy);
+  EXPECT_NE(problem.find("stayed locked by another process for 0.2 s"), std::string::npos)
+      << problem;
+  // Let go of while it waits: taken then.
+  std::thread release([holder] {
+    usleep(200000);
+    ::close(holder);
+  });
+  const int fd = open_locked(path, O_RDWR, &problem, 5, &busy);
+  release.join();
+  EXPECT_GE(fd, 0) << problem;
+  EXPECT_FALSE(busy);
+  if (fd >= 0) ::close(fd);
 }
 
 namespace {
@@ -454,6 +481,41 @@ TEST(Files, RecordsGoThroughOwnLinksOnly) {
 
 // Relative links, chained, reached through a relative folder: resolved as the kernel does;
 // a loop in a folder of the path is named as what it is, not as another user's link.
+TEST(Files, AFolderLockSaysWhoHoldsIt) {
+  const test::TempDir tmp;
+  const std::string dir = tmp / "d";
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  // Another process holds it as a study (this one would only nest its own lock).
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const FolderLock held(dir, "study");
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  const std::string holder = std::to_string(child);
+  EXPECT_EQ(slurp(dir + "/lock"), "study " + holder + " " + host + "\n");
+  std::string message = "not refused";
+  try {
+    const FolderLock second(dir, "batch");
+  } catch (const InputError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "another pararun study is running in '" + dir + "' (process " + holder +
+                         " on " + host + "); wait for it or stop it");
+  EXPECT_EQ(write(done[1], &c, 1), 1);
+  waitpid(child, nullptr, 0);
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+}
+
 TEST(Files, OwnLinksResolveRelativeChainsAndNameLoops) {
   const test::TempDir tmp;
   ASSERT_EQ(mkdir((tmp / "store").c_str(), 0777), 0);

@@ -284,7 +284,11 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   if (std::string why = foreign_link_problem(path, file); !why.empty()) throw WriteError(why);
   struct stat st {};
   const bool regular = stat(file.c_str(), &st) != 0 || S_ISREG(st.st_mode);  // (or missing)
-  const int fd = regular ? open_locked(path, O_RDWR, &problem) : -1;
+  bool busy = false;
+  const int fd = regular ? open_locked(path, O_RDWR, &problem, 60, &busy) : -1;
+  if (busy)  // nothing is lost: each job's record file stays for a later merge
+    throw WriteError(problem + "; it is unchanged, the records stay in " + dir +
+                     "/jobs/ (pararun batch merge " + shell_quote(dir) + " merges them)");
   if (regular && fd < 0)
     std::fprintf(stderr,
                  "pararun: warning: %s: a record appended while it is merged could be lost\n",
@@ -353,13 +357,15 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   // What an earlier run left: attempt files of jobs that never finished (each run names its
   // own: a process an earlier run left behind cannot write into this run's), stale markers.
   // The folder is listed, not globbed: its name may hold * ? [ ], which a glob would match
-  // against other folders (b[1] is b1).
+  // against other folders (b[1] is b1). Not by a Slurm task (no lock): another task of its
+  // job may still run (a node Slurm lost that runs on, its job requeued elsewhere), and its
+  // attempt file is its record to be.
   std::set<std::string> job_ids;
   for (const auto& job : jobs) {
     std::remove((dir + "/running/" + job.id).c_str());
     job_ids.insert(job.id);
   }
-  if (DIR* d = opendir((dir + "/jobs").c_str())) {
+  if (DIR* d = o.merge ? opendir((dir + "/jobs").c_str()) : nullptr) {
     // Exactly ID.attemptN.PID: a job labelled "attempt" has the id X.attempt, and its record
     // file X.attempt.jsonl is no attempt of job X.
     const auto attempt_suffix = [](const std::string& t) {  // "N.PID"
@@ -884,6 +890,8 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
   struct stat st {};
   if (!o.resume && lstat((root + "/compare.json").c_str(), &st) == 0)
     throw InputError("'" + root + "' already holds compare.json; choose a new output folder");
+  // One comparison of a folder at a time, refused before any of its folders is written.
+  const FolderLock lock(root, "batch");
   std::vector<CompareMode> modes;
   // Untimed first: as many jobs as run at once in throughput mode, then one in latency
   // mode. Memory a process touches beyond what the node used a moment ago is slow to get (on

@@ -16,6 +16,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
+#include <string>
 #include <utility>
 
 namespace pararun {
@@ -202,9 +204,17 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   }
   if (rc == 0) {
     held_folders()[dir_] = 1;
+    // Who holds it, for the message of a run it refuses: "study 1234 node7".
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const std::string holder = what + " " + std::to_string(getpid()) + " " + host + "\n";
+    if (ftruncate(fd_, 0) == 0 && pwrite(fd_, holder.data(), holder.size(), 0) < 0) {
+    }  // (the lock holds without it)
     return;
   }
   const int err = errno;
+  char buf[512];
+  const ssize_t n = err == EWOULDBLOCK ? pread(fd_, buf, sizeof buf - 1, 0) : -1;
   ::close(fd_);
   fd_ = -1;
   // Only EWOULDBLOCK says another process holds it; a file system without flock (Lustre
@@ -213,8 +223,18 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     unlocked("cannot lock '" + path + "': " + std::strerror(err));
     return;
   }
-  throw InputError("another pararun " + what + " is running in '" + dir +
-                   "'; wait for it or stop it");
+  // The holder's own words ("batch 1234 node7") when it wrote them: a study holding the
+  // folder a batch was asked to run in is named a study.
+  std::string kind = what, pid, host;
+  std::istringstream holder(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
+  if (std::string k; holder >> k >> pid >> host && (k == "study" || k == "batch") &&
+                     pid.find_first_not_of("0123456789") == std::string::npos)
+    kind = k;
+  else
+    host.clear();
+  throw InputError("another pararun " + kind + " is running in '" + dir + "'" +
+                   (host.empty() ? "" : " (process " + pid + " on " + host + ")") +
+                   "; wait for it or stop it");
 }
 
 FolderLock::~FolderLock() {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "pararun/files.hpp"
+#include "pararun/table.hpp"
 
 namespace pararun {
 
@@ -216,7 +218,11 @@ Json to_json(const Record& r) {
   return j;
 }
 
-int open_locked(const std::string& path, int flags, std::string* problem) {
+int open_locked(const std::string& path, int flags, std::string* problem, double wait_seconds,
+                bool* busy) {
+  if (busy) *busy = false;
+  const auto start = std::chrono::steady_clock::now();
+  bool said = false;
   for (int attempt = 0;; ++attempt) {
     // Through the user's own links only, a regular file, O_NONBLOCK (open_own).
     const int fd = open_own(path, flags | O_CREAT, problem);
@@ -224,8 +230,26 @@ int open_locked(const std::string& path, int flags, std::string* problem) {
     struct stat st {
     }, now{};
     fstat(fd, &st);
+    // Polled, not a blocking flock: a process that holds the lock and never lets go (a
+    // stopped `run -o`, `flock results.jsonl sleep 1d`) makes this wait bounded and said.
     int rc;
-    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && (errno == EINTR || errno == EWOULDBLOCK)) {
+      if (errno == EINTR) continue;
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (waited >= wait_seconds) {
+        ::close(fd);
+        if (busy) *busy = true;
+        *problem = "'" + path + "' stayed locked by another process for " +
+                   format("%g", wait_seconds) + " s (lslocks names it)";
+        return -1;
+      }
+      if (!said && waited >= 1) {
+        std::fprintf(stderr, "pararun: waiting for the lock on '%s' (another process holds it)\n",
+                     path.c_str());
+        said = true;
+      }
+      usleep(10000);
     }
     if (rc != 0) {
       const int err = errno;

@@ -67,9 +67,10 @@ std::string run_folder_file_problem(const std::string& path, bool appends_record
 /// files, then runs the batch, which locks too).
 class FolderLock {
  public:
-  /// Takes the lock, or throws InputError (errors.hpp) naming `what` ("study", "batch") when
-  /// another process holds it. Where the lock file cannot be made or the file system has no
-  /// flock, warns on stderr and holds nothing (the run goes on).
+  /// Takes the lock and writes "WHAT PID HOST" into the lock file, or throws InputError
+  /// (errors.hpp) when another process holds it, naming what that one wrote (else `what`:
+  /// "study", "batch"). Where the lock file cannot be made or the file system has no flock,
+  /// warns on stderr and holds nothing (the run goes on).
   FolderLock(const std::string& dir, const std::string& what);
   ~FolderLock();
   FolderLock(const FolderLock&) = delete;
