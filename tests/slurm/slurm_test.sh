@@ -367,6 +367,40 @@ YAML
     grep -q "no result (Slurm NODE_FAIL); verified when run again" "$dir/study/report.md" ||
       fail "report.md does not say the lost point was run again"
     ;;
+  partial_submit)
+    # sbatch refuses the second of two arrays (a site policy): the first runs, its merge job is
+    # still submitted after it, the error names sbatch's own words and what happened, and
+    # `--resume` once it ended submits the rest. (Only the refusal is made up: a wrapper on
+    # PATH answers the second sbatch call; every other call is the cluster's own sbatch.)
+    real_sbatch=$(command -v sbatch)
+    mkdir -p "$dir/bin"
+    cat >"$dir/bin/sbatch" <<SH
+#!/usr/bin/env bash
+n=\$((\$(cat "$dir/calls" 2>/dev/null || echo 0) + 1)); echo \$n >"$dir/calls"
+if [ \$n = 2 ]; then echo "sbatch: error: Batch job submission failed: Job violates accounting/QOS policy" >&2; exit 1; fi
+exec "$real_sbatch" "\$@"
+SH
+    chmod +x "$dir/bin/sbatch"
+    printf 'jobs:\n  - kernel: reduction\n    backend: seq\n    size: 2^16\n  - kernel: reduction\n    backend: omp\n    threads: 2\n    size: 2^16\n' >"$dir/m.yaml"
+    PATH=$dir/bin:$PATH "$PARARUN" batch submit "$dir/m.yaml" --out "$dir/batch" >"$dir/out" 2>"$dir/err"
+    code=$?
+    cat "$dir/out" "$dir/err"
+    [ "$code" = 2 ] || fail "a refused array exited $code, not 2"
+    [ "$(wc -l <"$dir/err")" = 1 ] || fail "not one line on stderr"
+    grep -q "sbatch refused .*(sbatch: error: Batch job submission failed: Job violates accounting/QOS policy); job array(s) [0-9]* submitted before it run, merge job [0-9]* follows them; --resume, once they end, submits the rest" "$dir/err" ||
+      fail "the error does not give sbatch's words and what was submitted"
+    merge=$(sed -n 's/.*merge job \([0-9]*\) follows them.*/\1/p' "$dir/err")
+    expect_state "$merge" COMPLETED 120
+    PARARUN_OUT=$dir/batch/results.jsonl check "len(records)==1 and r['status']=='ok'" \
+      "the submitted array's job ran and was merged"
+    out=$("$PARARUN" batch submit "$dir/m.yaml" --out "$dir/batch" --resume) || fail "batch submit --resume"
+    echo "$out"
+    echo "$out" | grep -q "1 job(s) to run" || fail "--resume does not submit the refused job alone"
+    merge=$(echo "$out" | sed -n 's/^submitted merge job \([0-9]*\).*/\1/p')
+    expect_state "$merge" COMPLETED 120
+    PARARUN_OUT=$dir/batch/results.jsonl check "len(records)==2 and all(x['status']=='ok' for x in records)" \
+      "both jobs verified after --resume"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"

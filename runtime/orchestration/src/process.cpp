@@ -2,6 +2,7 @@
 #include "pararun/files.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -9,13 +10,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "pararun/sysinfo.hpp"
+#include "pararun/table.hpp"
 
 namespace pararun {
 
@@ -143,41 +147,96 @@ int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::optional<std::string> capture_output(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+std::optional<std::string> capture_output(const std::vector<std::string>& args, double timeout_s,
+                                          std::string* error) {
+  std::string ignored;
+  std::string& why = error ? *error : ignored;
+  why.clear();
+  int out_fds[2], err_fds[2];
+  if (pipe2(out_fds, O_CLOEXEC) != 0) {
+    why = std::string("cannot start ") + args[0] + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (pipe2(err_fds, O_CLOEXEC) != 0) {
+    why = std::string("cannot start ") + args[0] + ": " + std::strerror(errno);
+    close(out_fds[0]);
+    close(out_fds[1]);
+    return std::nullopt;
+  }
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
+    why = std::string("cannot start ") + args[0] + ": " + std::strerror(errno);
+    for (int fd : {out_fds[0], out_fds[1], err_fds[0], err_fds[1]}) close(fd);
     return std::nullopt;
   }
   if (pid == 0) {
     signal(SIGPIPE, SIG_DFL);
-    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dup2(null, 0);
-    dup2(fds[1], 1);
-    dup2(null, 2);
+    dup2(out_fds[1], 1);
+    dup2(err_fds[1], 2);
     execvp(argv[0], argv.data());
     _exit(127);
   }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+  close(out_fds[1]);
+  close(err_fds[1]);
+  std::string out, err;
+  const auto start = std::chrono::steady_clock::now();
+  bool timed_out = false;
+  pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
+  for (int open_pipes = 2; open_pipes > 0;) {
+    int wait_ms = -1;
+    if (timeout_s > 0) {
+      const double left =
+          timeout_s -
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (left <= 0) {
+        timed_out = true;
+        kill(pid, SIGKILL);
+        break;
+      }
+      wait_ms = static_cast<int>(left * 1000) + 1;
+    }
+    const int ready = poll(fds, 2, wait_ms);
+    if (ready < 0 && errno != EINTR) break;
+    char buf[4096];
+    for (int i = 0; i < 2 && ready > 0; ++i) {
+      if (fds[i].fd < 0 || !fds[i].revents) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? out : err).append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
   }
-  close(fds[0]);
+  for (const auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
+  if (timed_out) {
+    why = args[0] + " did not answer within " + format("%g", timeout_s) + " s";
+    return std::nullopt;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return out;
+  // Its own words: the first line of its stderr that says something.
+  for (const auto& line : split(err, '\n'))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      // ("sbatch: error: ..." names itself already)
+      why = (line.rfind(args[0] + ":", 0) == 0 ? "" : args[0] + ": ") + line.substr(0, 300);
+      return std::nullopt;
+    }
+  why = args[0] +
+        (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " could not be started (not on PATH?)"
+         : WIFEXITED(status) ? " failed (exit code " + std::to_string(WEXITSTATUS(status)) + ")"
+                             : std::string(" was killed by ") + strsignal(WTERMSIG(status)));
+  return std::nullopt;
 }
 
 }  // namespace pararun

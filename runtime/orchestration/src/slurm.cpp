@@ -24,6 +24,10 @@ namespace pararun {
 
 namespace {
 
+/// How long sinfo, squeue and sacct may take (Slurm's own MessageTimeout is 10 s, retried):
+/// a controller that never answers ends a submit or a report with a message, not a hang.
+constexpr double kQueryTimeout = 120;
+
 /// The site's single-valued options: (sbatch option name, value).
 std::vector<std::pair<const char*, const std::string*>> site_values(const SlurmSite& site) {
   return {{"account", &site.account},
@@ -279,10 +283,11 @@ Partition query_partition(const std::string& wanted, const std::string& clusters
   // the clusters the jobs go to (sinfo itself follows $SLURM_CLUSTERS, as sbatch does).
   std::vector<std::string> argv = {"sinfo", "-h", "-N", "-o", "%N %P %c %z"};
   if (!clusters.empty()) argv.insert(argv.begin() + 1, {"-M", clusters});
-  const auto out = capture_output(argv);
+  std::string why;
+  const auto out = capture_output(argv, kQueryTimeout, &why);
   if (!out)
-    throw InputError("sinfo" + (clusters.empty() ? "" : " -M " + clusters) +
-                     " failed: is slurmctld reachable (SLURM_CONF, scontrol ping)?");
+    throw InputError("sinfo" + (clusters.empty() ? "" : " -M " + clusters) + " failed (" + why +
+                     "): is slurmctld reachable (SLURM_CONF, scontrol ping)?");
   return parse_sinfo(*out, wanted, clusters);
 }
 
@@ -425,6 +430,7 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
              shell_command({exe, "batch", "task", dir}) + " \"$job\" --digest \"$digest\"\n";
     sub.arrays.push_back(std::move(s));
   }
+  sub.report_name = "merge";
   sub.report = {dir + "/slurm/merge.sbatch",
                 sbatch_header("pararun-batch-merge", dir + "/logs/slurm-merge-%j.out", part,
                               "00:10:00", site) +
@@ -442,12 +448,14 @@ std::string submit_job(const JobScript& s, const std::string& dependency, std::s
   std::vector<std::string> argv = {"sbatch", "--parsable"};
   if (!dependency.empty()) argv.push_back(dependency);
   argv.push_back(s.path);
-  const auto out = capture_output(argv);
+  std::string why;
+  const auto out = capture_output(argv, 0, &why);
   // "ID" or "ID;CLUSTER" (sbatch --parsable), then a newline.
   const std::string line = out ? out->substr(0, out->find('\n')) : "";
   const std::size_t semi = line.find(';');
   const std::string id = line.substr(0, semi);
-  if (id.empty()) throw InputError("sbatch refused " + s.path + " (try: sbatch " + s.path + ")");
+  if (id.empty())
+    throw InputError("sbatch refused " + s.path + (why.empty() ? "" : " (" + why + ")"));
   if (cluster) {
     const std::string name = semi == std::string::npos ? "" : line.substr(semi + 1);
     *cluster = cluster_name(name) ? name : "";
@@ -466,21 +474,50 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
   Json& mine = history["submissions"].back();
   Submitted out;
   std::string deps;
+  // The report job follows what was submitted, also when a later array is refused: the
+  // points that run are reported (and recorded as errors when lost) either way.
+  const auto submit_report = [&] {
+    out.report = submit_job(sub.report, "--dependency=afterany" + deps);
+    mine["after"] = out.report;  // the report or merge job
+    write_file_atomically(kept, json_text(history, 1) + "\n");
+  };
   for (const auto& s : sub.arrays) {
-    std::string cluster;
-    out.arrays.push_back(submit_job(s, "", &cluster));
-    deps += ":" + out.arrays.back();
+    std::string cluster, id;
+    try {
+      id = submit_job(s, "", &cluster);
+    } catch (const InputError& refused) {
+      if (out.arrays.empty()) throw;
+      std::string done;
+      for (const auto& a : out.arrays) done += (done.empty() ? "" : ", ") + a;
+      std::string report;
+      try {
+        submit_report();
+        report = sub.report_name + " job " + out.report + " follows them";
+      } catch (const std::exception& e) {
+        report = "their " + sub.report_name + " job was not submitted (" + e.what() + "): sbatch " +
+                 shell_quote(sub.report.path) + " once they end";
+      }
+      throw InputError(std::string(refused.what()) + "; job array(s) " + done +
+                       " submitted before it run, " + report +
+                       "; --resume, once they end, submits the rest");
+    }
+    out.arrays.push_back(id);
+    deps += ":" + id;
     out.tasks += s.tasks;
     mine["arrays"].push_back(
-        {{"job_id", out.arrays.back()}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
+        {{"job_id", id}, {"tasks", s.tasks}, {"script", s.path}, {"jobs", s.jobs}});
     if (!cluster.empty()) mine["arrays"].back()["cluster"] = out.cluster = cluster;
     if (!s.points.empty()) mine["arrays"].back()["points"] = s.points;
-    write_file_atomically(kept, json_text(history, 1) + "\n");
-    on_array(s, out.arrays.back());
+    try {
+      write_file_atomically(kept, json_text(history, 1) + "\n");
+    } catch (const WriteError& e) {  // Slurm runs it: say which job that is
+      throw WriteError(std::string(e.what()) + "; job array " + id + " (" + s.path +
+                       ") was submitted and is not recorded there: scancel " + id +
+                       " before submitting again");
+    }
+    on_array(s, id);
   }
-  out.report = submit_job(sub.report, "--dependency=afterany" + deps);
-  mine["after"] = out.report;  // the report or merge job
-  write_file_atomically(kept, json_text(history, 1) + "\n");
+  submit_report();
   return out;
 }
 
@@ -564,10 +601,11 @@ bool query_cluster_tasks(const std::set<std::string>& wanted, const std::string&
   // squeue -j fails when a job it is asked about is gone (MinJobAge): then every job of this
   // user, filtered here. Neither answering means Slurm does not.
   const std::string format = "%i|%T|%r|%N";
-  auto q =
-      capture_output(on_cluster({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format}));
+  auto q = capture_output(
+      on_cluster({"squeue", "-h", "-r", "--states=all", "-j", list, "-o", format}), kQueryTimeout);
   if (!q)
-    q = capture_output(on_cluster({"squeue", "-h", "-r", "--states=all", "--me", "-o", format}));
+    q = capture_output(on_cluster({"squeue", "-h", "-r", "--states=all", "--me", "-o", format}),
+                       kQueryTimeout);
   if (!q) return false;
   const auto array_of = [](const std::string& task) { return task.substr(0, task.find('_')); };
   std::set<std::string> from_squeue;
@@ -585,7 +623,7 @@ bool query_cluster_tasks(const std::set<std::string>& wanted, const std::string&
   if (const std::string start = sacct_start(since); !start.empty()) {
     sacct.insert(sacct.end(), {"-S", start, "-E", "now"});
   }
-  if (const auto a = capture_output(on_cluster(sacct)))
+  if (const auto a = capture_output(on_cluster(sacct), kQueryTimeout))
     for (const auto& line : split(*a, '\n')) {
       const auto f = fields(line);
       if (f.size() < 4 || from_squeue.count(f[0]) || !wanted.count(array_of(f[0]))) continue;

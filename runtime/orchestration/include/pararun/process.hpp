@@ -45,8 +45,10 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how);
 int spawn_and_wait(const std::vector<std::string>& args, const std::string& log,
                    const volatile int* stop = nullptr);
 
-/// Runs argv (no shell) with stdin and stderr on /dev/null; its standard output, or nullopt
-/// when it cannot start or exits non-zero.
-std::optional<std::string> capture_output(const std::vector<std::string>& args);
+/// Runs argv (no shell) with stdin on /dev/null; its standard output, or nullopt when it cannot
+/// start, exits non-zero or runs past `timeout_s` (> 0; then it is killed). `*error` (when given)
+/// says why: the first line of its stderr, else how it ended.
+std::optional<std::string> capture_output(const std::vector<std::string>& args,
+                                          double timeout_s = 0, std::string* error = nullptr);
 
 }  // namespace pararun

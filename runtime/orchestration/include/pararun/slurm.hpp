@@ -57,6 +57,7 @@ struct JobScript {
 struct Submission {
   std::vector<JobScript> arrays;  ///< one per node count; empty when every point is done
   JobScript report;
+  std::string report_name = "report";  ///< what `report` is called: "report", "merge"
 };
 
 /// The job scripts of the study in `dir` (an absolute path), for the points not in `done`.
