@@ -216,9 +216,17 @@ INSTANTIATE_TEST_SUITE_P(
             "m.yaml:5: job matmul.seq.blocked.n64.t1.r1.s42 is listed twice (first at "},
         BadManifest{
             "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    time_limit: -5\n",
-            "m.yaml:5: 'time_limit' must be a duration above zero"},
+            "m.yaml:5: 'time_limit' must be a duration of a second or more"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    time_limit: "
+            "0.0000001\n",
+            "m.yaml:5: 'time_limit' must be a duration of a second or more (90, 90s, 10m, 2h, "
+            "HH:MM:SS), got '0.0000001'"},
         BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    memory: lots\n",
-                    "m.yaml:5: 'memory' must be a size such as 512M or 2G"},
+                    "m.yaml:5: 'memory' must be a size of 1M or more, such as 512M or 2G"},
+        BadManifest{
+            "jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    memory: 0.5\n",
+            "m.yaml:5: 'memory' must be a size of 1M or more, such as 512M or 2G, got '0.5'"},
         BadManifest{"jobs:\n  - kernel: matmul\n    backend: seq\n    size: 64\n    memory: 2G\n",
                     "m.yaml:5: the job needs 2048 MiB; at most 1024 MiB can be used here"},
         BadManifest{
@@ -275,6 +283,10 @@ INSTANTIATE_TEST_SUITE_P(
         // for a long while collapsing them into one job.
         BadManifest{"jobs:\n  - {kernel: matmul, backend: [seq, omp], size: 64, threads: "
                     "'1:4096:+1', ranks: '1:1000:+1'}\n",
+                    "m.yaml:2: the entry's sweeps make more than 1000000 combinations"},
+        // A size range's length is known per kernel only: counted while they are walked.
+        BadManifest{"jobs:\n  - {kernel: matmul, backend: [seq, omp], size: '1:1001:+1', "
+                    "threads: '1:1000:+1'}\n",
                     "m.yaml:2: the entry's sweeps make more than 1000000 combinations"},
         BadManifest{"jobs:\n  - {kernel: matmul, backend: mpi, ranks: 3, size: 64}\n",
                     "m.yaml:2: job matmul/mpi needs 3 cores"},

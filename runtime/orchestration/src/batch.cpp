@@ -245,9 +245,17 @@ struct Reader {
   const BatchLimits& limits;
   std::vector<BatchJob> jobs;
   std::map<std::string, std::string> origin_of;  ///< job id -> file:line
+  std::uint64_t walked = 0;  ///< combinations of the current entry, its sizes' ranges expanded
 
   [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
     throw InputError(where(path, n) + what);
+  }
+
+  static constexpr std::uint64_t kMaxCombinations = 1000000;
+  [[noreturn]] void too_many_combinations(const YAML::Node& e) const {
+    fail(e,
+         "the entry's sweeps make more than 1000000 combinations; a batch holds at most "
+         "100000 jobs");
   }
 
   int count(const Value& v, const std::string& key, int least, int most) const {
@@ -261,6 +269,9 @@ struct Reader {
   /// One job from one combination of the sweep keys (`one`) and the entry's other keys.
   void add(const std::map<std::string, Value>& one, const std::map<std::string, YAML::Node>& keys,
            const YAML::Node& entry) {
+    // The count before the walk (entry) reads size ranges as numbers; a kernel's own size
+    // names (a class of cg) can make them longer.
+    if (++walked > kMaxCombinations) too_many_combinations(entry);
     // Several backends in one entry: threads or ranks that one of them has no use for are
     // left out for it (seq x threads [1, 2] is one seq job), not an error.
     const bool backend_swept = (keys.count("backend") && keys.at("backend").IsSequence() &&
@@ -358,9 +369,12 @@ struct Reader {
     if (const YAML::Node* n = node("time_limit")) {
       const std::string text = yaml::scalar(path, "time_limit", *n);
       const auto d = parse_duration(text);
-      if (!d)
-        fail(*n, "'time_limit' must be a duration above zero (90, 90s, 10m, 2h, HH:MM:SS), got '" +
-                     text + "'");
+      // Below a second no run starts (Slurm counts whole minutes).
+      if (!d || *d < 1)
+        fail(*n,
+             "'time_limit' must be a duration of a second or more (90, 90s, 10m, 2h, "
+             "HH:MM:SS), got '" +
+                 text + "'");
       job.time_limit = *d;
     }
     if (const YAML::Node* n = node("tags")) {
@@ -426,7 +440,9 @@ struct Reader {
     if (const YAML::Node* n = node("memory")) {
       const std::string text = yaml::scalar(path, "memory", *n);
       const auto bytes = parse_bytes(text);
-      if (!bytes) fail(*n, "'memory' must be a size such as 512M or 2G, got '" + text + "'");
+      // Slurm's --mem counts MiB; less than one is not a job's memory.
+      if (!bytes || *bytes < (1u << 20))
+        fail(*n, "'memory' must be a size of 1M or more, such as 512M or 2G, got '" + text + "'");
       job.memory = *bytes;
     }
     if (limits.memory && job.memory > limits.memory)
@@ -550,12 +566,18 @@ struct Reader {
     // threads sweep) count for nothing below, and a product of long ranges ran for hours.
     std::uint64_t combinations = zip_n;
     for (const auto& [key, vals] : crossed) {
-      combinations *= vals.size();
-      if (combinations > 1000000)
-        fail(e,
-             "the entry's sweeps make more than 1000000 combinations; a batch holds at most "
-             "100000 jobs");
+      std::uint64_t n = vals.size();
+      if (key == "size") {  // a range counts its sizes (a kernel's own size names aside)
+        n = 0;
+        for (const auto& v : vals)
+          n += v.text.find(':') == std::string::npos
+                   ? 1
+                   : std::max<std::size_t>(1, expand_size_range(v.text, parse_count).size());
+      }
+      combinations *= n;
+      if (combinations > kMaxCombinations) too_many_combinations(e);
     }
+    walked = 0;
 
     std::map<std::string, Value> one;
     // Depth-first over the crossed keys; sizes are expanded once the kernel is known.
