@@ -2,8 +2,11 @@
 #include <algorithm>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
+#include "../temp_dir.hpp"
 #include "pararun/metadata.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/partition.hpp"
@@ -87,6 +90,39 @@ TEST(CpuList, UsableCpusAreTheOnlineOnesOfTheCgroupsCpuset) {
   ASSERT_FALSE(here.empty());
   EXPECT_TRUE(std::is_sorted(here.begin(), here.end()));
   EXPECT_EQ(static_cast<int>(here.size()), pararun::online_cpus());
+}
+
+// Where a cgroup's cpuset is found: /proc/self/mountinfo says where each hierarchy is mounted
+// (not always /sys/fs/cgroup/cpuset), and a cgroup without one has its nearest parent's.
+TEST(CpuList, TheCgroupsCpusetIsFoundWhereverItsHierarchyIsMounted) {
+  const test::TempDir tmp;
+  const auto put = [&](const std::string& file, const std::string& text) {
+    const std::string path = tmp.path() + file;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << text << "\n";
+  };
+  const std::string root = tmp.path();
+  // cgroup v1 with cpu and cpuset mounted together (the cgroup names both controllers).
+  put("/sys/fs/cgroup/cpu,cpuset/slurm/job1/cpuset.effective_cpus", "2-3");
+  put("/sys/fs/cgroup/cpu,cpuset/cpuset.effective_cpus", "0-7");
+  EXPECT_EQ(cgroup_cpuset_of("4:memory:/slurm/job1\n3:cpu,cpuset:/slurm/job1\n",
+                             "30 25 0:26 / /sys/fs/cgroup/cpu,cpuset rw,nosuid shared:9 - cgroup "
+                             "cgroup rw,cpu,cpuset\n",
+                             root),
+            "2-3");
+  // cgroup v2: a leaf without the cpuset controller has the CPUs of the nearest above it.
+  put("/v2/user.slice/cpuset.cpus.effective", "1");
+  put("/v2/user.slice/app.scope/cgroup.procs", "");
+  const std::string v2 = "40 25 0:30 / /v2 rw,nosuid - cgroup2 cgroup2 rw\n";
+  EXPECT_EQ(cgroup_cpuset_of("0::/user.slice/app.scope\n", v2, root), "1");
+  // A container without its own cgroup namespace: its mount's root is its cgroup.
+  put("/ctr/cpuset.cpus.effective", "0,2");
+  EXPECT_EQ(cgroup_cpuset_of("0::/docker/abc\n",
+                             "50 40 0:30 /docker/abc /ctr ro - cgroup2 cgroup2 rw\n", root),
+            "0,2");
+  // No cgroup file system mounted, or no cgroup: none.
+  EXPECT_EQ(cgroup_cpuset_of("0::/user.slice\n", "", root), "");
+  EXPECT_EQ(cgroup_cpuset_of("", v2, root), "");
 }
 
 TEST(CpuList, BusiestNodeFindsPesSharingCpus) {

@@ -83,24 +83,87 @@ std::string first_line(const std::string& path) {
   return line;
 }
 
-/// The CPU list of this process's cgroup cpuset (v1's cpuset controller, or v2's
-/// cpuset.cpus.effective), "" when there is none to read.
-std::string cgroup_cpuset() {
-  std::ifstream in("/proc/self/cgroup");
+/// The fields of one /proc/self/mountinfo line that say where a cgroup hierarchy is: the
+/// root of the mount within it, where it is mounted, its file system type and its options.
+struct CgroupMount {
+  std::string root, point, type, options;
+};
+
+std::vector<CgroupMount> cgroup_mounts(const std::string& mountinfo) {
+  std::vector<CgroupMount> out;
+  std::istringstream lines(mountinfo);
+  for (std::string line; std::getline(lines, line);) {
+    // "ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS...] - TYPE SOURCE SUPER_OPTIONS"
+    std::istringstream in(line);
+    std::vector<std::string> f;
+    for (std::string w; in >> w;) f.push_back(w);
+    const auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || f.end() - dash < 4) continue;
+    const std::string type = dash[1];
+    if (type != "cgroup" && type != "cgroup2") continue;
+    const auto unescape = [](std::string p) {  // a space is \040
+      for (std::size_t at; (at = p.find("\\040")) != std::string::npos;) p.replace(at, 4, " ");
+      return p;
+    };
+    out.push_back({unescape(f[3]), unescape(f[4]), type, "," + dash[3] + ","});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mountinfo,
+                             const std::string& root) {
+  const std::vector<CgroupMount> mounts = cgroup_mounts(mountinfo);
   std::string v1, v2;
-  for (std::string line; std::getline(in, line);) {  // "ID:CONTROLLERS:PATH"
+  std::istringstream lines(cgroup);
+  for (std::string line; std::getline(lines, line);) {  // "ID:CONTROLLERS:PATH"
     const auto a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    const bool unified = line.compare(0, a + 1, "0:") == 0 && controllers == ",,";
+    if (!unified && controllers.find(",cpuset,") == std::string::npos) continue;
     const std::string path = line.substr(b + 1);
-    if (controllers.find(",cpuset,") != std::string::npos) {
-      v1 = first_line("/sys/fs/cgroup/cpuset" + path + "/cpuset.effective_cpus");
-      if (v1.empty()) v1 = first_line("/sys/fs/cgroup/cpuset" + path + "/cpuset.cpus");
-    } else if (line.rfind("0::", 0) == 0) {
-      v2 = first_line("/sys/fs/cgroup" + path + "/cpuset.cpus.effective");
+    for (const auto& m : mounts) {
+      if (unified ? m.type != "cgroup2"
+                  : m.type != "cgroup" || m.options.find(",cpuset,") == std::string::npos)
+        continue;
+      // The cgroup's folder under the mount (a container's mount shows its own cgroup as
+      // the root), then up to the mount's top for the nearest that has a cpuset: a cgroup v2
+      // leaf without the cpuset controller has the CPUs of the nearest one above it.
+      std::string rel = path;
+      if (m.root != "/") rel = path.rfind(m.root, 0) == 0 ? path.substr(m.root.size()) : "";
+      for (;;) {
+        const std::string folder = root + m.point + rel;
+        std::string cpus = unified ? first_line(folder + "/cpuset.cpus.effective")
+                                   : first_line(folder + "/cpuset.effective_cpus");
+        if (cpus.empty() && !unified) cpus = first_line(folder + "/cpuset.cpus");
+        if (!cpus.empty()) {
+          (unified ? v2 : v1) = cpus;
+          break;
+        }
+        const auto slash = rel.find_last_of('/');
+        if (rel.empty() || slash == std::string::npos) break;
+        rel.erase(slash);
+      }
+      break;
     }
   }
   return v1.empty() ? v2 : v1;
+}
+
+namespace {
+
+/// The CPU list of this process's cgroup cpuset (v1's cpuset controller, or v2's
+/// cpuset.cpus.effective), "" when there is none to read.
+std::string cgroup_cpuset() {
+  const auto text = [](const char* path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  return cgroup_cpuset_of(text("/proc/self/cgroup"), text("/proc/self/mountinfo"), "");
 }
 
 }  // namespace

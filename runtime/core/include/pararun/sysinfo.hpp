@@ -26,6 +26,13 @@ std::vector<std::string> cpu_flags();
 /// is not read: libgomp has narrowed the main thread's own to one CPU at start-up when
 /// OMP_PROC_BIND is set.
 const std::vector<int>& usable_cpus();
+/// The CPU list ("8-11") of the cpuset of the cgroup that `cgroup` (/proc/self/cgroup's text)
+/// names, found through the cgroup mounts `mountinfo` (/proc/self/mountinfo's text) with files
+/// read under `root` ("" but in tests): v1's cpuset hierarchy wherever it is mounted (also
+/// with other controllers, `cpu,cpuset`), else v2's; the nearest cgroup above that has one
+/// when this one has none (a v2 leaf without the cpuset controller). "" when none is found.
+std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mountinfo,
+                             const std::string& root);
 /// The CPUs of the list `online` ("0-63") that the list `cpuset` ("8-11") holds; all of
 /// `online` when `cpuset` is empty, malformed or shares none of them.
 std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset);
