@@ -387,7 +387,7 @@ SH
     cat "$dir/out" "$dir/err"
     [ "$code" = 2 ] || fail "a refused array exited $code, not 2"
     [ "$(wc -l <"$dir/err")" = 1 ] || fail "not one line on stderr"
-    grep -q "sbatch refused .*(sbatch: error: Batch job submission failed: Job violates accounting/QOS policy); job array(s) [0-9]* submitted before it run, merge job [0-9]* follows them; --resume, once they end, submits the rest" "$dir/err" ||
+    grep -q "sbatch refused .*(sbatch: error: Batch job submission failed: Job violates accounting/QOS policy); the job array(s) submitted before it ([0-9]*) run, and merge job [0-9]* follows them; --resume, once they end, submits the rest" "$dir/err" ||
       fail "the error does not give sbatch's words and what was submitted"
     merge=$(sed -n 's/.*merge job \([0-9]*\) follows them.*/\1/p' "$dir/err")
     expect_state "$merge" COMPLETED 120

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +19,7 @@
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/parse.hpp"
+#include "pararun/process.hpp"
 #include "pararun/record.hpp"
 
 using namespace pararun;
@@ -284,7 +287,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadManifest{"jobs:\n  - {kernel: matmul, backend: [seq, omp], size: 64, threads: "
                     "'1:4096:+1', ranks: '1:1000:+1'}\n",
                     "m.yaml:2: the entry's sweeps make more than 1000000 combinations"},
-        // A size range's length is known per kernel only: counted while they are walked.
+        // A size range counts its sizes: 1001 sizes x 1000 thread counts.
         BadManifest{"jobs:\n  - {kernel: matmul, backend: [seq, omp], size: '1:1001:+1', "
                     "threads: '1:1000:+1'}\n",
                     "m.yaml:2: the entry's sweeps make more than 1000000 combinations"},
@@ -498,6 +501,29 @@ TEST(BatchMerge, KeepsWhatItCannotParseAndWhatIsAppendedWhileItRuns) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[1], "{\"problem\":\"r\xe9\"}");
   EXPECT_EQ(lines[2], "not json");
+
+  // Its lock held elsewhere past the wait: the file stays as it was, and the error says
+  // where the records are.
+  {
+    std::string problem;
+    const int holder = open_locked(path, O_RDWR, &problem);
+    ASSERT_GE(holder, 0) << problem;
+    const std::string before = slurp(path);
+    try {
+      merge_batch_results(dir, {}, nullptr, 0.2);
+      ADD_FAILURE() << "merged under another's lock";
+    } catch (const WriteError& e) {
+      EXPECT_NE(std::string(e.what()).find("stayed locked by another process for 0.2 s"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("it is unchanged, the records stay in " + dir +
+                                           "/jobs/ (pararun batch merge"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(slurp(path), before);
+    close(holder);
+  }
 
   // Records appended (as `run -o` does) while merges replace the file: none is lost. The
   // appender goes on until 20 merges have run and the merges until it is done, however the

@@ -120,6 +120,19 @@ TEST(CpuList, TheCgroupsCpusetIsFoundWhereverItsHierarchyIsMounted) {
   EXPECT_EQ(cgroup_cpuset_of("0::/docker/abc\n",
                              "50 40 0:30 /docker/abc /ctr ro - cgroup2 cgroup2 rw\n", root),
             "0,2");
+  // A mount root is a folder, not a prefix: /docker/abc holds /docker/abc/x, not
+  // /docker/abcd. A bind mount of another cgroup's folder listed first is passed over.
+  put("/all/docker/abcd/cpuset.cpus.effective", "3");
+  const std::string two =
+      "51 40 0:30 /docker/abc /ctr ro - cgroup2 cgroup2 rw\n"
+      "52 40 0:30 / /all rw - cgroup2 cgroup2 rw\n";
+  EXPECT_EQ(cgroup_cpuset_of("0::/docker/abcd\n", two, root), "3");
+  // Mount points are written with octal escapes (\040 a space).
+  put("/cg root/cpuset/job/cpuset.cpus", "5");
+  EXPECT_EQ(
+      cgroup_cpuset_of("3:cpuset:/job\n",
+                       "30 25 0:26 / /cg\\040root/cpuset rw - cgroup cgroup rw,cpuset\n", root),
+      "5");
   // No cgroup file system mounted, or no cgroup: none.
   EXPECT_EQ(cgroup_cpuset_of("0::/user.slice\n", "", root), "");
   EXPECT_EQ(cgroup_cpuset_of("", v2, root), "");

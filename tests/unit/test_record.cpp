@@ -479,8 +479,6 @@ TEST(Files, RecordsGoThroughOwnLinksOnly) {
   EXPECT_EQ(Json::parse(line)["kernel"], "k");
 }
 
-// Relative links, chained, reached through a relative folder: resolved as the kernel does;
-// a loop in a folder of the path is named as what it is, not as another user's link.
 TEST(Files, AFolderLockSaysWhoHoldsIt) {
   const test::TempDir tmp;
   const std::string dir = tmp / "d";
@@ -516,6 +514,8 @@ TEST(Files, AFolderLockSaysWhoHoldsIt) {
   for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
 }
 
+// Relative links, chained, reached through a relative folder: resolved as the kernel does;
+// a loop in a folder of the path is named as what it is, not as another user's link.
 TEST(Files, OwnLinksResolveRelativeChainsAndNameLoops) {
   const test::TempDir tmp;
   ASSERT_EQ(mkdir((tmp / "store").c_str(), 0777), 0);

@@ -72,6 +72,8 @@ BatchRun run_with_progress(const std::vector<BatchJob>& jobs, const std::string&
 int finish(const BatchRun& r, const std::string& dir) {
   if (r.skipped)
     std::fprintf(stderr, "%d job(s) already had a verified record (--resume)\n", r.skipped);
+  if (!r.merge_problem.empty())
+    std::fprintf(stderr, "pararun: error: %s\n", printable(r.merge_problem).c_str());
   if (r.stopped_by) {
     std::fprintf(stderr,
                  "pararun: batch stopped by signal %d (%s): records kept in %s/jobs; continue "
@@ -87,6 +89,7 @@ int finish(const BatchRun& r, const std::string& dir) {
       dir.c_str(), r.total, r.ok, r.failed, r.skipped, format_seconds(r.makespan_s).c_str(),
       r.cores, s["jobs_per_s"].get<double>(), 100 * s["cores_held"].get<double>(),
       100 * s["cpu_busy"].get<double>(), dir.c_str(), shell_quote(dir).c_str());
+  if (!r.merge_problem.empty()) return kExitRuntimeError;
   return r.failed ? kExitVerificationFailed : kExitOk;
 }
 
@@ -123,6 +126,11 @@ int compare(const BatchManifest& m, const BatchOptions& o) {
       "fast.\nRecords: %s/{throughput,latency}/results.jsonl\n",
       tput, modes[1].median_job_s > 0 ? modes[0].median_job_s / modes[1].median_job_s : 0,
       o.out.c_str());
+  for (const auto& mode : modes)
+    if (!mode.run.merge_problem.empty()) {
+      std::fprintf(stderr, "pararun: error: %s\n", printable(mode.run.merge_problem).c_str());
+      return kExitRuntimeError;
+    }
   return modes[0].run.failed || modes[1].run.failed ? kExitVerificationFailed : kExitOk;
 }
 

@@ -101,9 +101,17 @@ std::vector<CgroupMount> cgroup_mounts(const std::string& mountinfo) {
     if (f.size() < 5 || dash == f.end() || f.end() - dash < 4) continue;
     const std::string type = dash[1];
     if (type != "cgroup" && type != "cgroup2") continue;
-    const auto unescape = [](std::string p) {  // a space is \040
-      for (std::size_t at; (at = p.find("\\040")) != std::string::npos;) p.replace(at, 4, " ");
-      return p;
+    const auto unescape = [](const std::string& p) {  // octal escapes: a space is \040
+      std::string out;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] == '\\' && i + 3 < p.size() && p.find_first_not_of("01234567", i + 1) >= i + 4) {
+          out += static_cast<char>((p[i + 1] - '0') * 64 + (p[i + 2] - '0') * 8 + (p[i + 3] - '0'));
+          i += 3;
+        } else {
+          out += p[i];
+        }
+      }
+      return out;
     };
     out.push_back({unescape(f[3]), unescape(f[4]), type, "," + dash[3] + ","});
   }
@@ -124,15 +132,27 @@ std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mount
     const bool unified = line.compare(0, a + 1, "0:") == 0 && controllers == ",,";
     if (!unified && controllers.find(",cpuset,") == std::string::npos) continue;
     const std::string path = line.substr(b + 1);
+    // The mount of this hierarchy whose root holds the cgroup (a container's mount shows its
+    // own cgroup as the root; a bind mount of another cgroup's folder is passed over), else
+    // the first (a container without its own cgroup namespace sees a path above its root).
+    const auto holds = [&path](const CgroupMount& m) {
+      return m.root == "/" || path == m.root || path.rfind(m.root + "/", 0) == 0;
+    };
+    const CgroupMount* mount = nullptr;
     for (const auto& m : mounts) {
       if (unified ? m.type != "cgroup2"
                   : m.type != "cgroup" || m.options.find(",cpuset,") == std::string::npos)
         continue;
-      // The cgroup's folder under the mount (a container's mount shows its own cgroup as
-      // the root), then up to the mount's top for the nearest that has a cpuset: a cgroup v2
-      // leaf without the cpuset controller has the CPUs of the nearest one above it.
+      if (!mount || holds(m)) mount = &m;
+      if (holds(m)) break;
+    }
+    if (mount) {
+      const CgroupMount& m = *mount;
+      // The cgroup's folder under the mount, then up to the mount's top for the nearest that
+      // has a cpuset: a cgroup v2 leaf without the cpuset controller has the CPUs of the
+      // nearest one above it.
       std::string rel = path;
-      if (m.root != "/") rel = path.rfind(m.root, 0) == 0 ? path.substr(m.root.size()) : "";
+      if (m.root != "/") rel = holds(m) ? path.substr(m.root.size()) : "";
       for (;;) {
         const std::string folder = root + m.point + rel;
         std::string cpus = unified ? first_line(folder + "/cpuset.cpus.effective")
@@ -146,7 +166,6 @@ std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mount
         if (rel.empty() || slash == std::string::npos) break;
         rel.erase(slash);
       }
-      break;
     }
   }
   return v1.empty() ? v2 : v1;

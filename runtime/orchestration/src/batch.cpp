@@ -245,17 +245,9 @@ struct Reader {
   const BatchLimits& limits;
   std::vector<BatchJob> jobs;
   std::map<std::string, std::string> origin_of;  ///< job id -> file:line
-  std::uint64_t walked = 0;  ///< combinations of the current entry, its sizes' ranges expanded
 
   [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
     throw InputError(where(path, n) + what);
-  }
-
-  static constexpr std::uint64_t kMaxCombinations = 1000000;
-  [[noreturn]] void too_many_combinations(const YAML::Node& e) const {
-    fail(e,
-         "the entry's sweeps make more than 1000000 combinations; a batch holds at most "
-         "100000 jobs");
   }
 
   int count(const Value& v, const std::string& key, int least, int most) const {
@@ -269,9 +261,6 @@ struct Reader {
   /// One job from one combination of the sweep keys (`one`) and the entry's other keys.
   void add(const std::map<std::string, Value>& one, const std::map<std::string, YAML::Node>& keys,
            const YAML::Node& entry) {
-    // The count before the walk (entry) reads size ranges as numbers; a kernel's own size
-    // names (a class of cg) can make them longer.
-    if (++walked > kMaxCombinations) too_many_combinations(entry);
     // Several backends in one entry: threads or ranks that one of them has no use for are
     // left out for it (seq x threads [1, 2] is one seq job), not an error.
     const bool backend_swept = (keys.count("backend") && keys.at("backend").IsSequence() &&
@@ -575,9 +564,11 @@ struct Reader {
                    : std::max<std::size_t>(1, expand_size_range(v.text, parse_count).size());
       }
       combinations *= n;
-      if (combinations > kMaxCombinations) too_many_combinations(e);
+      if (combinations > 1000000)
+        fail(e,
+             "the entry's sweeps make more than 1000000 combinations; a batch holds at most "
+             "100000 jobs");
     }
-    walked = 0;
 
     std::map<std::string, Value> one;
     // Depth-first over the crossed keys; sizes are expanded once the kernel is known.

@@ -259,7 +259,8 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   return dir;
 }
 
-int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids, int* kept) {
+int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids, int* kept,
+                        double lock_wait_s) {
   const std::string path = dir + "/results.jsonl";
   std::string text;
   std::set<std::string> merged;
@@ -285,7 +286,7 @@ int merge_batch_results(const std::string& dir, const std::vector<std::string>& 
   struct stat st {};
   const bool regular = stat(file.c_str(), &st) != 0 || S_ISREG(st.st_mode);  // (or missing)
   bool busy = false;
-  const int fd = regular ? open_locked(path, O_RDWR, &problem, 60, &busy) : -1;
+  const int fd = regular ? open_locked(path, O_RDWR, &problem, lock_wait_s, &busy) : -1;
   if (busy)  // nothing is lost: each job's record file stays for a later merge
     throw WriteError(problem + "; it is unchanged, the records stay in " + dir +
                      "/jobs/ (pararun batch merge " + shell_quote(dir) + " merges them)");
@@ -682,7 +683,13 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   if (!o.merge) return out;
   std::vector<std::string> ids;
   for (const auto& j : jobs) ids.push_back(j.id);
-  merge_batch_results(dir, ids);
+  // A merge that cannot be done (its file locked elsewhere, a full disk) loses nothing: the
+  // jobs' records stay, and the checkpoint and summary are still written.
+  try {
+    merge_batch_results(dir, ids);
+  } catch (const WriteError& e) {
+    out.merge_problem = e.what();
+  }
   if (!*stop) return out;
   Json left = Json::array();
   for (const auto& j : jobs)

@@ -201,7 +201,10 @@ std::optional<std::string> capture_output(const std::vector<std::string>& args, 
       wait_ms = static_cast<int>(left * 1000) + 1;
     }
     const int ready = poll(fds, 2, wait_ms);
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) {  // (not waited for without end either)
+      if (timeout_s > 0) kill(pid, SIGKILL);
+      break;
+    }
     char buf[4096];
     for (int i = 0; i < 2 && ready > 0; ++i) {
       if (fds[i].fd < 0 || !fds[i].revents) continue;

@@ -485,7 +485,7 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
     std::string cluster, id;
     try {
       id = submit_job(s, "", &cluster);
-    } catch (const InputError& refused) {
+    } catch (const std::exception& refused) {  // sbatch's refusal, or its script not written
       if (out.arrays.empty()) throw;
       std::string done;
       for (const auto& a : out.arrays) done += (done.empty() ? "" : ", ") + a;
@@ -494,11 +494,13 @@ Submitted submit_all(const Submission& sub, const std::string& dir,
         submit_report();
         report = sub.report_name + " job " + out.report + " follows them";
       } catch (const std::exception& e) {
-        report = "their " + sub.report_name + " job was not submitted (" + e.what() + "): sbatch " +
-                 shell_quote(sub.report.path) + " once they end";
+        report = out.report.empty()  // (else submitted, and only its record is missing)
+                     ? "their " + sub.report_name + " job was not submitted (" + e.what() +
+                           "): sbatch " + shell_quote(sub.report.path) + " once they end"
+                     : sub.report_name + " job " + out.report + " follows them (" + e.what() + ")";
       }
-      throw InputError(std::string(refused.what()) + "; job array(s) " + done +
-                       " submitted before it run, " + report +
+      throw InputError(std::string(refused.what()) + "; the job array(s) submitted before it (" +
+                       done + ") run, and " + report +
                        "; --resume, once they end, submits the rest");
     }
     out.arrays.push_back(id);

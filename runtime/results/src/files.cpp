@@ -208,8 +208,12 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     const std::string holder = what + " " + std::to_string(getpid()) + " " + host + "\n";
-    if (ftruncate(fd_, 0) == 0 && pwrite(fd_, holder.data(), holder.size(), 0) < 0) {
-    }  // (the lock holds without it)
+    // Only into a lock file of its own (small, one name): never truncating a file a hard
+    // link named lock shares with another. (The lock holds without it.)
+    struct stat st {};
+    if (fstat(fd_, &st) == 0 && st.st_nlink == 1 && st.st_size <= 4096 && ftruncate(fd_, 0) == 0 &&
+        pwrite(fd_, holder.data(), holder.size(), 0) < 0) {
+    }
     return;
   }
   const int err = errno;
@@ -227,8 +231,12 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   // folder a batch was asked to run in is named a study.
   std::string kind = what, pid, host;
   std::istringstream holder(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
+  // (A file others may write: a number and a host name, or nothing of it is said.)
   if (std::string k; holder >> k >> pid >> host && (k == "study" || k == "batch") &&
-                     pid.find_first_not_of("0123456789") == std::string::npos)
+                     pid.size() <= 10 && pid.find_first_not_of("0123456789") == std::string::npos &&
+                     host.size() <= 64 &&
+                     host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789.-_") == std::string::npos)
     kind = k;
   else
     host.clear();

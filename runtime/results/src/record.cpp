@@ -231,13 +231,14 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
     }, now{};
     fstat(fd, &st);
     // Polled, not a blocking flock: a process that holds the lock and never lets go (a
-    // stopped `run -o`, `flock results.jsonl sleep 1d`) makes this wait bounded and said.
+    // stopped `run -o`, `flock results.jsonl sleep 1d`) makes the wait said, and bounded
+    // where the caller can do without the lock.
     int rc;
     while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && (errno == EINTR || errno == EWOULDBLOCK)) {
       if (errno == EINTR) continue;
       const double waited =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (waited >= wait_seconds) {
+      if (wait_seconds >= 0 && waited >= wait_seconds) {
         ::close(fd);
         if (busy) *busy = true;
         *problem = "'" + path + "' stayed locked by another process for " +

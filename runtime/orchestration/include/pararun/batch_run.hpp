@@ -66,6 +66,8 @@ struct BatchRun {
   double held_core_s = 0;  ///< sum over jobs of wall time x cores held
   double cpu_s = 0;        ///< user + system time of the jobs (getrusage of each child)
   double idle_core_s = 0;  ///< core time between a core's jobs while jobs were waiting
+  /// Why results.jsonl was not remade at the end ("" when it was): the records stay in jobs/.
+  std::string merge_problem;
 };
 
 /// Runs every job of `jobs` without a verified final record in `dir` (a job recorded as failed
@@ -151,8 +153,9 @@ std::vector<BatchJob> batch_jobs(const std::string& dir);
 /// the records it held that none of those replaces (of other jobs, or added by hand; their
 /// number in `kept`) and its lines that are not records (named on stderr). The file is read
 /// and replaced under the lock append_record takes, so no record appended meanwhile is lost.
-/// Returns how many job records it merged.
+/// Returns how many job records it merged. WriteError, the file unchanged, when another
+/// process holds that lock past `lock_wait_s` (the records stay in jobs/ for a later merge).
 int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids,
-                        int* kept = nullptr);
+                        int* kept = nullptr, double lock_wait_s = 60);
 
 }  // namespace pararun

@@ -81,10 +81,11 @@ void append_record(const std::string& path, const Record& record);
 /// that renames a new file over it holds the lock; then the new one is locked). -1 and
 /// `problem` when it cannot be. What append_record and `batch merge` lock results files with
 /// (open for writing: NFSv4 locks no other descriptor). Through the user's own symbolic links
-/// only (own_link_target): another user's link is -1, never followed. Waits at most
-/// `wait_seconds` for a lock another process holds (saying so on stderr after a second); then
-/// -1 with `*busy` (when given) true.
-int open_locked(const std::string& path, int flags, std::string* problem, double wait_seconds = 60,
+/// only (own_link_target): another user's link is -1, never followed. A lock another process
+/// holds is waited for, said on stderr after a second: without end when `wait_seconds` < 0
+/// (a record appended: what it holds took the run to measure, and an NFS lock of a crashed
+/// node lasts its lease), else at most that long, then -1 with `*busy` (when given) true.
+int open_locked(const std::string& path, int flags, std::string* problem, double wait_seconds = -1,
                 bool* busy = nullptr);
 
 /// Why records must not be appended to `path` (empty: they may): it exists, is not empty, and
