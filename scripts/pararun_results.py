@@ -11,9 +11,11 @@ As a script: `pararun_results.py PATH [OUT.csv]` prints the frame (or writes it 
 Lines that are not records (a half-written last line, text) are skipped with a warning on
 stderr naming the file and line, as `pararun report` does.
 """
+import contextlib
 import json
 import os
 import sys
+import tempfile
 
 # The flat columns of frame(): name -> where it is in a record.
 COLUMNS = {
@@ -84,12 +86,60 @@ def frame(*paths):
     return df
 
 
+def _holds_records(path):
+    """Whether the first line of `path` that says something is a ParaRun record."""
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    return isinstance(r, dict) and str(r.get("schema", "")).startswith("pararun.")
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def csv_output_problem(out, inputs):
+    """Why `out` must not be replaced by a CSV ("" when it may): it is one of the record files
+    read, or holds records (a second name of one, another results file)."""
+    if os.path.isdir(out):
+        return f"{out} is a folder"
+    if os.path.exists(out):
+        for f in inputs:
+            if os.path.exists(f) and os.path.samefile(out, f):
+                return f"{out} is also an input ({f}): it would be destroyed"
+        if _holds_records(out):
+            return f"{out} holds ParaRun records: it is not replaced by a CSV"
+    return ""
+
+
+def write_csv(df, out):
+    """`df` as CSV at `out`, whole or not at all (a new file renamed over it)."""
+    folder = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(out) + ".")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w") as f:
+            df.to_csv(f, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
+    if len(sys.argv) == 3:
+        problem = csv_output_problem(sys.argv[2], record_files(sys.argv[1]))
+        if problem:
+            sys.exit("pararun_results.py: " + problem)
     df = frame(sys.argv[1])
     if len(sys.argv) == 3:
-        df.to_csv(sys.argv[2], index=False)
+        write_csv(df, sys.argv[2])
     else:
         with __import__("pandas").option_context("display.width", 200, "display.max_columns", 12):
             print(df)

@@ -9,10 +9,12 @@ and fits are pararun's. Writes DIR/<kernel>-<size>.png and prints their names.
 usage: plot_study.py STUDY_DIR
 Needs Debian's python3-matplotlib (run with /usr/bin/python3).
 """
+import contextlib
 import json
 import os
 import re
 import sys
+import tempfile
 from collections import defaultdict
 
 import matplotlib
@@ -60,7 +62,8 @@ def plot_group(study_dir, g, used):
             axes[2].errorbar([p for p, _, _ in pts], [s / p for p, s, _ in pts],
                              yerr=bars(lambda p: p), marker="o", capsize=3, color=color, label=name)
         fit = fits.get(name)
-        if fit and fit["tested"] and base and not weak and fit["a_s"] > 0:
+        if (fit and fit["tested"] and fit.get("applies", True) and base and not weak
+                and fit["a_s"] > 0):
             a, b = fit["a_s"], fit["b_s"]
             grid = [1 + i * (max(ps) - 1) / 50 for i in range(51)]
             axes[1].plot(grid, [base / (a + b / p) for p in grid], ls=":", color=color,
@@ -102,8 +105,22 @@ def plot_group(study_dir, g, used):
         name = f"{stem}-{n}"
     used.add(name)
     out = os.path.join(study_dir, name + ".png")
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    # Drawn into a new file, then renamed over the name: a link there (to results.jsonl, to
+    # another user's file) is replaced, never written through, and no half plot is left.
+    fd, tmp = tempfile.mkstemp(dir=study_dir, prefix="." + name + ".", suffix=".png")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, dpi=100, format="png")
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    finally:
+        plt.close(fig)
     return os.path.basename(out)
 
 

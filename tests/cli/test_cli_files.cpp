@@ -184,6 +184,19 @@ TEST(CliFiles, APlotIsNamedInTheStudyFolderWhateverARecordsKernelSays) {
   ASSERT_TRUE(exists(dir + "/_.._precious-64.png")) << r.out;
   EXPECT_NE(slurp(dir + "/report.md").find("![_.._precious-64.png](_.._precious-64.png)"),
             std::string::npos);
+  // A link where a plot goes (here to the study's own records) is replaced by the plot, not
+  // written through: results.jsonl became a PNG.
+  const std::string records = slurp(dir + "/results.jsonl");
+  ASSERT_EQ(std::remove((dir + "/_.._precious-64.png").c_str()), 0);
+  ASSERT_EQ(symlink("results.jsonl", (dir + "/_.._precious-64.png").c_str()), 0);
+  ASSERT_EQ(run_cli("report " + dir).code, 0);
+  EXPECT_EQ(slurp(dir + "/results.jsonl"), records);
+  struct stat st {};
+  ASSERT_EQ(lstat((dir + "/_.._precious-64.png").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  const mode_t mask = umask(022);  // (read, and put back)
+  umask(mask);
+  EXPECT_EQ(st.st_mode & 0777, 0666 & ~mask);
 }
 
 TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
@@ -621,6 +634,37 @@ TEST(CliFiles, CompareTellsSlowerFromNoiseAndFailsOnSlowerWhenAsked) {
   r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "none.jsonl"));
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  // The gate fails on a configuration that verified before and failed after, and on two sets
+  // that share none (it compared nothing); it warns when the sets ran on different CPUs.
+  Json broken = Json::parse(record("b", 1.0));
+  broken["status"] = "verification_failed";
+  write_file(tmp / "broken.jsonl", record("a", 1.0) + broken.dump() + "\n");
+  r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "broken.jsonl") +
+              " --fail-on-slower");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("failed after"), std::string::npos) << r.out;
+  write_file(tmp / "other.jsonl", record("c", 1.0));
+  r = run_cli("compare " + (tmp / "before.jsonl") + " " + (tmp / "other.jsonl") +
+              " --fail-on-slower");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.err.find("pararun: error: " + (tmp / "before.jsonl") + " and " +
+                       (tmp / "other.jsonl") + " have no verified configuration in common"),
+            std::string::npos)
+      << r.err;
+  Json elsewhere = Json::parse(record("a", 1.0));
+  elsewhere["meta"] = {{"cpu_model", "Other CPU"}};
+  Json here = Json::parse(record("a", 1.0));
+  here["meta"] = {{"cpu_model", "This CPU"}};
+  write_file(tmp / "here.jsonl", here.dump() + "\n");
+  write_file(tmp / "elsewhere.jsonl", elsewhere.dump() + "\n");
+  r = run_cli("compare " + (tmp / "here.jsonl") + " " + (tmp / "elsewhere.jsonl"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("pararun: warning: before ran on This CPU, after on Other CPU: the times "
+                       "are of different CPUs"),
+            std::string::npos)
+      << r.err;
+  for (const char* made : {"broken.jsonl", "other.jsonl", "here.jsonl", "elsewhere.jsonl"})
+    std::remove((tmp / made).c_str());
   EXPECT_EQ(snapshot(tmp.path()), before);  // compare writes nothing
 }
 

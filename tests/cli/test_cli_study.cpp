@@ -103,9 +103,12 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
       dir;
   Result r = run_cli(study);
   ASSERT_EQ(r.code, 0) << r.err;
-  // 1 and 2 PEs: two distinct counts, so a curve through them and no claim of a fit.
-  EXPECT_NE(r.out.find("model, Amdahl curve through omp/simd"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("only 2 distinct PE counts"), std::string::npos) << r.out;
+  // 1 and 2 PEs: two distinct counts, so a curve through them and no claim of a fit; or,
+  // where 2 threads took longer than 1 on so small a problem, no Amdahl model at all.
+  EXPECT_TRUE(r.out.find("model, Amdahl curve through omp/simd") != std::string::npos ||
+              r.out.find("model, Amdahl's law does not describe omp/simd") != std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("model, Amdahl fit of"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("[7/7]"), std::string::npos) << r.err;  // 2 seq, 2 omp, 3 mpi
   auto records = lines(slurp(dir + "/results.jsonl"));
   ASSERT_EQ(records.size(), 7u);

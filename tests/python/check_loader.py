@@ -64,4 +64,15 @@ subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out
                stderr=subprocess.DEVNULL)
 back = pd.read_csv(csv)
 expect(list(back.columns) == list(pr.COLUMNS) and len(back) == 2, "the CSV has every column and row")
+# An output that is the input, another name of it, or another file of records is refused
+# and left as it was (the CSV replaced the records it was made from).
+before = open(out).read()
+os.link(out, os.path.join(work, "second-name.jsonl"))
+shutil.copy(out, os.path.join(work, "other.jsonl"))
+for target in (out, os.path.join(work, "second-name.jsonl"), os.path.join(work, "other.jsonl")):
+    p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out, target],
+                       capture_output=True, text=True)
+    expect(p.returncode != 0 and "pararun_results.py: " in p.stderr and len(p.stderr.splitlines()) == 1,
+           f"CSV over {os.path.basename(target)} refused in one line: {p.stderr.strip()}")
+expect(open(out).read() == before, "the records are untouched")
 sys.exit(1 if failures else 0)

@@ -38,13 +38,16 @@ TEST(Analysis, SpeedupAgainstBestVerifiedSequential) {
       rec("mm", "omp", "blas", 2, 1, 0.5),
       rec("mm", "mpi", "blas", 1, 4, 0.4),
       rec("mm", "mpi", "naive", 1, 2, 0.3, /*ok=*/false),
+      // Verified, but a median of 0 (a clock too coarse for the run): no time, no baseline.
+      rec("mm", "seq", "coarse", 1, 1, 0.0),
   };
   auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 1u);
   const auto& g = groups[0];
   ASSERT_TRUE(g.baseline.has_value());
   EXPECT_EQ(g.baseline->variant, "blas");
-  ASSERT_EQ(g.rows.size(), 6u);
+  ASSERT_EQ(g.rows.size(), 7u);
+  EXPECT_FALSE(g.rows[6].speedup.has_value());
   EXPECT_DOUBLE_EQ(*g.rows[0].speedup, 0.5);
   EXPECT_FALSE(g.rows[1].speedup.has_value());
   EXPECT_DOUBLE_EQ(*g.rows[2].speedup, 1.0);
@@ -205,6 +208,26 @@ TEST(Compare, VerdictsFromTheTestAndTheThreshold) {
   EXPECT_EQ(verdict["new"], "only after");
   const std::string text = format_comparison(rows, {});
   EXPECT_NE(text.find("1 slower, 1 faster"), std::string::npos) << text;
+
+  // Verified before, failed after: a regression of its own. A median of 0 (a clock too
+  // coarse) is no time to divide by. A disturbed side is said beside the verdict.
+  const Json failed = rec("a", "seq", "broke", 1, 1, 1.0, /*ok=*/false);
+  Json disturbed = with("busy", scaled(1.2));
+  disturbed["meta"]["host_load"] = {{"disturbed", true}, {"why", "others used 50% of the CPUs"}};
+  const auto more =
+      compare_records(typed({with("broke", base), with("zero", {0, 0, 0}), with("busy", base)}),
+                      typed({failed, with("zero", base), disturbed}), {});
+  std::map<std::string, Comparison> by;
+  for (const auto& c : more) by[c.variant] = c;
+  EXPECT_EQ(by["broke"].verdict, "failed after");
+  EXPECT_EQ(by["zero"].verdict, "no time");
+  EXPECT_EQ(by["busy"].verdict, "slower");
+  EXPECT_EQ(by["busy"].note, "after disturbed");
+  const std::string more_text = format_comparison(more, {});
+  EXPECT_NE(more_text.find("slower (after disturbed)"), std::string::npos) << more_text;
+  EXPECT_NE(more_text.find("1 slower, 0 faster, 1 verified before and failed after"),
+            std::string::npos)
+      << more_text;
 }
 
 TEST(Analysis, CsvQuotesFieldsThatHoldCommasQuotesOrLineBreaks) {

@@ -36,6 +36,14 @@ TEST(Models, AmdahlFitOnNoisyTimesReportsItsQuality) {
   EXPECT_LT(f->r2, 1.0);
   EXPECT_NEAR(f->serial_fraction, 0.1, 0.01);
   EXPECT_FALSE(fit_amdahl({2, 2}, {1, 1}).has_value());  // one distinct p only
+  // Times that grow with p (more ranks than cores) or fall faster than 1/p: no Amdahl.
+  const auto growing = fit_amdahl({1, 2, 4}, {1.0, 1.5, 2.2});
+  ASSERT_TRUE(growing.has_value());
+  EXPECT_FALSE(growing->applies());
+  const auto superlinear = fit_amdahl({1, 2, 4}, {1.0, 0.3, 0.1});
+  ASSERT_TRUE(superlinear.has_value());
+  EXPECT_FALSE(superlinear->applies());
+  EXPECT_TRUE(fit_amdahl({1, 2, 4}, {1.0, 0.55, 0.325})->applies());  // f = 0.1
   EXPECT_FALSE(fit_amdahl({1}, {1}).has_value());
 }
 

@@ -479,6 +479,18 @@ TEST(Files, RecordsGoThroughOwnLinksOnly) {
   EXPECT_EQ(Json::parse(line)["kernel"], "k");
 }
 
+TEST(Files, PrintableShowsEveryControlCharacterAndKeepsTextAsItIs) {
+  EXPECT_EQ(printable("a\x1b]0;x\x07"
+                      "b\n"),
+            "a\\x1b]0;x\\x07b\\x0a");
+  EXPECT_EQ(printable("table\nrow\x1b[2J\n", true), "table\nrow\\x1b[2J\n");
+  // C1 controls (U+009B is a CSI to some terminals), not the letters beside them.
+  EXPECT_EQ(printable("x\xc2\x9b"
+                      "2Jy"),
+            "x\\u009b2Jy");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xc2\xb5s"), "caf\xc3\xa9 \xc2\xb5s");
+}
+
 TEST(Files, AFolderLockSaysWhoHoldsIt) {
   const test::TempDir tmp;
   const std::string dir = tmp / "d";

@@ -380,6 +380,8 @@ TEST(StudyAnalysis, RoundsOfAPointArePooledAndTheirSpeedupIsBootstrapped) {
     const double slow = r == 3 ? 1.5 : 1.0;
     records.push_back(
         round("omp", 2, r, {5 * slow, 5.1 * slow, 4.9 * slow, 5 * slow, 5.05 * slow, 4.95 * slow}));
+    if (r == 3)  // and its record says others used the host then: so does the pooled row
+      records.back()["meta"]["host_load"] = {{"disturbed", true}, {"why", "a neighbour"}};
   }
   const auto groups = analyse(typed(records));
   ASSERT_EQ(groups.size(), 1u);
@@ -402,4 +404,6 @@ TEST(StudyAnalysis, RoundsOfAPointArePooledAndTheirSpeedupIsBootstrapped) {
   EXPECT_NE(text.find("3 rounds pooled"), std::string::npos) << text;
   EXPECT_NE(text.find("95% percentile bootstrap, two stages"), std::string::npos) << text;
   EXPECT_EQ(analysis_json(groups)["groups"][0]["rows"][1]["speedup_ci_method"], "bootstrap");
+  EXPECT_EQ(disturbance(omp.record), "a neighbour");
+  EXPECT_EQ(disturbance(groups[0].rows[0].record), "");
 }

@@ -52,11 +52,26 @@ int compare_command(const std::string& before, const std::string& after, double 
   if (!(alpha > 0 && alpha < 1)) usage("--alpha must be between 0 and 1");
   if (!(threshold >= 0 && threshold < 10)) usage("--threshold must be 0 or more (a share: 0.02)");
   const CompareOptions o{alpha, threshold};
-  const auto rows = compare_records(read_result_files({before}), read_result_files({after}), o);
-  std::fputs(format_comparison(rows, o).c_str(), stdout);
-  const bool slower = std::any_of(rows.begin(), rows.end(),
-                                  [](const Comparison& c) { return c.verdict == "slower"; });
-  return fail_on_slower && slower ? kExitVerificationFailed : kExitOk;
+  const auto first = read_result_files({before}), second = read_result_files({after});
+  const auto rows = compare_records(first, second, o);
+  // (Kernel and variant names come from the files: printed, never obeyed by the terminal.)
+  std::fputs(printable(format_comparison(rows, o), true).c_str(), stdout);
+  std::fflush(stdout);
+  if (const std::string why = compared_machines_problem(first, second); !why.empty())
+    std::fprintf(stderr, "pararun: warning: %s\n", printable(why).c_str());
+  // A gate passes on what was compared: a configuration that failed after is a regression,
+  // and two sets without a configuration in common compared nothing.
+  const bool compared = std::any_of(rows.begin(), rows.end(), [](const Comparison& c) {
+    return c.samples_before && c.samples_after;
+  });
+  if (!compared)
+    std::fprintf(stderr, "pararun: %s: %s and %s have no verified configuration in common\n",
+                 fail_on_slower ? "error" : "warning", printable(before).c_str(),
+                 printable(after).c_str());
+  const bool worse = std::any_of(rows.begin(), rows.end(), [](const Comparison& c) {
+    return c.verdict == "slower" || c.verdict == "failed after";
+  });
+  return fail_on_slower && (worse || !compared) ? kExitVerificationFailed : kExitOk;
 }
 
 int report_command(const std::vector<std::string>& files, const std::string& csv,
@@ -119,7 +134,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   else if (format == "csv")
     std::fputs(csv_report(groups).c_str(), stdout);
   else
-    std::fputs(format_report(groups).c_str(), stdout);
+    std::fputs(printable(format_report(groups), true).c_str(), stdout);
   if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
   return kExitOk;
 }

@@ -111,6 +111,9 @@ std::vector<Record> pool_rounds(const std::vector<Record>& records) {
     p.json["round_samples"].push_back(samples.front());
     p.json["round_medians"].push_back(r.time->median);
     p.json["rounds_pooled"] = p.json["rounds_pooled"].get<int>() + 1;
+    // A round others disturbed disturbs the pooled point: the report says so beside it.
+    if (disturbance(p).empty() && !disturbance(r).empty())
+      p.json["meta"]["host_load"] = r.json["meta"]["host_load"];
   }
   for (auto& [key, index] : pooled) {
     Record& p = out[index];
@@ -157,7 +160,8 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& all_records) {
     ReportRow row;
     row.record = r;
     g->rows.push_back(std::move(row));
-    if (r.backend == "seq" && r.verified() &&
+    // (A median of 0, from a clock too coarse for the run, is no time to divide by.)
+    if (r.backend == "seq" && r.verified() && median_of(r) > 0 && std::isfinite(median_of(r)) &&
         (!g->baseline || median_of(r) < median_of(*g->baseline)))
       g->baseline = r;
   }
@@ -324,13 +328,15 @@ Json analysis_json(const std::vector<ReportGroup>& groups) {
            {"model", "amdahl: T(p) = a + b / p"},
            {"a_s", f.fit.a},
            {"b_s", f.fit.b},
-           {"serial_fraction", f.fit.serial_fraction},
-           {"max_speedup",
-            f.fit.tested() && f.fit.max_speedup > 0 ? Json(f.fit.max_speedup) : Json(nullptr)},
+           {"serial_fraction", f.fit.applies() ? Json(f.fit.serial_fraction) : Json(nullptr)},
+           {"max_speedup", f.fit.applies() && f.fit.tested() && f.fit.max_speedup > 0
+                               ? Json(f.fit.max_speedup)
+                               : Json(nullptr)},
            {"r2", f.fit.tested() ? Json(f.fit.r2) : Json(nullptr)},
            {"points", f.fit.points},
            {"distinct_p", f.fit.distinct_p},
-           {"tested", f.fit.tested()}});
+           {"tested", f.fit.tested()},
+           {"applies", f.fit.applies()}});
     out["groups"].push_back(std::move(jg));
   }
   return out;
@@ -425,7 +431,13 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
           "intervals at once)\n",
           100 * coverage);
     for (const auto& f : g.fits) {
-      if (f.fit.tested())
+      if (!f.fit.applies())
+        out += format(
+            "model, Amdahl's law does not describe %s: the best T(p) = a + b / p has a = %.4g s "
+            "and b = %.4g s (%s), so no serial fraction and no prediction\n",
+            f.series.c_str(), f.fit.a, f.fit.b,
+            f.fit.b <= 0 ? "the time does not fall as p grows" : "faster than 1/p: superlinear");
+      else if (f.fit.tested())
         out += format(
             "model, Amdahl fit of %s: T(p) = %.4g s + %.4g s / p, serial fraction %.3f, "
             "predicted maximum speedup %s, R^2 %.3f over %d distinct PE counts (%d points)\n",

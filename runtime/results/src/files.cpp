@@ -39,13 +39,19 @@ bool has_control_character(const std::string& s) {
 
 }  // namespace
 
-std::string printable(const std::string& s) {
+std::string printable(const std::string& s, bool keep_newlines) {
   std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    char buf[16];
+    if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f) {
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {  // a C1 control (U+0080..U+009F)
+      std::snprintf(buf, sizeof buf, "\\u%04x", next);
+      out += buf;
+      ++i;
     } else {
       out += static_cast<char>(c);
     }

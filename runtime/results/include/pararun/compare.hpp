@@ -23,8 +23,13 @@ struct Comparison {
   MannWhitney test;
   /// "slower" or "faster": p < alpha and the medians differ by more than the threshold;
   /// "no change" otherwise (including differences below the threshold); "only before",
-  /// "only after" for a configuration one side lacks.
+  /// "only after" for a configuration one side lacks; "failed after" for one verified before
+  /// whose runs after all failed (a regression: --fail-on-slower fails on it); "no time" when
+  /// a side's median is 0 (a clock too coarse for the run: nothing to divide by).
   std::string verdict;
+  /// What else the table says beside the verdict: "after disturbed" (others used the host
+  /// while a side was timed: meta.host_load), "" when nothing.
+  std::string note;
 };
 
 struct CompareOptions {
@@ -38,5 +43,10 @@ std::vector<Comparison> compare_records(const std::vector<Record>& before,
 
 /// The comparisons as a text table with a summary line.
 std::string format_comparison(const std::vector<Comparison>& rows, const CompareOptions& options);
+
+/// Why the two sets' times are not of one machine ("" when they are, as far as the records
+/// say): "before ran on CPU A, after on CPU B".
+std::string compared_machines_problem(const std::vector<Record>& before,
+                                      const std::vector<Record>& after);
 
 }  // namespace pararun

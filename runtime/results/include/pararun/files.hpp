@@ -38,8 +38,10 @@ std::vector<std::string> make_output_folder(const std::string& dir,
                                             const std::vector<std::string>& files,
                                             const std::vector<std::string>& others = {});
 
-/// `s` with control characters shown as \xNN: a message naming it stays one line.
-std::string printable(const std::string& s);
+/// `s` with control characters shown as \xNN (C1 controls, U+0080..U+009F, as \u00NN): a
+/// message naming it stays one line, and a string from a file cannot drive the terminal.
+/// `keep_newlines`: a table of several lines keeps them.
+std::string printable(const std::string& s, bool keep_newlines = false);
 
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);

@@ -20,6 +20,11 @@ struct AmdahlFit {
                        ///< tests nothing, so its R^2 and maximum speedup mean nothing
   static constexpr int kMinDistinctP = 3;
   bool tested() const { return distinct_p >= kMinDistinctP; }
+  /// Whether Amdahl's law describes the times at all: a part that shrinks with p (b > 0) and
+  /// a serial part that is not below zero beyond noise (5% of T(1)). Times that grow with p
+  /// (oversubscription, communication) or fall faster than 1/p (caches) give a "serial
+  /// fraction" outside [0, 1] that means nothing.
+  bool applies() const { return b > 0 && a >= -0.05 * (a + b); }
 };
 /// Needs at least two distinct p; empty otherwise.
 std::optional<AmdahlFit> fit_amdahl(const std::vector<double>& p, const std::vector<double>& t);
