@@ -71,6 +71,13 @@ prepare_run() {
   local name=$1 file=$2
   out_dir=${3:-$PARARUN_ROOT/results/$name-$(date -u +%Y%m%d-%H%M%S)}
   shift 3 || shift $#
+  # `scripts/run.sh --reps 3` took --reps for the folder (and failed after the build).
+  case "$out_dir" in
+    -*)
+      echo "pararun: error: output folder '$out_dir' looks like an option; options go after --: $(basename "$0") [OUTPUT_DIR] -- $out_dir ..." >&2
+      exit 2
+      ;;
+  esac
   if [ -e "$out_dir/$file" ]; then
     echo "pararun: error: $out_dir/$file exists; choose a new folder" >&2
     exit 2
@@ -81,7 +88,7 @@ prepare_run() {
   fi
   ensure_deps "$@"
   build_preset release
-  mkdir -p "$out_dir"
+  mkdir -p -- "$out_dir"
   exe="$PARARUN_ROOT/build/release/apps/pararun"
   export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 }

@@ -169,6 +169,18 @@ TEST(CliRefuses, SequentialBackendUnderSeveralRanks) {
   EXPECT_EQ(ours, 1) << r.err;
 }
 
+// Measurements of this node (tune, concurrency, ceilings) run once: under a launcher each
+// rank measured against the others, and wrote its own records, unsaid.
+TEST(CliRefuses, NodeMeasurementsUnderSeveralRanks) {
+  for (const std::string cmd : {"concurrency --tasks 2 --reps 1", "ceilings --threads 1"}) {
+    const Result r = run_cli(cmd, 2);
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("runs on one process; start it without mpirun or srun"), std::string::npos)
+        << cmd << ": " << r.err;
+    EXPECT_EQ(r.out, "") << cmd;
+  }
+}
+
 TEST(CliRefuses, BadOptionUnderMpirunIsPrintedOnce) {
   Result r = run_cli("run matmul -b mpi -n 8 --frobnicate", 3);
   EXPECT_NE(r.code, 0);

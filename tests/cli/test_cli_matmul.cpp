@@ -1,5 +1,11 @@
 // pararun run matmul: the forced micro-kernel variants and what their records name.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include "cli_helpers.hpp"
 
@@ -148,6 +154,45 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   EXPECT_EQ(onto.code, 2) << onto.err;
   EXPECT_NE(onto.err.find("is also an input"), std::string::npos) << onto.err;
   EXPECT_EQ(Json::parse(slurp(file)), tuned);
+}
+
+// Two tunes storing into one file at once: each re-reads it under FILE.lock, so neither drops
+// the other's entry (the later rename did). Here the other tune holds the lock and stores its
+// entry while this one waits.
+TEST(CliTune, ATuneStoringWhileAnotherDoesKeepsBothEntries) {
+  const pararun::test::TempDir dir;
+  const std::string file = dir / "t.json", err = dir / "err";
+  const int held = open((file + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(flock(held, LOCK_EX), 0);
+  const pid_t tune = fork();
+  if (tune == 0) {
+    const std::string cmd = std::string(PARARUN_EXE) +
+                            " tune matmul -v blocked-portable -n 200 -r 1 --tuning " + file +
+                            " >/dev/null 2>" + err;
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {  // (30 s)
+    usleep(50000);
+    waiting = slurp(err).find("waiting for the lock on '" + file + ".lock'") != std::string::npos;
+  }
+  write_file(file, R"({"schema":"pararun.tuning/1","entries":[{"key":"matmul/blocked-portable",)"
+                   R"("cpu":"another CPU","setting":{"KC":"8","MC":"4","NC":"8"}}]})");
+  close(held);
+  int status = 0;
+  for (int i = 0; i < 1200 && waitpid(tune, &status, WNOHANG) == 0; ++i) usleep(50000);
+  if (kill(tune, 0) == 0 && waitpid(tune, &status, WNOHANG) == 0) {  // (a failed test ends)
+    kill(tune, SIGKILL);
+    waitpid(tune, &status, 0);
+  }
+  ASSERT_TRUE(waiting) << slurp(err);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(err);
+  const Json j = Json::parse(slurp(file));
+  ASSERT_EQ(j["entries"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["entries"][0]["cpu"], "another CPU");
+  EXPECT_EQ(j["entries"][1]["key"], "matmul/blocked-portable");
 }
 
 TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {

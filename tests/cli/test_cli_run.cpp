@@ -352,4 +352,15 @@ TEST(CliRun, RecordsCarryTheShareOfTheMeasuredCeiling) {
   r = run_cli("run matmul -b seq -n 64 --ceilings " + (tmp / "missing.json"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("cannot read the ceilings file"), std::string::npos);
+  // The ceilings of another CPU are refused, before the run.
+  {
+    std::ofstream out(tmp / "other.json");
+    out << R"([{"threads":1,"fma_gflops":100.0,"cpu":"Another CPU, family 1 model 1"}])";
+  }
+  r = run_cli("run matmul -b seq -n 64 --ceilings " + (tmp / "other.json"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("holds the ceilings of another CPU (Another CPU, family 1 model 1; this "
+                       "is "),
+            std::string::npos)
+      << r.err;
 }

@@ -30,6 +30,10 @@ for script in run.sh bench.sh bench_batch.sh concurrency.sh; do
 done
 [ "$(cat "$work/old/bench.txt")" = "earlier results" ] && [ "$(ls "$work/old")" = bench.txt ] ||
   fail "a refused run changed the folder"
+# An option where the folder goes (`run.sh --reps 3`) is named, not taken for a folder.
+(cd "$work" && expect_refused "output folder '--reps' looks like an option; options go after --" \
+  "$root/scripts/run.sh" --reps 3)
+[ ! -e "$work/--reps" ] || fail "run.sh --reps made a folder named --reps"
 for v in N_TRIVIAL N_JOBS REPEATS; do
   for bad in 0 -1 x "1;id" 07; do
     expect_refused "$v must be a whole number" env "$v=$bad" "$root/scripts/bench_batch.sh" "$work/new"

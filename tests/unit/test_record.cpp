@@ -625,9 +625,14 @@ TEST(Record, ABadCeilingsEntryIsPassedOverNotFatal) {
   const Json ceilings = Json::parse(
       R"([{"threads":1,"fma_gflops":50.0,"read_gbytes_per_s_median":30.0},{"threads":"2"},7,)"
       R"({"threads":2,"fma_gflops":"fast"}])");
-  const Json f = ceiling_fraction(ceilings, 2, "GFLOP/s", 25.0);
+  const Json f = ceiling_fraction(ceilings, 1, "GFLOP/s", 25.0);
   ASSERT_TRUE(f.is_object());
   EXPECT_EQ(f["pes"], 1);  // the only well-formed entry
   EXPECT_DOUBLE_EQ(f["fraction"].get<double>(), 0.5);
-  EXPECT_TRUE(ceiling_fraction(ceilings, 2, "Mop/s", 25.0).is_null());  // no ceiling for Mop/s
+  // 2 PEs: no well-formed 2-thread entry, and the 1-thread peak is not theirs.
+  EXPECT_TRUE(ceiling_fraction(ceilings, 2, "GFLOP/s", 25.0).is_null());
+  EXPECT_TRUE(ceiling_fraction(ceilings, 1, "Mop/s", 25.0).is_null());  // no ceiling for Mop/s
+  // A peak of 0 or one so small the share is not a number: none.
+  const Json tiny = Json::parse(R"([{"threads":1,"fma_gflops":1e-320}])");
+  EXPECT_TRUE(ceiling_fraction(tiny, 1, "GFLOP/s", 1e10).is_null());
 }

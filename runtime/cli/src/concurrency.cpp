@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "pararun/metadata.hpp"
+#include "pararun/mpi_session.hpp"
 #include "pararun/record.hpp"
 #include "pararun/stats.hpp"
 #include "pararun/sysinfo.hpp"
@@ -27,7 +28,9 @@ int concurrency_command(const ConcurrencyOptions& o) {
           std::to_string(o.tasks));
   if (o.steps < 0)
     usage("--steps must be 1 or more (0: the default), got " + std::to_string(o.steps));
-  if (o.reps < 1) usage("--reps must be at least 1, got " + std::to_string(o.reps));
+  if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000, got " + std::to_string(o.reps));
+  if (launched_by_mpi_launcher())  // each rank would measure against the others, unsaid
+    usage("concurrency runs on one process; start it without mpirun or srun");
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");
   if (!o.out.empty()) {

@@ -9,6 +9,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/launcher.hpp"
 #include "pararun/metadata.hpp"
+#include "pararun/mpi_session.hpp"
 #include "pararun/process.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/sysinfo.hpp"
@@ -122,6 +123,8 @@ int ceilings_command(int max_threads, bool json) {
   if (max_threads < 1 || max_threads > kMaxThreads)
     usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
           std::to_string(max_threads));
+  if (launched_by_mpi_launcher())  // each rank would measure against the others, unsaid
+    usage("ceilings runs on one process; start it without mpirun or srun");
   if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
     usage("--threads " + std::to_string(max_threads) +
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");

@@ -1,4 +1,7 @@
 // pararun tune: time every setting a kernel offers on this machine, store the fastest.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -8,6 +11,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
 #include "pararun/mpi_session.hpp"
+#include "pararun/record.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
 #include "pararun/run_request.hpp"
@@ -130,7 +134,22 @@ int tune_command(const TuneOptions& o) {
                   r.best == 0
                       ? format(", less than %.2fx: the default stays", kTuneMinSpeedup).c_str()
                       : ": stored");
-    // Stored at once, on the file as it is now (another tune may have written it meanwhile).
+    // Stored at once, on the file as it is now (another tune may have written it meanwhile),
+    // under a lock of FILE.lock: two tunes storing at once each keep their entry (the later
+    // rename dropped the other's).
+    std::string problem;
+    const int lock = open_locked(path + ".lock", O_RDWR, &problem);
+    if (lock < 0)
+      std::fprintf(stderr,
+                   "pararun: warning: %s: a tune that stores at the same time may drop this "
+                   "entry\n",
+                   printable(problem).c_str());
+    struct Unlock {
+      int fd;
+      ~Unlock() {
+        if (fd >= 0) ::close(fd);
+      }
+    } unlock{lock};
     file = with_tuning(read_tuning_file(path), r, cpu,
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
                            " thread(s), " + std::to_string(o.reps) + " reps");

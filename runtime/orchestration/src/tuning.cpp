@@ -1,6 +1,8 @@
 #include "pararun/tuning.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -120,8 +122,16 @@ std::string tuning_file_path(const std::string& given) {
   if (const char* p = std::getenv("PARARUN_TUNING"); p && *p) return p;
   if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
     return std::string(x) + "/pararun/tuning.json";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.config/pararun/tuning.json";
+  // Without $HOME (a cron job, env -i), the user's home as the password database has it,
+  // not the working folder: runs elsewhere would not find what a tune stored.
+  std::string home;
+  if (const char* h = std::getenv("HOME"); h && *h)
+    home = h;
+  else if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_dir && *pw->pw_dir)
+    home = pw->pw_dir;
+  else
+    home = ".";
+  return home + "/.config/pararun/tuning.json";
 }
 
 Json read_tuning_file(const std::string& path) {

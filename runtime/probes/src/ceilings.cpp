@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -180,7 +181,8 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
                  {"read_gbytes_per_s", c.read_gbytes},
                  {"read_gbytes_per_s_median", c.read_gbytes_median},
                  {"read_gbytes_per_s_small_pages", c.read_gbytes_small_pages},
-                 {"read_buffer_bytes", c.read_buffer_bytes}});
+                 {"read_buffer_bytes", c.read_buffer_bytes},
+                 {"cpu", cpu_identity()}});
   return j;
 }
 
@@ -202,6 +204,17 @@ Json read_ceilings_file(const std::string& path, std::string* problem) {
     *problem = "'" + path + "' is not the output of 'pararun ceilings --json'";
     return nullptr;
   }
+  // Ceilings of another CPU are not this one's (a file copied from another machine): the
+  // fraction would be of the wrong peak. Files without "cpu" (before 0.1.0) are taken as
+  // they are.
+  const std::string here = cpu_identity();
+  for (const auto& c : ceilings)
+    if (c.is_object() && c.contains("cpu") && c["cpu"].is_string() && c["cpu"] != here) {
+      *problem = "'" + path + "' holds the ceilings of another CPU (" +
+                 c["cpu"].get<std::string>() + "; this is " + here +
+                 "): measure them here with 'pararun ceilings --json'";
+      return nullptr;
+    }
   problem->clear();
   return ceilings;
 }
@@ -218,11 +231,13 @@ Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, do
     if (!c.is_object() || !c.contains("threads") || !c["threads"].is_number_integer() ||
         !c.contains(key) || !c[key].is_number())
       continue;
-    if (c["threads"].get<int>() <= pes && (!best || c["threads"] > (*best)["threads"])) best = &c;
+    // The ceiling of as many threads as the run's PEs, no other: a 2-thread run against
+    // the 1-thread peak is no share of what it could reach.
+    if (c["threads"].get<int>() == pes) best = &c;
   }
   if (!best) return nullptr;
   const double ceiling = (*best)[key].get<double>();
-  if (ceiling <= 0) return nullptr;
+  if (!(ceiling > 0) || !std::isfinite(rate / ceiling)) return nullptr;
   return {{"kind", flops ? "fma_peak" : "read_bandwidth_median"},
           {"value", ceiling},
           {"pes", (*best)["threads"]},

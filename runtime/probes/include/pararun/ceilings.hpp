@@ -28,12 +28,13 @@ std::size_t read_buffer_bytes();
 Json to_json(const std::vector<Ceiling>& ceilings);
 
 /// The ceilings file `path` (what `pararun ceilings --json` writes), or "" and `*problem`
-/// set to one line naming what is wrong (unreadable, not a regular file, not that output).
+/// set to one line naming what is wrong (unreadable, not a regular file, not that output,
+/// measured on another CPU: its entries' "cpu" is not cpu_identity()).
 Json read_ceilings_file(const std::string& path, std::string* problem);
 
 /// The share of the matching ceiling that a rate reached: the FMA peak for GFLOP/s, the
-/// median read bandwidth for GB/s (null for other units), at `pes` (or the largest measured
-/// count below it). `ceilings` is what to_json gives; null on no match.
+/// median read bandwidth for GB/s (null for other units), measured with `pes` threads.
+/// `ceilings` is what to_json gives; null when no entry has `pes` threads.
 Json ceiling_fraction(const Json& ceilings, int pes, const std::string& unit, double rate);
 
 }  // namespace pararun
