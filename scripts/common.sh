@@ -74,7 +74,7 @@ prepare_run() {
   # `scripts/run.sh --reps 3` took --reps for the folder (and failed after the build).
   case "$out_dir" in
     -*)
-      echo "pararun: error: output folder '$out_dir' looks like an option; options go after --: $(basename "$0") [OUTPUT_DIR] -- $out_dir ..." >&2
+      echo "pararun: error: output folder '$out_dir' looks like an option; the first argument of $(basename "$0") is the folder (see its head)" >&2
       exit 2
       ;;
   esac

@@ -120,7 +120,8 @@ def write_csv(df, out):
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        with contextlib.suppress(OSError):  # (a file system without modes)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w") as f:
             df.to_csv(f, index=False)
         os.replace(tmp, out)

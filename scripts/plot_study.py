@@ -111,7 +111,8 @@ def plot_group(study_dir, g, used):
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        with contextlib.suppress(OSError):  # (a file system without modes)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, dpi=100, format="png")
         os.replace(tmp, out)

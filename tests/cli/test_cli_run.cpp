@@ -352,6 +352,13 @@ TEST(CliRun, RecordsCarryTheShareOfTheMeasuredCeiling) {
   r = run_cli("run matmul -b seq -n 64 --ceilings " + (tmp / "missing.json"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("cannot read the ceilings file"), std::string::npos);
+  // What `pararun ceilings --json` writes here is taken by a run here (it names this CPU).
+  r = run_cli("ceilings --threads 1 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  write_file(tmp / "here.json", r.out);
+  r = run_cli("run reduction -b seq -n 2^16 --json --ceilings " + (tmp / "here.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["ceiling"]["pes"], 1) << r.out;
   // The ceilings of another CPU are refused, before the run.
   {
     std::ofstream out(tmp / "other.json");

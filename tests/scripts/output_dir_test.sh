@@ -31,7 +31,7 @@ done
 [ "$(cat "$work/old/bench.txt")" = "earlier results" ] && [ "$(ls "$work/old")" = bench.txt ] ||
   fail "a refused run changed the folder"
 # An option where the folder goes (`run.sh --reps 3`) is named, not taken for a folder.
-(cd "$work" && expect_refused "output folder '--reps' looks like an option; options go after --" \
+(cd "$work" && expect_refused "output folder '--reps' looks like an option; the first argument of run.sh is the folder" \
   "$root/scripts/run.sh" --reps 3)
 [ ! -e "$work/--reps" ] || fail "run.sh --reps made a folder named --reps"
 for v in N_TRIVIAL N_JOBS REPEATS; do

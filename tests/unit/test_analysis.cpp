@@ -210,22 +210,25 @@ TEST(Compare, VerdictsFromTheTestAndTheThreshold) {
   EXPECT_NE(text.find("1 slower, 1 faster"), std::string::npos) << text;
 
   // Verified before, failed after: a regression of its own. A median of 0 (a clock too
-  // coarse) is no time to divide by. A disturbed side is said beside the verdict.
+  // coarse) is no time to divide by: from it to a time is slower, and two of them no time. A
+  // disturbed side is said beside the verdict.
   const Json failed = rec("a", "seq", "broke", 1, 1, 1.0, /*ok=*/false);
   Json disturbed = with("busy", scaled(1.2));
   disturbed["meta"]["host_load"] = {{"disturbed", true}, {"why", "others used 50% of the CPUs"}};
   const auto more =
-      compare_records(typed({with("broke", base), with("zero", {0, 0, 0}), with("busy", base)}),
-                      typed({failed, with("zero", base), disturbed}), {});
+      compare_records(typed({with("broke", base), with("zero", {0, 0, 0}), with("busy", base),
+                             with("nil", {0, 0})}),
+                      typed({failed, with("zero", base), disturbed, with("nil", {0, 0})}), {});
   std::map<std::string, Comparison> by;
   for (const auto& c : more) by[c.variant] = c;
   EXPECT_EQ(by["broke"].verdict, "failed after");
-  EXPECT_EQ(by["zero"].verdict, "no time");
+  EXPECT_EQ(by["zero"].verdict, "slower");
+  EXPECT_EQ(by["nil"].verdict, "no time");
   EXPECT_EQ(by["busy"].verdict, "slower");
   EXPECT_EQ(by["busy"].note, "after disturbed");
   const std::string more_text = format_comparison(more, {});
   EXPECT_NE(more_text.find("slower (after disturbed)"), std::string::npos) << more_text;
-  EXPECT_NE(more_text.find("1 slower, 0 faster, 1 verified before and failed after"),
+  EXPECT_NE(more_text.find("2 slower, 0 faster, 1 verified before and failed after"),
             std::string::npos)
       << more_text;
 }

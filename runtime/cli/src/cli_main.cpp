@@ -332,7 +332,8 @@ int pararun::cli_main(int argc, char** argv) {
   compare->add_option("--threshold", threshold,
                       "Smallest relative change of the median that counts (default 0.02)");
   compare->add_flag("--fail-on-slower", fail_on_slower,
-                    "Exit 1 when any configuration got slower (for CI regression checks)");
+                    "Exit 1 when any configuration got slower or failed after verifying "
+                    "before, or when nothing was compared (for CI regression checks)");
 
   app::LauncherOptions lo;
   auto* launcher = cli.add_subcommand(

@@ -91,7 +91,7 @@ int list_command(bool json);
 /// Prints launcher_prefix (launcher.hpp) for a shape, one word per line.
 int launcher_command(const LauncherOptions& opt);
 /// pararun compare BEFORE AFTER: per configuration, faster, slower or no change (exit 1 with
-/// fail_on_slower when any is slower).
+/// fail_on_slower when any is slower or failed after, or when none is in both sets).
 int compare_command(const std::string& before, const std::string& after, double alpha,
                     double threshold, bool fail_on_slower);
 int info_command(bool json);

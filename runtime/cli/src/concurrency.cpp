@@ -29,7 +29,7 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (o.steps < 0)
     usage("--steps must be 1 or more (0: the default), got " + std::to_string(o.steps));
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000, got " + std::to_string(o.reps));
-  if (launched_by_mpi_launcher())  // each rank would measure against the others, unsaid
+  if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("concurrency runs on one process; start it without mpirun or srun");
   if (!(o.wait_seconds >= 0) || o.wait_seconds > 60)
     usage("--wait must be between 0 and 60 seconds");

@@ -123,7 +123,7 @@ int ceilings_command(int max_threads, bool json) {
   if (max_threads < 1 || max_threads > kMaxThreads)
     usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
           std::to_string(max_threads));
-  if (launched_by_mpi_launcher())  // each rank would measure against the others, unsaid
+  if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("ceilings runs on one process; start it without mpirun or srun");
   if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
     usage("--threads " + std::to_string(max_threads) +

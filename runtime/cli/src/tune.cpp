@@ -138,7 +138,7 @@ int tune_command(const TuneOptions& o) {
     // under a lock of FILE.lock: two tunes storing at once each keep their entry (the later
     // rename dropped the other's).
     std::string problem;
-    const int lock = open_locked(path + ".lock", O_RDWR, &problem);
+    const int lock = open_locked(path + ".lock", O_RDWR, &problem, 60);
     if (lock < 0)
       std::fprintf(stderr,
                    "pararun: warning: %s: a tune that stores at the same time may drop this "

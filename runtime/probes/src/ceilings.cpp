@@ -175,6 +175,7 @@ std::vector<Ceiling> measure_ceilings(int max_threads) {
 
 Json to_json(const std::vector<Ceiling>& ceilings) {
   Json j = Json::array();
+  const std::string cpu = cpu_identity();
   for (const auto& c : ceilings)
     j.push_back({{"threads", c.threads},
                  {"fma_gflops", c.fma_gflops},
@@ -182,7 +183,7 @@ Json to_json(const std::vector<Ceiling>& ceilings) {
                  {"read_gbytes_per_s_median", c.read_gbytes_median},
                  {"read_gbytes_per_s_small_pages", c.read_gbytes_small_pages},
                  {"read_buffer_bytes", c.read_buffer_bytes},
-                 {"cpu", cpu_identity()}});
+                 {"cpu", cpu}});
   return j;
 }
 
@@ -205,16 +206,19 @@ Json read_ceilings_file(const std::string& path, std::string* problem) {
     return nullptr;
   }
   // Ceilings of another CPU are not this one's (a file copied from another machine): the
-  // fraction would be of the wrong peak. Files without "cpu" (before 0.1.0) are taken as
-  // they are.
-  const std::string here = cpu_identity();
-  for (const auto& c : ceilings)
-    if (c.is_object() && c.contains("cpu") && c["cpu"].is_string() && c["cpu"] != here) {
-      *problem = "'" + path + "' holds the ceilings of another CPU (" +
-                 c["cpu"].get<std::string>() + "; this is " + here +
-                 "): measure them here with 'pararun ceilings --json'";
-      return nullptr;
-    }
+  // fraction would be of the wrong peak. Model, family, model number and vector ISA are
+  // compared, not the cache sizes glibc reads from the core it runs on (P- and E-cores
+  // differ). Files without "cpu" (written by earlier builds) are taken as they are.
+  const auto model = [](const std::string& id) { return id.substr(0, id.find(", L1d")); };
+  std::string here;
+  for (const auto& c : ceilings) {
+    if (!c.is_object() || !c.contains("cpu") || !c["cpu"].is_string()) continue;
+    if (here.empty()) here = cpu_identity();
+    if (model(c["cpu"]) == model(here)) continue;
+    *problem = "'" + path + "' holds the ceilings of another CPU (" + c["cpu"].get<std::string>() +
+               "; this is " + here + "): measure them here with 'pararun ceilings --json'";
+    return nullptr;
+  }
   problem->clear();
   return ceilings;
 }

@@ -170,7 +170,7 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& all_records) {
     // The time at 1 PE of every backend/variant series, for relative speedups.
     std::map<std::string, double> one_pe;
     for (const auto& row : g.rows)
-      if (row.record.verified() && row.record.pes == 1)
+      if (row.record.verified() && row.record.pes == 1 && median_of(row.record) > 0)
         one_pe.emplace(series_of(row.record), median_of(row.record));
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> series;
     for (auto& row : g.rows) {

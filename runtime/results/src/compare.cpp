@@ -94,8 +94,12 @@ std::vector<Comparison> compare_records(const std::vector<Record>& before,
     c.median_before = median(s);
     c.note = note_of(k);
     const auto it = later.find(k);
+    // (An error record has no comparable_as: STREAM's operations name theirs in runs only.)
+    Key any_operation = k;
+    std::get<1>(any_operation).clear();
     if (it == later.end()) {
-      c.verdict = failed_after.count(k) ? "failed after" : "only before";
+      c.verdict = failed_after.count(k) || failed_after.count(any_operation) ? "failed after"
+                                                                             : "only before";
       out.push_back(c);
       continue;
     }
@@ -104,7 +108,8 @@ std::vector<Comparison> compare_records(const std::vector<Record>& before,
     c.samples_after = t.size();
     c.median_after = median(t);
     if (!(c.median_before > 0) || !(c.median_after > 0)) {
-      c.verdict = "no time";
+      // 0 is below the clock's resolution: from 0 to a time is slower, the other way faster.
+      c.verdict = c.median_after > 0 ? "slower" : c.median_before > 0 ? "faster" : "no time";
       out.push_back(c);
       continue;
     }

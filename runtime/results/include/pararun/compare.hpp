@@ -25,7 +25,7 @@ struct Comparison {
   /// "no change" otherwise (including differences below the threshold); "only before",
   /// "only after" for a configuration one side lacks; "failed after" for one verified before
   /// whose runs after all failed (a regression: --fail-on-slower fails on it); "no time" when
-  /// a side's median is 0 (a clock too coarse for the run: nothing to divide by).
+  /// both medians are 0 (a clock too coarse for the run), slower or faster when one is.
   std::string verdict;
   /// What else the table says beside the verdict: "after disturbed" (others used the host
   /// while a side was timed: meta.host_load), "" when nothing.
