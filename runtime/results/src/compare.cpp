@@ -21,7 +21,7 @@ std::vector<std::pair<Key, std::vector<double>>> samples_by_key(const std::vecto
   std::vector<std::pair<Key, std::vector<double>>> out;
   std::map<Key, std::size_t> index;
   for (const Record& r : rs) {
-    if (!r.verified() || r.kind != RecordKind::run) continue;
+    if (!r.verified()) continue;
     const auto s = r.json.find("samples");
     if (s == r.json.end() || !s->is_array()) continue;
     const auto [it, fresh] = index.emplace(key_of(r), out.size());
@@ -38,11 +38,11 @@ Comparison row_of(const Key& k) {
   return c;
 }
 
-/// The configurations of `rs` with a run that was not verified, and those with a disturbed one.
+/// The configurations of `rs` with a record that was not verified (a failed run, an error
+/// record), and those with a disturbed one.
 std::pair<std::set<Key>, std::set<Key>> failed_and_disturbed(const std::vector<Record>& rs) {
   std::set<Key> failed, disturbed;
   for (const Record& r : rs) {
-    if (r.kind != RecordKind::run && r.kind != RecordKind::error) continue;
     if (!r.verified()) failed.insert(key_of(r));
     if (!disturbance(r).empty()) disturbed.insert(key_of(r));
   }
