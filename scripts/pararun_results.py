@@ -113,8 +113,10 @@ def csv_output_problem(out, inputs):
     return ""
 
 
-def write_csv(df, out):
-    """`df` as CSV at `out`, whole or not at all (a new file renamed over it)."""
+def write_atomically(out, mode, write):
+    """Calls write(f) on a new file beside `out` (opened with `mode`, "w" or "wb"), then
+    renames it over `out`: whole or not at all, and a link at `out` (to results.jsonl, to
+    another user's file) is replaced, never written through. Honours the umask."""
     folder = os.path.dirname(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(out) + ".")
     try:
@@ -122,8 +124,8 @@ def write_csv(df, out):
         os.umask(umask)
         with contextlib.suppress(OSError):  # (a file system without modes)
             os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w") as f:
-            df.to_csv(f, index=False)
+        with os.fdopen(fd, mode) as f:
+            write(f)
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -140,7 +142,7 @@ if __name__ == "__main__":
             sys.exit("pararun_results.py: " + problem)
     df = frame(sys.argv[1])
     if len(sys.argv) == 3:
-        write_csv(df, sys.argv[2])
+        write_atomically(sys.argv[2], "w", lambda f: df.to_csv(f, index=False))
     else:
         with __import__("pandas").option_context("display.width", 200, "display.max_columns", 12):
             print(df)

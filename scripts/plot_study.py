@@ -9,18 +9,18 @@ and fits are pararun's. Writes DIR/<kernel>-<size>.png and prints their names.
 usage: plot_study.py STUDY_DIR
 Needs Debian's python3-matplotlib (run with /usr/bin/python3).
 """
-import contextlib
 import json
 import os
 import re
 import sys
-import tempfile
 from collections import defaultdict
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from pararun_results import write_atomically  # noqa: E402 (installed beside this file)
 
 
 def plot_group(study_dir, g, used):
@@ -105,21 +105,8 @@ def plot_group(study_dir, g, used):
         name = f"{stem}-{n}"
     used.add(name)
     out = os.path.join(study_dir, name + ".png")
-    # Drawn into a new file, then renamed over the name: a link there (to results.jsonl, to
-    # another user's file) is replaced, never written through, and no half plot is left.
-    fd, tmp = tempfile.mkstemp(dir=study_dir, prefix="." + name + ".", suffix=".png")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        with contextlib.suppress(OSError):  # (a file system without modes)
-            os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, dpi=100, format="png")
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    try:  # a new file renamed over the name: a link there is replaced, never written through
+        write_atomically(out, "wb", lambda f: fig.savefig(f, dpi=100, format="png"))
     finally:
         plt.close(fig)
     return os.path.basename(out)
