@@ -79,7 +79,7 @@ void watch(int ep, int fd, int task) {
 
 std::vector<TaskResult> run_threads(Workload w, const Config& c, bool one_core) {
   std::vector<TaskResult> results(static_cast<std::size_t>(c.tasks));
-  // one core: the first CPU this thread may use. All cores: every online CPU, explicitly,
+  // one core: the first CPU this thread may use. All cores: every usable CPU, explicitly,
   // because OMP_PROC_BIND pins the initial thread at start-up and new threads inherit that.
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/file.h>
 
 #include <dirent.h>
@@ -186,6 +187,41 @@ TEST(CliBatch, LabelsEnvironmentsTagsCpuFlagsAndOversubscriptionReachTheJobs) {
       // Not the parent's close: it would put every rank on the job's first CPU.
       EXPECT_EQ(env.value("OMP_PROC_BIND", ""), "false");
     }
+  }
+}
+
+TEST(CliBatch, KeepsToTheCpusTasksetStartedItOn) {
+  // `taskset -c C pararun batch run`: the jobs ran on every CPU of the node (the cgroup's), as
+  // if the user had not narrowed it.
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs 2 CPUs";
+  int last = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &mine)) last = c;
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
+  write_file(manifest,
+             "defaults: {reps: 2, max_reps: 2}\n"
+             "jobs:\n"
+             "  - {kernel: reduction, backend: omp, threads: 1, size: 2^16}\n"
+             "  - {kernel: matmul, backend: seq, size: 64}\n");
+  const std::string taskset = "taskset -c " + std::to_string(last) + " ";
+  Result r =
+      run_command(taskset + PARARUN_EXE + " batch run " + manifest + " -o " + dir + " --cores 2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--cores must be 1 to 1"), std::string::npos) << r.err;
+  r = run_command("OMP_PROC_BIND=close " + taskset + PARARUN_EXE + " batch run " + manifest +
+                  " -o " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto recs = records(dir + "/results.jsonl");
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& j : recs) {
+    EXPECT_EQ(j["batch"]["cpus"], std::to_string(last)) << j["point"];
+    ASSERT_EQ(j["meta"]["affinity"].size(), 1u);
+    for (const auto& t : j["meta"]["affinity"][0]["threads"])
+      EXPECT_EQ(t, std::to_string(last)) << j["point"];
   }
 }
 

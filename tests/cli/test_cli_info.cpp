@@ -1,5 +1,6 @@
 // End-to-end tests of pararun list, info, ceilings, concurrency and --help.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +42,27 @@ TEST(CliInfo, NamesTheToolchain) {
   Result j = run_cli("info --json");
   ASSERT_EQ(j.code, 0);
   EXPECT_GE(Json::parse(j.out)["cores"].get<int>(), 1);
+}
+
+TEST(CliInfo, CountsTheCpusItWasStartedOnBeforeLibgompBindsItsThread) {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  const int all = CPU_COUNT(&mine);
+  if (all < 2) GTEST_SKIP() << "needs 2 CPUs";
+  int first = 0;
+  while (!CPU_ISSET(first, &mine)) ++first;
+  const std::string exe = PARARUN_EXE;
+  Result r = run_command("taskset -c " + std::to_string(first) + " " + exe + " info --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["cores"], 1) << "a taskset affinity was not read";
+  // With OMP_PROC_BIND set, libgomp binds the main thread to one CPU before main: the count
+  // comes from the affinity the process started with.
+  r = run_command("OMP_PROC_BIND=close " + exe + " info --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["cores"], all) << "libgomp's binding was read";
+  r = run_command("OMP_PROC_BIND=close " + exe + " info");
+  EXPECT_NE(r.out.find(std::to_string(all) + " usable"), std::string::npos) << r.out;
 }
 
 TEST(CliCeilings, ArePositiveAndGrowWithThreads) {

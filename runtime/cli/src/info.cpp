@@ -102,7 +102,8 @@ int info_command(bool json) {
   };
   line("host", host_name());
   line("cpu", cpu_model());
-  line("cores", std::to_string(online_cpus()) + " usable (online, in this process's cpuset)");
+  line("cores", std::to_string(online_cpus()) + " usable (" + format_cpu_list(usable_cpus()) +
+                    ": online, in this process's cpuset and start-up CPU affinity)");
   line("memory", format_bytes(static_cast<double>(available_memory_bytes())) + " available");
   line("compiler", b["compiler"]);
   line("flags", b["flags"]);

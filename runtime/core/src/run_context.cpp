@@ -25,7 +25,9 @@ RunContext::RunContext(Backend backend, int threads) {
   else if (threads > 0)
     ctx_.threads = threads;
   else if (backend == Backend::hybrid && !std::getenv("OMP_NUM_THREADS"))
-    ctx_.threads = std::max(1, online_cpus() / ctx_.ranks_per_node);
+    // The node's CPUs shared by its ranks, and no more than this rank was started on (a rank
+    // bound to one core by mpirun would otherwise run all its threads there).
+    ctx_.threads = std::max(1, std::min(online_cpus(), node_cpu_count() / ctx_.ranks_per_node));
   else
     ctx_.threads = omp_get_max_threads();
 }

@@ -173,6 +173,23 @@ std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mount
 
 namespace {
 
+/// The CPU affinity this process was started with (taskset, srun --cpu-bind, mpirun's binding),
+/// read before any library initialiser runs: libgomp's, with OMP_PROC_BIND set, narrows the
+/// main thread's own affinity to its first place before main.
+cpu_set_t g_start_affinity;
+bool g_start_affinity_read = false;
+
+void read_start_affinity(int, char**, char**) {
+  CPU_ZERO(&g_start_affinity);
+  g_start_affinity_read = sched_getaffinity(0, sizeof g_start_affinity, &g_start_affinity) == 0;
+}
+
+// .preinit_array runs in the executable before the shared libraries' initialisers (glibc's
+// _dl_init), so libgomp's has not run yet. This file is linked into every pararun program.
+__attribute__((section(".preinit_array"),
+               used)) void (*const g_read_start_affinity)(int, char**,
+                                                          char**) = read_start_affinity;
+
 /// The CPU list of this process's cgroup cpuset (v1's cpuset controller, or v2's
 /// cpuset.cpus.effective), "" when there is none to read.
 std::string cgroup_cpuset() {
@@ -199,7 +216,7 @@ std::vector<int> usable_cpus_of(const std::string& online, const std::string& cp
   return cpus;
 }
 
-const std::vector<int>& usable_cpus() {
+const std::vector<int>& node_cpus() {
   static const std::vector<int> cpus = [] {
     std::vector<int> c =
         usable_cpus_of(first_line("/sys/devices/system/cpu/online"), cgroup_cpuset());
@@ -212,8 +229,32 @@ const std::vector<int>& usable_cpus() {
   return cpus;
 }
 
+std::vector<int> start_affinity() {
+  if (!g_start_affinity_read) read_start_affinity(0, nullptr, nullptr);  // (not run: no preinit)
+  std::vector<int> cpus;
+  if (!g_start_affinity_read) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &g_start_affinity)) cpus.push_back(c);
+  return cpus;
+}
+
+const std::vector<int>& usable_cpus() {
+  static const std::vector<int> cpus = [] {
+    const std::vector<int> mine = start_affinity();
+    std::vector<int> both;
+    std::set_intersection(node_cpus().begin(), node_cpus().end(), mine.begin(), mine.end(),
+                          std::back_inserter(both));
+    return both.empty() ? node_cpus() : both;
+  }();
+  return cpus;
+}
+
 int online_cpus() {
   return static_cast<int>(usable_cpus().size());
+}
+
+int node_cpu_count() {
+  return static_cast<int>(node_cpus().size());
 }
 
 int machine_cpus() {

@@ -95,8 +95,8 @@ int spawn(const std::vector<std::string>& args, const SpawnOptions& how) {
   if (getppid() != parent) _exit(137);  // the parent died before prctl took effect
   if (how.own_group) setpgid(0, 0);
   signal(SIGPIPE, SIG_DFL);  // an ignored signal stays ignored across exec (study.cpp)
-  // Every CPU of the node unless told: with OMP_PROC_BIND set, libgomp has pinned this (the
-  // parent's) thread to one core at start-up, and a child would inherit that single core.
+  // Every CPU pararun was started on unless told: with OMP_PROC_BIND set, libgomp has pinned
+  // this (the parent's) thread to one core at start-up, and a child would inherit that core.
   if (!how.keep_affinity) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -113,7 +113,7 @@ StudySpec study_spec(const StudyOptions& o) {
   spec.max_reps = std::max(o.reps, o.max_reps);
   // The oversubscribed point runs on one node on purpose: a handful of ranks per core shows
   // concurrency; thousands only exhaust the node.
-  const int most = 16 * online_cpus();
+  const int most = 16 * node_cpu_count();
   if (o.oversubscribed_ranks < 0 || o.oversubscribed_ranks > most)
     throw InputError("--oversubscribed-ranks must be 0 to " + std::to_string(most) +
                      " (16 per CPU of this node), got " + std::to_string(o.oversubscribed_ranks));

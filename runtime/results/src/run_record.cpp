@@ -38,7 +38,7 @@ Json run_record(const Kernel& kernel, const VariantInfo& variant, const RunSpec&
   // More PEs on a node than it has CPUs, or than their affinity masks allow (a hybrid rank
   // bound to one core by the launcher runs all its threads on that core).
   const NodeCpuUse node = busiest_node(meta["affinity"]);
-  rec.oversubscribed = ctx.oversubscribed(online_cpus()) || node.cpus < node.pes;
+  rec.oversubscribed = ctx.oversubscribed(node_cpu_count()) || node.cpus < node.pes;
   rec.time =
       TimeStats{s.median, s.min, s.max, s.mean, s.stddev, s.ci_low, s.ci_high, s.ci_coverage};
   const double per_s = s.median > 0 ? 1 / s.median : 0;

@@ -21,10 +21,16 @@ std::string cpu_model();
 std::string cpu_identity();
 /// The "flags" of /proc/cpuinfo (avx2, avx512f, fma, ...), as the kernel names them.
 std::vector<std::string> cpu_flags();
-/// The logical CPUs this process may use: the online ones within its cgroup's cpuset (a
-/// Slurm allocation with ConstrainCores, a container), sorted. A CPU affinity set by taskset
-/// is not read: libgomp has narrowed the main thread's own to one CPU at start-up when
-/// OMP_PROC_BIND is set.
+/// The logical CPUs of this node that the job may use: the online ones within this process's
+/// cgroup cpuset (a Slurm allocation with ConstrainCores, a container), sorted. Shared by the
+/// ranks of a node: what their PEs are counted against.
+const std::vector<int>& node_cpus();
+/// The CPUs this process was started on (its affinity before libgomp's OMP_PROC_BIND narrowed
+/// the main thread's), sorted; empty when unreadable.
+std::vector<int> start_affinity();
+/// The logical CPUs this process may use: node_cpus() within the affinity it was started with
+/// (`taskset -c 2,3`, `srun --cpu-bind`, a rank bound by mpirun), sorted; node_cpus() when
+/// they share none. What a study, a batch or concurrency runs its children and threads on.
 const std::vector<int>& usable_cpus();
 /// The CPU list ("8-11") of the cpuset of the cgroup that `cgroup` (/proc/self/cgroup's text)
 /// names, found through the cgroup mounts `mountinfo` (/proc/self/mountinfo's text) with files
@@ -38,6 +44,8 @@ std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mount
 std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset);
 /// How many: the cores a run, a study or a batch may count on (usable_cpus().size()).
 int online_cpus();
+/// node_cpus().size(): what the PEs of all ranks on this node share.
+int node_cpu_count();
 /// The online logical CPUs of the whole machine, whatever this process's cpuset: what
 /// /proc/stat's times are summed over.
 int machine_cpus();
