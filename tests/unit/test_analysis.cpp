@@ -85,7 +85,10 @@ TEST(Analysis, SpeedupsCarryAnIntervalFromBothMediansIntervals) {
   const std::string text = format_report(groups);
   EXPECT_NE(text.find("2.00x (1.64-2.44)"), std::string::npos) << text;
   const std::string csv = csv_report(groups);
-  EXPECT_NE(csv.find(",speedup_ci_low,speedup_ci_high,speedup_ci_coverage\n"), std::string::npos);
+  EXPECT_NE(csv.find(",speedup_ci_low,speedup_ci_high,speedup_ci_coverage,scaling,comparable_as,"
+                     "oversubscribed,provenance\n"),
+            std::string::npos)
+      << csv;
   const Json j = analysis_json(groups);
   EXPECT_NEAR(j["groups"][0]["rows"][1]["speedup_ci"][1].get<double>(), 1.1 / 0.45, 1e-12);
   EXPECT_TRUE(j["groups"][0]["rows"][2]["speedup_ci_coverage"].is_null());
@@ -125,6 +128,10 @@ TEST(Analysis, RecordsOfAnotherBuildCpuOrSeedAreAnotherGroup) {
   const std::string report = format_report(groups);
   EXPECT_NE(report.find("a, size 100, build c1 -O3 on h: "), std::string::npos) << report;
   EXPECT_NE(report.find("build c1 -O3 on other"), std::string::npos);
+  // The CSV names each row's group too (the last column).
+  const std::string csv = csv_report(groups);
+  EXPECT_NE(csv.find(",none,,no,build c1 -O3 on other\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",none,,no,build c2 -O3 on h\n"), std::string::npos) << csv;
   // One build on one host: the report does not name it.
   records.resize(2);
   EXPECT_EQ(format_report(analyse(typed(records))).find("build c1"), std::string::npos);
@@ -258,7 +265,7 @@ TEST(Analysis, CsvQuotesFieldsThatHoldCommasQuotesOrLineBreaks) {
   }
   rows.pop_back();  // (after the last line break)
   ASSERT_EQ(rows.size(), 4u) << csv;
-  for (const auto& row : rows) EXPECT_EQ(row.size(), 18u) << csv;
+  for (const auto& row : rows) EXPECT_EQ(row.size(), 22u) << csv;
   EXPECT_EQ(rows[1][0], "k,1");
   EXPECT_EQ(rows[1][3], "plain,fast");
   std::set<std::string> variants = {rows[2][3], rows[3][3]};

@@ -38,3 +38,16 @@ TEST(Table, ProseInTheLastColumnIsUnderlinedAsFarAsItsHeader) {
             "-------------------\n"
             "matmul  a long description that would make a rule wider than any terminal\n");
 }
+
+TEST(Table, AControlCharacterIsEscapedBeforeTheColumnsAreLaidOut) {
+  // A kernel name or label with an ESC or a newline: escaped, and its row stays in line.
+  // "µs" is two bytes and one column.
+  Table t({"label", "time"});
+  t.add({"a\x1b[2Jb", "3 µs"});
+  t.add({"c\nd", "12 µs"});
+  EXPECT_EQ(t.str(),
+            "label       time\n"
+            "----------------\n"
+            "a\\x1b[2Jb   3 µs\n"
+            "c\\x0ad     12 µs\n");
+}

@@ -238,7 +238,7 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
   std::ostringstream out;
   out << "kernel,size,backend,variant,threads,ranks,median_s,ci_low_s,ci_high_s,ci_coverage,"
          "verified,speedup,efficiency,baseline_variant,baseline_median_s,speedup_ci_low,"
-         "speedup_ci_high,speedup_ci_coverage\n";
+         "speedup_ci_high,speedup_ci_coverage,scaling,comparable_as,oversubscribed,provenance\n";
   for (const auto& g : groups)
     for (const auto& row : g.rows) {
       const Record& r = row.record;
@@ -266,7 +266,12 @@ std::string csv_report(const std::vector<ReportGroup>& groups) {
         out << ',';
       out << ',';
       if (row.speedup_ci_coverage >= 0) out << row.speedup_ci_coverage;
-      out << '\n';
+      // Which group the row belongs to: two CPUs' or builds' rows of one kernel and size are
+      // told apart by their provenance, as in the text report.
+      const Json over = r.json.value("oversubscribed", Json());
+      out << ',' << csv_field(g.scaling) << ',' << csv_field(g.comparable_as) << ','
+          << (over.is_boolean() ? (over.get<bool>() ? "yes" : "no") : "") << ','
+          << csv_field(g.provenance) << '\n';
     }
   return out.str();
 }

@@ -1,13 +1,28 @@
 #include "pararun/table.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 
+#include "pararun/files.hpp"
+
 namespace pararun {
 
 namespace {
+
+std::vector<std::string> printable_cells(std::vector<std::string> row) {
+  for (auto& cell : row) cell = printable(cell);
+  return row;
+}
+
+/// How many characters a terminal shows for UTF-8 text: the bytes that start one.
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
 
 /// A number, maybe with a unit or a suffix: "12", "-0.5", "1.93x", "3.41 ms", "0-1".
 bool looks_numeric(const std::string& s) {
@@ -19,11 +34,17 @@ bool looks_numeric(const std::string& s) {
 
 }  // namespace
 
+Table::Table(std::vector<std::string> header) : header_(printable_cells(std::move(header))) {}
+
+void Table::add(std::vector<std::string> row) {
+  rows_.push_back(printable_cells(std::move(row)));
+}
+
 std::string Table::str() const {
   std::vector<std::size_t> width(header_.size(), 0);
   auto widen = [&](const std::vector<std::string>& row) {
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
-      if (row[i].size() > width[i]) width[i] = row[i].size();
+      width[i] = std::max(width[i], columns(row[i]));
   };
   widen(header_);
   for (auto& r : rows_) widen(r);
@@ -46,7 +67,7 @@ std::string Table::str() const {
     std::string out;
     for (std::size_t i = 0; i < width.size(); ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
-      const std::string pad(width[i] - cell.size(), ' ');
+      const std::string pad(width[i] - columns(cell), ' ');
       const bool right = numeric[i];  // a header sits over its column's numbers
       out += right ? pad + cell : cell + pad;
       if (i + 1 < width.size()) out += "  ";

@@ -63,7 +63,8 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& records);
 
 /// The report as CSV, one row per record (error records keep their row with empty cells):
 /// kernel, size, backend, variant, threads, ranks, median and CI, verified, speedup,
-/// efficiency, baseline variant and median.
+/// efficiency, baseline variant and median, speedup interval, and the group's scaling,
+/// comparable_as and provenance (build and CPU) with the record's oversubscribed flag.
 std::string csv_report(const std::vector<ReportGroup>& groups);
 
 /// The analysis as JSON (schema "pararun.analysis/1"): per group its baseline, one row per

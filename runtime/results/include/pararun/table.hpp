@@ -8,10 +8,12 @@ namespace pararun {
 
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  /// Columns padded to their widest cell; a column of numbers right-aligned, any other
-  /// column left-aligned (decided per column, not per cell).
+  /// Cells are kept as printable() shows them (a control character in a kernel name or a
+  /// label is escaped before the columns are laid out, so its row does not shift).
+  explicit Table(std::vector<std::string> header);
+  void add(std::vector<std::string> row);
+  /// Columns padded to their widest cell (in characters: UTF-8 counts once per character);
+  /// a column of numbers right-aligned, any other column left-aligned (decided per column).
   std::string str() const;
 
  private:
