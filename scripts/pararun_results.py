@@ -87,12 +87,19 @@ def frame(*paths):
 
 
 def _holds_records(path):
-    """Whether the first line of `path` that says something is a ParaRun record."""
+    """Whether the first line of `path` that says something is a ParaRun record. Only a regular
+    file is opened (a FIFO would block), and only its first 64 MiB line is read (a file of one
+    huge line is not read whole into memory), as the C++ side does."""
+    if not os.path.isfile(path):
+        return False
     try:
-        with open(path, errors="replace") as f:
-            for line in f:
+        with open(path, "rb") as f:
+            while True:
+                line = f.readline(64 << 20)
+                if not line:
+                    break
                 if line.strip():
-                    r = json.loads(line)
+                    r = json.loads(line.decode(errors="replace"))
                     return isinstance(r, dict) and str(r.get("schema", "")).startswith("pararun.")
     except (OSError, ValueError):
         pass

@@ -153,9 +153,8 @@ TEST(CliFiles, ErrorRecordsAndBadLinesNeverBreakTheReport) {
   const auto first = fields(csv[1]);
   ASSERT_EQ(first.size(), 22u) << csv[1];
   EXPECT_NE(first[21].find("build "), std::string::npos) << csv[1];
-  EXPECT_EQ(fields(csv.back()),
-            fields("matmul,64,omp,blocked,2,1,,,,,no,,," + first[13] + "," + first[14] +
-                   ",,,,strong,,,\"" + first[21] + "\""));
+  EXPECT_EQ(fields(csv.back()), fields("matmul,64,omp,blocked,2,1,,,,,no,,," + first[13] + "," +
+                                       first[14] + ",,,,strong,,,\"" + first[21] + "\""));
   // The same file given as a file, not a folder.
   Result f = run_cli("report " + dir + "/results.jsonl --csv " + (tmp / "r.csv"));
   EXPECT_EQ(f.code, 0) << f.err;
@@ -463,6 +462,23 @@ TEST(CliFiles, AFileNamedTwiceIsReadOnce) {
   EXPECT_EQ(Json::parse(thrice.out), Json::parse(once.out));
   EXPECT_EQ(lines(thrice.err).size(), 2u) << thrice.err;
   EXPECT_NE(thrice.err.find("named before, read once"), std::string::npos) << thrice.err;
+}
+
+TEST(CliFiles, AnEmptyFileAmongSeveralIsNamedNotSkippedSilently) {
+  const TempDir tmp;
+  const std::string study = tmp / "s", empty = tmp / "empty.jsonl", none = tmp / "none.jsonl";
+  small_study(study);
+  write_file(empty, "");
+  write_file(none, "");
+  const Result r = run_cli("report " + study + " " + empty + " --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.err),
+            std::vector<std::string>{"pararun: warning: " + empty + ": no ParaRun records in it"});
+  const Result both = run_cli("report " + empty + " " + none);
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("pararun: error: no ParaRun records in " + empty + " nor in the 1 other"),
+            std::string::npos)
+      << both.err;
 }
 
 TEST(CliFiles, AnOutputNameTooLongIsRefusedBeforeTheRun) {

@@ -161,14 +161,16 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
 // entry while this one waits.
 TEST(CliTune, ATuneStoringWhileAnotherDoesKeepsBothEntries) {
   const pararun::test::TempDir dir;
-  const std::string file = dir / "t.json", err = dir / "err";
+  // The other tune names the file itself, this one a link to it: one lock, beside the file.
+  const std::string file = dir / "real.json", link = dir / "t.json", err = dir / "err";
+  ASSERT_EQ(symlink(file.c_str(), link.c_str()), 0);
   const int held = open((file + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   ASSERT_GE(held, 0);
   ASSERT_EQ(flock(held, LOCK_EX), 0);
   const pid_t tune = fork();
   if (tune == 0) {
     const std::string cmd = std::string(PARARUN_EXE) +
-                            " tune matmul -v blocked-portable -n 200 -r 1 --tuning " + file +
+                            " tune matmul -v blocked-portable -n 200 -r 1 --tuning " + link +
                             " >/dev/null 2>" + err;
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);

@@ -75,4 +75,14 @@ for target in (out, os.path.join(work, "second-name.jsonl"), os.path.join(work, 
     expect(p.returncode != 0 and "pararun_results.py: " in p.stderr and len(p.stderr.splitlines()) == 1,
            f"CSV over {os.path.basename(target)} refused in one line: {p.stderr.strip()}")
 expect(open(out).read() == before, "the records are untouched")
+# A FIFO at the output is not opened to look for records (the open blocked for ever): the CSV
+# replaces it. (timeout: a hang fails the check instead of the whole suite.)
+fifo = os.path.join(work, "fifo.csv")
+os.mkfifo(fifo)
+try:
+    p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out, fifo],
+                       capture_output=True, text=True, timeout=60)
+    expect(p.returncode == 0 and os.path.isfile(fifo), f"CSV over a FIFO written: {p.stderr.strip()}")
+except subprocess.TimeoutExpired:
+    expect(False, "CSV over a FIFO hung")
 sys.exit(1 if failures else 0)

@@ -66,6 +66,19 @@ TEST(Analysis, SpeedupAgainstBestVerifiedSequential) {
   EXPECT_NE(text.find("oversubscribed"), std::string::npos);
 }
 
+TEST(Analysis, ADisturbedBaselineIsNamedInTheGroupsHeader) {
+  Json base = rec("mm", "seq", "blas", 1, 1, 1.0);
+  base["meta"]["host_load"] = {{"disturbed", true}, {"why", "others used 50% of the CPUs"}};
+  const std::string text =
+      format_report(analyse(typed({base, rec("mm", "omp", "blas", 2, 1, 0.5)})));
+  EXPECT_NE(text.find("median 1.000 s (disturbed: others used 50% of the CPUs; every speedup "
+                      "below uses it)\n"),
+            std::string::npos)
+      << text;
+  base.erase("meta");
+  EXPECT_NE(format_report(analyse(typed({base}))).find("median 1.000 s\n"), std::string::npos);
+}
+
 TEST(Analysis, SpeedupsCarryAnIntervalFromBothMediansIntervals) {
   // Baseline 1.0 s in [0.9, 1.1] (95.0%), omp 0.5 s in [0.45, 0.55] (96.1%).
   Json base = rec("mm", "seq", "blas", 1, 1, 1.0), omp = rec("mm", "omp", "blas", 2, 1, 0.5);

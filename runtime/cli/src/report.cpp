@@ -39,9 +39,16 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files) {
         usage("result file '" + f + "' is not a regular file");
     }
     warn_bad_lines(rf);
+    // One of several that adds nothing (empty, or its study not begun): said, not silent.
+    if (rf.records.empty() && rf.problems.empty() && files.size() > 1)
+      std::fprintf(stderr, "pararun: warning: %s: no ParaRun records in it\n",
+                   printable(f).c_str());
     for (auto& r : rf.records) records.push_back(std::move(r));
   }
-  if (records.empty()) usage("no ParaRun records in " + files.front());
+  if (records.empty())
+    usage("no ParaRun records in " + files.front() +
+          (files.size() > 1 ? " nor in the " + std::to_string(files.size() - 1) + " other(s)"
+                            : std::string()));
   return records;
 }
 

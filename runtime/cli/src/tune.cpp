@@ -136,9 +136,10 @@ int tune_command(const TuneOptions& o) {
                       : ": stored");
     // Stored at once, on the file as it is now (another tune may have written it meanwhile),
     // under a lock of FILE.lock: two tunes storing at once each keep their entry (the later
-    // rename dropped the other's).
+    // rename dropped the other's). FILE is the one written: through the user's own links, so a
+    // link to the file and the file itself take one lock.
     std::string problem;
-    const int lock = open_locked(path + ".lock", O_RDWR, &problem, 60);
+    const int lock = open_locked(own_link_target(path) + ".lock", O_RDWR, &problem, 60);
     if (lock < 0)
       std::fprintf(stderr,
                    "pararun: warning: %s: a tune that stores at the same time may drop this "

@@ -364,7 +364,12 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       out += "scaled speedup (Gustafson) p * T(1 PE) / T(p) per backend\n";
     else if (g.baseline)
       out += "speedup against the best verified sequential variant, " + g.baseline->variant +
-             " (seq), median " + format_seconds(median_of(*g.baseline)) + "\n";
+             " (seq), median " + format_seconds(median_of(*g.baseline)) +
+             // Every speedup of the group divides by it: a disturbed baseline is said here.
+             (disturbance(*g.baseline).empty()
+                  ? std::string()
+                  : " (disturbed: " + disturbance(*g.baseline) + "; every speedup below uses it)") +
+             "\n";
     else
       out += "no verified sequential run, so no speedup\n";
     const bool weak = g.scaling == "weak";
