@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -352,6 +353,21 @@ TEST(Files, AtomicWriteReplacesWholeOrNotAtAll) {
   struct stat st {};
   ASSERT_EQ(stat("/dev/full", &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(Files, ATemporaryFileLeftByAKilledProcessOfTheSamePidDoesNotBlockAWrite) {
+  // kill -9 between open and rename leaves FILE.tmp.PID; a later process with that PID (a
+  // container's start-up order repeats) got EEXIST for ever.
+  const test::TempDir tmp;
+  const std::string path = tmp / "checkpoint.json";
+  std::ofstream(path + ".tmp." + std::to_string(getpid())) << "stale";
+  write_file_atomically(path, "new\n");
+  std::ifstream f(path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(f), {}), "new\n");
+  // Nothing of its own left beside it: the folder holds the file and the stale one only.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(tmp.path())) ++entries;
+  EXPECT_EQ(entries, 2);
 }
 
 TEST(Files, AtomicWriteKeepsModeGroupAndLinksAndHonoursTheUmask) {

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -283,10 +285,23 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   const bool existed = !link && stat(file.c_str(), &st) == 0;
   if (existed && !S_ISREG(st.st_mode))
     throw WriteError("'" + path + "' is not a regular file; not replacing it");
-  const std::string tmp = file + ".tmp." + std::to_string(getpid());
-  // A new file gets the umask's mode, as every Unix tool's (a project's umask 002 makes it
-  // group-writable); a replaced one keeps its mode, group and (where allowed) owner.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  // A new name each time: "FILE.tmp.PID" alone was left by a process killed -9, and a later
+  // one of the same PID (a container starts its processes in the same order) could then
+  // never write FILE (O_EXCL: EEXIST). PID, a counter and the clock; another on EEXIST.
+  static std::atomic<unsigned> attempt{0};
+  std::string tmp;
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 100; ++tries) {
+    const auto ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%ld.%x%llx", static_cast<long>(getpid()),
+                  attempt.fetch_add(1), static_cast<unsigned long long>(ns) & 0xffffffULL);
+    tmp = file + suffix;
+    // A new file gets the umask's mode, as every Unix tool's (a project's umask 002 makes it
+    // group-writable); a replaced one keeps its mode, group and (where allowed) owner.
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) throw WriteError("cannot write '" + path + "': " + std::strerror(errno));
   int err = 0;
   if (existed) {
