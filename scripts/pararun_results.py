@@ -14,6 +14,7 @@ stderr naming the file and line, as `pararun report` does.
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 
@@ -90,10 +91,15 @@ def _holds_records(path):
     """Whether the first line of `path` that says something is a ParaRun record. Only a regular
     file is opened (a FIFO would block), and only its first 64 MiB line is read (a file of one
     huge line is not read whole into memory), as the C++ side does."""
-    if not os.path.isfile(path):
-        return False
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO put there after a check would not block the open; fstat decides.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
             while True:
                 line = f.readline(64 << 20)
                 if not line:
@@ -101,8 +107,8 @@ def _holds_records(path):
                 if line.strip():
                     r = json.loads(line.decode(errors="replace"))
                     return isinstance(r, dict) and str(r.get("schema", "")).startswith("pararun.")
-    except (OSError, ValueError):
-        pass
+        except (OSError, ValueError):
+            pass
     return False
 
 

@@ -27,7 +27,8 @@ def main(records_path, out_path):
         last[(r["kernel"], r["variant"])] = r
     workloads = sorted({k for k, _ in last})
     tasks = recs[-1]["size"]
-    cores = recs[-1]["meta"]["cores"]
+    meta = recs[-1]["meta"]
+    cores = meta.get("cores_usable", meta["cores"])  # the CPUs its tasks could use (taskset)
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     width = 0.2

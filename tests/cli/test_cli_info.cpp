@@ -50,6 +50,7 @@ TEST(CliInfo, CountsTheCpusItWasStartedOnBeforeLibgompBindsItsThread) {
   ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
   const int all = CPU_COUNT(&mine);
   if (all < 2) GTEST_SKIP() << "needs 2 CPUs";
+  if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "needs taskset";
   int first = 0;
   while (!CPU_ISSET(first, &mine)) ++first;
   const std::string exe = PARARUN_EXE;

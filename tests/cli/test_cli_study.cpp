@@ -1,6 +1,7 @@
 // End-to-end tests of pararun study, report and submit: points, resume, stops, study files.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -453,4 +454,42 @@ TEST(CliStudy, OneRunOfAStudyFolderAtATime) {
   EXPECT_EQ(slurp(results), before);
   const Result free = run_cli(args + " --resume");
   EXPECT_EQ(free.code, 0) << free.err;
+}
+
+TEST(CliStudy, KeepsToTheCpusTasksetStartedItOnWithAutomaticCountsAndUnboundRanks) {
+  // `taskset -c C pararun study`: its points ran on the node's first cores (mpirun's
+  // --bind-to core places ranks by the node, not by mpirun's own affinity), and the default
+  // counts were 1,2 whatever the machine.
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs 2 CPUs";
+  if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "needs taskset";
+  int last = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &mine)) last = c;
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "s", cpu = std::to_string(last);
+  const Result r = run_command("taskset -c " + cpu + " " + PARARUN_EXE +
+                               " study --kernels reduction --backends seq,omp,mpi --sizes 2^12 "
+                               "--reps 2 --max-reps 2 --out " +
+                               dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("pararun: note: the study runs on CPUs " + cpu + " of "), std::string::npos)
+      << r.err;
+  // Automatic counts on one CPU: one thread, one rank.
+  const Json study = Json::parse(slurp(dir + "/study.json"));
+  for (const auto& id : study["points"]) {
+    const std::string p = id.get<std::string>();
+    EXPECT_NE(p.find("/t1/r1"), std::string::npos) << p;
+  }
+  int parallel = 0;
+  for (const auto& line : lines(slurp(dir + "/results.jsonl"))) {
+    const Json j = Json::parse(line);
+    ASSERT_EQ(j["status"], "ok") << line;
+    parallel += j["backend"] != "seq";
+    for (const auto& rank : j["meta"]["affinity"])
+      for (const auto& t : rank["threads"]) EXPECT_EQ(t, cpu) << j["point"];
+  }
+  EXPECT_EQ(parallel, 2);  // omp t1 and mpi r1
 }

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/slurm.hpp"
+#include "pararun/study_options.hpp"
 #include "pararun/study_run.hpp"
 
 using namespace pararun;
@@ -414,4 +416,33 @@ TEST(Slurm, MpiPluginSetupScriptAndSmtReachEveryJobScript) {
   EXPECT_THROW(check_site(bad), InputError);
   bad.setup = tmp / "missing.sh";
   EXPECT_THROW(check_site(bad), InputError);
+}
+
+TEST(StudyOptions, AutomaticCountsStepThroughTheCoresAndKeepHybridShapesWithinThem) {
+  EXPECT_EQ(scaling_counts(1), "1");
+  EXPECT_EQ(scaling_counts(2), "1,2");
+  EXPECT_EQ(scaling_counts(6), "1,2,4,6");
+  EXPECT_EQ(scaling_counts(8), "1,2,4,8");
+  EXPECT_EQ(scaling_counts(12), "1,2,4,8,12");
+  StudyOptions o;  // threads and ranks "auto" by default
+  o.kernels = "reduction";
+  o.backends = "seq,omp,mpi,hybrid";
+  o.sizes = "2^12";
+  StudySpec spec = study_spec(o, 4, 8);  // nodes of 4 cores, 8 in the allocation
+  EXPECT_EQ(spec.threads, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(spec.ranks, (std::vector<int>{1, 2, 4, 8}));
+  std::set<std::pair<int, int>> hybrid;  // ranks x threads
+  for (const auto& p : study_points(spec))
+    if (p.backend == Backend::hybrid) hybrid.insert({p.ranks, p.threads});
+  const std::set<std::pair<int, int>> within = {{1, 1}, {1, 2}, {1, 4}, {2, 1}, {2, 2},
+                                                {2, 4}, {4, 1}, {4, 2}, {8, 1}};
+  EXPECT_EQ(hybrid, within);  // no 4 x 4 or 8 x 2 on 8 cores
+  // Counts given by hand run as given, shapes beyond the cores too (oversubscribed on purpose).
+  o.threads = "1,4";
+  o.ranks = "4";
+  spec = study_spec(o, 4, 8);
+  EXPECT_EQ(spec.threads, (std::vector<int>{1, 4}));
+  EXPECT_EQ(spec.max_pes, 0);
+  o.threads = "auto,2";
+  EXPECT_THROW(study_spec(o, 4, 8), InputError);
 }

@@ -168,8 +168,10 @@ int batch_run_command(const BatchRunOptions& opt) {
   o.exe = self_executable();
   const int cpus = online_cpus();
   if (opt.cores < 0 || opt.cores > cpus)
-    usage_here("--cores must be 1 to " + std::to_string(cpus) + " (the CPUs of this node), got " +
-               std::to_string(opt.cores));
+    usage_here("--cores must be 1 to " + std::to_string(cpus) + " (the CPUs it may use, " +
+               format_cpu_list(usable_cpus()) + "), got " + std::to_string(opt.cores));
+  if (const std::string note = narrowed_cpus_note("the batch"); !note.empty())
+    std::fprintf(stderr, "pararun: note: %s\n", note.c_str());
   o.cores = opt.cores ? opt.cores : cpus;
   if (opt.launcher != "mpirun" && opt.launcher != "srun")
     usage_here("--launcher must be mpirun or srun, got '" + opt.launcher + "'");

@@ -50,8 +50,12 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
   sub->add_option("--kernels", so.kernels, "Kernels, comma-separated (default matmul,reduction)");
   sub->add_option("--backends", so.backends,
                   "Backends, comma-separated (default seq,omp,mpi: those this build has)");
-  sub->add_option("--threads", so.threads, "Thread counts for omp and hybrid (default 1,2)");
-  sub->add_option("--ranks", so.ranks, "Rank counts for mpi and hybrid (default 1,2)");
+  sub->add_option("--threads", so.threads,
+                  "Thread counts for omp and hybrid (default auto: 1, 2, 4, ... up to the cores "
+                  "of a node, and their number; pararun study: the CPUs it may use)");
+  sub->add_option("--ranks", so.ranks,
+                  "Rank counts for mpi and hybrid (default auto: 1, 2, 4, ... up to the cores: "
+                  "the allocation's with srun, one node's with submit)");
   sub->add_option("--variants", so.variants,
                   "Variants of omp, mpi and hybrid, comma-separated, each where the backend has "
                   "it (default: each backend's first; seq always runs every variant)");

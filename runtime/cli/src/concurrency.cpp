@@ -44,6 +44,8 @@ int concurrency_command(const ConcurrencyOptions& o) {
   config.wait_seconds = o.wait_seconds;
   if (o.steps > 0) config.compute_steps = static_cast<std::uint64_t>(o.steps);
   const int cpus = online_cpus();
+  if (const std::string note = narrowed_cpus_note("concurrency"); !note.empty())
+    std::fprintf(stderr, "pararun: note: %s\n", note.c_str());
   ExecContext ctx;  // metadata of this process, one thread
   const Json meta = collect_metadata(ctx);
 

@@ -47,8 +47,8 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files) {
   }
   if (records.empty())
     usage("no ParaRun records in " + files.front() +
-          (files.size() > 1 ? " nor in the " + std::to_string(files.size() - 1) + " other(s)"
-                            : std::string()));
+          (read.size() > 1 ? " nor in the " + std::to_string(read.size() - 1) + " other(s)"
+                           : std::string()));
   return records;
 }
 

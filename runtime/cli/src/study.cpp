@@ -43,9 +43,13 @@ const volatile int* install_stop_handlers() {
 }
 
 int study_command(const StudyOptions& o) {
-  const StudySpec spec = study_spec(o);
+  // Automatic thread counts: this node's usable CPUs; rank counts: the launcher's (srun: the
+  // allocation's on every node).
+  const StudySpec spec = study_spec(o, online_cpus(), usable_cpus(launcher_named(o.launcher)));
   const std::vector<Point> points = study_points(spec);
   const std::string launcher = resolve_launcher(o.launcher, points);
+  if (const std::string note = narrowed_cpus_note("the study"); !note.empty())
+    std::fprintf(stderr, "pararun: note: %s\n", note.c_str());
   // A folder submitted to Slurm: not while its tasks still run there (where Slurm answers).
   if (o.resume && !o.out.empty()) check_nothing_still_queued(o.out, false);
   // Locked until its report is written (two studies in one folder ran every point twice at

@@ -16,14 +16,16 @@
 namespace pararun::app {
 
 int submit_command(const StudyOptions& o) {
-  const StudySpec spec = study_spec(o);
-  const std::vector<Point> points = study_points(spec);
+  study_points(study_spec(o, 0, 0, true));  // bad options are refused before Slurm is asked
   check_submit_options(o);
   if (!on_path("sbatch"))
     throw InputError(
         "sbatch is not on PATH: no Slurm here. Run the study on this machine with 'pararun "
         "study' (same arguments), or try Slurm locally: scripts/local-cluster.sh start");
   const Partition part = query_partition(o.partition, clusters_of(o.site));
+  // Automatic thread and rank counts: up to the cores of one of the partition's nodes.
+  const StudySpec spec = study_spec(o, part.cpus, part.cpus);
+  const std::vector<Point> points = study_points(spec);
   for (const auto& p : points) nodes_for(p, part);  // every point fits, before any file
 
   check_sbatch_path(absolute_path(o.out.empty() ? "results" : o.out));  // before any file is made

@@ -185,7 +185,9 @@ void read_start_affinity(int, char**, char**) {
 }
 
 // .preinit_array runs in the executable before the shared libraries' initialisers (glibc's
-// _dl_init), so libgomp's has not run yet. This file is linked into every pararun program.
+// _dl_init), so libgomp's has not run yet. This file is linked into every pararun program
+// (pararun_core is static). The linker refuses .preinit_array in a shared library: a build of
+// pararun_core as one would need this entry moved into the executables.
 __attribute__((section(".preinit_array"),
                used)) void (*const g_read_start_affinity)(int, char**,
                                                           char**) = read_start_affinity;
@@ -251,6 +253,13 @@ const std::vector<int>& usable_cpus() {
 
 int online_cpus() {
   return static_cast<int>(usable_cpus().size());
+}
+
+std::string narrowed_cpus_note(const std::string& what) {
+  if (usable_cpus() == node_cpus()) return "";
+  return what + " runs on CPUs " + format_cpu_list(usable_cpus()) + " of " +
+         format_cpu_list(node_cpus()) +
+         ": the CPU affinity it was started with (taskset, a pinned parent)";
 }
 
 int node_cpu_count() {

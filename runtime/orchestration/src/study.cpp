@@ -87,7 +87,9 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
             shapes.emplace_back(r, spec.cores / r);
       } else {
         for (int r : ranks)
-          for (int t : threads) shapes.emplace_back(r, t);
+          for (int t : threads)
+            if (spec.max_pes == 0 || static_cast<long long>(r) * t <= spec.max_pes)
+              shapes.emplace_back(r, t);
       }
       bool variant_used = spec.variants.empty();
       for (Backend b : spec.backends) {
@@ -274,8 +276,9 @@ std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
   return a;
 }
 
-std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores) {
-  return launcher_prefix(LaunchShape{p.backend, p.ranks, p.threads}, launcher, cores);
+std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores,
+                                         Placement placement) {
+  return launcher_prefix(LaunchShape{p.backend, p.ranks, p.threads}, launcher, cores, placement);
 }
 
 }  // namespace pararun

@@ -2,8 +2,8 @@
 //
 //   kernels: [matmul, reduction]       # or one name
 //   backends: [seq, omp, mpi]
-//   threads: [1, 2]                    # or one number
-//   ranks: [1, 2]
+//   threads: [1, 2]                    # or one number, or auto (the default: 1, 2, 4, ... cores)
+//   ranks: [1, 2]                      # or auto
 //   sizes: {matmul: 1024, reduction: 2^26}   # or one size for all kernels
 //   scaling: strong                    # or weak
 //   reps: 5
@@ -56,7 +56,17 @@ std::vector<int> counts(const std::string& list, const std::string& option, int 
 
 }  // namespace
 
-StudySpec study_spec(const StudyOptions& o) {
+std::string scaling_counts(int cores) {
+  std::string out = "1";
+  int c = 2;
+  for (; c <= cores && c <= (1 << 20); c *= 2) out += "," + std::to_string(c);
+  if (cores > 1 && c / 2 != cores) out += "," + std::to_string(cores);
+  return out;
+}
+
+StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool quiet) {
+  if (node_cores <= 0) node_cores = online_cpus();
+  if (all_cores <= 0) all_cores = online_cpus();
   StudySpec spec;
   spec.kernels = split(o.kernels);
   once_each(spec.kernels, "--kernels");
@@ -70,8 +80,14 @@ StudySpec study_spec(const StudyOptions& o) {
     spec.backends.push_back(*backend);
   }
   // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.
-  spec.threads = counts(o.threads, "--threads", kMaxThreads);
-  spec.ranks = counts(o.ranks, "--ranks", 100000);
+  const bool auto_threads = o.threads == "auto", auto_ranks = o.ranks == "auto";
+  spec.threads =
+      counts(auto_threads ? scaling_counts(std::min(node_cores, kMaxThreads)) : o.threads,
+             "--threads", kMaxThreads);
+  spec.ranks =
+      counts(auto_ranks ? scaling_counts(std::min(all_cores, 100000)) : o.ranks, "--ranks", 100000);
+  // The default grid stays within the cores (a counted list given by hand is run as given).
+  if (auto_threads && auto_ranks) spec.max_pes = all_cores;
   std::string unused;  // sizes of kernels the study leaves out
   for (const auto& item : split(o.sizes)) {
     const auto eq = item.find('=');
@@ -113,10 +129,10 @@ StudySpec study_spec(const StudyOptions& o) {
   spec.max_reps = std::max(o.reps, o.max_reps);
   // The oversubscribed point runs on one node on purpose: a handful of ranks per core shows
   // concurrency; thousands only exhaust the node.
-  const int most = 16 * node_cpu_count();
+  const int most = 16 * online_cpus();
   if (o.oversubscribed_ranks < 0 || o.oversubscribed_ranks > most)
     throw InputError("--oversubscribed-ranks must be 0 to " + std::to_string(most) +
-                     " (16 per CPU of this node), got " + std::to_string(o.oversubscribed_ranks));
+                     " (16 per CPU it may use), got " + std::to_string(o.oversubscribed_ranks));
   spec.oversubscribed_ranks = o.oversubscribed_ranks;
   spec.variants = split(o.variants);
   once_each(spec.variants, "--variants");
@@ -134,7 +150,7 @@ StudySpec study_spec(const StudyOptions& o) {
   spec.order_seed = static_cast<unsigned long long>(o.order_seed);
   // Said once the study is valid, as a likely slip for another kernel; not for the default
   // sizes, which name matmul and reduction for a study of either.
-  if (!unused.empty() && o.sizes != StudyOptions().sizes)
+  if (!quiet && !unused.empty() && o.sizes != StudyOptions().sizes)
     std::fprintf(stderr, "pararun: warning: sizes not used (this study's kernels: %s): %s\n",
                  printable(o.kernels).c_str(), unused.c_str());
   return spec;

@@ -16,6 +16,7 @@
 
 #include "pararun/analysis.hpp"
 #include "pararun/errors.hpp"
+#include "pararun/files.hpp"
 #include "pararun/process.hpp"
 #include "pararun/run_request.hpp"
 #include "pararun/slurm.hpp"
@@ -256,11 +257,16 @@ bool has_record_since(const std::string& path, std::uint64_t offset, const std::
 
 }  // namespace
 
-std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points) {
+std::string launcher_named(const std::string& launcher) {
   std::string l = launcher;
   if (l == "auto") l = std::getenv("SLURM_JOB_ID") && on_path("srun") ? "srun" : "mpirun";
   if (l != "mpirun" && l != "srun")
     throw InputError("--launcher must be auto, mpirun or srun, got '" + launcher + "'");
+  return l;
+}
+
+std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points) {
+  const std::string l = launcher_named(launcher);
   const bool needs_mpi =
       std::any_of(points.begin(), points.end(), [](const Point& p) { return uses_mpi(p.backend); });
   if (needs_mpi && !on_path(l))
@@ -292,6 +298,11 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
   std::remove((dir + "/checkpoint.json").c_str());
 
   const int cores = usable_cpus(launcher);
+  // Started on fewer CPUs than the node's (taskset): mpirun binding ranks would place them on
+  // the node's first cores, outside those; unbound, they keep the CPUs spawn gives mpirun.
+  const Placement placement = launcher == "mpirun" && usable_cpus() != node_cpus()
+                                  ? Placement::inherit
+                                  : Placement::bind_cores;
   const auto start = std::chrono::steady_clock::now();
   StudyRun out;
   const int total = static_cast<int>(points.size());
@@ -301,7 +312,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
       ++out.skipped;
       continue;
     }
-    std::vector<std::string> args = launcher_prefix(p, launcher, cores);
+    std::vector<std::string> args = launcher_prefix(p, launcher, cores, placement);
     args.push_back(exe);
     for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
     std::string log = dir + "/logs/" + p.id + ".log";
@@ -354,7 +365,9 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   const RecordFile rf = read_records(dir + "/results.jsonl");
   warn_bad_lines(rf);
   const auto groups = analyse(rf.records);
-  std::string text = format_report(groups);
+  // (Kernel names, labels and why a host was busy come from the records: shown, never obeyed
+  // by the terminal, as `pararun report` does.)
+  std::string text = printable(format_report(groups), true);
   // Points of the study without a verified record (failed, abandoned or never run).
   const Json manifest = parse_json(slurp(dir + "/study.json"));
   // (A damaged study.json lists no points: its ids are strings, as study_records reads them.)
@@ -365,7 +378,7 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
     for (const auto& id : manifest["points"])
       if (id.is_string() &&
           std::find(done.begin(), done.end(), id.get<std::string>()) == done.end()) {
-        missing += "  " + id.get<std::string>() + "\n";
+        missing += "  " + printable(id.get<std::string>()) + "\n";
         ++n;
       }
     if (n)

@@ -189,7 +189,8 @@ Json collect_metadata(const ExecContext& ctx, const Json& rank_facts) {
   m["timestamp"] = utc_timestamp();
   m["cpu_model"] = cpu_model();
   m["cpu"] = cpu_identity();
-  m["cores"] = node_cpu_count();  // the node's, which its ranks share
+  m["cores"] = node_cpu_count();      // the node's, which its ranks share
+  m["cores_usable"] = online_cpus();  // rank 0's: those it was started on, within them
   m["build"] = build_metadata();
   std::set<std::string> hosts;
   Json affinity = Json::array();

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "pararun/files.hpp"
 #include "pararun/stats.hpp"
 #include "pararun/table.hpp"
 
@@ -368,7 +369,8 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
              // Every speedup of the group divides by it: a disturbed baseline is said here.
              (disturbance(*g.baseline).empty()
                   ? std::string()
-                  : " (disturbed: " + disturbance(*g.baseline) + "; every speedup below uses it)") +
+                  : " (disturbed: " + printable(disturbance(*g.baseline)) +
+                        "; every speedup below uses it)") +
              "\n";
     else
       out += "no verified sequential run, so no speedup\n";

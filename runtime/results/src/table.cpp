@@ -80,7 +80,7 @@ std::string Table::str() const {
   std::size_t total = 0;
   for (auto w : width) total += w + 2;
   // Prose in the last column (a kernel's description) is not underlined past its header.
-  if (!width.empty() && !numeric.back()) total -= width.back() - header_.back().size();
+  if (!width.empty() && !numeric.back()) total -= width.back() - columns(header_.back());
   out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
   for (auto& r : rows_) out += line(r);
   return out;

@@ -42,6 +42,10 @@ std::string cgroup_cpuset_of(const std::string& cgroup, const std::string& mount
 /// The CPUs of the list `online` ("0-63") that the list `cpuset` ("8-11") holds; all of
 /// `online` when `cpuset` is empty, malformed or shares none of them.
 std::vector<int> usable_cpus_of(const std::string& online, const std::string& cpuset);
+/// "" when usable_cpus() is node_cpus(); else one line saying that `what` (a study, a batch)
+/// runs on the CPUs it was started on, which ones, and of which: a mask inherited unawares
+/// (a parent pinned by libgomp) is not silent.
+std::string narrowed_cpus_note(const std::string& what);
 /// How many: the cores a run, a study or a batch may count on (usable_cpus().size()).
 int online_cpus();
 /// node_cpus().size(): what the PEs of all ranks on this node share.

@@ -28,6 +28,9 @@ struct StudySpec {
   /// A core budget (0: none): instead of the thread and rank lists, omp on `cores` threads,
   /// mpi on `cores` ranks and hybrid in every ranks x threads shape whose product is `cores`.
   int cores = 0;
+  /// Hybrid shapes of more PEs than this are left out (0: none). Automatic thread and rank
+  /// counts (both) set it to the cores they were derived from, so their shapes stay within them.
+  int max_pes = 0;
   /// Every point runs `rounds` times (each round a point "ID/roundR"); the report pools a
   /// point's rounds and bootstraps its speedup's interval over rounds and repetitions.
   int rounds = 1;
@@ -79,6 +82,7 @@ std::vector<std::string> run_arguments(const Point& p, const StudySpec& spec,
 
 /// The launcher prefix for a point (launcher.hpp: the one policy): empty for seq/omp; mpirun
 /// or srun for mpi/hybrid. `launcher` is "mpirun" or "srun"; `cores` the CPUs of a node.
-std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores);
+std::vector<std::string> launcher_prefix(const Point& p, const std::string& launcher, int cores,
+                                         Placement placement = Placement::bind_cores);
 
 }  // namespace pararun

@@ -20,8 +20,9 @@ struct SlurmSite {
 };
 
 struct StudyOptions {
-  std::string kernels = "matmul,reduction", backends = default_study_backends(), threads = "1,2",
-              ranks = "1,2", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
+  /// threads and ranks "auto": scaling_counts of the cores study_spec is given.
+  std::string kernels = "matmul,reduction", backends = default_study_backends(), threads = "auto",
+              ranks = "auto", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
               launcher = "auto", out, variants;
   int reps = 5, max_reps = 20, oversubscribed_ranks = 0, cores = 0;
   int rounds = 1;
@@ -35,8 +36,17 @@ struct StudyOptions {
   bool dry_run = false;
 };
 
-/// The study the options describe, checked (unknown backends, bad counts and sizes).
-StudySpec study_spec(const StudyOptions& o);
+/// The counts a scaling study steps through up to `cores`: 1, 2, 4, ... and `cores` itself
+/// ("1,2,4,6" for 6).
+std::string scaling_counts(int cores);
+
+/// The study the options describe, checked (unknown backends, bad counts and sizes). Thread
+/// counts "auto" are scaling_counts(node_cores) (the cores of one node: a process's threads
+/// share it), rank counts "auto" scaling_counts(all_cores) (every node's), and with both auto
+/// the hybrid shapes stay within all_cores; 0 means this process's usable CPUs. Sizes given for
+/// kernels the study leaves out are warned about on stderr unless `quiet`.
+StudySpec study_spec(const StudyOptions& o, int node_cores = 0, int all_cores = 0,
+                     bool quiet = false);
 
 /// The points of the study, each checked as every process of it would check it (the kernel's
 /// own check, a rank's memory): what would be refused is refused now.

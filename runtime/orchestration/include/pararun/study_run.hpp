@@ -38,8 +38,10 @@ std::vector<std::string> done_points(const std::string& dir);
 /// results.jsonl holds. Returns the number of records appended.
 int merge_point_records(const std::string& dir);
 
-/// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun. InputError for
-/// another name, or when MPI points need a launcher that is not on PATH.
+/// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun; InputError for
+/// another name.
+std::string launcher_named(const std::string& launcher);
+/// launcher_named, and InputError when MPI points need a launcher that is not on PATH.
 std::string resolve_launcher(const std::string& launcher, const std::vector<Point>& points);
 
 /// CPUs the points may use: inside a Slurm allocation (srun) all of its nodes' CPUs, else
