@@ -1,6 +1,7 @@
 // What the end-to-end tests of the pararun command share: running it, reading its files.
 #pragma once
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,22 @@ Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_fl
     cmd = std::string(MPIEXEC) + " -n " + std::to_string(np) + " " MPIEXEC_PREFLAGS " " +
           mpirun_flags + " " + cmd;
   return run_command(cmd);
+}
+
+/// The CPUs this test process may run on (its affinity), sorted; and whether `taskset` is
+/// there to start a pararun on fewer of them.
+[[maybe_unused]] std::vector<int> my_cpus() {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof mine, &mine) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mine)) out.push_back(c);
+  return out;
+}
+
+[[maybe_unused]] bool has_taskset() {
+  return std::system("command -v taskset >/dev/null") == 0;
 }
 
 std::vector<std::string> lines(const std::string& text) {

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/file.h>
 
 #include <dirent.h>
@@ -193,14 +192,10 @@ TEST(CliBatch, LabelsEnvironmentsTagsCpuFlagsAndOversubscriptionReachTheJobs) {
 TEST(CliBatch, KeepsToTheCpusTasksetStartedItOn) {
   // `taskset -c C pararun batch run`: the jobs ran on every CPU of the node (the cgroup's), as
   // if the user had not narrowed it.
-  cpu_set_t mine;
-  CPU_ZERO(&mine);
-  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
-  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs 2 CPUs";
-  if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "needs taskset";
-  int last = 0;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &mine)) last = c;
+  const std::vector<int> cpus = my_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  if (!has_taskset()) GTEST_SKIP() << "needs taskset";
+  const int last = cpus.back();
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
   write_file(manifest,

@@ -1,7 +1,6 @@
 // End-to-end tests of pararun study, report and submit: points, resume, stops, study files.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -460,14 +459,10 @@ TEST(CliStudy, KeepsToTheCpusTasksetStartedItOnWithAutomaticCountsAndUnboundRank
   // `taskset -c C pararun study`: its points ran on the node's first cores (mpirun's
   // --bind-to core places ranks by the node, not by mpirun's own affinity), and the default
   // counts were 1,2 whatever the machine.
-  cpu_set_t mine;
-  CPU_ZERO(&mine);
-  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
-  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs 2 CPUs";
-  if (std::system("command -v taskset >/dev/null") != 0) GTEST_SKIP() << "needs taskset";
-  int last = 0;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &mine)) last = c;
+  const std::vector<int> cpus = my_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  if (!has_taskset()) GTEST_SKIP() << "needs taskset";
+  const int last = cpus.back();
   const pararun::test::TempDir tmp;
   const std::string dir = tmp / "s", cpu = std::to_string(last);
   const Result r = run_command("taskset -c " + cpu + " " + PARARUN_EXE +
