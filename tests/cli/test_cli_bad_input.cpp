@@ -181,6 +181,31 @@ TEST(CliRefuses, NodeMeasurementsUnderSeveralRanks) {
   }
 }
 
+// A study, batch or report under mpirun: each rank ran the whole study; rank 1 was refused by
+// the folder lock while rank 0 went on, and mpirun waited for it (a hang that took both cores).
+TEST(CliRefuses, StudiesBatchesAndReportsUnderSeveralRanks) {
+  const pararun::test::TempDir tmp;
+  write_file(tmp / "m.yaml", "jobs:\n  - {kernel: reduction, backend: seq, size: 1024}\n");
+  write_file(tmp / "r.jsonl", "");
+  for (const std::string& cmd : std::vector<std::string>{
+           "study --kernels reduction --backends seq --sizes 1024 --reps 1 -o " + (tmp / "s"),
+           "batch run " + (tmp / "m.yaml") + " -o " + (tmp / "b"),
+           "report " + (tmp / "r.jsonl") + " --csv " + (tmp / "x.csv"),
+           "compare " + (tmp / "r.jsonl") + " " + (tmp / "r.jsonl")}) {
+    const Result r = run_command("timeout 60 " + std::string(MPIEXEC) +
+                                 " -n 2 " MPIEXEC_PREFLAGS " " PARARUN_EXE " " + cmd);
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("runs on one process; start it without mpirun or srun"), std::string::npos)
+        << cmd << ": " << r.err;
+    int ours = 0;
+    for (const auto& line : lines(r.err)) ours += line.rfind("pararun:", 0) == 0;
+    EXPECT_EQ(ours, 1) << cmd << ": " << r.err;
+  }
+  EXPECT_FALSE(exists(tmp / "s"));
+  EXPECT_FALSE(exists(tmp / "b"));
+  EXPECT_FALSE(exists(tmp / "x.csv"));
+}
+
 TEST(CliRefuses, BadOptionUnderMpirunIsPrintedOnce) {
   Result r = run_cli("run matmul -b mpi -n 8 --frobnicate", 3);
   EXPECT_NE(r.code, 0);

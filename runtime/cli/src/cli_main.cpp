@@ -411,6 +411,16 @@ int pararun::cli_main(int argc, char** argv) {
   }
 
   try {
+    // The commands that start their runs' ranks themselves, or write one folder's files, run
+    // as one process: under mpirun each rank ran the whole study (rank 1 refused by the
+    // folder lock while rank 0's runs went on, and mpirun waited for it for ever).
+    for (auto [sub, name] :
+         {std::make_pair(study, "study"), std::make_pair(submit, "submit"),
+          std::make_pair(batch_run, "batch run"), std::make_pair(batch_submit, "batch submit"),
+          std::make_pair(batch_merge, "batch merge"), std::make_pair(report, "report"),
+          std::make_pair(compare, "compare")})
+      if (sub->parsed() && pararun::launcher_world_size() > 1)
+        app::usage(std::string(name) + " runs on one process; start it without mpirun or srun");
     // The commands that start runs name a bad PARARUN_WARMUP_TIME before anything runs or is
     // submitted, not once per run.
     for (auto* sub : {study, submit, batch_run, batch_submit, tune})
