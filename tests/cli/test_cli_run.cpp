@@ -243,6 +243,27 @@ TEST(CliRun, OmpThreadsDefaultToOmpNumThreads) {
   EXPECT_EQ(j["oversubscribed"], sysconf(_SC_NPROCESSORS_ONLN) < 3);
 }
 
+TEST(CliRun, TheRecordedThreadsAreTheThreadsThatRan) {
+  // OMP_THREAD_LIMIT=1 or OMP_DYNAMIC=true (libgomp then sizes teams by the load average): the
+  // record said 2 threads, 2 PEs, while one thread's affinity was "" (it never ran).
+  Result r = run_command(std::string("OMP_THREAD_LIMIT=1 ") + PARARUN_EXE +
+                         " run reduction -b omp -t 2 -n 2^12 -r 1");
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("--threads 2 is above OMP_THREAD_LIMIT (1)"), std::string::npos) << r.err;
+  r = run_command(std::string("OMP_THREAD_LIMIT=1 ") + PARARUN_EXE +
+                  " run reduction -b omp -n 2^12 -r 1 --json");  // the default: within it
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["threads"], 1);
+  r = run_command(std::string("OMP_DYNAMIC=true ") + PARARUN_EXE +
+                  " run reduction -b omp -t 2 -n 2^16 -r 3 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  EXPECT_EQ(j["threads"], 2);
+  ASSERT_EQ(j["meta"]["affinity"][0]["threads"].size(), 2u);
+  for (const auto& t : j["meta"]["affinity"][0]["threads"]) EXPECT_NE(t, "") << j["meta"].dump();
+}
+
 TEST(CliRun, TooManyOmpThreadsIsOneLineNotACrash) {
   // libgomp died with SIGSEGV starting 100000 threads.
   const Result r = run_command(std::string("OMP_NUM_THREADS=100000 ") + PARARUN_EXE +

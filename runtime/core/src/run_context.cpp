@@ -20,6 +20,9 @@ RunContext::RunContext(Backend backend, int threads) {
     MPI_Comm_size(node, &ctx_.ranks_per_node);
     MPI_Comm_free(&node);
   }
+  // A team of exactly ctx_.threads, or the record would claim threads that never ran:
+  // OMP_DYNAMIC=true let libgomp shrink teams by the load average.
+  if (uses_threads(backend)) omp_set_dynamic(0);
   if (!uses_threads(backend))
     ctx_.threads = 1;
   else if (threads > 0)
@@ -30,6 +33,7 @@ RunContext::RunContext(Backend backend, int threads) {
     ctx_.threads = std::max(1, std::min(online_cpus(), node_cpu_count() / ctx_.ranks_per_node));
   else
     ctx_.threads = omp_get_max_threads();
+  ctx_.threads = std::min(ctx_.threads, std::max(1, omp_get_thread_limit()));  // (defaults)
 }
 
 RunContext::~RunContext() {

@@ -1,5 +1,6 @@
 #include "pararun/run_request.hpp"
 
+#include <omp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -157,6 +158,11 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   if (o.threads_given && (o.threads <= 0 || o.threads > kMaxThreads))
     refuse("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
            std::to_string(o.threads));
+  // OMP_THREAD_LIMIT caps every team below it: the record would claim threads that never ran.
+  if (o.threads_given && uses_threads(*backend) && o.threads > omp_get_thread_limit())
+    refuse("--threads " + std::to_string(o.threads) + " is above OMP_THREAD_LIMIT (" +
+           std::to_string(omp_get_thread_limit()) +
+           "), which would run fewer threads than recorded; raise it or ask for fewer");
   if (!uses_threads(*backend) && o.threads > 1)
     refuse("backend '" + o.backend + "' runs 1 thread per process; use " +
            (uses_mpi(*backend) ? "hybrid" : "omp") + " for more threads");

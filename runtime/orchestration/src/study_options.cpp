@@ -13,6 +13,8 @@
 //   out: results/my-study
 #include "pararun/study_options.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -81,9 +83,10 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
   }
   // As `pararun run` allows: 4096 threads per process; ranks x threads stays within an int.
   const bool auto_threads = o.threads == "auto", auto_ranks = o.ranks == "auto";
-  spec.threads =
-      counts(auto_threads ? scaling_counts(std::min(node_cores, kMaxThreads)) : o.threads,
-             "--threads", kMaxThreads);
+  spec.threads = counts(
+      auto_threads ? scaling_counts(std::min({node_cores, kMaxThreads, omp_get_thread_limit()}))
+                   : o.threads,
+      "--threads", kMaxThreads);
   spec.ranks =
       counts(auto_ranks ? scaling_counts(std::min(all_cores, 100000)) : o.ranks, "--ranks", 100000);
   // The default grid stays within the cores (a counted list given by hand is run as given).

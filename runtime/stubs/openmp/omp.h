@@ -17,3 +17,7 @@ inline int omp_get_num_procs() {
   return 1;
 }
 inline void omp_set_num_threads(int) {}
+inline int omp_get_thread_limit() {
+  return 1;
+}
+inline void omp_set_dynamic(int) {}
