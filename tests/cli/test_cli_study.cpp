@@ -134,7 +134,21 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
   // A different study in the same folder is refused, and nothing is touched.
   r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("holds a different study"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("holds a different study (its reps is 3, these options' 5)"),
+            std::string::npos)
+      << r.err;
+  // It says how to continue the folder's study: the command that started it, made a resume.
+  EXPECT_NE(
+      r.err.find("resume it with the options it was started with: " + std::string(PARARUN_EXE) +
+                 " study --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks "
+                 "1,2 --oversubscribed-ranks 3 --sizes '2^16' --reps 3 --out " +
+                 dir + " --resume; or choose"),
+      std::string::npos)
+      << r.err;
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --reps 3 --out " + dir);
+  EXPECT_NE(r.err.find("holds a different study (its 7 points are not the 2 these options plan ("),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
   // A damaged study.json cannot tell: the folder is refused, not taken for this study.
   for (const char* damaged : {"{garbage", "", "[]"}) {
@@ -166,6 +180,7 @@ void stop_and_resume(int sig) {
   }
   for (int i = 0; i < 3000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
   kill(pid, sig);
+  std::string resume = std::string(PARARUN_EXE) + " " + args + " --resume";
   int status = 0;
   waitpid(pid, &status, 0);
   const auto before = lines(slurp(dir + "/results.jsonl")).size();
@@ -178,8 +193,13 @@ void stop_and_resume(int sig) {
     EXPECT_EQ(cp["signal"], sig);
     EXPECT_EQ(cp["points_done"].get<std::size_t>(), before);
     EXPECT_EQ(cp["points_left"].size(), 4u - before);
+    // The command it names continues the study as it is written (it said "... --resume").
+    resume = cp["resume"].get<std::string>();
+    EXPECT_EQ(resume.rfind(std::string(PARARUN_EXE) + " study --kernels reduction", 0), 0u)
+        << resume;
+    EXPECT_NE(resume.find("--out " + dir + " --resume"), std::string::npos) << resume;
   }
-  Result r = run_cli(args + " --resume");
+  Result r = run_command(resume);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(exists(dir + "/checkpoint.json"));  // the study is whole again
   std::map<std::string, int> seen;

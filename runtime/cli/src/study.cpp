@@ -77,9 +77,9 @@ int study_command(const StudyOptions& o) {
   if (run.stopped_by) {
     std::fprintf(stderr,
                  "pararun: study stopped by signal %d (%s): %d of %d points done, records kept "
-                 "in %s/results.jsonl; continue with --out %s --resume\n",
+                 "in %s/results.jsonl; continue with: %s\n",
                  run.stopped_by, strsignal(run.stopped_by), total - run.points_left, total,
-                 dir.c_str(), shell_quote(dir).c_str());
+                 dir.c_str(), printable(resume_command_of(dir)).c_str());
     return 128 + run.stopped_by;
   }
   int plots_stopped_by = 0;

@@ -411,6 +411,13 @@ std::string own_command_line() {
   return command_line_of("self");
 }
 
+std::vector<std::string> own_arguments() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
+  return out;
+}
+
 std::string launcher_command_line() {
   if (const char* set = std::getenv("PARARUN_LAUNCH_COMMAND"); set && *set) return set;
   const std::string parent = command_line_of(std::to_string(getppid()));

@@ -24,6 +24,51 @@
 
 namespace pararun {
 
+std::string resume_command(const std::vector<std::string>& args, const std::string& dir) {
+  bool out = false, resume = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    out = out || a == "-o" || a == "--out" || a.rfind("--out=", 0) == 0 ||
+          (a.size() > 2 && a.rfind("-o", 0) == 0 && a[2] != '-');
+    resume = resume || a == "--resume";
+  }
+  std::string cmd;
+  for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + shell_quote(a);
+  if (!out) cmd += " --out " + shell_quote(dir);
+  if (!resume) cmd += " --resume";
+  return cmd;
+}
+
+std::string resume_command_of(const std::string& dir) {
+  const Json m = parse_json(slurp(dir + "/study.json"));
+  if (m.is_object() && m.value("resume_command", Json()).is_string())
+    return m["resume_command"].get<std::string>();
+  return "pararun study ... --out " + shell_quote(dir) + " --resume";
+}
+
+std::string study_difference(const Json& old, const Json& now) {
+  for (const char* key :
+       {"scaling", "reps", "max_reps", "variants", "cores", "rounds", "order", "order_seed"}) {
+    const Json a = old.value(key, Json()), b = now.value(key, Json());
+    if (a != b)
+      return std::string("its ") + key + " " + (a.is_null() ? "is not set" : "is " + a.dump()) +
+             ", these options' " + (b.is_null() ? "is not set" : b.dump());
+  }
+  const Json a = old.value("points", Json::array()), b = now.value("points", Json::array());
+  if (a == b || !a.is_array() || !b.is_array()) return "";
+  std::string why = "its " + std::to_string(a.size()) + " points are not the " +
+                    std::to_string(b.size()) + " these options plan";
+  for (const auto& p : b)
+    if (std::find(a.begin(), a.end(), p) == a.end())
+      return why + " (" + printable(p.is_string() ? p.get<std::string>() : p.dump()) +
+             " is not among its points)";
+  for (const auto& p : a)
+    if (std::find(b.begin(), b.end(), p) == b.end())
+      return why + " (" + printable(p.is_string() ? p.get<std::string>() : p.dump()) +
+             " is not among these options' points)";
+  return why + " (their order differs)";
+}
+
 std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                               std::optional<FolderLock>* lock) {
   const std::string dir = o.out.empty() ? default_output_folder("study") : o.out;
@@ -49,12 +94,18 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
       throw InputError("'" + manifest_path +
                        "' is damaged (not a study's JSON): what the folder holds cannot be "
                        "checked against this study; choose a new output folder");
-    if (old != manifest) {
-      Json a = old, b = manifest;
-      if (a.is_object()) a.erase("build");
+    Json a = old, b = manifest;  // (how to resume it is not the study)
+    a.erase("resume_command");
+    b.erase("resume_command");
+    if (a != b) {
+      a.erase("build");
       b.erase("build");
       if (a != b)
-        throw InputError("'" + dir + "' holds a different study; choose a new output folder");
+        throw InputError("'" + dir + "' holds a different study (" +
+                         (study_difference(a, b).empty() ? "its study.json is not this study's"
+                                                         : study_difference(a, b)) +
+                         "); resume it with the options it was started with: " +
+                         resume_command_of(dir) + "; or choose a new output folder");
       const auto build = [](const Json& m) {
         const Json x = m.is_object() ? m.value("build", Json::object()) : Json::object();
         return x.empty() ? std::string("a build that did not record itself")
@@ -86,7 +137,9 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
         throw InputError("'" + dir +
                          "' holds a study already; choose a new output folder, or "
                          "add --resume to continue it");
-      write_file_atomically(manifest_path, json_text(manifest, 2) + "\n");
+      Json m = manifest;  // how to continue it, for a stop's message and a user who forgot
+      m["resume_command"] = resume_command(own_arguments(), dir);
+      write_file_atomically(manifest_path, json_text(m, 2) + "\n");
     } catch (...) {                           // a full disk: no empty study folder is left behind
       if (locked_here && !created.empty()) {  // (removed while held: no one locks a gone file)
         std::remove((dir + "/lock").c_str());
@@ -355,7 +408,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                            {"signal", out.stopped_by},
                            {"points_done", total - out.points_left},
                            {"points_left", left},
-                           {"resume", "pararun study ... --out " + shell_quote(dir) + " --resume"}};
+                           {"resume", resume_command_of(dir)}};
   write_file_atomically(dir + "/checkpoint.json", json_text(checkpoint, 2) + "\n");
   return out;
 }

@@ -84,6 +84,8 @@ bool parse_proc_stat_cpu(const std::string& line, double tick_s, double& busy, d
 /// process when it is mpirun, mpiexec, orterun or prterun, else the Slurm step that srun
 /// started ("srun (Slurm job J step S, N tasks on NODES)"); "" when none is known.
 std::string own_command_line();
+/// This process's arguments, argv[0] first (/proc/self/cmdline; empty when unreadable).
+std::vector<std::string> own_arguments();
 std::string launcher_command_line();
 /// `word` as one POSIX shell word, whatever it holds: as it is when it is made of letters,
 /// digits and @%_+=:,./- only, else in single quotes ('it'\''s').

@@ -21,6 +21,16 @@ namespace pararun {
 std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                               std::optional<FolderLock>* lock = nullptr);
 
+/// The command that continues a study in `dir`: `args` (a command line, argv[0] first) with
+/// --out DIR and --resume added where they are not given, as shell words.
+std::string resume_command(const std::vector<std::string>& args, const std::string& dir);
+/// The "resume_command" study.json in `dir` keeps (the command that started it, made a
+/// resume), or "pararun study ... --out DIR --resume" for a folder without one.
+std::string resume_command_of(const std::string& dir);
+/// Why study manifest `old` (a folder's study.json) is not `now` (what the options plan),
+/// in words: the first field that differs, or how their points differ ("" when they do not).
+std::string study_difference(const Json& old, const Json& now);
+
 /// Where a point run by a Slurm array task (pararun submit) writes its record: a file of its
 /// own, dir/points/POINT.jsonl (the id's slashes become dots), because many nodes appending to one
 /// file on a network filesystem is not safe. merge_point_records gathers them into
