@@ -200,6 +200,25 @@ TEST(Analysis, NoKarpFlattForOversubscribedPoints) {
   EXPECT_FALSE(groups[0].rows[2].karp_flatt.has_value());
 }
 
+TEST(Analysis, NoKarpFlattForASlowdownAndNoProbabilityFromTwoSamples) {
+  // Slower on 2 PEs than on 1: e = (1/0.5 - 1/2) / (1 - 1/2) = 3, a "serial fraction" of 300%.
+  Json seq = rec("mm", "seq", "x", 1, 1, 1.0), one = rec("mm", "omp", "x", 1, 1, 1.0);
+  Json two = rec("mm", "omp", "x", 2, 1, 2.0), fast = rec("mm", "mpi", "x", 1, 1, 1.0);
+  Json fast2 = rec("mm", "mpi", "x", 1, 2, 0.6);
+  for (auto* r : {&seq, &one, &two, &fast, &fast2}) (*r)["time"]["ci_coverage"] = 0.5;
+  const auto groups = analyse(typed({seq, one, two, fast, fast2}));
+  ASSERT_EQ(groups[0].rows.size(), 5u);
+  EXPECT_DOUBLE_EQ(*groups[0].rows[2].relative, 0.5);
+  EXPECT_FALSE(groups[0].rows[2].karp_flatt.has_value());
+  ASSERT_TRUE(groups[0].rows[4].karp_flatt.has_value());  // a speedup keeps its figure
+  EXPECT_NEAR(*groups[0].rows[4].karp_flatt, (1 / (1 / 0.6) - 0.5) / 0.5, 1e-12);
+  // Two 50% intervals (2 samples each): Bonferroni bounds nothing; said, not "at least 0%".
+  const std::string text = format_report(groups);
+  EXPECT_EQ(text.find("at least 0%"), std::string::npos) << text;
+  EXPECT_NE(text.find("no probability that they hold the speedup can be stated"), std::string::npos)
+      << text;
+}
+
 TEST(Compare, VerdictsFromTheTestAndTheThreshold) {
   auto with = [](const std::string& variant, std::vector<double> samples) {
     Json j = rec("a", "seq", variant, 1, 1, pararun::median(samples));

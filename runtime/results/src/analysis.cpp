@@ -203,8 +203,9 @@ std::vector<ReportGroup> analyse(const std::vector<Record>& all_records) {
         row.relative =
             g.scaling == "weak" ? gustafson_scaled_speedup(pes, it->second, t) : it->second / t;
         // Karp-Flatt's serial fraction assumes p PEs that run at once: not for oversubscribed
-        // points, whose PEs take turns.
-        if (g.scaling != "weak" && !row.record.oversubscribed)
+        // points, whose PEs take turns; and a slowdown (relative speedup below 1) gives a
+        // "serial fraction" above 1 (22609.8 was printed), which says nothing.
+        if (g.scaling != "weak" && !row.record.oversubscribed && *row.relative >= 1)
           row.karp_flatt = karp_flatt(*row.relative, pes);
       }
       if (g.scaling == "strong" && !row.record.oversubscribed) {
@@ -436,7 +437,12 @@ std::string format_report(const std::vector<ReportGroup>& groups) {
       out +=
           "speedup intervals of points measured in rounds: 95% percentile bootstrap, two "
           "stages (the rounds, then the repetitions within each), 2000 resamples\n";
-    if (coverage < 1)
+    if (coverage <= 0)  // (two 50% intervals of 2 samples: Bonferroni's bound is 0)
+      out +=
+          "speedup intervals: [baseline CI low / CI high, baseline CI high / CI low]; with so "
+          "few repetitions no probability that they hold the speedup can be stated (--reps 6 "
+          "or more gives at least 90%)\n";
+    else if (coverage < 1)
       out += format(
           "speedup intervals: [baseline CI low / CI high, baseline CI high / CI low], which "
           "holds the speedup with at least %.0f%% probability (both medians in their "

@@ -29,7 +29,8 @@ struct ReportRow {
   /// Strong scaling: T(1 PE) / T(p) of the same backend and variant. Weak scaling:
   /// Gustafson's scaled speedup p * T(1 PE) / T(p).
   std::optional<double> relative;
-  std::optional<double> karp_flatt;  ///< serial fraction from the relative speedup, p > 1
+  /// Serial fraction from the relative speedup, p > 1; none when that is below 1 (a slowdown)
+  std::optional<double> karp_flatt;
 };
 
 /// Amdahl's law fitted to one backend/variant series of a group.
