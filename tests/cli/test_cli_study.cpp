@@ -345,6 +345,24 @@ TEST(CliStudy, ASizeForAKernelOutsideTheStudyIsSaid) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // 0 given for an option whose default 0 stands for "not given" is a mistake, refused (it ran
+  // the study as if --cores had been left out); a cap below the repetitions too, as `run` does.
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"study --kernels reduction --backends seq,omp --cores 0",
+            "--cores must be 1 or more, got 0"},
+           {"study --kernels reduction --backends seq --max-reps 0",
+            "--max-reps must be 1 or more, got 0"},
+           {"study --kernels reduction --backends seq --reps 3 --max-reps 2",
+            "--max-reps (2) is less than --reps (3)"},
+           {"batch run " + (tmp / "m.yaml") + " --cores 0", "--cores must be 1 or more, got 0"},
+           {"launcher mpirun --ranks 2 --cores 0", "--cores must be 1 or more, got 0"},
+           {"run reduction -b seq -n 1000 --max-reps 0", "--max-reps must be 1 or more, got 0"}}) {
+    r = run_cli(args + (args.rfind("study", 0) == 0 ? " --out " + (tmp / "c") : ""));
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+  }
+  EXPECT_FALSE(exists(tmp / "c"));
 }
 
 TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {

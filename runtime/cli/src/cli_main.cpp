@@ -67,7 +67,9 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
                   "with weak scaling the size at 1 PE");
   sub->add_option("--scaling", so.scaling, "strong (default) or weak");
   sub->add_option("--reps", so.reps, "Timed repetitions per point, at least (default 5)");
-  sub->add_option("--max-reps", so.max_reps, "Cap of the adaptive repetitions (default 20)");
+  sub->add_option("--max-reps", so.max_reps,
+                  "Cap of the adaptive repetitions (default max(20, --reps)); below --reps is "
+                  "refused");
   sub->add_option("--rounds", so.rounds,
                   "Run every point this many times; the report pools them and bootstraps the "
                   "speedup's interval over rounds and repetitions (default 1)");
@@ -394,6 +396,22 @@ int pararun::cli_main(int argc, char** argv) {
     if (sub->parsed() && sub->count(flag) > 0 && value->empty()) {
       if (prints_messages())
         std::fprintf(stderr, "pararun: error: %s: the output path is empty\n", flag);
+      return exit_together(app::kExitUsage);
+    }
+  // 0 is how these options say "not given" (the default): given, it is a mistake, not the
+  // default (`--cores 0` ran the study over every thread count).
+  for (auto [sub, flag, value] :
+       {std::make_tuple(study, "--cores", &so.cores), std::make_tuple(submit, "--cores", &so.cores),
+        std::make_tuple(study, "--max-reps", &so.max_reps),
+        std::make_tuple(submit, "--max-reps", &so.max_reps),
+        std::make_tuple(batch_run, "--cores", &bo.cores),
+        std::make_tuple(launcher, "--cores", &lo.cores),
+        std::make_tuple(run, "--max-reps", &o.max_reps)})
+    if (sub->parsed() && sub->count(flag) > 0 && *value == 0) {
+      if (prints_messages())
+        std::fprintf(stderr,
+                     "pararun: error: %s must be 1 or more, got 0 (leave it out for the default)\n",
+                     flag);
       return exit_together(app::kExitUsage);
     }
   for (auto* sub : {study, submit})

@@ -128,8 +128,12 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
     throw InputError("--reps must be 1 to 100000, got " + std::to_string(o.reps));
   if (o.max_reps < 0 || o.max_reps > 100000)
     throw InputError("--max-reps must be up to 100000, got " + std::to_string(o.max_reps));
+  // As `pararun run`: a cap below the repetitions asked for contradicts them.
+  if (o.max_reps > 0 && o.max_reps < o.reps)
+    throw InputError("--max-reps (" + std::to_string(o.max_reps) + ") is less than --reps (" +
+                     std::to_string(o.reps) + ")");
   spec.reps = o.reps;
-  spec.max_reps = std::max(o.reps, o.max_reps);
+  spec.max_reps = o.max_reps > 0 ? o.max_reps : std::max(20, o.reps);
   // The oversubscribed point runs on one node on purpose: a handful of ranks per core shows
   // concurrency; thousands only exhaust the node.
   const int most = 16 * online_cpus();

@@ -24,7 +24,7 @@ struct StudyOptions {
   std::string kernels = "matmul,reduction", backends = default_study_backends(), threads = "auto",
               ranks = "auto", sizes = "matmul=1024,reduction=2^26", scaling = "strong",
               launcher = "auto", out, variants;
-  int reps = 5, max_reps = 20, oversubscribed_ranks = 0, cores = 0;
+  int reps = 5, max_reps = 0, oversubscribed_ranks = 0, cores = 0;  ///< max_reps 0: max(20, reps)
   int rounds = 1;
   std::string order = "auto";  ///< fixed, shuffled, or auto (shuffled when rounds > 1)
   long long order_seed = 1;
