@@ -319,7 +319,7 @@ TEST(CliFiles, CsvThatIsAnInputOrNotARegularFileIsRefused) {
   // A device is never replaced by a regular file.
   Result dev = run_cli("report " + results + " --csv /dev/full");
   EXPECT_EQ(dev.code, 2);
-  EXPECT_NE(dev.err.find("'/dev/full' is not a regular file"), std::string::npos) << dev.err;
+  EXPECT_NE(dev.err.find("'/dev/full' is a device"), std::string::npos) << dev.err;
   struct stat st {};
   ASSERT_EQ(stat("/dev/full", &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
@@ -520,7 +520,20 @@ TEST(CliFiles, FifoAsOutputIsRefusedAtOnce) {
   // Without a reader, opening it for writing blocked the run forever.
   Result r = run_cli("run matmul -b seq -n 16 -r 1 -o " + fifo);
   EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is a pipe"), std::string::npos) << r.err;
+  // /dev/stdout into a pipe is one too, reached through /proc/self/fd/1 ("pipe:[N]", no name):
+  // it failed after the run with exit 3, "No such file or directory". "-" is not stdout.
+  // (/dev/stdout into a file is that file: records are appended to it.)
+  const Result piped = run_command("(" + std::string(PARARUN_EXE) +
+                                   " run matmul -b seq -n 16 -r 1 -o /dev/stdout | cat)");
+  const Result dash = run_cli("run matmul -b seq -n 16 -r 1 -o -");
+  for (const Result& x : {piped, dash}) {
+    EXPECT_EQ(lines(x.err).size(), 1u) << x.err;
+    EXPECT_NE(x.err.find("--json prints a run's record on stdout"), std::string::npos) << x.err;
+  }
+  EXPECT_NE(piped.err.find("'/dev/stdout' is a pipe"), std::string::npos) << piped.err;
+  EXPECT_EQ(dash.code, 2);
+  EXPECT_FALSE(exists("-"));
 }
 
 // A FIFO in place of a study's or a batch's own files: one line, no hang (reading it blocked

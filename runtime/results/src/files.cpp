@@ -156,8 +156,18 @@ std::string output_file_problem(const std::string& path, const std::vector<std::
   } catch (const WriteError& e) {
     return e.what();
   }
-  const std::string dir = parent_dir(file);
   struct stat st {};
+  // "-" is stdout to most tools, and /dev/stdout into a pipe is one (through the kernel's
+  // /proc/self/fd link, which own_link_target cannot follow to a name): ParaRun writes files.
+  if (path == "-" || (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
+    return "output path '" + path + "' is " +
+           (path == "-"            ? std::string("not stdout here")
+            : S_ISFIFO(st.st_mode) ? std::string("a pipe")
+            : S_ISCHR(st.st_mode)  ? std::string("a device")
+                                   : std::string("not a regular file")) +
+           ": ParaRun writes (and appends records to) regular files; --json prints a run's "
+           "record on stdout";
+  const std::string dir = parent_dir(file);
   if (stat(dir.c_str(), &st) != 0) return "output folder '" + dir + "' does not exist";
   if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a folder";
   if (access(dir.c_str(), W_OK | X_OK) != 0) return "output folder '" + dir + "' is not writable";
