@@ -171,7 +171,7 @@ int pararun::cli_main(int argc, char** argv) {
   int ceilings_threads = omp_get_num_procs();
   auto* ceilings = cli.add_subcommand("ceilings",
                                       "Measure this machine's FMA peak and read "
-                                      "bandwidth for 1..N threads (a few seconds)");
+                                      "bandwidth for 1..N threads (about 10 s per thread count)");
   ceilings->add_option("-t,--threads", ceilings_threads, "Up to this many threads (default: CPUs)");
   ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
 
