@@ -306,6 +306,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "s.yaml:2: 'reps' must be a whole number, got 'many'"},
         BadYaml{"sizes: [1, 2]\n", "s.yaml:1: 'sizes' must be one size or a map of kernel: size"},
         BadYaml{"scaling: [weak]\n", "s.yaml:1: 'scaling' must be a single value"},
+        BadYaml{"kernels: reduction\nmax_reps: 0\n",
+                "s.yaml:2: 'max_reps' must be 1 or more, got 0"},
+        BadYaml{"kernels: reduction\ncores: 0\n", "s.yaml:2: 'cores' must be 1 or more, got 0"},
         BadYaml{"kernels: [matmul\n", "not YAML"},
         BadYaml{",2", "s.yaml:1: not YAML (the parser gets no further than here)"},  // hung
         BadYaml{"- a\n- b\n", "a study file is a map of keys"},

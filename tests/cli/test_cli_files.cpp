@@ -529,7 +529,7 @@ TEST(CliFiles, FifoAsOutputIsRefusedAtOnce) {
   const Result dash = run_cli("run matmul -b seq -n 16 -r 1 -o -");
   for (const Result& x : {piped, dash}) {
     EXPECT_EQ(lines(x.err).size(), 1u) << x.err;
-    EXPECT_NE(x.err.find("--json prints a run's record on stdout"), std::string::npos) << x.err;
+    EXPECT_NE(x.err.find("a run's record goes to stdout with --json"), std::string::npos) << x.err;
   }
   EXPECT_NE(piped.err.find("'/dev/stdout' is a pipe"), std::string::npos) << piped.err;
   EXPECT_EQ(dash.code, 2);

@@ -251,6 +251,19 @@ TEST(CliRun, TheRecordedThreadsAreTheThreadsThatRan) {
   EXPECT_EQ(r.code, 2) << r.err;
   ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("--threads 2 is above OMP_THREAD_LIMIT (1)"), std::string::npos) << r.err;
+  // What else starts teams of a given size: a ceiling, a tune, a study's points.
+  const pararun::test::TempDir tmp;
+  for (const std::string& cmd :
+       {std::string("ceilings --threads 2"),
+        "tune reduction -b omp -t 2 -n 2^12 -r 1 --tuning " + (tmp / "t.json"),
+        "study --kernels reduction --backends seq,omp --threads 1,2 --sizes 2^12 -o " +
+            (tmp / "s")}) {
+    const Result x = run_command("OMP_THREAD_LIMIT=1 " + std::string(PARARUN_EXE) + " " + cmd);
+    EXPECT_EQ(x.code, 2) << cmd << ": " << x.err;
+    EXPECT_EQ(lines(x.err).size(), 1u) << cmd << ": " << x.err;
+    EXPECT_NE(x.err.find("2 is above OMP_THREAD_LIMIT (1)"), std::string::npos) << x.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp / "s"));
   r = run_command(std::string("OMP_THREAD_LIMIT=1 ") + PARARUN_EXE +
                   " run reduction -b omp -n 2^12 -r 1 --json");  // the default: within it
   ASSERT_EQ(r.code, 0) << r.err;

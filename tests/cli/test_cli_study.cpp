@@ -137,13 +137,15 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
   EXPECT_NE(r.err.find("holds a different study (its reps is 3, these options' 5)"),
             std::string::npos)
       << r.err;
-  // It says how to continue the folder's study: the command that started it, made a resume.
-  EXPECT_NE(
-      r.err.find("resume it with the options it was started with: " + std::string(PARARUN_EXE) +
-                 " study --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks "
-                 "1,2 --oversubscribed-ranks 3 --sizes '2^16' --reps 3 --out " +
-                 dir + " --resume; or choose"),
-      std::string::npos)
+  // It says how to continue the folder's study: the command that started it, made a resume,
+  // from the folder it was started in.
+  EXPECT_NE(r.err.find("resume it with the options it was started with: cd "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(" && " + std::string(PARARUN_EXE) +
+                       " study --kernels reduction --backends seq,omp,mpi --threads 1,2 --ranks "
+                       "1,2 --oversubscribed-ranks 3 --sizes '2^16' --reps 3 --out " +
+                       dir + " --resume; or choose"),
+            std::string::npos)
       << r.err;
   r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --reps 3 --out " + dir);
   EXPECT_NE(r.err.find("holds a different study (its 7 points are not the 2 these options plan ("),
@@ -195,7 +197,9 @@ void stop_and_resume(int sig) {
     EXPECT_EQ(cp["points_left"].size(), 4u - before);
     // The command it names continues the study as it is written (it said "... --resume").
     resume = cp["resume"].get<std::string>();
-    EXPECT_EQ(resume.rfind(std::string(PARARUN_EXE) + " study --kernels reduction", 0), 0u)
+    EXPECT_EQ(resume.rfind("cd ", 0), 0u) << resume;  // from where it was started
+    EXPECT_NE(resume.find(" && " + std::string(PARARUN_EXE) + " study --kernels reduction"),
+              std::string::npos)
         << resume;
     EXPECT_NE(resume.find("--out " + dir + " --resume"), std::string::npos) << resume;
   }

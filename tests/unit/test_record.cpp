@@ -336,9 +336,10 @@ TEST(Files, OutputThatIsAnInputOrADeviceIsRefused) {
             "output file '" + in + "' is also an input ('" + in + "'): it would be destroyed");
   ASSERT_EQ(link(in.c_str(), (tmp / "alias").c_str()), 0);
   EXPECT_NE(output_file_problem(tmp / "alias", {in}), "");
-  EXPECT_EQ(output_file_problem("/dev/full"),
-            "output path '/dev/full' is a device: ParaRun writes (and appends records to) regular "
-            "files; --json prints a run's record on stdout");
+  EXPECT_EQ(
+      output_file_problem("/dev/full"),
+      "output path '/dev/full' is a device: ParaRun writes regular files (a run's record goes "
+      "to stdout with --json)");
   EXPECT_NE(output_file_problem("-").find("output path '-' is not stdout here"), std::string::npos);
   EXPECT_NE(output_file_problem(tmp / std::string(201, 'x')), "");
 }

@@ -168,7 +168,7 @@ int pararun::cli_main(int argc, char** argv) {
   info->add_flag("--json", info_json, "Print JSON instead of text");
 
   bool ceilings_json = false;
-  int ceilings_threads = omp_get_num_procs();
+  int ceilings_threads = std::min(omp_get_num_procs(), omp_get_thread_limit());
   auto* ceilings = cli.add_subcommand("ceilings",
                                       "Measure this machine's FMA peak and read "
                                       "bandwidth for 1..N threads (about 10 s per thread count)");

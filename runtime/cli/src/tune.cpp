@@ -46,6 +46,7 @@ int tune_command(const TuneOptions& o) {
     usage("backend seq runs 1 thread; use -b omp for more");
   if (o.threads < 1 || o.threads > kMaxThreads)
     usage("--threads must be 1 to " + std::to_string(kMaxThreads));
+  if (const std::string why = thread_limit_problem(o.threads); !why.empty()) usage(why);
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000");
   const auto size = kernel->parse_size(o.size);
   if (!size || *size == 0) usage("--size '" + o.size + "' is not a size of at least 1");

@@ -74,7 +74,9 @@ bool launched_by_mpi_launcher() {
 int launcher_world_size() {
   int n = env_int("OMPI_COMM_WORLD_SIZE", 0);
   if (n <= 0) n = env_int("PMI_SIZE", 0);
-  if (n <= 0 && std::getenv("PMIX_RANK")) n = env_int("SLURM_NTASKS", 0);
+  // (The step's count first: an interactive step inside `salloc -n 32` keeps SLURM_NTASKS=32.)
+  if (n <= 0 && std::getenv("PMIX_RANK"))
+    n = env_int("SLURM_STEP_NUM_TASKS", env_int("SLURM_NTASKS", 0));
   // srun without an MPI plugin (MpiDefault=none) sets no PMI variables, only its own.
   if (n <= 0 && std::getenv("SLURM_PROCID")) n = env_int("SLURM_STEP_NUM_TASKS", 0);
   return n > 0 ? n : 1;

@@ -9,6 +9,14 @@
 
 namespace pararun {
 
+std::string thread_limit_problem(int threads, const std::string& option) {
+  const int limit = omp_get_thread_limit();
+  if (threads <= limit) return "";
+  return option + " " + std::to_string(threads) + " is above OMP_THREAD_LIMIT (" +
+         std::to_string(limit) +
+         "), which would run fewer threads than recorded; raise it or ask for fewer";
+}
+
 RunContext::RunContext(Backend backend, int threads) {
   ctx_.backend = backend;
   if (uses_mpi(backend)) {
@@ -33,7 +41,8 @@ RunContext::RunContext(Backend backend, int threads) {
     ctx_.threads = std::max(1, std::min(online_cpus(), node_cpu_count() / ctx_.ranks_per_node));
   else
     ctx_.threads = omp_get_max_threads();
-  ctx_.threads = std::min(ctx_.threads, std::max(1, omp_get_thread_limit()));  // (defaults)
+  // (A count asked for above the limit is refused before: thread_limit_problem.)
+  ctx_.threads = std::min(ctx_.threads, std::max(1, omp_get_thread_limit()));
 }
 
 RunContext::~RunContext() {

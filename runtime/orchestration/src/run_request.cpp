@@ -10,6 +10,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/parse.hpp"
 #include "pararun/registry.hpp"
+#include "pararun/run_context.hpp"
 #include "pararun/sysinfo.hpp"
 #include "pararun/table.hpp"
 #include "pararun/tuning.hpp"
@@ -159,10 +160,8 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
     refuse("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
            std::to_string(o.threads));
   // OMP_THREAD_LIMIT caps every team below it: the record would claim threads that never ran.
-  if (o.threads_given && uses_threads(*backend) && o.threads > omp_get_thread_limit())
-    refuse("--threads " + std::to_string(o.threads) + " is above OMP_THREAD_LIMIT (" +
-           std::to_string(omp_get_thread_limit()) +
-           "), which would run fewer threads than recorded; raise it or ask for fewer");
+  if (o.threads_given && uses_threads(*backend))
+    if (const std::string why = thread_limit_problem(o.threads); !why.empty()) refuse(why);
   if (!uses_threads(*backend) && o.threads > 1)
     refuse("backend '" + o.backend + "' runs 1 thread per process; use " +
            (uses_mpi(*backend) ? "hybrid" : "omp") + " for more threads");

@@ -26,6 +26,7 @@
 #include "pararun/parse.hpp"
 #include "pararun/process.hpp"
 #include "pararun/registry.hpp"
+#include "pararun/run_context.hpp"
 #include "pararun/sysinfo.hpp"
 
 namespace pararun {
@@ -89,6 +90,10 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
       "--threads", kMaxThreads);
   spec.ranks =
       counts(auto_ranks ? scaling_counts(std::min(all_cores, 100000)) : o.ranks, "--ranks", 100000);
+  // Thread counts OMP_THREAD_LIMIT would cap: refused now, not as an error record per point.
+  if (std::any_of(spec.backends.begin(), spec.backends.end(), uses_threads))
+    for (int t : spec.threads)
+      if (const std::string why = thread_limit_problem(t); !why.empty()) throw InputError(why);
   // The default grid stays within the cores (a counted list given by hand is run as given).
   if (auto_threads && auto_ranks) spec.max_pes = all_cores;
   std::string unused;  // sizes of kernels the study leaves out
@@ -208,14 +213,16 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
       o.out = scalar(path, key, v);
     else if (key == "reps")
       o.reps = whole(path, key, v);
-    else if (key == "max_reps")
-      o.max_reps = whole(path, key, v);
-    else if (key == "oversubscribed_ranks")
+    else if (key == "max_reps" || key == "cores") {
+      // 0 stands for "not given" inside; written in a file it is a mistake (as on the command
+      // line), and max_reps: 0 once meant a cap of reps.
+      (key == "cores" ? o.cores : o.max_reps) = whole(path, key, v);
+      if (whole(path, key, v) < 1)
+        throw InputError(where(path, v) + "'" + key + "' must be 1 or more, got " + v.Scalar());
+    } else if (key == "oversubscribed_ranks")
       o.oversubscribed_ranks = whole(path, key, v);
     else if (key == "variants")
       o.variants = list(path, key, v);
-    else if (key == "cores")
-      o.cores = whole(path, key, v);
     else if (key == "rounds")
       o.rounds = whole(path, key, v);
     else if (key == "order")

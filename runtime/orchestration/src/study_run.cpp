@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -32,8 +34,12 @@ std::string resume_command(const std::vector<std::string>& args, const std::stri
           (a.size() > 2 && a.rfind("-o", 0) == 0 && a[2] != '-');
     resume = resume || a == "--resume";
   }
-  std::string cmd;
-  for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + shell_quote(a);
+  // From the folder it was started in (a relative pararun, study file or --out), on the CPUs
+  // it was started on (a taskset before pararun is not in its own command line).
+  char cwd[PATH_MAX];
+  std::string cmd = getcwd(cwd, sizeof cwd) ? "cd " + shell_quote(cwd) + " && " : "";
+  if (usable_cpus() != node_cpus()) cmd += "taskset -c " + format_cpu_list(usable_cpus()) + " ";
+  for (std::size_t i = 0; i < args.size(); ++i) cmd += (i ? " " : "") + shell_quote(args[i]);
   if (!out) cmd += " --out " + shell_quote(dir);
   if (!resume) cmd += " --resume";
   return cmd;

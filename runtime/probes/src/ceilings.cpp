@@ -149,6 +149,9 @@ std::size_t read_buffer_bytes() {
 }
 
 std::vector<Ceiling> measure_ceilings(int max_threads) {
+  // Teams of exactly t threads (a peak is t threads' work over the time): OMP_DYNAMIC=true let
+  // libgomp run fewer, and the row claimed t.
+  omp_set_dynamic(0);
   Buffer x(read_buffer_bytes() / sizeof(double));  // on huge pages, as kernels' buffers are
   const std::size_t n = x.size();
   // The same size on 4 KiB pages (madvise NOHUGEPAGE), as tools that do not ask for huge

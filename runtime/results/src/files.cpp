@@ -165,8 +165,7 @@ std::string output_file_problem(const std::string& path, const std::vector<std::
             : S_ISFIFO(st.st_mode) ? std::string("a pipe")
             : S_ISCHR(st.st_mode)  ? std::string("a device")
                                    : std::string("not a regular file")) +
-           ": ParaRun writes (and appends records to) regular files; --json prints a run's "
-           "record on stdout";
+           ": ParaRun writes regular files (a run's record goes to stdout with --json)";
   const std::string dir = parent_dir(file);
   if (stat(dir.c_str(), &st) != 0) return "output folder '" + dir + "' does not exist";
   if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a folder";

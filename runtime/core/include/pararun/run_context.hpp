@@ -3,9 +3,16 @@
 // each node; the thread count by the OpenMP conventions.
 #pragma once
 
+#include <string>
+
 #include "pararun/context.hpp"
 
 namespace pararun {
+
+/// Why `threads` OpenMP threads cannot all run ("" when they can): above OMP_THREAD_LIMIT a
+/// team has fewer threads than asked for, and a record, a tuning or a ceiling would claim
+/// threads that never ran. `option` names what asked ("--threads").
+std::string thread_limit_problem(int threads, const std::string& option = "--threads");
 
 class RunContext {
  public:

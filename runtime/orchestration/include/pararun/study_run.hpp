@@ -22,7 +22,8 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                               std::optional<FolderLock>* lock = nullptr);
 
 /// The command that continues a study in `dir`: `args` (a command line, argv[0] first) with
-/// --out DIR and --resume added where they are not given, as shell words.
+/// --out DIR and --resume added where they are not given, as shell words, after a `cd` to
+/// this folder and a `taskset -c` of usable_cpus() when they are fewer than the node's.
 std::string resume_command(const std::vector<std::string>& args, const std::string& dir);
 /// The "resume_command" study.json in `dir` keeps (the command that started it, made a
 /// resume), or "pararun study ... --out DIR --resume" for a folder without one.
