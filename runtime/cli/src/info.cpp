@@ -127,10 +127,11 @@ int ceilings_command(int max_threads, bool json) {
           std::to_string(max_threads));
   if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("ceilings runs on one process; start it without mpirun or srun");
-  if (const std::string why = thread_limit_problem(max_threads); !why.empty()) usage(why);
   if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
     usage("--threads " + std::to_string(max_threads) +
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");
+  // (After the line above: a build without OpenMP has a "limit" of 1 thread of its own.)
+  if (const std::string why = thread_limit_problem(max_threads); !why.empty()) usage(why);
   const auto ceilings = measure_ceilings(max_threads);
   if (json) {
     std::printf("%s\n", json_text(to_json(ceilings)).c_str());
