@@ -256,8 +256,8 @@ TEST(CliRun, TheRecordedThreadsAreTheThreadsThatRan) {
   for (const std::string& cmd :
        {std::string("ceilings --threads 2"),
         "tune reduction -b omp -t 2 -n 2^12 -r 1 --tuning " + (tmp / "t.json"),
-        "study --kernels reduction --backends seq,omp --threads 1,2 --sizes 2^12 -o " +
-            (tmp / "s")}) {
+        "study --kernels reduction --backends seq,omp --threads 1,2 --sizes 2^12 -o " + (tmp / "s"),
+        "study --kernels reduction --backends omp --cores 2 --sizes 2^12 -o " + (tmp / "s")}) {
     const Result x = run_command("OMP_THREAD_LIMIT=1 " + std::string(PARARUN_EXE) + " " + cmd);
     EXPECT_EQ(x.code, 2) << cmd << ": " << x.err;
     EXPECT_EQ(lines(x.err).size(), 1u) << cmd << ": " << x.err;

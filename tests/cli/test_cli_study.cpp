@@ -367,6 +367,20 @@ TEST(CliStudy, ASizeForAKernelOutsideTheStudyIsSaid) {
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
   }
   EXPECT_FALSE(exists(tmp / "c"));
+  // srun outside an allocation: each mpi point's srun failed (no controller) or asked Slurm
+  // for an allocation of its own, after the sequential points had run.
+  r = run_command("env -u SLURM_JOB_ID " + std::string(PARARUN_EXE) +
+                  " study --kernels reduction --backends seq,mpi --ranks 1 --sizes 2^12 "
+                  "--launcher srun -o " +
+                  (tmp / "c"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  if (std::system("command -v srun >/dev/null") == 0) {
+    EXPECT_NE(r.err.find("--launcher srun starts the ranks inside a Slurm allocation"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(exists(tmp / "c"));
 }
 
 TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {

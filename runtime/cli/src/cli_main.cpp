@@ -54,8 +54,9 @@ void add_study_options(CLI::App* sub, pararun::StudyOptions& so, std::string& fi
                   "Thread counts for omp and hybrid (default auto: 1, 2, 4, ... up to the cores "
                   "of a node, and their number; pararun study: the CPUs it may use)");
   sub->add_option("--ranks", so.ranks,
-                  "Rank counts for mpi and hybrid (default auto: 1, 2, 4, ... up to the cores: "
-                  "the allocation's with srun, one node's with submit)");
+                  "Rank counts for mpi and hybrid (default auto: 1, 2, 4, ... and the CPU count: "
+                  "for study the CPUs it may use, all of the allocation's with srun; for submit "
+                  "one node's; with --threads auto too, hybrid shapes stay within them)");
   sub->add_option("--variants", so.variants,
                   "Variants of omp, mpi and hybrid, comma-separated, each where the backend has "
                   "it (default: each backend's first; seq always runs every variant)");
@@ -172,7 +173,8 @@ int pararun::cli_main(int argc, char** argv) {
   auto* ceilings = cli.add_subcommand("ceilings",
                                       "Measure this machine's FMA peak and read "
                                       "bandwidth for 1..N threads (about 10 s per thread count)");
-  ceilings->add_option("-t,--threads", ceilings_threads, "Up to this many threads (default: CPUs)");
+  ceilings->add_option("-t,--threads", ceilings_threads,
+                       "Up to this many threads (default: the CPUs, at most OMP_THREAD_LIMIT)");
   ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
 
   app::ConcurrencyOptions co;
@@ -215,7 +217,10 @@ int pararun::cli_main(int argc, char** argv) {
   batch_run->add_option("-o,--out", bo.out, "Batch folder (default results/batch-<UTC time>)");
   batch_run->add_flag("--resume", bo.resume,
                       "Continue the batch in --out: run only jobs without a verified record");
-  batch_run->add_option("--cores", bo.cores, "Cores to pack jobs onto (default: every CPU)");
+  batch_run->add_option(
+      "--cores", bo.cores,
+      "Cores to pack jobs onto (default: every CPU it may use: the cgroup's within its start-up "
+      "affinity)");
   batch_run->add_option("--tags", bo.tags, "Run only the jobs with one of these tags")
       ->delimiter(',');
   batch_run->add_option("--launcher", bo.launcher, "mpirun (default) or srun, for mpi jobs");
@@ -280,8 +285,10 @@ int pararun::cli_main(int argc, char** argv) {
   run->add_option("-i,--input", o.input,
                   "Read the data from this file instead of generating it (matmul: a square "
                   "Matrix Market array .mtx, C = A * A; reduction: .npy or raw float64)");
-  run->add_option("-t,--threads", o.threads,
-                  "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs available)");
+  run->add_option(
+      "-t,--threads", o.threads,
+      "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs it was started "
+      "on; at most OMP_THREAD_LIMIT)");
   run->add_option("-r,--reps", o.reps, "Timed repetitions, at least (default 5)");
   run->add_option("--max-reps", o.max_reps,
                   "Repeat up to this many times while the 95% CI of the median is wider than "

@@ -91,9 +91,16 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
   spec.ranks =
       counts(auto_ranks ? scaling_counts(std::min(all_cores, 100000)) : o.ranks, "--ranks", 100000);
   // Thread counts OMP_THREAD_LIMIT would cap: refused now, not as an error record per point.
-  if (std::any_of(spec.backends.begin(), spec.backends.end(), uses_threads))
+  if (std::any_of(spec.backends.begin(), spec.backends.end(), uses_threads)) {
     for (int t : spec.threads)
       if (const std::string why = thread_limit_problem(t); !why.empty()) throw InputError(why);
+    // A core budget runs omp on all of them (hybrid shapes within it may stay below: checked
+    // point by point by the runs).
+    if (std::find(spec.backends.begin(), spec.backends.end(), Backend::omp) != spec.backends.end())
+      if (const std::string why = thread_limit_problem(o.cores, "--cores");
+          o.cores > 0 && !why.empty())
+        throw InputError(why);
+  }
   // The default grid stays within the cores (a counted list given by hand is run as given).
   if (auto_threads && auto_ranks) spec.max_pes = all_cores;
   std::string unused;  // sizes of kernels the study leaves out
