@@ -396,13 +396,17 @@ std::string shell_command(const std::vector<std::string>& args) {
 
 namespace {
 
+/// /proc/PID/cmdline's arguments (none when unreadable).
+std::vector<std::string> arguments_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
+  return out;
+}
+
 /// /proc/PID/cmdline as shell words ("" when unreadable).
 std::string command_line_of(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-  std::string out;
-  for (std::string arg; std::getline(in, arg, '\0');)
-    out += (out.empty() ? "" : " ") + shell_quote(arg);
-  return out;
+  return shell_command(arguments_of(pid));
 }
 
 }  // namespace
@@ -412,10 +416,7 @@ std::string own_command_line() {
 }
 
 std::vector<std::string> own_arguments() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::vector<std::string> out;
-  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
-  return out;
+  return arguments_of("self");
 }
 
 std::string launcher_command_line() {

@@ -223,8 +223,9 @@ StudyOptions load_study_file(const std::string& path, StudyOptions o) {
     else if (key == "max_reps" || key == "cores") {
       // 0 stands for "not given" inside; written in a file it is a mistake (as on the command
       // line), and max_reps: 0 once meant a cap of reps.
-      (key == "cores" ? o.cores : o.max_reps) = whole(path, key, v);
-      if (whole(path, key, v) < 1)
+      const int n = whole(path, key, v);
+      (key == "cores" ? o.cores : o.max_reps) = n;
+      if (n < 1)
         throw InputError(where(path, v) + "'" + key + "' must be 1 or more, got " + v.Scalar());
     } else if (key == "oversubscribed_ranks")
       o.oversubscribed_ranks = whole(path, key, v);

@@ -39,7 +39,7 @@ std::string resume_command(const std::vector<std::string>& args, const std::stri
   char cwd[PATH_MAX];
   std::string cmd = getcwd(cwd, sizeof cwd) ? "cd " + shell_quote(cwd) + " && " : "";
   if (usable_cpus() != node_cpus()) cmd += "taskset -c " + format_cpu_list(usable_cpus()) + " ";
-  for (std::size_t i = 0; i < args.size(); ++i) cmd += (i ? " " : "") + shell_quote(args[i]);
+  cmd += shell_command(args);
   if (!out) cmd += " --out " + shell_quote(dir);
   if (!resume) cmd += " --resume";
   return cmd;
@@ -106,10 +106,10 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
     if (a != b) {
       a.erase("build");
       b.erase("build");
+      const std::string difference = a != b ? study_difference(a, b) : "";
       if (a != b)
         throw InputError("'" + dir + "' holds a different study (" +
-                         (study_difference(a, b).empty() ? "its study.json is not this study's"
-                                                         : study_difference(a, b)) +
+                         (difference.empty() ? "its study.json is not this study's" : difference) +
                          "); resume it with the options it was started with: " +
                          resume_command_of(dir) + "; or choose a new output folder");
       const auto build = [](const Json& m) {
