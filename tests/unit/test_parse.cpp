@@ -28,6 +28,10 @@ TEST(ParseCount, RejectsEverythingElse) {
   for (const char* bad : {"", "-1", "+5", "abc", "12a", "1.5", "1e6", "2^", "^3", "2^64",
                           "18446744073709551616", "99999999999999999999999", " 1"})
     EXPECT_FALSE(parse_count(bad).has_value()) << bad;
+  for (const char* big : {"2^64", "18446744073709551616", "99999999999999999999999", "3^41"})
+    EXPECT_EQ(count_problem(big), "is larger than 2^64 - 1") << big;
+  for (const char* bad : {"", "-1", "+5", "1.5", "2^", "^3", "2^^3", "2^3^4", " 1", "1e30"})
+    EXPECT_EQ(count_problem(bad), "is not a whole number") << bad;
 }
 
 TEST(Partition, BlocksCoverEverythingOnce) {

@@ -11,6 +11,7 @@
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
 #include "pararun/mpi_session.hpp"
+#include "pararun/parse.hpp"
 #include "pararun/record.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
@@ -49,7 +50,8 @@ int tune_command(const TuneOptions& o) {
   if (const std::string why = thread_limit_problem(o.threads); !why.empty()) usage(why);
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000");
   const auto size = kernel->parse_size(o.size);
-  if (!size || *size == 0) usage("--size '" + o.size + "' is not a size of at least 1");
+  if (!size) usage("--size '" + o.size + "' " + count_problem(o.size));
+  if (*size == 0) usage("--size must be at least 1");
   if (launched_by_mpi_launcher())
     usage(
         "tune runs on one process; start it without mpirun or srun (each rank would tune "

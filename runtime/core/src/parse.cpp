@@ -37,4 +37,15 @@ std::optional<std::uint64_t> parse_count(const std::string& text) {
   return v;
 }
 
+std::string count_problem(const std::string& text, const std::string& more) {
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  const auto caret = text.find('^');
+  const bool formed = caret == std::string::npos
+                          ? digits(text)
+                          : digits(text.substr(0, caret)) && digits(text.substr(caret + 1));
+  return formed && !parse_count(text) ? "is larger than 2^64 - 1" : "is not a whole number" + more;
+}
+
 }  // namespace pararun

@@ -120,7 +120,7 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   if (!o.size.empty()) {
     size = kernel->parse_size(o.size);
     if (!size)
-      refuse("--size '" + o.size + "' is not a whole number (e.g. 1024 or 2^26)" +
+      refuse("--size '" + o.size + "' " + count_problem(o.size, " (e.g. 1024 or 2^26)") +
              kernel->size_name_hint());
     if (*size == 0) refuse("--size must be at least 1");
   }
@@ -135,7 +135,7 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   }
   if (!size) refuse("--size is required (or --input for a kernel that reads files)");
   const auto seed = parse_count(o.seed);
-  if (!seed) refuse("--seed '" + o.seed + "' is not a whole number");
+  if (!seed) refuse("--seed '" + o.seed + "' " + count_problem(o.seed));
   spec.problem = {*size, *seed, o.input};
   spec.timing = checked_timing(o);
   if (!o.inject_fault.empty()) {
@@ -153,7 +153,7 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   spec.round = o.round;
   if (!o.base_size.empty()) {
     const auto base = parse_count(o.base_size);
-    if (!base) refuse("--base-size '" + o.base_size + "' is not a whole number");
+    if (!base) refuse("--base-size '" + o.base_size + "' " + count_problem(o.base_size));
     spec.base_size = *base;
   }
   if (o.threads_given && (o.threads <= 0 || o.threads > kMaxThreads))

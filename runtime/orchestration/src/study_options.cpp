@@ -116,7 +116,7 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
       const Kernel* k = Registry::global().find(name);
       const auto n = k ? k->parse_size(value) : parse_count(value);
       if (!n || *n == 0)
-        throw InputError("--sizes: '" + value + "' is not a whole number of at least 1" +
+        throw InputError("--sizes: '" + value + "' " + count_problem(value, " of at least 1") +
                          (!k                         ? ""
                           : k->named_sizes().empty() ? " for kernel '" + name + "'"
                                                      : k->size_name_hint()));
