@@ -381,6 +381,21 @@ TEST(CliStudy, ASizeForAKernelOutsideTheStudyIsSaid) {
         << r.err;
   }
   EXPECT_FALSE(exists(tmp / "c"));
+  // A batch with mpi jobs too (its seq jobs ran, then each mpi job failed).
+  write_file(tmp / "m.yaml",
+             "jobs:\n  - {kernel: reduction, backend: seq, size: 2^12, reps: 1}\n"
+             "  - {kernel: reduction, backend: mpi, ranks: 1, size: 2^12, reps: 1}\n");
+  r = run_command("env -u SLURM_JOB_ID " + std::string(PARARUN_EXE) + " batch run " +
+                  (tmp / "m.yaml") + " --launcher srun -o " + (tmp / "c"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  if (std::system("command -v srun >/dev/null") == 0) {
+    EXPECT_NE(r.err.find("Slurm allocation, and this is not one (no SLURM_JOB_ID): run the batch "
+                         "inside salloc or sbatch, submit it with 'pararun batch submit'"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(exists(tmp / "c"));
 }
 
 TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {

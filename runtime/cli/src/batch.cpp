@@ -187,6 +187,8 @@ int batch_run_command(const BatchRunOptions& opt) {
     throw InputError("launcher '" + o.launcher +
                      "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
                      "and hybrid jobs out");
+  if ((needs_mpi || opt.compare) && o.launcher == "srun")
+    check_srun_in_allocation("the batch", "pararun batch submit");
   g_batch_stop = install_stop_handlers();
   if (opt.compare) return compare(m, o);
   // A batch running in the folder already: refused before its batch.json is touched.

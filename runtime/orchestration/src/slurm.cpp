@@ -174,6 +174,15 @@ void check_submit_options(const StudyOptions& o) {
   if (!nonzero) throw InputError(bad);
 }
 
+void check_srun_in_allocation(const std::string& what, const std::string& submit) {
+  if (!std::getenv("SLURM_JOB_ID"))
+    throw InputError(
+        "--launcher srun starts the ranks inside a Slurm allocation, and this is not "
+        "one (no SLURM_JOB_ID): run " +
+        what + " inside salloc or sbatch, submit it with '" + submit +
+        "', or use --launcher mpirun");
+}
+
 void check_sbatch_path(const std::string& dir) {
   // The folder stands in #SBATCH lines (and in the script, where a newline would start a
   // command).

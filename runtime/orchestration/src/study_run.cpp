@@ -332,13 +332,7 @@ std::string resolve_launcher(const std::string& launcher, const std::vector<Poin
     throw InputError("launcher '" + l +
                      "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
                      "and hybrid out of --backends");
-  // Outside an allocation every point's srun would ask Slurm for one of its own (or fail
-  // without a controller, each an error record after the sequential points had run).
-  if (needs_mpi && l == "srun" && !std::getenv("SLURM_JOB_ID"))
-    throw InputError(
-        "--launcher srun starts the ranks inside a Slurm allocation, and this is not one (no "
-        "SLURM_JOB_ID): run the study inside salloc or sbatch, submit it with 'pararun "
-        "submit', or use --launcher mpirun");
+  if (needs_mpi && l == "srun") check_srun_in_allocation("the study", "pararun submit");
   return l;
 }
 

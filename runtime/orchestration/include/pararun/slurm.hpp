@@ -22,6 +22,12 @@ void check_submit_options(const StudyOptions& o);
 /// cannot carry it, and a newline would start a command in the job script.
 void check_sbatch_path(const std::string& dir);
 
+/// InputError when srun is to start ranks outside a Slurm allocation (no SLURM_JOB_ID): every
+/// run's srun would ask Slurm for an allocation of its own, or fail without a controller, each
+/// an error record after the runs without MPI had run. `what` is "the study" or "the batch",
+/// `submit` the command that submits it.
+void check_srun_in_allocation(const std::string& what, const std::string& submit);
+
 /// A partition as sinfo describes it.
 struct Partition {
   std::string name;
