@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,15 +55,21 @@ const bool kRootOk = [] {
   return true;
 }();
 
-/// Runs a shell command line; its exit code (128 + signal), stdout and stderr.
+/// Runs a shell command line; its exit code (128 + signal), stdout and stderr. Each call has
+/// files of its own: a test's second thread (a pgrep while mpirun runs) does not cut the first
+/// one's output short.
 Result run_command(const std::string& cmd) {
   static const pararun::test::TempDir dir;
-  const std::string out = dir / "stdout", err = dir / "stderr";
+  static std::atomic<int> calls{0};
+  const std::string n = std::to_string(++calls);
+  const std::string out = dir / ("stdout." + n), err = dir / ("stderr." + n);
   const int status = std::system((cmd + " >" + out + " 2>" + err + " </dev/null").c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(out);
   r.err = slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 

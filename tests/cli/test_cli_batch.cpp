@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -123,10 +124,13 @@ TEST(CliBatch, PacksJobsOntoTheCoresWithoutOversubscribing) {
     }
   }
   EXPECT_EQ(ids.size(), 8u);
-  // Jobs that ran at the same time held different cores.
+  // Jobs that ran at the same time held different cores. (A span is its wall-clock start plus
+  // a steady-clock duration: 1 ms of slack for the clock's adjustments, the next job on a freed
+  // core starting microseconds after.)
   for (std::size_t a = 0; a < spans.size(); ++a)
     for (std::size_t b = a + 1; b < spans.size(); ++b) {
-      const bool overlap = spans[a].start < spans[b].end && spans[b].start < spans[a].end;
+      const bool overlap =
+          spans[a].start + 1e-3 < spans[b].end && spans[b].start + 1e-3 < spans[a].end;
       if (!overlap) continue;
       for (int c : spans[a].cpus) EXPECT_FALSE(spans[b].cpus.count(c)) << "jobs " << a << ", " << b;
     }
@@ -427,7 +431,8 @@ TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
 /// Starts a batch of 24 jobs, kills it with SIGKILL once `when` final records exist (0: right
 /// away), then resumes it: every job's record exactly once. Killed near the end, the last 6
 /// jobs are longer (1536^2, about a second in all), so that a stalled test process still finds
-/// the batch running (at 320^2 they left 150-300 ms).
+/// the batch running (at 320^2 they left 150-300 ms). A batch that ended all the same (the test
+/// process held off both CPUs for that long) is run again in a fresh folder, up to 3 times.
 void kill_and_resume(std::size_t when) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
@@ -441,15 +446,20 @@ void kill_and_resume(std::size_t when) {
                                       "  - kernel: matmul\n    backend: seq\n    size: " +
                                       long_size + "\n    reps: 3\n    seed: 1:6:+1\n"
                                 : small_jobs(jobs, 320));
-  const pid_t pid = start_batch(manifest, dir);
-  if (when == 0)
-    usleep(20000);
-  else
-    for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < when; ++i) usleep(2000);
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  const std::size_t before = files_in(dir + "/jobs", ".jsonl");
+  std::size_t before = 0;
+  for (int attempt = 1;; ++attempt) {
+    const pid_t pid = start_batch(manifest, dir);
+    if (when == 0)
+      usleep(20000);
+    else
+      for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < when; ++i) usleep(2000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    before = files_in(dir + "/jobs", ".jsonl");
+    if (before < static_cast<std::size_t>(jobs) || attempt == 3) break;
+    std::filesystem::remove_all(dir);
+  }
   if (when > 0) {
     EXPECT_GE(before, when);
   }
@@ -552,11 +562,17 @@ TEST(CliBatch, TermStopsWithACheckpointAndResumeFinishes) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "b";
   write_file(manifest, small_jobs(24, 320));
-  const pid_t pid = start_batch(manifest, dir);
-  for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < 2; ++i) usleep(2000);
-  kill(pid, SIGTERM);
   int status = 0;
-  waitpid(pid, &status, 0);
+  // A batch that ended before the signal came (the test process held off both CPUs for the
+  // second it takes) is run again in a fresh folder, up to 3 times.
+  for (int attempt = 1;; ++attempt) {
+    const pid_t pid = start_batch(manifest, dir);
+    for (int i = 0; i < 15000 && files_in(dir + "/jobs", ".jsonl") < 2; ++i) usleep(2000);
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || attempt == 3) break;
+    std::filesystem::remove_all(dir);
+  }
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
   const Json cp = Json::parse(slurp(dir + "/checkpoint.json"));

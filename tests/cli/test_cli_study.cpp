@@ -171,7 +171,7 @@ void stop_and_resume(int sig) {
   const std::string dir = tmp / "study";
   const std::string args =
       "study --kernels reduction --backends seq,omp --threads 1,2 "
-      "--sizes 2^26 --reps 10 --out " +
+      "--sizes 2^26 --reps 10 --max-reps 10 --out " +
       dir;
   const pid_t pid = fork();
   if (pid == 0) {
@@ -180,7 +180,8 @@ void stop_and_resume(int sig) {
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 3000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
+  // (A point takes 1-2 s, 5-6 s under ASan; up to 240 s for a loaded machine.)
+  for (int i = 0; i < 24000 && lines(slurp(dir + "/results.jsonl")).empty(); ++i) usleep(10000);
   kill(pid, sig);
   std::string resume = std::string(PARARUN_EXE) + " " + args + " --resume";
   int status = 0;

@@ -14,10 +14,11 @@ using namespace pararun;
 
 namespace {
 
-/// Rank r sleeps (r + 1) units of 20 ms per repetition: the slowest rank sets the time.
+/// Rank r sleeps (r + 1) units of 50 ms per repetition: the slowest rank sets the time.
 /// (Sleeps of 1-4 ms drowned in scheduling noise with 4 ranks on 2 cores under ASan; at 5 ms a
-/// wake-up 2.4 ms late on average took 2 ranks' imbalance below its bound.)
-constexpr double kSleepUnit = 0.020;
+/// wake-up 2.4 ms late on average took 2 ranks' imbalance below its bound; at 20 ms, 37 ms of
+/// common delay would.)
+constexpr double kSleepUnit = 0.050;  // (a late wake-up on a loaded machine is small beside it)
 
 void sleep_units(int units) {
   usleep(static_cast<useconds_t>(kSleepUnit * 1e6 * units));
