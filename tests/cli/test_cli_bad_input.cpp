@@ -120,6 +120,12 @@ TEST(CliRefuses, TheLargestSizesOfEveryKernel) {
       EXPECT_EQ(r.code, 2) << args << ": " << r.err;
       EXPECT_EQ(lines(r.err).size(), 1u) << args << ": " << r.err;
     }
+  // Beyond 64 bits, said so and nothing after it (a kernel's class names read "is larger than
+  // 2^64 - 1 nor a class of cg"; "for kernel 'matmul'" suggested a limit of matmul's).
+  EXPECT_EQ(run_cli("run cg -b seq -n 2^70").err,
+            "pararun: error: --size '2^70' is larger than 2^64 - 1\n");
+  EXPECT_EQ(run_cli("study --sizes matmul=2^99 --out x").err,
+            "pararun: error: --sizes: '2^99' is larger than 2^64 - 1\n");
 }
 
 TEST(CliRefuses, CeilingsWithMoreThreadsThanAnyCommandAllows) {

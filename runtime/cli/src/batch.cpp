@@ -183,11 +183,11 @@ int batch_run_command(const BatchRunOptions& opt) {
   select_jobs(m, opt.tags, true);
   const bool needs_mpi = std::any_of(m.jobs.begin(), m.jobs.end(),
                                      [](const BatchJob& j) { return uses_mpi(j.backend); });
-  if ((needs_mpi || opt.compare) && !on_path(o.launcher))
+  if (needs_mpi && !on_path(o.launcher))
     throw InputError("launcher '" + o.launcher +
                      "' is not on PATH; install it (mpirun: Debian's openmpi-bin) or leave mpi "
                      "and hybrid jobs out");
-  if ((needs_mpi || opt.compare) && o.launcher == "srun")
+  if (needs_mpi && o.launcher == "srun")
     check_srun_in_allocation("the batch", "pararun batch submit");
   g_batch_stop = install_stop_handlers();
   if (opt.compare) return compare(m, o);

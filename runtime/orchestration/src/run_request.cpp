@@ -120,8 +120,8 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   if (!o.size.empty()) {
     size = kernel->parse_size(o.size);
     if (!size)
-      refuse("--size '" + o.size + "' " + count_problem(o.size, " (e.g. 1024 or 2^26)") +
-             kernel->size_name_hint());
+      refuse("--size '" + o.size + "' " +
+             count_problem(o.size, " (e.g. 1024 or 2^26)" + kernel->size_name_hint()));
     if (*size == 0) refuse("--size must be at least 1");
   }
   if (!o.input.empty()) {  // the data, and so the size, come from the file

@@ -115,11 +115,13 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
     for (const auto& name : kernels) {
       const Kernel* k = Registry::global().find(name);
       const auto n = k ? k->parse_size(value) : parse_count(value);
-      if (!n || *n == 0)
-        throw InputError("--sizes: '" + value + "' " + count_problem(value, " of at least 1") +
-                         (!k                         ? ""
-                          : k->named_sizes().empty() ? " for kernel '" + name + "'"
-                                                     : k->size_name_hint()));
+      if (!n || *n == 0) {
+        const std::string hint = !k                         ? ""
+                                 : k->named_sizes().empty() ? " for kernel '" + name + "'"
+                                                            : k->size_name_hint();
+        throw InputError("--sizes: '" + value + "' " +
+                         count_problem(value, " of at least 1" + hint));
+      }
       // A size for a kernel the study leaves out is not used (the default sizes name
       // matmul and reduction); a kernel pararun does not have is a mistake.
       if (!name.empty() && !k)

@@ -226,8 +226,17 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
   const auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
+  // Past the caller's bound (not when it waits without end): -1, `busy`, the file unchanged.
+  const auto too_long = [&](int fd) {
+    if (wait_seconds < 0 || since(start) < wait_seconds) return false;
+    ::close(fd);
+    if (busy) *busy = true;
+    *problem = "'" + path + "' stayed locked by another process for " + format("%g", wait_seconds) +
+               " s (lslocks names it)";
+    return true;
+  };
   bool said = false;
-  std::optional<std::chrono::steady_clock::time_point> replaced;  // when it was first replaced
+  int unlocked_replacements = 0;  // in a row: found replaced, the lock free at once
   for (;;) {
     // Through the user's own links only, a regular file, O_NONBLOCK (open_own).
     const int fd = open_own(path, flags | O_CREAT, problem);
@@ -241,17 +250,12 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
     // again and again (merges one after another, appends one after another) leaves it free
     // for a moment only.
     int rc;
+    bool waited = false;
     while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && (errno == EINTR || errno == EWOULDBLOCK)) {
       if (errno == EINTR) continue;
-      const double waited = since(start);
-      if (wait_seconds >= 0 && waited >= wait_seconds) {
-        ::close(fd);
-        if (busy) *busy = true;
-        *problem = "'" + path + "' stayed locked by another process for " +
-                   format("%g", wait_seconds) + " s (lslocks names it)";
-        return -1;
-      }
-      if (!said && waited >= 1) {
+      waited = true;
+      if (too_long(fd)) return -1;
+      if (!said && since(start) >= 1) {
         std::fprintf(stderr, "pararun: waiting for the lock on '%s' (another process holds it)\n",
                      path.c_str());
         said = true;
@@ -268,15 +272,19 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
     // over this one: what is written to the old one after that is lost. Still the file at
     // `path`: done; else lock the new one, at once: the new file is in place when the lock is
     // let go, and a nap here outlasted the pause between one merge and the next (measured:
-    // an append waiting 5 ms found the next merge holding the new file every time).
+    // an append waiting 5 ms found the next merge holding the new file every time). Replaced
+    // while the lock was free, again and again (a writer that takes no lock): naps of 1 ms
+    // after the first 10, given up after 10000.
     if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
       return fd;
+    if (too_long(fd)) return -1;
     ::close(fd);
-    if (!replaced) replaced = std::chrono::steady_clock::now();
-    if (since(*replaced) >= 10) {
+    unlocked_replacements = waited ? 0 : unlocked_replacements + 1;
+    if (unlocked_replacements == 10000) {
       *problem = "'" + path + "' is replaced again and again; it was not written";
       return -1;
     }
+    if (unlocked_replacements > 10) usleep(1000);
   }
 }
 
