@@ -544,6 +544,25 @@ TEST(Files, AFolderLockSaysWhoHoldsIt) {
   EXPECT_EQ(write(done[1], &c, 1), 1);
   waitpid(child, nullptr, 0);
   for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+  // A holder line written before is replaced by this one's.
+  { const FolderLock again(dir, "batch"); }
+  EXPECT_EQ(slurp(dir + "/lock"), "batch " + std::to_string(getpid()) + " " + host + "\n");
+}
+
+// A user's own file named lock in the folder, or one their link named lock points to, is
+// locked but not written: it was emptied and given the holder line, even by a run then refused.
+TEST(Files, AFolderLockLeavesAUsersOwnFileNamedLockAsItWas) {
+  const test::TempDir tmp;
+  const std::string dir = tmp / "d", linked = tmp / "l";
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  ASSERT_EQ(mkdir(linked.c_str(), 0777), 0);
+  std::ofstream(dir + "/lock") << "my notes\n";
+  std::ofstream(tmp / "precious.txt") << "precious\n";
+  ASSERT_EQ(symlink((tmp / "precious.txt").c_str(), (linked + "/lock").c_str()), 0);
+  { const FolderLock held(dir, "study"); }
+  { const FolderLock held(linked, "batch"); }
+  EXPECT_EQ(slurp(dir + "/lock"), "my notes\n");
+  EXPECT_EQ(slurp(tmp / "precious.txt"), "precious\n");
 }
 
 // Relative links, chained, reached through a relative folder: resolved as the kernel does;

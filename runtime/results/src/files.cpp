@@ -192,6 +192,26 @@ std::map<std::string, int>& held_folders() {
   return held;
 }
 
+/// A folder lock's holder line, "study 1234 node7" (a kind, a process number, a host name):
+/// whether `text` (a file others may write) is one, and its parts.
+bool read_holder(const std::string& text, std::string* kind, std::string* pid, std::string* host) {
+  std::istringstream in(text);
+  std::string rest;
+  return in >> *kind >> *pid >> *host && !(in >> rest) && (*kind == "study" || *kind == "batch") &&
+         pid->size() <= 10 && pid->find_first_not_of("0123456789") == std::string::npos &&
+         host->size() <= 64 &&
+         host->find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             "0123456789.-_") == std::string::npos;
+}
+
+/// The first 512 bytes of `fd`.
+std::string head_of(int fd) {
+  char buf[512];
+  const ssize_t n = pread(fd, buf, sizeof buf, 0);
+  return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
 }  // namespace
 
 FolderLock::FolderLock(const std::string& dir, const std::string& what) {
@@ -225,17 +245,19 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     const std::string holder = what + " " + std::to_string(getpid()) + " " + host + "\n";
-    // Only into a lock file of its own (small, one name): never truncating a file a hard
-    // link named lock shares with another. (The lock holds without it.)
+    // Only into a lock file of its own (one name, empty or a holder line): never truncating a
+    // file a hard link named lock shares with another, nor a user's own file named lock (or
+    // one a link of theirs named lock points to). (The lock holds without it.)
     struct stat st {};
-    if (fstat(fd_, &st) == 0 && st.st_nlink == 1 && st.st_size <= 4096 && ftruncate(fd_, 0) == 0 &&
-        pwrite(fd_, holder.data(), holder.size(), 0) < 0) {
+    std::string k, p, h;
+    if (fstat(fd_, &st) == 0 && st.st_nlink == 1 &&
+        (st.st_size == 0 || (st.st_size <= 512 && read_holder(head_of(fd_), &k, &p, &h))) &&
+        ftruncate(fd_, 0) == 0 && pwrite(fd_, holder.data(), holder.size(), 0) < 0) {
     }
     return;
   }
   const int err = errno;
-  char buf[512];
-  const ssize_t n = err == EWOULDBLOCK ? pread(fd_, buf, sizeof buf - 1, 0) : -1;
+  const std::string text = err == EWOULDBLOCK ? head_of(fd_) : "";
   ::close(fd_);
   fd_ = -1;
   // Only EWOULDBLOCK says another process holds it; a file system without flock (Lustre
@@ -247,13 +269,8 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   // The holder's own words ("batch 1234 node7") when it wrote them: a study holding the
   // folder a batch was asked to run in is named a study.
   std::string kind = what, pid, host;
-  std::istringstream holder(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
   // (A file others may write: a number and a host name, or nothing of it is said.)
-  if (std::string k; holder >> k >> pid >> host && (k == "study" || k == "batch") &&
-                     pid.size() <= 10 && pid.find_first_not_of("0123456789") == std::string::npos &&
-                     host.size() <= 64 &&
-                     host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789.-_") == std::string::npos)
+  if (std::string k; read_holder(text, &k, &pid, &host))
     kind = k;
   else
     host.clear();
