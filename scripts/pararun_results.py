@@ -112,8 +112,8 @@ def _holds_records(path):
     return False
 
 
-def csv_output_problem(out, inputs):
-    """Why `out` must not be replaced by a CSV ("" when it may): it is one of the record files
+def csv_output_problem(out, inputs, what="a CSV"):
+    """Why `out` must not be replaced by `what` ("" when it may): it is one of the record files
     read, or holds records (a second name of one, another results file)."""
     if os.path.isdir(out):
         return f"{out} is a folder"
@@ -122,7 +122,7 @@ def csv_output_problem(out, inputs):
             if os.path.exists(f) and os.path.samefile(out, f):
                 return f"{out} is also an input ({f}): it would be destroyed"
         if _holds_records(out):
-            return f"{out} holds ParaRun records: it is not replaced by a CSV"
+            return f"{out} holds ParaRun records: it is not replaced by {what}"
     return ""
 
 

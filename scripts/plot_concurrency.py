@@ -13,12 +13,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pararun_results import records  # noqa: E402
+from pararun_results import csv_output_problem, record_files, records, write_atomically  # noqa: E402
 
 MODES = ["sequential", "event-loop", "threads-one-core", "threads-all-cores"]
 
 
 def main(records_path, out_path):
+    # Not over the records it reads, another name of them or other records: savefig wrote
+    # through a link at OUT onto the records themselves.
+    problem = csv_output_problem(out_path, record_files(records_path), "a plot")
+    if problem:
+        sys.exit("plot_concurrency.py: " + problem)
     recs = [r for r in records(records_path) if r.get("kernel", "").startswith("concurrency-")]
     if not recs:
         sys.exit(f"plot_concurrency.py: no concurrency records in {records_path}")
@@ -52,7 +57,8 @@ def main(records_path, out_path):
     ax.set_title(f"Concurrency is not parallelism: {tasks} tasks on {cores} cores")
     ax.legend(fontsize=8, loc="center left")
     fig.tight_layout()
-    fig.savefig(out_path, dpi=110)
+    kind = os.path.splitext(out_path)[1][1:].lower() or "png"  # (as savefig infers it)
+    write_atomically(out_path, "wb", lambda f: fig.savefig(f, dpi=110, format=kind))
     print(out_path)
 
 

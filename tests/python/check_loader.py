@@ -85,4 +85,20 @@ try:
     expect(p.returncode == 0 and os.path.isfile(fifo), f"CSV over a FIFO written: {p.stderr.strip()}")
 except subprocess.TimeoutExpired:
     expect(False, "CSV over a FIFO hung")
+# plot_concurrency.py: not through a link at OUT onto its records (savefig wrote the PNG there).
+conc = os.path.join(work, "concurrency.jsonl")
+subprocess.run([exe, "concurrency", "--tasks", "1", "--reps", "1", "--wait", "0", "--steps", "1000",
+                "-o", conc], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+conc_before = open(conc).read()
+png_link = os.path.join(work, "plot.png")
+os.symlink(conc, png_link)
+plot = os.path.join(scripts, "plot_concurrency.py")
+p = subprocess.run([sys.executable, plot, conc, png_link], capture_output=True, text=True)
+expect(p.returncode != 0 and p.stderr.startswith("plot_concurrency.py: ")
+       and len(p.stderr.splitlines()) == 1, f"a plot over its records refused: {p.stderr.strip()}")
+expect(open(conc).read() == conc_before, "the concurrency records are untouched")
+p = subprocess.run([sys.executable, plot, conc, os.path.join(work, "c.png")], capture_output=True,
+                   text=True)
+expect(p.returncode == 0 and open(os.path.join(work, "c.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n",
+       f"the plot is a PNG: {p.stderr.strip()}")
 sys.exit(1 if failures else 0)
