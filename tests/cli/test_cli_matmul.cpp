@@ -156,6 +156,20 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   EXPECT_EQ(Json::parse(slurp(file)), tuned);
 }
 
+// The command it prints to copy keeps the tuning file's path one word that runs nothing: a
+// pasted `--tuning my $(touch PWNED) file.json` ran touch and split the path in three.
+TEST(CliTune, TheCommandItPrintsQuotesThePath) {
+  const pararun::test::TempDir dir;
+  const std::string file = dir / "my $(touch PWNED) file.json";
+  const Result r =
+      run_command("cd " + dir.path() + " && " + PARARUN_EXE +
+                  " tune matmul -v blocked-portable -n 200 -r 1 --tuning '" + file + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string said = "(pararun run --tuning '" + file + "', or $PARARUN_TUNING)";
+  EXPECT_NE(r.out.find(said), std::string::npos) << r.out;
+  EXPECT_FALSE(exists(dir / "PWNED"));
+}
+
 // Two tunes storing into one file at once: each re-reads it under FILE.lock, so neither drops
 // the other's entry (the later rename did). Here the other tune holds the lock and stores its
 // entry while this one waits.

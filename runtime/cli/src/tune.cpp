@@ -158,10 +158,11 @@ int tune_command(const TuneOptions& o) {
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
                            " thread(s), " + std::to_string(o.reps) + " reps");
     write_file_atomically(path, json_text(file, 2) + "\n");
-    std::printf("stored in %s\n", path.c_str());
+    std::printf("stored in %s\n", printable(path).c_str());
   }
+  // (A command to copy: the path quoted, "my $(x) file.json" stays one word and runs nothing.)
   std::printf("runs on this CPU use it (pararun run --tuning %s, or $PARARUN_TUNING)\n",
-              path.c_str());
+              shell_quote(path).c_str());
   return kExitOk;
 }
 
