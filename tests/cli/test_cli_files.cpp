@@ -904,3 +904,47 @@ TEST(CliFiles, FieldsOfAnotherTypeInRecordsAndBatchFilesAreReadAsDefaults) {
   EXPECT_EQ(st.code, 0) << st.err;
   EXPECT_NE(st.out.find("interrupted"), std::string::npos) << st.out;
 }
+
+// `report DIR` of a submitted study's folder this user may not write (a colleague's, an
+// archive): it gave no report at all (exit 3, "cannot open DIR/points/.merge.lock"); it reports
+// the records where they are, the point files' too, says it did not merge, and writes nothing.
+TEST(CliFiles, AReadOnlyStudyFolderIsReportedWithItsPointFiles) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (to run the report as nobody)";
+  if (std::system("command -v setpriv >/dev/null") != 0) GTEST_SKIP() << "needs setpriv";
+  const TempDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);  // (nobody may read it, not write it)
+  const std::string dir = tmp / "s";
+  Result r =
+      run_cli("study --kernels reduction --backends seq --sizes 2^10,2^11 --reps 2 --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The second point's record only in its point file, as an array task leaves it.
+  const std::size_t rows = lines(run_cli("report " + dir + " --format csv").out).size();
+  auto records = lines(slurp(dir + "/results.jsonl"));
+  ASSERT_GE(records.size(), 2u);
+  std::string point = Json::parse(records.back())["point"].get<std::string>();
+  std::replace(point.begin(), point.end(), '/', '.');
+  ASSERT_EQ(mkdir((dir + "/points").c_str(), 0755), 0);
+  write_file(dir + "/points/" + point + ".jsonl", records.back() + "\n");
+  records.pop_back();
+  std::string held;
+  for (const auto& l : records) held += l + "\n";
+  write_file(dir + "/results.jsonl", held);
+  const std::string report_before = slurp(dir + "/report.md");
+  r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + std::string(PARARUN_EXE) +
+                  " report " + dir + " --format csv");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out).size(), rows) << r.out;  // every point's row, as before
+  EXPECT_NE(r.err.find("pararun: warning: cannot open '" + dir + "/points/.merge.lock'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("reported from " + dir + "/points/ without joining results.jsonl"),
+            std::string::npos)
+      << r.err;
+  // The table too (no report.md written: it is not this user's to replace).
+  r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + std::string(PARARUN_EXE) +
+                  " report " + dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("reduction, size 2048"), std::string::npos) << r.out;
+  EXPECT_EQ(slurp(dir + "/results.jsonl"), held);
+  EXPECT_EQ(slurp(dir + "/report.md"), report_before);
+}

@@ -21,11 +21,17 @@ namespace {
 
 /// The records of result files and study folders (their results.jsonl), bad lines warned
 /// about; a usage error when a file cannot be read or none holds a record.
-std::vector<Record> read_result_files(const std::vector<std::string>& files) {
+std::vector<Record> read_result_files(const std::vector<std::string>& files,
+                                      const std::set<std::string>& unmerged = {}) {
   std::vector<Record> records;
   std::set<std::pair<dev_t, ino_t>> read;  // a file named twice (s and s/results.jsonl): once
   for (auto f : files) {
     struct stat st {};
+    if (unmerged.count(f)) {  // a study folder whose point files could not be merged
+      for (auto& r : unmerged_study_records(f)) records.push_back(std::move(r));
+      if (stat((f + "/results.jsonl").c_str(), &st) == 0) read.insert({st.st_dev, st.st_ino});
+      continue;
+    }
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
     if (stat(f.c_str(), &st) == 0 && !read.insert({st.st_dev, st.st_ino}).second) {
       std::fprintf(stderr, "pararun: warning: %s: named before, read once\n", f.c_str());
@@ -110,12 +116,24 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
             "' holds ParaRun records, which the CSV would replace; name another file");
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
+  // One this user may not write (a colleague's, an archive) is reported as it is: its point
+  // files read where they are, its report.md left (it gave no report at all, exit 3).
+  std::set<std::string> unmerged;
   for (const auto& f : files) {
     struct stat st {};
-    if (stat((f + "/study.json").c_str(), &st) == 0) merge_point_records(f);
+    if (stat((f + "/study.json").c_str(), &st) != 0) continue;
+    try {
+      merge_point_records(f);
+    } catch (const WriteError& e) {
+      std::fprintf(stderr,
+                   "pararun: warning: %s; reported from %s/points/ without joining results.jsonl, "
+                   "report.md not rewritten\n",
+                   printable(e.what()).c_str(), printable(f).c_str());
+      unmerged.insert(f);
+    }
   }
   struct stat dir_st {};
-  if (format == "md" && files.size() == 1 &&
+  if (format == "md" && files.size() == 1 && unmerged.empty() &&
       stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
     const std::string& dir = files[0];
     if (read_records(dir + "/results.jsonl").records.empty())
@@ -132,7 +150,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     if (!csv.empty()) write_file_atomically(csv, csv_report(groups));
     return kExitOk;
   }
-  const std::vector<Record> records = read_result_files(files);
+  const std::vector<Record> records = read_result_files(files, unmerged);
   const auto groups = analyse(records);
   if (format == "gbench")
     std::printf("%s\n", json_text(gbench_json(records), 2).c_str());

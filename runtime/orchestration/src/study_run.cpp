@@ -234,6 +234,10 @@ std::vector<Record> study_records(const std::string& dir, std::size_t* extra, bo
 
 }  // namespace
 
+std::vector<Record> unmerged_study_records(const std::string& dir) {
+  return study_records(dir, nullptr, true);
+}
+
 std::vector<std::string> done_points(const std::string& dir) {
   return completed_points(study_records(dir, nullptr, true));
 }

@@ -52,6 +52,9 @@ std::vector<std::string> done_points(const std::string& dir);
 /// NODE_FAIL, TIMEOUT, CANCELLED...: `submit --resume` runs it again). Never rewrites what
 /// results.jsonl holds. Returns the number of records appended.
 int merge_point_records(const std::string& dir);
+/// What merge_point_records would leave in dir/results.jsonl, read where it is (for a folder
+/// this user may not write): its records, then those of the point files it lacks.
+std::vector<Record> unmerged_study_records(const std::string& dir);
 
 /// "auto" becomes srun inside a Slurm allocation (srun on PATH), else mpirun; InputError for
 /// another name.
