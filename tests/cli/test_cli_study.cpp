@@ -167,6 +167,14 @@ TEST(CliStudy, RunsEveryPointWithMpiAndResumes) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("curl"), std::string::npos) << r.err;
+  // A study.json others may write is not trusted for its arguments either (`submit --setup
+  // their.sh` would run their script): the hint says what to add, no more.
+  ASSERT_EQ(chmod((dir + "/study.json").c_str(), 0666), 0);
+  r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);
+  EXPECT_NE(r.err.find("with: pararun study ... --out " + dir + " --resume; or choose"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(chmod((dir + "/study.json").c_str(), 0644), 0);
   forged["resume_from"] = {{"cwd", "/"}, {"cpus", "1;id"}, {"args", {"pararun", "study"}}};
   write_file(dir + "/study.json", forged.dump());
   r = run_cli("study --kernels reduction --backends seq --sizes 2^10 --out " + dir);

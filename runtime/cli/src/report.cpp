@@ -1,5 +1,6 @@
 // pararun report: speedup tables of recorded runs.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -19,6 +20,20 @@ namespace pararun::app {
 
 namespace {
 
+/// Whether this user may write what `report DIR` writes in a study folder: its report files
+/// (replaced: the folder), and for a submitted study the merge's lock and results.jsonl.
+bool may_write_study(const std::string& dir) {
+  const auto writable = [](const std::string& file, const std::string& folder) {
+    return access(file.c_str(), F_OK) == 0 ? access(file.c_str(), W_OK) == 0
+                                           : access(folder.c_str(), W_OK) == 0;
+  };
+  struct stat st {};
+  return access(dir.c_str(), W_OK) == 0 &&
+         (stat((dir + "/points").c_str(), &st) != 0 ||
+          (writable(dir + "/points/.merge.lock", dir + "/points") &&
+           writable(dir + "/results.jsonl", dir)));
+}
+
 /// The records of result files and study folders (their results.jsonl), bad lines warned
 /// about; a usage error when a file cannot be read or none holds a record.
 std::vector<Record> read_result_files(const std::vector<std::string>& files,
@@ -28,8 +43,13 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files,
   for (auto f : files) {
     struct stat st {};
     if (unmerged.count(f)) {  // a study folder whose point files could not be merged
+      if (stat((f + "/results.jsonl").c_str(), &st) == 0 &&
+          !read.insert({st.st_dev, st.st_ino}).second) {
+        std::fprintf(stderr, "pararun: warning: %s/results.jsonl: named before, read once\n",
+                     f.c_str());
+        continue;
+      }
       for (auto& r : unmerged_study_records(f)) records.push_back(std::move(r));
-      if (stat((f + "/results.jsonl").c_str(), &st) == 0) read.insert({st.st_dev, st.st_ino});
       continue;
     }
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
@@ -117,20 +137,21 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   // One this user may not write (a colleague's, an archive) is reported as it is: its point
-  // files read where they are, its report.md left (it gave no report at all, exit 3).
+  // files read where they are, nothing written there (it gave no report at all, exit 3).
+  // (A failure to write a folder that may be written is an error, as before.)
   std::set<std::string> unmerged;
   for (const auto& f : files) {
     struct stat st {};
     if (stat((f + "/study.json").c_str(), &st) != 0) continue;
-    try {
-      merge_point_records(f);
-    } catch (const WriteError& e) {
+    if (!may_write_study(f)) {
       std::fprintf(stderr,
-                   "pararun: warning: %s; reported from %s/points/ without joining results.jsonl, "
-                   "report.md not rewritten\n",
-                   printable(e.what()).c_str(), printable(f).c_str());
+                   "pararun: warning: %s is not this user's to write: reported as it is (its "
+                   "point files read in place; results.jsonl and report.md unchanged)\n",
+                   printable(f).c_str());
       unmerged.insert(f);
+      continue;
     }
+    merge_point_records(f);
   }
   struct stat dir_st {};
   if (format == "md" && files.size() == 1 && unmerged.empty() &&

@@ -35,6 +35,10 @@ std::string command_from(const std::string& cwd, const std::string& cpus,
                          std::vector<std::string> args, const std::string& dir) {
   if (args.empty()) return "";
   args[0] = self_executable();
+  // (A binary rebuilt while the study ran: the file now at that path.)
+  if (const auto deleted = args[0].rfind(" (deleted)");
+      deleted != std::string::npos && deleted + 10 == args[0].size())
+    args[0].erase(deleted);
   bool out = false, resume = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -45,7 +49,7 @@ std::string command_from(const std::string& cwd, const std::string& cpus,
   // From the folder it was started in (a relative study file or --out), on the CPUs it was
   // started on (a taskset before pararun is not in its own command line).
   std::string cmd = cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ";
-  if (!cpus.empty()) cmd += "taskset -c " + format_cpu_list(parse_cpu_list(cpus)) + " ";
+  if (!cpus.empty()) cmd += "taskset -c " + cpus + " ";
   cmd += shell_command(args);
   if (!out) cmd += " --out " + shell_quote(dir);
   if (!resume) cmd += " --resume";
@@ -70,15 +74,23 @@ std::string resume_command(const Json& from, const std::string& dir) {
   if (args.is_array() && args.size() >= 2 && args.size() <= 1000)
     for (const auto& a : args)
       if (a.is_string()) words.push_back(a.get<std::string>());
+  // (A CPU list is digits, commas and dashes; not expanded: "0-999999999" is one.)
   if (words.size() < 2 || words.size() != args.size() || !cwd.is_string() || !cpus.is_string() ||
-      (words[1] != "study" && words[1] != "submit") ||
-      (!cpus.get<std::string>().empty() && parse_cpu_list(cpus.get<std::string>()).empty()))
+      (words[1] != "study" && words[1] != "submit") || cpus.get<std::string>().size() > 4096 ||
+      cpus.get<std::string>().find_first_not_of("0123456789,-") != std::string::npos)
     return "pararun study ... --out " + shell_quote(dir) + " --resume";
   return command_from(cwd.get<std::string>(), cpus.get<std::string>(), words, dir);
 }
 
 std::string resume_command_of(const std::string& dir) {
-  const Json m = parse_json(slurp(dir + "/study.json"));
+  // Only a study.json of this user's that no one else may write: its arguments are what the
+  // user is told to run (another's `submit --setup their.sh` would run their script).
+  const std::string path = dir + "/study.json";
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return resume_command(Json(), dir);
+  const Json m = parse_json(slurp(path));
   return resume_command(m.is_object() ? m.value("resume_from", Json()) : Json(), dir);
 }
 
@@ -452,7 +464,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                            {"signal", out.stopped_by},
                            {"points_done", total - out.points_left},
                            {"points_left", left},
-                           {"resume", resume_command_of(dir)}};
+                           {"resume", resume_command(resume_from(own_arguments()), dir)}};
   write_file_atomically(dir + "/checkpoint.json", json_text(checkpoint, 2) + "\n");
   return out;
 }

@@ -192,6 +192,9 @@ std::map<std::string, int>& held_folders() {
   return held;
 }
 
+constexpr const char* kHostCharacters =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+
 /// A folder lock's holder line, "study 1234 node7" (a kind, a process number, a host name):
 /// whether `text` (a file others may write) is one, and its parts.
 bool read_holder(const std::string& text, std::string* kind, std::string* pid, std::string* host) {
@@ -199,10 +202,18 @@ bool read_holder(const std::string& text, std::string* kind, std::string* pid, s
   std::string rest;
   return in >> *kind >> *pid >> *host && !(in >> rest) && (*kind == "study" || *kind == "batch") &&
          pid->size() <= 10 && pid->find_first_not_of("0123456789") == std::string::npos &&
-         host->size() <= 64 &&
-         host->find_first_not_of(
-             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-             "0123456789.-_") == std::string::npos;
+         host->size() <= 64 && host->find_first_not_of(kHostCharacters) == std::string::npos;
+}
+
+/// This host's name as a holder line can carry it (read_holder accepts what is written: a
+/// line it refused would never be rewritten).
+std::string holder_host() {
+  char name[256] = "";
+  gethostname(name, sizeof name - 1);
+  std::string host = std::string(name).substr(0, 64);
+  for (char& c : host)
+    if (!std::strchr(kHostCharacters, c)) c = '_';
+  return host.empty() ? "unknown" : host;
 }
 
 /// The first 512 bytes of `fd`.
@@ -242,9 +253,7 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   if (rc == 0) {
     held_folders()[dir_] = 1;
     // Who holds it, for the message of a run it refuses: "study 1234 node7".
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    const std::string holder = what + " " + std::to_string(getpid()) + " " + host + "\n";
+    const std::string holder = what + " " + std::to_string(getpid()) + " " + holder_host() + "\n";
     // Only into a lock file of its own (one name, empty or a holder line): never truncating a
     // file a hard link named lock shares with another, nor a user's own file named lock (or
     // one a link of theirs named lock points to). (The lock holds without it.)

@@ -30,7 +30,8 @@ Json resume_from(const std::vector<std::string>& args);
 /// "resume_from" that is not one (others may write study.json: it never names the program
 /// to run, and every part of it is quoted): "pararun study ... --out DIR --resume".
 std::string resume_command(const Json& from, const std::string& dir);
-/// resume_command of the "resume_from" study.json in `dir` keeps.
+/// resume_command of the "resume_from" study.json in `dir` keeps, when study.json is this
+/// user's and no one else's to write (else the generic hint).
 std::string resume_command_of(const std::string& dir);
 /// Why study manifest `old` (a folder's study.json) is not `now` (what the options plan),
 /// in words: the first field that differs, or how their points differ ("" when they do not).
