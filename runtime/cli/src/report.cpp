@@ -42,19 +42,14 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files,
   std::set<std::pair<dev_t, ino_t>> read;  // a file named twice (s and s/results.jsonl): once
   for (auto f : files) {
     struct stat st {};
-    if (unmerged.count(f)) {  // a study folder whose point files could not be merged
-      if (stat((f + "/results.jsonl").c_str(), &st) == 0 &&
-          !read.insert({st.st_dev, st.st_ino}).second) {
-        std::fprintf(stderr, "pararun: warning: %s/results.jsonl: named before, read once\n",
-                     f.c_str());
-        continue;
-      }
-      for (auto& r : unmerged_study_records(f)) records.push_back(std::move(r));
-      continue;
-    }
+    const std::string folder = f;
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
     if (stat(f.c_str(), &st) == 0 && !read.insert({st.st_dev, st.st_ino}).second) {
       std::fprintf(stderr, "pararun: warning: %s: named before, read once\n", f.c_str());
+      continue;
+    }
+    if (unmerged.count(folder)) {  // a study folder whose point files could not be merged
+      for (auto& r : unmerged_study_records(folder)) records.push_back(std::move(r));
       continue;
     }
     RecordFile rf = read_records(f);

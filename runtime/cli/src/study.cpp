@@ -79,7 +79,7 @@ int study_command(const StudyOptions& o) {
                  "pararun: study stopped by signal %d (%s): %d of %d points done, records kept "
                  "in %s/results.jsonl; continue with: %s\n",
                  run.stopped_by, strsignal(run.stopped_by), total - run.points_left, total,
-                 dir.c_str(), printable(resume_command(resume_from(own_arguments()), dir)).c_str());
+                 dir.c_str(), printable(run.resume).c_str());
     return 128 + run.stopped_by;
   }
   int plots_stopped_by = 0;

@@ -460,11 +460,12 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
   for (const auto& p : points)
     if (!done.count(p.id)) left.push_back(p.id);
   out.points_left = static_cast<int>(left.size());
+  out.resume = resume_command(resume_from(own_arguments()), dir);
   const Json checkpoint = {{"stopped_by", strsignal(out.stopped_by)},
                            {"signal", out.stopped_by},
                            {"points_done", total - out.points_left},
                            {"points_left", left},
-                           {"resume", resume_command(resume_from(own_arguments()), dir)}};
+                           {"resume", out.resume}};
   write_file_atomically(dir + "/checkpoint.json", json_text(checkpoint, 2) + "\n");
   return out;
 }

@@ -80,6 +80,7 @@ struct StudyRun {
   int run = 0, failures = 0, skipped = 0;  ///< skipped: verified before (--resume)
   int stopped_by = 0;                      ///< the signal that stopped the study, or 0
   int points_left = 0;                     ///< after a stop
+  std::string resume;                      ///< after a stop: the command that continues it
 };
 
 /// Runs every point of `points` that has no verified record in `dir`, in order, each as
