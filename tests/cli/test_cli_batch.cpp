@@ -728,6 +728,24 @@ TEST(CliBatch, BadInputIsOneLineAndTouchesNothing) {
   }
 }
 
+// A user's folder a batch refuses is left as it was: one holding a file named logs (the batch
+// wrote batch.json, jobs/ and lock there, then failed to make logs/) and one a --resume finds
+// holding another run's results.jsonl (its lock file stayed).
+TEST(CliBatch, AFolderItRefusesIsLeftAsItWas) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", logs = tmp / "logs_file", other = tmp / "other";
+  write_file(manifest, "jobs: [{kernel: reduction, backend: seq, size: 1000, reps: 1}]\n");
+  ASSERT_EQ(mkdir(logs.c_str(), 0777), 0);
+  write_file(logs + "/logs", "my log\n");
+  std::map<std::string, std::string> before = snapshot(logs);
+  expect_refused(run_cli("batch run " + manifest + " -o " + logs),
+                 "'" + logs + "/logs' is not a folder; a batch keeps its logs there", logs, before);
+  ASSERT_EQ(mkdir(other.c_str(), 0777), 0);
+  before = plant_results(other);
+  expect_refused(run_cli("batch run " + manifest + " -o " + other + " --resume"),
+                 "already holds results.jsonl of another run", other, before);
+}
+
 // One run of a batch folder at a time: while one holds it, `batch run --resume` is refused
 // (exit 2) before it touches batch.json (it used to add the manifest's new jobs and its history
 // first); once the folder is free, it runs the new job.

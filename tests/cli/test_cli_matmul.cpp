@@ -111,6 +111,7 @@ TEST(CliTune, StoresTheFastestVerifiedSettingAndRunsOnThisCpuUseIt) {
   EXPECT_NE(mine["cpu"].get<std::string>().find("family"), std::string::npos) << mine.dump();
   EXPECT_GT(mine["rate"].get<double>(), 0);
   EXPECT_EQ(mine["setting"].empty(), kept_default) << mine.dump() << r.out;
+  EXPECT_FALSE(exists(file + ".lock"));  // (the lock's file: not left beside it)
   // The default and the candidates, each timed once per way it runs at n = 200: KC 256 and
   // above all run as 200 (one step), and an MC of 200 rows or more as 200 (the rows), so of
   // the 28 candidates several run alike whatever the caches.
@@ -209,6 +210,7 @@ TEST(CliTune, ATuneStoringWhileAnotherDoesKeepsBothEntries) {
   ASSERT_EQ(j["entries"].size(), 2u) << j.dump();
   EXPECT_EQ(j["entries"][0]["cpu"], "another CPU");
   EXPECT_EQ(j["entries"][1]["key"], "matmul/blocked-portable");
+  EXPECT_FALSE(exists(file + ".lock"));  // removed by the last to hold it
 }
 
 TEST(CliTune, BadRequestsAndFilesAreOneLineAndExit2) {

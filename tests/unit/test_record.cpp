@@ -565,6 +565,31 @@ TEST(Files, AFolderLockLeavesAUsersOwnFileNamedLockAsItWas) {
   EXPECT_EQ(slurp(tmp / "precious.txt"), "precious\n");
 }
 
+// A run refused before its folder became a study's or batch's removes the lock file it made,
+// and only that one: a lock file the folder held before stays, as does the lock of a folder
+// that is the run's. The folder can be locked again at once.
+TEST(Files, ARefusedRunRemovesOnlyTheLockFileItMade) {
+  const test::TempDir tmp;
+  const std::string fresh = tmp / "fresh", held = tmp / "held", own = tmp / "own";
+  for (const auto& d : {fresh, held, own}) ASSERT_EQ(mkdir(d.c_str(), 0777), 0);
+  std::ofstream(held + "/lock") << "study 1 node7\n";
+  std::ofstream(own + "/batch.json") << "{}\n";
+  const auto lock_file = [](const std::string& d) {
+    struct stat st {};
+    return lstat((d + "/lock").c_str(), &st) == 0;
+  };
+  for (const auto& d : {fresh, held, own}) {
+    std::optional<FolderLock> lock;
+    lock.emplace(d, "batch");
+    ASSERT_TRUE(lock_file(d));
+    let_go_of_refused(&lock, d + "/batch.json");
+    EXPECT_EQ(lock.has_value(), d == own) << d;
+    EXPECT_EQ(lock_file(d), d != fresh) << d;
+  }
+  const FolderLock again(fresh, "study");
+  EXPECT_TRUE(lock_file(fresh));
+}
+
 // Relative links, chained, reached through a relative folder: resolved as the kernel does;
 // a loop in a folder of the path is named as what it is, not as another user's link.
 TEST(Files, OwnLinksResolveRelativeChainsAndNameLoops) {

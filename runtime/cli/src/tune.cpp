@@ -140,9 +140,13 @@ int tune_command(const TuneOptions& o) {
     // Stored at once, on the file as it is now (another tune may have written it meanwhile),
     // under a lock of FILE.lock: two tunes storing at once each keep their entry (the later
     // rename dropped the other's). FILE is the one written: through the user's own links, so a
-    // link to the file and the file itself take one lock.
+    // link to the file and the file itself take one lock. FILE.lock is removed while held
+    // (open_locked locks only the file still at its name: a waiter makes a new one), so no
+    // FILE.lock is left beside the tuning file; a file of that name with something in it is
+    // not this lock's and stays.
     std::string problem;
-    const int lock = open_locked(own_link_target(path) + ".lock", O_RDWR, &problem, 60);
+    const std::string lock_path = own_link_target(path) + ".lock";
+    const int lock = open_locked(lock_path, O_RDWR, &problem, 60);
     if (lock < 0)
       std::fprintf(stderr,
                    "pararun: warning: %s: a tune that stores at the same time may drop this "
@@ -150,10 +154,17 @@ int tune_command(const TuneOptions& o) {
                    printable(problem).c_str());
     struct Unlock {
       int fd;
+      const std::string& path;
       ~Unlock() {
-        if (fd >= 0) ::close(fd);
+        if (fd < 0) return;
+        struct stat st {
+        }, now{};
+        if (fstat(fd, &st) == 0 && st.st_size == 0 && stat(path.c_str(), &now) == 0 &&
+            now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+          std::remove(path.c_str());
+        ::close(fd);
       }
-    } unlock{lock};
+    } unlock{lock, lock_path};
     file = with_tuning(read_tuning_file(path), r, cpu,
                        o.backend + ", size " + o.size + ", " + std::to_string(o.threads) +
                            " thread(s), " + std::to_string(o.reps) + " reps");

@@ -189,8 +189,10 @@ std::vector<std::size_t> backfill(int free_cores, std::uint64_t memory_used,
   return start;
 }
 
-std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
-                              std::vector<std::string>* added, std::optional<FolderLock>* lock) {
+namespace {
+
+void prepare_batch_dir_in(const BatchManifest& m, const BatchOptions& o,
+                          std::vector<std::string>* added, std::optional<FolderLock>* lock) {
   const std::string& dir = o.out;
   const std::string path = dir + "/batch.json";
   const auto take_lock = [&] {
@@ -201,6 +203,7 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   if (lstat(path.c_str(), &st) == 0) take_lock();
   Json history = Json::array();
   Json held = Json::array();  // the jobs batch.json lists: this run's, and earlier selections'
+  bool fresh = false;         // batch.json is made now
   if (exists(path)) {
     const Json old = parse_json(slurp(path));
     if (!old.is_object() || value_or<std::string>(old, "schema", "") != kBatchSchema ||
@@ -240,7 +243,14 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   } else {
     make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
                        {"study.json", "points", "report.md", "jobs", "slurm"});
+    // Its folders, where they are there already: refused before batch.json is written (a
+    // file named logs left a batch.json no run could use).
+    for (const char* sub : {"/logs", "/running"})
+      if (struct stat s{}; lstat((dir + sub).c_str(), &s) == 0 && !S_ISDIR(s.st_mode))
+        throw InputError("'" + dir + sub + "' is not a folder; a batch keeps its " + (sub + 1) +
+                         " there: choose a new --out");
     take_lock();
+    fresh = true;
     if (exists(path))  // another run made it meanwhile
       throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
   }
@@ -255,8 +265,23 @@ std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
   if (!held.empty()) written["jobs"] = held;
   write_file_atomically(path, json_text(written, 1) + "\n");
   for (const char* sub : {"/jobs", "/logs", "/running"})
-    if (const std::string why = make_dirs(dir + sub); !why.empty()) throw InputError(why);
-  return dir;
+    if (const std::string why = make_dirs(dir + sub); !why.empty()) {
+      if (fresh) std::remove(path.c_str());  // (a new batch: none is left)
+      throw InputError(why);
+    }
+}
+
+}  // namespace
+
+std::string prepare_batch_dir(const BatchManifest& m, const BatchOptions& o,
+                              std::vector<std::string>* added, std::optional<FolderLock>* lock) {
+  try {
+    prepare_batch_dir_in(m, o, added, lock);
+    return o.out;
+  } catch (...) {  // (also a lock the caller took of the folder: a user's, left as it was)
+    let_go_of_refused(lock, o.out + "/batch.json");
+    throw;
+  }
 }
 
 int merge_batch_results(const std::string& dir, const std::vector<std::string>& ids, int* kept,

@@ -117,18 +117,15 @@ std::string study_difference(const Json& old, const Json& now) {
   return why + " (their order differs)";
 }
 
-std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
-                              std::optional<FolderLock>* lock) {
-  const std::string dir = o.out.empty() ? default_output_folder("study") : o.out;
+namespace {
+
+std::string prepare_study_dir_in(const std::string& dir, const StudyOptions& o,
+                                 const Json& manifest, std::optional<FolderLock>* lock) {
   const std::string manifest_path = dir + "/study.json";
   // Locked before study.json is read or written: of two studies started into one new folder
   // at once, the second is refused (it replaced the first's study.json).
-  bool locked_here = false;
   const auto take_lock = [&] {
-    if (lock && !*lock) {
-      lock->emplace(dir, "study");
-      locked_here = true;
-    }
+    if (lock && !*lock) lock->emplace(dir, "study");
   };
   struct stat st {};
   // (A folder of anything else is refused below without a lock file left in it.)
@@ -191,17 +188,27 @@ std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
       m["resume_from"] = resume_from(own_arguments());
       m["resume_command"] = resume_command(m["resume_from"], dir);  // (for the reader)
       write_file_atomically(manifest_path, json_text(m, 2) + "\n");
-    } catch (...) {                           // a full disk: no empty study folder is left behind
-      if (locked_here && !created.empty()) {  // (removed while held: no one locks a gone file)
-        std::remove((dir + "/lock").c_str());
-        lock->reset();
-      }
+    } catch (...) {  // a full disk: no empty study folder is left behind
+      let_go_of_refused(lock, manifest_path);
       remove_empty_dirs(created);
       throw;
     }
   }
   mkdir((dir + "/logs").c_str(), 0777);
   return dir;
+}
+
+}  // namespace
+
+std::string prepare_study_dir(const StudyOptions& o, const Json& manifest,
+                              std::optional<FolderLock>* lock) {
+  const std::string dir = o.out.empty() ? default_output_folder("study") : o.out;
+  try {
+    return prepare_study_dir_in(dir, o, manifest, lock);
+  } catch (...) {  // (also a lock the caller took of the folder: a user's, left as it was)
+    let_go_of_refused(lock, dir + "/study.json");
+    throw;
+  }
 }
 
 std::string point_record_file(const std::string& dir, const std::string& point) {

@@ -242,13 +242,25 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
                  why.c_str());
   };
   std::string problem;
-  fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
-  if (fd_ < 0) {
-    unlocked(problem);
-    return;
-  }
-  int rc;
-  while ((rc = flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+  int rc = 0;
+  // Locked and still the file at `path` (another run that was refused may have removed the
+  // one this opened: remove_if_made): else opened again, made again.
+  for (int tries = 0;; ++tries) {
+    struct stat st {
+    }, now{};
+    made_ = lstat(path.c_str(), &st) != 0;
+    fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
+    if (fd_ < 0) {
+      unlocked(problem);
+      return;
+    }
+    while ((rc = flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0 || tries == 100 ||
+        (fstat(fd_, &st) == 0 && stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev &&
+         now.st_ino == st.st_ino))
+      break;
+    ::close(fd_);
   }
   if (rc == 0) {
     held_folders()[dir_] = 1;
@@ -286,6 +298,22 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   throw InputError("another pararun " + kind + " is running in '" + dir + "'" +
                    (host.empty() ? "" : " (process " + pid + " on " + host + ")") +
                    "; wait for it or stop it");
+}
+
+void FolderLock::remove_if_made() {
+  struct stat st {
+  }, now{};
+  const std::string path = dir_ + "/lock";
+  if (!nested_ && made_ && fd_ >= 0 && fstat(fd_, &st) == 0 && stat(path.c_str(), &now) == 0 &&
+      now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+    std::remove(path.c_str());
+}
+
+void let_go_of_refused(std::optional<FolderLock>* lock, const std::string& manifest) {
+  struct stat st {};
+  if (!lock || !*lock || lstat(manifest.c_str(), &st) == 0) return;
+  (*lock)->remove_if_made();
+  lock->reset();
 }
 
 FolderLock::~FolderLock() {

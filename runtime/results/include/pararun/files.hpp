@@ -2,6 +2,7 @@
 // anything runs (never a device, a FIFO or one of the inputs) and written whole or not at all.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -75,14 +76,25 @@ class FolderLock {
   /// warns on stderr and holds nothing (the run goes on).
   FolderLock(const std::string& dir, const std::string& what);
   ~FolderLock();
+  /// For a run refused before the folder became a study's or batch's: removes the lock file
+  /// when this lock made it (a `lock` the folder held before stays), while still holding it.
+  /// A lock is taken only on the file still at `dir`/lock, so a process that opened the
+  /// removed one makes and locks a new one.
+  void remove_if_made();
   FolderLock(const FolderLock&) = delete;
   FolderLock& operator=(const FolderLock&) = delete;
 
  private:
   int fd_ = -1;
   bool nested_ = false;  ///< this process held the folder already
+  bool made_ = false;    ///< the lock file did not exist before this lock
   std::string dir_;      ///< as realpath gives it: the key of the process's held folders
 };
+
+/// A run refused before the folder became its own (`manifest`, its study.json or batch.json,
+/// not there): the lock file `lock` made is removed (remove_if_made), `lock` let go. A user's
+/// folder a refused run was pointed at is left as it was.
+void let_go_of_refused(std::optional<FolderLock>* lock, const std::string& manifest);
 
 /// The file that writing `path` reaches: `path` itself, or where its symbolic links lead (also
 /// when the last link's file does not exist yet). Only this user's links (root's, for root)
