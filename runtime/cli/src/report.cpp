@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -40,13 +41,24 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files,
                                       const std::set<std::string>& unmerged = {}) {
   std::vector<Record> records;
   std::set<std::pair<dev_t, ino_t>> read;  // a file named twice (s and s/results.jsonl): once
+  // The results.jsonl of each unmerged folder: named first (s/results.jsonl s), it is read as
+  // its folder, point files included (they were skipped with the folder, as named before).
+  std::map<std::pair<dev_t, ino_t>, std::string> unmerged_results;
+  for (const auto& u : unmerged)
+    if (struct stat st{}; stat((u + "/results.jsonl").c_str(), &st) == 0)
+      unmerged_results[{st.st_dev, st.st_ino}] = u;
   for (auto f : files) {
     struct stat st {};
-    const std::string folder = f;
+    std::string folder = f;
     if (stat(f.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) f += "/results.jsonl";  // a study folder
-    if (stat(f.c_str(), &st) == 0 && !read.insert({st.st_dev, st.st_ino}).second) {
-      std::fprintf(stderr, "pararun: warning: %s: named before, read once\n", f.c_str());
-      continue;
+    if (stat(f.c_str(), &st) == 0) {
+      if (!read.insert({st.st_dev, st.st_ino}).second) {
+        std::fprintf(stderr, "pararun: warning: %s: named before, read once\n", f.c_str());
+        continue;
+      }
+      if (const auto it = unmerged_results.find({st.st_dev, st.st_ino});
+          it != unmerged_results.end())
+        folder = it->second;
     }
     if (unmerged.count(folder)) {  // a study folder whose point files could not be merged
       for (auto& r : unmerged_study_records(folder)) records.push_back(std::move(r));
