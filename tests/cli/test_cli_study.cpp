@@ -73,6 +73,16 @@ TEST(CliReport, FormatsForOtherToolsOnStdout) {
   EXPECT_DOUBLE_EQ(first["real_time"].get<double>(), omp["samples"][0].get<double>() * 1e9);
   for (const auto& b : g["benchmarks"])
     EXPECT_EQ(b["name"].get<std::string>().find("matmul"), std::string::npos) << b["name"];
+  // A record with a sample that is not a number is named and left out (its other samples were
+  // reported, under a repetition count that still held the missing one).
+  Json damaged = omp;
+  damaged["samples"][3] = "x";
+  write_file(tmp / "damaged.jsonl", records[0] + "\n" + damaged.dump() + "\n");
+  r = run_cli("report " + tmp / "damaged.jsonl" + " --format gbench");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("field 'samples' item 4 is not a number of seconds"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(Json::parse(r.out)["benchmarks"].size(), 6u + 1) << r.out;
 
   // The analysis as JSON, and the table as CSV, on stdout.
   r = run_cli("report " + file + " --format json");

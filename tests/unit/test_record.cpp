@@ -270,6 +270,17 @@ TEST(Record, KnownFieldsOfTheWrongTypeAreNamed) {
   Json min = ok;
   min["time"] = {{"median", 1.0}, {"ci", {1, 2}}, {"min", "x"}};
   EXPECT_EQ(record_problem(min), "field 'time.min' is not a number");
+  Json samples = ok;  // each a number of seconds: report, compare and gbench read them one by one
+  samples["samples"] = {1e-3, "x"};
+  EXPECT_EQ(record_problem(samples), "field 'samples' item 2 is not a number of seconds");
+  samples["samples"] = {-1e-3};
+  EXPECT_EQ(record_problem(samples), "field 'samples' item 1 is not a number of seconds");
+  samples["samples"] = {0.0, 2e-3};
+  EXPECT_EQ(record_problem(samples), "");
+  samples["round_samples"] = {{1e-3}, {nullptr}};
+  EXPECT_EQ(record_problem(samples), "field 'round_samples' item 1 is not a number of seconds");
+  samples["round_samples"] = {1e-3};
+  EXPECT_EQ(record_problem(samples), "field 'round_samples' is not a list of lists");
   Json untimed = ok;
   untimed["status"] = "ok";
   EXPECT_EQ(record_problem(untimed), "a record with status 'ok' has no 'time'");

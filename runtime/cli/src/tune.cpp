@@ -1,5 +1,6 @@
 // pararun tune: time every setting a kernel offers on this machine, store the fastest.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -158,9 +159,9 @@ int tune_command(const TuneOptions& o) {
       ~Unlock() {
         if (fd < 0) return;
         struct stat st {
-        }, now{};
-        if (fstat(fd, &st) == 0 && st.st_size == 0 && stat(path.c_str(), &now) == 0 &&
-            now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+        }, name{};  // (an empty file by that name: a user's link to one stays)
+        if (fstat(fd, &st) == 0 && st.st_size == 0 && lstat(path.c_str(), &name) == 0 &&
+            S_ISREG(name.st_mode) && is_file_at(fd, path))
           std::remove(path.c_str());
         ::close(fd);
       }

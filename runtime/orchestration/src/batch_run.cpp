@@ -204,6 +204,7 @@ void prepare_batch_dir_in(const BatchManifest& m, const BatchOptions& o,
   Json history = Json::array();
   Json held = Json::array();  // the jobs batch.json lists: this run's, and earlier selections'
   bool fresh = false;         // batch.json is made now
+  std::vector<std::string> created, made;  // the folders this call made: the folder, its own
   if (exists(path)) {
     const Json old = parse_json(slurp(path));
     if (!old.is_object() || value_or<std::string>(old, "schema", "") != kBatchSchema ||
@@ -241,8 +242,9 @@ void prepare_batch_dir_in(const BatchManifest& m, const BatchOptions& o,
     history = value_or(old, "history", Json::array());
     if (!history.is_array()) history = Json::array();  // (an edited file: the history restarts)
   } else {
-    make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
-                       {"study.json", "points", "report.md", "jobs", "slurm"});
+    created =
+        make_output_folder(dir, {"results.jsonl", "batch.json", "checkpoint.json", "summary.json"},
+                           {"study.json", "points", "report.md", "jobs", "slurm"});
     // Its folders, where they are there already: refused before batch.json is written (a
     // file named logs left a batch.json no run could use).
     for (const char* sub : {"/logs", "/running"})
@@ -251,24 +253,31 @@ void prepare_batch_dir_in(const BatchManifest& m, const BatchOptions& o,
                          " there: choose a new --out");
     take_lock();
     fresh = true;
-    if (exists(path))  // another run made it meanwhile
-      throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
   }
-  history.push_back({{"at", utc_timestamp()},
-                     {"by", o.merge ? "run" : "submit"},
-                     {"jobs", m.jobs.size()},
-                     {"added", added && !history.empty() ? added->size() : 0}});
-  // batch.json first: a batch stopped between the two is resumed (--resume makes the
-  // folders); the other way round its jobs/ made the folder another run's, and it could be
-  // neither resumed (no batch.json) nor started again.
-  Json written = manifest_json(m, history);
-  if (!held.empty()) written["jobs"] = held;
-  write_file_atomically(path, json_text(written, 1) + "\n");
-  for (const char* sub : {"/jobs", "/logs", "/running"})
-    if (const std::string why = make_dirs(dir + sub); !why.empty()) {
-      if (fresh) std::remove(path.c_str());  // (a new batch: none is left)
-      throw InputError(why);
-    }
+  bool wrote = false;
+  try {
+    if (fresh && exists(path))  // another run made it meanwhile
+      throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
+    history.push_back({{"at", utc_timestamp()},
+                       {"by", o.merge ? "run" : "submit"},
+                       {"jobs", m.jobs.size()},
+                       {"added", added && !history.empty() ? added->size() : 0}});
+    // batch.json first: a batch stopped between the two is resumed (--resume makes the
+    // folders); the other way round its jobs/ made the folder another run's, and it could be
+    // neither resumed (no batch.json) nor started again.
+    Json written = manifest_json(m, history);
+    if (!held.empty()) written["jobs"] = held;
+    write_file_atomically(path, json_text(written, 1) + "\n");
+    wrote = fresh;
+    for (const char* sub : {"/jobs", "/logs", "/running"})
+      if (const std::string why = make_dirs(dir + sub, &made); !why.empty()) throw InputError(why);
+  } catch (...) {  // (a full disk, an inode quota): a new batch leaves nothing behind
+    if (wrote) std::remove(path.c_str());
+    remove_empty_dirs(made);
+    let_go_of_refused(lock, path);
+    remove_empty_dirs(created);
+    throw;
+  }
 }
 
 }  // namespace

@@ -246,21 +246,23 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   // Locked and still the file at `path` (another run that was refused may have removed the
   // one this opened: remove_if_made): else opened again, made again.
   for (int tries = 0;; ++tries) {
-    struct stat st {
-    }, now{};
-    made_ = lstat(path.c_str(), &st) != 0;
-    fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
+    // Made here (O_EXCL), or there already (a user's, an earlier run's: never removed).
+    fd_ = open_own(path, O_RDWR | O_CREAT | O_EXCL, &problem);
+    made_ = fd_ >= 0;
+    if (!made_) fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
     if (fd_ < 0) {
       unlocked(problem);
       return;
     }
     while ((rc = flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
     }
-    if (rc != 0 || tries == 100 ||
-        (fstat(fd_, &st) == 0 && stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev &&
-         now.st_ino == st.st_ino))
-      break;
+    if (rc != 0 || is_file_at(fd_, path)) break;
     ::close(fd_);
+    fd_ = -1;
+    if (tries == 100) {  // (removed as soon as made, again and again)
+      unlocked("'" + path + "' is removed again and again");
+      return;
+    }
   }
   if (rc == 0) {
     held_folders()[dir_] = 1;
@@ -301,12 +303,22 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
 }
 
 void FolderLock::remove_if_made() {
+  const std::string path = dir_ + "/lock";
+  if (!nested_ && made_ && fd_ >= 0 && is_file_at(fd_, path)) std::remove(path.c_str());
+}
+
+bool is_file_at(int fd, const std::string& path) {
   struct stat st {
   }, now{};
-  const std::string path = dir_ + "/lock";
-  if (!nested_ && made_ && fd_ >= 0 && fstat(fd_, &st) == 0 && stat(path.c_str(), &now) == 0 &&
-      now.st_dev == st.st_dev && now.st_ino == st.st_ino)
-    std::remove(path.c_str());
+  const auto same = [&] { return now.st_dev == st.st_dev && now.st_ino == st.st_ino; };
+  if (fstat(fd, &st) != 0 || stat(path.c_str(), &now) != 0 || !same()) return false;
+  // The same by stat, and (an NFS client's cached answer) by a fresh open of the name: the
+  // file was a regular one a moment ago (O_NONBLOCK: a FIFO put there since does not block).
+  const int again = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (again < 0) return false;
+  const bool still = fstat(again, &now) == 0 && same();
+  ::close(again);
+  return still;
 }
 
 void let_go_of_refused(std::optional<FolderLock>* lock, const std::string& manifest) {

@@ -74,6 +74,24 @@ std::string field_problem(const Json& r, const std::string& ci) {
       return std::string("field '") + key + "' has the wrong type (" + r[key].type_name() + ")";
   for (const char* key : {"kernel", "backend", "status"})
     if (!r.contains(key)) return std::string("field '") + key + "' is missing";
+  // The timings a report, a comparison and --format gbench read one by one: each a number of
+  // seconds (a hand-edited "x" among them was left out without a word, from the
+  // repetitions a gbench entry still counted).
+  const auto timings_problem = [](const Json& list, const std::string& name) -> std::string {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      if (!list[i].is_number() || !(list[i].get<double>() >= 0))
+        return "field '" + name + "' item " + std::to_string(i + 1) + " is not a number of seconds";
+    return {};
+  };
+  if (r.contains("samples"))
+    if (std::string why = timings_problem(r["samples"], "samples"); !why.empty()) return why;
+  if (r.contains("round_samples")) {
+    if (!r["round_samples"].is_array()) return "field 'round_samples' is not a list of lists";
+    for (const auto& round : r["round_samples"]) {
+      if (!round.is_array()) return "field 'round_samples' is not a list of lists";
+      if (std::string why = timings_problem(round, "round_samples"); !why.empty()) return why;
+    }
+  }
   if (r.contains("time")) {
     const Json& t = r["time"];
     if (!t.contains("median") || !t["median"].is_number())
@@ -241,9 +259,6 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
     // Through the user's own links only, a regular file, O_NONBLOCK (open_own).
     const int fd = open_own(path, flags | O_CREAT, problem);
     if (fd < 0) return -1;
-    struct stat st {
-    }, now{};
-    fstat(fd, &st);
     // Polled, not a blocking flock: a process that holds the lock and never lets go (a
     // stopped `run -o`, `flock results.jsonl sleep 1d`) makes the wait said, and bounded
     // where the caller can do without the lock. Every millisecond: a holder that takes it
@@ -275,8 +290,7 @@ int open_locked(const std::string& path, int flags, std::string* problem, double
     // an append waiting 5 ms found the next merge holding the new file every time). Replaced
     // while the lock was free, again and again (a writer that takes no lock): naps of 1 ms
     // after the first 10, given up after 10000.
-    if (stat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
-      return fd;
+    if (is_file_at(fd, path)) return fd;
     if (too_long(fd)) return -1;
     ::close(fd);
     unlocked_replacements = waited ? 0 : unlocked_replacements + 1;

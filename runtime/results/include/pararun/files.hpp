@@ -91,6 +91,12 @@ class FolderLock {
   std::string dir_;      ///< as realpath gives it: the key of the process's held folders
 };
 
+/// Whether the open file `fd` is the file at `path` now (through its links): a lock taken on a
+/// file another process removed or replaced meanwhile locks nothing. Confirmed by opening
+/// `path` again: an NFS client revalidates a name when it opens it, not for a stat, which
+/// may answer from its cache for up to a minute.
+bool is_file_at(int fd, const std::string& path);
+
 /// A run refused before the folder became its own (`manifest`, its study.json or batch.json,
 /// not there): the lock file `lock` made is removed (remove_if_made), `lock` let go. A user's
 /// folder a refused run was pointed at is left as it was.
