@@ -1,12 +1,18 @@
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "pararun/phases.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/run_context.hpp"
 #include "pararun/run_record.hpp"
+#include "pararun/sysinfo.hpp"
 #include "pararun/timing.hpp"
 #include "pararun/verify.hpp"
 
@@ -180,4 +186,31 @@ TEST(MpiRuntime, RecordOnRootHasEveryRanksAffinity) {
   EXPECT_EQ(r["size_per_rank"]["max"], per_rank_max);
   EXPECT_EQ(r["size_per_rank"]["min"], 1000 / ctx.ranks);
   EXPECT_EQ(r["meta"]["mpi_thread_level"], "funneled");
+}
+
+// A hybrid rank's threads when none are asked for: the CPUs it was started on, shared with the
+// node's ranks started on them. Two unbound ranks narrowed to 2 of 8 CPUs ran 4 threads each
+// (the node's CPUs over its ranks).
+TEST(MpiRuntime, HybridDefaultThreadsShareTheCpusOfTheRanksStartedOnThem) {
+  const std::vector<int> node = {0, 1, 2, 3, 4, 5, 6, 7}, low = {0, 1, 2, 3}, high = {4, 5, 6, 7};
+  EXPECT_EQ(hybrid_default_threads({node, node}, 0), 4);              // unbound
+  EXPECT_EQ(hybrid_default_threads({{0, 1}, {0, 1}}, 1), 1);          // narrowed (taskset)
+  EXPECT_EQ(hybrid_default_threads({{0}, {1}}, 0), 1);                // bound to cores
+  EXPECT_EQ(hybrid_default_threads({low, low, high, high}, 2), 2);    // bound to sockets
+  EXPECT_EQ(hybrid_default_threads({{0, 1}, {0, 1}, {0, 1}}, 0), 1);  // more ranks: 1 each
+  EXPECT_EQ(hybrid_default_threads({node}, 0), 8);                    // one rank
+  // As run here (one node): together the ranks' threads are at most its CPUs, or one each.
+  const char* set = std::getenv("OMP_NUM_THREADS");
+  const std::string before = set ? set : "";
+  unsetenv("OMP_NUM_THREADS");
+  const RunContext hybrid(Backend::hybrid, 0);
+  if (set) setenv("OMP_NUM_THREADS", before.c_str(), 1);
+  const ExecContext& ctx = hybrid.ctx();
+  int total = 0;
+  MPI_Allreduce(&ctx.threads, &total, 1, MPI_INT, MPI_SUM, ctx.comm);
+  EXPECT_GE(ctx.threads, 1);
+  EXPECT_LE(total, std::max(ctx.ranks, node_cpu_count()));
+  if (ctx.ranks == 1) {
+    EXPECT_EQ(ctx.threads, std::min(online_cpus(), omp_get_thread_limit()));
+  }
 }

@@ -288,7 +288,7 @@ int pararun::cli_main(int argc, char** argv) {
   run->add_option(
       "-t,--threads", o.threads,
       "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs it was started "
-      "on; at most OMP_THREAD_LIMIT)");
+      "on, for hybrid shared by the node's ranks started on them; at most OMP_THREAD_LIMIT)");
   run->add_option("-r,--reps", o.reps, "Timed repetitions, at least (default 5)");
   run->add_option("--max-reps", o.max_reps,
                   "Repeat up to this many times while the 95% CI of the median is wider than "
