@@ -6,6 +6,8 @@
 #include "pararun/runner.hpp"
 #include "pararun/sysinfo.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <random>
 #include <set>
@@ -82,9 +84,11 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
       std::vector<std::pair<int, int>> shapes;  // hybrid: ranks x threads
       if (spec.cores > 0) {
         threads = ranks = {spec.cores};
-        for (int r = 1; r <= spec.cores; ++r)  // (no process of more than kMaxThreads threads)
-          if (spec.cores % r == 0 && spec.cores / r <= kMaxThreads)
-            shapes.emplace_back(r, spec.cores / r);
+        // No process of more threads than one may run: kMaxThreads, OMP_THREAD_LIMIT (such a
+        // shape ran only to fail, its point an error record; the auto counts stop there too).
+        const int most = std::min(kMaxThreads, std::max(1, omp_get_thread_limit()));
+        for (int r = 1; r <= spec.cores; ++r)
+          if (spec.cores % r == 0 && spec.cores / r <= most) shapes.emplace_back(r, spec.cores / r);
       } else {
         for (int r : ranks)
           for (int t : threads)

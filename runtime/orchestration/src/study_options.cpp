@@ -94,8 +94,8 @@ StudySpec study_spec(const StudyOptions& o, int node_cores, int all_cores, bool 
   if (std::any_of(spec.backends.begin(), spec.backends.end(), uses_threads)) {
     for (int t : spec.threads)
       if (const std::string why = thread_limit_problem(t); !why.empty()) throw InputError(why);
-    // A core budget runs omp on all of them (hybrid shapes within it may stay below: checked
-    // point by point by the runs).
+    // A core budget runs omp on all of them (its hybrid shapes stay within the limit:
+    // study_points leaves out those above it).
     if (std::find(spec.backends.begin(), spec.backends.end(), Backend::omp) != spec.backends.end())
       if (const std::string why = thread_limit_problem(o.cores, "--cores");
           o.cores > 0 && !why.empty())
