@@ -62,5 +62,30 @@ rc=$?
 [ "$rc" = 2 ] && [ -z "$out" ] || fail "a binary that dies of SIGILL: exit $rc, output '$out'"
 [ "$(wc -l <"$work/err")" = 1 ] && grep -q "cannot run on the CPU of .*portable preset" "$work/err" ||
   fail "no one-line reason: $(cat "$work/err")"
+# A job script whose name scontrol does not give (not on the node, no answer) sources the
+# submit folder's slurm/job-common.sh only when it and its folder are this user's alone: in a
+# shared submit folder (/tmp) anyone could have put one there. (No Slurm: a scontrol that
+# names nothing, the templates run by bash.)
+mkdir -p "$work/bin" "$work/shared/slurm"
+printf '#!/bin/sh\nexit 1\n' >"$work/bin/scontrol"
+chmod +x "$work/bin/scontrol"
+printf 'echo SOURCED >"%s/sourced"\n' "$work" >"$work/shared/slurm/job-common.sh"
+chmod 777 "$work/shared/slurm"  # (another user's, in effect: anyone may write it)
+for template in omp mpi hybrid study; do
+  out=$(PATH=$work/bin:$PATH SLURM_JOB_ID=1 SLURM_SUBMIT_DIR=$work/shared PARARUN=/bin/true \
+    bash "$root/slurm/$template.sbatch" 2>"$work/err")
+  rc=$?
+  [ "$rc" = 2 ] && [ ! -e "$work/sourced" ] || fail "$template.sbatch: exit $rc, sourced a shared job-common.sh"
+  [ "$(wc -l <"$work/err")" = 1 ] && grep -q "is not this user's alone: not sourced" "$work/err" ||
+    fail "$template.sbatch: no one-line reason: $(cat "$work/err")"
+done
+# The checkout's own, its folder this user's alone: sourced, the job runs.
+if [ -O "$root/slurm" ] && [ -z "$(find "$root/slurm" "$root/slurm/job-common.sh" -maxdepth 0 -perm /022)" ]; then
+  out=$(PATH=$work/bin:$PATH SLURM_JOB_ID=1 SLURM_SUBMIT_DIR=$root PARARUN=/bin/true \
+    PARARUN_OUT=$work/r.jsonl bash "$root/slurm/omp.sbatch" 2>"$work/err")
+  rc=$?
+  [ "$rc" = 0 ] || fail "omp.sbatch from the checkout: exit $rc: $(cat "$work/err")"
+fi
+echo "job templates: a shared submit folder's job-common.sh is not sourced"
 echo "job-common.sh: an early USR1 waits for the command"
 echo "job-common.sh: a binary for another CPU is named once"
