@@ -86,9 +86,24 @@ prepare_run() {
     echo "pararun: error: $out_dir exists and is not an empty folder; choose a new folder" >&2
     exit 2
   fi
-  ensure_deps "$@"
-  build_preset release
-  mkdir -p -- "$out_dir"
+  # Claimed now, before the install and build (minutes): a second run given the same folder,
+  # or a default name made in the same second, is refused here instead of writing into it too.
+  local made=""
+  if [ ! -e "$out_dir" ]; then
+    mkdir -p -- "$(dirname -- "$out_dir")" 2>/dev/null
+    if ! mkdir -- "$out_dir" 2>/dev/null; then
+      echo "pararun: error: cannot make $out_dir (another run made it meanwhile, or no permission); choose a new folder" >&2
+      exit 2
+    fi
+    made=1
+  fi
+  # (An install or build that fails leaves no empty folder of its own behind.)
+  local rc=0
+  { ensure_deps "$@" && build_preset release; } || rc=$?
+  if [ "$rc" != 0 ]; then
+    [ -z "$made" ] || rmdir -- "$out_dir" 2>/dev/null
+    exit "$rc"
+  fi
   exe="$PARARUN_ROOT/build/release/apps/pararun"
   export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 }

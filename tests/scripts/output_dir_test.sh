@@ -40,4 +40,15 @@ for v in N_TRIVIAL N_JOBS REPEATS; do
   done
 done
 [ ! -e "$work/new" ] || fail "a refused bench_batch.sh made its folder"
+# The folder is made before the build (a second run given it is refused at once, not after
+# minutes of building); a build that fails leaves no empty folder of its own behind.
+mkdir -p "$work/stub2"
+printf '#!/bin/sh\necho "install ok installed"\n' >"$work/stub2/dpkg-query"
+printf '#!/bin/sh\n[ -d "%s/fresh/run" ] && echo made >"%s/made-before-build"\nexit 1\n' \
+  "$work" "$work" >"$work/stub2/cmake"
+chmod +x "$work/stub2"/*
+rc=0
+PATH=$work/stub2:$PATH "$root/scripts/run.sh" "$work/fresh/run" >/dev/null 2>&1 || rc=$?
+[ -e "$work/made-before-build" ] || fail "run.sh made its folder only after the build"
+[ "$rc" != 0 ] && [ ! -e "$work/fresh/run" ] || fail "run.sh whose build failed: exit $rc, left $work/fresh/run"
 echo "result scripts: no folder of earlier results is written into"
