@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pararun_results import records  # noqa: E402
+from pararun_results import records, script_main  # noqa: E402
 
 
 def read_likwid(path):
@@ -298,10 +298,13 @@ def npb_tables(recs, ceilings):
             print(line + scaling_note(seq, r))
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
+USAGE = ("bench_table.py [--likwid LIKWID.txt] [--paired PAIRED.txt RECORDS.jsonl] "
+         "BENCH.jsonl CEILINGS.json [CEILINGS.json ...]")
+
+
+def cli(*args):
     likwid = paired = None
-    while args[:1] in (["--likwid"], ["--paired"]):
+    while args[:1] in (("--likwid",), ("--paired",)):
         if args[0] == "--likwid" and len(args) >= 2:
             likwid = read_likwid(args[1])
             args = args[2:]
@@ -309,7 +312,12 @@ if __name__ == "__main__":
             paired = (args[1], args[2])
             args = args[3:]
         else:
-            sys.exit(__doc__)
-    if len(args) < 2:
-        sys.exit(__doc__)
+            break
+    if len(args) < 2 or any(a.startswith("--") for a in args):
+        print(f"usage: {USAGE}", file=sys.stderr)
+        sys.exit(2)
     main(*args, likwid=likwid, paired=paired)
+
+
+if __name__ == "__main__":
+    script_main("bench_table.py", USAGE, cli, range(2, 1 << 20))

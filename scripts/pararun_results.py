@@ -112,9 +112,12 @@ def _holds_records(path):
     return False
 
 
-def csv_output_problem(out, inputs, what="a CSV"):
+def csv_output_problem(out, inputs, what="a CSV", suffixes=(".csv",)):
     """Why `out` must not be replaced by `what` ("" when it may): it is one of the record files
-    read, or holds records (a second name of one, another results file)."""
+    read, holds records (a second name of one, another results file), or is a file that is not
+    empty and whose name does not end in one of `suffixes` (a study's indented study.json or
+    analysis.json, a results file whose first line is damaged: not recognised as records, they
+    were replaced)."""
     if os.path.isdir(out):
         return f"{out} is a folder"
     if os.path.exists(out):
@@ -123,7 +126,27 @@ def csv_output_problem(out, inputs, what="a CSV"):
                 return f"{out} is also an input ({f}): it would be destroyed"
         if _holds_records(out):
             return f"{out} holds ParaRun records: it is not replaced by {what}"
+        if not out.lower().endswith(tuple(suffixes)) and os.path.isfile(out) and os.path.getsize(out):
+            return (f"{out} exists and is not a {' or '.join(suffixes)} file: it is not replaced by "
+                    f"{what} (name a new file)")
     return ""
+
+
+def script_main(prog, usage, main, counts):
+    """Runs main(*sys.argv[1:]) as a script's entry: a wrong argument count is one usage line
+    and exit 2; an input that cannot be read or is not what it should be is one line naming
+    it and exit 1 (never a traceback)."""
+    args = sys.argv[1:]
+    if len(args) not in counts or any(a in ("-h", "--help") for a in args):
+        print(f"usage: {usage}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        main(*args)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        sys.exit(f"{prog}: error: {where}{e.strerror or e}")
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        sys.exit(f"{prog}: error: {type(e).__name__}: {e} (not a file of ParaRun's)")
 
 
 def write_atomically(out, mode, write):
@@ -146,16 +169,20 @@ def write_atomically(out, mode, write):
         raise
 
 
-if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
-        sys.exit(__doc__)
-    if len(sys.argv) == 3:
-        problem = csv_output_problem(sys.argv[2], record_files(sys.argv[1]))
+def main(path, out=None):
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "no such file or folder", path)
+    if out is not None:
+        problem = csv_output_problem(out, record_files(path))
         if problem:
             sys.exit("pararun_results.py: " + problem)
-    df = frame(sys.argv[1])
-    if len(sys.argv) == 3:
-        write_atomically(sys.argv[2], "w", lambda f: df.to_csv(f, index=False))
+    df = frame(path)
+    if out is not None:
+        write_atomically(out, "w", lambda f: df.to_csv(f, index=False))
     else:
         with __import__("pandas").option_context("display.width", 200, "display.max_columns", 12):
             print(df)
+
+
+if __name__ == "__main__":
+    script_main("pararun_results.py", "pararun_results.py PATH [OUT.csv]", main, (1, 2))

@@ -13,7 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pararun_results import csv_output_problem, record_files, records, write_atomically  # noqa: E402
+from pararun_results import (  # noqa: E402
+    csv_output_problem, record_files, records, script_main, write_atomically)
 
 MODES = ["sequential", "event-loop", "threads-one-core", "threads-all-cores"]
 
@@ -21,7 +22,8 @@ MODES = ["sequential", "event-loop", "threads-one-core", "threads-all-cores"]
 def main(records_path, out_path):
     # Not over the records it reads, another name of them or other records: savefig wrote
     # through a link at OUT onto the records themselves.
-    problem = csv_output_problem(out_path, record_files(records_path), "a plot")
+    problem = csv_output_problem(out_path, record_files(records_path), "a plot",
+                                 (".png", ".svg", ".pdf"))
     if problem:
         sys.exit("plot_concurrency.py: " + problem)
     recs = [r for r in records(records_path) if r.get("kernel", "").startswith("concurrency-")]
@@ -63,6 +65,4 @@ def main(records_path, out_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    script_main("plot_concurrency.py", "plot_concurrency.py RECORDS.jsonl OUT.png", main, (2,))

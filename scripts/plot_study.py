@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pararun_results import write_atomically  # noqa: E402 (installed beside this file)
+from pararun_results import script_main, write_atomically  # noqa: E402 (installed beside it)
 
 
 def plot_group(study_dir, g, used):
@@ -125,6 +125,4 @@ def main(study_dir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    script_main("plot_study.py", "plot_study.py STUDY_DIR", main, (1,))

@@ -69,12 +69,27 @@ expect(list(back.columns) == list(pr.COLUMNS) and len(back) == 2, "the CSV has e
 before = open(out).read()
 os.link(out, os.path.join(work, "second-name.jsonl"))
 shutil.copy(out, os.path.join(work, "other.jsonl"))
-for target in (out, os.path.join(work, "second-name.jsonl"), os.path.join(work, "other.jsonl")):
+# A study's indented JSON and a results file whose first line is damaged are not recognised
+# as records: replaced by the CSV, until a file not named .csv was refused.
+with open(os.path.join(work, "study.json"), "w") as f:
+    f.write('{\n  "schema": "pararun.study/1",\n  "points": []\n}\n')
+with open(os.path.join(work, "damaged.jsonl"), "w") as f:
+    f.write("{\"schema\": \"pararun.rec\n" + before)
+for target in (out, os.path.join(work, "second-name.jsonl"), os.path.join(work, "other.jsonl"),
+               os.path.join(work, "study.json"), os.path.join(work, "damaged.jsonl")):
     p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out, target],
                        capture_output=True, text=True)
     expect(p.returncode != 0 and "pararun_results.py: " in p.stderr and len(p.stderr.splitlines()) == 1,
            f"CSV over {os.path.basename(target)} refused in one line: {p.stderr.strip()}")
 expect(open(out).read() == before, "the records are untouched")
+expect(open(os.path.join(work, "study.json")).read().startswith("{\n  \"schema\""), "study.json is untouched")
+# A missing input, a wrong argument count: one line each (exit 1 and 2), no traceback.
+for args, code, said in (([os.path.join(work, "none")], 1, "no such file or folder"),
+                         ([], 2, "usage: pararun_results.py PATH [OUT.csv]")):
+    p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py")] + args,
+                       capture_output=True, text=True)
+    expect(p.returncode == code and len(p.stderr.splitlines()) == 1 and said in p.stderr,
+           f"{args}: exit {p.returncode}, {p.stderr.strip()}")
 # A FIFO at the output is not opened to look for records (the open blocked for ever): the CSV
 # replaces it. (timeout: a hang fails the check instead of the whole suite.)
 fifo = os.path.join(work, "fifo.csv")
