@@ -26,6 +26,21 @@ case $PAIRED_ROUNDS in '' | *[!0-9]*)
   echo "bench.sh: error: PAIRED_ROUNDS must be a whole number >= 0, got '$PAIRED_ROUNDS'" >&2
   exit 2 ;;
 esac
+# The manifest and its parts, checked before anything is installed, built or measured (a typo
+# in PARTS was seen only after the build and the ceilings, as "no job is left to run").
+PARTS=${PARTS//,/ }
+if [ ! -f "$MANIFEST" ] || [ ! -r "$MANIFEST" ]; then
+  echo "bench.sh: error: MANIFEST '$MANIFEST' is not a readable file" >&2
+  exit 2
+fi
+for part in $PARTS; do
+  case $part in *[!a-z0-9_-]*) part_ok=0 ;; *) part_ok=1 ;; esac
+  if [ $part_ok = 0 ] || ! grep -Eq "tags:.*(^|[^a-z0-9_-])$part([^a-z0-9_-]|\$)" "$MANIFEST"; then
+    echo "bench.sh: error: PARTS: no job of $MANIFEST is tagged '$part'" >&2
+    exit 2
+  fi
+done
+[ -n "${PARTS// /}" ] || { echo "bench.sh: error: PARTS is empty" >&2; exit 2; }
 prepare_run bench batch "${1:-}"
 # likwid-bench's independent ceilings (the reduction's target is against its load): installed
 # where the package archive has it; the benchmark runs without them otherwise.

@@ -18,7 +18,7 @@ P=$PARARUN_ROOT/build/release/apps/pararun
 # The trials count records, not speed: no warm-up time (1 s per run by default), so that a kill
 # at a random moment lands in the points' work.
 export PARARUN_WARMUP_TIME=0
-work=$(mktemp -d /var/tmp/pararun-chaos.XXXXXX)
+work=$(mktemp -d /var/tmp/pararun-chaos.XXXXXX) || exit 2  # (else the trials wrote to /)
 # CHAOS_KEEP=1 keeps the trials' folders to look at.
 trap 'mountpoint -q "$work/full" && umount "$work/full"; [ "${CHAOS_KEEP:-0}" = 1 ] && echo "kept: $work" || rm -rf "$work"' EXIT
 study=(study --kernels reduction,matmul --backends seq,omp,mpi --threads 1,2 --ranks 2

@@ -3,13 +3,22 @@
 #   scripts/test.sh                 release build, then the ASan+UBSan build, then the MPI
 #                                   tests built against MPICH (Open MPI is the default MPI),
 #                                   then a build without MPI and OpenMP (serial)
-#   scripts/test.sh release|asan|mpich|serial|debug   one preset only
+#   scripts/test.sh release|asan|mpich|serial|debug|portable   one preset only
 #   extra arguments after the preset go to ctest, e.g. scripts/test.sh release -L mpi
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 presets=(release asan mpich serial)
 if [ $# -gt 0 ]; then
+  # The presets with tests (fuzz: scripts/fuzz.sh; tsan: scripts/tsan.sh), checked before
+  # anything is installed or built (`scripts/test.sh -L mpi` built a preset named -L).
+  case $1 in
+    release | asan | mpich | serial | debug | portable) ;;
+    *)
+      echo "test.sh: error: '$1' is not a test preset (release, asan, mpich, serial, debug, portable); ctest's arguments go after it: scripts/test.sh release -L mpi" >&2
+      exit 2
+      ;;
+  esac
   presets=("$1")
   shift
 fi

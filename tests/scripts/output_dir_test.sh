@@ -40,6 +40,13 @@ for v in N_TRIVIAL N_JOBS REPEATS; do
   done
 done
 [ ! -e "$work/new" ] || fail "a refused bench_batch.sh made its folder"
+# bench.sh names a part no job is tagged with, or a manifest it cannot read, before anything.
+expect_refused "PARTS: no job of $root/scripts/bench.yaml is tagged 'gem'" env PARTS=gemm,gem "$root/scripts/bench.sh" "$work/new"
+expect_refused "MANIFEST '$work/none.yaml' is not a readable file" env MANIFEST="$work/none.yaml" "$root/scripts/bench.sh" "$work/new"
+[ ! -e "$work/new" ] || fail "a refused bench.sh made its folder"
+# test.sh names a preset it has no tests for before installing or building anything.
+expect_refused "'-L' is not a test preset" "$root/scripts/test.sh" -L mpi
+expect_refused "'fuzz' is not a test preset" "$root/scripts/test.sh" fuzz
 # The folder is made before the build (a second run given it is refused at once, not after
 # minutes of building); a build that fails leaves no empty folder of its own behind.
 mkdir -p "$work/stub2"
