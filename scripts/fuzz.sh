@@ -55,9 +55,11 @@ for t in "${targets[@]}"; do
     "$bin" -merge=1 -rss_limit_mb=0 "tests/fuzz/corpus/$t" "$work/corpus" >/dev/null 2>&1
   fi
 done
-for f in /dev/shm/pararun-fuzz-*; do  # the input files of fuzzers that have ended
+# The input folders of this user's fuzzers that have ended (another user's are theirs).
+while IFS= read -r -d '' f; do
   pid=${f#/dev/shm/pararun-fuzz-}
   pid=${pid%%-*}
-  [ -e "$f" ] && ! kill -0 "$pid" 2>/dev/null && rm -f "$f"
-done
+  case $pid in '' | *[!0-9]*) continue ;; esac
+  kill -0 "$pid" 2>/dev/null || rm -rf -- "$f"
+done < <(find /dev/shm -maxdepth 1 -name 'pararun-fuzz-*' -user "$(id -u)" -print0 2>/dev/null)
 exit $found

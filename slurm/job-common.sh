@@ -49,6 +49,22 @@ fi
 pararun_out=${PARARUN_OUT:-${SLURM_SUBMIT_DIR:-.}/results/slurm-jobs.jsonl}
 mkdir -p "$(dirname "$pararun_out")"
 
+# pararun_user_out ARGS...: the -o/--out a user put on the sbatch line among ARGS (printed;
+# status 1 when there is none). The templates then leave theirs out: given twice, pararun
+# refused the job once it started, after its wait in the queue.
+pararun_user_out() {
+  local a prev=""
+  for a in "$@"; do
+    case $prev in -o | --out) printf '%s\n' "$a"; return 0 ;; esac
+    case $a in
+      --out=*) printf '%s\n' "${a#--out=}"; return 0 ;;
+      -o?*) printf '%s\n' "${a#-o}"; return 0 ;;
+    esac
+    prev=$a
+  done
+  return 1
+}
+
 # USR1 or TERM before the command runs (Slurm may send --signal's warning up to a minute
 # early) must not end the job script: it is kept (TERM over USR1), and pararun_run passes it
 # on. The traps the script or its setup had come back after each run.

@@ -17,10 +17,18 @@
 namespace pararun::fuzz {
 
 /// Writes `data` to a file of this process named `name` (the name's suffix matters to some
-/// readers: .npy) in /dev/shm (memory, not the disk), and returns its path.
+/// readers: .npy) in /dev/shm (memory, not the disk), and returns its path. The file is in a
+/// folder of this process's own (mkdtemp, mode 0700, "pararun-fuzz-PID-XXXXXX": fuzz.sh
+/// removes those of fuzzers that ended): at a name anyone could guess in the shared /dev/shm,
+/// a link planted there made the fuzzer write through it, as root, to any file.
 inline std::string as_file(const std::uint8_t* data, std::size_t size, const std::string& name) {
-  const std::string path =
-      "/dev/shm/pararun-fuzz-" + std::to_string(static_cast<long>(getpid())) + "-" + name;
+  static const std::string dir = [] {
+    std::string t = "/dev/shm/pararun-fuzz-" + std::to_string(static_cast<long>(getpid())) +
+                    "-XXXXXX";
+    if (!mkdtemp(t.data())) std::abort();
+    return t;
+  }();
+  const std::string path = dir + "/" + name;
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();
   if (size && std::fwrite(data, 1, size, f) != size) std::abort();

@@ -87,5 +87,28 @@ if [ -O "$root/slurm" ] && [ -z "$(find "$root/slurm" "$root/slurm/job-common.sh
   [ "$rc" = 0 ] || fail "omp.sbatch from the checkout: exit $rc: $(cat "$work/err")"
 fi
 echo "job templates: a shared submit folder's job-common.sh is not sourced"
+# A --out on the sbatch line wins over the template's (given twice, pararun refused the job
+# once it started). scontrol names the job script; pararun is a stub that keeps its words.
+mkdir -p "$work/bin2"
+printf '#!/bin/sh\necho "   Command=%s/slurm/$TEMPLATE.sbatch"\n' "$root" >"$work/bin2/scontrol"
+printf '#!/bin/sh\n[ "$1" = --version ] && exit 0\nprintf "%%s\\n" "$@" >"%s/words"\n' "$work" >"$work/bin2/pararun"
+chmod +x "$work/bin2"/*
+words() {  # words TEMPLATE ARGS...: pararun's words, one line
+  local template=$1
+  shift
+  TEMPLATE=$template PATH=$work/bin2:$PATH SLURM_JOB_ID=1 PARARUN=$work/bin2/pararun \
+    PARARUN_OUT=$work/r.jsonl bash "$root/slurm/$template.sbatch" "$@" >/dev/null 2>"$work/err" ||
+    fail "$template.sbatch $*: $(cat "$work/err")"
+  tr '\n' ' ' <"$work/words"
+}
+[ "$(words omp matmul -n 8)" = "run matmul -n 8 --backend omp --out $work/r.jsonl " ] ||
+  fail "omp.sbatch: $(words omp matmul -n 8)"
+[ "$(words omp matmul --out "$work/mine.jsonl")" = "run matmul --out $work/mine.jsonl --backend omp " ] ||
+  fail "omp.sbatch --out: $(words omp matmul --out "$work/mine.jsonl")"
+[ "$(words study --kernels reduction -o "$work/st")" = "study --kernels reduction -o $work/st --resume " ] ||
+  fail "study.sbatch -o: $(words study --kernels reduction -o "$work/st")"
+[ "$(words study --kernels reduction)" = "study --kernels reduction --out results/study-1 --resume " ] ||
+  fail "study.sbatch: $(words study --kernels reduction)"
+echo "job templates: a --out on the sbatch line wins"
 echo "job-common.sh: an early USR1 waits for the command"
 echo "job-common.sh: a binary for another CPU is named once"
