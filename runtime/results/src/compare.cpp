@@ -76,7 +76,11 @@ std::string compared_machines_problem(const std::vector<Record>& before,
 std::vector<Comparison> compare_records(const std::vector<Record>& before,
                                         const std::vector<Record>& after, const CompareOptions& o) {
   const auto a = samples_by_key(before), b = samples_by_key(after);
-  const auto [failed_after, disturbed_after] = failed_and_disturbed(after);
+  // (Not a structured binding: clang 14, the fuzz and tsan presets' compiler, cannot capture
+  // one in a lambda.)
+  const auto failed_and_disturbed_after = failed_and_disturbed(after);
+  const auto& failed_after = failed_and_disturbed_after.first;
+  const auto& disturbed_after = failed_and_disturbed_after.second;
   const auto disturbed_before = failed_and_disturbed(before).second;
   const auto note_of = [&](const Key& k) {
     const bool first = disturbed_before.count(k), second = disturbed_after.count(k);
