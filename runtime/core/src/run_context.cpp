@@ -52,8 +52,11 @@ std::vector<std::vector<int>> node_ranks_cpus(MPI_Comm node) {
 
 RunContext::RunContext(Backend backend, int threads) {
   ctx_.backend = backend;
-  const bool hybrid_default =
-      backend == Backend::hybrid && threads <= 0 && !std::getenv("OMP_NUM_THREADS");
+  // (Whether the CPU sets are gathered depends on the arguments only, the same on every rank:
+  // OMP_NUM_THREADS may be set for some ranks and not others, and a collective entered by
+  // some ranks only would never end.)
+  const bool gather = backend == Backend::hybrid && threads <= 0;
+  const bool hybrid_default = gather && !std::getenv("OMP_NUM_THREADS");
   int default_threads = 1;
   if (uses_mpi(backend)) {
     MPI_Comm_dup(MPI_COMM_WORLD, &ctx_.comm);
@@ -62,8 +65,7 @@ RunContext::RunContext(Backend backend, int threads) {
     MPI_Comm node;
     MPI_Comm_split_type(ctx_.comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &ctx_.ranks_per_node);
-    // (Collective over the node's ranks: each decides alike whether to take part.)
-    if (hybrid_default) {
+    if (gather) {  // (collective over the node's ranks)
       int me = 0;
       MPI_Comm_rank(node, &me);
       default_threads = hybrid_default_threads(node_ranks_cpus(node), static_cast<std::size_t>(me));
