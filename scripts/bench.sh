@@ -33,9 +33,10 @@ if [ ! -f "$MANIFEST" ] || [ ! -r "$MANIFEST" ]; then
   echo "bench.sh: error: MANIFEST '$MANIFEST' is not a readable file" >&2
   exit 2
 fi
-for part in $PARTS; do
-  case $part in *[!a-z0-9_-]*) part_ok=0 ;; *) part_ok=1 ;; esac
-  if [ $part_ok = 0 ] || ! grep -Eq "tags:.*(^|[^a-z0-9_-])$part([^a-z0-9_-]|\$)" "$MANIFEST"; then
+read -ra parts <<<"$PARTS"  # (words, never globbed: PARTS='*' named this folder's files)
+for part in ${parts[@]+"${parts[@]}"}; do
+  # (A word of the manifest outside its comments: tags may be a list, a block, any words.)
+  if ! grep -v '^[[:space:]]*#' "$MANIFEST" | grep -Fqw -- "$part"; then
     echo "bench.sh: error: PARTS: no job of $MANIFEST is tagged '$part'" >&2
     exit 2
   fi

@@ -90,7 +90,7 @@ prepare_run() {
   # or a default name made in the same second, is refused here instead of writing into it too.
   local made=""
   if [ ! -e "$out_dir" ]; then
-    mkdir -p -- "$(dirname -- "$out_dir")" 2>/dev/null
+    mkdir -p -- "$(dirname -- "$out_dir")" 2>/dev/null || true  # (said just below)
     if ! mkdir -- "$out_dir" 2>/dev/null; then
       echo "pararun: error: cannot make $out_dir (another run made it meanwhile, or no permission); choose a new folder" >&2
       exit 2

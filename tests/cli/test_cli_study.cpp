@@ -501,7 +501,7 @@ TEST(CliStudy, WithACoreBudgetRunsEveryHybridShapeOfIt) {
             (std::set<std::string>{"omp/simd/1x2", "omp/plain/1x2", "hybrid/simd/1x2",
                                    "hybrid/simd/2x1", "hybrid/plain/1x2", "hybrid/plain/2x1"}));
   EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["cores"], 2);
-  // Under OMP_THREAD_LIMIT=1 the shapes of more threads per rank are not planned (2x1 ran only
+  // Under OMP_THREAD_LIMIT=1 the shapes of more threads per rank are not planned (1x2 ran only
   // to fail, an error record), as the automatic thread counts stop at the limit.
   r = run_command("OMP_THREAD_LIMIT=1 " + std::string(PARARUN_EXE) +
                   " study --kernels reduction --backends hybrid --cores 2 --sizes 2^12 --reps 1 "

@@ -213,4 +213,17 @@ TEST(MpiRuntime, HybridDefaultThreadsShareTheCpusOfTheRanksStartedOnThem) {
   if (ctx.ranks == 1) {
     EXPECT_EQ(ctx.threads, std::min(online_cpus(), omp_get_thread_limit()));
   }
+  // OMP_NUM_THREADS set for one rank only (a wrapper, mpirun's MPMD form): every rank still
+  // takes part in gathering the CPU sets (the others waited in it for ever).
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  if (world_rank == 0) setenv("OMP_NUM_THREADS", "1", 1);
+  {
+    const RunContext mixed(Backend::hybrid, 0);
+    EXPECT_GE(mixed.ctx().threads, 1);
+  }
+  if (set)
+    setenv("OMP_NUM_THREADS", before.c_str(), 1);
+  else
+    unsetenv("OMP_NUM_THREADS");
 }
