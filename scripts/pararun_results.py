@@ -145,6 +145,8 @@ def script_main(prog, usage, main, counts):
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         sys.exit(f"{prog}: error: {where}{e.strerror or e}")
+    except ImportError as e:  # (pandas, matplotlib: Debian's packages, PyPI is not needed)
+        sys.exit(f"{prog}: error: {e}: install Debian's python3-{e.name or 'pandas'}")
     except Exception as e:  # (a field of another type in an edited file: one line, not a trace)
         sys.exit(f"{prog}: error: {type(e).__name__}: {e} (not a file of ParaRun's?)")
 

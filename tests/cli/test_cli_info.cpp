@@ -129,7 +129,13 @@ TEST(CliList, AsJsonHasEveryKernelAndItsVariantsPerBackend) {
       EXPECT_TRUE(k["named_sizes"].empty());
       EXPECT_EQ(k["backends"]["mpi"][0]["name"], "blocked");
     }
+    // What --input reads, for the kernels that read files (and run --help names them all).
+    const bool reads = k["name"] == "matmul" || k["name"] == "reduction" || k["name"] == "cgsolve";
+    EXPECT_EQ(k.contains("input"), reads) << k["name"];
   }
+  const std::string help = run_cli("run --help").out;
+  EXPECT_NE(help.find("kernels that read files: cgsolve, matmul, reduction"), std::string::npos)
+      << help;
 }
 
 TEST(CliLauncher, PrintsThePolicysWordsOnePerLine) {

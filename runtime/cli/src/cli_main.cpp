@@ -282,9 +282,14 @@ int pararun::cli_main(int argc, char** argv) {
                   "Variant within the backend (default: the first listed)");
   run->add_option("-n,--size", o.size,
                   "Problem size, e.g. 1024 or 2^26 (with --input: the file's, may be left out)");
+  // (What each kernel reads, from the kernels themselves: cgsolve's was left out by hand.)
+  std::string readers;
+  for (const Kernel* k : Registry::global().kernels())
+    if (!k->input_kind().empty()) readers += (readers.empty() ? "" : ", ") + k->name();
   run->add_option("-i,--input", o.input,
-                  "Read the data from this file instead of generating it (matmul: a square "
-                  "Matrix Market array .mtx, C = A * A; reduction: .npy or raw float64)");
+                  "Read the data from this file instead of generating it (kernels that read "
+                  "files: " +
+                      readers + "; what each reads: pararun list --json)");
   run->add_option(
       "-t,--threads", o.threads,
       "OpenMP threads per process (default: OMP_NUM_THREADS, else the CPUs it was started "

@@ -31,6 +31,7 @@ int list_command(bool json) {
                      {"named_sizes", Json::object()},
                      {"backends", Json::object()}};
       for (const auto& n : k->named_sizes()) kernel["named_sizes"][n.name] = n.size;
+      if (!k->input_kind().empty()) kernel["input"] = k->input_kind();  // (what --input reads)
       for (Backend b : built_backends()) {
         Json variants = Json::array();
         for (const auto& v : k->variants_of(b))
