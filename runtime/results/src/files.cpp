@@ -247,11 +247,11 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
   // one this opened: remove_if_made): else opened again, made again.
   for (int tries = 0;; ++tries) {
     // Made here (O_EXCL), or there already (a user's, an earlier run's: never removed).
+    // (Not made: a file a user's dangling link named lock led to, the link would be removed.)
     fd_ = open_own(path, O_RDWR | O_CREAT | O_EXCL, &problem);
-    // (Not a file a user's dangling link named lock led to: the link would be removed.)
     struct stat own {};
     made_ = fd_ >= 0 && lstat(path.c_str(), &own) == 0 && S_ISREG(own.st_mode);
-    if (!made_) fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
+    if (fd_ < 0) fd_ = open_own(path, O_RDWR | O_CREAT, &problem);
     if (fd_ < 0) {
       unlocked(problem);
       return;
