@@ -23,8 +23,8 @@ namespace pararun::fuzz {
 /// a link planted there made the fuzzer write through it, as root, to any file.
 inline std::string as_file(const std::uint8_t* data, std::size_t size, const std::string& name) {
   static const std::string dir = [] {
-    std::string t = "/dev/shm/pararun-fuzz-" + std::to_string(static_cast<long>(getpid())) +
-                    "-XXXXXX";
+    std::string t =
+        "/dev/shm/pararun-fuzz-" + std::to_string(static_cast<long>(getpid())) + "-XXXXXX";
     if (!mkdtemp(t.data())) std::abort();
     return t;
   }();
