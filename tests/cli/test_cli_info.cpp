@@ -63,15 +63,46 @@ TEST(CliInfo, CountsTheCpusItWasStartedOnBeforeLibgompBindsItsThread) {
 }
 
 TEST(CliCeilings, ArePositiveAndGrowWithThreads) {
-  Result r = run_cli("ceilings --threads 2 --json");
+  // 64 MiB, not the 512 MiB or more of the default, which took 20 s (40 s under ASan): the
+  // reads are the same code over any size.
+  Result r = run_cli("ceilings --threads 2 --read-bytes 65M --json");
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = Json::parse(r.out);
   ASSERT_EQ(j.size(), 2u);
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(j[i]["threads"], i + 1);
+    EXPECT_GT(j[i]["fma_gflops"].get<double>(), 0.1);
     EXPECT_GT(j[i]["read_gbytes_per_s"].get<double>(), 0.1);
+    EXPECT_GT(j[i]["read_gbytes_per_s_small_pages"].get<double>(), 0.1);
+    EXPECT_EQ(j[i]["read_buffer_bytes"], 64u << 20);  // whole 2 MiB pages
   }
+  // What was read is said, and that it is less than the rule asks for.
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("pararun: note: --read-bytes 64.0 MiB is below this machine's"),
+            std::string::npos)
+      << r.err;
+  r = run_cli("ceilings --threads 1 --read-bytes 2M");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("20 passes of aligned vector loads over 2.0 MiB (--read-bytes;"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(run_cli("ceilings --threads 0").code, 2);
+  for (const std::string bad : {"1M", "0", "-64M", "64Q", "2T", "lots"}) {
+    r = run_cli("ceilings --read-bytes " + bad);
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_EQ(r.err,
+              "pararun: error: --read-bytes must be a size from 2M (one huge page) to 1T, "
+              "such as 64M or 4G, got '" +
+                  bad + "'\n")
+        << bad;
+  }
+  // More than memory holds: refused before anything is allocated.
+  r = run_cli("ceilings --read-bytes 1T");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("pararun: error: --read-bytes 1T: the two buffers read need 2.0 TiB, and "),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(CliConcurrency, WritesARecordPerWorkloadAndMode) {

@@ -387,7 +387,7 @@ TEST(CliRun, RecordsCarryTheShareOfTheMeasuredCeiling) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("cannot read the ceilings file"), std::string::npos);
   // What `pararun ceilings --json` writes here is taken by a run here (it names this CPU).
-  r = run_cli("ceilings --threads 1 --json");
+  r = run_cli("ceilings --threads 1 --read-bytes 64M --json");
   ASSERT_EQ(r.code, 0) << r.err;
   write_file(tmp / "here.json", r.out);
   r = run_cli("run reduction -b seq -n 2^16 --json --ceilings " + (tmp / "here.json"));

@@ -696,6 +696,21 @@ TEST(Record, ToJsonAndReadRecordRoundTrip) {
   EXPECT_EQ(back->json["log"], "logs/x.log");
 }
 
+TEST(Ceilings, TheDefaultReadIsFourTimesTheLastLevelCacheAndAtLeast512MiB) {
+  // STREAM's rule, within an eighth of the available memory, in whole 2 MiB pages (`pararun
+  // ceilings --read-bytes` reads less; the CLI tests use it).
+  const std::size_t mib = std::size_t{1} << 20, bytes = read_buffer_bytes();
+  const std::size_t l3 = static_cast<std::size_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE)));
+  const std::size_t memory = available_memory_bytes();
+  EXPECT_EQ(bytes % (2 * mib), 0u);
+  if (memory == 0 || memory / 8 >= std::max(512 * mib, 4 * l3) + 2 * mib) {
+    EXPECT_GE(bytes, 512 * mib);
+    EXPECT_GE(bytes + 2 * mib, 4 * l3);
+  } else {
+    EXPECT_LE(bytes, std::max(memory / 8, 64 * mib));
+  }
+}
+
 TEST(Record, ABadCeilingsEntryIsPassedOverNotFatal) {
   const Json ceilings = Json::parse(
       R"([{"threads":1,"fma_gflops":50.0,"read_gbytes_per_s_median":30.0},{"threads":"2"},7,)"

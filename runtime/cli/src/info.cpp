@@ -5,6 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "pararun/batch.hpp"
 #include "pararun/ceilings.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/launcher.hpp"
@@ -122,10 +123,23 @@ int info_command(bool json) {
   return kExitOk;
 }
 
-int ceilings_command(int max_threads, bool json) {
+int ceilings_command(int max_threads, const std::string& read_bytes_text, bool json) {
   if (max_threads < 1 || max_threads > kMaxThreads)
     usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
           std::to_string(max_threads));
+  std::size_t read_bytes = 0;  // 0: the rule (read_buffer_bytes())
+  if (!read_bytes_text.empty()) {
+    const auto bytes = parse_bytes(read_bytes_text);
+    if (!bytes || *bytes < (std::uint64_t{2} << 20) || *bytes > (std::uint64_t{1} << 40))
+      usage("--read-bytes must be a size from 2M (one huge page) to 1T, such as 64M or 4G, got '" +
+            read_bytes_text + "'");
+    read_bytes = static_cast<std::size_t>(*bytes);
+    const std::uint64_t memory = available_memory_bytes();
+    if (memory > 0 && 2 * *bytes > memory)  // on huge pages and on 4 KiB pages
+      usage("--read-bytes " + read_bytes_text + ": the two buffers read need " +
+            format_bytes(2.0 * static_cast<double>(*bytes)) + ", and " +
+            format_bytes(static_cast<double>(memory)) + " is available");
+  }
   if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("ceilings runs on one process; start it without mpirun or srun");
   if (max_threads > 1 && !built_with_openmp())  // one thread would be reported as several
@@ -133,7 +147,14 @@ int ceilings_command(int max_threads, bool json) {
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");
   // (After the line above: a build without OpenMP has a "limit" of 1 thread of its own.)
   if (const std::string why = thread_limit_problem(max_threads); !why.empty()) usage(why);
-  const auto ceilings = measure_ceilings(max_threads);
+  const auto ceilings = measure_ceilings(max_threads, read_bytes);
+  const std::size_t read = ceilings.front().read_buffer_bytes, rule = read_buffer_bytes();
+  if (read < rule)  // said on stderr, so that --json stays one document
+    std::fprintf(stderr,
+                 "pararun: note: --read-bytes %s is below this machine's %s (4x the last-level "
+                 "cache, at least 512 MiB): the read bandwidth may come from a cache\n",
+                 format_bytes(static_cast<double>(read)).c_str(),
+                 format_bytes(static_cast<double>(rule)).c_str());
   if (json) {
     std::printf("%s\n", json_text(to_json(ceilings)).c_str());
     return kExitOk;
@@ -144,13 +165,14 @@ int ceilings_command(int max_threads, bool json) {
     t.add({std::to_string(c.threads), format("%.1f", c.fma_gflops), format("%.1f", c.read_gbytes),
            format("%.1f", c.read_gbytes_median), format("%.1f", c.read_gbytes_small_pages)});
   std::fputs(t.str().c_str(), stdout);
-  const std::string size = format_bytes(static_cast<double>(read_buffer_bytes()));
+  const std::string size = format_bytes(static_cast<double>(read));
   std::printf(
       "FMA: best of 3 runs of 16 independent FMA chains per thread. Read: best and median of\n"
-      "20 passes of aligned vector loads over %s (4x the last-level cache, at least 512 MiB;\n"
-      "code of its own, not a kernel's) on huge pages, as kernel buffers get them; and over\n"
-      "%s of 4 KiB pages, as tools that do not ask for huge pages (likwid-bench) read.\n",
-      size.c_str(), size.c_str());
+      "20 passes of aligned vector loads over %s (%s; code of its own, not a kernel's)\n"
+      "on huge pages, as kernel buffers get them; and over %s of 4 KiB pages, as tools that\n"
+      "do not ask for huge pages (likwid-bench) read.\n",
+      size.c_str(), read_bytes == 0 ? "4x the last-level cache, at least 512 MiB" : "--read-bytes",
+      size.c_str());
   return kExitOk;
 }
 

@@ -20,8 +20,9 @@ struct Ceiling {
   std::size_t read_buffer_bytes = 0;  ///< the size read (read_buffer_bytes())
 };
 
-/// Measures the ceilings for 1..max_threads threads (a few seconds in all).
-std::vector<Ceiling> measure_ceilings(int max_threads);
+/// Measures the ceilings for 1..max_threads threads (a few seconds in all), reading
+/// `read_bytes` (rounded down to whole 2 MiB pages, at least one), or read_buffer_bytes() when 0.
+std::vector<Ceiling> measure_ceilings(int max_threads, std::size_t read_bytes = 0);
 /// The size of the buffer the read bandwidth is measured over: at least 512 MiB and 4 times
 /// the last-level cache, within what memory allows.
 std::size_t read_buffer_bytes();
