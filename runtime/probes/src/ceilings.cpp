@@ -100,16 +100,22 @@ double fma_peak(int threads) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (!avx512 && !avx2) return 0;
-  const long iters = 20'000'000;
   const double flops_per_iter = avx512 ? 16 * 8 * 2 : 12 * 4 * 2;
   double best = 0, sink = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  const auto run = [&](long iters) {
     const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
     sink += avx512 ? fma_chains_avx512(iters, omp_get_thread_num())
                    : fma_chains_avx2(iters, omp_get_thread_num());
-    best = std::max(best, threads * iters * flops_per_iter / seconds_since(t0) * 1e-9);
-  }
+    return seconds_since(t0);
+  };
+  // 20 million iterations, about 50 ms at 100 GFLOP/s a core; fewer where one million take
+  // longer than 2.5 ms (an instrumented build took 1 s a run), down to one million. The
+  // first, short run also wakes the cores up.
+  const long iters =
+      std::clamp(static_cast<long>(1'000'000 * 0.05 / run(1'000'000)), 1'000'000L, 20'000'000L);
+  for (int rep = 0; rep < 3; ++rep)
+    best = std::max(best, threads * iters * flops_per_iter / run(iters) * 1e-9);
   return sink == 12345.678 ? 0 : best;  // keep the chains from being optimised away
 }
 
