@@ -177,8 +177,8 @@ int pararun::cli_main(int argc, char** argv) {
                        "Up to this many threads (default: the CPUs, at most OMP_THREAD_LIMIT)");
   std::string ceilings_read_bytes;
   ceilings->add_option("--read-bytes", ceilings_read_bytes,
-                       "Read this much, e.g. 64M (default: 4x the last-level cache, at least "
-                       "512 MiB; less may measure a cache)");
+                       "Read this much, 2M to 1T in whole 2 MiB pages, e.g. 64M (default: 4x the "
+                       "last-level cache, at least 512 MiB; less may measure the cache)");
   ceilings->add_flag("--json", ceilings_json, "Print JSON instead of text");
 
   app::ConcurrencyOptions co;
@@ -475,7 +475,11 @@ int pararun::cli_main(int argc, char** argv) {
     }
     if (cli.got_subcommand("concurrency")) return app::concurrency_command(co);
     if (cli.got_subcommand("ceilings"))
-      return app::ceilings_command(ceilings_threads, ceilings_read_bytes, ceilings_json);
+      return app::ceilings_command(ceilings_threads,
+                                   ceilings->count("--read-bytes") > 0
+                                       ? std::optional<std::string>(ceilings_read_bytes)
+                                       : std::nullopt,
+                                   ceilings_json);
     if (cli.got_subcommand("report")) return app::report_command(files, csv, report_format);
     if (cli.got_subcommand("compare"))
       return app::compare_command(before, after, alpha, threshold, fail_on_slower);

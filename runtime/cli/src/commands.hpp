@@ -95,8 +95,8 @@ int launcher_command(const LauncherOptions& opt);
 int compare_command(const std::string& before, const std::string& after, double alpha,
                     double threshold, bool fail_on_slower);
 int info_command(bool json);
-/// `read_bytes`: --read-bytes as given ("": the rule, read_buffer_bytes()).
-int ceilings_command(int max_threads, const std::string& read_bytes, bool json);
+/// `read_bytes`: --read-bytes as given (none: the rule, read_buffer_bytes()).
+int ceilings_command(int max_threads, const std::optional<std::string>& read_bytes, bool json);
 /// `format`: md (the report, and a study folder's files), csv, json (the analysis) or gbench.
 int report_command(const std::vector<std::string>& files, const std::string& csv,
                    const std::string& format);

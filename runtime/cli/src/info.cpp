@@ -123,22 +123,26 @@ int info_command(bool json) {
   return kExitOk;
 }
 
-int ceilings_command(int max_threads, const std::string& read_bytes_text, bool json) {
+int ceilings_command(int max_threads, const std::optional<std::string>& read_bytes_text,
+                     bool json) {
   if (max_threads < 1 || max_threads > kMaxThreads)
     usage("--threads must be 1 to " + std::to_string(kMaxThreads) + ", got " +
           std::to_string(max_threads));
   std::size_t read_bytes = 0;  // 0: the rule (read_buffer_bytes())
-  if (!read_bytes_text.empty()) {
-    const auto bytes = parse_bytes(read_bytes_text);
+  if (read_bytes_text) {
+    const auto bytes = parse_bytes(*read_bytes_text);
     if (!bytes || *bytes < (std::uint64_t{2} << 20) || *bytes > (std::uint64_t{1} << 40))
       usage("--read-bytes must be a size from 2M (one huge page) to 1T, such as 64M or 4G, got '" +
-            read_bytes_text + "'");
+            *read_bytes_text + "'");
     read_bytes = static_cast<std::size_t>(*bytes);
+    // Both buffers are written before they are read: within half of what is available, as
+    // the default keeps them within a quarter (more was a kill by the kernel, not a line).
     const std::uint64_t memory = available_memory_bytes();
-    if (memory > 0 && 2 * *bytes > memory)  // on huge pages and on 4 KiB pages
-      usage("--read-bytes " + read_bytes_text + ": the two buffers read need " +
-            format_bytes(2.0 * static_cast<double>(*bytes)) + ", and " +
-            format_bytes(static_cast<double>(memory)) + " is available");
+    if (memory > 0 && 2 * *bytes > memory / 2)
+      usage("--read-bytes " + *read_bytes_text +
+            ": the two buffers read (on huge and on 4 KiB pages) need " +
+            format_bytes(2.0 * static_cast<double>(*bytes)) + ", more than half of the " +
+            format_bytes(static_cast<double>(memory)) + " available");
   }
   if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("ceilings runs on one process; start it without mpirun or srun");
@@ -147,14 +151,16 @@ int ceilings_command(int max_threads, const std::string& read_bytes_text, bool j
           ": this pararun was built without OpenMP (PARARUN_OPENMP=OFF) and reads with 1 thread");
   // (After the line above: a build without OpenMP has a "limit" of 1 thread of its own.)
   if (const std::string why = thread_limit_problem(max_threads); !why.empty()) usage(why);
-  const auto ceilings = measure_ceilings(max_threads, read_bytes);
-  const std::size_t read = ceilings.front().read_buffer_bytes, rule = read_buffer_bytes();
-  if (read < rule)  // said on stderr, so that --json stays one document
+  // Said before the measurement, on stderr (--json stays one document).
+  const std::size_t huge = std::size_t{2} << 20, uncached = uncached_read_bytes();
+  if (read_bytes > 0 && read_bytes / huge * huge < uncached)
     std::fprintf(stderr,
-                 "pararun: note: --read-bytes %s is below this machine's %s (4x the last-level "
-                 "cache, at least 512 MiB): the read bandwidth may come from a cache\n",
-                 format_bytes(static_cast<double>(read)).c_str(),
-                 format_bytes(static_cast<double>(rule)).c_str());
+                 "pararun: note: --read-bytes %s is less than 4x the last-level cache (%s): "
+                 "the read bandwidth may come from the cache\n",
+                 format_bytes(static_cast<double>(read_bytes / huge * huge)).c_str(),
+                 format_bytes(static_cast<double>(uncached)).c_str());
+  const auto ceilings = measure_ceilings(max_threads, read_bytes);
+  const std::size_t read = ceilings.front().read_buffer_bytes;
   if (json) {
     std::printf("%s\n", json_text(to_json(ceilings)).c_str());
     return kExitOk;

@@ -109,11 +109,12 @@ double fma_peak(int threads) {
                    : fma_chains_avx2(iters, omp_get_thread_num());
     return seconds_since(t0);
   };
-  // 20 million iterations, about 50 ms at 100 GFLOP/s a core; fewer where one million take
-  // longer than 2.5 ms (an instrumented build took 1 s a run), down to one million. The
-  // first, short run also wakes the cores up.
-  const long iters =
-      std::clamp(static_cast<long>(1'000'000 * 0.05 / run(1'000'000)), 1'000'000L, 20'000'000L);
+  // 20 million iterations (5 GFLOP a thread with AVX-512, 2 with AVX2: 50 ms at 100 GFLOP/s,
+  // 40 ms at 50), fewer only where 20 million would take more than 0.2 s: any real core does
+  // one million in under 10 ms, an instrumented build (ASan: 4.7 GFLOP/s) took 55 ms and then
+  // 1.1 s a run. The short run also wakes the cores up.
+  const double seconds_per_million = std::max(run(1'000'000), 1e-9);
+  const long iters = static_cast<long>(std::clamp(0.2 / seconds_per_million, 1.0, 20.0) * 1e6);
   for (int rep = 0; rep < 3; ++rep)
     best = std::max(best, threads * iters * flops_per_iter / run(iters) * 1e-9);
   return sink == 12345.678 ? 0 : best;  // keep the chains from being optimised away
@@ -141,13 +142,16 @@ std::pair<double, double> read_bandwidth(int threads, const double* data, std::s
 
 }  // namespace
 
+std::size_t uncached_read_bytes() {
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  return l3 > 0 ? 4 * static_cast<std::size_t>(l3) : 0;
+}
+
 std::size_t read_buffer_bytes() {
   // STREAM's rule: at least 4 times the last-level cache, so no pass finds its data there
   // (a 512 MiB buffer is under 2x the 300 MiB L3 of an Emerald Rapids Xeon); at least 512
   // MiB; two buffers of it within a quarter of the available memory. Whole 2 MiB pages.
-  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  std::size_t bytes =
-      std::max<std::size_t>(std::size_t{512} << 20, l3 > 0 ? 4 * static_cast<std::size_t>(l3) : 0);
+  std::size_t bytes = std::max<std::size_t>(std::size_t{512} << 20, uncached_read_bytes());
   const std::size_t memory = available_memory_bytes();
   if (memory > 0) bytes = std::min(bytes, std::max<std::size_t>(memory / 8, std::size_t{64} << 20));
   const std::size_t huge = std::size_t{2} << 20;

@@ -17,7 +17,7 @@ struct Ceiling {
   double read_gbytes_median = 0;  ///< median of the same 20 (like for like with run medians)
   /// Best of 20 over the same size on 4 KiB pages (no huge pages), as likwid-bench reads.
   double read_gbytes_small_pages = 0;
-  std::size_t read_buffer_bytes = 0;  ///< the size read (read_buffer_bytes())
+  std::size_t read_buffer_bytes = 0;  ///< the size read (read_buffer_bytes() or as asked)
 };
 
 /// Measures the ceilings for 1..max_threads threads (a few seconds in all), reading
@@ -26,6 +26,9 @@ std::vector<Ceiling> measure_ceilings(int max_threads, std::size_t read_bytes = 
 /// The size of the buffer the read bandwidth is measured over: at least 512 MiB and 4 times
 /// the last-level cache, within what memory allows.
 std::size_t read_buffer_bytes();
+/// 4 times the last-level cache (STREAM's rule: no pass finds its data there); 0 when the
+/// cache's size is not known.
+std::size_t uncached_read_bytes();
 Json to_json(const std::vector<Ceiling>& ceilings);
 
 /// The ceilings file `path` (what `pararun ceilings --json` writes), or "" and `*problem`
