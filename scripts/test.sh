@@ -52,7 +52,14 @@ for preset in "${presets[@]}"; do
     done
     [ ${#extra[@]} -gt 0 ] && log "mpich: running the MPI tests with at most $(nproc) ranks"
   fi
-  (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(nproc)" "${extra[@]}" "$@") || status=1
+  # One "cpus" resource of nproc slots: each test takes one (tests/CMakeLists.txt), the MPI
+  # tests two, and the Slurm cases, which mostly wait on the cluster, none: one more test than
+  # there are cores runs at once when it is one of them.
+  spec=$PARARUN_ROOT/build/$preset/ctest-cpus.json
+  printf '{"version": {"major": 1, "minor": 0}, "local": [{"cpus": [{"id": "0", "slots": %d}]}]}\n' \
+    "$(( $(nproc) > 1 ? $(nproc) : 2 ))" >"$spec"
+  (cd "$PARARUN_ROOT" && ctest --preset "$preset" -j "$(($(nproc) + 1))" --resource-spec-file "$spec" \
+    "${extra[@]}" "$@") || status=1
   timings+=("$preset: build $((t1 - t0)) s, tests $((SECONDS - t1)) s")
 done
 log "time taken: ${SECONDS} s in all ($(IFS=';'; echo "${timings[*]}" | sed 's/;/; /g'))"
