@@ -700,12 +700,15 @@ TEST(Ceilings, TheDefaultReadIsFourTimesTheLastLevelCacheAndAtLeast512MiB) {
   // STREAM's rule, within an eighth of the available memory, in whole 2 MiB pages (`pararun
   // ceilings --read-bytes` reads less; the CLI tests use it).
   const std::size_t mib = std::size_t{1} << 20, bytes = read_buffer_bytes();
-  const std::size_t l3 = static_cast<std::size_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE)));
+  const std::size_t uncached = uncached_read_bytes();  // 4x the L3
   const std::size_t memory = available_memory_bytes();
   EXPECT_EQ(bytes % (2 * mib), 0u);
-  if (memory == 0 || memory / 8 >= std::max(512 * mib, 4 * l3) + 2 * mib) {
+  EXPECT_EQ(read_bytes_for(0), bytes);
+  EXPECT_EQ(read_bytes_for(65 * mib), 64 * mib);  // --read-bytes: whole 2 MiB pages
+  EXPECT_EQ(read_bytes_for(1), 2 * mib);
+  if (memory == 0 || memory / 8 >= std::max(512 * mib, uncached) + 2 * mib) {
     EXPECT_GE(bytes, 512 * mib);
-    EXPECT_GE(bytes + 2 * mib, 4 * l3);
+    EXPECT_GE(bytes + 2 * mib, uncached);
   } else {
     EXPECT_LE(bytes, std::max(memory / 8, 64 * mib));
   }

@@ -152,15 +152,14 @@ int ceilings_command(int max_threads, const std::optional<std::string>& read_byt
   // (After the line above: a build without OpenMP has a "limit" of 1 thread of its own.)
   if (const std::string why = thread_limit_problem(max_threads); !why.empty()) usage(why);
   // Said before the measurement, on stderr (--json stays one document).
-  const std::size_t huge = std::size_t{2} << 20, uncached = uncached_read_bytes();
-  if (read_bytes > 0 && read_bytes / huge * huge < uncached)
+  const std::size_t read = read_bytes_for(read_bytes), uncached = uncached_read_bytes();
+  if (read_bytes > 0 && read < uncached)
     std::fprintf(stderr,
                  "pararun: note: --read-bytes %s is less than 4x the last-level cache (%s): "
                  "the read bandwidth may come from the cache\n",
-                 format_bytes(static_cast<double>(read_bytes / huge * huge)).c_str(),
+                 format_bytes(static_cast<double>(read)).c_str(),
                  format_bytes(static_cast<double>(uncached)).c_str());
   const auto ceilings = measure_ceilings(max_threads, read_bytes);
-  const std::size_t read = ceilings.front().read_buffer_bytes;
   if (json) {
     std::printf("%s\n", json_text(to_json(ceilings)).c_str());
     return kExitOk;

@@ -158,13 +158,17 @@ std::size_t read_buffer_bytes() {
   return std::max(huge, bytes / huge * huge);
 }
 
+std::size_t read_bytes_for(std::size_t asked) {
+  const std::size_t huge = std::size_t{2} << 20;
+  return asked == 0 ? read_buffer_bytes() : std::max(huge, asked / huge * huge);
+}
+
 std::vector<Ceiling> measure_ceilings(int max_threads, std::size_t read_bytes) {
   // Teams of exactly t threads (a peak is t threads' work over the time): OMP_DYNAMIC=true let
   // libgomp run fewer, and the row claimed t.
   omp_set_dynamic(0);
   const std::size_t huge = std::size_t{2} << 20;
-  read_bytes = read_bytes == 0 ? read_buffer_bytes() : std::max(huge, read_bytes / huge * huge);
-  Buffer x(read_bytes / sizeof(double));  // on huge pages, as kernels' buffers are
+  Buffer x(read_bytes_for(read_bytes) / sizeof(double));  // on huge pages, as kernels' buffers are
   const std::size_t n = x.size();
   // The same size on 4 KiB pages (madvise NOHUGEPAGE), as tools that do not ask for huge
   // pages (likwid-bench) read: like with like for a cross-check.

@@ -26,6 +26,9 @@ std::vector<Ceiling> measure_ceilings(int max_threads, std::size_t read_bytes = 
 /// The size of the buffer the read bandwidth is measured over: at least 512 MiB and 4 times
 /// the last-level cache, within what memory allows.
 std::size_t read_buffer_bytes();
+/// What measure_ceilings reads when asked for `asked` bytes: whole 2 MiB pages, at least one;
+/// read_buffer_bytes() when 0.
+std::size_t read_bytes_for(std::size_t asked);
 /// 4 times the last-level cache (STREAM's rule: no pass finds its data there); 0 when the
 /// cache's size is not known.
 std::size_t uncached_read_bytes();
