@@ -35,6 +35,11 @@ ensure_deps slurm-wlm munge || log "Slurm could not be installed: the slurm test
 # A second MPI, so the MPI code is not Open MPI-only (the mpich preset; Open MPI stays the
 # default mpirun and mpicxx).
 [[ " ${presets[*]} " == *" mpich "* ]] && ensure_deps mpich libmpich-dev
+# clang builds the asan and serial presets (CMakePresets.json): with its sanitizer runtimes and
+# LLVM's OpenMP runtime, so the tests also run on a second compiler and OpenMP runtime.
+if [[ " ${presets[*]} " == *" asan "* || " ${presets[*]} " == *" serial "* ]]; then
+  ensure_deps clang libclang-rt-dev libomp-dev
+fi
 status=0
 timings=()  # "preset: build N s, tests N s", printed at the end (the CI budget is 20 minutes)
 for preset in "${presets[@]}"; do
