@@ -97,6 +97,27 @@ prepare_run() {
     fi
     made=1
   fi
+  # Locked for as long as this script runs (what it starts inherits the lock): a second run
+  # given the same existing empty folder passed the test above too and wrote into it as well.
+  # Checked again under the lock: a run that ended meanwhile left its results there.
+  if ! { exec {PARARUN_OUT_LOCK}<"$out_dir"; } 2>/dev/null; then
+    echo "pararun: error: cannot open $out_dir to lock it (no permission?); choose a new folder" >&2
+    exit 2
+  fi
+  # (75: held by another run. A filesystem without flock (NFS emulates it with POSIX locks,
+  # which a read-only folder cannot take; Lustre without -o flock): a note, and no lock.)
+  local locked=0
+  flock -n -E 75 "$PARARUN_OUT_LOCK" 2>/dev/null || locked=$?
+  if [ "$locked" = 75 ]; then
+    echo "pararun: error: $out_dir is in use by another run; choose a new folder" >&2
+    exit 2
+  elif [ "$locked" != 0 ]; then
+    log "note: $out_dir cannot be locked here (flock exit $locked); two runs given it at once would both write into it"
+  fi
+  if [ -n "$(ls -A -- "$out_dir")" ]; then
+    echo "pararun: error: $out_dir exists and is not an empty folder; choose a new folder" >&2
+    exit 2
+  fi
   # (An install or build that fails leaves no empty folder of its own behind.)
   local rc=0
   { ensure_deps "$@" && build_preset release; } || rc=$?

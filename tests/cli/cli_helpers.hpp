@@ -8,10 +8,12 @@
 
 #include <gtest/gtest.h>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -71,6 +73,58 @@ Result run_command(const std::string& cmd) {
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
+}
+
+/// A shell command line started in the background (`sh -c "exec CMD"`), for a test that acts
+/// while it runs (a signal, a file replaced). However the test ends, it is not left running
+/// into a removed folder: killed (SIGKILL) and reaped unless it ended.
+class Background {
+ public:
+  explicit Background(const std::string& cmd) : pid_(fork()) {
+    if (pid_ == 0) {
+      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  ~Background() {
+    if (done_ || pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  /// Waits up to `seconds` for it to end: true when it did; then status() is its wait status.
+  bool wait_for(double seconds) {
+    for (int i = 0; !done_ && i < static_cast<int>(seconds * 100); ++i)
+      if (waitpid(pid_, &status_, WNOHANG) == pid_)
+        done_ = true;
+      else
+        usleep(10000);
+    return done_;
+  }
+  int status() const { return status_; }
+
+ private:
+  pid_t pid_;
+  bool done_ = false;
+  int status_ = 0;
+};
+
+/// Starts `cmd` (a study or batch of the copy of pararun at `exe`) in the background, each run
+/// warmed up for 0.4 s, its stderr in `err`; once `started()` (its first record is there), puts
+/// a new copy of pararun at `exe` (a rename: a new file at the path, as a linker writes) and
+/// waits up to 60 s for it to end. Its exit code; -1 if it did not end, -2 if it never started.
+[[maybe_unused]] int run_and_replace_binary(const std::string& exe, const std::string& cmd,
+                                            const std::string& err,
+                                            const std::function<bool()>& started) {
+  std::filesystem::copy_file(PARARUN_EXE, exe + ".new");  // (before: slow for an ASan binary)
+  Background running("env PARARUN_WARMUP_TIME=0.4 " + cmd + " >/dev/null 2>" + err);
+  for (int i = 0; i < 24000 && !started(); ++i) usleep(5000);
+  if (!started()) return -2;
+  std::filesystem::rename(exe + ".new", exe);
+  if (!running.wait_for(60) || !WIFEXITED(running.status())) return -1;
+  return WEXITSTATUS(running.status());
 }
 
 /// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.

@@ -587,6 +587,37 @@ TEST(CliBatch, TermStopsWithACheckpointAndResumeFinishes) {
   EXPECT_EQ(records(dir + "/results.jsonl").size(), 24u);
 }
 
+// A binary rebuilt while a batch runs (the linker writes a new file at its path): the jobs left
+// would be measured by another build, so none starts any more (those running finish), the
+// batch says why (exit 3) and keeps what is recorded; resumed by the same build, it finishes.
+TEST(CliBatch, ABinaryReplacedWhileItRunsStartsNoMoreJobs) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b", exe = tmp / "bin/pararun";
+  std::filesystem::create_directories(tmp / "bin");
+  std::filesystem::copy_file(PARARUN_EXE, exe);
+  write_file(manifest, small_jobs(6, 64));
+  const std::string batch = exe + " batch run " + manifest + " --cores 1 -o " + dir;
+  // One job at a time: the binary is replaced once the first has its record.
+  const int code = run_and_replace_binary(exe, batch, tmp / "err",
+                                          [&] { return files_in(dir + "/jobs", ".jsonl") > 0; });
+  const std::string err = slurp(tmp / "err");
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_NE(err.find("pararun: error: batch stopped: the pararun binary '" + exe +
+                     "' was replaced (rebuilt?) after this pararun started, and the jobs left "
+                     "would be measured by another build"),
+            std::string::npos)
+      << err;
+  const std::size_t done = files_in(dir + "/jobs", ".jsonl");
+  EXPECT_LT(done, 6u) << "every job ran after the binary was replaced";
+  const Json cp = Json::parse(slurp(dir + "/checkpoint.json"));
+  EXPECT_NE(cp["stopped_by"].get<std::string>().find("was replaced"), std::string::npos);
+  EXPECT_EQ(cp["jobs_left"].size(), 6 - done);
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), done);  // what is done is merged
+  const Result r = run_command(batch + " --resume");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(records(dir + "/results.jsonl").size(), 6u);
+}
+
 // One manifest run a tag at a time into one folder: each --resume with other --tags adds its
 // jobs (batch.json keeps every job run there), the records of both stay; a job of another
 // tag that changed in the manifest is still refused.

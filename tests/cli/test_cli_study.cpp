@@ -273,6 +273,42 @@ TEST(CliStudy, StoppedByHupWritesCheckpointAndResumes) {  // a closed terminal
   stop_and_resume(SIGHUP);
 }
 
+// A binary rebuilt while a study runs (the linker writes a new file at its path): the points
+// left would be measured by another build, so the study stops before the next one, says why
+// (exit 3) and keeps what it recorded; resumed by a binary of the same build, it finishes.
+TEST(CliStudy, ABinaryReplacedWhileItRunsStopsTheStudyBeforeAnotherBuildMeasures) {
+  const pararun::test::TempDir tmp;
+  const std::string exe = tmp / "bin/pararun", dir = tmp / "study";
+  std::filesystem::create_directories(tmp / "bin");
+  std::filesystem::copy_file(PARARUN_EXE, exe);
+  const std::string study = exe +
+                            " study --kernels reduction --backends seq --sizes 2^10,2^11 "
+                            "--reps 2 --max-reps 2 --out " +
+                            dir;
+  // The binary is replaced once the first point has its record.
+  const int code = run_and_replace_binary(exe, study, tmp / "err",
+                                          [&] { return !slurp(dir + "/results.jsonl").empty(); });
+  const std::string err = slurp(tmp / "err");
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_NE(err.find("pararun: error: study stopped: the pararun binary '" + exe +
+                     "' was replaced (rebuilt?) after this pararun started, and the points "
+                     "left would be measured by another build"),
+            std::string::npos)
+      << err;
+  const auto records = lines(slurp(dir + "/results.jsonl")).size();
+  const auto points = Json::parse(slurp(dir + "/study.json"))["points"].size();
+  ASSERT_GE(points, 4u);  // (2 sizes x the seq variants)
+  EXPECT_GE(records, 1u);
+  EXPECT_LT(records, points) << "every point ran after the binary was replaced";
+  EXPECT_NE(slurp(dir + "/checkpoint.json").find("was replaced (rebuilt?)"), std::string::npos);
+  EXPECT_FALSE(exists(dir + "/report.md"));
+  // The same build at that path: resumed, it runs the points left.
+  const Result again = run_command(study + " --resume");
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(lines(slurp(dir + "/results.jsonl")).size(), points);
+  EXPECT_TRUE(exists(dir + "/report.md"));
+}
+
 // Ctrl-C while the final report draws its plots: every point is done, so the records and a
 // report.md (without plots) stay, and the exit says it was stopped (128 + signal), not 0 with
 // a missing matplotlib blamed. The plot script is a stand-in that waits, found where an
@@ -287,33 +323,14 @@ TEST(CliStudy, StoppedWhileDrawingPlotsSaysSoAndKeepsTheReport) {
              "import os, sys, time\n"
              "open(os.path.join(sys.argv[1], 'plotting'), 'w').close()\n"
              "time.sleep(30)\n");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd = exe + " study --kernels reduction --backends seq --sizes 2^10 --out " +
-                            dir + " >" + (tmp / "out") + " 2>" + (tmp / "err");
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct Reaped {  // however the test ends, no study is left running into a removed folder
-    pid_t pid;
-    bool done = false;
-    ~Reaped() {
-      if (done) return;
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  } child{pid};
+  Background study(exe + " study --kernels reduction --backends seq --sizes 2^10 --out " + dir +
+                   " >" + (tmp / "out") + " 2>" + (tmp / "err"));
   for (int i = 0; i < 6000 && !exists(dir + "/plotting"); ++i) usleep(10000);
   ASSERT_TRUE(exists(dir + "/plotting")) << slurp(tmp / "err");
-  kill(pid, SIGINT);
+  kill(study.pid(), SIGINT);
   // The plot script is stopped, not waited for (it sleeps 30 s).
-  int status = 0;
-  for (int i = 0; i < 2000 && !child.done; ++i)
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      child.done = true;
-    else
-      usleep(10000);
-  ASSERT_TRUE(child.done) << "the study still runs 20 s after SIGINT";
+  ASSERT_TRUE(study.wait_for(20)) << "the study still runs 20 s after SIGINT";
+  const int status = study.status();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
   const std::string err = slurp(tmp / "err");

@@ -30,6 +30,16 @@ for script in run.sh bench.sh bench_batch.sh concurrency.sh; do
 done
 [ "$(cat "$work/old/bench.txt")" = "earlier results" ] && [ "$(ls "$work/old")" = bench.txt ] ||
   fail "a refused run changed the folder"
+# A folder another run holds (its lock, taken by prepare_run for the run's lifetime) is refused,
+# empty as it still is.
+mkdir "$work/busy"
+exec {held}<"$work/busy"
+flock -n "$held" || fail "could not lock $work/busy"
+for script in run.sh bench.sh bench_batch.sh concurrency.sh; do
+  expect_refused "$work/busy is in use by another run" "$root/scripts/$script" "$work/busy"
+done
+exec {held}<&-
+[ -z "$(ls -A "$work/busy")" ] || fail "a refused run wrote into a folder another run holds"
 # An option where the folder goes (`run.sh --reps 3`) is named, not taken for a folder.
 (cd "$work" && expect_refused "output folder '--reps' looks like an option; the first argument of run.sh is the folder" \
   "$root/scripts/run.sh" --reps 3)

@@ -81,6 +81,14 @@ int finish(const BatchRun& r, const std::string& dir) {
                  r.stopped_by, strsignal(r.stopped_by), dir.c_str(), shell_quote(dir).c_str());
     return 128 + r.stopped_by;
   }
+  if (!r.replaced.empty()) {
+    std::fprintf(stderr,
+                 "pararun: error: batch stopped: %s, and the jobs left would be measured by "
+                 "another build: records kept in %s/jobs; resume it (--out %s --resume) with "
+                 "the build that measured them, or run the batch again into a new folder\n",
+                 printable(r.replaced).c_str(), dir.c_str(), shell_quote(dir).c_str());
+    return kExitRuntimeError;
+  }
   const Json s = batch_summary(r);
   std::printf(
       "Batch %s: %d job(s), %d ok, %d failed, %d skipped; makespan %s on %d core(s), %.2f jobs/s, "
@@ -103,7 +111,8 @@ int compare(const BatchManifest& m, const BatchOptions& o) {
       },
       [tty](const BatchEvent& e) { print_event(e, tty); });
   if (tty) std::fprintf(stderr, "\n");
-  if (modes.back().run.stopped_by) return finish(modes.back().run, modes.back().dir);
+  if (modes.back().run.stopped_by || !modes.back().run.replaced.empty())
+    return finish(modes.back().run, modes.back().dir);
   Table t({"mode", "jobs at once", "jobs", "failed", "makespan", "jobs/s", "cores held", "CPU busy",
            "median job"});
   for (const auto& mode : modes) {
@@ -299,6 +308,11 @@ int batch_task_command(const std::string& dir, const std::string& id, const std:
   const BatchRun r =
       run_batch({*it}, dir, o, g_batch_stop, [](const BatchEvent& e) { print_event(e, false); });
   if (r.stopped_by) return 128 + r.stopped_by;
+  if (!r.replaced.empty()) {  // (a retry left to run: Slurm must not see it completed)
+    std::fprintf(stderr, "pararun: error: %s: the job's retry is left to run\n",
+                 printable(r.replaced).c_str());
+    return kExitRuntimeError;
+  }
   return r.failed ? kExitVerificationFailed : kExitOk;
 }
 

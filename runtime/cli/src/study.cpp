@@ -82,6 +82,15 @@ int study_command(const StudyOptions& o) {
                  dir.c_str(), printable(run.resume).c_str());
     return 128 + run.stopped_by;
   }
+  if (!run.replaced.empty()) {
+    std::fprintf(stderr,
+                 "pararun: error: study stopped: %s, and the points left would be measured by "
+                 "another build: %d of %d points done, records kept in %s/results.jsonl; resume "
+                 "it with the build that measured them, or run the study again into a new "
+                 "folder\n",
+                 printable(run.replaced).c_str(), total - run.points_left, total, dir.c_str());
+    return kExitRuntimeError;
+  }
   int plots_stopped_by = 0;
   write_study_report(
       dir, spec.scaling + " scaling, " + std::to_string(total) + " points, launcher " + launcher,

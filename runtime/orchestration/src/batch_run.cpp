@@ -625,6 +625,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       for (const auto& [pid, r] : running) waitpid(pid, nullptr, 0);
     }
   } end_running{running};
+  const ExecutableWatch program(o.exe);
   bool stopping = false;
   double stop_at = 0;
   // backfill() runs again only when a job ended (cores, memory or the queue changed): with
@@ -652,6 +653,11 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       reschedule = true;
       acted = true;
     }
+    // One build runs the whole batch: a binary rebuilt meanwhile would run the jobs left.
+    // Those running finish; the rest (a retry of one that just ended too) wait for --resume.
+    if (out.replaced.empty() && reschedule && !stopping && !free_cpus.empty() && !pending.empty())
+      out.replaced = program.replaced();
+    if (!out.replaced.empty()) pending.clear();
     // Start the pending jobs that backfill picks (in order while they fit; a job that does
     // not fit is reserved the cores it needs, later ones pass it only without delaying it).
     // A start that fails (fork: EAGAIN) must not lose the records of jobs that just ended.
@@ -724,18 +730,19 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
   } catch (const WriteError& e) {
     out.merge_problem = e.what();
   }
-  if (!*stop) return out;
+  if (!*stop && out.replaced.empty()) return out;
   Json left = Json::array();
   for (const auto& j : jobs)
     if (!verified(final_record(dir, j.id))) left.push_back(j.id);
-  write_file_atomically(dir + "/checkpoint.json",
-                        json_text(Json{{"stopped_by", strsignal(out.stopped_by)},
-                                       {"signal", out.stopped_by},
-                                       {"jobs_left", left},
-                                       {"resume", "pararun batch run MANIFEST --out " +
-                                                      shell_quote(dir) + " --resume"}},
-                                  2) +
-                            "\n");
+  write_file_atomically(
+      dir + "/checkpoint.json",
+      json_text(
+          Json{{"stopped_by", out.stopped_by ? strsignal(out.stopped_by) : out.replaced},
+               {"signal", out.stopped_by},
+               {"jobs_left", left},
+               {"resume", "pararun batch run MANIFEST --out " + shell_quote(dir) + " --resume"}},
+          2) +
+          "\n");
   return out;
 }
 
@@ -948,7 +955,7 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
     say("warm-up: " + std::to_string(warm.jobs.size()) + " job(s) (not reported)");
     CompareMode w{"warm-up", 1, o.out,
                   run_batch(warm.jobs, o.out, o, stop, [](const BatchEvent&) {}), 0};
-    if (w.run.stopped_by) return {w};
+    if (w.run.stopped_by || !w.run.replaced.empty()) return {w};
   }
   for (const auto& [name, pes] :
        {std::pair<const char*, int>{"throughput", 1}, {"latency", o.cores}}) {
@@ -963,7 +970,7 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
                      run_batch_with_summary(shaped.jobs, o.out, o, stop, on_event), 0};
     mode.median_job_s = median_wall(mode.dir);
     modes.push_back(mode);
-    if (mode.run.stopped_by) return modes;
+    if (mode.run.stopped_by || !mode.run.replaced.empty()) return modes;
   }
   write_file_atomically(
       root + "/compare.json",

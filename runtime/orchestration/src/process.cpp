@@ -44,6 +44,25 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "pararun";
 }
 
+ExecutableWatch::ExecutableWatch(std::string exe) : exe_(std::move(exe)) {
+  struct stat st {};
+  // (A path already gone, "... (deleted)": nothing to compare with; its points fail to start.)
+  if (stat(exe_.c_str(), &st) != 0) return;
+  known_ = true;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+}
+
+std::string ExecutableWatch::replaced() const {
+  struct stat st {};
+  if (!known_) return "";
+  if (stat(exe_.c_str(), &st) != 0)  // (another error, a network filesystem's: no verdict)
+    return errno == ENOENT ? "the pararun binary '" + exe_ + "' is gone (removed or rebuilt?)" : "";
+  if (st.st_dev != dev_ || st.st_ino != ino_)
+    return "the pararun binary '" + exe_ + "' was replaced (rebuilt?) after this pararun started";
+  return "";
+}
+
 std::string data_file(const std::string& relative) {
   // An installed binary is PREFIX/bin/pararun and its files PREFIX/share/pararun/...
   const std::string exe = self_executable();

@@ -420,6 +420,7 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
                                   ? Placement::inherit
                                   : Placement::bind_cores;
   const auto start = std::chrono::steady_clock::now();
+  const ExecutableWatch program(exe);
   StudyRun out;
   const int total = static_cast<int>(points.size());
   for (int i = 0; i < total && !*stop; ++i) {
@@ -428,6 +429,9 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
       ++out.skipped;
       continue;
     }
+    // One build measures the whole study: a binary rebuilt while it ran would run the rest.
+    out.replaced = program.replaced();
+    if (!out.replaced.empty()) break;
     std::vector<std::string> args = launcher_prefix(p, launcher, cores, placement);
     args.push_back(exe);
     for (auto& a : run_arguments(p, spec, results)) args.push_back(a);
@@ -454,12 +458,12 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     if (!recorded && code == 0) ++out.failures;
     on_done({i + 1, total, &p, code, recorded, elapsed, elapsed / out.run * (total - i - 1)});
   }
-  if (!*stop) return out;
+  if (!*stop && out.replaced.empty()) return out;
 
-  // Stopped (Slurm's warning signal before the time limit, scancel, Ctrl-C): every finished
-  // record is already on disk; the checkpoint says what is left and how to go on. What is
-  // done is what the results file says (a point may have written its record just before the
-  // signal reached it).
+  // Stopped (Slurm's warning signal before the time limit, scancel, Ctrl-C, a replaced
+  // binary): every finished record is already on disk; the checkpoint says what is left and
+  // how to go on. What is done is what the results file says (a point may have written its
+  // record just before the signal reached it).
   out.stopped_by = *stop;
   done.clear();
   for (const auto& id : done_points(dir)) done.insert(id);
@@ -468,11 +472,12 @@ StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, cons
     if (!done.count(p.id)) left.push_back(p.id);
   out.points_left = static_cast<int>(left.size());
   out.resume = resume_command(resume_from(own_arguments()), dir);
-  const Json checkpoint = {{"stopped_by", strsignal(out.stopped_by)},
-                           {"signal", out.stopped_by},
-                           {"points_done", total - out.points_left},
-                           {"points_left", left},
-                           {"resume", out.resume}};
+  const Json checkpoint = {
+      {"stopped_by", out.stopped_by ? strsignal(out.stopped_by) : out.replaced},
+      {"signal", out.stopped_by},
+      {"points_done", total - out.points_left},
+      {"points_left", left},
+      {"resume", out.resume}};
   write_file_atomically(dir + "/checkpoint.json", json_text(checkpoint, 2) + "\n");
   return out;
 }

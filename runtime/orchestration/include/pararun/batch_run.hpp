@@ -61,6 +61,8 @@ struct BatchEvent {
 struct BatchRun {
   int total = 0, ran = 0, ok = 0, failed = 0, skipped = 0, retries = 0;
   int stopped_by = 0;  ///< the signal that stopped the batch, or 0
+  /// Why it started no more jobs without a signal: its binary was replaced (a rebuild).
+  std::string replaced;
   int cores = 0;
   double makespan_s = 0;
   double held_core_s = 0;  ///< sum over jobs of wall time x cores held
@@ -73,7 +75,9 @@ struct BatchRun {
 /// Runs every job of `jobs` without a verified final record in `dir` (a job recorded as failed
 /// runs again). One run per folder at a time (a lock file); InputError for another, or for two
 /// jobs with one id. When `*stop` becomes non-zero,
-/// running jobs are ended (they run again on --resume) and checkpoint.json says what is left.
+/// running jobs are ended (they run again on --resume) and checkpoint.json says what is left;
+/// when the file at `o.exe` is no longer this program (a rebuild), no job starts any more
+/// (those running finish) and checkpoint.json says what is left.
 /// results.jsonl is remade at the end.
 BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, const BatchOptions& o,
                    const volatile int* stop,

@@ -14,6 +14,21 @@ std::vector<std::string> split(const std::string& s, char sep = ',');
 bool on_path(const std::string& program);
 /// This process's executable (/proc/self/exe).
 std::string self_executable();
+/// The program a study or batch starts for each point or job (self_executable()), watched
+/// from when it began: a rebuild writes a new file at its path, and what it would start from
+/// then on is another build's.
+class ExecutableWatch {
+ public:
+  explicit ExecutableWatch(std::string exe);
+  /// "" while the file at the path is the one that was there at the start (or there was none
+  /// to compare with); else why not, in words.
+  std::string replaced() const;
+
+ private:
+  std::string exe_;
+  bool known_ = false;
+  unsigned long long dev_ = 0, ino_ = 0;
+};
 /// A file ParaRun ships (`scripts/plot_study.py`, `slurm/job-common.sh`): under the install
 /// prefix (PREFIX/share/pararun/RELATIVE, when this binary is PREFIX/bin/pararun and the file
 /// is there), else in the source tree it was built from.

@@ -79,15 +79,17 @@ struct PointDone {
 struct StudyRun {
   int run = 0, failures = 0, skipped = 0;  ///< skipped: verified before (--resume)
   int stopped_by = 0;                      ///< the signal that stopped the study, or 0
-  int points_left = 0;                     ///< after a stop
-  std::string resume;                      ///< after a stop: the command that continues it
+  std::string replaced;  ///< why it stopped without a signal: its binary was replaced (a rebuild)
+  int points_left = 0;   ///< after a stop
+  std::string resume;    ///< after a stop: the command that continues it
 };
 
 /// Runs every point of `points` that has no verified record in `dir`, in order, each as
 /// `launcher prefix + exe run ...` with its log in dir/logs. A point that ends without a
 /// record (crash, launcher failure) gets an error record. When `*stop` becomes non-zero the
 /// running point is abandoned (it runs again on --resume) and dir/checkpoint.json says what
-/// is left.
+/// is left; so it is, without a signal, when the file at `exe` is no longer this program (a
+/// rebuild: the points left would be another build's).
 StudyRun run_study(const StudySpec& spec, const std::vector<Point>& points, const std::string& dir,
                    const std::string& launcher, const std::string& exe, const volatile int* stop,
                    const std::function<void(const PointDone&)>& done);
