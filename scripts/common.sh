@@ -2,7 +2,7 @@
 # Source it; it defines ensure_deps and build_preset.
 
 PARARUN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PARARUN_PACKAGES=(g++ cmake make git libopenmpi-dev openmpi-bin libeigen3-dev libgtest-dev
+PARARUN_PACKAGES=(g++ cmake ninja-build make git libopenmpi-dev openmpi-bin libeigen3-dev libgtest-dev
                   libcli11-dev nlohmann-json3-dev libopenblas-dev libyaml-cpp-dev python3-matplotlib
                   python3-jsonschema python3-pandas)
 
@@ -53,7 +53,13 @@ ensure_deps() {
 
 # build_preset NAME: configure and build build/NAME with the CMake preset NAME.
 build_preset() {
-  local preset="$1"
+  local preset="$1" cache="$PARARUN_ROOT/build/$1/CMakeCache.txt"
+  # A build folder of another generator (the presets used Unix Makefiles before Ninja): CMake
+  # will not switch it, so it is configured anew.
+  if [ -f "$cache" ] && ! grep -qx 'CMAKE_GENERATOR:INTERNAL=Ninja' "$cache"; then
+    log "build/$preset was made by another CMake generator: configuring it anew with Ninja"
+    rm -rf -- "$cache" "$PARARUN_ROOT/build/$preset/CMakeFiles"
+  fi
   log "building preset '$preset'"
   (cd "$PARARUN_ROOT" && cmake --preset "$preset" >/dev/null &&
      cmake --build --preset "$preset" -j "$(nproc)" >/dev/null) || {
