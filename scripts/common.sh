@@ -88,7 +88,7 @@ prepare_run() {
     echo "pararun: error: $out_dir/$file exists; choose a new folder" >&2
     exit 2
   fi
-  if [ -e "$out_dir" ] && { [ ! -d "$out_dir" ] || [ -n "$(ls -A -- "$out_dir")" ]; }; then
+  if [ -e "$out_dir" ] && [ ! -d "$out_dir" ]; then
     echo "pararun: error: $out_dir exists and is not an empty folder; choose a new folder" >&2
     exit 2
   fi
@@ -103,9 +103,9 @@ prepare_run() {
     fi
     made=1
   fi
-  # Locked for as long as this script runs (what it starts inherits the lock): a second run
-  # given the same existing empty folder passed the test above too and wrote into it as well.
-  # Checked again under the lock: a run that ended meanwhile left its results there.
+  # Locked for as long as this script runs (what it starts inherits the lock): two runs given
+  # the same existing empty folder both found it empty and wrote into it. Whether it is empty
+  # is checked under the lock (a run that ended meanwhile left its results there).
   if ! { exec {PARARUN_OUT_LOCK}<"$out_dir"; } 2>/dev/null; then
     echo "pararun: error: cannot open $out_dir to lock it (no permission?); choose a new folder" >&2
     exit 2
