@@ -132,11 +132,12 @@ void BlisGemm(benchmark::State& state) {
 
 /// The micro-kernel alone, one thread, on packed slivers as gemm() calls it: for each of
 /// `b_slivers` B slivers (KC x NR), every one of `a_slivers` A slivers (MR x KC), each into its
-/// own tile of C. 30 A slivers at KC 512 are gemm()'s A block on Zen 5 (960 KiB, mostly in
-/// L2); against 1 B sliver, used again and again, the rate is the kernel's own ceiling. Against
-/// as many B slivers as gemm() has in an n = 1024 panel (43 of the AVX-512 kernel's 24 columns)
-/// they and C's tiles come from L3, as there.
-/// Arguments: kc/a_slivers/b_slivers.
+/// own tile of C. main() registers it with this CPU's blocking (blocking_for): KC and the
+/// MC / MR A slivers of gemm()'s A block (on Zen 5 30 at KC 512, 960 KiB; on Zen 3 40 at
+/// KC 256, 480 KiB). Against 1 B sliver, used again and again, the rate is the kernel's own
+/// ceiling. Against as many B slivers as gemm() has in an n = 1024 panel (43 of the AVX-512
+/// kernel's 24 columns, 128 of the AVX2 kernel's 8) they and C's tiles come from L2 and L3,
+/// as there. Arguments: kc/a_slivers/b_slivers.
 void MicroKernel(benchmark::State& state) {
   const mm::MicroKernel mk = mm::best_micro_kernel();
   const mm::Blocking tile = mm::tile_of(mk);
@@ -178,12 +179,6 @@ void Shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(Gemm)->Apply(Shapes);
-BENCHMARK(MicroKernel)
-    ->Args({512, 30, 1})
-    ->Args({512, 30, 43})
-    ->ArgNames({"kc", "a_slivers", "b_slivers"})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
 #ifdef PARARUN_HAVE_BLAS
 BENCHMARK(Blas)->Apply(Shapes);
 #endif
@@ -194,6 +189,15 @@ int main(int argc, char** argv) {
   const mm::Blocking bl = mm::blocking_for(mm::best_micro_kernel());
   benchmark::AddCustomContext("micro_kernel", mm::to_string(mm::best_micro_kernel()));
   benchmark::AddCustomContext("blocking", mm::to_string(bl) + " (" + bl.from + ")");
+  // (Registered here: its arguments are this CPU's blocking, known at run time only.)
+  const long kc = static_cast<long>(bl.kc), a_slivers = static_cast<long>(bl.mc / bl.mr),
+             b_slivers = static_cast<long>((1024 + bl.nr - 1) / bl.nr);
+  benchmark::RegisterBenchmark("MicroKernel", MicroKernel)
+      ->Args({kc, a_slivers, 1})
+      ->Args({kc, a_slivers, b_slivers})
+      ->ArgNames({"kc", "a_slivers", "b_slivers"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
   if (const Blis& blis = Blis::get(); blis.dgemm) {
     benchmark::AddCustomContext("blis_kernel", blis.arch_name(blis.arch_id()));
     benchmark::RegisterBenchmark("Blis", BlisGemm)->Apply(Shapes);
