@@ -2,7 +2,8 @@
 //
 //   for jc in n step NC                      B panel KC x NC lives in L3
 //     for pc in k step KC
-//       pack B[pc:pc+KC, jc:jc+NC]            (by rows: all threads, then a barrier)
+//       pack B[pc:pc+KC, jc:jc+NC]            (by rows: each thread a share, as its first
+//                                             A block uses it, then a barrier)
 //       for ic in this thread's rows step MC  A block MC x KC lives in L2 (by rows: one per
 //         pack A[ic:ic+MC, pc:pc+KC]          thread; jr: shared)
 //         for jr in NC step NR                B sliver KC x NR stays in L1 (jr: the thread's
@@ -10,13 +11,13 @@
 //                                             in registers
 //
 // Two ways to share the work between threads (split_for). By rows (the ic loop) the threads
-// split C's MR slivers evenly; each packs its own A block, so the only synchronisation is the
-// barrier around the shared B panel. When C has too few rows for that (a short, wide C: fewer
-// MR slivers than threads, or so few that one thread gets a sliver more than another), they
-// split the jr loop as BLIS does: every thread packs part of each A block, which they share
-// after a barrier, and packs and multiplies its own share of the B panel's slivers. Edges are
-// zero-padded in the packed panels, and the micro-kernel writes edge tiles through a small
-// buffer.
+// split C's MR slivers evenly; each packs its own A block, so the only synchronisation is two
+// barriers per shared B panel (its shares packed; all done with it before the next). When C has too
+// few rows for that (a short, wide C: fewer MR slivers than threads, or so few that one thread gets
+// a sliver more than another), they split the jr loop as BLIS does: every thread packs part of each
+// A block, which they share after a barrier, and packs and multiplies its own share of the B
+// panel's slivers. Edges are zero-padded in the packed panels, and the micro-kernel writes edge
+// tiles through a small buffer.
 #include "matmul/gemm.hpp"
 
 #include "pararun/buffer.hpp"
@@ -633,12 +634,14 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
         const std::size_t kc = std::min(bl.kc, k - pc);
         const bool acc = accumulate || pc > 0;
         const double* const bpc = b + pc * ldb + jc;
-        // A team that shares the panel (by rows) packs it as one thread does: each thread
-        // packs its share of the slivers as its first A block needs them, so they are in L1
-        // for those micro-kernels, then waits for the others' shares and multiplies with
-        // them. (Packing the whole panel first, then a barrier, read every sliver back from
-        // L3: 2-5% short of OpenBLAS on 2 threads, which packs this way.) Every thread has
-        // rows (team <= row slivers), so each reaches the barrier once per panel and KC step.
+        // A team that shares the panel (by rows): each thread packs its share of the slivers
+        // as its first A block needs them, as one thread packs all of its own, so its first
+        // micro-kernels find them hot (in L1 with the 8-column kernels; the AVX-512 kernel's
+        // sliver streams from L2). Then it waits for the others' shares and multiplies with
+        // them, the next thread's first; later A blocks read every sliver from L3 as before.
+        // (Packing the whole panel first, then a barrier, read every sliver back from L3; on
+        // Zen 3, 2 threads, 1-5% slower. OpenBLAS packs in shares too.) Every thread has rows
+        // (team <= row slivers), so each reaches the barrier once per panel and KC step.
         std::size_t mine_begin = 0, mine_end = 0;
         if (!own_b) share(panel_slivers, mine_begin, mine_end);
         for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc, ++blocks) {
@@ -656,9 +659,6 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
           } else {
             pack_a(mc, kc, apc, lda, mr, block, wide_a);
           }
-          // Slivers for this thread alone are packed as the first A block needs them, and
-          // are still in L1 for its micro-kernels (packing the whole panel first, about 8 MB,
-          // read it back from L3: a short C's product was bound by it).
           if (trace) trace->tiles[t] += ceil_div(mc, mr) * (js_end - js_begin);
           // Sliver js of the panel times the A block (packing the sliver first if `pack`).
           const auto multiply = [&](std::size_t js, bool pack) {
@@ -682,9 +682,12 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
           if (!own_b && ic == row_begin) {  // the team's panel: this thread's share first
             for (std::size_t js = mine_begin; js < mine_end; ++js) multiply(js, true);
 #pragma omp barrier
-            for (std::size_t js = js_begin; js < mine_begin; ++js) multiply(js, false);
             for (std::size_t js = mine_end; js < js_end; ++js) multiply(js, false);
-          } else {  // (own_b: its slivers packed as its first block needs them)
+            for (std::size_t js = js_begin; js < mine_begin; ++js) multiply(js, false);
+          } else {
+            // Slivers for this thread alone (own_b) are packed as its first A block needs
+            // them and are still in L1 for its micro-kernels (packing the whole panel first,
+            // about 8 MB, read it back from L3: a short C's product was bound by it).
             const bool pack_now = own_b && ic == row_begin;
             for (std::size_t js = js_begin; js < js_end; ++js) multiply(js, pack_now);
           }

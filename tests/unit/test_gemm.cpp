@@ -85,6 +85,38 @@ TEST(Gemm, EveryMicroKernelOnEdgeShapesAndBlockBoundaries) {
   }
 }
 
+// By rows, a team packs the shared B panel in shares, each thread its own while its first A
+// block multiplies them, then reads the others' after a barrier. Small forced blocks give the
+// threads two A blocks each on 2 threads (1 or 2 on 3), three KC steps (the last shorter: the
+// slivers' offsets change) and three NC panels of 2, 2 and 3 slivers (on 3 and 4 threads a
+// thread has no share of a panel), on 2, 3 and 4 threads.
+TEST(Gemm, ByRowsATeamPacksTheSharedPanelInSharesOverBlocksStepsAndPanels) {
+  using matmul::MicroKernel;
+  for (MicroKernel mk : {MicroKernel::avx512, MicroKernel::avx2, MicroKernel::portable}) {
+    if (!matmul::cpu_supports(mk)) continue;
+    const matmul::Blocking tile = matmul::tile_of(mk);
+    const std::size_t m = 7 * tile.mr + 1, n = 6 * tile.nr + 1, k = 19;
+    const ForcedSplit rows("rows");
+    const test::ScopedEnv mc("PARARUN_GEMM_MC", std::to_string(2 * tile.mr)),
+        kc("PARARUN_GEMM_KC", "8"), nc("PARARUN_GEMM_NC", std::to_string(2 * tile.nr));
+    const Operands op(m, n, k, 11);
+    const auto& [a, b, ref] = op;
+    for (int threads : {2, 3, 4}) {
+      SCOPED_TRACE(matmul::to_string(mk) + " threads " + std::to_string(threads));
+      matmul::GemmTrace trace;
+      std::vector<double> c(m * n, -99.0);
+      matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, false, mk, &trace);
+      EXPECT_EQ(trace.split.way, matmul::SplitWay::rows);
+      EXPECT_EQ(trace.split.threads, threads);
+      for (std::size_t i = 0; i < c.size(); ++i)
+        ASSERT_NEAR(c[i], ref[i], 1e-13 * static_cast<double>(k)) << "element " << i;
+      matmul::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n, threads, true, mk);
+      for (std::size_t i = 0; i < c.size(); ++i)
+        ASSERT_NEAR(c[i], 2 * ref[i], 2e-13 * static_cast<double>(k)) << "element " << i;
+    }
+  }
+}
+
 TEST(Gemm, ShortWideProductsAreSplitInTheJrLoopSoEveryThreadWorks) {
   const ForcedSplit unset("");  // split_for's own choice, whatever the environment says
   for (matmul::MicroKernel mk :
