@@ -627,9 +627,11 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
       const std::pair<std::size_t, std::size_t> columns = nc_panel(n, nominal, panels, panel);
       const std::size_t jc = columns.first, nc = columns.second;
       const std::size_t panel_slivers = ceil_div(nc, nr);
-      // The panel's slivers this thread packs and multiplies (jr: its share; else all).
-      std::size_t js_begin = 0, js_end = panel_slivers;
+      // The panel's slivers this thread packs and multiplies (jr: its share; else all), and
+      // under a team's rows split its share of the packing (see below).
+      std::size_t js_begin = 0, js_end = panel_slivers, mine_begin = 0, mine_end = 0;
       if (way == SplitWay::jr) share(panel_slivers, js_begin, js_end);
+      if (!own_b) share(panel_slivers, mine_begin, mine_end);
       for (std::size_t pc = 0; pc < k; pc += bl.kc) {
         const std::size_t kc = std::min(bl.kc, k - pc);
         const bool acc = accumulate || pc > 0;
@@ -642,8 +644,6 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
         // (Packing the whole panel first, then a barrier, read every sliver back from L3; on
         // Zen 3, 2 threads, 1-5% slower. OpenBLAS packs in shares too.) Every thread has rows
         // (team <= row slivers), so each reaches the barrier once per panel and KC step.
-        std::size_t mine_begin = 0, mine_end = 0;
-        if (!own_b) share(panel_slivers, mine_begin, mine_end);
         for (std::size_t ic = row_begin; ic < row_end; ic += bl.mc, ++blocks) {
           const std::size_t mc = std::min(bl.mc, row_end - ic);
           const double* const apc = a + ic * lda + pc;
