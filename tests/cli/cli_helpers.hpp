@@ -127,6 +127,37 @@ class Background {
   return WEXITSTATUS(running.status());
 }
 
+/// The GNU build ID of the ELF file at `path`, as `readelf -n` prints it ("" without one).
+[[maybe_unused]] std::string build_id_of(const std::string& path) {
+  const std::string out = run_command("readelf -n '" + path + "'").out;
+  const auto at = out.find("Build ID: ");
+  if (at == std::string::npos) return "";
+  const auto from = at + 10;
+  return out.substr(from, out.find('\n', from) - from);
+}
+
+/// Puts at `path` a copy of pararun as another build of the same commit would be (a "-dirty"
+/// checkout rebuilt with other edits): the bytes of its GNU build ID changed, the code the
+/// same. Its build ID.
+[[maybe_unused]] std::string copy_as_another_build(const std::string& path) {
+  const std::string id = build_id_of(PARARUN_EXE);
+  EXPECT_FALSE(id.empty()) << "pararun has no GNU build ID";
+  std::string bytes, flipped;
+  for (std::size_t i = 0; i + 1 < id.size(); i += 2) {
+    bytes += static_cast<char>(std::stoi(id.substr(i, 2), nullptr, 16));
+    flipped += static_cast<char>(~bytes.back());
+  }
+  std::string elf = slurp(PARARUN_EXE);
+  int found = 0;
+  for (auto at = elf.find(bytes); !bytes.empty() && at != std::string::npos;
+       at = elf.find(bytes, at + 1), ++found)
+    elf.replace(at, bytes.size(), flipped);
+  EXPECT_GE(found, 1) << "the build ID's bytes are not in " << PARARUN_EXE;
+  std::ofstream(path, std::ios::binary) << elf;
+  chmod(path.c_str(), 0755);
+  return build_id_of(path);
+}
+
 /// Runs `pararun ARGS` (or `mpirun -n NP [FLAGS] pararun ARGS`) through the shell.
 Result run_cli(const std::string& args, int np = 0, const std::string& mpirun_flags = "") {
   std::string cmd = std::string(PARARUN_EXE) + " " + args;

@@ -618,6 +618,31 @@ TEST(CliBatch, ABinaryReplacedWhileItRunsStartsNoMoreJobs) {
   EXPECT_EQ(records(dir + "/results.jsonl").size(), 6u);
 }
 
+// batch.json names the build that runs the batch; --resume by another build of the same commit
+// (another build ID) is refused, the records kept.
+TEST(CliBatch, AResumeByAnotherBuildOfTheSameCommitIsRefused) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b", other = tmp / "pararun";
+  const std::string was = build_id_of(PARARUN_EXE), is = copy_as_another_build(other);
+  ASSERT_NE(is, was);
+  write_file(manifest, small_jobs(2, 64));
+  const std::string batch = " batch run " + manifest + " --cores 1 -o " + dir;
+  Result r = run_cli(batch);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(slurp(dir + "/batch.json"))["build"]["build_id"], was);
+  const std::string records = slurp(dir + "/results.jsonl");
+  r = run_command(other + batch + " --resume");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("' was measured by another build of pararun (commit "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(", build id " + was.substr(0, 12) + ", "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", build id " + is.substr(0, 12) + ", "), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir + "/results.jsonl"), records);
+  r = run_cli(batch + " --resume");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 job(s) already had a verified record"), std::string::npos) << r.err;
+}
+
 // One manifest run a tag at a time into one folder: each --resume with other --tags adds its
 // jobs (batch.json keeps every job run there), the records of both stay; a job of another
 // tag that changed in the manifest is still refused.

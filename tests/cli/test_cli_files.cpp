@@ -618,8 +618,10 @@ TEST(CliFiles, FullDiskKeepsTheOldReportAndLeavesNoTemporaryFile) {
 TEST(CliFiles, VersionNamesTheReleaseAndTheCommit) {
   const Result r = run_cli("--version");
   EXPECT_EQ(r.code, 0) << r.err;
-  // "pararun 0.1.0 (git <40 hex digits>[-dirty], Release, GNU 12.2.0)"
+  // "pararun 0.1.0 (git <40 hex digits>[-dirty], build id <hex>, Release, GNU 12.2.0)"
   EXPECT_EQ(r.out.rfind("pararun ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(", build id " + build_id_of(PARARUN_EXE) + ", "), std::string::npos)
+      << r.out;
   const auto git = r.out.find(" (git ");
   ASSERT_NE(git, std::string::npos) << r.out;
   const std::string version = r.out.substr(8, git - 8);

@@ -172,6 +172,10 @@ TEST(CliRun, JsonOutputIsTheRecord) {
   Json j = Json::parse(r.out);
   EXPECT_EQ(j["schema"], "pararun.record/2");
   EXPECT_EQ(j["verification"]["status"], "passed");
+  // The binary that measured it, by the ID the linker gave it (readelf -n).
+  const std::string id = build_id_of(PARARUN_EXE);
+  EXPECT_GE(id.size(), 16u) << "no GNU build ID in " << PARARUN_EXE;
+  EXPECT_EQ(j["meta"]["build"]["build_id"], id);
 }
 
 // A CPU's first few hundred milliseconds of work can run slower (on a 2-vCPU VM, 2 threads ran

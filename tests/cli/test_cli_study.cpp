@@ -309,6 +309,32 @@ TEST(CliStudy, ABinaryReplacedWhileItRunsStopsTheStudyBeforeAnotherBuildMeasures
   EXPECT_TRUE(exists(dir + "/report.md"));
 }
 
+// One "-dirty" commit built twice with other edits names the same commit, compiler and flags:
+// its build ID tells them apart, and --resume by the other build is refused, the records kept.
+TEST(CliStudy, AResumeByAnotherBuildOfTheSameCommitIsRefused) {
+  const pararun::test::TempDir tmp;
+  const std::string dir = tmp / "study", other = tmp / "pararun";
+  const std::string was = build_id_of(PARARUN_EXE), is = copy_as_another_build(other);
+  ASSERT_NE(is, was);
+  const std::string study =
+      " study --kernels reduction --backends seq --sizes 2^10 --reps 2 --max-reps 2 --out " + dir;
+  Result r = run_cli(study);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(slurp(dir + "/study.json"))["build"]["build_id"], was);
+  const std::string records = slurp(dir + "/results.jsonl"), report = slurp(dir + "/report.md");
+  r = run_command(other + study + " --resume");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("' was measured by another build of pararun (commit "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(", build id " + was.substr(0, 12) + ", "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("than this one (commit "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", build id " + is.substr(0, 12) + ", "), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir + "/results.jsonl"), records);
+  EXPECT_EQ(slurp(dir + "/report.md"), report);
+  r = run_cli(study + " --resume");  // the build that measured it goes on
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
 // Ctrl-C while the final report draws its plots: every point is done, so the records and a
 // report.md (without plots) stay, and the exit says it was stopped (128 + signal), not 0 with
 // a missing matplotlib blamed. The plot script is a stand-in that waits, found where an

@@ -62,6 +62,24 @@ rc=$?
 [ "$rc" = 2 ] && [ -z "$out" ] || fail "a binary that dies of SIGILL: exit $rc, output '$out'"
 [ "$(wc -l <"$work/err")" = 1 ] && grep -q "cannot run on the CPU of .*portable preset" "$work/err" ||
   fail "no one-line reason: $(cat "$work/err")"
+# A task of pararun submit names the build that submitted it (PARARUN_BUILD_ID): a binary
+# rebuilt at that path while the job waited ends the task with one line; the same build runs.
+printf '#!/bin/sh\necho "pararun 0.1.0 (git abc-dirty, build id 1234abcd, Release, GNU 12.2.0)"\n' >"$work/built"
+chmod +x "$work/built"
+for submitted in 1234abcd 1234abc; do
+  out=$(PARARUN=$work/built PARARUN_BUILD_ID=$submitted PARARUN_OUT=$work/r.jsonl bash -c '
+    source "$1/slurm/job-common.sh"
+    echo "the job ran"' job "$root" 2>"$work/err")
+  rc=$?
+  if [ "$submitted" = 1234abcd ]; then
+    [ "$rc" = 0 ] && [ "$out" = "the job ran" ] || fail "the build that submitted it: exit $rc, '$out' $(cat "$work/err")"
+  else
+    [ "$rc" = 2 ] && [ -z "$out" ] || fail "a rebuilt binary: exit $rc, output '$out'"
+    [ "$(wc -l <"$work/err")" = 1 ] &&
+      grep -q "is not the build that submitted this job (build id 1234abc; now: pararun 0.1.0 (git abc-dirty, build id 1234abcd, .*submit into a new folder" "$work/err" ||
+      fail "a rebuilt binary: no one-line reason: $(cat "$work/err")"
+  fi
+done
 # A job script whose name scontrol does not give (not on the node, no answer) sources the
 # submit folder's slurm/job-common.sh only when it and its folder are this user's alone: in a
 # shared submit folder (/tmp) anyone could have put one there. (No Slurm: a scontrol that

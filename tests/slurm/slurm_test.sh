@@ -401,6 +401,45 @@ SH
     PARARUN_OUT=$dir/batch/results.jsonl check "len(records)==2 and all(x['status']=='ok' for x in records)" \
       "both jobs verified after --resume"
     ;;
+  rebuilt_while_queued)
+    # The binary rebuilt at its path while a study's tasks wait in the queue (held here, as a
+    # busy cluster keeps them): no task measures with the other build. Each ends with
+    # job-common.sh's one line (exit 2), and the report job, which measures nothing, runs and
+    # records the points as errors.
+    mkdir -p "$dir/bin"
+    cp "$PARARUN" "$dir/bin/pararun" || fail "cp"
+    out=$("$dir/bin/pararun" submit --kernels reduction --backends seq,omp --threads 2 \
+      --sizes 2^16 --reps 3 --out "$dir/study" --sbatch-arg=--hold) || fail "pararun submit"
+    echo "$out"
+    report=$(echo "$out" | sed -n 's/^submitted report job \([0-9]*\).*/\1/p')
+    arrays=$(echo "$out" | sed -n 's/^submitted job array \([0-9]*\).*/\1/p')
+    [ -n "$report" ] && [ -n "$arrays" ] || fail "no job ids printed"
+    # Another build of the same code: the bytes of its GNU build ID changed (what a "-dirty"
+    # checkout rebuilt with other edits gives); written at the path as a linker does.
+    python3 - "$PARARUN" "$dir/bin/pararun.new" <<'PY' || fail "no build ID to change"
+import subprocess, sys
+src, dst = sys.argv[1:]
+notes = subprocess.run(["readelf", "-n", src], capture_output=True, text=True).stdout
+old = bytes.fromhex(notes.split("Build ID: ")[1].split()[0])
+elf = open(src, "rb").read()
+assert old in elf
+open(dst, "wb").write(elf.replace(old, bytes(b ^ 0xFF for b in old)))
+PY
+    chmod +x "$dir/bin/pararun.new" && mv "$dir/bin/pararun.new" "$dir/bin/pararun" || fail "mv"
+    # shellcheck disable=SC2086
+    scontrol release $arrays "$report" || fail "scontrol release"
+    expect_state "$report" COMPLETED 180
+    tasks=$(ls "$dir"/study/logs/slurm-*_*.out | wc -l)
+    [ "$tasks" -ge 2 ] || fail "only $tasks task log(s)"
+    refused=$(grep -l "is not the build that submitted this job (build id [0-9a-f]*; now: pararun .*submit into a new folder" \
+      "$dir"/study/logs/slurm-*_*.out | wc -l)
+    [ "$refused" = "$tasks" ] || { cat "$dir"/study/logs/slurm-*_*.out; fail "$refused of $tasks tasks refused the rebuilt binary"; }
+    [ ! -e "$dir/study/points" ] || [ -z "$(cat "$dir"/study/points/*.jsonl 2>/dev/null)" ] ||
+      fail "a task wrote a record with the rebuilt binary"
+    PARARUN_OUT=$dir/study/results.jsonl check \
+      "len(records)==$tasks and all(x['status']=='error' for x in records)" \
+      "every point recorded as an error by the report job, none measured"
+    ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASSED: $case_name"

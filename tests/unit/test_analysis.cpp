@@ -157,6 +157,27 @@ TEST(Analysis, RecordsOfAnotherBuildCpuOrSeedAreAnotherGroup) {
   EXPECT_NE(format_report(by_seed).find("build c1 -O3 on h, seed 7: "), std::string::npos);
 }
 
+TEST(Analysis, ARebuiltDirtyCommitIsAnotherBuild) {
+  // One "-dirty" commit built twice with other edits: its records name two build IDs, and the
+  // second build's omp run is not measured against the first build's seq run.
+  auto built = [](Json r, const char* id) {
+    r["meta"] = {{"build", {{"git_commit", "c1-dirty"}, {"flags", "-O3"}, {"build_id", id}}},
+                 {"cpu_model", "h"}};
+    return r;
+  };
+  const std::vector<Json> records = {
+      built(rec("a", "seq", "x", 1, 1, 2.0), "0123456789abcdef0123"),
+      built(rec("a", "omp", "x", 2, 1, 0.5), "fedcba98765432100123")};
+  const auto groups = analyse(typed(records));
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_FALSE(groups[1].baseline.has_value());
+  EXPECT_FALSE(groups[1].rows[0].speedup.has_value());
+  const std::string report = format_report(groups);
+  EXPECT_NE(report.find("build c1-dirty (id 0123456789ab) -O3 on h: "), std::string::npos)
+      << report;
+  EXPECT_NE(report.find("build c1-dirty (id fedcba987654) -O3 on h: "), std::string::npos);
+}
+
 TEST(Analysis, ReportNamesTheProblemWhenTheKernelDoes) {
   Json seq = rec("cg", "seq", "csr", 1, 1, 1.0, true, 1400);
   seq["problem"] = "NPB CG class S (na = 1400)";

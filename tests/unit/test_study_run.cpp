@@ -8,6 +8,7 @@
 
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
+#include "pararun/metadata.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/study_options.hpp"
@@ -184,6 +185,18 @@ TEST(StudyRun, AResumeByAnotherBuildIsRefusedNotMixed) {
               std::string::npos)
         << e.what();
   }
+  // The same commit, compiler and flags, another binary (a "-dirty" checkout rebuilt).
+  ASSERT_TRUE(manifest["build"]["build_id"].is_string());
+  other = manifest;
+  other["build"]["build_id"] = "0123456789abcdef0123";
+  std::ofstream(o.out + "/study.json") << other.dump(2);
+  try {
+    prepare_study_dir(o, manifest);
+    FAIL() << "a resume by another build of the same commit was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(", build id 0123456789ab, "), std::string::npos)
+        << e.what();
+  }
   other = manifest;
   other["reps"] = 99;  // another study altogether
   std::ofstream(o.out + "/study.json") << other.dump(2);
@@ -253,6 +266,15 @@ TEST(Slurm, OneArrayPerResourceShapeAndAReportJobAfterIt) {
   EXPECT_EQ(sub.arrays[2].text.find("--mpi"), std::string::npos);
   EXPECT_EQ(sub.arrays[2].text.find("--overcommit"), std::string::npos);
   EXPECT_NE(sub.report.text.find("/bin/pararun report /r/s"), std::string::npos);
+  // The tasks that measure name the build that submitted them (job-common.sh ends a task
+  // whose binary was rebuilt meanwhile); the report job, which measures nothing, does not.
+  const std::string id = executable_build_id();
+  ASSERT_FALSE(id.empty());
+  for (const auto& a : sub.arrays)
+    EXPECT_NE(a.text.find("export PARARUN=/bin/pararun\nexport PARARUN_BUILD_ID=" + id + "\n"),
+              std::string::npos)
+        << a.text;
+  EXPECT_EQ(sub.report.text.find("PARARUN_BUILD_ID"), std::string::npos);
   EXPECT_EQ(sub.arrays[0].text.find(points[0].id), std::string::npos);  // done: not again
   // Each task writes its own record file, never the shared results.jsonl.
   EXPECT_NE(sub.arrays[0].text.find("--out " + point_record_file("/r/s", points[1].id)),

@@ -153,8 +153,11 @@ int pararun::cli_main(int argc, char** argv) {
   cli.require_subcommand(1);
   {
     const pararun::Json build = pararun::build_metadata();
+    // (job-common.sh finds the build ID here: a job's binary rebuilt while it waited)
+    const std::string id = build.value("build_id", "");
     cli.set_version_flag("--version", "pararun " + build.value("pararun_version", "?") + " (git " +
                                           build.value("git_commit", "?") + ", " +
+                                          (id.empty() ? "" : "build id " + id + ", ") +
                                           build.value("build_type", "?") + ", " +
                                           build.value("compiler", "?") + ")");
   }

@@ -112,6 +112,7 @@ int info_command(bool json) {
   line("flags", b["flags"]);
   line("build type", b["build_type"]);
   line("git commit", b["git_commit"]);
+  line("build id", b.value("build_id", "none (the linker gave this binary none)"));
   std::string names;
   for (const auto& name : backends) names += (names.empty() ? "" : ", ") + name.get<std::string>();
   line("backends", names);

@@ -27,6 +27,7 @@
 
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/metadata.hpp"
 #include "pararun/process.hpp"
 #include "pararun/slurm.hpp"
 #include "pararun/stats.hpp"
@@ -52,11 +53,8 @@ std::string job_file(const std::string& dir, const std::string& id) {
 Json manifest_json(const BatchManifest& m, const Json& history) {
   Json jobs = Json::array();
   for (const auto& j : m.jobs) jobs.push_back(j.to_json());
-  return {{"schema", kBatchSchema},
-          {"name", m.name},
-          {"manifest", m.path},
-          {"history", history},
-          {"jobs", jobs}};
+  return {{"schema", kBatchSchema}, {"name", m.name}, {"manifest", m.path},
+          {"history", history},     {"jobs", jobs},   {"build", build_identity()}};
 }
 
 /// The final record of a job in `dir`, or null when it has none (yet).
@@ -212,6 +210,11 @@ void prepare_batch_dir_in(const BatchManifest& m, const BatchOptions& o,
       throw InputError("'" + path + "' is not a batch file of this version; choose a new --out");
     if (!o.resume)
       throw InputError("'" + dir + "' holds a batch already; add --resume to continue it");
+    // One build measures the whole batch (a batch.json of a version before builds were kept
+    // names none: not checked).
+    if (const auto then = old.find("build");
+        then != old.end() && then->is_object() && *then != build_identity())
+      throw InputError(other_build_problem(dir, *then, build_identity()));
     // Checked against the whole manifest: a job another --tags selected is still the batch's.
     std::map<std::string, Json> now;
     for (const auto* list : {&m.jobs, &m.left_out})

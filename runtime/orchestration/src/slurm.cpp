@@ -16,6 +16,7 @@
 
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/metadata.hpp"
 #include "pararun/process.hpp"
 #include "pararun/study_run.hpp"
 #include "pararun/sysinfo.hpp"
@@ -53,11 +54,15 @@ std::string sbatch_header(const std::string& name, const std::string& output, co
 }
 
 /// What a job script does before its work: the site's MPI plugin, its setup script (sourced
-/// by job-common.sh), then job-common.sh.
-std::string job_prologue(const SlurmSite& site, const std::string& common, const std::string& exe) {
+/// by job-common.sh), then job-common.sh. With `build_id` (a task that measures), job-common.sh
+/// ends the task when the binary at `exe` is another build by then (rebuilt while the job
+/// waited in the queue): one study or batch is measured by one build.
+std::string job_prologue(const SlurmSite& site, const std::string& common, const std::string& exe,
+                         const std::string& build_id = "") {
   // job-common.sh checks (the CPU, the version) the binary the script runs, not another one
   // it finds ($PARARUN of the submitting shell, PATH, this checkout's build).
   std::string s = "export PARARUN=" + shell_quote(exe) + "\n";
+  if (!build_id.empty()) s += "export PARARUN_BUILD_ID=" + shell_quote(build_id) + "\n";
   if (!site.mpi.empty()) s += "export SLURM_MPI_TYPE=" + site.mpi + "\n";
   if (!site.setup.empty()) s += "export PARARUN_SETUP=" + shell_quote(site.setup) + "\n";
   return s + "source " + shell_quote(common) + " || exit 2\n";
@@ -363,7 +368,7 @@ Submission plan_submission(const StudyOptions& o, const StudySpec& spec,
         "#SBATCH --exclusive\n#SBATCH --signal=B:USR1@60\n"
         "# ParaRun study " +
         dir + ": one array task per point of shape " + name + ", written by pararun submit.\n" +
-        job_prologue(o.site, common, exe) + "cd " + shell_quote(dir) +
+        job_prologue(o.site, common, exe, executable_build_id()) + "cd " + shell_quote(dir) +
         " || exit 2\ncase \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
         "  *) echo \"pararun: error: no point for array task $SLURM_ARRAY_TASK_ID\" >&2; "
         "exit 2 ;;\nesac\necho \"point $point on $SLURM_JOB_NODELIST\"\npararun_run \"$@\"\n";
@@ -429,7 +434,8 @@ Submission plan_batch_submission(const std::vector<BatchJob>& jobs,
              "\n#SBATCH --signal=B:USR1@30\n"
              "# ParaRun batch " +
              dir + ": one array task per job of shape " + name +
-             ", written by pararun batch submit.\n" + job_prologue(site, common, exe) +
+             ", written by pararun batch submit.\n" +
+             job_prologue(site, common, exe, executable_build_id()) +
              "case \"$SLURM_ARRAY_TASK_ID\" in\n" + cases +
              "  *) echo \"pararun: error: no job for array task $SLURM_ARRAY_TASK_ID\" >&2; "
              "exit 2 ;;\nesac\necho \"job $job on $SLURM_JOB_NODELIST\"\n"

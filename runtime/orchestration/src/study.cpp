@@ -169,20 +169,6 @@ std::vector<Point> plan_points(const StudySpec& spec, const Registry& registry) 
   return ordered;
 }
 
-namespace {
-
-/// What identifies this build (build_metadata without the run-time library versions): what
-/// study.json keeps and error records carry.
-Json build_identity() {
-  const Json b = build_metadata();
-  Json out = Json::object();
-  for (const char* key : {"pararun_version", "git_commit", "compiler", "flags", "build_type"})
-    out[key] = b[key];
-  return out;
-}
-
-}  // namespace
-
 Json point_json(const Point& p) {
   return {{"id", p.id},           {"kernel", p.kernel}, {"backend", to_string(p.backend)},
           {"variant", p.variant}, {"size", p.size},     {"base_size", p.base_size},

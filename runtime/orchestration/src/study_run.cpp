@@ -19,6 +19,7 @@
 #include "pararun/analysis.hpp"
 #include "pararun/errors.hpp"
 #include "pararun/files.hpp"
+#include "pararun/metadata.hpp"
 #include "pararun/process.hpp"
 #include "pararun/run_request.hpp"
 #include "pararun/slurm.hpp"
@@ -153,17 +154,8 @@ std::string prepare_study_dir_in(const std::string& dir, const StudyOptions& o,
                          (difference.empty() ? "its study.json is not this study's" : difference) +
                          "); resume it with the options it was started with: " +
                          resume_command_of(dir) + "; or choose a new output folder");
-      const auto build = [](const Json& m) {
-        const Json x = m.is_object() ? m.value("build", Json::object()) : Json::object();
-        return x.empty() ? std::string("a build that did not record itself")
-                         : "commit " + value_or<std::string>(x, "git_commit", "?") + ", " +
-                               value_or<std::string>(x, "build_type", "?") + " " +
-                               value_or<std::string>(x, "flags", "?");
-      };
-      throw InputError("'" + dir + "' was measured by another build of pararun (" + build(old) +
-                       ") than this one (" + build(manifest) +
-                       "): resuming would mix two builds' numbers in one table; choose a new "
-                       "output folder, or resume with that build");
+      throw InputError(other_build_problem(dir, old.value("build", Json::object()),
+                                           manifest.value("build", Json::object())));
     }
     if (!o.resume)
       throw InputError("'" + dir + "' holds this study already; add --resume to continue it");

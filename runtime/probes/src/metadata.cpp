@@ -1,5 +1,7 @@
 #include "pararun/metadata.hpp"
 
+#include <elf.h>
+#include <link.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -86,6 +88,53 @@ std::string openmp_version() {
 #endif
 }
 
+namespace {
+
+/// executable_build_id, read once.
+std::string read_build_id() {
+  // The main program is the first object dl_iterate_phdr reports. Its NT_GNU_BUILD_ID note
+  // is in a PT_NOTE segment: name "GNU", then the ID, each padded to the segment's alignment.
+  std::string id;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const std::size_t align = ph.p_align == 8 ? 8 : 4;
+          const auto pad = [align](std::size_t n) { return (n + align - 1) / align * align; };
+          const auto* p = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+          const unsigned char* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const unsigned char* name = p + sizeof(ElfW(Nhdr));
+            const unsigned char* desc = name + pad(note->n_namesz);
+            if (desc + note->n_descsz > end) break;
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                std::string(reinterpret_cast<const char*>(name), 4) == std::string("GNU", 4)) {
+              auto& hex = *static_cast<std::string*>(out);
+              char two[3];
+              for (unsigned k = 0; k < note->n_descsz; ++k) {
+                std::snprintf(two, sizeof two, "%02x", desc[k]);
+                hex += two;
+              }
+              return 1;
+            }
+            p = desc + pad(note->n_descsz);
+          }
+        }
+        return 1;  // the main program only
+      },
+      &id);
+  return id;
+}
+
+}  // namespace
+
+std::string executable_build_id() {
+  static const std::string id = read_build_id();
+  return id;
+}
+
 Json build_metadata() {
   Json b;
   b["pararun_version"] = PARARUN_VERSION;
@@ -93,9 +142,36 @@ Json build_metadata() {
   b["flags"] = PARARUN_CXX_FLAGS;
   b["build_type"] = PARARUN_BUILD_TYPE;
   b["git_commit"] = PARARUN_GIT_COMMIT;
+  if (const std::string id = executable_build_id(); !id.empty()) b["build_id"] = id;
   b["openmp"] = openmp_version();
   b["mpi_library"] = mpi_library_version();
   return b;
+}
+
+Json build_identity() {
+  const Json b = build_metadata();
+  Json out = Json::object();
+  for (const char* key :
+       {"pararun_version", "git_commit", "build_id", "compiler", "flags", "build_type"})
+    if (b.contains(key)) out[key] = b[key];
+  return out;
+}
+
+std::string build_text(const Json& x) {
+  if (!x.is_object() || x.empty()) return "a build that did not record itself";
+  const auto text = [&x](const char* key) {
+    const Json v = x.value(key, Json());
+    return v.is_string() ? v.get<std::string>() : std::string("?");
+  };
+  return "commit " + text("git_commit") + ", build id " + text("build_id").substr(0, 12) + ", " +
+         text("build_type") + " " + text("flags");
+}
+
+std::string other_build_problem(const std::string& dir, const Json& then, const Json& now) {
+  return "'" + dir + "' was measured by another build of pararun (" + build_text(then) +
+         ") than this one (" + build_text(now) +
+         "): resuming would mix two builds' numbers in one table; choose a new output folder, "
+         "or resume with that build";
 }
 
 Json cpu_load(const CpuTimes& before, const CpuTimes& after) {

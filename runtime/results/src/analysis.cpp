@@ -35,7 +35,9 @@ std::string fit_series_of(const Record& r) {
 
 namespace {
 
-/// "build COMMIT FLAGS on CPU MODEL, seed S", or "" for a record without metadata. The CPU model,
+/// "build COMMIT (id BUILD ID) FLAGS on CPU MODEL, seed S", or "" for a record without metadata
+/// (the ID's first 12 hex digits, where the record has one: a rebuilt "-dirty" commit is another
+/// build). The CPU model,
 /// not the host: a study on a cluster spans hosts of one kind (its baseline on one node, a 4-rank
 /// point on two), while records of another kind of CPU are not comparable. (Not meta.cpu:
 /// its cache sizes can differ between the cores of one hybrid CPU.)
@@ -46,8 +48,10 @@ std::string provenance_of(const Record& r) {
   const auto text = [](const Json& j, const char* key) {
     return j.value(key, Json()).is_string() ? j[key].get<std::string>() : std::string("?");
   };
-  std::string from =
-      "build " + text(b, "git_commit") + " " + text(b, "flags") + " on " + text(meta, "cpu_model");
+  std::string from = "build " + text(b, "git_commit");
+  if (b.value("build_id", Json()).is_string())
+    from += " (id " + b["build_id"].get<std::string>().substr(0, 12) + ")";
+  from += " " + text(b, "flags") + " on " + text(meta, "cpu_model");
   // Another seed is other input data: its times are not the same problem's.
   if (const auto seed = r.json.find("seed"); seed != r.json.end() && seed->is_number_integer())
     from += ", seed " + seed->dump();

@@ -8,8 +8,27 @@
 namespace pararun {
 
 /// Build facts fixed at compile time: compiler, flags, build type, git commit, OpenMP and MPI
-/// versions (the libraries a kernel uses are the kernel's: Kernel::libraries()).
+/// versions (the libraries a kernel uses are the kernel's: Kernel::libraries()), and the
+/// running binary's "build_id" (executable_build_id) where the linker gave it one.
 Json build_metadata();
+
+/// The GNU build ID of the running executable (the linker's hash of its contents, as
+/// `readelf -n` shows it), in hex; "" when it has none. Two binaries of one commit with
+/// different edits (a "-dirty" commit rebuilt) have different IDs; the same code built the
+/// same way has the same.
+std::string executable_build_id();
+
+/// What identifies this build (build_metadata without the run-time library versions): what
+/// study.json and batch.json keep and error records carry.
+Json build_identity();
+
+/// A build_identity as one line: "commit C, build id I (12 digits), TYPE FLAGS".
+std::string build_text(const Json& identity);
+
+/// The refusal of a --resume into `dir`, whose records `then` (a build_identity) measured,
+/// by this build (`now`): "'DIR' was measured by another build of pararun (...) than this one
+/// (...): resuming would mix two builds' numbers in one table; ...".
+std::string other_build_problem(const std::string& dir, const Json& then, const Json& now);
 
 /// Everything about this run's environment. Collective for mpi/hybrid (gathers host names
 /// and the CPU affinity of every thread of every rank); the full result is on rank 0.
