@@ -407,6 +407,7 @@ TEST(CliBatch, AFailingJobIsRetriedThenRecordedAsFailedWhileTheOthersFinish) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("attempt 1 of 2, retrying"), std::string::npos) << r.err;
+  EXPECT_EQ(Json::parse(slurp(dir + "/summary.json"))["retries"], 1);
   const auto recs = records(dir + "/results.jsonl");
   ASSERT_EQ(recs.size(), 5u);
   const Json& failed = recs.front();
@@ -616,6 +617,32 @@ TEST(CliBatch, ABinaryReplacedWhileItRunsStartsNoMoreJobs) {
   const Result r = run_command(batch + " --resume");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(records(dir + "/results.jsonl").size(), 6u);
+}
+
+// A job fails with a retry left after its binary was replaced while it ran: the retry would
+// run another build, so the job is left for --resume (no record), neither retried nor counted
+// as a retry (it was printed "retrying" and counted, then dropped).
+TEST(CliBatch, ARetryAfterTheBinaryWasReplacedIsLeftForResume) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "b", exe = tmp / "bin/pararun";
+  const std::string id = "stencil.seq.plain.n4000.t1.r1.s42";
+  std::filesystem::create_directories(tmp / "bin");
+  std::filesystem::copy_file(PARARUN_EXE, exe);
+  // The stencil needs seconds; its time limit is 1 s: the attempt fails at the limit.
+  write_file(manifest,
+             "jobs:\n  - kernel: stencil\n    backend: seq\n    size: 4000\n    reps: 100\n"
+             "    time_limit: 1\n    retries: 1\n");
+  const std::string batch = exe + " batch run " + manifest + " --cores 1 -o " + dir;
+  const int code = run_and_replace_binary(exe, batch, tmp / "err",
+                                          [&] { return exists(dir + "/running/" + id); });
+  const std::string err = slurp(tmp / "err");
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_EQ(err.find("retrying"), std::string::npos) << err;
+  EXPECT_NE(err.find("' was replaced (rebuilt?) after this pararun started"), std::string::npos)
+      << err;
+  EXPECT_EQ(Json::parse(slurp(dir + "/summary.json"))["retries"], 0);
+  EXPECT_EQ(Json::parse(slurp(dir + "/checkpoint.json"))["jobs_left"], Json::array({id}));
+  EXPECT_FALSE(exists(dir + "/jobs/" + id + ".jsonl"));  // no final record: --resume runs it
 }
 
 // batch.json names the build that runs the batch; --resume by another build of the same commit

@@ -466,6 +466,8 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     return p;
   };
 
+  // The binary the jobs run: rebuilt meanwhile, it would measure the jobs left with another build.
+  const ExecutableWatch program(o.exe);
   const bool set_binding = !std::getenv("OMP_PLACES") && !std::getenv("OMP_PROC_BIND");
   auto launch = [&](std::size_t index, int attempt, std::vector<int> cpus) {
     const BatchJob& job = jobs[index];
@@ -473,6 +475,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     r.job = index;
     r.attempt = attempt;
     r.cpus = std::move(cpus);
+    if (attempt > 1) ++out.retries;  // (counted as it starts: a retry the batch dropped is none)
     r.attempt_file = dir + "/jobs/" + job.id + ".attempt" + std::to_string(attempt) + "." +
                      std::to_string(getpid());
     std::remove(r.attempt_file.c_str());
@@ -564,6 +567,14 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       return;
     }
     const bool retry = !ok && !*stop && r.attempt <= job.retries;
+    // A retry would run the binary now at the path: another build there (rebuilt meanwhile)
+    // stops the batch, and the job is left for --resume (no record), neither retried nor
+    // counted as a retry.
+    if (retry && out.replaced.empty()) out.replaced = program.replaced();
+    if (retry && !out.replaced.empty()) {
+      std::remove(r.attempt_file.c_str());
+      return;
+    }
     BatchEvent e;
     e.job = &job;
     e.attempt = r.attempt;
@@ -574,7 +585,6 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
     e.cpus = format_cpu_list(r.cpus);
     if (retry) {
       std::remove(r.attempt_file.c_str());
-      ++out.retries;
       pending.emplace_front(r.job, r.attempt + 1);
       e.kind = BatchEvent::retrying;
       e.progress = progress();
@@ -628,7 +638,6 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       for (const auto& [pid, r] : running) waitpid(pid, nullptr, 0);
     }
   } end_running{running};
-  const ExecutableWatch program(o.exe);
   bool stopping = false;
   double stop_at = 0;
   // backfill() runs again only when a job ended (cores, memory or the queue changed): with
@@ -657,7 +666,7 @@ BatchRun run_batch(const std::vector<BatchJob>& jobs, const std::string& dir, co
       acted = true;
     }
     // One build runs the whole batch: a binary rebuilt meanwhile would run the jobs left.
-    // Those running finish; the rest (a retry of one that just ended too) wait for --resume.
+    // Those running finish; the rest (a retry waiting for cores too) wait for --resume.
     if (out.replaced.empty() && reschedule && !stopping && !free_cpus.empty() && !pending.empty())
       out.replaced = program.replaced();
     if (!out.replaced.empty()) pending.clear();
