@@ -27,7 +27,8 @@ COLUMNS = {
     "ci_high_s": ("time", "ci", 1), "reps": ("reps",), "rate": ("rate", "value"),
     "rate_unit": ("rate", "unit"), "gflops": ("gflops",), "gbytes_per_s": ("gbytes_per_s",),
     "verification": ("verification", "status"), "timestamp": ("meta", "timestamp"),
-    "commit": ("meta", "build", "git_commit"), "cpu_model": ("meta", "cpu_model"),
+    "commit": ("meta", "build", "git_commit"), "build_id": ("meta", "build", "build_id"),
+    "cpu_model": ("meta", "cpu_model"),
     "label": ("batch", "label"), "batch_job": ("batch", "job"), "error": ("error",),
 }
 

@@ -34,7 +34,7 @@ fi
 # CPU the compute nodes lack) dies of SIGILL at once: named here, once, instead of every
 # point ending with exit 132.
 pararun_probe=0
-pararun_version=$({ "$PARARUN" --version 2>&1; } 2>/dev/null) || pararun_probe=$?  # (bash's notice of the signal too)
+{ pararun_version=$("$PARARUN" --version 2>&1); } 2>/dev/null || pararun_probe=$?  # (bash's notice of the signal too)
 if [ "$pararun_probe" = 132 ]; then
   echo "pararun: error: $PARARUN cannot run on the CPU of $(hostname)" \
        "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)): it was" \
@@ -46,12 +46,13 @@ fi
 # The build that submitted the job (PARARUN_BUILD_ID: pararun submit and batch submit write it
 # into their array tasks' scripts). A binary rebuilt at that path while the job waited would
 # measure these points with another build than the rest: the task ends here, with one line.
-if [ -n "${PARARUN_BUILD_ID:-}" ]; then
+# (A --version that failed otherwise is left to the run, which records its own error.)
+if [ -n "${PARARUN_BUILD_ID:-}" ] && [ "$pararun_probe" = 0 ]; then
   case $pararun_version in
     *"build id $PARARUN_BUILD_ID,"*) ;;
     *)
       echo "pararun: error: $PARARUN is not the build that submitted this job (build id" \
-           "$PARARUN_BUILD_ID; now: ${pararun_version:-no --version}): rebuilt since? Not run," \
+           "$PARARUN_BUILD_ID; now: ${pararun_version%%$'\n'*}): rebuilt since? Not run," \
            "so that one study or batch is not measured by two builds; build that one again and" \
            "submit --resume, or submit into a new folder" >&2
       exit 2 ;;

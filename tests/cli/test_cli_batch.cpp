@@ -728,6 +728,33 @@ TEST(CliBatch, AManifestThatGainedJobsAddsThemOneThatChangedIsRefused) {
   EXPECT_EQ(records(dir + "/results.jsonl").size(), 3u);  // nothing was lost
 }
 
+// The binary replaced while the warm-up of --compare runs its last job (nothing is pending
+// there, so the warm-up does not notice): the throughput mode after it runs nothing with the
+// other build. (Each mode took the file then at the path for the program it watched.)
+TEST(CliBatch, CompareStopsWhenTheBinaryWasReplacedBetweenItsModes) {
+  const TempDir tmp;
+  const std::string manifest = tmp / "m.yaml", dir = tmp / "c", exe = tmp / "bin/pararun";
+  std::filesystem::create_directories(tmp / "bin");
+  std::filesystem::copy_file(PARARUN_EXE, exe);
+  const std::size_t cores = static_cast<std::size_t>(online());
+  write_file(manifest, "jobs: [{kernel: matmul, backend: omp, size: 1200, reps: 5, repeat: " +
+                           std::to_string(cores) + "}]\n");
+  // The warm-up runs a job per core, then one on every core: the record of the one-core jobs
+  // that ended last is written once that last job has started.
+  const int code = run_and_replace_binary(
+      exe, exe + " batch run " + manifest + " -o " + dir + " --compare", tmp / "err",
+      [&] { return files_in(dir + "/warmup/jobs", ".jsonl") >= cores; });
+  const std::string err = slurp(tmp / "err");
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_NE(err.find("batch stopped: the pararun binary '" + exe + "' was replaced (rebuilt?)"),
+            std::string::npos)
+      << err;
+  // The warm-up ran to its end; the throughput mode saw the other file before its first job.
+  EXPECT_EQ(files_in(dir + "/warmup/jobs", ".jsonl"), cores + 1);
+  EXPECT_NE(err.find("records kept in " + dir + "/throughput/jobs"), std::string::npos) << err;
+  EXPECT_EQ(files_in(dir + "/throughput/jobs", ".jsonl"), 0u);
+}
+
 TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
   const TempDir tmp;
   const std::string manifest = tmp / "m.yaml", dir = tmp / "c";

@@ -80,6 +80,15 @@ for submitted in 1234abcd 1234abc; do
       fail "a rebuilt binary: no one-line reason: $(cat "$work/err")"
   fi
 done
+# A --version that fails otherwise (a library missing on the node) is no rebuild: the job
+# runs, and its run records its own error.
+printf '#!/bin/sh\necho "error while loading shared libraries"; exit 127\n' >"$work/broken"
+chmod +x "$work/broken"
+out=$(PARARUN=$work/broken PARARUN_BUILD_ID=1234abcd PARARUN_OUT=$work/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  echo "the job ran"' job "$root" 2>"$work/err")
+[ "$out" = "the job ran" ] && [ ! -s "$work/err" ] ||
+  fail "a --version that failed (exit 127) was taken for a rebuild: '$out' $(cat "$work/err")"
 # A job script whose name scontrol does not give (not on the node, no answer) sources the
 # submit folder's slurm/job-common.sh only when it and its folder are this user's alone: in a
 # shared submit folder (/tmp) anyone could have put one there. (No Slurm: a scontrol that

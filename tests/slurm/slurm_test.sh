@@ -436,9 +436,12 @@ PY
     [ "$refused" = "$tasks" ] || { cat "$dir"/study/logs/slurm-*_*.out; fail "$refused of $tasks tasks refused the rebuilt binary"; }
     [ ! -e "$dir/study/points" ] || [ -z "$(cat "$dir"/study/points/*.jsonl 2>/dev/null)" ] ||
       fail "a task wrote a record with the rebuilt binary"
+    # (Each with the build that submitted the study, not the report job's rebuilt binary:
+    # the lost points stay in the study's group.)
+    submitted_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["build"]["build_id"])' "$dir/study/study.json")
     PARARUN_OUT=$dir/study/results.jsonl check \
-      "len(records)==$tasks and all(x['status']=='error' for x in records)" \
-      "every point recorded as an error by the report job, none measured"
+      "len(records)==$tasks and all(x['status']=='error' and x['meta']['build']['build_id']=='$submitted_id' for x in records)" \
+      "every point recorded as an error by the report job, none measured, with the submitting build"
     ;;
   *) fail "unknown case '$case_name'" ;;
 esac

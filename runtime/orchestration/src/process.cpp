@@ -46,8 +46,14 @@ std::string self_executable() {
 
 ExecutableWatch::ExecutableWatch(std::string exe) : exe_(std::move(exe)) {
   struct stat st {};
-  // (A path already gone, "... (deleted)": nothing to compare with; its points fail to start.)
-  if (stat(exe_.c_str(), &st) != 0) return;
+  // This program: the file it was started from (/proc/self/exe), not the one at its path
+  // now, which may have been replaced since it started (before a study's first point, or
+  // between the modes of batch --compare, each with a watch of its own).
+  // (Replaced already, the link reads "PATH (deleted)".) Another program: the file at its path.
+  // (A path already gone: nothing to compare with; its points fail to start.)
+  const std::string self = self_executable(), deleted = " (deleted)";
+  const bool us = self == exe_ || self == exe_ + deleted;
+  if (stat(us ? "/proc/self/exe" : exe_.c_str(), &st) != 0) return;
   known_ = true;
   dev_ = st.st_dev;
   ino_ = st.st_ino;

@@ -302,6 +302,10 @@ std::vector<Record> lost_point_records(const std::string& dir, const SubmittedTa
     if (!point) continue;
     Record r = error_record(*point, scaling, kDefaultSeed, exit_code_of(t->second.reason),
                             dir + "/logs/slurm-" + task + ".out");
+    // The build of the study that submitted it (study.json), not this report job's binary:
+    // one rebuilt while the tasks waited would put the lost points in a group of their own.
+    if (manifest.is_object() && manifest.value("build", Json()).is_object())
+      r.json["meta"]["build"] = manifest["build"];
     r.json["slurm_task"] = task;
     r.json["slurm_state"] = t->second.state;
     r.json["slurm_nodes"] = t->second.nodes;

@@ -107,7 +107,9 @@ std::string read_build_id() {
           while (p + sizeof(ElfW(Nhdr)) <= end) {
             const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
             const unsigned char* name = p + sizeof(ElfW(Nhdr));
-            const unsigned char* desc = name + pad(note->n_namesz);
+            // (Padded from the note's start, as glibc reads them: the same with 4-byte
+            // alignment, 4 bytes more after "GNU" with 8.)
+            const unsigned char* desc = p + pad(sizeof(ElfW(Nhdr)) + note->n_namesz);
             if (desc + note->n_descsz > end) break;
             if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
                 std::string(reinterpret_cast<const char*>(name), 4) == std::string("GNU", 4)) {

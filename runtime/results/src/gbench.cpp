@@ -27,6 +27,7 @@ Json context_of(const std::vector<Record>& records) {
       c["library_build_type"] = value_or<std::string>(build, "build_type", "release");
       c["pararun_version"] = value_or<std::string>(build, "pararun_version", "");
       c["git_commit"] = value_or<std::string>(build, "git_commit", "");
+      c["build_id"] = value_or<std::string>(build, "build_id", "");
     }
     break;
   }
