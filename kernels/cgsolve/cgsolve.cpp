@@ -82,10 +82,17 @@ Rows generated(std::uint64_t n, Range mine) {
   return a;
 }
 
-/// The file's matrix, checked: square, symmetric (declared, or found equal to its
-/// transpose), every diagonal entry present and positive.
+/// This rank's rows of the file's matrix, checked: square, symmetric (declared, or found equal
+/// to its transpose), every diagonal entry present and positive. Each rank keeps the entries
+/// of its rows and those of its columns (their transposes, for the symmetry check), so a rank
+/// holds its part of the matrix, not all of it; each checks its rows, and the ranks agree on
+/// the first problem one found (runner.cpp: a setup's input error ends every rank alike).
 Rows from_file(const std::string& path, Range mine) {
-  const common::SparseMatrix m = common::read_matrix_market_coordinate(path);
+  const auto is_mine = [mine](std::uint64_t i) {
+    return i >= mine.begin && i < mine.begin + mine.count;
+  };
+  const common::SparseMatrix m = common::read_matrix_market_coordinate(
+      path, [&](std::uint64_t i, std::uint64_t j) { return is_mine(i) || is_mine(j); });
   if (m.rows != m.cols)
     throw InputError(path + ": cgsolve needs a square matrix, this one is " +
                      std::to_string(m.rows) + " x " + std::to_string(m.cols));
@@ -95,7 +102,7 @@ Rows from_file(const std::string& path, Range mine) {
     const auto it = std::lower_bound(b, e, j);
     return it != e && *it == j ? &m.val[static_cast<std::size_t>(it - m.col.begin())] : nullptr;
   };
-  for (std::uint64_t i = 0; i < m.rows; ++i) {
+  for (std::uint64_t i = mine.begin; i < mine.begin + mine.count; ++i) {
     const double* d = find(i, i);
     if (!d || !(*d > 0))
       throw InputError(
@@ -115,7 +122,7 @@ Rows from_file(const std::string& path, Range mine) {
   Rows a;
   a.n = m.rows;
   a.mine = mine;
-  a.nnz_global = m.col.size();
+  a.nnz_global = m.nonzeros;
   const std::uint64_t first = m.row_start[mine.begin], last = m.row_start[mine.begin + mine.count];
   a.col.assign(m.col.begin() + static_cast<long>(first), m.col.begin() + static_cast<long>(last));
   a.val.assign(m.val.begin() + static_cast<long>(first), m.val.begin() + static_cast<long>(last));

@@ -286,7 +286,7 @@ DenseMatrix read_matrix_market_array(const std::string& path) {
   return m;
 }
 
-SparseMatrix read_matrix_market_coordinate(const std::string& path) {
+SparseMatrix read_matrix_market_coordinate(const std::string& path, const EntryFilter& keep) {
   MatrixMarketReader r(path);
   const auto& h = r.header();
   if (h.format != "coordinate")
@@ -306,7 +306,12 @@ SparseMatrix read_matrix_market_coordinate(const std::string& path) {
     r.fail(h.size_line, "the size line says " + std::to_string(h.rows) +
                             " rows, more than the file's " + std::to_string(bytes) +
                             " bytes could give entries (a wrong size line?)");
-  entries.reserve(std::min(sym ? 2 * h.entries : h.entries, 2 * most));
+  if (!keep) entries.reserve(std::min(sym ? 2 * h.entries : h.entries, 2 * most));
+  std::uint64_t nonzeros = 0;
+  const auto add = [&](std::uint64_t i, std::uint64_t j, double v) {
+    ++nonzeros;
+    if (!keep || keep(i, j)) entries.push_back({i, j, v});
+  };
   std::string line;
   std::uint64_t read = 0;
   while (read < h.entries && r.next(line)) {
@@ -326,8 +331,8 @@ SparseMatrix read_matrix_market_coordinate(const std::string& path) {
       r.fail(r.line(), "entry (" + w[0] + ", " + w[1] +
                            ") is above the diagonal; a symmetric file holds the lower triangle");
     const double v = pattern ? 1.0 : r.number(w[2]);
-    entries.push_back({i - 1, j - 1, v});
-    if (sym && i != j) entries.push_back({j - 1, i - 1, v});
+    add(i - 1, j - 1, v);
+    if (sym && i != j) add(j - 1, i - 1, v);
     ++read;
   }
   if (read < h.entries)
@@ -345,6 +350,7 @@ SparseMatrix read_matrix_market_coordinate(const std::string& path) {
   m.rows = h.rows;
   m.cols = h.cols;
   m.symmetric = sym;
+  m.nonzeros = nonzeros;
   m.row_start.assign(h.rows + 1, 0);
   for (const auto& e : entries) ++m.row_start[e.i + 1];
   for (std::uint64_t i = 0; i < h.rows; ++i) m.row_start[i + 1] += m.row_start[i];

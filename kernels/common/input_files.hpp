@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,18 @@ struct SparseMatrix {
   std::vector<std::uint64_t> row_start;  ///< rows + 1 offsets into col and val
   std::vector<std::uint64_t> col;
   std::vector<double> val;
-  bool symmetric = false;  ///< the file said symmetric
+  bool symmetric = false;      ///< the file said symmetric
+  std::uint64_t nonzeros = 0;  ///< of the whole matrix (a symmetric file's mirrored too)
 };
 
-/// A sparse matrix from a Matrix Market coordinate file (real, integer or pattern: 1.0).
-/// Duplicate entries are refused, as are indices out of range.
-SparseMatrix read_matrix_market_coordinate(const std::string& path);
+/// Which entries (row i, column j, 0-based; a symmetric file's mirrored ones too) a reader
+/// keeps: all when empty.
+using EntryFilter = std::function<bool(std::uint64_t i, std::uint64_t j)>;
+
+/// A sparse matrix from a Matrix Market coordinate file (real, integer or pattern: 1.0), of
+/// the entries `keep` takes (a rank its rows': the memory of its part, not the whole file's).
+/// Duplicate entries among those are refused, as are indices out of range anywhere.
+SparseMatrix read_matrix_market_coordinate(const std::string& path, const EntryFilter& keep = {});
 
 /// The number of doubles in a .npy file ('<f8', any shape) or a raw float64 file (any other
 /// name: little-endian, the file's size a multiple of 8).

@@ -164,6 +164,29 @@ TEST(CliInput, CgSolveSolvesAMatrixMarketSystemByTheTrueResidual) {
   EXPECT_EQ(r.code, 1);
 }
 
+// Each rank reads the entries of its rows (and their transposes) and checks its rows: a
+// problem in the last rank's rows alone ends every rank with one line, exit 2, no hang.
+TEST(CliInput, CgSolveOnRanksAProblemInOneRanksRowsEndsEveryRank) {
+  const pararun::test::TempDir tmp;
+  // 4 x 4 tridiagonal, general storage; row 4 without its diagonal entry, or (4, 3) twice.
+  const std::string head = "%%MatrixMarket matrix coordinate real general\n4 4 ";
+  const std::string upper = "1 1 4\n1 2 -1\n2 1 -1\n2 2 4\n2 3 -1\n3 2 -1\n3 3 4\n3 4 -1\n";
+  write_file(tmp / "nodiag.mtx", head + "9\n" + upper + "4 3 -1\n");
+  write_file(tmp / "twice.mtx", head + "11\n" + upper + "4 3 -1\n4 4 4\n4 3 -1\n");
+  for (int np : {2, 3}) {
+    for (const auto& [name, message] : std::vector<std::pair<std::string, std::string>>{
+             {"nodiag.mtx", "nodiag.mtx: row 4 has no diagonal entry"},
+             {"twice.mtx", "twice.mtx: entry (4, 3) is given twice"}}) {
+      const Result r = run_cli("run cgsolve -b mpi -i " + (tmp / name) + " -r 1", np);
+      EXPECT_EQ(r.code, 2) << np << " ranks, " << name << ": " << r.err;
+      int ours = 0;  // (mpirun adds its own lines about a rank's non-zero exit)
+      for (const auto& line : lines(r.err)) ours += line.rfind("pararun: error: ", 0) == 0;
+      EXPECT_EQ(ours, 1) << np << " ranks, " << name << ": " << r.err;
+      EXPECT_NE(r.err.find(message), std::string::npos) << np << " ranks: " << r.err;
+    }
+  }
+}
+
 TEST(CliInput, CgSolveRefusesMatricesThatAreNotSpd) {
   const pararun::test::TempDir tmp;
   write_file(tmp / "indefinite.mtx",

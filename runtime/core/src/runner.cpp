@@ -70,7 +70,19 @@ Verification agreed(Verification v, const ExecContext& ctx) {
 RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSpec& spec,
                    const ExecContext& ctx) {
   omp_set_num_threads(ctx.threads);
-  auto instance = kernel.setup(spec.problem, variant, ctx);
+  std::unique_ptr<Instance> instance;
+  std::string problem;
+  try {
+    instance = kernel.setup(spec.problem, variant, ctx);
+  } catch (const InputError& e) {
+    problem = *e.what() ? e.what() : "the kernel refused its input";
+  }
+  // A setup that refused its input on some ranks only (a problem in their part of a file):
+  // every rank ends alike (the others would wait in the run's first collective), and the
+  // lowest of those ranks names the problem.
+  int mine = problem.empty() ? ctx.ranks : ctx.rank, first = mine;
+  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx.comm);
+  if (first < ctx.ranks) throw AgreedInputError(problem, first == ctx.rank);
   const Fault f = spec.fault;
   if ((f == Fault::input || f == Fault::halo || f == Fault::panel) && !instance->arm_fault(f))
     throw InputError(
