@@ -91,8 +91,11 @@ Rows from_file(const std::string& path, Range mine) {
   const auto is_mine = [mine](std::uint64_t i) {
     return i >= mine.begin && i < mine.begin + mine.count;
   };
+  // (A symmetric file is symmetric: the transposes are not checked, and not kept.)
+  const bool symmetric = common::read_matrix_market_header(path).symmetry == "symmetric";
   const common::SparseMatrix m = common::read_matrix_market_coordinate(
-      path, [&](std::uint64_t i, std::uint64_t j) { return is_mine(i) || is_mine(j); });
+      path,
+      [&](std::uint64_t i, std::uint64_t j) { return is_mine(i) || (!symmetric && is_mine(j)); });
   if (m.rows != m.cols)
     throw InputError(path + ": cgsolve needs a square matrix, this one is " +
                      std::to_string(m.rows) + " x " + std::to_string(m.cols));
@@ -309,10 +312,15 @@ class CgSolve : public Kernel {
   double memory_per_rank(const Problem& p, int ranks) const override {
     const double n = static_cast<double>(p.size);
     double nnz = 5 * n;
-    if (!p.input.empty()) {  // every rank reads the whole file before keeping its rows
+    if (!p.input.empty()) {
+      // A rank keeps the entries of its rows (a general file's: their transposes too, about
+      // as many) as it reads: 24 bytes each in a vector that may have doubled, then 16 in
+      // compressed rows, and its rows' copy; row offsets and the gathered direction are n each.
       const auto h = common::read_matrix_market_header(p.input);
-      nnz = static_cast<double>(h.entries) * (h.symmetry == "symmetric" ? 2 : 1);
-      return nnz * 48 + n * 80 / ranks + n * 8;
+      const bool symmetric = h.symmetry == "symmetric";
+      nnz = static_cast<double>(h.entries) * (symmetric ? 2 : 1);
+      const double kept = std::min(nnz, (symmetric ? 1 : 2) * nnz / ranks);
+      return kept * 64 + nnz / ranks * 16 + n * 80 / ranks + n * 16;
     }
     return (nnz * 16 + n * 56) / ranks + n * 8;
   }

@@ -13,6 +13,7 @@
 
 #include "../temp_dir.hpp"
 #include "pararun/errors.hpp"
+#include "pararun/registry.hpp"
 
 using namespace pararun;
 using namespace pararun::common;
@@ -69,9 +70,28 @@ TEST(MatrixMarket, ReadsCoordinateIntoCompressedRowsWithBothTriangles) {
   EXPECT_EQ(l.row_start, (std::vector<std::uint64_t>{0, 2, 5, 8, 10}));
   EXPECT_EQ(l.col, (std::vector<std::uint64_t>{0, 1, 0, 1, 2, 1, 2, 3, 2, 3}));
   EXPECT_EQ(l.val, (std::vector<double>{2, -1, -1, 2, -1, -1, 2, -1, -1, 2}));
+  EXPECT_EQ(l.nonzeros, 10u);
   const SparseMatrix p = read_matrix_market_coordinate(kData + "/pattern_3x3.mtx");
   EXPECT_EQ(p.val, (std::vector<double>{1, 1, 1}));
   EXPECT_EQ(p.col, (std::vector<std::uint64_t>{0, 2, 1}));
+  // A rank's rows (here 2 and 3, 0-based): their entries alone are kept, mirrored ones of a
+  // symmetric file included; nonzeros still counts the whole matrix's.
+  const SparseMatrix mine = read_matrix_market_coordinate(
+      kData + "/laplace_4.mtx", [](std::uint64_t i, std::uint64_t) { return i >= 2; });
+  EXPECT_EQ(mine.row_start, (std::vector<std::uint64_t>{0, 0, 0, 3, 5}));
+  EXPECT_EQ(mine.col, (std::vector<std::uint64_t>{1, 2, 3, 2, 3}));
+  EXPECT_EQ(mine.val, (std::vector<double>{-1, 2, -1, -1, 2}));
+  EXPECT_EQ(mine.nonzeros, 10u);
+}
+
+// cgsolve's memory estimate (the run's memory check, a batch job's memory request) follows
+// what a rank keeps of a file: its rows, not the whole matrix.
+TEST(MatrixMarket, CgSolvesMemoryPerRankFallsWithTheRanksForAFile) {
+  const pararun::Kernel* cg = pararun::Registry::global().find("cgsolve");
+  ASSERT_NE(cg, nullptr);
+  const pararun::Problem p(16, 42, kData + "/generated_laplace2d_4x4.mtx");
+  EXPECT_LT(cg->memory_per_rank(p, 4), cg->memory_per_rank(p, 1) / 2);
+  EXPECT_GT(cg->memory_per_rank(p, 4), 0);
 }
 
 TEST(MatrixMarket, ReadsTheGeneratedFilesAsGenerateDotPyDescribesThem) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "pararun/errors.hpp"
 #include "pararun/phases.hpp"
 
 namespace pararun {
@@ -42,6 +43,12 @@ void ExecContext::sum_in_place(double* v, int n) const {
 Range ExecContext::thread_share(std::uint64_t n) {
   return block_range(n, static_cast<std::uint64_t>(omp_get_num_threads()),
                      static_cast<std::uint64_t>(omp_get_thread_num()));
+}
+
+void agree(const std::string& problem, const ExecContext& ctx) {
+  int mine = problem.empty() ? ctx.ranks : ctx.rank, first = mine;
+  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx.comm);
+  if (first < ctx.ranks) throw AgreedInputError(problem, first == ctx.rank);
 }
 
 }  // namespace pararun

@@ -80,9 +80,7 @@ RunOutcome execute(const Kernel& kernel, const VariantInfo& variant, const RunSp
   // A setup that refused its input on some ranks only (a problem in their part of a file):
   // every rank ends alike (the others would wait in the run's first collective), and the
   // lowest of those ranks names the problem.
-  int mine = problem.empty() ? ctx.ranks : ctx.rank, first = mine;
-  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx.comm);
-  if (first < ctx.ranks) throw AgreedInputError(problem, first == ctx.rank);
+  agree(problem, ctx);
   const Fault f = spec.fault;
   if ((f == Fault::input || f == Fault::halo || f == Fault::panel) && !instance->arm_fault(f))
     throw InputError(

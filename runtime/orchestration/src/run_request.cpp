@@ -171,12 +171,6 @@ ResolvedRun resolve_run(const RunRequest& o, int launched_ranks) {
   return r;
 }
 
-void agree(const std::string& problem, const ExecContext& ctx) {
-  int mine = problem.empty() ? ctx.ranks : ctx.rank, first = mine;
-  if (ctx.comm != MPI_COMM_NULL) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx.comm);
-  if (first < ctx.ranks) throw AgreedInputError(problem, first == ctx.rank);
-}
-
 std::string apply_stored_tuning(const Kernel& kernel, const VariantInfo& variant,
                                 const std::string& given, const ExecContext& ctx) {
   const std::string path = tuning_file_path(given);

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 
 #include "pararun/backend.hpp"
 #include "pararun/partition.hpp"
@@ -53,5 +54,10 @@ struct ExecContext {
   /// The calling OpenMP thread's share of [0, n) (the whole range outside a team).
   static Range thread_share(std::uint64_t n);
 };
+
+/// Every rank learns whether any rank has a problem ("" for none); when one has, every rank
+/// throws AgreedInputError (errors.hpp), of which the lowest such rank's prints its own
+/// message. Collective.
+void agree(const std::string& problem, const ExecContext& ctx);
 
 }  // namespace pararun

@@ -60,9 +60,6 @@ struct ResolvedRun {
 /// launcher). Throws InputError naming the first problem. The same on every rank.
 ResolvedRun resolve_run(const RunRequest& request, int launched_ranks);
 
-/// Every rank learns whether any rank has a problem ("" for none); when one has, every rank
-/// throws AgreedInputError, of which the lowest such rank's prints its own message. Collective.
-void agree(const std::string& problem, const ExecContext& ctx);
 
 /// Applies the tuning stored for this variant on this CPU, if the variant has settings and
 /// the file (`given`, else the default tuning file) has one. Rank 0 decides (the environment,
