@@ -84,9 +84,10 @@ Rows generated(std::uint64_t n, Range mine) {
 
 /// This rank's rows of the file's matrix, checked: square, symmetric (declared, or found equal
 /// to its transpose), every diagonal entry present and positive. Each rank keeps the entries
-/// of its rows and those of its columns (their transposes, for the symmetry check), so a rank
-/// holds its part of the matrix, not all of it; each checks its rows, and the ranks agree on
-/// the first problem one found (runner.cpp: a setup's input error ends every rank alike).
+/// of its rows and, from a general file, those of its columns (their transposes, for the
+/// symmetry check), so a rank holds its part of the matrix, not all of it; each checks its
+/// rows, and the ranks agree on the first problem one found (runner.cpp: a setup's input
+/// error ends every rank alike).
 Rows from_file(const std::string& path, Range mine) {
   const auto is_mine = [mine](std::uint64_t i) {
     return i >= mine.begin && i < mine.begin + mine.count;

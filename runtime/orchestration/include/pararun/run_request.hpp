@@ -60,7 +60,6 @@ struct ResolvedRun {
 /// launcher). Throws InputError naming the first problem. The same on every rank.
 ResolvedRun resolve_run(const RunRequest& request, int launched_ranks);
 
-
 /// Applies the tuning stored for this variant on this CPU, if the variant has settings and
 /// the file (`given`, else the default tuning file) has one. Rank 0 decides (the environment,
 /// e.g. PARARUN_GEMM_*, may differ between nodes) and every rank applies the same setting,
