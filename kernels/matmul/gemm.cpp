@@ -11,8 +11,9 @@
 //                                             in registers
 //
 // Two ways to share the work between threads (split_for). By rows (the ic loop) the threads
-// split C's MR slivers evenly; each packs its own A block, so the only synchronisation is two
-// barriers per shared B panel (its shares packed; all done with it before the next). When C has too
+// split C's MR slivers evenly; each packs its own A block, so the only synchronisation is a
+// barrier per shared B panel (its shares packed; two panels alternate, so nobody waits for the
+// others to be done with one before packing the next). When C has too
 // few rows for that (a short, wide C: fewer MR slivers than threads, or so few that one thread gets
 // a sliver more than another), they split the jr loop as BLIS does: every thread packs part of each
 // A block, which they share after a barrier, and packs and multiplies its own share of the B
@@ -588,9 +589,14 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
   if (trace) *trace = {split, std::vector<std::size_t>(static_cast<std::size_t>(team), 0)};
   const std::size_t slivers_m = ceil_div(m, mr);
   const std::size_t mc_max = std::min(bl.mc, slivers_m * mr);
-  // By rows the threads share one B panel (packed together, then a barrier); by jr, two A
-  // blocks (one packed while the other may still be read: one barrier per block).
-  double* const shared_b = way == SplitWay::rows ? scratch(kc_max * nc_max, Pack::b) : nullptr;
+  // By rows a team shares the B panel of each KC step (packed together, then a barrier); by jr,
+  // two A blocks (one packed while the other may still be read: one barrier per block). A
+  // team's panels alternate between two buffers in the same way: a thread packs its share of
+  // step s + 1 into the one that step s - 1 used, which every thread is done with (each
+  // reached step s's barrier after it), so no barrier waits for step s's to be done with.
+  const std::size_t panel_size = kc_max * nc_max;
+  double* const shared_b =
+      way == SplitWay::rows ? scratch((team > 1 ? 2 : 1) * panel_size, Pack::b) : nullptr;
   double* const shared_a =
       way == SplitWay::jr ? scratch(2 * mc_max * kc_max, Pack::shared_a) : nullptr;
 
@@ -614,14 +620,15 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
             ? scratch(std::min(bl.mc, ceil_div(row_end - row_begin, mr) * mr + mr) * kc_max,
                       Pack::a)
             : nullptr;
-    double* const bpp = way == SplitWay::rows
-                            ? shared_b
-                            : scratch(ceil_div(nc_max / nr, nt) * nr * kc_max, Pack::b);
+    double* const own_panel = way == SplitWay::rows
+                                  ? shared_b
+                                  : scratch(ceil_div(nc_max / nr, nt) * nr * kc_max, Pack::b);
     // Whether this thread packs the B slivers it multiplies with, for itself alone: under jr,
     // or by rows on one thread. Else the team packs each panel together.
     const bool own_b = way == SplitWay::jr || nt == 1;
     alignas(64) double tile[kMaxMr * kMaxNr];
     std::size_t blocks = 0;  // A blocks packed so far (jr: which of the two shared ones)
+    std::size_t steps = 0;   // KC steps so far (a team's rows split: which of the two panels)
 
     for (std::size_t panel = 0; panel < panels; ++panel) {
       const std::pair<std::size_t, std::size_t> columns = nc_panel(n, nominal, panels, panel);
@@ -635,6 +642,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
       for (std::size_t pc = 0; pc < k; pc += bl.kc) {
         const std::size_t kc = std::min(bl.kc, k - pc);
         const bool acc = accumulate || pc > 0;
+        double* const bpp = own_b ? own_panel : shared_b + (steps++ % 2) * panel_size;
         const double* const bpc = b + pc * ldb + jc;
         // A team that shares the panel (by rows): each thread packs its share of the slivers
         // as its first A block needs them, as one thread packs all of its own, so its first
@@ -691,9 +699,6 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const double* a, std::siz
             const bool pack_now = own_b && ic == row_begin;
             for (std::size_t js = js_begin; js < js_end; ++js) multiply(js, pack_now);
           }
-        }
-        if (!own_b) {
-#pragma omp barrier  // (every thread is done with the panel before the next is packed)
         }
       }
     }
