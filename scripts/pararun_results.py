@@ -136,9 +136,13 @@ def csv_output_problem(out, inputs, what="a CSV", suffixes=(".csv",)):
 def script_main(prog, usage, main, counts):
     """Runs main(*sys.argv[1:]) as a script's entry: a wrong argument count is one usage line
     and exit 2; an input that cannot be read or is not what it should be is one line naming
-    it and exit 1 (never a traceback)."""
+    it and exit 1 (never a traceback). A first argument "--" ends the options: what follows
+    are paths even where one reads -h (pararun passes its study folder so)."""
     args = sys.argv[1:]
-    if len(args) not in counts or any(a in ("-h", "--help") for a in args):
+    ended = args[:1] == ["--"]
+    if ended:
+        args = args[1:]
+    if len(args) not in counts or (not ended and any(a in ("-h", "--help") for a in args)):
         print(f"usage: {usage}", file=sys.stderr)
         sys.exit(2)
     try:

@@ -63,7 +63,7 @@ fi
 # folder the job was submitted from. Records carry the job, array task, step, partition
 # and nodes (meta.slurm) and every rank's host and CPUs (meta.affinity).
 pararun_out=${PARARUN_OUT:-${SLURM_SUBMIT_DIR:-.}/results/slurm-jobs.jsonl}
-mkdir -p "$(dirname "$pararun_out")"
+mkdir -p -- "$(dirname -- "$pararun_out")"  # (-- : a path may start with -)
 
 # pararun_user_out ARGS...: the -o/--out a user put on the sbatch line among ARGS (printed;
 # status 1 when there is none). The templates then leave theirs out: given twice, pararun

@@ -347,7 +347,7 @@ TEST(CliStudy, StoppedWhileDrawingPlotsSaysSoAndKeepsTheReport) {
   std::filesystem::copy_file(PARARUN_EXE, exe);
   write_file(tmp / "share/pararun/scripts/plot_study.py",
              "import os, sys, time\n"
-             "open(os.path.join(sys.argv[1], 'plotting'), 'w').close()\n"
+             "open(os.path.join(sys.argv[-1], 'plotting'), 'w').close()\n"
              "time.sleep(30)\n");
   Background study(exe + " study --kernels reduction --backends seq --sizes 2^10 --out " + dir +
                    " >" + (tmp / "out") + " 2>" + (tmp / "err"));
@@ -525,6 +525,21 @@ TEST(CliStudy, FromYamlWithPlotsReportAndFlagOverrides) {
   Result rep = run_cli("report " + (tmp / "study"));
   EXPECT_EQ(rep.code, 0) << rep.err;
   EXPECT_NE(rep.out.find("weak scaling from size 65536"), std::string::npos) << rep.out;
+}
+
+// A study folder named like an option is still the folder the plot script draws in (plot_study.py
+// took "-h" for its help and the plots were skipped).
+TEST(CliStudy, AFolderNamedLikeAnOptionGetsItsPlots) {
+  const pararun::test::TempDir tmp;
+  const Result r =
+      run_command("cd " + tmp.path() + " && " + std::string(PARARUN_EXE) +
+                  " study --kernels reduction --backends seq,omp --threads 1,2 --variants simd "
+                  "--sizes 2^10 --reps 1 --out=-h 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("plots skipped"), std::string::npos) << r.out;
+  const std::string png = slurp(tmp / "-h/reduction-1024.png");
+  ASSERT_GT(png.size(), 1000u) << "no plot: " << slurp(tmp / "-h/logs/plot.log");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
 }
 
 TEST(CliStudy, WithACoreBudgetRunsEveryHybridShapeOfIt) {

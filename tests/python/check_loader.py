@@ -90,6 +90,13 @@ for args, code, said in (([os.path.join(work, "none")], 1, "no such file or fold
                        capture_output=True, text=True)
     expect(p.returncode == code and len(p.stderr.splitlines()) == 1 and said in p.stderr,
            f"{args}: exit {p.returncode}, {p.stderr.strip()}")
+# A first "--" ends the options: "-h" after it is a path (a study folder of that name), not
+# a call for help; before it, or without it, it is.
+for args, code, said in ((["--", "-h"], 1, "-h"), (["-h"], 2, "usage: pararun_results.py")):
+    p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py")] + args,
+                       capture_output=True, text=True, cwd=work)
+    expect(p.returncode == code and len(p.stderr.splitlines()) == 1 and said in p.stderr,
+           f"{args}: exit {p.returncode}, {p.stderr.strip()}")
 # A FIFO at the output is not opened to look for records (the open blocked for ever): the CSV
 # replaces it. (timeout: a hang fails the check instead of the whole suite.)
 fifo = os.path.join(work, "fifo.csv")

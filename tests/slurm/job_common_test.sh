@@ -89,6 +89,14 @@ out=$(PARARUN=$work/broken PARARUN_BUILD_ID=1234abcd PARARUN_OUT=$work/r.jsonl b
   echo "the job ran"' job "$root" 2>"$work/err")
 [ "$out" = "the job ran" ] && [ ! -s "$work/err" ] ||
   fail "a --version that failed (exit 127) was taken for a rebuild: '$out' $(cat "$work/err")"
+# A PARARUN_OUT that starts with "-" is a path, not an option of dirname and mkdir (which
+# made folders of dirname's --version text).
+mkdir -p "$work/dash"
+out=$(cd "$work/dash" && PARARUN=/bin/true PARARUN_OUT=-p/r.jsonl bash -c '
+  source "$1/slurm/job-common.sh"
+  echo "the job ran"' job "$root" 2>"$work/err")
+[ "$out" = "the job ran" ] && [ -d "$work/dash/-p" ] && [ ! -s "$work/err" ] ||
+  fail "PARARUN_OUT=-p/r.jsonl: '$out', folders: $(ls "$work/dash"), $(cat "$work/err")"
 # A job script whose name scontrol does not give (not on the node, no answer) sources the
 # submit folder's slurm/job-common.sh only when it and its folder are this user's alone: in a
 # shared submit folder (/tmp) anyone could have put one there. (No Slurm: a scontrol that

@@ -511,11 +511,12 @@ std::vector<ReportGroup> write_study_report(const std::string& dir, const std::s
   const std::string plot_log = dir + "/logs/plot.log";
   std::remove(plot_log.c_str());
   // Not started once a stop signal came; stopped when one comes while it draws (a signal
-  // after it drew every plot changes nothing).
+  // after it drew every plot changes nothing). "--": a folder named -h is a folder.
   const int plot =
-      stop && *stop ? -1
-                    : spawn_and_wait({"/usr/bin/python3", data_file("scripts/plot_study.py"), dir},
-                                     plot_log, stop);
+      stop && *stop
+          ? -1
+          : spawn_and_wait({"/usr/bin/python3", data_file("scripts/plot_study.py"), "--", dir},
+                           plot_log, stop);
   std::vector<std::string> images;
   const std::string plot_out = slurp(plot_log);
   const int stopped = stop && *stop && plot != 0 ? *stop : 0;
