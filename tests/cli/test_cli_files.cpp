@@ -275,7 +275,10 @@ TEST(CliFiles, ADamagedStudyJsonListsNoPointsInsteadOfAJsonError) {
   const TempDir tmp;
   const std::string dir = tmp / "s";
   small_study(dir);
-  for (const char* manifest : {R"({"points": 5})", R"({"points": [1, 2]})", "[3]"}) {
+  // (Without pararun.study/1 it is no study's: its records are reported as they are.)
+  for (const char* manifest : {R"({"points": 5})", R"({"points": [1, 2]})", "[3]",
+                               R"({"schema": "pararun.study/1", "points": 5})",
+                               R"({"schema": "pararun.study/1", "points": [1, 2]})"}) {
     write_file(dir + "/study.json", manifest);
     Result r = run_cli("report " + dir);
     EXPECT_EQ(r.code, 0) << manifest << ": " << r.err;
@@ -441,12 +444,52 @@ TEST(CliFiles, ACsvNeverReplacesAFileOfRecords) {
   ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("holds ParaRun records"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(kept), records);
+  // Nor any other file but a CSV: a manifest, a tuning file, an input's data, and records
+  // whose first MiB is damaged (not recognised as records) were replaced by the CSV.
+  std::map<std::string, std::string> others = {
+      {tmp / "m.yaml", "jobs:\n  - kernel: matmul\n"},
+      {tmp / "tuning.json", "{\"schema\": \"pararun.tuning/1\"}\n"},
+      {tmp / "in.f64", std::string(64, '\0')},
+      {tmp / "damaged.jsonl", std::string(1200000, '\0') + "\n" + records}};
+  for (const auto& [path, text] : others) {
+    write_file(path, text);
+    const Result refused = run_cli("report " + study + " --csv " + path);
+    EXPECT_EQ(refused.code, 2) << path << ": " << refused.err;
+    ASSERT_EQ(lines(refused.err).size(), 1u) << refused.err;
+    EXPECT_NE(refused.err.find("exists and is not a .csv file"), std::string::npos) << refused.err;
+    EXPECT_EQ(slurp(path), text) << path;
+  }
   // A CSV, new or written before, is written (again).
   for (int i = 0; i < 2; ++i) {
     const Result ok = run_cli("report " + study + " --format csv --csv " + csv);
     EXPECT_EQ(ok.code, 0) << ok.err;
     EXPECT_NE(slurp(csv).find("kernel"), std::string::npos);
   }
+}
+
+// A folder whose study.json is another program's is no study: `report DIR` replaced its
+// report.md and speedup.csv and wrote analysis.json there. Its records are reported, with a
+// warning, and nothing is written there.
+TEST(CliFiles, AFolderWhoseStudyJsonIsNotAStudysIsNotWrittenIn) {
+  const TempDir tmp;
+  const std::string study = tmp / "s", proj = tmp / "proj";
+  small_study(study);
+  std::filesystem::create_directories(proj);
+  const std::map<std::string, std::string> files = {
+      {"results.jsonl", slurp(study + "/results.jsonl")},
+      {"study.json", "{\"name\": \"my study\"}\n"},
+      {"report.md", "# my notes\n"},
+      {"speedup.csv", "a,b\n"}};
+  for (const auto& [name, text] : files) write_file(proj + "/" + name, text);
+  const Result r = run_cli("report " + proj);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("matmul, size 64"), std::string::npos) << r.out;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("warning: " + proj + "/study.json is not a ParaRun study's"),
+            std::string::npos)
+      << r.err;
+  for (const auto& [name, text] : files) EXPECT_EQ(slurp(proj + "/" + name), text) << name;
+  EXPECT_EQ(files_in(proj).size(), files.size());
 }
 
 TEST(CliFiles, AFileNamedTwiceIsReadOnce) {

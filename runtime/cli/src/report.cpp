@@ -1,4 +1,5 @@
 // pararun report: speedup tables of recorded runs.
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,6 +127,22 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     inputs.push_back(f);
     for (const char* name : {"/results.jsonl", "/study.json"}) inputs.push_back(f + name);
   }
+  // A folder is a study's, whose report and merged records are written in it, only when its
+  // study.json is a ParaRun study's: another program's file of that name (or one damaged past
+  // its schema) made the folder's report.md and speedup.csv ParaRun's to replace. Such a
+  // folder's results.jsonl is reported as any records file, and nothing is written there.
+  std::set<std::string> not_studies;
+  for (const auto& f : files) {
+    struct stat st {};
+    if (stat((f + "/study.json").c_str(), &st) != 0) continue;
+    const Json m = S_ISREG(st.st_mode) ? parse_json(slurp(f + "/study.json")) : Json();
+    if (m.is_object() && m.value("schema", Json()) == Json("pararun.study/1")) continue;
+    std::fprintf(stderr,
+                 "pararun: warning: %s/study.json is not a ParaRun study's (schema "
+                 "pararun.study/1): its records reported as they are, nothing written there\n",
+                 printable(f).c_str());
+    not_studies.insert(f);
+  }
   if (!csv.empty()) {
     if (const std::string why = output_file_problem(csv, inputs); !why.empty()) usage(why);
     // Nor a file the report of a study folder writes itself: it would be CSV, or lost.
@@ -141,6 +158,14 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     if (holds_records(csv))
       usage("--csv '" + csv +
             "' holds ParaRun records, which the CSV would replace; name another file");
+    // Nor any other file but a CSV (a manifest, a tuning file, an input's data, records whose
+    // first MiB is damaged): an empty one, or one named .csv, is replaced.
+    const std::string suffix = csv.size() >= 4 ? csv.substr(csv.size() - 4) : "";
+    struct stat cs {};
+    if (stat(csv.c_str(), &cs) == 0 && S_ISREG(cs.st_mode) && cs.st_size > 0 &&
+        strcasecmp(suffix.c_str(), ".csv") != 0)
+      usage("--csv '" + csv +
+            "' exists and is not a .csv file: it is not replaced by the CSV (name a new file)");
   }
   // Study folders of pararun submit: their array tasks' records join results.jsonl first.
   // One this user may not write (a colleague's, an archive) is reported as it is: its point
@@ -149,7 +174,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
   std::set<std::string> unmerged;
   for (const auto& f : files) {
     struct stat st {};
-    if (stat((f + "/study.json").c_str(), &st) != 0) continue;
+    if (stat((f + "/study.json").c_str(), &st) != 0 || not_studies.count(f)) continue;
     if (!may_write_study(f)) {
       std::fprintf(stderr,
                    "pararun: warning: %s is not this user's to write: reported as it is (its "
@@ -161,7 +186,7 @@ int report_command(const std::vector<std::string>& files, const std::string& csv
     merge_point_records(f);
   }
   struct stat dir_st {};
-  if (format == "md" && files.size() == 1 && unmerged.empty() &&
+  if (format == "md" && files.size() == 1 && unmerged.empty() && not_studies.empty() &&
       stat((files[0] + "/study.json").c_str(), &dir_st) == 0) {
     const std::string& dir = files[0];
     if (read_records(dir + "/results.jsonl").records.empty())
