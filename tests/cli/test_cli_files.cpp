@@ -260,8 +260,25 @@ TEST(CliFiles, ANewStudyOrBatchNeverTakesOverAFolderOfOtherResults) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("already holds report.md"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(mine + "/report.md"), "my notes\n");
-  write_file(mine + "/notes.txt", "mine\n");
+  // Nor a PNG, which a plot could replace, nor a logs of its own (plot.log was removed there;
+  // a file named logs failed every point, exit 1).
   std::filesystem::remove(mine + "/report.md");
+  for (const std::string name : {"matmul-64.png", "photo.PNG", "logs/plot.log", "logs"}) {
+    std::filesystem::create_directories(std::filesystem::path(mine + "/" + name).parent_path());
+    write_file(mine + "/" + name, "mine\n");
+    r = run_cli(
+        "study --kernels matmul --backends seq,omp --threads 1,2 --sizes 64 --reps 1 "
+        "--max-reps 1 --out " +
+        mine);
+    EXPECT_EQ(r.code, 2) << name << ": " << r.err;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    const std::string named = name.substr(0, name.find('/'));
+    EXPECT_NE(r.err.find("already holds " + named), std::string::npos) << r.err;
+    EXPECT_EQ(slurp(mine + "/" + name), "mine\n");
+    EXPECT_FALSE(exists(mine + "/study.json"));
+    std::filesystem::remove_all(mine + "/" + named);
+  }
+  write_file(mine + "/notes.txt", "mine\n");
   EXPECT_EQ(
       run_cli("study --kernels matmul --backends seq --sizes 64 --reps 1 --max-reps 1 --out " +
               mine)

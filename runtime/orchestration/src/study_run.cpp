@@ -1,6 +1,8 @@
 #include "pararun/study_run.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,12 +166,29 @@ std::string prepare_study_dir_in(const std::string& dir, const StudyOptions& o,
           foreign_link_problem(dir + "/results.jsonl", own_link_target(dir + "/results.jsonl"))})
       if (!why.empty()) throw InputError(why);
   } else {
-    // The folder's name reaches job scripts (pararun submit): no control characters.
-    const auto created = make_output_folder(
-        dir,
-        {"results.jsonl", "study.json", "report.md", "speedup.csv", "analysis.json",
-         "checkpoint.json"},
-        {"batch.json", "jobs", "points", "slurm"});  // a batch's, or a study's without study.json
+    // Its plots are KERNEL-SIZE.png in the folder: a folder of PNGs, which they could replace,
+    // is not a new study's (a resumed study redraws its own).
+    if (DIR* d = opendir(dir.c_str())) {
+      std::string png;
+      while (const dirent* e = readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.size() > 4 && strcasecmp(name.c_str() + name.size() - 4, ".png") == 0) {
+          png = name;
+          break;
+        }
+      }
+      closedir(d);
+      if (!png.empty())
+        throw InputError("'" + dir + "' already holds " + png +
+                         ", and a study draws its plots there; choose a new output folder");
+    }
+    // The folder's name reaches job scripts (pararun submit): no control characters. Not a
+    // batch's, nor a study's without study.json (points/, slurm/); its logs/ is the study's
+    // (plot.log is replaced there; a file named logs failed every point).
+    const auto created = make_output_folder(dir,
+                                            {"results.jsonl", "study.json", "report.md",
+                                             "speedup.csv", "analysis.json", "checkpoint.json"},
+                                            {"batch.json", "jobs", "points", "slurm", "logs"});
     try {
       take_lock();
       if (lstat(manifest_path.c_str(), &st) == 0)  // another study made it meanwhile
