@@ -324,7 +324,7 @@ TEST(CliBatch, ASlurmTaskRunsOnlyTheJobThatWasSubmitted) {
   ASSERT_EQ(run_cli("batch run " + manifest + " -o " + dir).code, 0);
   const std::string id = Json::parse(slurp(dir + "/batch.json"))["jobs"][0]["id"];
   const std::string record = slurp(dir + "/jobs/" + id + ".jsonl");
-  Result r = run_cli("batch task " + dir + " " + id + " --digest 0123456789abcdef");
+  Result r = run_cli("batch task " + dir + " " + id + " --digest " + std::string(64, '0'));
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("job " + id + " in " + dir +

@@ -198,7 +198,7 @@ PY
     done
     [ "$count" -ge 6 ] || fail "only $count job scripts were written"
     # A batch task runs its job only while batch.json still says what was submitted.
-    grep -Eq '^  0\) job=.* digest=[0-9a-f]{16} ;;$' "$dir/batch.txt" &&
+    grep -Eq '^  0\) job=.* digest=[0-9a-f]{64} ;;$' "$dir/batch.txt" &&
       grep -q ' "\$job" --digest "\$digest"$' "$dir/batch.txt" || { cat "$dir/batch.txt"; fail "no job digest in the batch's scripts"; }
     echo "sbatch --test-only accepted $count job scripts"
     ;;

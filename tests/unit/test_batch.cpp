@@ -21,6 +21,7 @@
 #include "pararun/parse.hpp"
 #include "pararun/process.hpp"
 #include "pararun/record.hpp"
+#include "pararun/sha256.hpp"
 
 using namespace pararun;
 
@@ -42,6 +43,26 @@ std::vector<std::string> ids(const BatchManifest& m) {
 }
 
 }  // namespace
+
+// FIPS 180-4's examples, a million a's, and the padding's edges (55, 56, 63, 64, 119, 120
+// bytes: one or two tail blocks), against Python's hashlib.
+TEST(Sha256, MatchesTheStandardsExamplesAndPaddingEdges) {
+  using pararun::sha256_hex;
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  const std::map<std::size_t, std::string> edges = {
+      {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+      {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+      {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+      {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+      {119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+      {120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c"}};
+  for (const auto& [n, hex] : edges) EXPECT_EQ(sha256_hex(std::string(n, 'a')), hex) << n;
+}
 
 TEST(BatchManifest, ListsAreCrossedAndRangesExpanded) {
   const Manifest m(

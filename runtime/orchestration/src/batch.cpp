@@ -16,17 +16,14 @@
 #include "pararun/process.hpp"
 #include "pararun/registry.hpp"
 #include "pararun/runner.hpp"
+#include "pararun/sha256.hpp"
 #include "pararun/sysinfo.hpp"
 #include "yaml_file.hpp"
 
 namespace pararun {
 
 std::string BatchJob::digest() const {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : json_text(to_json())) h = (h ^ c) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return sha256_hex(json_text(to_json()));
 }
 
 Json BatchJob::to_json() const {

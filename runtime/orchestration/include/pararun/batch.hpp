@@ -66,8 +66,10 @@ struct BatchJob {
 
   /// What identifies the job and how it runs (batch.json); `origin` is left out.
   Json to_json() const;
-  /// A digest of to_json() (FNV-1a, 16 hex digits): a Slurm array task of `batch submit`
-  /// runs its job only while batch.json still says what was submitted.
+  /// The SHA-256 of to_json() (64 hex digits): a Slurm array task of `batch submit` runs its
+  /// job only while batch.json still says what was submitted. (A cryptographic hash: with
+  /// FNV-1a, whose 64 bits anyone can match, a job of one's own, an env of LD_PRELOAD, could
+  /// be given the submitted job's digest.)
   std::string digest() const;
   /// `env` as a JSON object (null for a variable it unsets).
   Json env_json() const;
