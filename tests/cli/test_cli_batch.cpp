@@ -788,6 +788,18 @@ TEST(CliBatch, CompareRunsTheJobsForThroughputAndForLatency) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("already holds compare.json"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(other + "/compare.json"), "mine\n");
+  // Nor a study's or a batch's folder (it rewrote their lock and added its folders there).
+  const std::string batch = tmp / "b";
+  ASSERT_EQ(run_cli("batch run " + manifest + " -o " + batch).code, 0);
+  const std::string batch_results = slurp(batch + "/results.jsonl");
+  r = run_cli("batch run " + manifest + " -o " + batch + " --compare");
+  EXPECT_EQ(r.code, 2) << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("holds batch.json, results.jsonl, jobs of a study or batch"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(batch + "/warmup"));
+  EXPECT_EQ(slurp(batch + "/results.jsonl"), batch_results);
   // A comparison running in a folder: a second one there writes nothing.
   const std::string busy = tmp / "f";
   ASSERT_EQ(mkdir(busy.c_str(), 0755), 0);

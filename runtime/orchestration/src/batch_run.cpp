@@ -943,8 +943,18 @@ std::vector<CompareMode> compare_batch(const BatchManifest& m, BatchOptions o,
       throw InputError(j.origin + ": --compare gives every job either 1 core or all " +
                        std::to_string(o.cores) + "; job " + j.id +
                        " is sequential (use omp, mpi or hybrid)");
-  if (const std::string why = make_dirs(o.out); !why.empty()) throw InputError(why);
   const std::string root = o.out;
+  // A comparison's folder holds its three batches and compare.json alone: not a study's or a
+  // batch's (it rewrote their lock and added its folders beside their records).
+  std::string there;
+  for (const char* name : {"study.json", "batch.json", "results.jsonl", "points", "jobs", "slurm"})
+    if (struct stat s{}; lstat((root + "/" + name).c_str(), &s) == 0)
+      there += (there.empty() ? "" : ", ") + std::string(name);
+  if (!there.empty())
+    throw InputError("'" + root + "' holds " + there +
+                     " of a study or batch; a comparison needs a folder of its own: choose a "
+                     "new output folder");
+  if (const std::string why = make_dirs(o.out); !why.empty()) throw InputError(why);
   // compare.json is replaced at the end: only a comparison's own (with --resume), never a
   // file of that name the folder held before.
   struct stat st {};
