@@ -8,8 +8,9 @@ folder (a study, batch or submit folder), and a pandas DataFrame of them, one ro
     for r in pr.records("results.jsonl"): ...               # plain dicts, no pandas
 
 As a script: `pararun_results.py PATH [OUT.csv]` prints the frame (or writes it as CSV).
-Lines that are not records (a half-written last line, text) are skipped with a warning on
-stderr naming the file and line, as `pararun report` does.
+Lines that are not records (a half-written last line, text, JSON of another program or a
+record schema this script does not read) are skipped with a warning on stderr naming the file
+and line, as `pararun report` does.
 """
 import contextlib
 import json
@@ -31,6 +32,14 @@ COLUMNS = {
     "cpu_model": ("meta", "cpu_model"),
     "label": ("batch", "label"), "batch_job": ("batch", "job"), "error": ("error",),
 }
+
+
+# The record schemas read (pararun's kRecordSchema and kRecordSchemaV1, record.hpp).
+SCHEMAS = ("pararun.record/1", "pararun.record/2")
+
+# What a study or batch folder replaces or removes itself (files.cpp's kReplacedFiles).
+OWN_FILES = ("results.jsonl", "batch.json", "checkpoint.json", "summary.json", "study.json",
+             "report.md", "speedup.csv", "analysis.json", "lock", "compare.json")
 
 
 def record_files(path):
@@ -56,8 +65,13 @@ def records(*paths):
                         r = json.loads(line)
                     except json.JSONDecodeError:
                         r = None
-                    if not isinstance(r, dict):
+                    if not isinstance(r, dict) or not str(r.get("schema", "")).startswith(
+                            "pararun.record/"):
                         print(f"pararun_results: {f}:{number}: not a record, skipped", file=sys.stderr)
+                        continue
+                    if r["schema"] not in SCHEMAS:
+                        print(f"pararun_results: {f}:{number}: schema {r['schema']} is not one this "
+                              f"script reads ({', '.join(SCHEMAS)}), skipped", file=sys.stderr)
                         continue
                     yield r
 
@@ -121,6 +135,10 @@ def csv_output_problem(out, inputs, what="a CSV", suffixes=(".csv",)):
     were replaced)."""
     if os.path.isdir(out):
         return f"{out} is a folder"
+    folder = os.path.dirname(os.path.abspath(out))
+    if os.path.basename(out) in OWN_FILES and any(
+            os.path.lexists(os.path.join(folder, m)) for m in ("study.json", "batch.json")):
+        return f"{out} is a study's or batch's own file: it is not replaced by {what} (name another)"
     if os.path.exists(out):
         for f in inputs:
             if os.path.exists(f) and os.path.samefile(out, f):

@@ -48,6 +48,17 @@ expect(f"{out}:3: not a record, skipped" in err.getvalue(), "the half line is na
 expect(list(df.kernel) == ["reduction", "matmul"], f"kernels {list(df.kernel)}")
 expect(list(df.rate_unit) == ["GB/s", "GFLOP/s"], f"units {list(df.rate_unit)}")
 expect(list(df.pes) == [1, 2] and str(df.pes.dtype) == "Int64", f"pes {list(df.pes)} {df.pes.dtype}")
+# JSON of another program and a record schema this script does not read are skipped, named.
+mixed = os.path.join(work, "mixed.jsonl")
+with open(out) as f, open(mixed, "w") as m:
+    m.write('{"hello": "world"}\n{"schema": "pararun.record/9", "kernel": "x"}\n' + f.readline())
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    kept = list(pr.records(mixed))
+expect([r["kernel"] for r in kept] == ["reduction"], f"only the record kept: {kept}")
+expect(f"{mixed}:1: not a record, skipped" in err.getvalue()
+       and f"{mixed}:2: schema pararun.record/9 is not one this script reads" in err.getvalue(),
+       "each skipped line named: " + err.getvalue().strip())
 expect((df.rate > 0).all() and df.rate.dtype == float, "rates are positive numbers")
 expect((df.ci_low_s <= df.median_s).all() and (df.median_s <= df.ci_high_s).all(),
        "each median lies in its CI")
@@ -82,6 +93,17 @@ for target in (out, os.path.join(work, "second-name.jsonl"), os.path.join(work, 
     expect(p.returncode != 0 and "pararun_results.py: " in p.stderr and len(p.stderr.splitlines()) == 1,
            f"CSV over {os.path.basename(target)} refused in one line: {p.stderr.strip()}")
 expect(open(out).read() == before, "the records are untouched")
+# Nor a study's own file, such as its speedup.csv (the C++ side refuses it too).
+study_csv = os.path.join(work, "own", "speedup.csv")
+os.makedirs(os.path.dirname(study_csv))
+for name, text in (("study.json", '{"schema": "pararun.study/1"}\n'), ("speedup.csv", "mine\n")):
+    with open(os.path.join(work, "own", name), "w") as f:
+        f.write(text)
+p = subprocess.run([sys.executable, os.path.join(scripts, "pararun_results.py"), out, study_csv],
+                   capture_output=True, text=True)
+expect(p.returncode != 0 and "own file" in p.stderr and len(p.stderr.splitlines()) == 1,
+       f"CSV over a study's speedup.csv refused in one line: {p.stderr.strip()}")
+expect(open(study_csv).read() == "mine\n", "the study's speedup.csv is untouched")
 expect(open(os.path.join(work, "study.json")).read().startswith("{\n  \"schema\""), "study.json is untouched")
 # A missing input, a wrong argument count: one line each (exit 1 and 2), no traceback.
 for args, code, said in (([os.path.join(work, "none")], 1, "no such file or folder"),
