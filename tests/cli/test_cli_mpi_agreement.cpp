@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <sstream>
+#include <tuple>
 #include <thread>
 
 #include "cli_helpers.hpp"
@@ -219,4 +220,32 @@ TEST(CliMpi, RanksTakeRankZerosWarmupTimeAndABadOneIsNamedOnce) {
   ASSERT_NE(r.err.find(line), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(line), r.err.rfind(line)) << r.err;  // once
   EXPECT_EQ(r.out, "");
+}
+
+// What one rank alone finds wrong with the request where it runs (an input file on its node
+// only, its own OMP_THREAD_LIMIT) ends every rank with that one line and exit 2: the others
+// waited in the first collective until --time-limit (6 h by default).
+TEST(CliMpi, ARequestOneRankAloneRefusesEndsEveryRank) {
+  const pararun::test::TempDir tmp;
+  std::filesystem::create_directories(tmp / "a");
+  std::filesystem::create_directories(tmp / "b");
+  write_file(tmp / "a/raw.f64", std::string(64 * sizeof(double), '\0'));
+  const auto rank1_differs = [&](const std::string& rank1, const std::string& run) {
+    const std::string script = "cd " + tmp.path() +
+                               "/a; if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then " + rank1 +
+                               "; fi; exec " + std::string(PARARUN_EXE) + " " + run;
+    return run_command(std::string("timeout 60 ") + MPIEXEC + " -n 2 --oversubscribe sh -c '" +
+                       script + "'");
+  };
+  for (const auto& [rank1, run, said] :
+       {std::tuple<std::string, std::string, std::string>{
+            "cd ../b", "run reduction -b mpi -i raw.f64 -r 1",
+            "pararun: error: cannot read input file 'raw.f64'"},
+        {"export OMP_THREAD_LIMIT=1", "run reduction -b hybrid -t 2 -n 64 -r 1",
+         "pararun: error: --threads 2 is above OMP_THREAD_LIMIT (1)"}}) {
+    const Result r = rank1_differs(rank1, run);
+    EXPECT_EQ(r.code, 2) << rank1 << ": " << r.err;  // (timeout's 124 when it hung)
+    ASSERT_NE(r.err.find(said), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(said), r.err.rfind(said)) << r.err;  // once
+  }
 }

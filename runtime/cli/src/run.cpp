@@ -20,7 +20,23 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   const auto backend = parse_backend(o.backend);
   if (!mpi && (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))))
     mpi.emplace(argc, argv);
-  ResolvedRun r = resolve_run(o, mpi ? mpi->size() : 1);
+  // Each rank checks the request where it runs (an input file on one node only, one rank's
+  // OMP_THREAD_LIMIT): a rank that refused alone left the others waiting in the first
+  // collective, so every rank learns of it before any other.
+  ResolvedRun r;
+  if (mpi) {
+    std::string problem;
+    try {
+      r = resolve_run(o, mpi->size());
+    } catch (const InputError& e) {
+      problem = e.what();
+    }
+    ExecContext world;
+    world.comm = MPI_COMM_WORLD, world.rank = mpi->rank(), world.ranks = mpi->size();
+    agree(problem, world);
+  } else {
+    r = resolve_run(o, 1);
+  }
 
   // Armed before the first collective (the communicator's duplication, the agreements, the
   // tuning broadcast): a rank that stops or hangs ends the run.
