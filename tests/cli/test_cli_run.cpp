@@ -290,6 +290,17 @@ TEST(CliRun, TooManyOmpThreadsIsOneLineNotACrash) {
   EXPECT_NE(r.err.find("100000 threads per rank is more than 4096 (OMP_NUM_THREADS"),
             std::string::npos)
       << r.err;
+  // 2^31 and more: omp_get_max_threads() (an int) gave 0 or less, and the run crashed.
+  for (const std::string threads : {"2147483648", "3000000000", "4294967296"}) {
+    const Result big = run_command("OMP_NUM_THREADS=" + threads + " " + PARARUN_EXE +
+                                   " run reduction -b omp -n 64 -r 1 --warmup 0");
+    EXPECT_EQ(big.code, 2) << threads << ": " << big.err;
+    ASSERT_EQ(lines(big.err).size(), 1u) << big.err;
+    EXPECT_NE(
+        big.err.find("OMP_NUM_THREADS='" + threads + "' is not a thread count from 1 to 4096"),
+        std::string::npos)
+        << big.err;
+  }
   // A study's --cores above it for the omp backend: refused before any folder is made.
   const pararun::test::TempDir tmp;
   const Result s = run_cli(

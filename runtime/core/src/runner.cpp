@@ -31,6 +31,13 @@ std::string run_problem(const Kernel& kernel, const RunSpec& spec, const ExecCon
            "'";
   // (--threads is checked where it is read as well; OMP_NUM_THREADS only here: libgomp
   // crashed starting 100000 threads.)
+  // (omp_get_max_threads() is an int: an OMP_NUM_THREADS of 2^31 or more came back as 0 or
+  // negative, and the run crashed.)
+  if (ctx.threads < 1) {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    return "OMP_NUM_THREADS='" + std::string(env ? env : "") +
+           "' is not a thread count from 1 to " + std::to_string(kMaxThreads);
+  }
   if (ctx.threads > kMaxThreads)
     return std::to_string(ctx.threads) + " threads per rank is more than " +
            std::to_string(kMaxThreads) + " (OMP_NUM_THREADS, --threads or a study's --cores)";
