@@ -1021,3 +1021,16 @@ TEST(CliFiles, AReadOnlyStudyFolderIsReportedWithItsPointFiles) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("reduction, size 1024"), std::string::npos) << r.out;
 }
+
+// What goes to stdout is written, or the exit says so: to a full disk a report or a record
+// printed with --json was cut short, and the exit was 0.
+TEST(CliFiles, StdoutThatCannotBeWrittenIsAnError) {
+  for (const std::string args :
+       {"list", "run reduction -b seq -n 64 -r 1 --warmup 0 --json", "info --json"}) {
+    const Result r = run_command("{ " + std::string(PARARUN_EXE) + " " + args + " >/dev/full; }");
+    EXPECT_EQ(r.code, 3) << args << ": " << r.err;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("pararun: error: cannot write to standard output"), std::string::npos)
+        << r.err;
+  }
+}

@@ -3,9 +3,11 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
@@ -118,7 +120,11 @@ void add_site_options(CLI::App* sub, pararun::SlurmSite& site) {
   throw UsageError(what);
 }
 
-int pararun::cli_main(int argc, char** argv) {
+namespace pararun {
+namespace {
+
+/// The command line, run: cli_main's exit code before stdout is checked.
+int dispatch(int argc, char** argv) {
   // `pararun run` under a launcher: MPI first, and every rank must have been started with
   // the same command line, or the ranks would take different paths and wait for each other
   // forever (a different kernel, size, --reps or a bad option on one rank).
@@ -512,4 +518,21 @@ int pararun::cli_main(int argc, char** argv) {
                  pararun::printable(e.what()).c_str());
     pararun::abort_all(app::kExitRuntimeError);
   }
+}
+
+}  // namespace
+}  // namespace pararun
+
+int pararun::cli_main(int argc, char** argv) {
+  const int code = dispatch(argc, argv);
+  // What went to stdout (a report, a record with --json) is written, or the exit says it is
+  // not: to a full disk it was cut short, and the exit was 0.
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int err = errno;
+    std::fprintf(stderr, "pararun: error: cannot write to standard output%s%s\n", err ? ": " : "",
+                 err ? std::strerror(err) : "");
+    return code == app::kExitOk ? app::kExitRuntimeError : code;
+  }
+  return code;
 }
