@@ -1034,3 +1034,22 @@ TEST(CliFiles, StdoutThatCannotBeWrittenIsAnError) {
         << r.err;
   }
 }
+
+// A file without one record (a README, a binary, a study.json) is one line, not a warning for
+// each of its lines before the error (a thousand for the README).
+TEST(CliFiles, AFileWithoutRecordsIsOneLine) {
+  const TempDir tmp;
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "line " + std::to_string(i) + " of my notes\n";
+  write_file(tmp / "notes.md", text);
+  for (const std::string& args : {"report " + (tmp / "notes.md"),
+                                  "compare " + (tmp / "notes.md") + " " + (tmp / "notes.md")}) {
+    const Result r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    ASSERT_EQ(lines(r.err).size(), 1u) << r.err.substr(0, 2000);
+    EXPECT_NE(r.err.find("no ParaRun records in " + (tmp / "notes.md") + " (" + (tmp / "notes.md") +
+                         ":1: not JSON, and 499 more line(s) not records)"),
+              std::string::npos)
+        << r.err;
+  }
+}

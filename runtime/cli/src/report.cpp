@@ -71,6 +71,16 @@ std::vector<Record> read_result_files(const std::vector<std::string>& files,
         usage("cannot read result file '" + f + "'");
       if (rf.problems.front() == f + ": not a regular file")
         usage("result file '" + f + "' is not a regular file");
+      // Not one record in it (a README, a binary, a study.json): one line naming its first
+      // bad line, not a warning for each of its lines (a thousand for a README).
+      const std::size_t more = rf.problems.size() - 1;
+      const std::string first =
+          rf.problems.front() +
+          (more ? ", and " + std::to_string(more) + " more line(s) not records" : "");
+      if (files.size() == 1) usage("no ParaRun records in " + f + " (" + first + ")");
+      std::fprintf(stderr, "pararun: warning: no ParaRun records in %s (%s)\n",
+                   printable(f).c_str(), printable(first).c_str());
+      continue;
     }
     warn_bad_lines(rf);
     // One of several that adds nothing (empty, or its study not begun): said, not silent.
