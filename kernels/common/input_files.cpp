@@ -102,9 +102,10 @@ class MatrixMarketReader {
 
   double number(const std::string& text) const {
     char* end = nullptr;
-    errno = 0;
+    // (An overflow is HUGE_VAL, not finite; an underflow's ERANGE is a subnormal or zero,
+    // which is a number: 1e-310 was refused as "not a finite number".)
     const double v = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+    if (end == text.c_str() || *end != '\0' || !std::isfinite(v))
       fail(line_, "'" + text + "' is not a finite number");
     return v;
   }

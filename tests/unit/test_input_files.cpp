@@ -169,6 +169,16 @@ TEST(MatrixMarket, BrokenFilesAreNamedWithTheirLine) {
     const std::string got = error_of([&, name = name] { read_matrix_market_array(tmp / name); });
     EXPECT_NE(got.find(message), std::string::npos) << name << ": " << got;
   }
+  // A subnormal value is a number (strtod's ERANGE for it was taken for "not finite"); one
+  // past the largest double is not.
+  write(tmp / "tiny.mtx", "%%MatrixMarket matrix array real general\n1 2\n1e-310\n-4e-320\n");
+  EXPECT_EQ(read_matrix_market_array(tmp / "tiny.mtx").values,
+            (std::vector<double>{1e-310, -4e-320}));
+  write(tmp / "huge_value.mtx", "%%MatrixMarket matrix array real general\n1 1\n1e309\n");
+  EXPECT_NE(error_of([&] {
+              read_matrix_market_array(tmp / "huge_value.mtx");
+            }).find("huge_value.mtx:3: '1e309' is not a finite number"),
+            std::string::npos);
   const std::vector<std::tuple<std::string, std::string, std::string>> written_sparse = {
       {"outside.mtx", "%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n",
        "outside.mtx:3: entry (3, 1) is outside the 2 x 2 matrix (indices start at 1)"},
