@@ -100,7 +100,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "--size 'Q' is not a whole number (e.g. 1024 or 2^26) nor a class of ep (S, W, "
                  "A, B, C)"},
         BadInput{"concurrency --tasks 2000", "--tasks must be between 1 and 1024, got 2000"},
-        BadInput{"concurrency --steps -1", "--steps must be 1 or more (0: the default), got -1"},
+        BadInput{"concurrency --steps -1",
+                 "--steps must be 1 to 10000000000 (0: the default), got -1"},
+        BadInput{"concurrency --steps 9223372036854775807",
+                 "--steps must be 1 to 10000000000 (0: the default), got 9223372036854775807"},
         BadInput{"fly",
                  "unknown command 'fly'; commands: list, info, ceilings, concurrency, study, "
                  "submit, batch, tune, run, report"}),

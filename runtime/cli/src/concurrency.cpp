@@ -18,6 +18,8 @@ namespace {
 using namespace pararun::concurrency;
 
 constexpr int kMaxTasks = 1024;
+// 250 times the default: a compute task of minutes. (Without a bound, 2^63 ran for ever.)
+constexpr long long kMaxSteps = 10'000'000'000LL;
 
 }  // namespace
 
@@ -26,8 +28,9 @@ int concurrency_command(const ConcurrencyOptions& o) {
   if (o.tasks < 1 || o.tasks > kMaxTasks)
     usage("--tasks must be between 1 and " + std::to_string(kMaxTasks) + ", got " +
           std::to_string(o.tasks));
-  if (o.steps < 0)
-    usage("--steps must be 1 or more (0: the default), got " + std::to_string(o.steps));
+  if (o.steps < 0 || o.steps > kMaxSteps)
+    usage("--steps must be 1 to " + std::to_string(kMaxSteps) + " (0: the default), got " +
+          std::to_string(o.steps));
   if (o.reps < 1 || o.reps > 1000) usage("--reps must be 1 to 1000, got " + std::to_string(o.reps));
   if (launcher_world_size() > 1)  // each rank would measure against the others, unsaid
     usage("concurrency runs on one process; start it without mpirun or srun");
