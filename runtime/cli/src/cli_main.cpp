@@ -140,12 +140,8 @@ int dispatch(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     return app::kExitUsage;
   }
-  // Under a launcher of several ranks MPI starts for every command, not only `run`: a rank
-  // started as `pararun list` or `pararun rnu ...` beside `run` ranks left them waiting in the
-  // comparison below (or itself in exit_together's barrier) for ever.
   std::optional<pararun::MpiSession> mpi;
-  if (pararun::launched_by_mpi_launcher() &&
-      ((argc > 1 && std::string(argv[1]) == "run") || pararun::launcher_world_size() > 1)) {
+  if (argc > 1 && std::string(argv[1]) == "run" && pararun::launched_by_mpi_launcher()) {
     mpi.emplace(&argc, &argv);
     if (const int other = pararun::first_rank_with_other_arguments(argc, argv); other >= 0) {
       if (mpi->rank() == 0)
