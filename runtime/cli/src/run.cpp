@@ -20,6 +20,12 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   const auto backend = parse_backend(o.backend);
   if (!mpi && (launched_by_mpi_launcher() || (backend && uses_mpi(*backend))))
     mpi.emplace(argc, argv);
+  // Armed before the first collective (the agreement on the request below, the
+  // communicator's duplication, the tuning broadcast): a rank that stops or hangs (in its
+  // input file's stalled mount) ends the run. A --time-limit out of range is refused below.
+  std::optional<Watchdog> watchdog;
+  watchdog.emplace(o.time_limit >= 0 && o.time_limit <= kMaxTimeLimit ? o.time_limit : 0,
+                   mpi ? mpi->rank() : 0);
   // Each rank checks the request where it runs (an input file on one node only, one rank's
   // OMP_THREAD_LIMIT): a rank that refused alone left the others waiting in the first
   // collective, so every rank learns of it before any other.
@@ -37,11 +43,6 @@ int run_command(const RunOptions& o, std::optional<MpiSession>& mpi, int* argc, 
   } else {
     r = resolve_run(o, 1);
   }
-
-  // Armed before the first collective (the communicator's duplication, the agreements, the
-  // tuning broadcast): a rank that stops or hangs ends the run.
-  std::optional<Watchdog> watchdog;
-  watchdog.emplace(o.time_limit, mpi ? mpi->rank() : 0);
 
   const RunContext run(r.backend, o.threads_given ? o.threads : 0);
   const ExecContext& ctx = run.ctx();

@@ -24,7 +24,6 @@ constexpr int kMaxReps = 100000, kMaxWarmup = 10000;
 // first 0.3 s of one thread ran 1.25x slower and up to the first 0.6 s of two threads 3x
 // slower (BENCHMARKS.md, session 15).
 constexpr double kMaxWarmupTime = 3600, kDefaultWarmupTime = 1;
-constexpr double kMaxTimeLimit = 1e8;  // about 3 years; beyond, the wait's clock overflows
 
 [[noreturn]] void refuse(const std::string& what) {
   throw InputError(what);

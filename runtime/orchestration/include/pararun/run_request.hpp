@@ -47,6 +47,9 @@ double default_warmup_time();
 /// (agree). Collective.
 double agreed_warmup_time(const RunRequest& request, const ExecContext& ctx);
 
+/// The largest --time-limit: about 3 years; beyond, the watchdog's clock overflows.
+inline constexpr double kMaxTimeLimit = 1e8;
+
 /// A request resolved against the registry: what runs, and how.
 struct ResolvedRun {
   const Kernel* kernel = nullptr;
