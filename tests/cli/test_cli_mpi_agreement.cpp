@@ -6,8 +6,8 @@
 #include <chrono>
 #include <csignal>
 #include <sstream>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "cli_helpers.hpp"
 
